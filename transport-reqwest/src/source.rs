@@ -1,0 +1,303 @@
+//! Where upload bytes come from: files read by position, or bytes already in memory.
+//!
+//! The core describes a fragment as a byte range of the source; the transport reads exactly that
+//! range when it sends the fragment, and again if it must send it again. Sources are read by
+//! position, never by a shared cursor, so a retry or a resume always reads the bytes at the
+//! server's offset (a cursor that was not rewound is how other clients corrupted files), and a
+//! source that comes up short is an error, never zeros.
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use resumable_core::range::ByteRange;
+
+/// Bytes to upload, readable at any offset from several tasks at once.
+pub trait Source: Send + Sync + 'static {
+    /// The size in bytes, as it was when the source was opened.
+    fn len(&self) -> u64;
+
+    /// Whether the source is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills `buf` with the bytes at `offset..offset + buf.len()`.
+    ///
+    /// Fails with [`io::ErrorKind::UnexpectedEof`] if the source has fewer bytes than that (a file
+    /// that shrank since it was opened): a short read is never padded.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+
+    /// The bytes of `range` without copying, for sources that already hold them in memory.
+    fn slice(&self, range: ByteRange) -> Option<Bytes> {
+        let _ = range;
+        None
+    }
+
+    /// A short description for messages (a file name), never a secret.
+    fn describe(&self) -> String;
+}
+
+/// A file, read with positional reads (`pread`), never buffered whole.
+///
+/// ```
+/// use resumable_reqwest::source::{FileSource, Source};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.bin");
+/// std::fs::write(&path, b"hello world").unwrap();
+/// let source = FileSource::open(&path).unwrap();
+/// let mut buf = [0u8; 5];
+/// source.read_exact_at(6, &mut buf).unwrap();
+/// assert_eq!(&buf, b"world");
+/// assert!(source.read_exact_at(8, &mut buf).is_err()); // past the end: an error, not zeros
+/// ```
+pub struct FileSource {
+    file: File,
+    len: u64,
+    path: PathBuf,
+}
+
+impl FileSource {
+    /// Opens `path` for reading and records its current size.
+    pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
+        Ok(FileSource {
+            file,
+            len: metadata.len(),
+            path,
+        })
+    }
+
+    /// The path the file was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's modification time now, if the platform reports one (for change detection).
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        self.file.metadata().and_then(|m| m.modified()).ok()
+    }
+}
+
+impl fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileSource")
+            .field("path", &self.path)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let at = offset + filled as u64;
+            match read_at(&self.file, &mut buf[filled..], at) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "{} ended at byte {at} but the upload needs bytes up to {}: the file \
+                             changed since the upload started; start the upload again",
+                            self.path.display(),
+                            offset + buf.len() as u64
+                        ),
+                    ));
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// Bytes in memory. Fragments are zero-copy slices of them.
+///
+/// ```
+/// use resumable_core::range::ByteRange;
+/// use resumable_reqwest::source::{BytesSource, Source};
+/// let source = BytesSource::new("hello world");
+/// assert_eq!(source.slice(ByteRange::new(6, 11).unwrap()).unwrap(), "world");
+/// ```
+#[derive(Clone, Debug)]
+pub struct BytesSource {
+    bytes: Bytes,
+    name: String,
+}
+
+impl BytesSource {
+    /// A source over `bytes`.
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        BytesSource {
+            bytes: bytes.into(),
+            name: "in-memory bytes".to_owned(),
+        }
+    }
+
+    /// The same source with a name for messages.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+}
+
+impl Source for BytesSource {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let src = self.slice_checked(offset, buf.len() as u64)?;
+        buf.copy_from_slice(&src);
+        Ok(())
+    }
+
+    fn slice(&self, range: ByteRange) -> Option<Bytes> {
+        self.slice_checked(range.start(), range.len()).ok()
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl BytesSource {
+    fn slice_checked(&self, offset: u64, len: u64) -> io::Result<Bytes> {
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len() as u64);
+        match end {
+            Some(end) => Ok(self.bytes.slice(offset as usize..end as usize)),
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} has {} bytes, fewer than the upload needs",
+                    self.name,
+                    self.bytes.len()
+                ),
+            )),
+        }
+    }
+}
+
+/// CRC32 of a range of a source, read in blocks (for checkpoint fingerprints).
+pub fn crc32_of(source: &dyn Source, range: ByteRange) -> io::Result<u32> {
+    let mut hasher = crc32fast::Hasher::new();
+    if let Some(bytes) = source.slice(range) {
+        hasher.update(&bytes);
+        return Ok(hasher.finalize());
+    }
+    let mut buf = vec![0u8; (range.len() as usize).min(BLOCK_SIZE)];
+    let mut offset = range.start();
+    while offset < range.end() {
+        let n = ((range.end() - offset) as usize).min(buf.len());
+        source.read_exact_at(offset, &mut buf[..n])?;
+        hasher.update(&buf[..n]);
+        offset += n as u64;
+    }
+    Ok(hasher.finalize())
+}
+
+/// The block size for reads from a file: large enough that per-read costs vanish, small enough
+/// that a few blocks in flight keep memory flat.
+pub const BLOCK_SIZE: usize = 1 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn file_source_reads_by_position() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        file.write_all(&data).unwrap();
+        let source = FileSource::open(file.path()).unwrap();
+        assert_eq!(source.len(), 10_000);
+        let mut buf = vec![0u8; 1000];
+        source.read_exact_at(9_000, &mut buf).unwrap();
+        assert_eq!(buf, &data[9_000..]);
+        // Reads do not move a cursor: the same read twice gives the same bytes.
+        source.read_exact_at(9_000, &mut buf).unwrap();
+        assert_eq!(buf, &data[9_000..]);
+    }
+
+    #[test]
+    fn shrunk_file_is_an_error_not_zeros() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&[7u8; 4096]).unwrap();
+        let source = FileSource::open(file.path()).unwrap();
+        file.as_file().set_len(100).unwrap();
+        let mut buf = vec![1u8; 200];
+        let err = source.read_exact_at(0, &mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(
+            err.to_string().contains("changed since the upload started"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = FileSource::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn crc_matches_whole_buffer_crc() {
+        let data: Vec<u8> = (0..3 * BLOCK_SIZE as u32 + 17)
+            .map(|i| (i * 7) as u8)
+            .collect();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&data).unwrap();
+        let range = ByteRange::new(5, data.len() as u64 - 3).unwrap();
+        let expected = crc32fast::hash(&data[5..data.len() - 3]);
+        let from_file = FileSource::open(file.path()).unwrap();
+        assert_eq!(crc32_of(&from_file, range).unwrap(), expected);
+        assert_eq!(
+            crc32_of(&BytesSource::new(data.clone()), range).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn bytes_source_bounds() {
+        let source = BytesSource::new(vec![1u8; 10]);
+        assert!(source.slice(ByteRange::new(5, 11).unwrap()).is_none());
+        let mut buf = [0u8; 4];
+        assert!(source.read_exact_at(u64::MAX - 1, &mut buf).is_err());
+    }
+}

@@ -1,0 +1,320 @@
+//! The exchange against a raw HTTP/1.1 server on a real socket: what goes on the wire.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use resumable_core::http::{
+    Auth, Body, Header, Method, Request, RequestId, RequestKind, TransportError,
+};
+use resumable_core::range::ByteRange;
+use resumable_core::secret::{Secret, SecretUrl};
+use resumable_reqwest::exchange::{Exchange, HttpClients};
+use resumable_reqwest::source::{BytesSource, FileSource, Source};
+use resumable_reqwest::timeouts::TimeoutPolicy;
+use resumable_reqwest::token::{TokenError, TokenProvider};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Serves one canned answer per connection (status, extra headers, body) and records requests.
+async fn server(answers: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        for (status, answer_body) in answers {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let head_end = loop {
+                let mut chunk = [0u8; 4096];
+                let n = socket.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "client closed early");
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+            };
+            let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+            let mut lines = head.split("\r\n");
+            let mut first = lines.next().unwrap().split(' ');
+            let method = first.next().unwrap().to_owned();
+            let path = first.next().unwrap().to_owned();
+            let headers: Vec<(String, String)> = lines
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let (n, v) = l.split_once(':').unwrap();
+                    (n.trim().to_owned(), v.trim().to_owned())
+                })
+                .collect();
+            let len: usize = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = buf[head_end..].to_vec();
+            while body.len() < len {
+                let mut chunk = vec![0u8; 65536];
+                let n = socket.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+            log.lock().unwrap().push(Seen {
+                method,
+                path,
+                headers,
+                body,
+            });
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer_body}",
+                answer_body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            socket.shutdown().await.unwrap();
+        }
+    });
+    (base, seen)
+}
+
+fn request(id: u64, url: &str, auth: Auth, body: Body) -> Request {
+    Request {
+        id: RequestId(id),
+        kind: RequestKind::Fragment,
+        method: Method::Put,
+        url: SecretUrl::new(url),
+        headers: vec![Header::new("Content-Range", "bytes 10-19/100")],
+        auth,
+        body,
+    }
+}
+
+/// Hands out "token-1", then "token-2" after a refresh; counts calls.
+struct RotatingToken(Mutex<u32>);
+
+impl TokenProvider for RotatingToken {
+    fn token(&self, refresh: bool) -> BoxFuture<'_, Result<Secret, TokenError>> {
+        let mut n = self.0.lock().unwrap();
+        if refresh || *n == 0 {
+            *n += 1;
+        }
+        let token = Secret::new(format!("token-{n}"));
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 256) as u8).collect()
+}
+
+#[tokio::test]
+async fn upload_url_requests_never_carry_the_callers_authorization() {
+    let (base, seen) = server(vec![(202, "{}")]).await;
+    let mut defaults = reqwest::header::HeaderMap::new();
+    defaults.insert(
+        "authorization",
+        "Bearer from-the-callers-client".parse().unwrap(),
+    );
+    let callers = reqwest::Client::builder()
+        .default_headers(defaults)
+        .build()
+        .unwrap();
+    let timeouts = TimeoutPolicy::default();
+    let clients = HttpClients::with_api_client(callers, &timeouts).unwrap();
+    let source: Arc<dyn Source> = Arc::new(BytesSource::new(data(100)));
+    let exchange = Exchange::new(
+        clients,
+        Some(Arc::new(RotatingToken(Mutex::new(0)))),
+        source,
+        timeouts,
+    );
+    let body = Body::Source(ByteRange::new(10, 20).unwrap());
+    let delivery = exchange
+        .send(&request(
+            1,
+            &format!("{base}/up/s1?tempauth=x"),
+            Auth::None,
+            body,
+        ))
+        .await;
+    assert_eq!(delivery.result.unwrap().status, 202);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].header("authorization"), None);
+    assert_eq!(seen[0].header("content-length"), Some("10"));
+    assert_eq!(seen[0].header("content-range"), Some("bytes 10-19/100"));
+    assert_eq!(seen[0].header("content-encoding"), None);
+    assert_eq!(seen[0].body, data(100)[10..20]);
+    assert_eq!(
+        delivery.source_crc,
+        Some(crc32fast::hash(&data(100)[10..20]))
+    );
+}
+
+#[tokio::test]
+async fn file_bodies_stream_in_blocks_and_arrive_whole() {
+    let (base, seen) = server(vec![(200, "")]).await;
+    let content = data(5 * 1024 * 1024 + 123);
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(&content).unwrap();
+    let source: Arc<dyn Source> = Arc::new(FileSource::open(file.path()).unwrap());
+    let timeouts = TimeoutPolicy::default();
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let range = ByteRange::new(7, content.len() as u64).unwrap();
+    let delivery = exchange
+        .send(&request(
+            1,
+            &format!("{base}/up"),
+            Auth::None,
+            Body::Source(range),
+        ))
+        .await;
+    assert_eq!(delivery.result.unwrap().status, 200);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].method, "PUT");
+    assert_eq!(seen[0].path, "/up");
+    assert_eq!(seen[0].body.len(), content.len() - 7);
+    assert!(seen[0].body == content[7..], "body differs from the file");
+    assert_eq!(delivery.source_crc, Some(crc32fast::hash(&content[7..])));
+}
+
+#[tokio::test]
+async fn bearer_requests_refresh_the_token_once_on_401() {
+    let (base, seen) = server(vec![(401, ""), (200, "{}")]).await;
+    let timeouts = TimeoutPolicy::default();
+    let tokens = Arc::new(RotatingToken(Mutex::new(0)));
+    let source: Arc<dyn Source> = Arc::new(BytesSource::new(Bytes::new()));
+    let exchange = Exchange::new(
+        HttpClients::new(&timeouts).unwrap(),
+        Some(tokens),
+        source,
+        timeouts,
+    );
+    let mut create = request(
+        1,
+        &format!("{base}/create"),
+        Auth::Bearer,
+        Body::Json(Bytes::from_static(b"{}")),
+    );
+    create.method = Method::Post;
+    let delivery = exchange.send(&create).await;
+    assert_eq!(delivery.result.unwrap().status, 200);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].header("authorization"), Some("Bearer token-1"));
+    assert_eq!(seen[1].header("authorization"), Some("Bearer token-2"));
+    assert_eq!(seen[1].header("content-type"), Some("application/json"));
+    assert_eq!(seen[1].body, b"{}");
+}
+
+#[tokio::test]
+async fn a_shrunk_file_fails_as_a_source_error_and_sends_no_zeros() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n) = socket.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(&vec![0xAB; 3 << 20]).unwrap();
+    let source: Arc<dyn Source> = Arc::new(FileSource::open(file.path()).unwrap());
+    file.as_file().set_len(1 << 20).unwrap();
+    let timeouts = TimeoutPolicy::default();
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let range = ByteRange::new(0, 3 << 20).unwrap();
+    let delivery = exchange
+        .send(&request(
+            1,
+            &format!("{base}/up"),
+            Auth::None,
+            Body::Source(range),
+        ))
+        .await;
+    assert_eq!(delivery.result.unwrap_err(), TransportError::SourceRead);
+    assert!(
+        delivery
+            .detail
+            .unwrap()
+            .contains("changed since the upload started")
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let received = received.lock().unwrap();
+    let body_start = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(
+        received[body_start..].iter().all(|&b| b == 0xAB),
+        "zeros were sent"
+    );
+    assert!(received.len() - body_start <= 1 << 20);
+}
+
+#[tokio::test]
+async fn a_server_that_stops_reading_is_caught_by_the_idle_limit() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        // Accept, never read: the socket buffers fill and the body stops moving.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(socket);
+    });
+    let timeouts = TimeoutPolicy {
+        idle: Duration::from_millis(800),
+        ..TimeoutPolicy::default()
+    };
+    let source: Arc<dyn Source> = Arc::new(BytesSource::new(vec![1u8; 64 << 20]));
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let range = ByteRange::new(0, 64 << 20).unwrap();
+    let delivery = exchange
+        .send(&request(
+            1,
+            &format!("{base}/up?token=secret"),
+            Auth::None,
+            Body::Source(range),
+        ))
+        .await;
+    assert_eq!(delivery.result.unwrap_err(), TransportError::Timeout);
+}
+
+#[tokio::test]
+async fn errors_never_show_the_url() {
+    // Nothing listens on this port: a connection error whose text must not hold the token.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let timeouts = TimeoutPolicy::default();
+    let source: Arc<dyn Source> = Arc::new(BytesSource::new(vec![1u8; 10]));
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let url = format!("http://{addr}/up?tempauth=SECRET-TOKEN");
+    let delivery = exchange
+        .send(&request(1, &url, Auth::None, Body::Empty))
+        .await;
+    assert_eq!(delivery.result.unwrap_err(), TransportError::Connect);
+    let detail = delivery.detail.unwrap();
+    assert!(!detail.contains("SECRET-TOKEN"), "{detail}");
+    assert!(!detail.contains("tempauth"), "{detail}");
+}
