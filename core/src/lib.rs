@@ -23,6 +23,7 @@
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
 //! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |
+//! | `workbook` (alloc) | the Graph workbook-session machine: creation (also long-running), keep-alive, recreation, close |
 //!
 //! ## Time
 //!
@@ -80,3 +81,5 @@ pub mod retry;
 #[cfg(feature = "alloc")]
 pub mod secret;
 pub mod time;
+#[cfg(feature = "alloc")]
+pub mod workbook;
