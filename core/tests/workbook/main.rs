@@ -5,5 +5,6 @@
 mod creation;
 mod keep_alive;
 mod network;
+mod properties;
 mod recreation;
 mod server;
