@@ -130,3 +130,158 @@ pub enum WorkbookEvent {
     /// may still exist on the server expires on its own.
     Failed(WorkbookError),
 }
+
+impl WorkbookEvent {
+    /// A short lowercase name for the event (`created`, `polling`, `refreshed`, `expired`,
+    /// `recreated`, `retrying`, `closed`, `failed`), for log fields and JSON output.
+    ///
+    /// ```
+    /// use resumable_core::workbook::{OperationStatus, WorkbookEvent};
+    /// let event = WorkbookEvent::Polling { status: OperationStatus::Running };
+    /// assert_eq!(event.name(), "polling");
+    /// assert_eq!(event.to_string(), "polling: the creation is running");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            WorkbookEvent::Created { .. } => "created",
+            WorkbookEvent::Polling { .. } => "polling",
+            WorkbookEvent::Refreshed { .. } => "refreshed",
+            WorkbookEvent::Expired { .. } => "expired",
+            WorkbookEvent::Recreated { .. } => "recreated",
+            WorkbookEvent::Retrying { .. } => "retrying",
+            WorkbookEvent::Closed { .. } => "closed",
+            WorkbookEvent::Failed(_) => "failed",
+        }
+    }
+}
+
+/// One line per event. Session ids print redacted: pass them through
+/// [`Secret::expose`] deliberately where showing them is wanted.
+impl fmt::Display for WorkbookEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = |persist: bool| {
+            if persist {
+                "persistent"
+            } else {
+                "non-persistent"
+            }
+        };
+        write!(f, "{}: ", self.name())?;
+        match self {
+            WorkbookEvent::Created {
+                session_id,
+                persist_changes,
+                how,
+            } => write!(
+                f,
+                "session {session_id} ({}, {how})",
+                kind(*persist_changes)
+            ),
+            WorkbookEvent::Polling { status } => write!(f, "the creation is {status}"),
+            WorkbookEvent::Refreshed { next_refresh } => {
+                write!(f, "next refresh at {} ms", next_refresh.as_millis())
+            }
+            WorkbookEvent::Expired { session_id, reason } => {
+                write!(
+                    f,
+                    "session {session_id} is gone ({reason}); creating a new one"
+                )
+            }
+            WorkbookEvent::Recreated {
+                old_session_id,
+                new_session_id,
+                persist_changes,
+                how,
+            } => write!(
+                f,
+                "session {new_session_id} replaces {old_session_id} ({}, {how})",
+                kind(*persist_changes)
+            ),
+            WorkbookEvent::Retrying {
+                request,
+                cause,
+                wait,
+            } => write!(
+                f,
+                "{} failed ({cause}); again in {} ms",
+                super::error::request_name(*request),
+                wait.as_millis()
+            ),
+            WorkbookEvent::Closed {
+                session_id: Some(session_id),
+            } => write!(f, "session {session_id} closed"),
+            WorkbookEvent::Closed { session_id: None } => {
+                f.write_str("closed before a session existed")
+            }
+            WorkbookEvent::Failed(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workbook::WorkbookError;
+    use alloc::string::ToString;
+
+    #[test]
+    fn lines_name_the_event_and_hide_the_ids() {
+        let events = [
+            (
+                WorkbookEvent::Created {
+                    session_id: Secret::new("s1"),
+                    persist_changes: true,
+                    how: Creation::LongRunning,
+                },
+                "created: session [redacted] (persistent, long-running)",
+            ),
+            (
+                WorkbookEvent::Refreshed {
+                    next_refresh: Instant::from_millis(240_000),
+                },
+                "refreshed: next refresh at 240000 ms",
+            ),
+            (
+                WorkbookEvent::Expired {
+                    session_id: Secret::new("s1"),
+                    reason: ExpiryReason::NotFound,
+                },
+                "expired: session [redacted] is gone (the session was not found); creating a new one",
+            ),
+            (
+                WorkbookEvent::Recreated {
+                    old_session_id: Secret::new("s1"),
+                    new_session_id: Secret::new("s2"),
+                    persist_changes: false,
+                    how: Creation::Immediate,
+                },
+                "recreated: session [redacted] replaces [redacted] (non-persistent, immediate)",
+            ),
+            (
+                WorkbookEvent::Retrying {
+                    request: RequestKind::CreateSession,
+                    cause: RetryCause::Status(504),
+                    wait: Duration::from_millis(750),
+                },
+                "retrying: createSession failed (HTTP 504); again in 750 ms",
+            ),
+            (
+                WorkbookEvent::Closed {
+                    session_id: Some(Secret::new("s2")),
+                },
+                "closed: session [redacted] closed",
+            ),
+            (
+                WorkbookEvent::Closed { session_id: None },
+                "closed: closed before a session existed",
+            ),
+            (
+                WorkbookEvent::Failed(WorkbookError::RecreationBudgetExhausted { recreations: 3 }),
+                "failed: created 3 sessions in a row and each expired before it could be used",
+            ),
+        ];
+        for (event, line) in events {
+            assert_eq!(event.to_string(), line);
+        }
+    }
+}
