@@ -102,7 +102,8 @@ pub struct WorkbookConfig {
     pub safety_margin: Duration,
     /// The wait between polls of a long-running creation (Microsoft suggests about 30 seconds).
     /// A longer `Retry-After` on a poll answer wins; nothing waits more than
-    /// [`MAX_POLL_INTERVAL`].
+    /// [`MAX_POLL_INTERVAL`], nor more than the refresh interval (a session born right after a
+    /// poll must be found before its inactivity limit).
     pub poll_interval: Duration,
     /// How long a long-running creation may take, from the `202` to the session, before the
     /// machine gives up.

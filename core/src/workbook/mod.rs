@@ -14,7 +14,8 @@
 //!    [`WorkbookConfig::respond_async`], `Prefer: respond-async`. `201` gives the session at once.
 //!    `202` with `Location` starts a long-running operation: the machine polls it (every
 //!    [`WorkbookConfig::poll_interval`], longer if `Retry-After` asks, never more than
-//!    [`MAX_POLL_INTERVAL`] apart), stops at the first `succeeded`/`Completed`, and fetches the
+//!    [`MAX_POLL_INTERVAL`] apart, nor longer than the refresh interval, since the session may
+//!    be born right after a poll), stops at the first `succeeded`/`Completed`, and fetches the
 //!    session from `resourceLocation`. A `failed` operation answers HTTP 200: the machine reads
 //!    the body and fails with its code, message and inner codes. `504` (and the other retryable
 //!    answers of SPEC section 4: `429`, `5xx`, no answer) repeat the request within the

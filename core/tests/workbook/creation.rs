@@ -322,3 +322,35 @@ fn a_slow_operation_is_given_up_after_the_configured_wait() {
     );
     assert!(sim.now <= secs(600));
 }
+
+#[test]
+fn a_fast_inactivity_clock_with_long_running_creation_never_lapses() {
+    // Sessions die after 10 s idle, and the operation's session is born right after the
+    // previous poll: polls must come every 5 s, not 30.
+    let server = ServerConfig {
+        persistent_limit: Duration::from_secs(10),
+        non_persistent_limit: Duration::from_secs(10),
+        ..long_running(2, 3, Spelling::Reference, Some(30))
+    };
+    let config = WorkbookConfig {
+        inactivity: resumable_core::workbook::InactivityLimits::uniform(Duration::from_secs(10)),
+        ..respond_async(true)
+    };
+    let mut sim = Simulation::new(config, server).with_latency(
+        Duration::from_millis(5),
+        Duration::from_millis(300),
+        21,
+    );
+    sim.run_until(minutes(10));
+    assert_eq!(sim.server.lapses, []);
+    assert!(sim.server.idle_past_limit(sim.now).is_empty());
+    assert_eq!(sim.server.polls_after_finish, 0);
+    let polls = sim.sent(RequestKind::PollOperation);
+    assert_eq!(polls.len(), 6);
+    assert!(
+        gaps(&polls)
+            .iter()
+            .all(|&gap| gap <= Duration::from_secs(6))
+    );
+    assert!(sim.server.count(Route::Refresh) > 100);
+}

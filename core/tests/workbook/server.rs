@@ -144,6 +144,9 @@ impl Session {
 struct Operation {
     persist: bool,
     polls: u32,
+    /// When the client last heard from the operation (the 202, then each poll). A session the
+    /// operation creates is born right after it: the worst case for the client.
+    last_contact: Instant,
     /// The session, once the operation succeeded.
     session: Option<String>,
     finished: bool,
@@ -405,6 +408,7 @@ impl WorkbookServer {
                     Operation {
                         persist,
                         polls: 0,
+                        last_contact: now,
                         session: None,
                         finished: false,
                     },
@@ -447,6 +451,8 @@ impl WorkbookServer {
             self.polls_after_finish += 1;
         }
         operation.polls += 1;
+        let born = operation.last_contact + Duration::from_millis(1);
+        operation.last_contact = now;
         let [not_started_word, running_word, success_word, failed_word] = spelling.words();
         let pending = |word: &str| {
             let answer =
@@ -470,9 +476,9 @@ impl WorkbookServer {
         }
         let persist = operation.persist;
         let existing = operation.session.clone();
-        // The session comes into being when the operation first reports success.
+        // The session came into being just after the previous contact, and has been idle since.
         let id = existing.unwrap_or_else(|| {
-            let id = self.new_session(now, persist);
+            let id = self.new_session(born, persist);
             if let Some(operation) = self.operations.get_mut(op) {
                 operation.session = Some(id.clone());
             }

@@ -304,12 +304,17 @@ impl WorkbookSession {
     }
 
     /// How long to wait before the next poll of a long-running creation: the configured
-    /// interval, longer if the answer's `Retry-After` asks for more, never over 4 minutes.
+    /// interval, longer if the answer's `Retry-After` asks for more, never over 4 minutes, and
+    /// never over the refresh interval: the session may come into being right after a poll,
+    /// and must not sit unrefreshed past its inactivity limit before the next poll finds it
+    /// (this matters for short, scaled limits).
     fn poll_wait(&self, answer: &Response) -> Duration {
         let interval = self.config.effective_poll_interval();
+        let unrefreshed = self.config.refresh_interval(self.config.persist_changes);
         requested_wait(answer)
             .map_or(interval, |asked| asked.max(interval))
             .min(MAX_POLL_INTERVAL)
+            .min(unrefreshed.max(Duration::from_millis(1)))
     }
 
     fn malformed(&mut self, flight: &InFlight, answer: &Response, problem: AnswerProblem) {

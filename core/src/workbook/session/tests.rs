@@ -245,6 +245,23 @@ fn poll_waits_honour_retry_after_within_four_minutes() {
 }
 
 #[test]
+fn polls_come_often_enough_for_a_short_inactivity_limit() {
+    // Sessions die after 10 s of idleness: a session created right after a poll must be found
+    // and refreshed within 5 s, whatever the poll interval or Retry-After say.
+    let config = WorkbookConfig {
+        inactivity: crate::workbook::InactivityLimits::uniform(Duration::from_secs(10)),
+        ..WorkbookConfig::new(true)
+    };
+    let mut session = machine(config);
+    let create = session.poll_request(Instant::ZERO).unwrap();
+    let answer = Response::new(202)
+        .with_header("Location", "/op")
+        .with_header("Retry-After", "60");
+    session.handle_response(Instant::ZERO, create.id, answer);
+    assert_eq!(session.poll_timeout(), Some(secs(5)));
+}
+
+#[test]
 fn a_location_on_another_origin_gets_no_bearer_token() {
     let mut session = accepted(
         WorkbookConfig::new(true),
