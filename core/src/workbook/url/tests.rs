@@ -139,3 +139,21 @@ fn base_urls_are_checked_and_normalised() {
         assert!(!error.to_string().is_empty());
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any reference either resolves to an http(s) URL with a host, or to nothing; never a
+    /// panic.
+    #[test]
+    fn any_reference_resolves_to_a_web_url_or_nothing(reference in "\\PC{0,60}") {
+        let base = "https://graph.example/v1.0/me/drive/items/1/workbook/createSession";
+        if let Some(resolved) = resolve(base, &reference) {
+            let parts = UrlParts::split(&resolved.url).unwrap();
+            proptest::prop_assert!(
+                parts.scheme.eq_ignore_ascii_case("http") || parts.scheme.eq_ignore_ascii_case("https")
+            );
+            proptest::prop_assert!(!parts.authority.is_empty());
+        }
+    }
+}
