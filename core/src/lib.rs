@@ -24,6 +24,7 @@
 //! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |
 //! | [`wopi`] | WOPI frames, SpookyHash V2 [`ChunkId`](wopi::ChunkId)s, the framed upload stream, `PutChunkedFile` bodies |
+//! | `workbook` (alloc) | the Graph workbook-session machine: creation (also long-running), keep-alive, recreation, close |
 //!
 //! ## Time
 //!
@@ -86,3 +87,5 @@ pub mod retry;
 pub mod secret;
 pub mod time;
 pub mod wopi;
+#[cfg(feature = "alloc")]
+pub mod workbook;
