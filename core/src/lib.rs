@@ -71,6 +71,8 @@ extern crate std;
 pub mod buffer;
 pub mod chunk;
 #[cfg(feature = "alloc")]
+pub mod engine;
+#[cfg(feature = "alloc")]
 pub mod http;
 #[cfg(feature = "alloc")]
 pub mod machine;
