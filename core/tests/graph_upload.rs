@@ -9,6 +9,8 @@
 mod graph_upload {
     pub mod harness;
     mod lessons;
+    mod properties;
+    mod scenarios;
     pub mod server;
 }
 

@@ -33,8 +33,9 @@ pub enum Fault {
     KillSession,
 }
 
-/// A fault chooser: sees each request (and its sequence number) and the seeded generator.
-pub type FaultPlan = Box<dyn FnMut(&Request, usize, &mut JitterRng) -> Fault>;
+/// A fault chooser: sees each request, its sequence number, the time it is sent and the seeded
+/// generator.
+pub type FaultPlan = Box<dyn FnMut(&Request, usize, Instant, &mut JitterRng) -> Fault>;
 
 /// How an upload ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,12 +128,12 @@ pub fn upload(service: Service, total: u64, seed: u64) -> Upload {
 
 /// No faults at all.
 pub fn no_faults() -> FaultPlan {
-    Box::new(|_, _, _| Fault::None)
+    Box::new(|_, _, _, _| Fault::None)
 }
 
 /// Faults at random, each with probability `percent`/100 per request, from the seed.
 pub fn random_faults(percent: u64) -> FaultPlan {
-    Box::new(move |request, _, rng| {
+    Box::new(move |request, _, _, rng| {
         if rng.below_or_equal(99) >= percent {
             return Fault::None;
         }
@@ -179,7 +180,7 @@ impl Sim {
 
     /// Faults only for requests whose sequence number is listed (a script).
     pub fn with_script(self, script: Vec<(usize, Fault)>) -> Sim {
-        self.with_faults(Box::new(move |_, n, _| {
+        self.with_faults(Box::new(move |_, n, _, _| {
             script
                 .iter()
                 .find(|(at, _)| *at == n)
@@ -255,10 +256,10 @@ impl Sim {
             if request.kind == RequestKind::Fragment {
                 upload.record_fragment_crc(request.id, crc32fast::hash(&body));
                 upload.fragment_started(request.id, self.now);
-                self.server.fragment_sent();
+                self.server.fragment_sent(request.url.expose());
             }
             let n = self.requests.len();
-            let fault = (self.plan)(&request, n, &mut self.rng);
+            let fault = (self.plan)(&request, n, self.now, &mut self.rng);
             let jitter = Duration::from_millis(self.rng.below_or_equal(40));
             let transfer = Duration::from_millis(body.len() as u64 * 1000 / self.rate);
             let due = match fault {
@@ -321,7 +322,7 @@ impl Sim {
         self.now = self.now.max(due);
         let now = self.now;
         if request.kind == RequestKind::Fragment {
-            self.server.fragment_done();
+            self.server.fragment_done(request.url.expose());
         }
         let id = request.id;
         match fault {
@@ -361,7 +362,7 @@ impl Sim {
         for pending in std::mem::take(&mut self.pending) {
             self.now = self.now.max(pending.due);
             if pending.request.kind == RequestKind::Fragment {
-                self.server.fragment_done();
+                self.server.fragment_done(pending.request.url.expose());
             }
             if matches!(pending.fault, Fault::None | Fault::LostAnswer) {
                 self.server

@@ -102,8 +102,8 @@ pub struct GraphServer {
     pub files: BTreeMap<String, Vec<u8>>,
     sessions: BTreeMap<String, Session>,
     next_session: u64,
-    /// Requests to upload URLs in flight (sent, not yet answered), counted by the harness.
-    pub in_flight_fragments: usize,
+    /// Fragments in flight (sent, not yet answered) per session URL, counted by the harness.
+    pub in_flight_fragments: BTreeMap<String, usize>,
     /// The largest number of fragments in flight seen at once.
     pub max_in_flight_seen: usize,
     /// Fragment PUTs received.
@@ -120,7 +120,7 @@ impl GraphServer {
             files: BTreeMap::new(),
             sessions: BTreeMap::new(),
             next_session: 1,
-            in_flight_fragments: 0,
+            in_flight_fragments: BTreeMap::new(),
             max_in_flight_seen: 0,
             fragment_puts: 0,
         }
@@ -161,20 +161,23 @@ impl GraphServer {
     }
 
     /// A sent fragment starts occupying the session (for the concurrency rule).
-    pub fn fragment_sent(&mut self) {
-        self.in_flight_fragments += 1;
-        self.max_in_flight_seen = self.max_in_flight_seen.max(self.in_flight_fragments);
+    pub fn fragment_sent(&mut self, url: &str) {
+        let count = self.in_flight_fragments.entry(url.to_owned()).or_default();
+        *count += 1;
+        let count = *count;
+        self.max_in_flight_seen = self.max_in_flight_seen.max(count);
         let limit = if self.service == Service::Print { 4 } else { 1 };
-        if self.in_flight_fragments > limit {
+        if count > limit {
             self.violations.push(format!(
-                "{} fragments in flight at once, the limit is {limit}",
-                self.in_flight_fragments
+                "{count} fragments in flight at once in one session, the limit is {limit}"
             ));
         }
     }
 
-    pub fn fragment_done(&mut self) {
-        self.in_flight_fragments -= 1;
+    pub fn fragment_done(&mut self, url: &str) {
+        if let Some(count) = self.in_flight_fragments.get_mut(url) {
+            *count -= 1;
+        }
     }
 
     /// Serves one request whose body is `body` (as `Content-Length` announced it). With
