@@ -369,7 +369,7 @@ fn a_name_conflict_is_resolved_by_an_explicit_source_url_commit() {
         assert!(sim.step(&mut up).is_none(), "must stop on the conflict");
     }
     sim.pump(&mut up);
-    assert!(sim.events.iter().any(|e| *e == Event::NameConflict));
+    assert!(sim.events.contains(&Event::NameConflict));
     assert!(
         up.commit().is_err(),
         "a plain commit does not resolve a conflict"
