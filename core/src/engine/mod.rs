@@ -71,3 +71,6 @@ pub use server_clock::ServerClock;
 pub use state::State;
 pub use throughput::{ASSUMED_RATE, BASE_TIMEOUT, Throughput};
 pub use upload::{ExplicitCommit, Upload};
+
+#[cfg(test)]
+mod tests;
