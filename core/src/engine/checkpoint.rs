@@ -52,6 +52,14 @@ pub struct Fingerprint {
     pub fragments: Vec<FragmentCrc>,
 }
 
+/// Which protocol a checkpoint belongs to, so a checkpoint of another machine is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// A Microsoft Graph upload session (drive item, print document, mail attachment).
+    GraphUploadSession,
+}
+
 /// How far the upload got.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stage {
@@ -61,6 +69,10 @@ pub enum Stage {
     Uploading,
     /// All bytes received, waiting for a commit.
     CommitPending,
+    /// All bytes received, and the last fragment or the commit met a name conflict (`409`):
+    /// resuming ends in [`State::NameConflict`](super::State::NameConflict) again rather than
+    /// mistaking the file that holds the name for this upload.
+    NameConflict,
     /// Done. Recorded because a `GET` on a finished session answers `404`: only this record
     /// says it finished.
     Completed(Completion),
@@ -85,6 +97,7 @@ pub enum Stage {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub(crate) version: u32,
+    pub(crate) protocol: Protocol,
     pub(crate) config: UploadConfig,
     pub(crate) create_url: Option<SecretUrl>,
     pub(crate) upload_url: Option<SecretUrl>,
@@ -99,6 +112,11 @@ impl Checkpoint {
     /// The format version.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// The protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// The configuration the upload runs with.
@@ -253,6 +271,7 @@ impl fmt::Debug for Checkpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Checkpoint")
             .field("version", &self.version)
+            .field("protocol", &self.protocol)
             .field("total", &self.config.total)
             .field("upload_url", &self.upload_url)
             .field("stage", &self.stage)

@@ -334,6 +334,7 @@ impl Upload {
     }
 
     fn name_conflict(&mut self) {
+        self.name_conflict = true;
         self.phase = Phase::NameConflict;
         self.events.push(Event::NameConflict);
     }

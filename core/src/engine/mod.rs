@@ -54,8 +54,8 @@ mod throughput;
 mod upload;
 
 pub use checkpoint::{
-    CHECKPOINT_VERSION, Checkpoint, CheckpointError, Fingerprint, FragmentCrc, SourceChange, Stage,
-    VerifyError,
+    CHECKPOINT_VERSION, Checkpoint, CheckpointError, Fingerprint, FragmentCrc, Protocol,
+    SourceChange, Stage, VerifyError,
 };
 pub use config::{
     ConflictBehavior, DriveItem, FragmentSizing, MAIL_ATTACHMENT_MAX, MailAttachment,

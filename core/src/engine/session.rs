@@ -97,7 +97,10 @@ impl Upload {
     /// The server has every byte. A deferred commit waits for the caller; otherwise the file is
     /// being (or was) created without the answer saying so, which the engine checks where it can.
     pub(crate) fn all_received(&mut self) {
-        if self.config.target.defer_commit() || self.item_url().is_none() {
+        if self.name_conflict {
+            self.phase = Phase::NameConflict;
+            self.events.push(Event::NameConflict);
+        } else if self.config.target.defer_commit() || self.item_url().is_none() {
             self.phase = Phase::CommitPending;
             self.events.push(Event::CommitPending {
                 expires: self.expiry.wall(),
@@ -214,24 +217,31 @@ impl Upload {
             )
     }
 
-    /// The drive item's URL, derived from the creation URL, when checking the item can confirm
-    /// a completion: a drive item created by path or id, not renamed on conflict (a renamed item
-    /// lives elsewhere, and the one at the path might be an older file).
+    /// The drive item's URL, derived from the creation URL, when reading the item can confirm a
+    /// completion whose answer was lost. Only for a new item by path (`...:/name:/createUploadSession`)
+    /// under the `fail` conflict behaviour: then an item at that path with the file's size can
+    /// only be this upload's (an older file there would have made the last fragment answer 409,
+    /// leaving the session alive). Under `replace` or `rename`, or when replacing an item by id,
+    /// an older file could pass the check, so the engine reports the completion unconfirmed.
     pub(crate) fn item_url(&self) -> Option<&str> {
         let Target::DriveItem(item) = &self.config.target else {
             return None;
         };
-        if item.conflict == Some(super::config::ConflictBehavior::Rename) {
+        if !matches!(
+            item.conflict,
+            None | Some(super::config::ConflictBehavior::Fail)
+        ) || self.name_conflict
+        {
             return None;
         }
         let url = self.create_url.as_ref()?.expose();
         let path_end = url.find(['?', '#']).unwrap_or(url.len());
         let path = &url[..path_end];
-        let suffix = "/createUploadSession";
+        let suffix = ":/createUploadSession";
         let cut = path.len().checked_sub(suffix.len())?;
         path.get(cut..)?
             .eq_ignore_ascii_case(suffix)
-            .then(|| &url[..cut])
+            .then(|| &url[..=cut])
     }
 
     pub(crate) fn complete(&mut self, completion: Completion) {

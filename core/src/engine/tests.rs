@@ -415,3 +415,51 @@ fn measured_fragments_feed_the_planner_and_the_limits() {
         "doubled toward one second's worth"
     );
 }
+
+#[test]
+fn a_lost_last_answer_under_replace_is_reported_unconfirmed() {
+    let item = DriveItem::new()
+        .named("a.bin")
+        .on_conflict(ConflictBehavior::Replace);
+    let mut config = UploadConfig::new(Target::DriveItem(item), 10);
+    config.session.not_found_retries = 0;
+    let mut up = Upload::create(CREATE, config, Instant::ZERO).unwrap();
+    let create = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &create, 200, SESSION);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    up.handle_transport_error(Instant::ZERO, put.id, TransportError::Timeout);
+    let at = up.poll_timeout().unwrap();
+    up.handle_timeout(at);
+    let status = up.poll_request(at).unwrap();
+    answer(&mut up, &status, 404, "");
+    // An older file may hold the name under `replace`: reading it would prove nothing.
+    assert_eq!(
+        events(&mut up).pop(),
+        Some(Event::Failed(UploadError::CompletionUnconfirmed))
+    );
+}
+
+#[test]
+fn a_name_conflict_survives_a_resume() {
+    let mut up = created(10);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    answer(
+        &mut up,
+        &put,
+        409,
+        r#"{"error":{"code":"nameAlreadyExists"}}"#,
+    );
+    assert_eq!(up.state(), State::NameConflict);
+    let checkpoint = up.checkpoint();
+    assert_eq!(checkpoint.stage(), &Stage::NameConflict);
+    assert_eq!(checkpoint.protocol(), Protocol::GraphUploadSession);
+    let mut resumed = Upload::resume(checkpoint, Instant::ZERO).unwrap();
+    let status = resumed.poll_request(Instant::ZERO).unwrap();
+    answer(&mut resumed, &status, 200, r#"{"nextExpectedRanges":[]}"#);
+    assert_eq!(
+        resumed.state(),
+        State::NameConflict,
+        "not mistaken for a finished upload"
+    );
+    assert_eq!(events(&mut resumed).pop(), Some(Event::NameConflict));
+}

@@ -13,7 +13,7 @@ use crate::range_set::RangeSet;
 use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 
-use super::checkpoint::{CHECKPOINT_VERSION, Checkpoint, FragmentCrc, Stage};
+use super::checkpoint::{CHECKPOINT_VERSION, Checkpoint, FragmentCrc, Protocol, Stage};
 use super::config::{ConflictBehavior, Target, UploadConfig};
 use super::error::UploadError;
 use super::event::{Completion, Event};
@@ -142,6 +142,9 @@ pub struct Upload {
     pub(crate) maybe_completed: bool,
     /// `cancel` was called while the session was being created.
     pub(crate) cancel_requested: bool,
+    /// The service refused the name (`409`): the bytes wait in the session, and a file already
+    /// holds the name, so a check by path would find the wrong file.
+    pub(crate) name_conflict: bool,
 }
 
 impl Upload {
@@ -165,6 +168,7 @@ impl Upload {
             events: EventQueue::new(),
             maybe_completed: false,
             cancel_requested: false,
+            name_conflict: false,
             config,
         })
     }
@@ -270,9 +274,12 @@ impl Upload {
             (Stage::NotStarted, _, None) | (_, None, None) => {
                 return Err(UploadError::NothingToResume);
             }
-            (Stage::Uploading | Stage::CommitPending, Some(_), _) => Phase::Resync,
+            (Stage::Uploading | Stage::CommitPending | Stage::NameConflict, Some(_), _) => {
+                Phase::Resync
+            }
         };
         let mut upload = Upload::with_phase(config, phase, now)?;
+        upload.name_conflict = stage == Stage::NameConflict;
         upload.create_url = create_url;
         upload.sessions = sessions;
         if let Phase::Completed(completion) = &upload.phase {
@@ -396,9 +403,9 @@ impl Upload {
         let stage = match &self.phase {
             Phase::Completed(completion) => Stage::Completed(completion.clone()),
             _ if self.upload_url.is_none() => Stage::NotStarted,
-            Phase::CommitPending | Phase::NameConflict | Phase::Committing(_) => {
-                Stage::CommitPending
-            }
+            Phase::NameConflict => Stage::NameConflict,
+            Phase::Committing(_) if self.name_conflict => Stage::NameConflict,
+            Phase::CommitPending | Phase::Committing(_) => Stage::CommitPending,
             _ => Stage::Uploading,
         };
         let mut confirmed = Vec::new();
@@ -410,6 +417,7 @@ impl Upload {
         confirmed.extend(ByteRange::new(offset, self.config.total));
         Checkpoint {
             version: CHECKPOINT_VERSION,
+            protocol: Protocol::GraphUploadSession,
             config: self.config.clone(),
             create_url: self.create_url.clone(),
             upload_url: self.upload_url.clone(),

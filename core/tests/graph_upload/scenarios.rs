@@ -134,7 +134,8 @@ fn an_hour_of_503s_with_retry_after_finishes_in_milliseconds() {
         .filter(|e| matches!(e, Event::RetryScheduled { delay, .. } if *delay >= Duration::from_secs(120)))
         .count();
     assert!(waits >= 29, "each 503 was honoured: {waits}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // Milliseconds in practice; the bound leaves room for a loaded machine.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 #[test]
