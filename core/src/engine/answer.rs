@@ -105,7 +105,8 @@ pub fn parse_answer(response: &Response, total: u64) -> Result<Answer, AnswerErr
     let Value::Object(object) = value else {
         return Err(AnswerError::NotAnObject);
     };
-    let is_session = ["nextExpectedRanges", "uploadUrl"]
+    // An item never carries these; a session object always carries one of them.
+    let is_session = ["nextExpectedRanges", "uploadUrl", "expirationDateTime"]
         .iter()
         .any(|name| property(&object, name).is_some());
     if !is_session {

@@ -281,7 +281,8 @@ pub struct SessionPolicy {
     /// What a lost session leads to.
     pub on_loss: SessionLoss,
     /// A session whose expiry is this close counts as expired: a fragment sent in its last
-    /// moments could arrive after it.
+    /// moments could arrive after it. Never more than a quarter of the lifetime the server
+    /// granted.
     pub expiry_margin: Duration,
 }
 

@@ -3,7 +3,8 @@
 //! Graph sessions carry an absolute `expirationDateTime` that each accepted fragment extends; WOPI
 //! sessions and workbook sessions slide a fixed lifetime from their last use. Either way the
 //! machine keeps one deadline and acts before it, by a margin, rather than learning of the expiry
-//! from a `404`.
+//! from a `404`. The margin never exceeds a quarter of the lifetime the server granted, so a
+//! service with short sessions (an emulator on a fast time scale) is not given up at once.
 
 use crate::time::{Duration, Instant, UnixTime};
 
@@ -18,10 +19,13 @@ use super::server_clock::ServerClock;
 /// let mut clock = ServerClock::new();
 /// clock.set_anchor(WallClock::new(Instant::ZERO, UnixTime::from_secs(1_000)));
 /// let mut expiry = SessionExpiry::new(Duration::from_secs(10));
-/// expiry.set_absolute(UnixTime::from_secs(1_100), &clock);
+/// expiry.set_absolute(Instant::ZERO, UnixTime::from_secs(1_100), &clock);
 /// assert_eq!(expiry.deadline(), Some(Instant::from_millis(90_000)));
 /// assert!(!expiry.has_expired(Instant::from_millis(89_999)));
 /// assert!(expiry.has_expired(Instant::from_millis(90_000)));
+/// // A session granted 20 s gets a 5 s margin, not 10.
+/// expiry.set_absolute(Instant::ZERO, UnixTime::from_secs(1_020), &clock);
+/// assert_eq!(expiry.deadline(), Some(Instant::from_millis(15_000)));
 /// expiry.set_sliding(Instant::from_millis(60_000), Duration::from_secs(30 * 60));
 /// assert_eq!(expiry.deadline(), Some(Instant::from_millis(60_000 + 1_790_000)));
 /// ```
@@ -30,6 +34,7 @@ pub struct SessionExpiry {
     at: Option<Instant>,
     wall: Option<UnixTime>,
     margin: Duration,
+    granted: Option<Duration>,
 }
 
 impl SessionExpiry {
@@ -39,20 +44,23 @@ impl SessionExpiry {
             at: None,
             wall: None,
             margin,
+            granted: None,
         }
     }
 
-    /// The server says the session expires at `expires` on its clock. Without a clock anchor the
-    /// wall time is kept and [`SessionExpiry::reanchor`] converts it later.
-    pub fn set_absolute(&mut self, expires: UnixTime, clock: &ServerClock) {
+    /// The server said at `now` that the session expires at `expires` on its clock. Without a
+    /// clock anchor the wall time is kept and [`SessionExpiry::reanchor`] converts it later.
+    pub fn set_absolute(&mut self, now: Instant, expires: UnixTime, clock: &ServerClock) {
         self.wall = Some(expires);
         self.at = clock.instant_at(expires);
+        self.granted = self.at.map(|at| at.saturating_duration_since(now));
     }
 
     /// The session lives `lifetime` from `now` (a sliding expiry).
     pub fn set_sliding(&mut self, now: Instant, lifetime: Duration) {
         self.at = Some(now.saturating_add(lifetime));
         self.wall = None;
+        self.granted = Some(lifetime);
     }
 
     /// Converts a wall-clock expiry again, after the clock learnt a better anchor.
@@ -66,6 +74,7 @@ impl SessionExpiry {
     pub fn clear(&mut self) {
         self.at = None;
         self.wall = None;
+        self.granted = None;
     }
 
     /// The expiry on the server's clock, if it was given as one.
@@ -73,9 +82,14 @@ impl SessionExpiry {
         self.wall
     }
 
-    /// When the session counts as expired: the expiry less the margin.
+    /// When the session counts as expired: the expiry less the margin (at most a quarter of the
+    /// lifetime granted).
     pub fn deadline(&self) -> Option<Instant> {
-        self.at.map(|at| at.saturating_sub(self.margin))
+        let margin = match self.granted {
+            Some(granted) => self.margin.min(granted / 4),
+            None => self.margin,
+        };
+        self.at.map(|at| at.saturating_sub(margin))
     }
 
     /// Whether the session counts as expired at `now`.

@@ -97,7 +97,7 @@ impl Upload {
                 if status.next_expected.as_ref().is_some_and(|r| !r.is_empty()) {
                     self.apply_status(now, &status, true);
                 } else if let Some(expires) = status.expires {
-                    self.expiry.set_absolute(expires, &self.clock);
+                    self.expiry.set_absolute(now, expires, &self.clock);
                 }
                 self.events.push(Event::SessionCreated {
                     number: self.sessions,
@@ -134,7 +134,8 @@ impl Upload {
                         self.all_received();
                     }
                 }
-                Ok(Answer::Item(item)) => {
+                // 202 means "accepted, more needed", whatever the body looks like.
+                Ok(Answer::Item(item)) if response.status != 202 => {
                     self.measure(now, &fragment);
                     self.complete(Completion {
                         status: response.status,
@@ -142,11 +143,13 @@ impl Upload {
                         location: response.header("location").map(Into::into),
                     });
                 }
-                Ok(Answer::Location(location)) => self.complete(Completion {
-                    status: response.status,
-                    item: None,
-                    location: Some(location),
-                }),
+                Ok(Answer::Location(location)) if response.status != 202 => {
+                    self.complete(Completion {
+                        status: response.status,
+                        item: None,
+                        location: Some(location),
+                    })
+                }
                 Ok(Answer::Empty) if is_last && response.status != 202 => {
                     self.complete(Completion {
                         status: response.status,

@@ -24,7 +24,7 @@ impl Upload {
     ) {
         self.not_found = 0;
         if let Some(expires) = status.expires {
-            self.expiry.set_absolute(expires, &self.clock);
+            self.expiry.set_absolute(now, expires, &self.clock);
         }
         let Some(ranges) = &status.next_expected else {
             return;

@@ -463,3 +463,23 @@ fn a_name_conflict_survives_a_resume() {
     );
     assert_eq!(events(&mut resumed).pop(), Some(Event::NameConflict));
 }
+
+#[test]
+fn a_202_is_never_taken_for_the_finished_item() {
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &put, 202, r#"{"id":"looks like an item"}"#);
+    assert_eq!(up.state(), State::WaitingToRetry);
+    let at = up.poll_timeout().unwrap();
+    up.handle_timeout(at);
+    assert_eq!(up.poll_request(at).unwrap().kind, RequestKind::Status);
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    answer(
+        &mut up,
+        &put,
+        202,
+        r#"{"ExpirationDateTime":"2026-01-29T09:21:55Z"}"#,
+    );
+    assert!(!up.is_finished());
+}

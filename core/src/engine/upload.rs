@@ -294,7 +294,7 @@ impl Upload {
                 let _ = upload.missing.mark_received(range);
             }
             if let Some(expires) = expires {
-                upload.expiry.set_absolute(expires, &upload.clock);
+                upload.expiry.set_absolute(now, expires, &upload.clock);
             }
             upload.fingerprints = fingerprint.fragments;
         }

@@ -252,6 +252,17 @@ fn an_expired_session_is_noticed_ahead_and_replaced() {
 }
 
 #[test]
+fn short_lived_sessions_are_not_given_up_at_once() {
+    // Sessions that live 8 s (an emulator on a fast time scale), extended by each fragment.
+    let total = 6 * CHUNK;
+    let mut sim = Sim::new(Service::Drive, total, 38);
+    sim.server.lifetime = Duration::from_secs(8);
+    let mut up = upload(Service::Drive, total, 38);
+    completes(&mut sim, &mut up);
+    assert_eq!(up.sessions(), 1);
+}
+
+#[test]
 fn a_404_is_retried_with_delay_then_the_session_is_recreated() {
     let total = 3 * CHUNK;
     // The session dies under the second fragment.
