@@ -94,6 +94,10 @@ fn fragments_go_to_the_upload_url_without_authorization() {
     assert!(put.header("authorization").is_none());
     assert!(!format!("{put:?}").contains("secret"));
     assert!(
+        !format!("{up:?}").contains("secret"),
+        "the machine prints no session URL"
+    );
+    assert!(
         up.poll_request(Instant::ZERO).is_none(),
         "drives send one at a time"
     );
@@ -482,4 +486,12 @@ fn a_202_is_never_taken_for_the_finished_item() {
         r#"{"ExpirationDateTime":"2026-01-29T09:21:55Z"}"#,
     );
     assert!(!up.is_finished());
+}
+
+#[test]
+fn the_machine_moves_between_threads() {
+    fn sendable<T: Send + Sync + 'static>() {}
+    sendable::<Upload>();
+    sendable::<Event>();
+    sendable::<Checkpoint>();
 }
