@@ -4,7 +4,7 @@
 //! injection; the other modules are the tests: one per SPEC section 5 lesson, the sizes and
 //! scenarios the engine must handle, checkpoints, and property tests over seeds and sizes.
 #![cfg(feature = "alloc")]
-#![allow(clippy::print_stdout, clippy::print_stderr, unreachable_pub, dead_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr, unreachable_pub)]
 
 mod graph_upload {
     pub mod harness;

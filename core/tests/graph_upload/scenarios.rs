@@ -353,9 +353,12 @@ fn cancel_deletes_the_session() {
     while up.confirmed() == 0 {
         assert!(sim.step(&mut up).is_none());
     }
+    let url = up.upload_url().unwrap().expose().to_owned();
+    assert!(sim.server.has_session(&url));
     up.cancel().unwrap();
     assert_eq!(up.state(), State::Cancelling);
     assert_eq!(sim.run(&mut up), Outcome::Cancelled);
+    assert!(!sim.server.has_session(&url), "the session was deleted");
     let delete = sim.requests.last().unwrap();
     assert_eq!((delete.method, delete.auth), (Method::Delete, Auth::None));
     assert!(sim.server.files.is_empty());
