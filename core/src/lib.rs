@@ -22,7 +22,115 @@
 //! | [`buffer`] | [`BufferTooSmall`](buffer::BufferTooSmall): encoders write into caller-owned buffers |
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
 //! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
+//! | `engine` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors and checkpoints |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |
+//! | [`wopi`] | WOPI frames, SpookyHash V2 [`ChunkId`](wopi::ChunkId)s, the framed upload stream, `PutChunkedFile` bodies |
+//! | `workbook` (alloc) | the Graph workbook-session machine: creation (also long-running), keep-alive, recreation, close |
+//!
+//! ## The driver loop
+//!
+//! Every state machine here (the upload engine's `Upload` among them) is driven the same way,
+//! through the `StateMachine` trait:
+//!
+//! 1. **feed input** with a `handle_*` method and the current time: `handle_response(now, id,
+//!    response)` for an answer, `handle_transport_error(now, id, error)` when none came,
+//!    `handle_timeout(now)` when the deadline from `poll_timeout` has come;
+//! 2. **drain output** until each returns `None`: `poll_request(now)` (the next HTTP exchange, its
+//!    body *described*: a JSON document, or a range of the source the transport reads),
+//!    `poll_event()` (progress, retries, resyncs, expiry, completion, failure), and read
+//!    `poll_timeout()` (when to call `handle_timeout`);
+//! 3. **wait** for the first of: an answer to a request in flight, that deadline, or a command
+//!    from the user (`cancel`, `commit`), then go to 1.
+//!
+//! The machine never holds payload bytes. For a fragment it says "bytes 5 242 880 to 15 728 639 of
+//! the source"; the transport reads them (again, for a retry), reports their CRC-32 with
+//! `record_fragment_crc` so checkpoints can fingerprint the source, and sends them without any
+//! transform. Requests to an upload URL carry `Auth::None`: only the session creation (and an
+//! explicit commit) carry `Auth::Bearer`, for which the transport attaches the caller's token.
+//!
+//! Here is the whole loop, with a closure standing in for HTTP (a tiny drive service that stores
+//! fragments in order) and virtual time:
+//!
+//! ```
+//! # #[cfg(feature = "alloc")] {
+//! use resumable_core::engine::{DriveItem, Event, Target, Upload, UploadConfig};
+//! use resumable_core::http::{Body, Method, Request, Response, TransportError};
+//! use resumable_core::machine::StateMachine;
+//! use resumable_core::time::Instant;
+//!
+//! let file: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+//!
+//! // The stand-in for HTTP: session creation, then fragments in order.
+//! let mut stored: Vec<u8> = Vec::new();
+//! let mut http = |request: &Request, body: &[u8]| -> Result<Response, TransportError> {
+//!     Ok(match request.method {
+//!         Method::Post => Response::new(200).with_body(
+//!             r#"{"uploadUrl":"https://up.example/s1?tempauth=t","nextExpectedRanges":["0-"]}"#,
+//!         ),
+//!         Method::Put if stored.len() + body.len() == 1_000_000 => {
+//!             stored.extend_from_slice(body);
+//!             Response::new(201).with_body(r#"{"id":"01","name":"big.bin","size":1000000}"#)
+//!         }
+//!         Method::Put => {
+//!             stored.extend_from_slice(body);
+//!             let next = format!(r#"{{"nextExpectedRanges":["{}-"]}}"#, stored.len());
+//!             Response::new(202).with_body(next)
+//!         }
+//!         _ => Response::new(404),
+//!     })
+//! };
+//!
+//! let create_url = "https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession";
+//! let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), file.len() as u64);
+//! let mut upload = Upload::create(create_url, config, Instant::ZERO)?;
+//! let mut now = Instant::ZERO; // a real transport reads its monotonic clock here
+//! let mut item = None;
+//! while !upload.is_finished() {
+//!     // Send what the machine asks for. (A real transport sends concurrently, with
+//!     // `upload.timeout_for(&request)` as the time limit, and feeds answers as they come.)
+//!     while let Some(request) = upload.poll_request(now) {
+//!         let body: &[u8] = match &request.body {
+//!             Body::Source(range) => &file[range.start() as usize..range.end() as usize],
+//!             Body::Json(json) => json,
+//!             _ => &[],
+//!         };
+//!         if let Body::Source(_) = request.body {
+//!             upload.record_fragment_crc(request.id, crc32fast::hash(body));
+//!         }
+//!         match http(&request, body) {
+//!             Ok(response) => upload.handle_response(now, request.id, response),
+//!             Err(error) => upload.handle_transport_error(now, request.id, error),
+//!         }
+//!     }
+//!     // Report what happened.
+//!     while let Some(event) = upload.poll_event() {
+//!         match event {
+//!             Event::FragmentAcknowledged { confirmed, total, .. } => {
+//!                 // Show progress; persist `upload.checkpoint().to_bytes()` to survive a crash.
+//!                 assert!(confirmed <= total);
+//!             }
+//!             Event::Completed(done) => item = done.item,
+//!             Event::Failed(error) => panic!("{error}"),
+//!             _ => {}
+//!         }
+//!     }
+//!     // Sleep until the next deadline (retry waits, session expiry), then say so.
+//!     if let Some(deadline) = upload.poll_timeout() {
+//!         now = now.max(deadline);
+//!         upload.handle_timeout(now);
+//!     }
+//! }
+//! drop(http);
+//! assert_eq!(stored, file);
+//! assert!(item.unwrap().contains("big.bin"));
+//! # }
+//! # Ok::<(), resumable_core::engine::UploadError>(())
+//! ```
+//!
+//! What each state asks of the caller is written on `engine::State` (for instance
+//! `CommitPending`: call `commit` before the session expires), and what to do on each event on
+//! `engine::Event` (for instance `SessionCreated`: persist a checkpoint, it holds the new session
+//! URL). Errors (`engine::UploadError`) print as one line that says what happened and what to do.
 //!
 //! ## Time
 //!
@@ -42,7 +150,8 @@
 //! - `alloc`: the state machines (they keep requests, events and JSON on the heap).
 //! - `serde` (default): `Serialize`/`Deserialize` for the public value types.
 //!
-//! Without `alloc`, the ranges, range sets, fragment planning, retry rules and time parsing work
+//! Without `alloc`, the ranges, range sets, fragment planning, retry rules, time parsing, SpookyHash,
+//! ChunkIds, the frame codec and decoder and the upload-stream map work
 //! on any target; the crate builds for `thumbv7em-none-eabihf`.
 //!
 //! ```
@@ -71,6 +180,11 @@ extern crate std;
 pub mod buffer;
 pub mod chunk;
 #[cfg(feature = "alloc")]
+pub mod engine;
+#[cfg(feature = "alloc")]
+#[doc(hidden)]
+pub mod fuzz_targets;
+#[cfg(feature = "alloc")]
 pub mod http;
 #[cfg(feature = "alloc")]
 pub mod machine;
@@ -80,3 +194,6 @@ pub mod retry;
 #[cfg(feature = "alloc")]
 pub mod secret;
 pub mod time;
+pub mod wopi;
+#[cfg(feature = "alloc")]
+pub mod workbook;

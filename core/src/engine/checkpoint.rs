@@ -1,0 +1,369 @@
+//! Checkpoints: what an upload needs to continue in another process.
+//!
+//! A [`Checkpoint`] holds the configuration, the session URL, which bytes the server confirmed,
+//! the session's expiry on the server's clock and a fingerprint of the source (its size and the
+//! CRC-32 of every confirmed fragment). [`Upload::resume`](super::Upload::resume) continues from
+//! one, first asking the server where it is, because the server's word beats any record.
+//!
+//! **The checkpoint holds the upload URL, a credential.** Resuming needs it: it is the only handle
+//! on the session. Anyone holding the checkpoint can write to the session until it expires, so
+//! store it like a password (a file only the user can read) and delete it when the upload ends.
+//! Its `Debug` output redacts the URL; its serialised form (JSON, [`Checkpoint::to_bytes`]) does
+//! not.
+//!
+//! The encoded form carries its own CRC-32, so a truncated or damaged file is refused with a
+//! [`CheckpointError`] instead of being trusted. [`Checkpoint::verify`] re-reads the source's
+//! confirmed fragments so a changed file restarts the upload instead of corrupting it.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::range::ByteRange;
+use crate::secret::SecretUrl;
+use crate::time::UnixTime;
+
+use super::config::UploadConfig;
+use super::event::Completion;
+
+/// The format version this build writes and reads.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// The first bytes of an encoded checkpoint.
+const MAGIC: &str = "resumable-checkpoint";
+
+/// The CRC-32 of one fragment of the source that the server confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FragmentCrc {
+    /// The fragment.
+    pub range: ByteRange,
+    /// CRC-32 (IEEE, as `crc32fast` computes it) of its bytes.
+    pub crc32: u32,
+}
+
+/// What identifies the source: its size and the CRC-32 of each confirmed fragment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// The source's size in bytes.
+    pub size: u64,
+    /// Confirmed fragments with their CRC-32, in ascending order. Bytes the server holds from a
+    /// partly stored fragment have no entry (only whole fragments were measured).
+    pub fragments: Vec<FragmentCrc>,
+}
+
+/// Which protocol a checkpoint belongs to, so a checkpoint of another machine is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// A Microsoft Graph upload session (drive item, print document, mail attachment).
+    GraphUploadSession,
+}
+
+/// How far the upload got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// No session yet: resuming creates one.
+    NotStarted,
+    /// Bytes are (being) uploaded into the session.
+    Uploading,
+    /// All bytes received, waiting for a commit.
+    CommitPending,
+    /// All bytes received, and the last fragment or the commit met a name conflict (`409`):
+    /// resuming ends in [`State::NameConflict`](super::State::NameConflict) again rather than
+    /// mistaking the file that holds the name for this upload.
+    NameConflict,
+    /// Done. Recorded because a `GET` on a finished session answers `404`: only this record
+    /// says it finished.
+    Completed(Completion),
+}
+
+/// A snapshot of an upload, from [`Upload::checkpoint`](super::Upload::checkpoint).
+///
+/// ```
+/// use resumable_core::engine::{Checkpoint, DriveItem, Target, Upload, UploadConfig};
+/// use resumable_core::time::Instant;
+///
+/// let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 1_000);
+/// let upload = Upload::create("https://graph.example/me/drive/root:/a.bin:/createUploadSession",
+///     config, Instant::ZERO).unwrap();
+/// let bytes = upload.checkpoint().to_bytes();
+/// let back = Checkpoint::from_bytes(&bytes).unwrap();
+/// assert_eq!(back, upload.checkpoint());
+/// let mut damaged = bytes.clone();
+/// *damaged.last_mut().unwrap() ^= 1;
+/// assert!(Checkpoint::from_bytes(&damaged).is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub(crate) version: u32,
+    pub(crate) protocol: Protocol,
+    pub(crate) config: UploadConfig,
+    pub(crate) create_url: Option<SecretUrl>,
+    pub(crate) upload_url: Option<SecretUrl>,
+    pub(crate) stage: Stage,
+    pub(crate) confirmed: Vec<ByteRange>,
+    pub(crate) expires: Option<UnixTime>,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) sessions: u32,
+}
+
+impl Checkpoint {
+    /// The format version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The configuration the upload runs with.
+    pub fn config(&self) -> &UploadConfig {
+        &self.config
+    }
+
+    /// The file's size.
+    pub fn total(&self) -> u64 {
+        self.config.total
+    }
+
+    /// The session URL (a credential), if a session exists.
+    pub fn upload_url(&self) -> Option<&SecretUrl> {
+        self.upload_url.as_ref()
+    }
+
+    /// How far the upload got.
+    pub fn stage(&self) -> &Stage {
+        &self.stage
+    }
+
+    /// Ranges the server confirmed, ascending.
+    pub fn confirmed(&self) -> &[ByteRange] {
+        &self.confirmed
+    }
+
+    /// Bytes the server confirmed.
+    pub fn confirmed_bytes(&self) -> u64 {
+        self.confirmed.iter().map(ByteRange::len).sum()
+    }
+
+    /// When the session expires, on the server's clock, if known.
+    pub fn expires(&self) -> Option<UnixTime> {
+        self.expires
+    }
+
+    /// The source fingerprint.
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// Checks the source against the fingerprint: its length must be the recorded size and each
+    /// confirmed fragment must have the recorded CRC-32. `crc_of` reads a range of the source and
+    /// returns its CRC-32 (or the transport's read error, passed through).
+    ///
+    /// On [`VerifyError::Changed`], do not resume: call [`Checkpoint::restart`] and upload anew.
+    ///
+    /// ```
+    /// use resumable_core::engine::{Checkpoint, VerifyError};
+    /// # use resumable_core::engine::{DriveItem, Target, Upload, UploadConfig};
+    /// # use resumable_core::time::Instant;
+    /// # let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 3);
+    /// # let checkpoint = Upload::create("https://g/x:/createUploadSession", config, Instant::ZERO)
+    /// #     .unwrap().checkpoint();
+    /// let source = b"abc";
+    /// let crc_of = |r: resumable_core::range::ByteRange| -> Result<u32, ()> {
+    ///     Ok(crc32fast::hash(&source[r.start() as usize..r.end() as usize]))
+    /// };
+    /// assert_eq!(checkpoint.verify(3, crc_of), Ok(()));
+    /// assert!(matches!(checkpoint.verify(4, crc_of), Err(VerifyError::Changed(_))));
+    /// ```
+    pub fn verify<E>(
+        &self,
+        source_len: u64,
+        mut crc_of: impl FnMut(ByteRange) -> Result<u32, E>,
+    ) -> Result<(), VerifyError<E>> {
+        if source_len != self.fingerprint.size {
+            return Err(VerifyError::Changed(SourceChange::Size {
+                was: self.fingerprint.size,
+                now: source_len,
+            }));
+        }
+        for fragment in &self.fingerprint.fragments {
+            let crc = crc_of(fragment.range).map_err(VerifyError::Read)?;
+            if crc != fragment.crc32 {
+                return Err(VerifyError::Changed(SourceChange::Fragment {
+                    range: fragment.range,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// The same upload started afresh for a source of `total` bytes: no session, nothing
+    /// confirmed. The old session is left to expire. Resuming it creates a new session, which
+    /// needs the creation URL ([`UploadError::NothingToResume`](super::UploadError::NothingToResume)
+    /// otherwise).
+    pub fn restart(mut self, total: u64) -> Checkpoint {
+        self.config.total = total;
+        self.upload_url = None;
+        self.stage = Stage::NotStarted;
+        self.confirmed.clear();
+        self.expires = None;
+        self.fingerprint = Fingerprint {
+            size: total,
+            fragments: Vec::new(),
+        };
+        self
+    }
+
+    /// The encoded form: a header line `resumable-checkpoint {version} {crc32 of the rest, hex}`
+    /// then the checkpoint as JSON. Contains the upload URL: see the module documentation.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising plain data with string keys cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let crc = crc32fast::hash(&json);
+        let mut out = alloc::format!("{MAGIC} {} {crc:08x}\n", self.version).into_bytes();
+        out.extend_from_slice(&json);
+        out
+    }
+
+    /// Decodes [`Checkpoint::to_bytes`] output, refusing damaged or foreign data.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+        let newline = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(CheckpointError::NotACheckpoint)?;
+        let header =
+            core::str::from_utf8(&bytes[..newline]).map_err(|_| CheckpointError::NotACheckpoint)?;
+        let mut words = header.split(' ');
+        if words.next() != Some(MAGIC) {
+            return Err(CheckpointError::NotACheckpoint);
+        }
+        let version: u32 = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .ok_or(CheckpointError::NotACheckpoint)?;
+        if version != CHECKPOINT_VERSION {
+            return Err(CheckpointError::UnsupportedVersion { found: version });
+        }
+        let expected = words
+            .next()
+            .filter(|w| w.len() == 8)
+            .and_then(|w| u32::from_str_radix(w, 16).ok())
+            .ok_or(CheckpointError::NotACheckpoint)?;
+        let json = &bytes[newline + 1..];
+        let found = crc32fast::hash(json);
+        if found != expected {
+            return Err(CheckpointError::Damaged { expected, found });
+        }
+        let checkpoint: Checkpoint =
+            serde_json::from_slice(json).map_err(|_| CheckpointError::Malformed)?;
+        if checkpoint.version != version {
+            return Err(CheckpointError::Malformed);
+        }
+        Ok(checkpoint)
+    }
+}
+
+impl fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checkpoint")
+            .field("version", &self.version)
+            .field("protocol", &self.protocol)
+            .field("total", &self.config.total)
+            .field("upload_url", &self.upload_url)
+            .field("stage", &self.stage)
+            .field("confirmed", &self.confirmed)
+            .field("expires", &self.expires)
+            .field("fingerprinted_fragments", &self.fingerprint.fragments.len())
+            .finish()
+    }
+}
+
+/// Why encoded bytes are not a usable checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// The bytes do not start with a checkpoint header.
+    NotACheckpoint,
+    /// Written by a build with another format version.
+    UnsupportedVersion {
+        /// The version found.
+        found: u32,
+    },
+    /// The CRC-32 does not match: the file was truncated or damaged.
+    Damaged {
+        /// The CRC-32 the header records.
+        expected: u32,
+        /// The CRC-32 of what was read.
+        found: u32,
+    },
+    /// The CRC-32 matches but the content is not a checkpoint of this format.
+    Malformed,
+}
+
+impl fmt::Display for CheckpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckpointError::NotACheckpoint => f.write_str("not a checkpoint file"),
+            CheckpointError::UnsupportedVersion { found } => write!(
+                f,
+                "checkpoint format version {found} is not supported (this build reads {CHECKPOINT_VERSION}); start the upload again"
+            ),
+            CheckpointError::Damaged { .. } => {
+                f.write_str("the checkpoint file is damaged (CRC mismatch); start the upload again")
+            }
+            CheckpointError::Malformed => {
+                f.write_str("the checkpoint file is malformed; start the upload again")
+            }
+        }
+    }
+}
+
+impl core::error::Error for CheckpointError {}
+
+/// How the source differs from its fingerprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceChange {
+    /// Its length changed.
+    Size {
+        /// The recorded size.
+        was: u64,
+        /// The size now.
+        now: u64,
+    },
+    /// A confirmed fragment's bytes changed.
+    Fragment {
+        /// The fragment.
+        range: ByteRange,
+    },
+}
+
+/// Why [`Checkpoint::verify`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyError<E> {
+    /// The source changed since the checkpoint: restart the upload.
+    Changed(SourceChange),
+    /// The source could not be read.
+    Read(E),
+}
+
+impl<E: fmt::Display> fmt::Display for VerifyError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::Changed(SourceChange::Size { was, now }) => write!(
+                f,
+                "the source changed size ({was} bytes, now {now}); the upload starts over"
+            ),
+            VerifyError::Changed(SourceChange::Fragment { range }) => write!(
+                f,
+                "the source changed in bytes {range}; the upload starts over"
+            ),
+            VerifyError::Read(error) => write!(f, "could not read the source: {error}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> core::error::Error for VerifyError<E> {}

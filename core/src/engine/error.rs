@@ -1,0 +1,184 @@
+//! Why an upload stopped, and what the caller can do about it.
+//!
+//! [`UploadError`]'s `Display` is the one-line reason a command-line tool prints: what happened,
+//! then what to do. It never contains the upload URL.
+
+use alloc::string::String;
+use core::fmt;
+
+use crate::chunk::FragmentSizeError;
+use crate::http::{RequestKind, TransportError};
+use crate::retry::GiveUp;
+
+use super::answer::AnswerError;
+use super::state::State;
+
+/// Why an upload failed or a command was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The file has no bytes: an upload session needs at least one. Use a simple upload instead.
+    EmptyFile,
+    /// The file is larger than the target accepts.
+    TooLarge {
+        /// The file's size.
+        total: u64,
+        /// The target's limit.
+        max: u64,
+    },
+    /// The configured fragment size does not suit the target.
+    InvalidFragmentSize(FragmentSizeError),
+    /// The server refused a request in a way retrying cannot fix (400, 401, 403, 409, 412, 413,
+    /// 507, ...).
+    Rejected {
+        /// What the request was for.
+        during: RequestKind,
+        /// The HTTP status.
+        status: u16,
+        /// The service's error code (`error.code`), if it gave one.
+        code: Option<String>,
+    },
+    /// Retries ran out without progress.
+    GaveUp {
+        /// What the last failed request was for.
+        during: RequestKind,
+        /// What went wrong last.
+        last: Failure,
+        /// Which limit was reached.
+        reason: GiveUp,
+    },
+    /// The upload session is gone (404 after retries, or expired) and no new one may be made.
+    SessionLost {
+        /// Sessions this upload used.
+        sessions: u32,
+        /// Whether a new session would have been possible (a creation URL is known).
+        can_recreate: bool,
+    },
+    /// The last bytes or the commit may have completed the upload, but its answer was lost and
+    /// the session is gone, so the engine cannot confirm it.
+    CompletionUnconfirmed,
+    /// The transport could not read the source.
+    SourceRead,
+    /// A command was given in a state that does not take it.
+    WrongState {
+        /// The command.
+        command: &'static str,
+        /// The state the upload was in.
+        state: State,
+    },
+    /// A resumed checkpoint has no session and no creation URL to make one.
+    NothingToResume,
+}
+
+/// What made a request fail (the reason given with a retry or a give-up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The server answered with this status.
+    Status(u16),
+    /// No answer arrived.
+    Transport(TransportError),
+    /// The answer could not be read.
+    Unreadable(AnswerError),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Status(status) => write!(f, "HTTP {status}"),
+            Failure::Transport(error) => write!(f, "{error}"),
+            Failure::Unreadable(error) => write!(f, "unreadable answer: {error}"),
+        }
+    }
+}
+
+/// Names a request kind the way a sentence about it needs.
+pub(crate) fn describe(kind: RequestKind) -> &'static str {
+    match kind {
+        RequestKind::CreateSession => "creating the upload session",
+        RequestKind::Fragment => "uploading a fragment",
+        RequestKind::Status => "asking the server for the upload status",
+        RequestKind::Commit => "committing the upload",
+        RequestKind::Cancel => "cancelling the upload",
+        RequestKind::FetchResource => "checking whether the upload completed",
+        _ => "talking to the server",
+    }
+}
+
+/// What a caller can do about a refused request, by status.
+fn advice(status: u16) -> &'static str {
+    match status {
+        400 => "the request was malformed: this is a bug, please report it",
+        401 => "the access token is missing or expired: get a new token and resume",
+        403 => "the account may not write there: check its permissions",
+        404 => "the folder, printer job or message does not exist: check the URL",
+        409 => "the name is taken: choose another name or conflict behaviour",
+        412 => "the item changed since its eTag was read: read it again and retry",
+        413 => "the file or fragment is too large for the service",
+        501 => "the service does not support this: use another upload method",
+        507 => "the drive is full: free space or raise the quota, then start again",
+        _ => "the service refused the request: see its error code",
+    }
+}
+
+impl fmt::Display for UploadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UploadError::EmptyFile => f.write_str(
+                "the file is empty and upload sessions need at least one byte; use a simple upload (PUT .../content) instead",
+            ),
+            UploadError::TooLarge { total, max } => write!(
+                f,
+                "the file has {total} bytes, more than the {max} this target accepts; upload it elsewhere (a drive item) and share a link"
+            ),
+            UploadError::InvalidFragmentSize(error) => write!(f, "invalid fragment size: {error}"),
+            UploadError::Rejected {
+                during,
+                status,
+                code,
+            } => {
+                write!(f, "the server refused {} with HTTP {status}", describe(*during))?;
+                if let Some(code) = code {
+                    write!(f, " ({code})")?;
+                }
+                write!(f, ": {}", advice(*status))
+            }
+            UploadError::GaveUp {
+                during,
+                last,
+                reason,
+            } => write!(
+                f,
+                "{reason} while {} (last: {last}); check the connection and resume from the checkpoint later",
+                describe(*during)
+            ),
+            UploadError::SessionLost {
+                sessions,
+                can_recreate: true,
+            } => write!(
+                f,
+                "the upload session was lost after {sessions} session(s) and the policy allows no new one; start the upload again"
+            ),
+            UploadError::SessionLost {
+                can_recreate: false,
+                ..
+            } => f.write_str(
+                "the upload session is gone (expired or deleted) and was created elsewhere; create a new session and upload again",
+            ),
+            UploadError::CompletionUnconfirmed => f.write_str(
+                "the upload may have completed but its answer was lost and the session is gone; check whether the file exists before uploading again",
+            ),
+            UploadError::SourceRead => {
+                f.write_str("the source could not be read; check the file and resume from the checkpoint")
+            }
+            UploadError::WrongState { command, state } => {
+                write!(f, "cannot {command} while the upload is {state}")
+            }
+            UploadError::NothingToResume => f.write_str(
+                "the checkpoint has no session and no creation URL; start a new upload",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for UploadError {}

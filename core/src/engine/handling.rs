@@ -1,0 +1,357 @@
+//! How an [`Upload`] reads each answer and each missing answer.
+//!
+//! The rules (SPEC 1 and 4): a request that looked failed may have succeeded, so after a
+//! timeout, a dropped connection, a 5xx or a 416 the engine asks the server where it is before
+//! sending more; `Retry-After` is never undercut; a 404 on the session is retried a few times
+//! before the session counts as lost; the server's word beats local bookkeeping.
+
+use crate::http::{RequestKind, Response, TransportError};
+use crate::retry::StatusClass;
+use crate::time::Instant;
+
+use super::answer::{Answer, parse_answer, service_error_code};
+use super::error::{Failure, UploadError};
+use super::event::{Completion, Event, SessionLossCause};
+use super::schedule::retry_after;
+use super::upload::{FragmentInFlight, Phase, Sent, Upload};
+
+impl Upload {
+    pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
+        self.clock.observe(now, &response);
+        self.expiry.reanchor(&self.clock);
+        match sent {
+            Sent::Create => self.on_create(now, &response),
+            Sent::Fragment(fragment) => self.on_fragment(now, fragment, &response),
+            Sent::Status => self.on_status(now, &response),
+            Sent::Commit => self.on_commit(now, &response),
+            Sent::CheckCompletion => self.on_check_completion(now, &response),
+            Sent::Cancel => self.on_cancel(now, &response),
+        }
+    }
+
+    pub(crate) fn on_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
+        if error == TransportError::SourceRead {
+            self.fail(UploadError::SourceRead);
+            return;
+        }
+        if self.cancel_requested && matches!(sent, Sent::Create) {
+            // A session may exist, unknown to us; it expires on its own.
+            self.finish_cancelled();
+            return;
+        }
+        let failure = Failure::Transport(error);
+        let kind = match sent {
+            Sent::Create => RequestKind::CreateSession,
+            Sent::Fragment(fragment) => {
+                if error.is_ambiguous() {
+                    self.unsettle(fragment.range, fragment.crc32);
+                    self.maybe_completed |= fragment.range.end() == self.config.total;
+                    self.enter_resync();
+                }
+                RequestKind::Fragment
+            }
+            Sent::Status => RequestKind::Status,
+            Sent::Commit => {
+                self.maybe_completed |= error.is_ambiguous();
+                RequestKind::Commit
+            }
+            Sent::CheckCompletion => RequestKind::FetchResource,
+            Sent::Cancel => RequestKind::Cancel,
+        };
+        self.retry_later(now, kind, failure, None);
+    }
+
+    fn on_create(&mut self, now: Instant, response: &Response) {
+        let kind = RequestKind::CreateSession;
+        if self.cancel_requested {
+            // Cancelled while the session was being made: delete it if it exists, else stop.
+            match parse_answer(response, self.config.total) {
+                Ok(Answer::Session(status))
+                    if StatusClass::of(response.status) == StatusClass::Success
+                        && status.upload_url.is_some() =>
+                {
+                    self.upload_url = status.upload_url;
+                    self.phase = Phase::Cancelling;
+                }
+                _ => self.finish_cancelled(),
+            }
+            return;
+        }
+        match StatusClass::of(response.status) {
+            StatusClass::Success => {
+                let status = match parse_answer(response, self.config.total) {
+                    Ok(Answer::Session(status)) if status.upload_url.is_some() => status,
+                    Ok(_) => {
+                        let failure = Failure::Status(response.status);
+                        self.retry_later(now, kind, failure, None);
+                        return;
+                    }
+                    Err(error) => {
+                        self.retry_later(now, kind, Failure::Unreadable(error), None);
+                        return;
+                    }
+                };
+                self.upload_url = status.upload_url.clone();
+                self.sessions += 1;
+                self.schedule.progress(now);
+                if status.next_expected.as_ref().is_some_and(|r| !r.is_empty()) {
+                    self.apply_status(now, &status, true);
+                } else if let Some(expires) = status.expires {
+                    self.expiry.set_absolute(now, expires, &self.clock);
+                }
+                self.events.push(Event::SessionCreated {
+                    number: self.sessions,
+                    expires: self.expiry.wall(),
+                });
+                self.phase = Phase::Uploading;
+            }
+            StatusClass::Throttled | StatusClass::Transient => {
+                self.retry_status(now, kind, response)
+            }
+            StatusClass::Resync | StatusClass::SessionGone | StatusClass::Fatal => {
+                self.reject(kind, response)
+            }
+        }
+    }
+
+    fn on_fragment(&mut self, now: Instant, fragment: FragmentInFlight, response: &Response) {
+        let kind = RequestKind::Fragment;
+        let total = self.config.total;
+        let is_last = fragment.range.end() == total;
+        self.unsettle(fragment.range, fragment.crc32);
+        match StatusClass::of(response.status) {
+            StatusClass::Success => match parse_answer(response, total) {
+                Ok(Answer::Session(status)) if status.next_expected.is_some() => {
+                    let authoritative = self.fragments_in_flight() == 0;
+                    self.apply_status(now, &status, authoritative);
+                    self.measure(now, &fragment);
+                    self.events.push(Event::FragmentAcknowledged {
+                        range: fragment.range,
+                        confirmed: self.missing.received(),
+                        total,
+                    });
+                    if self.missing.is_complete() && self.fragments_in_flight() == 0 {
+                        self.all_received();
+                    }
+                }
+                // 202 means "accepted, more needed", whatever the body looks like.
+                Ok(Answer::Item(item)) if response.status != 202 => {
+                    self.measure(now, &fragment);
+                    self.complete(Completion {
+                        status: response.status,
+                        item: Some(item),
+                        location: response.header("location").map(Into::into),
+                    });
+                }
+                Ok(Answer::Location(location)) if response.status != 202 => {
+                    self.complete(Completion {
+                        status: response.status,
+                        item: None,
+                        location: Some(location),
+                    })
+                }
+                Ok(Answer::Empty) if is_last && response.status != 202 => {
+                    self.complete(Completion {
+                        status: response.status,
+                        item: None,
+                        location: None,
+                    })
+                }
+                other => {
+                    let failure = match other {
+                        Err(error) => Failure::Unreadable(error),
+                        _ => Failure::Status(response.status),
+                    };
+                    self.maybe_completed |= is_last;
+                    self.enter_resync();
+                    self.retry_later(now, kind, failure, None);
+                }
+            },
+            StatusClass::Resync => {
+                // The fragment overlaps what the server has, or skips ahead of it: ask.
+                self.enter_resync();
+                self.retry_later(now, kind, Failure::Status(response.status), None);
+            }
+            StatusClass::Throttled => {
+                // Refused before anything was stored: the same bytes go again after the wait.
+                self.retry_status(now, kind, response);
+            }
+            StatusClass::Transient => {
+                self.maybe_completed |= is_last;
+                self.enter_resync();
+                self.retry_status(now, kind, response);
+            }
+            StatusClass::SessionGone => {
+                self.enter_resync();
+                self.session_not_found(now, response.status);
+            }
+            StatusClass::Fatal if response.status == 409 && is_last => self.name_conflict(),
+            StatusClass::Fatal => self.reject(kind, response),
+        }
+    }
+
+    fn on_status(&mut self, now: Instant, response: &Response) {
+        let kind = RequestKind::Status;
+        match StatusClass::of(response.status) {
+            StatusClass::Success => match parse_answer(response, self.config.total) {
+                Ok(Answer::Session(status)) if status.next_expected.is_some() => {
+                    let authoritative = self.fragments_in_flight() == 0;
+                    self.apply_status(now, &status, authoritative);
+                    let offset = self
+                        .missing
+                        .first_gap()
+                        .map_or(self.config.total, |g| g.start());
+                    self.events.push(Event::Resynchronised {
+                        offset,
+                        confirmed: self.missing.received(),
+                    });
+                    if !matches!(self.phase, Phase::Resync) {
+                        return;
+                    }
+                    if self.missing.is_complete() && self.fragments_in_flight() == 0 {
+                        self.all_received();
+                    } else {
+                        self.phase = Phase::Uploading;
+                    }
+                }
+                Ok(Answer::Item(item)) => self.complete(Completion {
+                    status: response.status,
+                    item: Some(item),
+                    location: None,
+                }),
+                Ok(_) => {
+                    self.retry_later(now, kind, Failure::Status(response.status), None);
+                }
+                Err(error) => {
+                    self.retry_later(now, kind, Failure::Unreadable(error), None);
+                }
+            },
+            StatusClass::Throttled | StatusClass::Transient | StatusClass::Resync => {
+                self.retry_status(now, kind, response)
+            }
+            StatusClass::SessionGone => self.session_not_found(now, response.status),
+            StatusClass::Fatal => self.reject(kind, response),
+        }
+    }
+
+    fn on_commit(&mut self, now: Instant, response: &Response) {
+        let kind = RequestKind::Commit;
+        match StatusClass::of(response.status) {
+            StatusClass::Success => match parse_answer(response, self.config.total) {
+                Ok(Answer::Session(status))
+                    if status.next_expected.as_ref().is_some_and(|r| !r.is_empty()) =>
+                {
+                    // The server lacks bytes after all: upload them, then commit again.
+                    self.apply_status(now, &status, true);
+                    self.phase = Phase::Uploading;
+                }
+                Ok(Answer::Session(_)) => {
+                    self.retry_later(now, kind, Failure::Status(response.status), None);
+                }
+                Ok(Answer::Item(item)) => self.complete(Completion {
+                    status: response.status,
+                    item: Some(item),
+                    location: response.header("location").map(Into::into),
+                }),
+                Ok(Answer::Location(location)) => self.complete(Completion {
+                    status: response.status,
+                    item: None,
+                    location: Some(location),
+                }),
+                Ok(Answer::Empty) => self.complete(Completion {
+                    status: response.status,
+                    item: None,
+                    location: None,
+                }),
+                Err(error) => {
+                    self.maybe_completed = true;
+                    self.retry_later(now, kind, Failure::Unreadable(error), None);
+                }
+            },
+            StatusClass::Throttled => self.retry_status(now, kind, response),
+            StatusClass::Transient => {
+                self.maybe_completed = true;
+                self.retry_status(now, kind, response);
+            }
+            StatusClass::SessionGone => self.session_not_found(now, response.status),
+            StatusClass::Fatal if response.status == 409 => self.name_conflict(),
+            StatusClass::Resync | StatusClass::Fatal => self.reject(kind, response),
+        }
+    }
+
+    fn on_check_completion(&mut self, now: Instant, response: &Response) {
+        let kind = RequestKind::FetchResource;
+        match StatusClass::of(response.status) {
+            StatusClass::Success => {
+                let size = serde_json::from_slice::<serde_json::Value>(&response.body)
+                    .ok()
+                    .and_then(|item| item.get("size").and_then(serde_json::Value::as_u64));
+                if size == Some(self.config.total) {
+                    self.complete(Completion {
+                        status: response.status,
+                        item: Some(alloc::string::String::from_utf8_lossy(&response.body).into()),
+                        location: None,
+                    });
+                } else {
+                    self.maybe_completed = false;
+                    self.lose_session(now, SessionLossCause::NotFound);
+                }
+            }
+            StatusClass::SessionGone => {
+                self.maybe_completed = false;
+                self.lose_session(now, SessionLossCause::NotFound);
+            }
+            StatusClass::Throttled | StatusClass::Transient => {
+                self.retry_status(now, kind, response)
+            }
+            StatusClass::Resync | StatusClass::Fatal => {
+                self.fail(UploadError::CompletionUnconfirmed)
+            }
+        }
+    }
+
+    fn on_cancel(&mut self, now: Instant, response: &Response) {
+        match StatusClass::of(response.status) {
+            StatusClass::Throttled | StatusClass::Transient => {
+                self.retry_status(now, RequestKind::Cancel, response)
+            }
+            // Deleted, already gone, or refused: either way nothing more is sent, and a session
+            // left behind expires on its own.
+            _ => self.finish_cancelled(),
+        }
+    }
+
+    /// Retries after an answer whose status asks for it, honouring its `Retry-After`.
+    fn retry_status(&mut self, now: Instant, kind: RequestKind, response: &Response) {
+        let unplaced = self.config.retry.max_backoff;
+        let wait = retry_after(response, now, &self.clock, unplaced);
+        self.retry_later(now, kind, Failure::Status(response.status), wait);
+    }
+
+    fn reject(&mut self, during: RequestKind, response: &Response) {
+        self.fail(UploadError::Rejected {
+            during,
+            status: response.status,
+            code: service_error_code(&response.body),
+        });
+    }
+
+    fn name_conflict(&mut self) {
+        self.name_conflict = true;
+        self.phase = Phase::NameConflict;
+        self.events.push(Event::NameConflict);
+    }
+
+    /// After an unclear outcome, no fragment goes out before the server said where it is.
+    pub(crate) fn enter_resync(&mut self) {
+        if matches!(self.phase, Phase::Uploading | Phase::Resync) {
+            self.phase = Phase::Resync;
+        }
+    }
+
+    fn measure(&mut self, now: Instant, fragment: &FragmentInFlight) {
+        let elapsed = now.saturating_duration_since(fragment.started.unwrap_or(fragment.issued));
+        self.planner.record(fragment.range.len(), elapsed);
+        self.throughput.record(fragment.range.len(), elapsed);
+    }
+}

@@ -1,0 +1,185 @@
+//! The requests an [`Upload`] sends.
+//!
+//! Only two carry the caller's bearer token: the session creation and the explicit commit (both
+//! go to the Graph API), and the completion check (also the Graph API). Everything sent to the
+//! `uploadUrl` goes with [`Auth::None`]: the URL carries its own token, and an `Authorization`
+//! header there causes intermittent 401s (SPEC 5, lesson 2).
+
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::http::{Auth, Body, Header, Method, Request, RequestKind};
+use crate::range::{ByteRange, ContentRange};
+use crate::secret::SecretUrl;
+use crate::time::Instant;
+
+use super::config::Target;
+use super::upload::{CommitRoute, ExplicitCommit, FragmentInFlight, Phase, Sent, Upload};
+
+impl Upload {
+    /// The next request the current phase needs, if it may go now.
+    pub(crate) fn next_request(&mut self, now: Instant) -> Option<Request> {
+        let has = |upload: &Upload, kind: fn(&Sent) -> bool| upload.in_flight.notes().any(kind);
+        match &self.phase {
+            Phase::Creating if !has(self, |s| matches!(s, Sent::Create)) => {
+                Some(self.create_request())
+            }
+            Phase::Resync if !has(self, |s| matches!(s, Sent::Status)) => {
+                Some(self.session_request(Sent::Status, Method::Get, RequestKind::Status)?)
+            }
+            Phase::Uploading if self.fragments_in_flight() < self.config.max_in_flight() => {
+                let range = self.next_fragment()?;
+                Some(self.fragment_request(range, now)?)
+            }
+            Phase::Committing(CommitRoute::Post) if !has(self, |s| matches!(s, Sent::Commit)) => {
+                Some(self.session_request(Sent::Commit, Method::Post, RequestKind::Commit)?)
+            }
+            Phase::Committing(CommitRoute::SourceUrl(commit))
+                if !has(self, |s| matches!(s, Sent::Commit)) =>
+            {
+                let commit = commit.clone();
+                Some(self.explicit_commit_request(&commit)?)
+            }
+            Phase::CheckingCompletion if !has(self, |s| matches!(s, Sent::CheckCompletion)) => {
+                Some(self.check_completion_request()?)
+            }
+            Phase::Cancelling
+                if !has(self, |s| matches!(s, Sent::Cancel)) && self.upload_url.is_some() =>
+            {
+                Some(self.session_request(Sent::Cancel, Method::Delete, RequestKind::Cancel)?)
+            }
+            _ => None,
+        }
+    }
+
+    /// The next fragment: drives and mail continue from the server's first gap to the end of the
+    /// file (in order, aligned, whatever else the server lists); print documents take the first
+    /// listed gap not already in flight.
+    fn next_fragment(&self) -> Option<ByteRange> {
+        let total = self.config.total;
+        if self.config.target.is_sequential() {
+            if self.fragments_in_flight() > 0 {
+                return None;
+            }
+            let start = self.missing.first_gap()?.start();
+            return Some(self.planner.fragment_in(ByteRange::new(start, total)?));
+        }
+        let mut available = self.missing.clone();
+        for sent in self.in_flight.notes() {
+            if let Sent::Fragment(fragment) = sent {
+                available.mark_received(fragment.range).ok()?;
+            }
+        }
+        self.planner.next_fragment(&available)
+    }
+
+    fn create_request(&mut self) -> Request {
+        let url = self
+            .create_url
+            .clone()
+            .unwrap_or_else(|| SecretUrl::new(""));
+        let mut headers = Vec::new();
+        if let Target::DriveItem(item) = &self.config.target {
+            if let Some(tag) = &item.if_match {
+                headers.push(Header::new("if-match", tag.as_str()));
+            }
+            if let Some(tag) = &item.if_none_match {
+                headers.push(Header::new("if-none-match", tag.as_str()));
+            }
+        }
+        headers.push(Header::new("Content-Type", "application/json"));
+        let body = Body::Json(self.config.target.create_body(self.config.total));
+        let id = self.in_flight.issue(Sent::Create);
+        Request {
+            id,
+            kind: RequestKind::CreateSession,
+            method: Method::Post,
+            url,
+            headers,
+            auth: Auth::Bearer,
+            body,
+        }
+    }
+
+    fn fragment_request(&mut self, range: ByteRange, now: Instant) -> Option<Request> {
+        let url = self.upload_url.clone()?;
+        let content_range = ContentRange::new(range, self.config.total).ok()?;
+        let headers = alloc::vec![
+            Header::new("Content-Range", alloc::format!("{content_range}")),
+            Header::new("Content-Type", "application/octet-stream"),
+        ];
+        let id = self.in_flight.issue(Sent::Fragment(FragmentInFlight {
+            range,
+            issued: now,
+            started: None,
+            crc32: None,
+        }));
+        Some(Request {
+            id,
+            kind: RequestKind::Fragment,
+            method: Method::Put,
+            url,
+            headers,
+            auth: Auth::None,
+            body: Body::Source(range),
+        })
+    }
+
+    /// A body-less request to the upload URL (status, commit, cancel).
+    fn session_request(
+        &mut self,
+        sent: Sent,
+        method: Method,
+        kind: RequestKind,
+    ) -> Option<Request> {
+        let url = self.upload_url.clone()?;
+        let id = self.in_flight.issue(sent);
+        Some(Request {
+            id,
+            kind,
+            method,
+            url,
+            headers: Vec::new(),
+            auth: Auth::None,
+            body: Body::Empty,
+        })
+    }
+
+    fn explicit_commit_request(&mut self, commit: &ExplicitCommit) -> Option<Request> {
+        let source = self.upload_url.clone()?;
+        let mut fields = Map::new();
+        fields.insert("name".into(), commit.name.as_str().into());
+        fields.insert(
+            "@microsoft.graph.conflictBehavior".into(),
+            commit.conflict.as_str().into(),
+        );
+        fields.insert("@microsoft.graph.sourceUrl".into(), source.expose().into());
+        let json = serde_json::to_vec(&Value::Object(fields)).ok()?;
+        let id = self.in_flight.issue(Sent::Commit);
+        Some(Request {
+            id,
+            kind: RequestKind::Commit,
+            method: Method::Put,
+            url: SecretUrl::new(commit.item_url.as_str()),
+            headers: alloc::vec![Header::new("Content-Type", "application/json")],
+            auth: Auth::Bearer,
+            body: Body::Json(Bytes::from(json)),
+        })
+    }
+
+    fn check_completion_request(&mut self) -> Option<Request> {
+        let url = SecretUrl::new(self.item_url()?);
+        let id = self.in_flight.issue(Sent::CheckCompletion);
+        Some(Request {
+            id,
+            kind: RequestKind::FetchResource,
+            method: Method::Get,
+            url,
+            headers: Vec::new(),
+            auth: Auth::Bearer,
+            body: Body::Empty,
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! How the [`Upload`] keeps track of its session: what the server says it lacks, the source
+//! fingerprint, retries, lost and expired sessions, and the ends of the upload.
+
+use crate::http::RequestKind;
+use crate::range::ByteRange;
+use crate::time::{Duration, Instant};
+
+use super::answer::SessionStatus;
+use super::checkpoint::FragmentCrc;
+use super::config::{SessionLoss, Target};
+use super::error::{Failure, UploadError};
+use super::event::{Completion, Event, SessionLossCause};
+use super::upload::{Missing, Phase, Sent, Upload};
+
+impl Upload {
+    /// Takes in a session object from the server. `authoritative` answers replace what the
+    /// engine believed; others (answers overtaken by concurrent requests) can only add to what
+    /// the server has, since a server never loses bytes it confirmed within a session.
+    pub(crate) fn apply_status(
+        &mut self,
+        now: Instant,
+        status: &SessionStatus,
+        authoritative: bool,
+    ) {
+        self.not_found = 0;
+        if let Some(expires) = status.expires {
+            self.expiry.set_absolute(now, expires, &self.clock);
+        }
+        let Some(ranges) = &status.next_expected else {
+            return;
+        };
+        let before = self.missing.received();
+        let server = missing_from(ranges, self.config.total);
+        if authoritative {
+            self.missing = server;
+        } else {
+            let mut merged = self.missing.clone();
+            let mut offset = 0;
+            let mut fits = true;
+            for gap in server
+                .iter()
+                .chain(ByteRange::new(self.config.total, u64::MAX))
+            {
+                if let Some(held) = ByteRange::new(offset, gap.start().min(self.config.total)) {
+                    fits &= merged.mark_received(held).is_ok();
+                }
+                offset = gap.end();
+            }
+            self.missing = if fits { merged } else { server };
+        }
+        if self.missing.received() > before {
+            self.schedule.progress(now);
+        }
+        self.settle_fingerprints();
+    }
+
+    /// Moves fragments whose fate was open into the fingerprint when the server has all of their
+    /// bytes, and drops fingerprints of bytes the server says it lacks.
+    pub(crate) fn settle_fingerprints(&mut self) {
+        let in_flight: alloc::vec::Vec<ByteRange> = self
+            .in_flight
+            .notes()
+            .filter_map(|sent| match sent {
+                Sent::Fragment(fragment) => Some(fragment.range),
+                _ => None,
+            })
+            .collect();
+        let missing = &self.missing;
+        let lacks = |range: ByteRange| missing.iter().any(|gap| gap.intersection(&range).is_some());
+        for fragment in core::mem::take(&mut self.unsettled) {
+            if !lacks(fragment.range) && !self.fingerprints.contains(&fragment) {
+                self.fingerprints.push(fragment);
+            } else if in_flight.contains(&fragment.range) {
+                // The same range is being sent again; its own answer will settle it.
+                self.unsettled.push(fragment);
+            }
+        }
+        self.fingerprints.retain(|fragment| !lacks(fragment.range));
+        self.fingerprints.sort_by_key(|fragment| fragment.range);
+    }
+
+    /// Notes a fragment whose request ended, with its CRC if the transport gave one.
+    pub(crate) fn unsettle(&mut self, range: ByteRange, crc32: Option<u32>) {
+        if let Some(crc32) = crc32 {
+            self.unsettled.push(FragmentCrc { range, crc32 });
+        }
+    }
+
+    /// Whether fragments are in flight.
+    pub(crate) fn fragments_in_flight(&self) -> usize {
+        self.in_flight
+            .notes()
+            .filter(|sent| matches!(sent, Sent::Fragment(_)))
+            .count()
+    }
+
+    /// The server has every byte. A deferred commit waits for the caller; otherwise the file is
+    /// being (or was) created without the answer saying so, which the engine checks where it can.
+    pub(crate) fn all_received(&mut self) {
+        if self.name_conflict {
+            self.phase = Phase::NameConflict;
+            self.events.push(Event::NameConflict);
+        } else if self.config.target.defer_commit() || self.item_url().is_none() {
+            self.phase = Phase::CommitPending;
+            self.events.push(Event::CommitPending {
+                expires: self.expiry.wall(),
+            });
+        } else {
+            self.maybe_completed = true;
+            self.phase = Phase::CheckingCompletion;
+        }
+    }
+
+    /// Schedules a retry after `failure` of a `kind` request; the upload fails if the budget is
+    /// spent. Returns whether a retry was scheduled.
+    pub(crate) fn retry_later(
+        &mut self,
+        now: Instant,
+        kind: RequestKind,
+        failure: Failure,
+        retry_after: Option<Duration>,
+    ) -> bool {
+        match self.schedule.after_failure(now, retry_after) {
+            Ok(at) => {
+                self.events.push(Event::RetryScheduled {
+                    reason: failure,
+                    at,
+                    delay: at.saturating_duration_since(now),
+                });
+                true
+            }
+            Err(reason) if kind == RequestKind::Cancel => {
+                let _ = reason;
+                self.finish_cancelled();
+                false
+            }
+            Err(reason) => {
+                self.fail(UploadError::GaveUp {
+                    during: kind,
+                    last: failure,
+                    reason,
+                });
+                false
+            }
+        }
+    }
+
+    /// A `404`/`410` on the session: retried a few times after a delay (busy SharePoint sites
+    /// answer 404 for a moment), then the session counts as lost.
+    pub(crate) fn session_not_found(&mut self, now: Instant, status: u16) {
+        self.not_found += 1;
+        if self.not_found <= self.config.session.not_found_retries {
+            let at = self.schedule.wait(now, self.config.session.not_found_delay);
+            self.events.push(Event::RetryScheduled {
+                reason: Failure::Status(status),
+                at,
+                delay: at.saturating_duration_since(now),
+            });
+        } else {
+            self.lose_session(now, SessionLossCause::NotFound);
+        }
+    }
+
+    /// The session is gone. If the last request may have finished the upload, check that first;
+    /// otherwise start over in a new session where allowed, or fail.
+    pub(crate) fn lose_session(&mut self, now: Instant, cause: SessionLossCause) {
+        self.in_flight.clear();
+        self.not_found = 0;
+        if self.maybe_completed {
+            if self.item_url().is_some() {
+                self.phase = Phase::CheckingCompletion;
+            } else {
+                self.fail(UploadError::CompletionUnconfirmed);
+            }
+            return;
+        }
+        let policy = self.config.session;
+        let can_recreate = self.create_url.is_some();
+        let starting_over = can_recreate
+            && policy.on_loss == SessionLoss::StartOver
+            && self.sessions < policy.max_sessions;
+        self.events.push(Event::SessionLost {
+            cause,
+            starting_over,
+        });
+        if !starting_over {
+            self.fail(UploadError::SessionLost {
+                sessions: self.sessions,
+                can_recreate,
+            });
+            return;
+        }
+        self.upload_url = None;
+        self.missing = Missing::new(self.config.total);
+        self.fingerprints.clear();
+        self.unsettled.clear();
+        self.expiry.clear();
+        self.schedule.progress(now);
+        self.phase = Phase::Creating;
+    }
+
+    /// Declares the session expired if its deadline passed while nothing is in flight (a request
+    /// in flight will be answered, and its answer extends the expiry or says the session is gone).
+    pub(crate) fn check_expiry(&mut self, now: Instant) {
+        if self.expiry_applies() && self.expiry.has_expired(now) {
+            self.lose_session(now, SessionLossCause::Expired);
+        }
+    }
+
+    /// Whether the session's expiry is a deadline the machine acts on now.
+    pub(crate) fn expiry_applies(&self) -> bool {
+        self.upload_url.is_some()
+            && self.in_flight.is_empty()
+            && matches!(
+                self.phase,
+                Phase::Uploading | Phase::Resync | Phase::CommitPending | Phase::NameConflict
+            )
+    }
+
+    /// The drive item's URL, derived from the creation URL, when reading the item can confirm a
+    /// completion whose answer was lost. Only for a new item by path (`...:/name:/createUploadSession`)
+    /// under the `fail` conflict behaviour: then an item at that path with the file's size can
+    /// only be this upload's (an older file there would have made the last fragment answer 409,
+    /// leaving the session alive). Under `replace` or `rename`, or when replacing an item by id,
+    /// an older file could pass the check, so the engine reports the completion unconfirmed.
+    pub(crate) fn item_url(&self) -> Option<&str> {
+        let Target::DriveItem(item) = &self.config.target else {
+            return None;
+        };
+        if !matches!(
+            item.conflict,
+            None | Some(super::config::ConflictBehavior::Fail)
+        ) || self.name_conflict
+        {
+            return None;
+        }
+        let url = self.create_url.as_ref()?.expose();
+        let path_end = url.find(['?', '#']).unwrap_or(url.len());
+        let path = &url[..path_end];
+        let suffix = ":/createUploadSession";
+        let cut = path.len().checked_sub(suffix.len())?;
+        path.get(cut..)?
+            .eq_ignore_ascii_case(suffix)
+            .then(|| &url[..=cut])
+    }
+
+    pub(crate) fn complete(&mut self, completion: Completion) {
+        self.in_flight.clear();
+        self.schedule.open();
+        self.maybe_completed = false;
+        self.events.push(Event::Completed(completion.clone()));
+        self.phase = Phase::Completed(completion);
+    }
+
+    pub(crate) fn fail(&mut self, error: UploadError) {
+        self.in_flight.clear();
+        self.schedule.open();
+        self.events.push(Event::Failed(error));
+        self.phase = Phase::Failed;
+    }
+
+    pub(crate) fn finish_cancelled(&mut self) {
+        self.in_flight.clear();
+        self.schedule.open();
+        self.events.push(Event::Cancelled);
+        self.phase = Phase::Cancelled;
+    }
+}
+
+/// The missing set a server list describes. A list longer than the set holds is folded: from
+/// the last gap that fits, everything counts as missing. Over-counting is safe (the server
+/// answers 416 and is asked again); under-counting would skip bytes.
+pub(crate) fn missing_from(ranges: &[ByteRange], total: u64) -> Missing {
+    let mut set = Missing::complete(total);
+    let capacity = 64;
+    for (i, range) in ranges.iter().enumerate() {
+        let folded = if set.len() + 1 >= capacity && i + 1 < ranges.len() {
+            ByteRange::new(range.start(), total)
+        } else {
+            Some(*range)
+        };
+        let Some(gap) = folded else { continue };
+        if set.mark_missing(gap).is_err() {
+            // Ranges come sorted and inside the total, so only a full set gets here: fold.
+            let _ = ByteRange::new(range.start(), total).map(|tail| set.mark_missing(tail));
+            break;
+        }
+        if folded != Some(*range) {
+            break;
+        }
+    }
+    set
+}

@@ -1,0 +1,493 @@
+//! The [`Upload`] machine: its fields, constructors, getters, transport reports and commands.
+//!
+//! How it answers the server lives in `handling.rs`, how it tracks the session in `session.rs`,
+//! the requests it builds in `requests.rs` and the driver-loop entry points in `driver.rs`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::chunk::ChunkPlanner;
+use crate::http::{Request, RequestId};
+use crate::range::ByteRange;
+use crate::range_set::RangeSet;
+use crate::secret::SecretUrl;
+use crate::time::{Duration, Instant, UnixTime, WallClock};
+
+use super::checkpoint::{CHECKPOINT_VERSION, Checkpoint, FragmentCrc, Protocol, Stage};
+use super::config::{ConflictBehavior, Target, UploadConfig};
+use super::error::UploadError;
+use super::event::{Completion, Event};
+use super::event_queue::EventQueue;
+use super::expiry::SessionExpiry;
+use super::in_flight::InFlight;
+use super::schedule::RetrySchedule;
+use super::server_clock::ServerClock;
+use super::state::State;
+use super::throughput::Throughput;
+
+/// The ranges the server lacks. Sixty-four gaps are far more than a sequential upload ever has
+/// and than four parallel print fragments make; a longer server list is folded (see
+/// `session.rs`).
+pub(crate) type Missing = RangeSet<64>;
+
+/// Where the machine is, with what each phase needs.
+#[derive(Clone, Debug)]
+pub(crate) enum Phase {
+    Creating,
+    Uploading,
+    Resync,
+    CommitPending,
+    NameConflict,
+    Committing(CommitRoute),
+    CheckingCompletion,
+    Cancelling,
+    Completed(Completion),
+    Failed,
+    Cancelled,
+}
+
+/// How a commit is made.
+#[derive(Clone, Debug)]
+pub(crate) enum CommitRoute {
+    /// `POST uploadUrl` (deferred commit).
+    Post,
+    /// `PUT {item}` with `@microsoft.graph.sourceUrl` (deferred commit or a way out of a 409).
+    SourceUrl(ExplicitCommit),
+}
+
+/// What a request in flight was for.
+#[derive(Clone, Debug)]
+pub(crate) enum Sent {
+    Create,
+    Fragment(FragmentInFlight),
+    Status,
+    Commit,
+    CheckCompletion,
+    Cancel,
+}
+
+/// A fragment request in flight, with what the transport reported about it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FragmentInFlight {
+    pub(crate) range: ByteRange,
+    pub(crate) issued: Instant,
+    pub(crate) started: Option<Instant>,
+    pub(crate) crc32: Option<u32>,
+}
+
+/// The explicit commit of a session's bytes as a drive item: `PUT {item_url}` with the caller's
+/// bearer token and `{"name", "@microsoft.graph.conflictBehavior", "@microsoft.graph.sourceUrl"}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExplicitCommit {
+    /// The item's Graph URL, such as
+    /// `https://graph.microsoft.com/v1.0/drives/{drive-id}/items/{parent-id}:/{name}:`.
+    pub item_url: String,
+    /// The file name to commit as.
+    pub name: String,
+    /// What to do if the name is taken.
+    pub conflict: ConflictBehavior,
+}
+
+impl ExplicitCommit {
+    /// An explicit commit to `item_url` as `name`.
+    pub fn new(
+        item_url: impl Into<String>,
+        name: impl Into<String>,
+        conflict: ConflictBehavior,
+    ) -> Self {
+        ExplicitCommit {
+            item_url: item_url.into(),
+            name: name.into(),
+            conflict,
+        }
+    }
+}
+
+/// A resumable upload into a Microsoft Graph upload session (drive item, print document or mail
+/// attachment), as a sans-IO state machine.
+///
+/// Drive it with the [`StateMachine`](crate::machine::StateMachine) methods (see the crate
+/// documentation for the loop). Its methods fall in four groups:
+///
+/// - **constructors**: [`Upload::create`] (a new session), [`Upload::continue_session`] (a
+///   session created elsewhere), [`Upload::resume`] (from a [`Checkpoint`]);
+/// - **getters**: [`Upload::state`], [`Upload::confirmed`], [`Upload::total`],
+///   [`Upload::expires`], [`Upload::checkpoint`], [`Upload::timeout_for`], ...;
+/// - **transport reports**: [`Upload::record_fragment_crc`] (required for the fingerprint) and
+///   [`Upload::fragment_started`] (optional, sharpens measurements);
+/// - **commands**: [`Upload::cancel`], [`Upload::commit`], [`Upload::commit_with_source_url`].
+///
+/// After any `handle_*` call or command, drain `poll_request`, then `poll_event`, then read
+/// `poll_timeout`.
+#[derive(Debug)]
+pub struct Upload {
+    pub(crate) config: UploadConfig,
+    pub(crate) planner: ChunkPlanner,
+    pub(crate) create_url: Option<SecretUrl>,
+    pub(crate) upload_url: Option<SecretUrl>,
+    pub(crate) sessions: u32,
+    pub(crate) phase: Phase,
+    pub(crate) missing: Missing,
+    pub(crate) fingerprints: Vec<FragmentCrc>,
+    pub(crate) unsettled: Vec<FragmentCrc>,
+    pub(crate) in_flight: InFlight<Sent>,
+    pub(crate) schedule: RetrySchedule,
+    pub(crate) not_found: u32,
+    pub(crate) expiry: SessionExpiry,
+    pub(crate) clock: ServerClock,
+    pub(crate) throughput: Throughput,
+    pub(crate) events: EventQueue<Event>,
+    /// A request that could have finished the upload (the last fragment, a commit) got no clear
+    /// answer: a later 404 may mean "done", not "lost".
+    pub(crate) maybe_completed: bool,
+    /// `cancel` was called while the session was being created.
+    pub(crate) cancel_requested: bool,
+    /// The service refused the name (`409`): the bytes wait in the session, and a file already
+    /// holds the name, so a check by path would find the wrong file.
+    pub(crate) name_conflict: bool,
+}
+
+impl Upload {
+    fn with_phase(config: UploadConfig, phase: Phase, now: Instant) -> Result<Upload, UploadError> {
+        config.validate()?;
+        Ok(Upload {
+            planner: config.planner(),
+            create_url: None,
+            upload_url: None,
+            sessions: 0,
+            phase,
+            missing: Missing::new(config.total),
+            fingerprints: Vec::new(),
+            unsettled: Vec::new(),
+            in_flight: InFlight::new(),
+            schedule: RetrySchedule::new(config.retry, config.seed, now),
+            not_found: 0,
+            expiry: SessionExpiry::new(config.session.expiry_margin),
+            clock: ServerClock::new(),
+            throughput: Throughput::new(),
+            events: EventQueue::new(),
+            maybe_completed: false,
+            cancel_requested: false,
+            name_conflict: false,
+            config,
+        })
+    }
+
+    /// An upload that starts by creating a session: `POST create_url` with the target's JSON
+    /// body and the caller's bearer token. `create_url` is the `createUploadSession` URL, such
+    /// as `https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession`.
+    ///
+    /// Refuses an empty file ([`UploadError::EmptyFile`]: use a simple upload) and fragment
+    /// sizes the target does not accept.
+    ///
+    /// ```
+    /// use resumable_core::engine::{DriveItem, State, Target, Upload, UploadConfig, UploadError};
+    /// use resumable_core::http::{Auth, Method};
+    /// use resumable_core::machine::StateMachine;
+    /// use resumable_core::time::Instant;
+    ///
+    /// let url = "https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession";
+    /// let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 4_533_322);
+    /// let mut upload = Upload::create(url, config.clone(), Instant::ZERO).unwrap();
+    /// assert_eq!(upload.state(), State::CreatingSession);
+    /// let request = upload.poll_request(Instant::ZERO).unwrap();
+    /// assert_eq!((request.method, request.auth), (Method::Post, Auth::Bearer));
+    ///
+    /// let empty = UploadConfig::new(Target::DriveItem(DriveItem::new()), 0);
+    /// assert_eq!(Upload::create(url, empty, Instant::ZERO).unwrap_err(), UploadError::EmptyFile);
+    /// ```
+    pub fn create(
+        create_url: impl Into<String>,
+        config: UploadConfig,
+        now: Instant,
+    ) -> Result<Upload, UploadError> {
+        let mut upload = Upload::with_phase(config, Phase::Creating, now)?;
+        upload.create_url = Some(SecretUrl::new(create_url));
+        Ok(upload)
+    }
+
+    /// An upload into a session created elsewhere (another process, a server that hands out
+    /// upload URLs). It first asks the session where it is. Without a creation URL
+    /// ([`Upload::with_create_url`]) a lost session ends the upload.
+    ///
+    /// ```
+    /// use resumable_core::engine::{DriveItem, State, Target, Upload, UploadConfig};
+    /// use resumable_core::http::{Auth, Method};
+    /// use resumable_core::machine::StateMachine;
+    /// use resumable_core::secret::SecretUrl;
+    /// use resumable_core::time::Instant;
+    ///
+    /// let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 1_000);
+    /// let url = SecretUrl::new("https://up.example/s/1?tempauth=t");
+    /// let mut upload = Upload::continue_session(url, config, Instant::ZERO).unwrap();
+    /// assert_eq!(upload.state(), State::Resynchronising);
+    /// let status = upload.poll_request(Instant::ZERO).unwrap();
+    /// assert_eq!((status.method, status.auth), (Method::Get, Auth::None));
+    /// ```
+    pub fn continue_session(
+        upload_url: SecretUrl,
+        config: UploadConfig,
+        now: Instant,
+    ) -> Result<Upload, UploadError> {
+        let mut upload = Upload::with_phase(config, Phase::Resync, now)?;
+        upload.upload_url = Some(upload_url);
+        upload.sessions = 1;
+        Ok(upload)
+    }
+
+    /// Gives the creation URL, so a lost session can be replaced.
+    pub fn with_create_url(mut self, create_url: impl Into<String>) -> Self {
+        self.create_url = Some(SecretUrl::new(create_url));
+        self
+    }
+
+    /// Continues from a checkpoint. With a session, the first request asks it where it is
+    /// (`GET uploadUrl`): the server's answer, not the checkpoint, decides what is sent. Without
+    /// one, a session is created. A completed checkpoint finishes at once with
+    /// [`Event::Completed`], sending nothing (a finished session would answer `404`).
+    ///
+    /// Verify the source first ([`Checkpoint::verify`]); a changed source must restart.
+    ///
+    /// ```
+    /// use resumable_core::engine::{DriveItem, State, Target, Upload, UploadConfig};
+    /// use resumable_core::time::Instant;
+    /// let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 1_000);
+    /// let upload = Upload::create("https://g/root:/a:/createUploadSession", config, Instant::ZERO).unwrap();
+    /// let resumed = Upload::resume(upload.checkpoint(), Instant::from_millis(9)).unwrap();
+    /// assert_eq!(resumed.state(), State::CreatingSession); // no session had been made yet
+    /// ```
+    pub fn resume(checkpoint: Checkpoint, now: Instant) -> Result<Upload, UploadError> {
+        let Checkpoint {
+            config,
+            create_url,
+            upload_url,
+            stage,
+            confirmed,
+            expires,
+            fingerprint,
+            sessions,
+            ..
+        } = checkpoint;
+        let phase = match (&stage, &upload_url, &create_url) {
+            (Stage::Completed(completion), _, _) => Phase::Completed(completion.clone()),
+            (Stage::NotStarted, _, Some(_)) | (_, None, Some(_)) => Phase::Creating,
+            (Stage::NotStarted, _, None) | (_, None, None) => {
+                return Err(UploadError::NothingToResume);
+            }
+            (Stage::Uploading | Stage::CommitPending | Stage::NameConflict, Some(_), _) => {
+                Phase::Resync
+            }
+        };
+        let mut upload = Upload::with_phase(config, phase, now)?;
+        upload.name_conflict = stage == Stage::NameConflict;
+        upload.create_url = create_url;
+        upload.sessions = sessions;
+        if let Phase::Completed(completion) = &upload.phase {
+            upload.events.push(Event::Completed(completion.clone()));
+            return Ok(upload);
+        }
+        if matches!(upload.phase, Phase::Resync) {
+            upload.upload_url = upload_url;
+            for range in confirmed {
+                // A checkpoint's ranges lie inside its total; a foreign one only loses progress
+                // here, and the server's answer corrects it anyway.
+                let _ = upload.missing.mark_received(range);
+            }
+            if let Some(expires) = expires {
+                upload.expiry.set_absolute(now, expires, &upload.clock);
+            }
+            upload.fingerprints = fingerprint.fragments;
+        }
+        Ok(upload)
+    }
+
+    /// Gives the wall-clock time at `now` on the caller's monotonic clock. Expiry times are
+    /// converted with the answers' `Date` headers when they have one, and with this otherwise.
+    pub fn set_wall_clock(&mut self, anchor: WallClock) {
+        self.clock.set_anchor(anchor);
+        self.expiry.reanchor(&self.clock);
+    }
+
+    /// Where the upload stands.
+    pub fn state(&self) -> State {
+        let waiting = self.schedule.deadline().is_some();
+        match &self.phase {
+            Phase::Completed(_) => State::Completed,
+            Phase::Failed => State::Failed,
+            Phase::Cancelled => State::Cancelled,
+            Phase::CommitPending => State::CommitPending,
+            Phase::NameConflict => State::NameConflict,
+            Phase::Cancelling => State::Cancelling,
+            _ if waiting => State::WaitingToRetry,
+            Phase::Creating => State::CreatingSession,
+            Phase::Uploading => State::Uploading,
+            Phase::Resync => State::Resynchronising,
+            Phase::Committing(_) => State::Committing,
+            Phase::CheckingCompletion => State::CheckingCompletion,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &UploadConfig {
+        &self.config
+    }
+
+    /// The file's size.
+    pub fn total(&self) -> u64 {
+        self.config.total
+    }
+
+    /// Bytes the server has confirmed (from its last answer).
+    pub fn confirmed(&self) -> u64 {
+        self.missing.received()
+    }
+
+    /// The ranges the server lacks, as far as its answers said.
+    pub fn missing(&self) -> impl Iterator<Item = ByteRange> + '_ {
+        self.missing.iter()
+    }
+
+    /// The session URL, once a session exists. A credential: it prints redacted.
+    pub fn upload_url(&self) -> Option<&SecretUrl> {
+        self.upload_url.as_ref()
+    }
+
+    /// When the session expires on the server's clock, if the server said.
+    pub fn expires(&self) -> Option<UnixTime> {
+        self.expiry.wall()
+    }
+
+    /// Sessions made or used so far.
+    pub fn sessions(&self) -> u32 {
+        self.sessions
+    }
+
+    /// The fragment size the planner prefers now (it moves with measurements when adaptive).
+    pub fn fragment_size(&self) -> u64 {
+        self.planner.preferred()
+    }
+
+    /// Measured throughput in bytes per second, once a fragment has been measured.
+    pub fn bytes_per_second(&self) -> Option<u64> {
+        self.throughput.bytes_per_second()
+    }
+
+    /// A time limit for `request` that scales with its body and the measured throughput (a
+    /// fixed limit kills large fragments on slow links). When it passes without an answer,
+    /// report [`TransportError::Timeout`](crate::http::TransportError::Timeout).
+    pub fn timeout_for(&self, request: &Request) -> Duration {
+        self.throughput.timeout_for(request.body.len())
+    }
+
+    /// Reports the CRC-32 of the bytes the transport sent (or is sending) for fragment request
+    /// `id`. Call it before handing in that request's answer. The checkpoint keeps the CRC of
+    /// every fragment the server confirms; without these reports its fingerprint holds only the
+    /// size.
+    pub fn record_fragment_crc(&mut self, id: RequestId, crc32: u32) {
+        if let Some(Sent::Fragment(fragment)) = self.in_flight.get_mut(id) {
+            fragment.crc32 = Some(crc32);
+        }
+    }
+
+    /// Reports that the first byte of fragment request `id` went out at `now` (after queueing or
+    /// connecting). Optional: without it a fragment is measured from `poll_request` to its answer.
+    pub fn fragment_started(&mut self, id: RequestId, now: Instant) {
+        if let Some(Sent::Fragment(fragment)) = self.in_flight.get_mut(id) {
+            fragment.started = Some(now);
+        }
+    }
+
+    /// A snapshot to continue from later with [`Upload::resume`]. Holds the session URL (a
+    /// credential): see [`Checkpoint`].
+    pub fn checkpoint(&self) -> Checkpoint {
+        let stage = match &self.phase {
+            Phase::Completed(completion) => Stage::Completed(completion.clone()),
+            _ if self.upload_url.is_none() => Stage::NotStarted,
+            Phase::NameConflict => Stage::NameConflict,
+            Phase::Committing(_) if self.name_conflict => Stage::NameConflict,
+            Phase::CommitPending | Phase::Committing(_) => Stage::CommitPending,
+            _ => Stage::Uploading,
+        };
+        let mut confirmed = Vec::new();
+        let mut offset = 0;
+        for gap in self.missing.iter() {
+            confirmed.extend(ByteRange::new(offset, gap.start()));
+            offset = gap.end();
+        }
+        confirmed.extend(ByteRange::new(offset, self.config.total));
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            protocol: Protocol::GraphUploadSession,
+            config: self.config.clone(),
+            create_url: self.create_url.clone(),
+            upload_url: self.upload_url.clone(),
+            stage,
+            confirmed,
+            expires: self.expiry.wall(),
+            fingerprint: super::checkpoint::Fingerprint {
+                size: self.config.total,
+                fragments: self.fingerprints.clone(),
+            },
+            sessions: self.sessions,
+        }
+    }
+
+    /// Cancels the upload: `DELETE uploadUrl`, then [`Event::Cancelled`]. Answers to requests
+    /// still in flight are ignored. Without a session it ends at once (a session being created
+    /// is deleted when its answer arrives).
+    pub fn cancel(&mut self) -> Result<(), UploadError> {
+        if self.is_over() {
+            return Err(self.wrong_state("cancel"));
+        }
+        self.schedule.open();
+        self.in_flight.retain(|sent| matches!(sent, Sent::Create));
+        if self.upload_url.is_some() {
+            self.in_flight.clear();
+            self.phase = Phase::Cancelling;
+        } else if !self.in_flight.is_empty() {
+            self.cancel_requested = true;
+            self.phase = Phase::Cancelling;
+        } else {
+            self.finish_cancelled();
+        }
+        Ok(())
+    }
+
+    /// Commits a deferred upload (`POST uploadUrl`, `Content-Length: 0`). Only in
+    /// [`State::CommitPending`].
+    pub fn commit(&mut self) -> Result<(), UploadError> {
+        if !matches!(self.phase, Phase::CommitPending) {
+            return Err(self.wrong_state("commit"));
+        }
+        self.phase = Phase::Committing(CommitRoute::Post);
+        Ok(())
+    }
+
+    /// Commits the session's bytes as the drive item `commit` names, with
+    /// `@microsoft.graph.sourceUrl` (the caller's bearer token goes with it). The way out of a
+    /// name conflict ([`State::NameConflict`]), and an alternative to [`Upload::commit`] in
+    /// [`State::CommitPending`]. Drive items only.
+    pub fn commit_with_source_url(&mut self, commit: ExplicitCommit) -> Result<(), UploadError> {
+        let allowed = matches!(self.config.target, Target::DriveItem(_))
+            && matches!(self.phase, Phase::CommitPending | Phase::NameConflict);
+        if !allowed {
+            return Err(self.wrong_state("commit with a source URL"));
+        }
+        self.phase = Phase::Committing(CommitRoute::SourceUrl(commit));
+        Ok(())
+    }
+
+    pub(crate) fn is_over(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Completed(_) | Phase::Failed | Phase::Cancelled
+        )
+    }
+
+    fn wrong_state(&self, command: &'static str) -> UploadError {
+        UploadError::WrongState {
+            command,
+            state: self.state(),
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The deterministic simulation: a transport stand-in that drives an [`Upload`] against the
+//! strict [`GraphServer`] on virtual time, with faults chosen by a script or a seed.
+//!
+//! The source is seeded pseudo-random bytes; the harness reads fragment bodies from it by range
+//! (as a transport reads a file), reports their CRC-32, and jumps time straight to the next
+//! answer or the machine's `poll_timeout`, so hours of retries take milliseconds.
+
+use resumable_core::engine::{
+    Checkpoint, Completion, DriveItem, Event, MailAttachment, PrintDocument, Target, Upload,
+    UploadConfig, UploadError,
+};
+use resumable_core::http::{Auth, Body, Request, RequestKind, Response, TransportError};
+use resumable_core::machine::StateMachine;
+use resumable_core::range::ContentRange;
+use resumable_core::retry::JitterRng;
+use resumable_core::time::{Duration, Instant};
+
+use super::server::{GRAPH_HOST, GraphServer, Service, UPLOAD_HOST};
+
+/// What goes wrong with one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// The connection could not be made: nothing reached the server.
+    Connect,
+    /// The server did everything, the answer never came (the transport times out).
+    LostAnswer,
+    /// The connection broke after this many body bytes; the server kept them.
+    CutOff(usize),
+    /// The server answers this status without doing anything, with this `Retry-After`.
+    Status(u16, Option<&'static str>),
+    /// The session dies just before the request arrives.
+    KillSession,
+}
+
+/// A fault chooser: sees each request, its sequence number, the time it is sent and the seeded
+/// generator.
+pub type FaultPlan = Box<dyn FnMut(&Request, usize, Instant, &mut JitterRng) -> Fault>;
+
+/// How an upload ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Completed(Completion),
+    Failed(UploadError),
+    Cancelled,
+}
+
+struct Pending {
+    due: Instant,
+    request: Request,
+    body: Vec<u8>,
+    fault: Fault,
+}
+
+/// The simulation.
+pub struct Sim {
+    pub server: GraphServer,
+    pub source: Vec<u8>,
+    pub now: Instant,
+    /// Every request the machine handed out, in order.
+    pub requests: Vec<Request>,
+    /// Every event, in order.
+    pub events: Vec<Event>,
+    /// Client mistakes the harness itself saw (besides the server's).
+    pub violations: Vec<String>,
+    /// A checkpoint taken after every step, when asked for.
+    pub checkpoints: Vec<Checkpoint>,
+    pub keep_checkpoints: bool,
+    /// Bytes per second of the simulated link.
+    pub rate: u64,
+    pending: Vec<Pending>,
+    rng: JitterRng,
+    plan: FaultPlan,
+    steps: usize,
+}
+
+/// Seeded pseudo-random bytes.
+pub fn seeded_bytes(len: u64, seed: u64) -> Vec<u8> {
+    let mut rng = JitterRng::new(seed ^ 0x5EED);
+    let mut bytes = Vec::with_capacity(len as usize);
+    while (bytes.len() as u64) < len {
+        let word = rng.next_u64().to_le_bytes();
+        let take = (len as usize - bytes.len()).min(8);
+        bytes.extend_from_slice(&word[..take]);
+    }
+    bytes
+}
+
+pub fn create_url(service: Service) -> String {
+    match service {
+        Service::Drive => format!("{GRAPH_HOST}/me/drive/root:/file.bin:/createUploadSession"),
+        Service::Print => {
+            format!("{GRAPH_HOST}/print/printers/p/jobs/j/documents/d/createUploadSession")
+        }
+        Service::Mail => format!("{GRAPH_HOST}/me/messages/m1/attachments/createUploadSession"),
+    }
+}
+
+pub fn target(service: Service) -> Target {
+    match service {
+        Service::Drive => Target::DriveItem(DriveItem::new().named("file.bin")),
+        Service::Print => Target::PrintDocument(PrintDocument::new("file.pdf", "application/pdf")),
+        Service::Mail => Target::MailAttachment(MailAttachment::new("file.pdf")),
+    }
+}
+
+/// A configuration for `service` with small fragments, so small files make many of them.
+pub fn config(service: Service, total: u64, seed: u64) -> UploadConfig {
+    let mut config = UploadConfig::new(target(service), total);
+    config.fragment_size = resumable_core::engine::FragmentSizing::Fixed(match service {
+        Service::Drive => 327_680,
+        Service::Print => 200_000,
+        Service::Mail => 300_000,
+    });
+    config.seed = seed;
+    config
+}
+
+/// A new upload of `total` bytes to `service`.
+pub fn upload(service: Service, total: u64, seed: u64) -> Upload {
+    Upload::create(
+        create_url(service),
+        config(service, total, seed),
+        Instant::ZERO,
+    )
+    .expect("valid configuration")
+}
+
+/// No faults at all.
+pub fn no_faults() -> FaultPlan {
+    Box::new(|_, _, _, _| Fault::None)
+}
+
+/// Faults at random, each with probability `percent`/100 per request, from the seed.
+pub fn random_faults(percent: u64) -> FaultPlan {
+    Box::new(move |request, _, _, rng| {
+        if rng.below_or_equal(99) >= percent {
+            return Fault::None;
+        }
+        let to_session = request.url.expose().starts_with(UPLOAD_HOST);
+        match rng.below_or_equal(8) {
+            0 => Fault::Connect,
+            1 | 2 => Fault::LostAnswer,
+            3 if request.kind == RequestKind::Fragment => {
+                Fault::CutOff(rng.below_or_equal(request.body.len()) as usize)
+            }
+            4 => Fault::Status(503, Some("3")),
+            5 => Fault::Status(500, None),
+            6 => Fault::Status(429, Some("2")),
+            7 if to_session => Fault::Status(404, None),
+            8 if to_session && rng.below_or_equal(3) == 0 => Fault::KillSession,
+            _ => Fault::Status(502, None),
+        }
+    })
+}
+
+impl Sim {
+    pub fn new(service: Service, total: u64, seed: u64) -> Sim {
+        Sim {
+            server: GraphServer::new(service),
+            source: seeded_bytes(total, seed),
+            now: Instant::ZERO,
+            requests: Vec::new(),
+            events: Vec::new(),
+            violations: Vec::new(),
+            checkpoints: Vec::new(),
+            keep_checkpoints: false,
+            rate: 10_000_000,
+            pending: Vec::new(),
+            rng: JitterRng::new(seed),
+            plan: no_faults(),
+            steps: 0,
+        }
+    }
+
+    pub fn with_faults(mut self, plan: FaultPlan) -> Sim {
+        self.plan = plan;
+        self
+    }
+
+    /// Faults only for requests whose sequence number is listed (a script).
+    pub fn with_script(self, script: Vec<(usize, Fault)>) -> Sim {
+        self.with_faults(Box::new(move |_, n, _, _| {
+            script
+                .iter()
+                .find(|(at, _)| *at == n)
+                .map_or(Fault::None, |(_, f)| *f)
+        }))
+    }
+
+    /// Runs until the machine finishes; panics if it stalls or loops.
+    pub fn run(&mut self, upload: &mut Upload) -> Outcome {
+        loop {
+            if let Some(outcome) = self.step(upload) {
+                return outcome;
+            }
+        }
+    }
+
+    /// Hands out requests, collects events, then moves time to the next answer or deadline.
+    /// Returns the outcome once the machine has finished.
+    pub fn step(&mut self, upload: &mut Upload) -> Option<Outcome> {
+        self.steps += 1;
+        assert!(self.steps < 200_000, "the upload loops without end");
+        self.pump(upload);
+        if self.keep_checkpoints {
+            self.checkpoints.push(upload.checkpoint());
+        }
+        if upload.is_finished() {
+            return Some(self.outcome());
+        }
+        let next_answer = self
+            .pending
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, p)| p.due)
+            .map(|(i, p)| (i, p.due));
+        match (next_answer, upload.poll_timeout()) {
+            (None, None) => panic!(
+                "stuck in {:?}: nothing in flight and no deadline",
+                upload.state()
+            ),
+            (Some((_, due)), Some(deadline)) if deadline < due => self.timeout(upload, deadline),
+            (None, Some(deadline)) => self.timeout(upload, deadline),
+            (Some((i, _)), _) => self.deliver(upload, i),
+        }
+        None
+    }
+
+    fn timeout(&mut self, upload: &mut Upload, deadline: Instant) {
+        self.now = self.now.max(deadline);
+        upload.handle_timeout(self.now);
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self.events.last() {
+            Some(Event::Completed(c)) => Outcome::Completed(c.clone()),
+            Some(Event::Failed(e)) => Outcome::Failed(e.clone()),
+            Some(Event::Cancelled) => Outcome::Cancelled,
+            other => panic!("finished without a final event: {other:?}"),
+        }
+    }
+
+    /// Drains `poll_request` and `poll_event`, checking every request on the way out.
+    pub fn pump(&mut self, upload: &mut Upload) {
+        while let Some(request) = upload.poll_request(self.now) {
+            self.check(upload, &request);
+            let body = match &request.body {
+                Body::Empty => Vec::new(),
+                Body::Json(json) => json.to_vec(),
+                Body::Source(range) => {
+                    self.source[range.start() as usize..range.end() as usize].to_vec()
+                }
+                Body::Segments(_) => panic!("Graph requests have no segmented bodies"),
+            };
+            if request.kind == RequestKind::Fragment {
+                upload.record_fragment_crc(request.id, crc32fast::hash(&body));
+                upload.fragment_started(request.id, self.now);
+                self.server.fragment_sent(request.url.expose());
+            }
+            let n = self.requests.len();
+            let fault = (self.plan)(&request, n, self.now, &mut self.rng);
+            let jitter = Duration::from_millis(self.rng.below_or_equal(40));
+            let transfer = Duration::from_millis(body.len() as u64 * 1000 / self.rate);
+            let due = match fault {
+                Fault::LostAnswer => self.now + upload.timeout_for(&request),
+                _ => self.now + Duration::from_millis(2) + jitter + transfer,
+            };
+            self.requests.push(request.clone());
+            self.pending.push(Pending {
+                due,
+                request,
+                body,
+                fault,
+            });
+        }
+        while let Some(event) = upload.poll_event() {
+            self.events.push(event);
+        }
+    }
+
+    fn check(&mut self, upload: &Upload, request: &Request) {
+        let url = request.url.expose();
+        if url.starts_with(UPLOAD_HOST) && request.auth != Auth::None {
+            self.violations.push(format!(
+                "Authorization on an upload-URL request: {request:?}"
+            ));
+        }
+        if request.kind == RequestKind::Fragment {
+            let Body::Source(range) = request.body else {
+                self.violations
+                    .push("fragment body is not a source range".into());
+                return;
+            };
+            let header: ContentRange = request
+                .header("content-range")
+                .and_then(|h| h.parse().ok())
+                .expect("fragment has a Content-Range");
+            if header.range() != Some(range) || header.total() != Some(upload.total()) {
+                self.violations.push(format!(
+                    "Content-Range {header} does not match body {range:?}"
+                ));
+            }
+            let total = upload.total();
+            if matches!(upload.config().target, Target::DriveItem(_))
+                && range.end() != total
+                && range.end() % 327_680 != 0
+            {
+                self.violations
+                    .push(format!("unaligned non-final drive fragment {range:?}"));
+            }
+        }
+    }
+
+    fn deliver(&mut self, upload: &mut Upload, index: usize) {
+        let Pending {
+            due,
+            request,
+            body,
+            fault,
+        } = self.pending.remove(index);
+        self.now = self.now.max(due);
+        let now = self.now;
+        if request.kind == RequestKind::Fragment {
+            self.server.fragment_done(request.url.expose());
+        }
+        let id = request.id;
+        match fault {
+            Fault::None => {
+                let answer = self.server.serve(now, &request, &body, None);
+                upload.handle_response(now, id, answer);
+            }
+            Fault::Connect => upload.handle_transport_error(now, id, TransportError::Connect),
+            Fault::LostAnswer => {
+                self.server.serve(now, &request, &body, None);
+                upload.handle_transport_error(now, id, TransportError::Timeout);
+            }
+            Fault::CutOff(after) => {
+                self.server.serve(now, &request, &body, Some(after));
+                upload.handle_transport_error(now, id, TransportError::ConnectionLost);
+            }
+            Fault::Status(status, retry_after) => {
+                let mut answer = Response::new(status)
+                    .with_header("Date", GraphServer::wall(now).http_date().to_string());
+                if let Some(value) = retry_after {
+                    answer = answer.with_header("Retry-After", value);
+                }
+                upload.handle_response(now, id, answer);
+            }
+            Fault::KillSession => {
+                self.server.kill_session(request.url.expose());
+                let answer = self.server.serve(now, &request, &body, None);
+                upload.handle_response(now, id, answer);
+            }
+        }
+    }
+
+    /// The process driving the upload died: requests already sent still reach the server, their
+    /// answers reach no one.
+    pub fn abandon_in_flight(&mut self) {
+        self.pending.sort_by_key(|p| p.due);
+        for pending in std::mem::take(&mut self.pending) {
+            self.now = self.now.max(pending.due);
+            if pending.request.kind == RequestKind::Fragment {
+                self.server.fragment_done(pending.request.url.expose());
+            }
+            if matches!(pending.fault, Fault::None | Fault::LostAnswer) {
+                self.server
+                    .serve(self.now, &pending.request, &pending.body, None);
+            }
+        }
+    }
+
+    /// The one finished file, which must equal the source byte for byte.
+    pub fn assert_stored_source(&self) {
+        assert_eq!(self.server.files.len(), 1, "exactly one file stored");
+        let stored = self.server.files.values().next().unwrap();
+        assert_eq!(stored.len(), self.source.len(), "stored size");
+        assert!(
+            stored == &self.source,
+            "stored bytes differ from the source"
+        );
+    }
+
+    /// No client mistake seen by the harness or the server.
+    pub fn assert_clean(&self) {
+        assert!(
+            self.violations.is_empty(),
+            "harness saw: {:?}",
+            self.violations
+        );
+        assert!(
+            self.server.violations.is_empty(),
+            "server saw: {:?}",
+            self.server.violations
+        );
+    }
+
+    /// Fragment requests handed out.
+    pub fn fragments(&self) -> Vec<&Request> {
+        self.requests
+            .iter()
+            .filter(|r| r.kind == RequestKind::Fragment)
+            .collect()
+    }
+}
