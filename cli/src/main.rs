@@ -1,0 +1,46 @@
+//! `resumable`: resumable uploads from the command line, and tools for the protocols.
+//!
+//! Each subcommand family lives in its own module and adds one variant to [`Command`]; `main`
+//! only parses and dispatches. Every family returns `Result<(), CliError>`, and `main` turns an
+//! error into a message on stderr and a non-zero exit status.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod error;
+mod wopi;
+
+use error::CliError;
+
+/// Resumable chunked uploads (Microsoft Graph, WOPI) and protocol tools.
+#[derive(Debug, Parser)]
+#[command(name = "resumable", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommand families.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// WOPI frame tools: ChunkIds, encoding and decoding frame streams.
+    #[command(subcommand)]
+    Wopi(wopi::WopiCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Wopi(command) => wopi::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(err) => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "resumable: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
