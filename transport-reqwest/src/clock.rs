@@ -1,6 +1,6 @@
 //! The monotonic clock the transport feeds the core.
 
-use resumable_core::time::Instant;
+use resumable_core::time::{Instant, UnixTime, WallClock};
 
 /// Milliseconds since the clock was made, on tokio's clock (so tests can pause and advance it).
 #[derive(Clone, Copy, Debug)]
@@ -20,6 +20,21 @@ impl Clock {
     pub fn now(&self) -> Instant {
         let elapsed = self.start.elapsed().as_millis();
         Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+
+    /// The core's reading of the tokio instant `at` (zero if it is before the clock's start).
+    pub fn at(&self, at: tokio::time::Instant) -> Instant {
+        let elapsed = at.saturating_duration_since(self.start).as_millis();
+        Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+
+    /// The wall-clock anchor for a machine: now on this clock is now on the system clock.
+    /// Machines prefer the servers' `Date` headers; this covers answers without one.
+    pub fn wall_clock(&self) -> WallClock {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        WallClock::new(self.now(), UnixTime::from_millis(unix))
     }
 
     /// The tokio instant at which the core's clock reads `at` (for sleeping until a deadline).

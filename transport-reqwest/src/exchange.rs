@@ -2,7 +2,8 @@
 //!
 //! Requests marked [`Auth::None`] (everything sent to an upload URL or a WOPI host) go through a
 //! client this crate builds itself: no default headers, so no `Authorization` can leak onto them
-//! whatever the caller configured elsewhere, and no compression or other body transform.
+//! whatever the caller configured elsewhere; no compression or other transform; no redirects
+//! (a redirected PUT would have to replay its body, and a redirect may cross to another host).
 //! Requests marked [`Auth::Bearer`] go through the caller's client if one was given, with a token
 //! from the [`TokenProvider`].
 //!
@@ -10,6 +11,11 @@
 //! a couple of blocks ahead of the socket: the read of the next block overlaps the sending of the
 //! current one, memory stays at a few blocks per request, and a retry simply reads the range
 //! again.
+//!
+//! Each request runs under the time limit its state machine computed (it scales with the body
+//! size and the measured throughput), and under the idle limit of the [`TimeoutPolicy`]: a body
+//! that stops moving, or an answer that stops arriving, ends the request as
+//! [`TransportError::Timeout`] long before the overall limit.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,11 +30,15 @@ use resumable_core::http::{
 use resumable_core::range::ByteRange;
 
 use crate::source::{BLOCK_SIZE, Source};
-use crate::timeouts::{ThroughputMeter, TimeoutPolicy};
+use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
 
 /// Blocks read ahead of the socket per request.
 const READ_AHEAD_BLOCKS: usize = 2;
+
+/// Bodies are handed to the connection in pieces of this size, so the idle watchdog sees
+/// movement even on slow links.
+const PIECE_SIZE: usize = 64 * 1024;
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON document,
 /// and a hostile server must not make the client buffer gigabytes.
@@ -43,6 +53,13 @@ pub struct HttpClients {
 
 impl HttpClients {
     /// Clients built by this crate for both kinds of request.
+    ///
+    /// ```
+    /// use resumable_reqwest::exchange::HttpClients;
+    /// use resumable_reqwest::timeouts::TimeoutPolicy;
+    /// let clients = HttpClients::new(&TimeoutPolicy::default()).unwrap();
+    /// # drop(clients);
+    /// ```
     pub fn new(timeouts: &TimeoutPolicy) -> Result<Self, reqwest::Error> {
         let upload = upload_client(timeouts)?;
         Ok(HttpClients {
@@ -53,7 +70,7 @@ impl HttpClients {
 
     /// Uses the caller's `api` client for API requests (those carrying a bearer token). Upload
     /// URL requests still use this crate's own client, so defaults on `api` (an `Authorization`
-    /// header, compression) never reach them.
+    /// header, compression, proxies with credentials) never reach them.
     pub fn with_api_client(
         api: reqwest::Client,
         timeouts: &TimeoutPolicy,
@@ -72,11 +89,18 @@ impl HttpClients {
     }
 }
 
+/// The client for upload URLs. No read timeout: reqwest's counts from the start of the request,
+/// body upload included, which would kill large fragments on slow links; the exchange watches
+/// for stalls itself.
 fn upload_client(timeouts: &TimeoutPolicy) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .default_headers(reqwest::header::HeaderMap::new())
-        .connect_timeout(Duration::from_secs(30))
-        .read_timeout(timeouts.idle)
+        .connect_timeout(timeouts.connect)
+        .no_gzip()
+        .no_brotli()
+        .no_deflate()
+        .no_zstd()
+        .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .build()
@@ -93,7 +117,9 @@ pub struct Delivery {
     pub source_crc: Option<u32>,
     /// Source bytes the body carried.
     pub source_len: u64,
-    /// From the start of sending to the answer's headers.
+    /// When the first body byte was handed to the connection (after connecting), if it was.
+    pub body_started: Option<tokio::time::Instant>,
+    /// From the start of sending to the end of the answer.
     pub elapsed: Duration,
     /// What went wrong, for a log line; never contains the URL.
     pub detail: Option<String>,
@@ -105,7 +131,7 @@ pub struct Exchange {
     tokens: Option<Arc<dyn TokenProvider>>,
     source: Arc<dyn Source>,
     timeouts: TimeoutPolicy,
-    meter: Mutex<ThroughputMeter>,
+    sent: Arc<AtomicU64>,
 }
 
 impl Exchange {
@@ -121,7 +147,7 @@ impl Exchange {
             tokens,
             source,
             timeouts,
-            meter: Mutex::new(ThroughputMeter::default()),
+            sent: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -130,82 +156,82 @@ impl Exchange {
         &self.source
     }
 
-    /// The throughput measured so far, in bytes per second.
-    pub fn throughput(&self) -> Option<f64> {
-        self.meter.lock().map(|m| m.bytes_per_sec()).unwrap_or(None)
+    /// Source bytes handed to connections so far, retries included (a progress indicator that
+    /// moves while a fragment is on its way; the server's confirmations are the real progress).
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
-    /// Sends `request` and waits for its answer. A 401 on a bearer request is retried once with
-    /// a refreshed token before it is reported.
-    pub async fn send(&self, request: &Request) -> Delivery {
-        let mut delivery = self.send_once(request, false).await;
+    /// A shared handle on [`Exchange::bytes_sent`], for a progress display on another task.
+    pub fn bytes_sent_counter(&self) -> Arc<AtomicU64> {
+        self.sent.clone()
+    }
+
+    /// Sends `request` and waits for its answer, for at most `limit` (the machine's time limit
+    /// for it). A 401 on a bearer request is retried once with a refreshed token before it is
+    /// reported.
+    pub async fn send(&self, request: &Request, limit: Duration) -> Delivery {
+        let mut delivery = self.send_within(request, limit, false).await;
         let unauthorized = matches!(&delivery.result, Ok(r) if r.status == 401);
         if unauthorized && request.auth == Auth::Bearer && self.tokens.is_some() {
-            delivery = self.send_once(request, true).await;
+            delivery = self.send_within(request, limit, true).await;
         }
         delivery
     }
 
-    async fn send_once(&self, request: &Request, refresh_token: bool) -> Delivery {
+    async fn send_within(&self, request: &Request, limit: Duration, refresh: bool) -> Delivery {
         let started = tokio::time::Instant::now();
-        let progress = Arc::new(BodyProgress::new());
-        let source_len = source_bytes(&request.body);
+        let progress = Arc::new(BodyProgress::new(self.sent.clone()));
         let mut delivery = Delivery {
             id: request.id,
-            result: Err(TransportError::ConnectionLost),
+            result: Err(TransportError::Timeout),
             source_crc: None,
-            source_len,
+            source_len: source_bytes(&request.body),
+            body_started: None,
             elapsed: Duration::ZERO,
-            detail: None,
+            detail: Some(format!("no answer within {} s", limit.as_secs())),
         };
-        let builder = match self.build(request, refresh_token, &progress).await {
+        let exchange = self.send_once(request, refresh, &progress);
+        if let Ok((result, detail)) = tokio::time::timeout(limit, exchange).await {
+            delivery.result = result;
+            delivery.detail = detail;
+        }
+        if delivery.result.is_ok() && progress.finished() {
+            delivery.source_crc = progress.crc();
+        }
+        delivery.body_started = progress.first_byte();
+        delivery.elapsed = started.elapsed();
+        delivery
+    }
+
+    async fn send_once(
+        &self,
+        request: &Request,
+        refresh_token: bool,
+        progress: &Arc<BodyProgress>,
+    ) -> (Result<Response, TransportError>, Option<String>) {
+        let builder = match self.build(request, refresh_token, progress).await {
             Ok(builder) => builder,
-            Err((error, detail)) => {
-                delivery.result = Err(error);
-                delivery.detail = Some(detail);
-                return delivery;
-            }
+            Err((error, detail)) => return (Err(error), Some(detail)),
         };
+        let idle = self.timeouts.idle;
         let sent = tokio::select! {
             sent = builder.send() => sent,
-            () = progress.stalled(self.timeouts.idle) => {
-                delivery.result = Err(TransportError::Timeout);
-                delivery.detail = Some(format!("no bytes moved for {} s", self.timeouts.idle.as_secs()));
-                delivery.elapsed = started.elapsed();
-                return delivery;
+            () = progress.stalled(idle) => {
+                let detail = format!("the body stopped moving for {} s", idle.as_secs());
+                return (Err(TransportError::Timeout), Some(detail));
             }
         };
-        delivery.elapsed = started.elapsed();
         match sent {
-            Ok(answer) => match read_answer(answer).await {
-                Ok(response) => {
-                    if progress.finished() {
-                        delivery.source_crc = progress.crc();
-                    }
-                    if (200..300).contains(&response.status)
-                        && source_len > 0
-                        && let Ok(mut meter) = self.meter.lock()
-                    {
-                        meter.record(source_len, delivery.elapsed);
-                    }
-                    delivery.result = Ok(response);
-                }
-                Err(e) => {
-                    delivery.detail = Some(describe(&e));
-                    delivery.result = Err(classify(&e));
-                }
+            Ok(answer) => match read_answer(answer, idle).await {
+                Ok(response) => (Ok(response), None),
+                Err((error, detail)) => (Err(error), Some(detail)),
             },
-            Err(e) => {
-                if let Some(read_error) = progress.source_error() {
-                    delivery.result = Err(TransportError::SourceRead);
-                    delivery.detail = Some(read_error);
-                } else {
-                    delivery.detail = Some(describe(&e));
-                    delivery.result = Err(classify(&e));
-                }
-            }
+            Err(e) => match progress.source_error() {
+                Some(read_error) => (Err(TransportError::SourceRead), Some(read_error)),
+                None => (Err(classify(&e)), Some(describe(&e))),
+            },
         }
-        delivery
     }
 
     async fn build(
@@ -222,11 +248,7 @@ impl Exchange {
             Method::Delete => reqwest::Method::DELETE,
         };
         let body_len = request.body.len();
-        let limit = {
-            let meter = self.meter.lock().map(|m| *m).unwrap_or_default();
-            self.timeouts.limit(body_len, &meter)
-        };
-        let mut builder = client.request(method, request.url.expose()).timeout(limit);
+        let mut builder = client.request(method, request.url.expose());
         for header in &request.headers {
             builder = builder.header(header.name, header.value.as_str());
         }
@@ -337,9 +359,9 @@ async fn read_block(source: Arc<dyn Source>, block: ByteRange) -> io::Result<Byt
     .map_err(io::Error::other)?
 }
 
-/// Passes blocks on to the socket, keeping the CRC, the time of the last movement, and any read
-/// error (so a failed request can be told apart from a network failure). The body counts as
-/// finished when its last byte has been handed over: hyper stops polling once it has
+/// Passes blocks on to the socket in pieces, keeping the CRC, the time of the last movement, and
+/// any read error (so a failed request can be told apart from a network failure). The body counts
+/// as finished when its last byte has been handed over: hyper stops polling once it has
 /// `Content-Length` bytes, so the end of the stream may never be observed.
 fn observe(
     rx: tokio::sync::mpsc::Receiver<io::Result<(Bytes, bool)>>,
@@ -347,49 +369,72 @@ fn observe(
     progress: Arc<BodyProgress>,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     progress.touch();
-    let state = (rx, progress, 0u64);
-    futures::stream::unfold(state, move |(mut rx, progress, sent)| async move {
-        match rx.recv().await {
-            None => {
-                progress.finish();
-                None
-            }
-            Some(Ok((bytes, from_source))) => {
-                progress.touch();
-                if from_source {
-                    progress.update_crc(&bytes);
+    let state = ObservedBody {
+        rx,
+        progress,
+        handed: 0,
+        len,
+        pending: Bytes::new(),
+        pending_from_source: false,
+    };
+    futures::stream::unfold(state, |mut body| async move {
+        if body.pending.is_empty() {
+            match body.rx.recv().await {
+                None => {
+                    body.progress.finish();
+                    return None;
                 }
-                let sent = sent + bytes.len() as u64;
-                if sent >= len {
-                    progress.finish();
+                Some(Ok((bytes, from_source))) => {
+                    body.pending = bytes;
+                    body.pending_from_source = from_source;
                 }
-                Some((Ok(bytes), (rx, progress, sent)))
-            }
-            Some(Err(e)) => {
-                progress.fail(&e);
-                Some((Err(e), (rx, progress, sent)))
+                Some(Err(e)) => {
+                    body.progress.fail(&e);
+                    return Some((Err(e), body));
+                }
             }
         }
+        let piece = body.pending.split_to(body.pending.len().min(PIECE_SIZE));
+        body.progress.hand_over(&piece, body.pending_from_source);
+        body.handed += piece.len() as u64;
+        if body.handed >= body.len {
+            body.progress.finish();
+        }
+        Some((Ok(piece), body))
     })
+}
+
+/// The state of a body being handed to the connection.
+struct ObservedBody {
+    rx: tokio::sync::mpsc::Receiver<io::Result<(Bytes, bool)>>,
+    progress: Arc<BodyProgress>,
+    handed: u64,
+    len: u64,
+    pending: Bytes,
+    pending_from_source: bool,
 }
 
 /// Shared between the body stream and the request: how far the body got.
 struct BodyProgress {
     base: tokio::time::Instant,
     last_movement_ms: AtomicU64,
+    first_byte_ms: AtomicU64,
     finished: AtomicBool,
     crc: Mutex<crc32fast::Hasher>,
     source_error: Mutex<Option<String>>,
+    sent: Arc<AtomicU64>,
 }
 
 impl BodyProgress {
-    fn new() -> Self {
+    fn new(sent: Arc<AtomicU64>) -> Self {
         BodyProgress {
             base: tokio::time::Instant::now(),
             last_movement_ms: AtomicU64::new(0),
+            first_byte_ms: AtomicU64::new(u64::MAX),
             finished: AtomicBool::new(false),
             crc: Mutex::new(crc32fast::Hasher::new()),
             source_error: Mutex::new(None),
+            sent,
         }
     }
 
@@ -402,18 +447,37 @@ impl BodyProgress {
             .store(self.elapsed_ms(), Ordering::Relaxed);
     }
 
+    /// A piece goes to the connection: it moved, and source bytes count toward the CRC.
+    fn hand_over(&self, piece: &[u8], from_source: bool) {
+        let now = self.elapsed_ms();
+        self.last_movement_ms.store(now, Ordering::Relaxed);
+        let _ = self.first_byte_ms.compare_exchange(
+            u64::MAX,
+            now,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        if from_source {
+            if let Ok(mut crc) = self.crc.lock() {
+                crc.update(piece);
+            }
+            self.sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn first_byte(&self) -> Option<tokio::time::Instant> {
+        match self.first_byte_ms.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ms => Some(self.base + Duration::from_millis(ms)),
+        }
+    }
+
     fn finish(&self) {
         self.finished.store(true, Ordering::Release);
     }
 
     fn finished(&self) -> bool {
         self.finished.load(Ordering::Acquire)
-    }
-
-    fn update_crc(&self, bytes: &[u8]) {
-        if let Ok(mut crc) = self.crc.lock() {
-            crc.update(bytes);
-        }
     }
 
     fn crc(&self) -> Option<u32> {
@@ -431,7 +495,7 @@ impl BodyProgress {
     }
 
     /// Resolves when the body has not moved for `idle` while still being sent. Once the body is
-    /// out, waiting for the answer is the client's read timeout's business.
+    /// out, the wait for the answer is bounded by the request's own time limit.
     async fn stalled(&self, idle: Duration) {
         let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
         loop {
@@ -446,7 +510,11 @@ impl BodyProgress {
     }
 }
 
-async fn read_answer(mut answer: reqwest::Response) -> Result<Response, reqwest::Error> {
+/// Reads the whole answer (cut at [`MAX_ANSWER_LEN`]); each piece must arrive within `idle`.
+async fn read_answer(
+    mut answer: reqwest::Response,
+    idle: Duration,
+) -> Result<Response, (TransportError, String)> {
     let status = answer.status().as_u16();
     let headers = answer
         .headers()
@@ -459,7 +527,16 @@ async fn read_answer(mut answer: reqwest::Response) -> Result<Response, reqwest:
         })
         .collect();
     let mut body = BytesMut::new();
-    while let Some(chunk) = answer.chunk().await? {
+    loop {
+        let chunk = match tokio::time::timeout(idle, answer.chunk()).await {
+            Err(_) => {
+                let detail = format!("the answer stopped arriving for {} s", idle.as_secs());
+                return Err((TransportError::Timeout, detail));
+            }
+            Ok(Err(e)) => return Err((classify(&e), describe(&e))),
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(chunk))) => chunk,
+        };
         let room = MAX_ANSWER_LEN - body.len();
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if body.len() == MAX_ANSWER_LEN {

@@ -3,12 +3,98 @@
 //! An async transport for [`resumable_core`]: it sends the requests the core's state machines
 //! describe over [`reqwest`], reads fragment bytes from a [`Source`](source::Source) just in time,
 //! sleeps until the machines' deadlines on [`tokio`]'s clock, and writes checkpoints atomically.
+//!
+//! ## Uploading a file
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures::StreamExt;
+//! use resumable_core::engine::{DriveItem, Event, Target};
+//! use resumable_core::secret::Secret;
+//! use resumable_reqwest::source::FileSource;
+//! use resumable_reqwest::{CheckpointStore, Destination, UploadJob, Uploader};
+//!
+//! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;
+//! let job = UploadJob::new(
+//!     FileSource::open("big.bin")?,
+//!     Destination::new_session(
+//!         "https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession",
+//!     ),
+//!     Target::DriveItem(DriveItem::new()),
+//! )
+//! // Survive a crash: run the same job again and it resumes where the server is.
+//! .checkpoint(CheckpointStore::new("big.bin.checkpoint"));
+//! let mut task = uploader.start(job).await?;
+//! println!("{}", task.resumption());
+//! while let Some(event) = task.next().await {
+//!     match event {
+//!         Event::FragmentAcknowledged { confirmed, total, .. } => println!("{confirmed}/{total}"),
+//!         Event::RetryScheduled { reason, delay, .. } => println!("retry in {delay:?}: {reason}"),
+//!         _ => {}
+//!     }
+//! }
+//! let summary = task.finish().await?;
+//! println!("done: {:?}", summary.completion.item);
+//! # Ok(()) }
+//! ```
+//!
+//! ## What the transport guarantees
+//!
+//! - **No `Authorization` on upload URLs.** Requests the core marks
+//!   [`Auth::None`](resumable_core::http::Auth::None) go through a client this crate builds with
+//!   no default headers, even when the caller hands in its own client
+//!   ([`UploaderBuilder::api_client`]) with an `Authorization` default; that client is used for
+//!   bearer requests only.
+//! - **Bytes as they are.** No compression, no redirects, `Content-Length` always sent; source
+//!   ranges are read by position when sent (again for a retry), a short read is an error, never
+//!   zeros.
+//! - **Time limits that scale.** Each request's limit comes from its machine
+//!   ([`DrivenMachine::time_limit`](driver::DrivenMachine::time_limit); for Graph uploads
+//!   `Upload::timeout_for`, which grows with the fragment and shrinks with the measured
+//!   throughput); an idle limit ([`TimeoutPolicy`](timeouts::TimeoutPolicy)) catches
+//!   connections that stop moving.
+//! - **Checkpoints that never mislead.** Saved atomically (write, fsync, rename) off the
+//!   executor after each confirmed fragment; a checkpoint whose source changed restarts in a new
+//!   session; a damaged one restarts; one of another upload is refused.
+//! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
+//! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session.
+//!
+//! ## Other machines
+//!
+//! [`driver::drive`] is the loop itself, generic over any `StateMachine` that also implements
+//! [`driver::DrivenMachine`]; [`UploadTask`] is the Graph upload built on it.
+
+// An upload's failure is returned once, at its end; its size does not matter, and boxing it
+// would only make matching on it clumsier.
+#![allow(clippy::result_large_err)]
 
 pub mod checkpoint_store;
 #[cfg(feature = "tokio")]
+mod checkpoint_writer;
+#[cfg(feature = "tokio")]
 pub mod clock;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod driver;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub mod exchange;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod outcome;
 pub mod source;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod start;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod task;
 pub mod timeouts;
 pub mod token;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod uploader;
+
+pub use checkpoint_store::CheckpointStore;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub use start::{Destination, Resumption, StartError};
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub use task::UploadTask;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub use uploader::{UploadJob, Uploader, UploaderBuilder};

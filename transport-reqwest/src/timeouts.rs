@@ -1,79 +1,56 @@
-//! Per-request time limits that scale with the body size and the throughput seen so far.
+//! The time limits the transport enforces itself: connecting, and connections that stop moving.
 //!
-//! A fixed limit kills large fragments on slow links (one SDK's 100 s limit did). The limit for a
-//! request is a base allowance plus the time its body takes at a pessimistic rate: a quarter of
-//! the throughput measured on this upload, but never assuming less than a floor rate. Separately,
-//! an idle limit catches connections that stop moving bytes altogether.
+//! The limit for a whole request is not decided here: the state machine computes it
+//! ([`DrivenMachine::time_limit`](crate::driver::DrivenMachine::time_limit), for Graph uploads
+//! `Upload::timeout_for`) from the body size and the throughput it measured, because it is the
+//! machine that sees every fragment's answer. A fixed limit would kill large fragments on slow
+//! links (one SDK's 100 s limit did); one limit computed in two places would drift. What is left
+//! for the transport is what only the socket can tell: that a connection could not be made, or
+//! that bytes stopped moving although the request's time is not up.
 
 use std::time::Duration;
 
-/// How long requests may take.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How long the transport waits for a connection and for a stalled body.
+///
+/// ```
+/// use std::time::Duration;
+/// use resumable_reqwest::timeouts::TimeoutPolicy;
+/// let policy = TimeoutPolicy::default().with_idle(Duration::from_secs(20));
+/// assert_eq!(policy.connect, Duration::from_secs(30));
+/// assert_eq!(policy.idle, Duration::from_secs(20));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeoutPolicy {
-    /// Allowance for connecting, the server's processing and the answer.
-    pub base: Duration,
-    /// The slowest rate assumed for a body, in bytes per second.
-    pub floor_rate: u64,
-    /// With no bytes moving for this long, the connection is given up as stalled.
+    /// Establishing a connection (TCP and TLS).
+    pub connect: Duration,
+    /// With no body bytes taken by the connection for this long while a body is being sent, or
+    /// no answer bytes arriving for this long while an answer is being read, the request is given
+    /// up as stalled ([`TransportError::Timeout`](resumable_core::http::TransportError::Timeout)).
+    /// Bodies are handed over in 64 KiB pieces, so a link must sink at least 64 KiB per `idle`
+    /// (about 1 KiB/s with the default) not to count as stalled.
     pub idle: Duration,
 }
 
 impl Default for TimeoutPolicy {
-    /// 60 s base, 64 KiB/s floor, 60 s idle.
+    /// 30 s to connect, 60 s without movement.
     fn default() -> Self {
         TimeoutPolicy {
-            base: Duration::from_secs(60),
-            floor_rate: 64 * 1024,
+            connect: Duration::from_secs(30),
             idle: Duration::from_secs(60),
         }
     }
 }
 
-/// Throughput measured on successful bodies, smoothed.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ThroughputMeter {
-    bytes_per_sec: Option<f64>,
-}
-
-impl ThroughputMeter {
-    /// Records that `bytes` went out and were answered in `elapsed`.
-    pub fn record(&mut self, bytes: u64, elapsed: Duration) {
-        if bytes < 64 * 1024 {
-            // Small bodies measure latency, not throughput.
-            return;
-        }
-        let rate = bytes as f64 / elapsed.as_secs_f64().max(0.001);
-        self.bytes_per_sec = Some(match self.bytes_per_sec {
-            None => rate,
-            Some(old) => old * 0.7 + rate * 0.3,
-        });
-    }
-
-    /// The smoothed rate, if anything was measured.
-    pub fn bytes_per_sec(&self) -> Option<f64> {
-        self.bytes_per_sec
-    }
-}
-
 impl TimeoutPolicy {
-    /// The time limit for a request with a `body_len`-byte body.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use resumable_reqwest::timeouts::{ThroughputMeter, TimeoutPolicy};
-    /// let policy = TimeoutPolicy::default();
-    /// let mut meter = ThroughputMeter::default();
-    /// // Nothing measured yet: 60 MiB at 64 KiB/s is 960 s, plus the base.
-    /// assert_eq!(policy.limit(60 << 20, &meter), Duration::from_secs(1020));
-    /// // 100 MiB/s measured: a quarter of it, 25 MiB/s, gives 60 MiB 2.4 s.
-    /// meter.record(100 << 20, Duration::from_secs(1));
-    /// assert_eq!(policy.limit(60 << 20, &meter).as_secs(), 62);
-    /// ```
-    pub fn limit(&self, body_len: u64, meter: &ThroughputMeter) -> Duration {
-        let floor = self.floor_rate.max(1) as f64;
-        let rate = meter
-            .bytes_per_sec()
-            .map_or(floor, |measured| (measured / 4.0).max(floor));
-        self.base + Duration::from_secs_f64(body_len as f64 / rate)
+    /// The same policy with another idle limit.
+    pub fn with_idle(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// The same policy with another connect limit.
+    pub fn with_connect(mut self, connect: Duration) -> Self {
+        self.connect = connect;
+        self
     }
 }

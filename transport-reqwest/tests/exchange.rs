@@ -122,6 +122,9 @@ impl TokenProvider for RotatingToken {
     }
 }
 
+/// A time limit no test reaches.
+const LIMIT: Duration = Duration::from_secs(60);
+
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 256) as u8).collect()
 }
@@ -149,12 +152,10 @@ async fn upload_url_requests_never_carry_the_callers_authorization() {
     );
     let body = Body::Source(ByteRange::new(10, 20).unwrap());
     let delivery = exchange
-        .send(&request(
-            1,
-            &format!("{base}/up/s1?tempauth=x"),
-            Auth::None,
-            body,
-        ))
+        .send(
+            &request(1, &format!("{base}/up/s1?tempauth=x"), Auth::None, body),
+            LIMIT,
+        )
         .await;
     assert_eq!(delivery.result.unwrap().status, 202);
     let seen = seen.lock().unwrap();
@@ -180,12 +181,10 @@ async fn file_bodies_stream_in_blocks_and_arrive_whole() {
     let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
     let range = ByteRange::new(7, content.len() as u64).unwrap();
     let delivery = exchange
-        .send(&request(
-            1,
-            &format!("{base}/up"),
-            Auth::None,
-            Body::Source(range),
-        ))
+        .send(
+            &request(1, &format!("{base}/up"), Auth::None, Body::Source(range)),
+            LIMIT,
+        )
         .await;
     assert_eq!(delivery.result.unwrap().status, 200);
     let seen = seen.lock().unwrap();
@@ -215,7 +214,7 @@ async fn bearer_requests_refresh_the_token_once_on_401() {
         Body::Json(Bytes::from_static(b"{}")),
     );
     create.method = Method::Post;
-    let delivery = exchange.send(&create).await;
+    let delivery = exchange.send(&create, LIMIT).await;
     assert_eq!(delivery.result.unwrap().status, 200);
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0].header("authorization"), Some("Bearer token-1"));
@@ -248,12 +247,10 @@ async fn a_shrunk_file_fails_as_a_source_error_and_sends_no_zeros() {
     let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
     let range = ByteRange::new(0, 3 << 20).unwrap();
     let delivery = exchange
-        .send(&request(
-            1,
-            &format!("{base}/up"),
-            Auth::None,
-            Body::Source(range),
-        ))
+        .send(
+            &request(1, &format!("{base}/up"), Auth::None, Body::Source(range)),
+            LIMIT,
+        )
         .await;
     assert_eq!(delivery.result.unwrap_err(), TransportError::SourceRead);
     assert!(
@@ -290,12 +287,15 @@ async fn a_server_that_stops_reading_is_caught_by_the_idle_limit() {
     let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
     let range = ByteRange::new(0, 64 << 20).unwrap();
     let delivery = exchange
-        .send(&request(
-            1,
-            &format!("{base}/up?token=secret"),
-            Auth::None,
-            Body::Source(range),
-        ))
+        .send(
+            &request(
+                1,
+                &format!("{base}/up?token=secret"),
+                Auth::None,
+                Body::Source(range),
+            ),
+            LIMIT,
+        )
         .await;
     assert_eq!(delivery.result.unwrap_err(), TransportError::Timeout);
 }
@@ -311,10 +311,105 @@ async fn errors_never_show_the_url() {
     let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
     let url = format!("http://{addr}/up?tempauth=SECRET-TOKEN");
     let delivery = exchange
-        .send(&request(1, &url, Auth::None, Body::Empty))
+        .send(&request(1, &url, Auth::None, Body::Empty), LIMIT)
         .await;
     assert_eq!(delivery.result.unwrap_err(), TransportError::Connect);
     let detail = delivery.detail.unwrap();
     assert!(!detail.contains("SECRET-TOKEN"), "{detail}");
     assert!(!detail.contains("tempauth"), "{detail}");
+}
+
+/// Accepts one request, reads its body slowly (`piece` bytes every `pause`), then answers 202.
+async fn slow_reader(piece: usize, pause: Duration) -> (String, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut all = Vec::new();
+        let mut buf = vec![0u8; piece];
+        let body_len = loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            all.extend_from_slice(&buf[..n]);
+            if let Some(end) = all.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&all[..end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap();
+                all.drain(..end + 4);
+                break len;
+            }
+        };
+        while all.len() < body_len {
+            tokio::time::sleep(pause).await;
+            let n = socket.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            all.extend_from_slice(&buf[..n]);
+        }
+        *sink.lock().unwrap() = all;
+        let answer = "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        socket.write_all(answer.as_bytes()).await.unwrap();
+    });
+    (base, received)
+}
+
+#[tokio::test]
+async fn a_slow_but_moving_body_outlives_the_idle_limit() {
+    // The body takes several idle limits to arrive, but never stops moving: no timeout. (A
+    // limit counted from the start of the request, as reqwest's read timeout is, would kill it.)
+    let (base, received) = slow_reader(64 * 1024, Duration::from_millis(40)).await;
+    let timeouts = TimeoutPolicy::default().with_idle(Duration::from_millis(400));
+    let content = data(3 << 20);
+    let source: Arc<dyn Source> = Arc::new(BytesSource::new(content.clone()));
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let range = ByteRange::new(0, content.len() as u64).unwrap();
+    let started = std::time::Instant::now();
+    let delivery = exchange
+        .send(
+            &request(1, &format!("{base}/up"), Auth::None, Body::Source(range)),
+            LIMIT,
+        )
+        .await;
+    assert!(
+        started.elapsed() > Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(delivery.result.unwrap().status, 202);
+    assert!(*received.lock().unwrap() == content);
+    assert_eq!(delivery.source_crc, Some(crc32fast::hash(&content)));
+    assert!(delivery.body_started.is_some());
+    assert_eq!(exchange.bytes_sent(), content.len() as u64);
+}
+
+#[tokio::test]
+async fn the_machines_time_limit_ends_a_request_that_takes_too_long() {
+    let (base, _) = slow_reader(64 * 1024, Duration::from_millis(40)).await;
+    let timeouts = TimeoutPolicy::default();
+    let source: Arc<dyn Source> = Arc::new(BytesSource::new(data(3 << 20)));
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let range = ByteRange::new(0, 3 << 20).unwrap();
+    let started = std::time::Instant::now();
+    let delivery = exchange
+        .send(
+            &request(
+                1,
+                &format!("{base}/up?tempauth=SECRET"),
+                Auth::None,
+                Body::Source(range),
+            ),
+            Duration::from_millis(300),
+        )
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(delivery.result.unwrap_err(), TransportError::Timeout);
+    let detail = delivery.detail.unwrap();
+    assert!(detail.contains("no answer within"), "{detail}");
+    assert!(!detail.contains("SECRET"), "{detail}");
+    assert_eq!(delivery.source_crc, None, "an unfinished body has no CRC");
 }

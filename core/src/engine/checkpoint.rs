@@ -134,6 +134,17 @@ impl Checkpoint {
         self.upload_url.as_ref()
     }
 
+    /// The `createUploadSession` URL, if the upload may create sessions (a transport compares it
+    /// with the destination it was asked for before resuming).
+    pub fn create_url(&self) -> Option<&SecretUrl> {
+        self.create_url.as_ref()
+    }
+
+    /// How many sessions the upload had made or used when the checkpoint was taken.
+    pub fn sessions(&self) -> u32 {
+        self.sessions
+    }
+
     /// How far the upload got.
     pub fn stage(&self) -> &Stage {
         &self.stage

@@ -1,0 +1,123 @@
+//! Saving checkpoints off the async executor: a thread that owns the [`CheckpointStore`].
+//!
+//! A save is a write, an `fsync` and a rename: milliseconds on a good disk, far more on a busy
+//! one. The upload loop must not stall on it, so it hands the encoded checkpoint to a writer
+//! thread and goes on. When saves come faster than the disk takes them, the writer skips to the
+//! newest (an older checkpoint is only a less useful one). Every request is answered in order,
+//! so a flush after the last save returns once that save is on disk.
+
+use std::io;
+use std::sync::mpsc as std_mpsc;
+use std::thread;
+
+use tokio::sync::oneshot;
+
+use crate::checkpoint_store::CheckpointStore;
+
+/// What the writer thread is asked to do.
+enum Job {
+    Save(Vec<u8>),
+    Remove,
+    Flush(oneshot::Sender<Option<String>>),
+}
+
+/// A handle on the writer thread. Dropping it lets the thread finish what it was given and end.
+pub(crate) struct CheckpointWriter {
+    jobs: std_mpsc::Sender<Job>,
+}
+
+impl CheckpointWriter {
+    /// Starts a writer thread for `store`.
+    pub(crate) fn start(store: CheckpointStore) -> io::Result<Self> {
+        let (jobs, queue) = std_mpsc::channel();
+        thread::Builder::new()
+            .name("checkpoint-writer".into())
+            .spawn(move || write_loop(&store, &queue))?;
+        Ok(CheckpointWriter { jobs })
+    }
+
+    /// Queues a save of `bytes`.
+    pub(crate) fn save(&self, bytes: Vec<u8>) {
+        let _ = self.jobs.send(Job::Save(bytes));
+    }
+
+    /// Queues the removal of the checkpoint.
+    pub(crate) fn remove(&self) {
+        let _ = self.jobs.send(Job::Remove);
+    }
+
+    /// Waits until everything queued is done. Returns the first failure since the writer
+    /// started, as a message, if any.
+    pub(crate) async fn flush(&self) -> Option<String> {
+        let (done, wait) = oneshot::channel();
+        if self.jobs.send(Job::Flush(done)).is_err() {
+            return Some("the checkpoint writer stopped".into());
+        }
+        wait.await
+            .unwrap_or_else(|_| Some("the checkpoint writer stopped".into()))
+    }
+}
+
+fn write_loop(store: &CheckpointStore, queue: &std_mpsc::Receiver<Job>) {
+    let mut first_error: Option<String> = None;
+    let mut next = queue.recv().ok();
+    while let Some(job) = next.take() {
+        let result = match job {
+            Job::Save(mut bytes) => {
+                // Skip to the newest of the saves queued back to back.
+                loop {
+                    match queue.try_recv() {
+                        Ok(Job::Save(newer)) => bytes = newer,
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                store.save(&bytes)
+            }
+            Job::Remove => store.remove(),
+            Job::Flush(done) => {
+                let _ = done.send(first_error.clone());
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            first_error.get_or_insert_with(|| e.to_string());
+        }
+        if next.is_none() {
+            next = queue.recv().ok();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn saves_land_in_order_and_flush_waits_for_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::new(dir.path().join("c"));
+        let writer = CheckpointWriter::start(store.clone()).unwrap();
+        for i in 0..50u8 {
+            writer.save(vec![i; 1000]);
+        }
+        assert_eq!(writer.flush().await, None);
+        assert_eq!(store.load().unwrap().unwrap(), vec![49u8; 1000]);
+        writer.remove();
+        assert_eq!(writer.flush().await, None);
+        assert_eq!(store.load().unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_failed_save_is_reported_by_the_next_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::new(dir.path().join("no-such-dir").join("c"));
+        let writer = CheckpointWriter::start(store).unwrap();
+        writer.save(b"x".to_vec());
+        let error = writer.flush().await.unwrap();
+        assert!(error.contains("could not write checkpoint"), "{error}");
+    }
+}

@@ -1,0 +1,168 @@
+//! The driver loop: any of the core's state machines, driven over real HTTP on tokio.
+//!
+//! [`drive`] follows the contract of `resumable_core::machine`: feed input with the current time,
+//! drain `poll_request` (each request goes out concurrently, under the time limit the machine
+//! computed), drain `poll_event`, then wait for the first of an answer, the machine's deadline or
+//! a command from the caller. It knows nothing of Graph, WOPI or workbooks: what it needs from a
+//! machine beyond [`StateMachine`] is the small [`DrivenMachine`] trait, so the upload task of
+//! this crate and drivers of other machines share one loop.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use resumable_core::engine::Upload;
+use resumable_core::http::{Request, RequestId};
+use resumable_core::machine::StateMachine;
+use resumable_core::time::Instant;
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::exchange::{Delivery, Exchange};
+
+/// What the driver loop needs from a state machine besides the driver-loop contract.
+pub trait DrivenMachine: StateMachine {
+    /// The time limit for `request`: when it passes without an answer, the driver reports
+    /// [`TransportError::Timeout`](resumable_core::http::TransportError::Timeout). It should scale with the body and the measured throughput.
+    fn time_limit(&self, request: &Request) -> Duration;
+
+    /// Reports that the body of request `id` went out whole, with the CRC-32 of its source
+    /// bytes, its first byte having left at `started`. Called before the request's answer is
+    /// handed in.
+    fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
+        let _ = (id, source_crc, started);
+    }
+
+    /// The caller went away (dropped its handle without waiting for the end): wind down, for
+    /// instance by deleting the session. Returns `false` if the machine cannot, and the loop
+    /// then stops at once.
+    fn abandon(&mut self) -> bool {
+        false
+    }
+}
+
+impl DrivenMachine for Upload {
+    fn time_limit(&self, request: &Request) -> Duration {
+        self.timeout_for(request)
+    }
+
+    fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
+        self.record_fragment_crc(id, source_crc);
+        if let Some(started) = started {
+            self.fragment_started(id, started);
+        }
+    }
+
+    fn abandon(&mut self) -> bool {
+        self.cancel().is_ok()
+    }
+}
+
+/// Something to do to the machine, from the caller, between two turns of the loop.
+pub enum Command<M> {
+    /// Runs this on the machine (a cancel, a commit).
+    Apply(Box<dyn FnOnce(&mut M) + Send>),
+    /// Stops the loop now, sending nothing more and leaving the session as it is (to resume
+    /// later from a checkpoint).
+    Stop,
+}
+
+impl<M> Command<M> {
+    /// A command that runs `action` on the machine.
+    pub fn apply(action: impl FnOnce(&mut M) + Send + 'static) -> Self {
+        Command::Apply(Box::new(action))
+    }
+}
+
+/// Why [`drive`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriveEnd {
+    /// The machine finished (completed, failed or cancelled); its last events were handed on.
+    Finished,
+    /// A [`Command::Stop`] came: the machine is left where it was.
+    Stopped,
+    /// The caller went away and the machine could not wind down.
+    Abandoned,
+}
+
+/// Drives `machine` until it finishes, sending its requests through `exchange`.
+///
+/// `on_event` gets each event with the machine (to take a checkpoint, or to act on the event
+/// with a command of its own). Commands from `commands` are applied between turns; when every
+/// sender is gone, the machine is [abandoned](DrivenMachine::abandon) and the loop runs on until
+/// it winds down. Requests still in flight when the machine finishes are dropped (their
+/// connections closed): the machine ignores their answers anyway.
+pub async fn drive<M, F>(
+    machine: &mut M,
+    exchange: &Exchange,
+    clock: &Clock,
+    mut commands: mpsc::UnboundedReceiver<Command<M>>,
+    mut on_event: F,
+) -> DriveEnd
+where
+    M: DrivenMachine,
+    F: FnMut(&mut M, M::Event),
+{
+    let mut in_flight: FuturesUnordered<BoxFuture<'_, Delivery>> = FuturesUnordered::new();
+    let mut caller_present = true;
+    loop {
+        let now = clock.now();
+        while let Some(request) = machine.poll_request(now) {
+            let limit = machine.time_limit(&request);
+            in_flight.push(Box::pin(
+                async move { exchange.send(&request, limit).await },
+            ));
+        }
+        while let Some(event) = machine.poll_event() {
+            on_event(machine, event);
+        }
+        if machine.is_finished() {
+            // Events pushed by `on_event` itself (none expected) would be lost otherwise.
+            while let Some(event) = machine.poll_event() {
+                on_event(machine, event);
+            }
+            return DriveEnd::Finished;
+        }
+        let deadline = machine.poll_timeout().map(|at| clock.tokio_instant(at));
+        if in_flight.is_empty() && deadline.is_none() && !caller_present {
+            // The machine waits for a command that cannot come.
+            return DriveEnd::Abandoned;
+        }
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(delivery) = in_flight.next(), if !in_flight.is_empty() => {
+                hand_in(machine, clock, delivery);
+            }
+            () = sleep => machine.handle_timeout(clock.now()),
+            command = commands.recv(), if caller_present => match command {
+                Some(Command::Apply(action)) => action(machine),
+                Some(Command::Stop) => return DriveEnd::Stopped,
+                None => {
+                    caller_present = false;
+                    if !machine.abandon() {
+                        return DriveEnd::Abandoned;
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Hands one request's outcome to the machine: the body's CRC first, then the answer.
+fn hand_in<M: DrivenMachine>(machine: &mut M, clock: &Clock, delivery: Delivery) {
+    let now = clock.now();
+    if let Some(crc) = delivery.source_crc {
+        let started = delivery.body_started.map(|at| clock.at(at));
+        machine.body_sent(delivery.id, crc, started);
+    }
+    match delivery.result {
+        Ok(response) => machine.handle_response(now, delivery.id, response),
+        Err(error) => machine.handle_transport_error(now, delivery.id, error),
+    }
+}
