@@ -23,6 +23,8 @@
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
 //! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |
+//! | [`wopi`] | WOPI frames, SpookyHash V2 [`ChunkId`](wopi::ChunkId)s, the framed upload stream, `PutChunkedFile` bodies |
+//! | `workbook` (alloc) | the Graph workbook-session machine: creation (also long-running), keep-alive, recreation, close |
 //!
 //! ## Time
 //!
@@ -42,7 +44,8 @@
 //! - `alloc`: the state machines (they keep requests, events and JSON on the heap).
 //! - `serde` (default): `Serialize`/`Deserialize` for the public value types.
 //!
-//! Without `alloc`, the ranges, range sets, fragment planning, retry rules and time parsing work
+//! Without `alloc`, the ranges, range sets, fragment planning, retry rules, time parsing, SpookyHash,
+//! ChunkIds, the frame codec and decoder and the upload-stream map work
 //! on any target; the crate builds for `thumbv7em-none-eabihf`.
 //!
 //! ```
@@ -71,6 +74,9 @@ extern crate std;
 pub mod buffer;
 pub mod chunk;
 #[cfg(feature = "alloc")]
+#[doc(hidden)]
+pub mod fuzz_targets;
+#[cfg(feature = "alloc")]
 pub mod http;
 #[cfg(feature = "alloc")]
 pub mod machine;
@@ -80,3 +86,6 @@ pub mod retry;
 #[cfg(feature = "alloc")]
 pub mod secret;
 pub mod time;
+pub mod wopi;
+#[cfg(feature = "alloc")]
+pub mod workbook;

@@ -1,0 +1,526 @@
+//! The workbook-session state machine: create (at once or as a long-running operation), keep
+//! alive, recreate after expiry, close.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use super::call::{CallOutcome, WorkbookCall};
+use super::config::{ConfigError, WorkbookConfig};
+use super::error::WorkbookError;
+use super::event::{Creation, ExpiryReason, WorkbookEvent};
+use super::graph_error::GraphError;
+use super::keep_alive::KeepAlive;
+use super::url::WorkbookUrl;
+use crate::http::{
+    Auth, Body, Header, Method, Request, RequestId, RequestKind, Response, TransportError,
+};
+use crate::machine::StateMachine;
+use crate::retry::Retrier;
+use crate::secret::{Secret, SecretUrl};
+use crate::time::Instant;
+
+mod answers;
+
+/// The header that names the session on every workbook request.
+pub const SESSION_HEADER: &str = "workbook-session-id";
+
+/// A Graph workbook session, sans IO: it says which requests to send and when, and reads their
+/// answers. See the [module documentation](super) for the driver loop.
+///
+/// Methods, by role:
+///
+/// - getters: [`session_id`](Self::session_id), [`persist_changes`](Self::persist_changes),
+///   [`header`](Self::header), [`next_refresh`](Self::next_refresh),
+///   [`expiry_deadline`](Self::expiry_deadline), [`url`](Self::url), [`config`](Self::config);
+/// - the caller's own requests: [`begin_call`](Self::begin_call),
+///   [`handle_workbook_answer`](Self::handle_workbook_answer),
+///   [`record_activity`](Self::record_activity);
+/// - commands: [`close`](Self::close);
+/// - the [`StateMachine`] methods: `handle_*` feed answers and time, `poll_*` give the next
+///   request, deadline and event.
+///
+/// At most one request of the machine's own is in flight at a time. After a `handle_*` call or a
+/// command, drain `poll_request` and `poll_event`, then read `poll_timeout`.
+#[derive(Debug)]
+pub struct WorkbookSession {
+    url: WorkbookUrl,
+    config: WorkbookConfig,
+    retrier: Retrier,
+    next_request_id: u64,
+    phase: Phase,
+    in_flight: Option<InFlight>,
+    /// The live session, if there is one.
+    session: Option<LiveSession>,
+    /// The creation in progress, if any.
+    creation: Option<CreationRun>,
+    /// `close` was called while no session existed yet: close the session as soon as it exists,
+    /// or stop if none comes.
+    close_requested: bool,
+    /// Sessions created in a row after expiries, without one proving healthy.
+    recreations_in_a_row: u32,
+    /// Counts sessions, so answers to the caller's calls under an old session are recognised.
+    generation: u64,
+    events: VecDeque<WorkbookEvent>,
+}
+
+/// What the machine is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Send `createSession` at `at`.
+    Create { at: Instant },
+    /// Poll the long-running creation at `at`.
+    Poll {
+        operation: ServerUrl,
+        at: Instant,
+        /// Give up if still running at this instant.
+        deadline: Instant,
+    },
+    /// Fetch the created session from the operation's `resourceLocation` at `at`.
+    Fetch { resource: ServerUrl, at: Instant },
+    /// A session is live; refresh it when the keep-alive says so.
+    Live,
+    /// Send `closeSession` at `at`.
+    Close { at: Instant },
+    /// Closed or failed; nothing more.
+    Finished,
+}
+
+/// A URL the server named, with whether the bearer token may go there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ServerUrl {
+    url: SecretUrl,
+    same_origin: bool,
+}
+
+/// The machine's request awaiting its answer.
+#[derive(Clone, Debug)]
+struct InFlight {
+    id: RequestId,
+    kind: RequestKind,
+    url: SecretUrl,
+    sent_at: Instant,
+}
+
+/// The live session.
+#[derive(Clone, Debug)]
+struct LiveSession {
+    id: Secret,
+    persist_changes: bool,
+    generation: u64,
+    keep_alive: KeepAlive,
+}
+
+/// A creation in progress (first session or a replacement).
+#[derive(Clone, Debug)]
+struct CreationRun {
+    /// The expired session this one replaces.
+    replacing: Option<Secret>,
+    how: Creation,
+    /// The latest send time of a request whose answer showed no session existed yet. The new
+    /// session's idle clock started no earlier, so the keep-alive counts from here.
+    floor: Instant,
+}
+
+impl WorkbookSession {
+    /// A machine that will create a session on the workbook at `url`, starting at `now`.
+    ///
+    /// ```
+    /// use resumable_core::http::{Method, RequestKind};
+    /// use resumable_core::machine::StateMachine;
+    /// use resumable_core::time::Instant;
+    /// use resumable_core::workbook::{WorkbookConfig, WorkbookSession, WorkbookUrl};
+    ///
+    /// let url = WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook")?;
+    /// let config = WorkbookConfig { respond_async: true, ..WorkbookConfig::new(false) };
+    /// let mut session = WorkbookSession::new(url, config, Instant::ZERO)?;
+    /// let create = session.poll_request(Instant::ZERO).unwrap();
+    /// assert_eq!((create.kind, create.method), (RequestKind::CreateSession, Method::Post));
+    /// assert!(create.url.expose().ends_with("/workbook/createSession"));
+    /// assert_eq!(create.header("Prefer"), Some("respond-async"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(
+        url: WorkbookUrl,
+        config: WorkbookConfig,
+        now: Instant,
+    ) -> Result<WorkbookSession, ConfigError> {
+        config.validate()?;
+        let retrier = Retrier::new(config.retry, config.seed, now);
+        Ok(WorkbookSession {
+            url,
+            config,
+            retrier,
+            next_request_id: 0,
+            phase: Phase::Create { at: now },
+            in_flight: None,
+            session: None,
+            creation: Some(CreationRun {
+                replacing: None,
+                how: Creation::Immediate,
+                floor: now,
+            }),
+            close_requested: false,
+            recreations_in_a_row: 0,
+            generation: 0,
+            events: VecDeque::new(),
+        })
+    }
+
+    /// The workbook's base URL.
+    pub fn url(&self) -> &WorkbookUrl {
+        &self.url
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &WorkbookConfig {
+        &self.config
+    }
+
+    /// The live session's id; `None` while none is live (creating, recreating, closed, failed).
+    pub fn session_id(&self) -> Option<&Secret> {
+        self.live().map(|session| &session.id)
+    }
+
+    /// Whether the live session persists changes, as the server reported it.
+    pub fn persist_changes(&self) -> Option<bool> {
+        self.live().map(|session| session.persist_changes)
+    }
+
+    /// The `workbook-session-id` header for the caller's own workbook requests; `None` while no
+    /// session is live. The value is marked sensitive, so it prints redacted. Prefer
+    /// [`begin_call`](Self::begin_call), which also lets the machine count the request as
+    /// activity and read its answer.
+    pub fn header(&self) -> Option<Header> {
+        self.live()
+            .map(|session| Header::sensitive(SESSION_HEADER, session.id.expose()))
+    }
+
+    /// When the machine will next refresh the live session if the caller sends nothing.
+    pub fn next_refresh(&self) -> Option<Instant> {
+        self.live().map(|session| session.keep_alive.refresh_due())
+    }
+
+    /// When the live session would expire if nothing at all were sent: the inactivity limit
+    /// after the last activity the machine knows of.
+    pub fn expiry_deadline(&self) -> Option<Instant> {
+        self.live().map(|session| session.keep_alive.expiry())
+    }
+
+    /// Starts one of the caller's own workbook requests at `now`: gives the header to put on it.
+    /// `None` while no session is usable (wait for `Created` or `Recreated`). Pass the call and
+    /// the answer to [`handle_workbook_answer`](Self::handle_workbook_answer).
+    pub fn begin_call(&self, now: Instant) -> Option<WorkbookCall> {
+        if self.phase != Phase::Live {
+            return None;
+        }
+        let session = self.session.as_ref()?;
+        Some(WorkbookCall {
+            header: Header::sensitive(SESSION_HEADER, session.id.expose()),
+            generation: session.generation,
+            sent_at: now,
+        })
+    }
+
+    /// Reads the answer to one of the caller's own requests. A success counts as activity (no
+    /// refresh is sent while the caller keeps the session busy); an expiry answer starts a new
+    /// session; a final `invalidSession…` code stops the machine. The returned
+    /// [`CallOutcome`] says what the caller should do with its request.
+    pub fn handle_workbook_answer(
+        &mut self,
+        now: Instant,
+        call: &WorkbookCall,
+        response: &Response,
+    ) -> CallOutcome {
+        let success = (200..300).contains(&response.status);
+        let current = self.phase == Phase::Live
+            && self
+                .session
+                .as_ref()
+                .is_some_and(|session| session.generation == call.generation);
+        if !current {
+            return if success {
+                CallOutcome::Succeeded
+            } else {
+                CallOutcome::Stale
+            };
+        }
+        if success {
+            self.record_activity(call.sent_at);
+            return CallOutcome::Succeeded;
+        }
+        let error = GraphError::from_body(&response.body);
+        if let Some(code) = error.as_ref().and_then(GraphError::invalid_session_code) {
+            return if code.allows_recreation() {
+                self.begin_recreation(now, ExpiryReason::ReCreatable);
+                CallOutcome::SessionExpired
+            } else {
+                let error = error.unwrap_or_default();
+                self.fail(WorkbookError::SessionInvalid {
+                    code: code.clone(),
+                    error,
+                });
+                CallOutcome::SessionInvalid(code)
+            };
+        }
+        if matches!(response.status, 404 | 410) {
+            if let Some(session) = self.session.as_mut() {
+                session.keep_alive.check_now();
+            }
+            return CallOutcome::Checking;
+        }
+        CallOutcome::NotSessionRelated
+    }
+
+    /// Counts activity on the live session at `sent_at`: one of the caller's requests, sent then,
+    /// got a successful answer. Use this when not going through
+    /// [`begin_call`](Self::begin_call); pass the *send* time, since the server's idle clock
+    /// restarted no earlier. Ignored while no session is live.
+    pub fn record_activity(&mut self, sent_at: Instant) {
+        if !matches!(self.phase, Phase::Live | Phase::Close { .. }) {
+            return;
+        }
+        if let Some(session) = self.session.as_mut() {
+            session.keep_alive.record(sent_at);
+            // A session that serves the caller's requests is healthy.
+            self.recreations_in_a_row = 0;
+        }
+    }
+
+    /// Closes the session: `closeSession` goes out at once (a refresh in flight is abandoned).
+    /// While the session is still being created, a pending `createSession` or resource fetch is
+    /// awaited and the session it yields is closed; a long-running operation still being polled
+    /// is abandoned (a session it creates later expires on its own). Ends with
+    /// [`WorkbookEvent::Closed`]. Does nothing once closing or finished.
+    pub fn close(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Finished | Phase::Close { .. } => {}
+            Phase::Live => {
+                self.in_flight = None;
+                self.phase = Phase::Close { at: now };
+            }
+            Phase::Create { .. } | Phase::Fetch { .. } if self.in_flight.is_some() => {
+                self.close_requested = true;
+            }
+            Phase::Fetch { .. } => self.close_requested = true,
+            Phase::Create { .. } | Phase::Poll { .. } => {
+                self.finish(WorkbookEvent::Closed { session_id: None });
+            }
+        }
+    }
+
+    fn live(&self) -> Option<&LiveSession> {
+        match self.phase {
+            Phase::Live | Phase::Close { .. } => self.session.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Stops with `event` (closed or failed).
+    fn finish(&mut self, event: WorkbookEvent) {
+        self.phase = Phase::Finished;
+        self.in_flight = None;
+        self.session = None;
+        self.creation = None;
+        self.events.push_back(event);
+    }
+
+    fn fail(&mut self, error: WorkbookError) {
+        self.finish(WorkbookEvent::Failed(error));
+    }
+
+    /// The server says the live session is gone: report it and create a replacement, within the
+    /// recreation budget.
+    fn begin_recreation(&mut self, now: Instant, reason: ExpiryReason) {
+        let Some(old) = self.session.take() else {
+            return;
+        };
+        // A refresh in flight was about the old session; its answer no longer matters.
+        self.in_flight = None;
+        self.events.push_back(WorkbookEvent::Expired {
+            session_id: old.id.clone(),
+            reason,
+        });
+        if self.recreations_in_a_row >= self.config.max_recreations {
+            self.fail(WorkbookError::RecreationBudgetExhausted {
+                recreations: self.recreations_in_a_row,
+            });
+            return;
+        }
+        self.recreations_in_a_row += 1;
+        self.creation = Some(CreationRun {
+            replacing: Some(old.id),
+            how: Creation::Immediate,
+            floor: now,
+        });
+        self.phase = Phase::Create { at: now };
+    }
+
+    fn next_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_request_id);
+        self.next_request_id += 1;
+        id
+    }
+
+    /// The request the current phase wants at `now`, if one is due.
+    fn due_request(&self, now: Instant) -> Option<(RequestKind, Method, SecretUrl, Auth)> {
+        let bearer_if = |same_origin: bool| {
+            if same_origin {
+                Auth::Bearer
+            } else {
+                Auth::None
+            }
+        };
+        match &self.phase {
+            Phase::Create { at } if now >= *at => Some((
+                RequestKind::CreateSession,
+                Method::Post,
+                SecretUrl::new(self.url.create_session()),
+                Auth::Bearer,
+            )),
+            Phase::Poll { operation, at, .. } if now >= *at => Some((
+                RequestKind::PollOperation,
+                Method::Get,
+                operation.url.clone(),
+                bearer_if(operation.same_origin),
+            )),
+            Phase::Fetch { resource, at } if now >= *at => Some((
+                RequestKind::FetchResource,
+                Method::Get,
+                resource.url.clone(),
+                bearer_if(resource.same_origin),
+            )),
+            Phase::Live => {
+                let session = self.session.as_ref()?;
+                (now >= session.keep_alive.refresh_due()).then(|| {
+                    (
+                        RequestKind::Refresh,
+                        Method::Post,
+                        SecretUrl::new(self.url.refresh_session()),
+                        Auth::Bearer,
+                    )
+                })
+            }
+            Phase::Close { at } if now >= *at => Some((
+                RequestKind::Close,
+                Method::Post,
+                SecretUrl::new(self.url.close_session()),
+                Auth::Bearer,
+            )),
+            _ => None,
+        }
+    }
+
+    fn create_body(&self) -> Body {
+        Body::Json(Bytes::from_static(if self.config.persist_changes {
+            br#"{"persistChanges":true}"#
+        } else {
+            br#"{"persistChanges":false}"#
+        }))
+    }
+}
+
+impl StateMachine for WorkbookSession {
+    type Event = WorkbookEvent;
+
+    fn handle_response(&mut self, now: Instant, id: RequestId, response: Response) {
+        let Some(flight) = self.in_flight.take_if(|flight| flight.id == id) else {
+            // An answer to a request the machine has abandoned (a refresh overtaken by `close`
+            // or by an expiry): nothing depends on it any more.
+            return;
+        };
+        match flight.kind {
+            RequestKind::CreateSession => self.on_create_answer(now, &flight, &response),
+            RequestKind::PollOperation => self.on_poll_answer(now, &flight, &response),
+            RequestKind::FetchResource => self.on_fetch_answer(now, &flight, &response),
+            RequestKind::Refresh => self.on_refresh_answer(now, &flight, &response),
+            RequestKind::Close => self.on_close_answer(now, &flight, &response),
+            _ => {}
+        }
+    }
+
+    fn handle_transport_error(&mut self, now: Instant, id: RequestId, error: TransportError) {
+        let Some(flight) = self.in_flight.take_if(|flight| flight.id == id) else {
+            return;
+        };
+        self.on_transport_error(now, &flight, error);
+    }
+
+    /// Requests fall due by time and [`poll_request`](StateMachine::poll_request) hands them out;
+    /// the one deadline enforced here is the limit on a long-running creation.
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Phase::Poll { deadline, .. } = self.phase
+            && self.in_flight.is_none()
+            && now >= deadline
+        {
+            self.fail(WorkbookError::CreationTimedOut {
+                waited: self.config.max_creation_wait,
+            });
+        }
+    }
+
+    fn poll_request(&mut self, now: Instant) -> Option<Request> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        let (kind, method, url, auth) = self.due_request(now)?;
+        let mut headers = Vec::new();
+        let mut body = Body::Empty;
+        match kind {
+            RequestKind::CreateSession => {
+                if self.config.respond_async {
+                    headers.push(Header::new("Prefer", "respond-async"));
+                }
+                body = self.create_body();
+                if let Some(creation) = self.creation.as_mut() {
+                    creation.floor = now;
+                }
+            }
+            RequestKind::Refresh | RequestKind::Close => {
+                let session = self.session.as_ref()?;
+                headers.push(Header::sensitive(SESSION_HEADER, session.id.expose()));
+            }
+            _ => {}
+        }
+        let id = self.next_id();
+        self.in_flight = Some(InFlight {
+            id,
+            kind,
+            url: url.clone(),
+            sent_at: now,
+        });
+        Some(Request {
+            id,
+            kind,
+            method,
+            url,
+            headers,
+            auth,
+            body,
+        })
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        match &self.phase {
+            Phase::Create { at } | Phase::Fetch { at, .. } | Phase::Close { at } => Some(*at),
+            Phase::Poll { at, deadline, .. } => Some((*at).min(*deadline)),
+            Phase::Live => self.next_refresh(),
+            Phase::Finished => None,
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<WorkbookEvent> {
+        self.events.pop_front()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+}
+
+#[cfg(test)]
+mod tests;
