@@ -1,12 +1,15 @@
 //! The shapes of answers: Graph error bodies, WOPI failure headers, JSON bodies.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use resumable_core::time::UnixTime;
 use serde_json::{Value, json};
 
 use crate::clock::{TimeScale, wall_now};
 use crate::faults::RetryAfterForm;
+
+/// `X-WOPI-FailureReason`, the human-readable reason a WOPI host may add to a failure.
+pub(crate) const WOPI_FAILURE_REASON: HeaderName = HeaderName::from_static("x-wopi-failurereason");
 
 /// Which family of services an answer comes from; it decides the error shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +18,8 @@ pub(crate) enum Style {
     Graph,
     /// Graph workbook sessions: the Graph shape, with the workbook's inner codes.
     Workbook,
+    /// WOPI: an empty body and `X-WOPI-FailureReason`.
+    Wopi,
 }
 
 impl Style {
@@ -22,6 +27,7 @@ impl Style {
     pub(crate) fn error(self, status: StatusCode, code: &str, message: &str) -> Response {
         match self {
             Style::Graph | Style::Workbook => graph_error(status, code, message),
+            Style::Wopi => wopi_failure(status, message),
         }
     }
 
@@ -34,6 +40,7 @@ impl Style {
                 "The upload session was not found or has expired.",
             ),
             Style::Workbook => workbook_session_gone(),
+            Style::Wopi => wopi_failure(StatusCode::GONE, "the upload session has expired"),
         }
     }
 
@@ -114,6 +121,15 @@ pub(crate) fn workbook_session_gone() -> Response {
             Some("invalidSessionReCreatable"),
         ),
     )
+}
+
+/// A WOPI failure: empty body, reason in `X-WOPI-FailureReason`.
+pub(crate) fn wopi_failure(status: StatusCode, reason: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(reason) {
+        response.headers_mut().insert(WOPI_FAILURE_REASON, value);
+    }
+    response
 }
 
 /// A JSON answer.

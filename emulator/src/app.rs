@@ -12,10 +12,10 @@ use crate::graph::drive::DriveNamespace;
 use crate::graph::session::{GraphSession, GraphSessions, lock};
 use crate::graph::{self, query_value};
 use crate::ids::IdSource;
-use crate::inspect;
 use crate::stats::Stats;
 use crate::storage::Storage;
 use crate::workbook::WorkbookRegistry;
+use crate::{inspect, wopi};
 
 /// Everything the handlers share.
 pub(crate) struct AppState {
@@ -29,6 +29,7 @@ pub(crate) struct AppState {
     pub(crate) graph: GraphSessions,
     pub(crate) drive: DriveNamespace,
     pub(crate) workbook: WorkbookRegistry,
+    pub(crate) wopi: wopi::WopiHost,
 }
 
 impl AppState {
@@ -43,6 +44,7 @@ impl AppState {
             graph: GraphSessions::default(),
             drive: DriveNamespace::default(),
             workbook: WorkbookRegistry::default(),
+            wopi: wopi::WopiHost::default(),
         }
     }
 
@@ -80,6 +82,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/stats", get(inspect::stats))
         .route("/v1.0/{*rest}", any(graph::dispatch))
         .route("/_up/{id}", any(graph::upload_url))
+        .route("/wopi/files/{id}", any(wopi::files))
+        .route("/wopi/files/{id}/contents", any(wopi::contents))
         .fallback(graph::dispatch)
         .with_state(state)
 }

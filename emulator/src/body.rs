@@ -1,6 +1,7 @@
 //! Reading request bodies frame by frame, without gathering them.
 
 use axum::body::Body;
+use axum::extract::Request;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 
@@ -69,4 +70,12 @@ impl<'a> BodyReader<'a> {
         }
         Ok(out)
     }
+}
+
+/// Reads and discards a request's body, so the client receives the answer rather than a reset;
+/// `upload` says whether its bytes count as received upload bytes.
+pub(crate) async fn discard_body(stats: &Stats, request: Request, upload: bool) {
+    let _ = BodyReader::new(request.into_body(), stats, upload)
+        .drain()
+        .await;
 }

@@ -261,10 +261,11 @@ pub struct WopiConfig {
     pub access_token: Option<String>,
     /// Sliding expiry of an upload session after its creation and each update (30 minutes).
     pub session_idle: Duration,
-    /// The largest file a commit may produce; larger answers `413`.
+    /// The largest file a commit may produce (and the largest chunk a frame may carry: chunks
+    /// are streamed to storage, never held whole); larger answers `413` or `400`.
     pub max_file_size: u64,
-    /// The largest frame payload the decoder accepts.
-    pub max_frame_payload: u64,
+    /// The file ids that exist; `None`: every id exists. Others answer `404`.
+    pub known_files: Option<Vec<String>>,
 }
 
 impl Default for WopiConfig {
@@ -274,7 +275,7 @@ impl Default for WopiConfig {
             access_token: None,
             session_idle: Duration::from_secs(30 * 60),
             max_file_size: 250 * 1000 * 1000 * 1000,
-            max_frame_payload: 256 * 1024 * 1024,
+            known_files: None,
         }
     }
 }

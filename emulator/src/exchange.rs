@@ -16,7 +16,7 @@ use axum::response::Response;
 
 use crate::answer::Style;
 use crate::app::AppState;
-use crate::body::BodyReader;
+use crate::body::{BodyReader, discard_body};
 use crate::connection::ConnectionControl;
 use crate::faults::{Fault, RequestKind};
 
@@ -162,8 +162,7 @@ where
 }
 
 async fn drain(state: &AppState, request: Request, upload: bool) {
-    let mut body = BodyReader::new(request.into_body(), &state.stats, upload);
-    let _ = body.drain().await;
+    discard_body(&state.stats, request, upload).await;
 }
 
 fn refusal_counted(state: &AppState, answer: Response) -> Response {

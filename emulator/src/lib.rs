@@ -40,6 +40,8 @@
 //! | `PUT/GET/DELETE/POST /_up/{id}?tempauth=…` (`tempauthtoken` for print, `authtoken` for mail) | fragment, status, cancel, deferred commit |
 //! | `PUT /v1.0/{drive}/items/{parent}:/{name}:` with `@microsoft.graph.sourceUrl` | explicit commit |
 //! | `POST …/workbook/createSession`, `GET …/workbook/operations/{id}`, `GET …/workbook/sessionInfoResource(key='…')`, `POST …/workbook/refreshSession`, `POST …/workbook/closeSession`, `GET …/workbook/worksheets` | workbook sessions |
+//! | `POST /wopi/files/{id}?access_token=…` with `X-WOPI-Override: CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`, `LOCK`, `UNLOCK`, `REFRESH_LOCK` | WOPI upload sessions and locks |
+//! | `POST /wopi/files/{id}/contents?access_token=…` with `X-WOPI-Override: PUT_CHUNKED_FILE` | WOPI commit |
 //! | `GET /_emulator/files`, `GET /_emulator/stats` | inspection (JSON) |
 //!
 //! ## Time
@@ -71,6 +73,7 @@ mod inspect;
 mod server;
 mod stats;
 mod storage;
+mod wopi;
 mod workbook;
 
 pub use clock::TimeScale;

@@ -22,12 +22,9 @@ pub(crate) async fn finish_file(
     part: Option<PathBuf>,
     path: String,
     protocol: Protocol,
-) -> Result<(), Response> {
+) -> std::io::Result<()> {
     let disk_path = match part {
-        Some(part) => match state.storage.keep(&part, &path).await {
-            Ok(kept) => Some(kept),
-            Err(error) => return Err(super::create::storage_failure(&error)),
-        },
+        Some(part) => Some(state.storage.keep(&part, &path).await?),
         None => None,
     };
     state.storage.record(StoredFile {
@@ -110,7 +107,7 @@ pub(crate) async fn commit_drive(
     };
     lock(session).ended = true;
     state.graph.remove(&id);
-    if let Err(answer) = finish_file(
+    if let Err(error) = finish_file(
         state,
         finished,
         part,
@@ -119,7 +116,7 @@ pub(crate) async fn commit_drive(
     )
     .await
     {
-        return answer;
+        return super::create::storage_failure(&error);
     }
     json_answer(status, item.json())
 }

@@ -444,8 +444,8 @@ async fn complete(
         Variant::Mail { message, name } => {
             end(state, session, &id);
             let path = format!("{message}/attachments/{name}");
-            if let Err(answer) = finish_file(state, finished, part, path, protocol).await {
-                return answer;
+            if let Err(error) = finish_file(state, finished, part, path, protocol).await {
+                return super::create::storage_failure(&error);
             }
             let attachment = state.ids.item_id();
             let location = format!("{}/v1.0/{message}/attachments/{attachment}", state.base_url);
@@ -462,10 +462,9 @@ async fn complete(
         } => {
             end(state, session, &id);
             let size = finished.size;
-            if let Err(answer) =
-                finish_file(state, finished, part, document.clone(), protocol).await
+            if let Err(error) = finish_file(state, finished, part, document.clone(), protocol).await
             {
-                return answer;
+                return super::create::storage_failure(&error);
             }
             let doc_id = document.rsplit('/').next().unwrap_or_default().to_owned();
             json_answer(

@@ -1,7 +1,7 @@
 //! Graph upload sessions (drive items, print documents, mail attachments) and the `/v1.0`
 //! dispatcher, which also routes workbook requests.
 
-mod commit;
+pub(crate) mod commit;
 mod control;
 mod create;
 pub(crate) mod drive;
@@ -23,7 +23,7 @@ use self::path::{GraphRoute, percent_decode};
 use self::session::{PRINT_GAP_CAPACITY, lock};
 use crate::answer::{Style, graph_error};
 use crate::app::AppState;
-use crate::body::BodyReader;
+use crate::body::{BodyReader, discard_body};
 use crate::exchange::{SessionRef, exchange};
 use crate::faults::RequestKind;
 
@@ -210,9 +210,7 @@ fn check_access(
 }
 
 async fn drain(state: &AppState, request: Request, kind: RequestKind) {
-    let _ = BodyReader::new(request.into_body(), &state.stats, kind.carries_upload())
-        .drain()
-        .await;
+    discard_body(&state.stats, request, kind.carries_upload()).await;
 }
 
 /// The value of query parameter `name`, percent-decoded.

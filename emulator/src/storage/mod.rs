@@ -121,7 +121,8 @@ impl Storage {
         }
     }
 
-    fn part_path(&self) -> Option<PathBuf> {
+    /// A fresh part-file name, unless content is discarded.
+    pub(crate) fn part_path(&self) -> Option<PathBuf> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.root()
             .map(|root| root.join(".partial").join(format!("{id:08}.part")))
@@ -223,6 +224,65 @@ fn write_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
         }
         Ok(())
     }
+}
+
+/// Fills `buf` from `offset` without moving a shared cursor.
+pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[done..],
+                offset + done as u64,
+            )?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+/// Copies `pieces` (file, offset, length) one after another into a new file at `dest`, hashing
+/// as it goes; returns the size and SHA-256.
+pub(crate) async fn assemble(
+    pieces: Vec<(PathBuf, u64, u64)>,
+    dest: PathBuf,
+) -> io::Result<(u64, String)> {
+    tokio::task::spawn_blocking(move || {
+        let out = File::create(&dest)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; WRITE_BATCH];
+        let mut size = 0u64;
+        let mut open: Option<(PathBuf, File)> = None;
+        for (path, offset, len) in pieces {
+            if open.as_ref().is_none_or(|(p, _)| *p != path) {
+                open = Some((path.clone(), File::open(&path)?));
+            }
+            let Some((_, source)) = &open else {
+                continue;
+            };
+            let mut done = 0u64;
+            while done < len {
+                let n = (len - done).min(WRITE_BATCH as u64) as usize;
+                read_at(source, &mut buf[..n], offset + done)?;
+                write_at(&out, &buf[..n], size)?;
+                hasher.update(&buf[..n]);
+                done += n as u64;
+                size += n as u64;
+            }
+        }
+        Ok((size, hex(&hasher.finalize())))
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 /// SHA-256 of a whole file, read in blocks on a blocking thread.

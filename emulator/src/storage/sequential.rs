@@ -55,6 +55,11 @@ impl SequentialSink {
         }
     }
 
+    /// Bytes appended so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// Appends `data`; it reaches the disk at the latest on the next [`flush`](Self::flush).
     pub(crate) async fn write(&mut self, data: &Bytes) -> io::Result<()> {
         self.hasher.update(data);
