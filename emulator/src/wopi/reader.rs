@@ -366,3 +366,61 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use resumable_core::wopi::{BodyKind, StreamChunk, UploadStream};
+    use sha2::Digest;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Model: the chunks the stream was built from. Any split of the stream into pieces must
+        /// yield exactly those chunks, with their bytes stored back to back.
+        #[test]
+        fn any_split_yields_the_chunks_in_order(
+            lens in proptest::collection::vec(0usize..600, 1..6),
+            cuts in proptest::collection::vec(1usize..200, 1..40),
+            seed in any::<u8>(),
+        ) {
+            let total: usize = lens.iter().sum();
+            let source: Vec<u8> = (0..total).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect();
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            for len in &lens {
+                chunks.push(StreamChunk { id: ChunkId::of(&source[at..at + len]), source_offset: at as u64, len: *len as u64 });
+                at += len;
+            }
+            let bytes = UploadStream::from_chunks(chunks.clone()).unwrap().materialise(&source).unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (found, hash) = runtime.block_on(async {
+                let storage = Storage::new(&crate::config::StorageMode::Discard).unwrap();
+                let mut store = ChunkStore::new(&storage).await.unwrap();
+                let mut reader = FrameReader::new(DecoderConfig::new(BodyKind::UploadSessionStream));
+                let mut rest = &bytes[..];
+                for cut in cuts.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let n = (*cut).min(rest.len());
+                    reader.feed(Bytes::copy_from_slice(&rest[..n]), &mut store).await.unwrap();
+                    rest = &rest[n..];
+                }
+                reader.finish().unwrap();
+                let found: Vec<_> = store.chunks().iter().map(|c| (c.id, c.offset, c.len)).collect();
+                let (finished, _) = store.sink.finish().await.unwrap();
+                (found, finished.sha256)
+            });
+            let mut offset = 0;
+            let expected: Vec<_> = chunks.iter().map(|c| {
+                let item = (c.id, offset, c.len);
+                offset += c.len;
+                item
+            }).collect();
+            prop_assert_eq!(found, expected);
+            prop_assert_eq!(hash, crate::storage::hex(&sha2::Sha256::digest(&source)));
+        }
+    }
+}
