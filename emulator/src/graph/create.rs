@@ -1,4 +1,10 @@
 //! `createUploadSession` for drive items, print documents and mail attachments.
+//!
+//! Every create needs `Authorization: Bearer …` (`401`). Bodies are JSON objects whose property
+//! names match in any casing; a drive body may be empty. A declared size of 0 is refused (`400`:
+//! empty files cannot use a session). Mail attachments under 3 MB are accepted: the service
+//! documents sessions "from 3 MB" as advice for when to use one, not as a refusal; above
+//! [`Limits::mail_file_max`](crate::Limits::mail_file_max) they are refused.
 
 use std::sync::Arc;
 

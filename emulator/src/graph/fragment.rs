@@ -18,6 +18,9 @@
 //!    fifth concurrent print fragment answers `429` with `Retry-After: 1` (the service documents
 //!    the limit of four, not the answer; throttling is the answer clients already handle).
 //!
+//! Not checked, because the services are not known to refuse it: the `Content-Type` of mail
+//! fragments (SPEC says `application/octet-stream`; clients should send it).
+//!
 //! Bodies of refused requests are read and discarded so the client gets the answer rather than
 //! a reset; bytes the server already had count as received twice.
 
