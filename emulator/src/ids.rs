@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) struct IdSource {
     keys: RandomState,
     counter: AtomicU64,
+    /// Session ordinals count sessions only, so a session's fault scope does not depend on how
+    /// many tokens or item ids were handed out before it.
+    ordinals: AtomicU64,
 }
 
 impl IdSource {
@@ -18,12 +21,13 @@ impl IdSource {
         IdSource {
             keys: RandomState::new(),
             counter: AtomicU64::new(1),
+            ordinals: AtomicU64::new(1),
         }
     }
 
     /// A fresh ordinal (1, 2, ...), shared by every kind of session so fault scopes never clash.
     pub(crate) fn ordinal(&self) -> u64 {
-        self.counter.fetch_add(1, Ordering::Relaxed)
+        self.ordinals.fetch_add(1, Ordering::Relaxed)
     }
 
     /// 32 random lowercase hex digits.
@@ -56,5 +60,6 @@ mod tests {
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
         assert!(ids.item_id().starts_with("01"));
+        assert_eq!((ids.ordinal(), ids.ordinal()), (1, 2));
     }
 }
