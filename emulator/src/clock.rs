@@ -1,0 +1,115 @@
+//! Time in the emulator: the time scale and the wall clock the answers are written in.
+//!
+//! Expiries and creation delays are service time: a 30-minute WOPI expiry under a ×60 scale
+//! happens 30 real seconds after the last update. The emulator writes real wall-clock times
+//! (`expirationDateTime`, `Date`, `Retry-After` dates), so a client that measures expiries against
+//! the server's clock sees the scaled figures and needs no knowledge of the scale.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use resumable_core::time::UnixTime;
+
+use crate::config::ConfigError;
+
+/// How many times faster than real time expiries and creation delays run.
+///
+/// ```
+/// use std::time::Duration;
+/// use resumable_emulator::TimeScale;
+/// let scale: TimeScale = "60".parse().unwrap();
+/// assert_eq!(scale.real(Duration::from_secs(30 * 60)), Duration::from_secs(30));
+/// assert_eq!("x60".parse::<TimeScale>().unwrap(), scale);
+/// assert_eq!(TimeScale::new(0.5).unwrap().real(Duration::from_secs(1)), Duration::from_secs(2));
+/// assert!("0".parse::<TimeScale>().is_err());
+/// assert!("fast".parse::<TimeScale>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct TimeScale(f64);
+
+impl TimeScale {
+    /// Service time is real time.
+    pub const REAL_TIME: TimeScale = TimeScale(1.0);
+
+    /// A scale of `factor` (finite and positive), or `None`.
+    pub fn new(factor: f64) -> Option<Self> {
+        (factor.is_finite() && factor > 0.0).then_some(TimeScale(factor))
+    }
+
+    /// The factor.
+    pub fn factor(&self) -> f64 {
+        self.0
+    }
+
+    /// The real duration of `service` service time.
+    pub fn real(&self, service: Duration) -> Duration {
+        Duration::try_from_secs_f64(service.as_secs_f64() / self.0).unwrap_or(Duration::MAX)
+    }
+
+    /// Whole real seconds for a `Retry-After` of `service_secs` service seconds: rounded up, and
+    /// at least one when `service_secs` is not zero, so a scaled wait never reads as "now".
+    pub fn real_secs(&self, service_secs: u64) -> u64 {
+        if service_secs == 0 {
+            return 0;
+        }
+        let real = (service_secs as f64 / self.0).ceil();
+        (real as u64).max(1)
+    }
+}
+
+impl Default for TimeScale {
+    fn default() -> Self {
+        TimeScale::REAL_TIME
+    }
+}
+
+impl fmt::Display for TimeScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "x{}", self.0)
+    }
+}
+
+impl FromStr for TimeScale {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, ConfigError> {
+        let trimmed = text.trim();
+        let number = trimmed.strip_prefix(['x', 'X']).unwrap_or(trimmed);
+        number
+            .parse::<f64>()
+            .ok()
+            .and_then(TimeScale::new)
+            .ok_or_else(|| ConfigError::new("time scale", text, "expected a positive number"))
+    }
+}
+
+/// The wall clock now, as the services write it.
+pub(crate) fn wall_now() -> UnixTime {
+    let millis = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    UnixTime::from_millis(millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_round_up_and_never_vanish() {
+        let scale = TimeScale::new(60.0).unwrap();
+        assert_eq!(scale.real_secs(0), 0);
+        assert_eq!(scale.real_secs(1), 1);
+        assert_eq!(scale.real_secs(120), 2);
+        assert_eq!(scale.real_secs(121), 3);
+        assert_eq!(TimeScale::REAL_TIME.real_secs(7), 7);
+    }
+
+    #[test]
+    fn huge_durations_saturate() {
+        let slow = TimeScale::new(1e-300).unwrap();
+        assert_eq!(slow.real(Duration::from_secs(10)), Duration::MAX);
+    }
+}

@@ -1,0 +1,318 @@
+//! One injected fault and its textual form.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::RequestKind;
+use crate::config::ConfigError;
+
+/// How a `Retry-After` header is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "form", content = "secs")]
+pub enum RetryAfterForm {
+    /// Delta-seconds (`Retry-After: 2`); the figure is service seconds, scaled and rounded up.
+    Seconds(u64),
+    /// An HTTP-date that many service seconds from now (`Retry-After: Thu, 29 Jan 2026 …`).
+    HttpDate(u64),
+}
+
+impl RetryAfterForm {
+    /// The service seconds the client is asked to wait.
+    pub const fn service_secs(self) -> u64 {
+        match self {
+            RetryAfterForm::Seconds(secs) | RetryAfterForm::HttpDate(secs) => secs,
+        }
+    }
+}
+
+/// A fault the emulator can inject into one request.
+///
+/// The text form is what fault scripts use, and `Display` writes it back:
+///
+/// ```
+/// use resumable_emulator::{Fault, RetryAfterForm};
+/// assert_eq!("lose-answer".parse::<Fault>().unwrap(), Fault::LoseAnswer);
+/// assert_eq!("drop-mid-body:1000".parse::<Fault>().unwrap(), Fault::DropMidBody { after_bytes: 1000 });
+/// assert_eq!("status:503".parse::<Fault>().unwrap(), Fault::Status(503));
+/// let throttle: Fault = "throttle:429:date:3".parse().unwrap();
+/// assert_eq!(throttle, Fault::Throttle { status: 429, retry_after: RetryAfterForm::HttpDate(3) });
+/// assert_eq!(throttle.to_string(), "throttle:429:date:3");
+/// assert!("status:200".parse::<Fault>().is_err());
+/// ```
+/// In JSON (fault scripts given as JSON) a fault is its text form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Fault {
+    /// Close the connection before reading the body. Nothing happens on the server.
+    DropBeforeBody,
+    /// Read this many bytes of the body, then close the connection. Nothing is stored.
+    DropMidBody {
+        /// Body bytes read before the connection closes.
+        after_bytes: u64,
+    },
+    /// Read the whole request, then close the connection without doing anything.
+    DropAfterBody,
+    /// Do everything the request asks (store the bytes, create the session), then close the
+    /// connection without an answer: the case that makes clients send twice.
+    LoseAnswer,
+    /// Store only the first `keep` bytes of the fragment and answer truthfully (the answer's
+    /// ranges or offset show what is missing).
+    PartialStore {
+        /// Bytes of the fragment that are stored (at most its length minus one).
+        keep: u64,
+    },
+    /// Store only the first `keep` bytes of the fragment, then close without an answer.
+    PartialStoreLost {
+        /// Bytes of the fragment that are stored (at most its length minus one).
+        keep: u64,
+    },
+    /// Answer this server error (500, 502, 503 or 504) without doing anything.
+    Status(u16),
+    /// Answer `429` or `503` with a `Retry-After`, without doing anything.
+    Throttle {
+        /// 429 or 503.
+        status: u16,
+        /// The header's form and figure.
+        retry_after: RetryAfterForm,
+    },
+    /// Do the request, then wait this long (real time) before answering.
+    Slow {
+        /// Real milliseconds of delay.
+        delay_ms: u64,
+    },
+    /// Expire the session now: this request and all later ones get the expired answer.
+    ExpireSession,
+    /// Answer `404` although the session is alive (busy SharePoint sites do).
+    Transient404,
+    /// The asynchronous workbook-session creation this request starts ends `failed`.
+    FailOperation,
+}
+
+impl Fault {
+    /// The name under which the fault is counted in `/_emulator/stats`.
+    pub fn counter_name(&self) -> String {
+        match self {
+            Fault::DropBeforeBody => "drop-before-body".into(),
+            Fault::DropMidBody { .. } => "drop-mid-body".into(),
+            Fault::DropAfterBody => "drop-after-body".into(),
+            Fault::LoseAnswer => "lose-answer".into(),
+            Fault::PartialStore { .. } => "partial-store".into(),
+            Fault::PartialStoreLost { .. } => "partial-store-lost".into(),
+            Fault::Status(status) => format!("status-{status}"),
+            Fault::Throttle {
+                status,
+                retry_after: RetryAfterForm::Seconds(_),
+            } => format!("throttle-{status}-seconds"),
+            Fault::Throttle {
+                status,
+                retry_after: RetryAfterForm::HttpDate(_),
+            } => format!("throttle-{status}-date"),
+            Fault::Slow { .. } => "slow".into(),
+            Fault::ExpireSession => "expire-session".into(),
+            Fault::Transient404 => "transient-404".into(),
+            Fault::FailOperation => "fail-operation".into(),
+        }
+    }
+
+    /// Whether the fault can be injected into a request of `kind`; `in_session` says whether the
+    /// request addresses a live session.
+    pub fn applies_to(&self, kind: RequestKind, in_session: bool) -> bool {
+        if kind == RequestKind::Other {
+            return false;
+        }
+        match self {
+            Fault::DropBeforeBody
+            | Fault::DropAfterBody
+            | Fault::Status(_)
+            | Fault::Throttle { .. }
+            | Fault::Slow { .. } => true,
+            Fault::DropMidBody { .. } => kind.carries_upload(),
+            Fault::LoseAnswer => kind.changes_state(),
+            Fault::PartialStore { .. } | Fault::PartialStoreLost { .. } => {
+                in_session && matches!(kind, RequestKind::Fragment | RequestKind::WopiUpdate)
+            }
+            Fault::ExpireSession => in_session && kind.addresses_session(),
+            Fault::Transient404 => in_session && kind.is_graph_upload(),
+            Fault::FailOperation => kind == RequestKind::WorkbookCreate,
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::DropBeforeBody => f.write_str("drop-before-body"),
+            Fault::DropMidBody { after_bytes } => write!(f, "drop-mid-body:{after_bytes}"),
+            Fault::DropAfterBody => f.write_str("drop-after-body"),
+            Fault::LoseAnswer => f.write_str("lose-answer"),
+            Fault::PartialStore { keep } => write!(f, "partial-store:{keep}"),
+            Fault::PartialStoreLost { keep } => write!(f, "partial-store-lost:{keep}"),
+            Fault::Status(status) => write!(f, "status:{status}"),
+            Fault::Throttle {
+                status,
+                retry_after,
+            } => match retry_after {
+                RetryAfterForm::Seconds(secs) => write!(f, "throttle:{status}:seconds:{secs}"),
+                RetryAfterForm::HttpDate(secs) => write!(f, "throttle:{status}:date:{secs}"),
+            },
+            Fault::Slow { delay_ms } => write!(f, "slow:{delay_ms}"),
+            Fault::ExpireSession => f.write_str("expire-session"),
+            Fault::Transient404 => f.write_str("transient-404"),
+            Fault::FailOperation => f.write_str("fail-operation"),
+        }
+    }
+}
+
+impl From<Fault> for String {
+    fn from(fault: Fault) -> String {
+        fault.to_string()
+    }
+}
+
+impl TryFrom<String> for Fault {
+    type Error = ConfigError;
+
+    fn try_from(text: String) -> Result<Self, ConfigError> {
+        text.parse()
+    }
+}
+
+impl FromStr for Fault {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, ConfigError> {
+        let bad = |expected: &str| ConfigError::new("fault", text, expected.to_owned());
+        let number = |part: Option<&str>, what: &str| -> Result<u64, ConfigError> {
+            part.and_then(|p| p.parse().ok())
+                .ok_or_else(|| bad(&format!("expected {what}")))
+        };
+        let mut parts = text.trim().split(':');
+        let name = parts.next().unwrap_or("");
+        let fault = match name {
+            "drop-before-body" => Fault::DropBeforeBody,
+            "drop-mid-body" => Fault::DropMidBody {
+                after_bytes: number(parts.next(), "drop-mid-body:BYTES")?,
+            },
+            "drop-after-body" => Fault::DropAfterBody,
+            "lose-answer" => Fault::LoseAnswer,
+            "partial-store" => Fault::PartialStore {
+                keep: number(parts.next(), "partial-store:BYTES")?,
+            },
+            "partial-store-lost" => Fault::PartialStoreLost {
+                keep: number(parts.next(), "partial-store-lost:BYTES")?,
+            },
+            "status" => {
+                let status = number(parts.next(), "status:500|502|503|504")?;
+                match status {
+                    500 | 502 | 503 | 504 => Fault::Status(status as u16),
+                    _ => return Err(bad("status:500|502|503|504")),
+                }
+            }
+            "throttle" => {
+                let status = match number(parts.next(), "throttle:429|503:seconds|date:SECS")? {
+                    429 => 429,
+                    503 => 503,
+                    _ => return Err(bad("throttle:429|503:seconds|date:SECS")),
+                };
+                let form = parts.next();
+                let secs = number(parts.next(), "throttle:429|503:seconds|date:SECS")?;
+                let retry_after = match form {
+                    Some("seconds") => RetryAfterForm::Seconds(secs),
+                    Some("date") => RetryAfterForm::HttpDate(secs),
+                    _ => return Err(bad("throttle:429|503:seconds|date:SECS")),
+                };
+                Fault::Throttle {
+                    status,
+                    retry_after,
+                }
+            }
+            "slow" => Fault::Slow {
+                delay_ms: number(parts.next(), "slow:MILLISECONDS")?,
+            },
+            "expire-session" => Fault::ExpireSession,
+            "transient-404" => Fault::Transient404,
+            "fail-operation" => Fault::FailOperation,
+            _ => {
+                return Err(bad(
+                    "one of drop-before-body, drop-mid-body:N, drop-after-body, lose-answer, \
+                     partial-store:N, partial-store-lost:N, status:CODE, \
+                     throttle:CODE:seconds|date:SECS, slow:MS, expire-session, transient-404, \
+                     fail-operation",
+                ));
+            }
+        };
+        if parts.next().is_some() {
+            return Err(bad("no further `:` parts"));
+        }
+        Ok(fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_round_trips() {
+        let faults = [
+            Fault::DropBeforeBody,
+            Fault::DropMidBody { after_bytes: 7 },
+            Fault::DropAfterBody,
+            Fault::LoseAnswer,
+            Fault::PartialStore { keep: 10 },
+            Fault::PartialStoreLost { keep: 11 },
+            Fault::Status(500),
+            Fault::Status(502),
+            Fault::Throttle {
+                status: 503,
+                retry_after: RetryAfterForm::Seconds(4),
+            },
+            Fault::Throttle {
+                status: 429,
+                retry_after: RetryAfterForm::HttpDate(2),
+            },
+            Fault::Slow { delay_ms: 250 },
+            Fault::ExpireSession,
+            Fault::Transient404,
+            Fault::FailOperation,
+        ];
+        for fault in faults {
+            assert_eq!(fault.to_string().parse::<Fault>().unwrap(), fault);
+            let json = serde_json::to_string(&fault).unwrap();
+            assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), fault);
+        }
+    }
+
+    #[test]
+    fn malformed_faults_are_refused() {
+        for text in [
+            "",
+            "status",
+            "status:404",
+            "throttle:500:seconds:1",
+            "throttle:429:minutes:1",
+            "throttle:429:seconds",
+            "slow:soon",
+            "lose-answer:3",
+            "partial-store",
+        ] {
+            assert!(text.parse::<Fault>().is_err(), "{text:?} parsed");
+        }
+    }
+
+    #[test]
+    fn applicability_follows_the_request() {
+        assert!(Fault::PartialStore { keep: 1 }.applies_to(RequestKind::Fragment, true));
+        assert!(!Fault::PartialStore { keep: 1 }.applies_to(RequestKind::Fragment, false));
+        assert!(!Fault::PartialStore { keep: 1 }.applies_to(RequestKind::Status, true));
+        assert!(!Fault::LoseAnswer.applies_to(RequestKind::Status, true));
+        assert!(Fault::LoseAnswer.applies_to(RequestKind::CreateDrive, false));
+        assert!(Fault::Status(504).applies_to(RequestKind::WorkbookCreate, false));
+        assert!(!Fault::Status(504).applies_to(RequestKind::Other, false));
+        assert!(Fault::Transient404.applies_to(RequestKind::Status, true));
+        assert!(!Fault::Transient404.applies_to(RequestKind::WopiUpdate, true));
+        assert!(Fault::ExpireSession.applies_to(RequestKind::WopiUpdate, true));
+    }
+}

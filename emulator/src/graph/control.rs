@@ -1,0 +1,120 @@
+//! `GET`, `DELETE` and `POST` on an upload URL, and the explicit commit by item path.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::commit::commit_drive;
+use super::drive::ConflictBehavior;
+use super::path::DriveTarget;
+use super::session::{Content, GraphSession, lock};
+use super::{field, read_json};
+use crate::answer::{graph_error, json_answer};
+use crate::app::AppState;
+use crate::body::BodyReader;
+use crate::exchange::content_length;
+
+/// `GET {uploadUrl}`: where the server is.
+pub(crate) fn status(state: &AppState, session: &Mutex<GraphSession>) -> Response {
+    let guard = lock(session);
+    json_answer(
+        StatusCode::OK,
+        guard.status_json(state.config.graph.drive_range_form),
+    )
+}
+
+/// `DELETE {uploadUrl}`: `204`, and the session is gone.
+pub(crate) async fn cancel(state: &AppState, session: &Mutex<GraphSession>) -> Response {
+    let part = {
+        let mut guard = lock(session);
+        guard.ended = true;
+        state.graph.remove(&guard.id);
+        part_file(&guard.content)
+    };
+    if let Some(part) = part {
+        // Best effort: a part file that cannot be removed goes with the storage directory.
+        let _ = tokio::fs::remove_file(part).await;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn part_file(content: &Content) -> Option<PathBuf> {
+    match content {
+        Content::Sequential(Some(sink)) => sink.part_path().map(PathBuf::from),
+        Content::Positional {
+            sink: Some(sink), ..
+        } => sink.part_path().map(PathBuf::from),
+        Content::Complete(Some((_, part))) => part.clone(),
+        _ => None,
+    }
+}
+
+/// `POST {uploadUrl}` with `Content-Length: 0`: commits a deferred (or conflicted) upload.
+pub(crate) async fn commit(
+    state: Arc<AppState>,
+    session: Arc<Mutex<GraphSession>>,
+    request: Request,
+) -> Response {
+    let declared = content_length(request.headers());
+    let mut body = BodyReader::new(request.into_body(), &state.stats, false);
+    let read = body.drain().await.unwrap_or(0);
+    match declared {
+        None => graph_error(
+            StatusCode::LENGTH_REQUIRED,
+            "lengthRequired",
+            "A commit must carry Content-Length: 0.",
+        ),
+        Some(len) if len > 0 || read > 0 => graph_error(
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            "A commit has an empty body.",
+        ),
+        Some(_) => commit_drive(&state, &session, None).await,
+    }
+}
+
+/// `PUT …/{parent}:/{name}:` with `@microsoft.graph.sourceUrl`: commits an upload session under
+/// this path (the way out of a `409`, SPEC 1.1).
+pub(crate) async fn explicit_commit(
+    state: Arc<AppState>,
+    request: Request,
+    target: DriveTarget,
+) -> Response {
+    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
+        return refusal;
+    }
+    let body = match read_json(&state, request, false).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let bad = |message: &str| graph_error(StatusCode::BAD_REQUEST, "invalidRequest", message);
+    let Some(source) = field(&body, "@microsoft.graph.sourceUrl").and_then(Value::as_str) else {
+        return bad("Only commits of upload sessions (@microsoft.graph.sourceUrl) are emulated.");
+    };
+    let conflict = match field(&body, "@microsoft.graph.conflictBehavior") {
+        None => ConflictBehavior::Fail,
+        Some(value) => match value.as_str().map(str::parse::<ConflictBehavior>) {
+            Some(Ok(behavior)) => behavior,
+            _ => return bad("conflictBehavior must be fail, replace or rename"),
+        },
+    };
+    let target = match field(&body, "name").and_then(Value::as_str) {
+        Some(name) if name.is_empty() || name.contains(['/', ':']) => {
+            return bad("name is not a valid item name");
+        }
+        Some(name) => target.renamed(name),
+        None => target,
+    };
+    let Some(session) = state.session_of_url(source) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "itemNotFound",
+            "The upload session named by sourceUrl was not found or has expired.",
+        );
+    };
+    commit_drive(&state, &session, Some((target, conflict))).await
+}

@@ -1,0 +1,259 @@
+//! `createUploadSession` for drive items, print documents and mail attachments.
+//!
+//! Every create needs `Authorization: Bearer …` (`401`). Bodies are JSON objects whose property
+//! names match in any casing; a drive body may be empty. A declared size of 0 is refused (`400`:
+//! empty files cannot use a session). Mail attachments under 3 MB are accepted: the service
+//! documents sessions "from 3 MB" as advice for when to use one, not as a refusal; above
+//! [`Limits::mail_file_max`](crate::Limits::mail_file_max) they are refused.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::drive::{ConflictBehavior, DriveItem};
+use super::path::DriveTarget;
+use super::session::{Content, GraphSession, Variant};
+use super::{field, range_set_for, read_json};
+use crate::answer::{graph_error, json_answer};
+use crate::app::AppState;
+use crate::clock::wall_now;
+
+/// Where a drive upload goes, before the request body is read.
+pub(crate) enum DriveCreate {
+    /// A new or existing item by path.
+    Path(DriveTarget),
+    /// An existing item by id (`items/{id}/createUploadSession`): its content is replaced.
+    Replace(String),
+}
+
+fn bad_request(message: &str) -> Response {
+    graph_error(StatusCode::BAD_REQUEST, "invalidRequest", message)
+}
+
+/// `POST …:/createUploadSession` for a drive item.
+pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCreate) -> Response {
+    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
+        return refusal;
+    }
+    let headers = request.headers().clone();
+    let body = match read_json(&state, request, true).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let item = field(&body, "item");
+    let declared_conflict = match item.and_then(|i| field(i, "@microsoft.graph.conflictBehavior")) {
+        None => None,
+        Some(Value::String(text)) => match text.parse::<ConflictBehavior>() {
+            Ok(behavior) => Some(behavior),
+            Err(()) => return bad_request("conflictBehavior must be fail, replace or rename"),
+        },
+        Some(_) => return bad_request("conflictBehavior must be a string"),
+    };
+    let file_size = match item.and_then(|i| field(i, "fileSize")) {
+        None | Some(Value::Null) => None,
+        Some(value) => match value.as_u64() {
+            Some(size) => Some(size),
+            None => return bad_request("fileSize must be a non-negative integer"),
+        },
+    };
+    let defer_commit = match field(&body, "deferCommit") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(defer)) => *defer,
+        Some(_) => return bad_request("deferCommit must be a boolean"),
+    };
+    if file_size == Some(0) {
+        return bad_request("An empty file cannot be uploaded with an upload session.");
+    }
+    if file_size.is_some_and(|size| size > state.config.limits.drive_quota) {
+        return graph_error(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quotaLimitReached",
+            "Insufficient space available.",
+        );
+    }
+    let (target, conflict) = match place {
+        DriveCreate::Path(target) => (target, declared_conflict.unwrap_or_default()),
+        DriveCreate::Replace(id) => match state.drive.by_id(&id) {
+            Some(item) => (item.target, ConflictBehavior::Replace),
+            None => {
+                return graph_error(
+                    StatusCode::NOT_FOUND,
+                    "itemNotFound",
+                    "The resource could not be found.",
+                );
+            }
+        },
+    };
+    if let Err(refusal) = check_preconditions(&headers, state.drive.at(&target).as_ref()) {
+        return refusal;
+    }
+    let variant = Variant::Drive {
+        target,
+        conflict,
+        defer_commit,
+    };
+    let content = match state.storage.sequential().await {
+        Ok(sink) => Content::Sequential(Some(sink)),
+        Err(error) => return storage_failure(&error),
+    };
+    open(&state, variant, file_size, content, StatusCode::OK)
+}
+
+/// `if-match` / `if-none-match` on the target item: a failed condition answers `412`.
+fn check_preconditions(headers: &HeaderMap, existing: Option<&DriveItem>) -> Result<(), Response> {
+    let failed = || {
+        graph_error(
+            StatusCode::PRECONDITION_FAILED,
+            "preconditionFailed",
+            "The precondition given in the request failed.",
+        )
+    };
+    if let Some(value) = headers.get(header::IF_NONE_MATCH) {
+        let value = value.to_str().unwrap_or("").trim();
+        let matches = existing.is_some_and(|item| value == "*" || value == item.etag());
+        if matches {
+            return Err(failed());
+        }
+    }
+    if let Some(value) = headers.get(header::IF_MATCH) {
+        let value = value.to_str().unwrap_or("").trim();
+        let matches = existing.is_some_and(|item| value == "*" || value == item.etag());
+        if !matches {
+            return Err(failed());
+        }
+    }
+    Ok(())
+}
+
+/// `POST print/…/documents/{d}/createUploadSession`.
+pub(crate) async fn print(state: Arc<AppState>, request: Request, document: String) -> Response {
+    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
+        return refusal;
+    }
+    let body = match read_json(&state, request, false).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let properties = field(&body, "properties");
+    let size = match properties.and_then(|p| field(p, "size")).map(Value::as_u64) {
+        Some(Some(size)) if size > 0 => size,
+        Some(Some(_)) => {
+            return bad_request("An empty document cannot be uploaded with an upload session.");
+        }
+        _ => return bad_request("properties.size is required"),
+    };
+    let text = |name: &str| {
+        properties
+            .and_then(|p| field(p, name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (name, content_type) = (text("documentName"), text("contentType"));
+    let sink = match state.storage.positional(size).await {
+        Ok(sink) => sink,
+        Err(error) => return storage_failure(&error),
+    };
+    let content = Content::Positional {
+        sink: Some(sink),
+        missing: range_set_for(size),
+        in_flight: Vec::new(),
+    };
+    open(
+        &state,
+        Variant::Print {
+            document,
+            name,
+            content_type,
+        },
+        Some(size),
+        content,
+        StatusCode::OK,
+    )
+}
+
+/// `POST …/messages/{m}/attachments/createUploadSession`.
+pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String) -> Response {
+    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
+        return refusal;
+    }
+    let body = match read_json(&state, request, false).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    let Some(attachment) = field(&body, "AttachmentItem") else {
+        return bad_request("AttachmentItem is required");
+    };
+    match field(attachment, "attachmentType").and_then(Value::as_str) {
+        Some(kind) if kind.eq_ignore_ascii_case("file") => {}
+        _ => return bad_request("AttachmentItem.attachmentType must be file"),
+    }
+    let name = match field(attachment, "name").and_then(Value::as_str) {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => return bad_request("AttachmentItem.name is required"),
+    };
+    let size = match field(attachment, "size").map(Value::as_u64) {
+        Some(Some(size)) if size > 0 => size,
+        Some(Some(_)) => {
+            return bad_request("An empty attachment cannot be uploaded with an upload session.");
+        }
+        _ => return bad_request("AttachmentItem.size is required"),
+    };
+    if size > state.config.limits.mail_file_max {
+        return bad_request("The attachment is larger than the maximum of 150 MB.");
+    }
+    let content = match state.storage.sequential().await {
+        Ok(sink) => Content::Sequential(Some(sink)),
+        Err(error) => return storage_failure(&error),
+    };
+    open(
+        &state,
+        Variant::Mail { message, name },
+        Some(size),
+        content,
+        StatusCode::CREATED,
+    )
+}
+
+/// Registers the session and answers its creation.
+fn open(
+    state: &AppState,
+    variant: Variant,
+    total: Option<u64>,
+    content: Content,
+    status: StatusCode,
+) -> Response {
+    let lifetime = state
+        .config
+        .time_scale
+        .real(state.config.graph.session_lifetime);
+    let session = GraphSession {
+        ordinal: state.ids.ordinal(),
+        id: state.ids.token(),
+        token: state.ids.token(),
+        variant,
+        total,
+        position: 0,
+        content,
+        lifetime,
+        expires_at: Instant::now() + lifetime,
+        expires_wall: wall_now().saturating_add(lifetime),
+        ended: false,
+    };
+    let url = state.upload_url(&session);
+    let body = session.created_json(&url, state.config.graph.drive_range_form);
+    state.graph.insert(session);
+    state.stats.session_created();
+    json_answer(status, body)
+}
+
+pub(crate) fn storage_failure(error: &std::io::Error) -> Response {
+    graph_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "generalException",
+        &format!("The emulator could not store the upload: {error}"),
+    )
+}

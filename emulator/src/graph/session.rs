@@ -1,0 +1,270 @@
+//! Graph upload sessions: their state, their registry, and the forms their answers take.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use resumable_core::range::ByteRange;
+use resumable_core::range_set::RangeSet;
+use resumable_core::time::UnixTime;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::drive::ConflictBehavior;
+use super::path::DriveTarget;
+use crate::clock::wall_now;
+use crate::config::RangeForm;
+use crate::storage::{Finished, PositionalSink, Protocol, SequentialSink};
+
+/// Gaps a print session can track. Each out-of-order fragment can split one gap in two; a client
+/// that scatters more than this many islands gets `416` (documented limit of the emulator).
+pub(crate) const PRINT_GAP_CAPACITY: usize = 1024;
+
+/// What a session uploads.
+#[derive(Clone, Debug)]
+pub(crate) enum Variant {
+    Drive {
+        target: DriveTarget,
+        conflict: ConflictBehavior,
+        defer_commit: bool,
+    },
+    Print {
+        document: String,
+        name: Option<String>,
+        content_type: Option<String>,
+    },
+    Mail {
+        message: String,
+        name: String,
+    },
+}
+
+impl Variant {
+    pub(crate) fn protocol(&self) -> Protocol {
+        match self {
+            Variant::Drive { .. } => Protocol::GraphDrive,
+            Variant::Print { .. } => Protocol::GraphPrint,
+            Variant::Mail { .. } => Protocol::GraphMail,
+        }
+    }
+
+    /// The query parameter that carries the token, as each service names it (SPEC 1.1).
+    pub(crate) fn token_param(&self) -> &'static str {
+        match self {
+            Variant::Drive { .. } => "tempauth",
+            Variant::Print { .. } => "tempauthtoken",
+            Variant::Mail { .. } => "authtoken",
+        }
+    }
+}
+
+/// The received bytes of a session.
+pub(crate) enum Content {
+    /// Drive items and mail attachments: in order. `None` while a fragment is being written.
+    Sequential(Option<SequentialSink>),
+    /// Print documents: any order.
+    Positional {
+        sink: Option<PositionalSink>,
+        missing: Box<RangeSet<PRINT_GAP_CAPACITY>>,
+        in_flight: Vec<ByteRange>,
+    },
+    /// Every byte received; waiting for a commit (deferred, or after a `409`). `None` while a
+    /// commit is under way.
+    Complete(Option<(Finished, Option<PathBuf>)>),
+}
+
+/// One Graph upload session.
+pub(crate) struct GraphSession {
+    pub(crate) ordinal: u64,
+    pub(crate) id: String,
+    pub(crate) token: String,
+    pub(crate) variant: Variant,
+    /// The file size: declared at creation or fixed by the first fragment.
+    pub(crate) total: Option<u64>,
+    /// Bytes received in order (drive, mail).
+    pub(crate) position: u64,
+    pub(crate) content: Content,
+    pub(crate) lifetime: Duration,
+    pub(crate) expires_at: Instant,
+    pub(crate) expires_wall: UnixTime,
+    /// Set when the session is gone for good (expired early, cancelled, committed).
+    pub(crate) ended: bool,
+}
+
+impl GraphSession {
+    /// Whether the session can no longer be used.
+    pub(crate) fn is_gone(&self, now: Instant) -> bool {
+        self.ended || now >= self.expires_at
+    }
+
+    /// Pushes the expiry `lifetime` from now (creation and every accepted fragment).
+    pub(crate) fn extend(&mut self) {
+        self.expires_at = Instant::now() + self.lifetime;
+        self.expires_wall = wall_now().saturating_add(self.lifetime);
+    }
+
+    /// Whether every byte has arrived.
+    pub(crate) fn all_received(&self) -> bool {
+        matches!(self.content, Content::Complete(_))
+    }
+
+    /// The missing ranges, as the session's variant writes them.
+    pub(crate) fn expected_ranges(&self, drive_form: RangeForm) -> Vec<String> {
+        if self.all_received() {
+            return Vec::new();
+        }
+        match (&self.variant, &self.content) {
+            (_, Content::Positional { missing, .. }) => {
+                missing.iter().map(|gap| gap.to_string()).collect()
+            }
+            (Variant::Mail { .. }, _) => vec![self.position.to_string()],
+            (Variant::Drive { .. }, _) => match (drive_form, self.total) {
+                (RangeForm::Closed, Some(total)) if total > self.position => {
+                    vec![format!("{}-{}", self.position, total - 1)]
+                }
+                _ => vec![format!("{}-", self.position)],
+            },
+            (Variant::Print { .. }, _) => vec![format!("{}-", self.position)],
+        }
+    }
+
+    /// The status body (`GET {uploadUrl}` and in-progress fragment answers). Mail writes
+    /// PascalCase names, the others camelCase.
+    pub(crate) fn status_json(&self, drive_form: RangeForm) -> Value {
+        let ranges = self.expected_ranges(drive_form);
+        let expiry = self.expires_wall.to_string();
+        match self.variant {
+            Variant::Mail { .. } => json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.uploadSession",
+                "ExpirationDateTime": expiry,
+                "NextExpectedRanges": ranges,
+            }),
+            _ => json!({
+                "expirationDateTime": expiry,
+                "nextExpectedRanges": ranges,
+            }),
+        }
+    }
+
+    /// The creation answer body.
+    pub(crate) fn created_json(&self, upload_url: &str, drive_form: RangeForm) -> Value {
+        let ranges = match self.variant {
+            // Print answers the closed form on creation (SPEC 1.2); mail and drive `0-`.
+            Variant::Print { .. } => self.expected_ranges(drive_form),
+            _ => vec!["0-".to_owned()],
+        };
+        json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.uploadSession",
+            "uploadUrl": upload_url,
+            "expirationDateTime": self.expires_wall.to_string(),
+            "nextExpectedRanges": ranges,
+        })
+    }
+}
+
+/// The live Graph upload sessions, by id.
+#[derive(Default)]
+pub(crate) struct GraphSessions {
+    sessions: Mutex<HashMap<String, Arc<Mutex<GraphSession>>>>,
+}
+
+impl GraphSessions {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Mutex<GraphSession>>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn insert(&self, session: GraphSession) -> Arc<Mutex<GraphSession>> {
+        let id = session.id.clone();
+        let session = Arc::new(Mutex::new(session));
+        self.map().insert(id, session.clone());
+        session
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Mutex<GraphSession>>> {
+        self.map().get(id).cloned()
+    }
+
+    pub(crate) fn remove(&self, id: &str) {
+        self.map().remove(id);
+    }
+}
+
+/// Locks a session, surviving a poisoned lock (a panicking handler must not wedge a session).
+pub(crate) fn lock(session: &Mutex<GraphSession>) -> MutexGuard<'_, GraphSession> {
+    session.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(variant: Variant, content: Content, total: u64, position: u64) -> GraphSession {
+        GraphSession {
+            ordinal: 1,
+            id: "s".into(),
+            token: "t".into(),
+            variant,
+            total: Some(total),
+            position,
+            content,
+            lifetime: Duration::from_secs(60),
+            expires_at: Instant::now(),
+            expires_wall: UnixTime::from_secs(0),
+            ended: false,
+        }
+    }
+
+    #[test]
+    fn each_variant_writes_its_own_range_form() {
+        let drive = Variant::Drive {
+            target: DriveTarget {
+                drive: "me/drive".into(),
+                parent: "root:".into(),
+                name: "a".into(),
+            },
+            conflict: ConflictBehavior::Fail,
+            defer_commit: false,
+        };
+        let s = session(drive, Content::Sequential(None), 100, 26);
+        assert_eq!(s.expected_ranges(RangeForm::Open), ["26-"]);
+        assert_eq!(s.expected_ranges(RangeForm::Closed), ["26-99"]);
+        let mail = Variant::Mail {
+            message: "m".into(),
+            name: "a.pdf".into(),
+        };
+        let s = session(mail, Content::Sequential(None), 100, 26);
+        assert_eq!(s.expected_ranges(RangeForm::Open), ["26"]);
+        let json = s.status_json(RangeForm::Open);
+        assert_eq!(json["NextExpectedRanges"][0], "26");
+        assert!(json.get("nextExpectedRanges").is_none());
+        let mut missing = RangeSet::new(100);
+        missing
+            .mark_received(ByteRange::new(10, 20).unwrap())
+            .unwrap();
+        let print = Variant::Print {
+            document: "d".into(),
+            name: None,
+            content_type: None,
+        };
+        let content = Content::Positional {
+            sink: None,
+            missing: Box::new(missing),
+            in_flight: Vec::new(),
+        };
+        let s = session(print, content, 100, 0);
+        assert_eq!(s.expected_ranges(RangeForm::Open), ["0-9", "20-99"]);
+        let mut done = session(
+            Variant::Print {
+                document: "d".into(),
+                name: None,
+                content_type: None,
+            },
+            Content::Complete(None),
+            100,
+            100,
+        );
+        done.ended = false;
+        assert!(done.expected_ranges(RangeForm::Open).is_empty());
+    }
+}

@@ -1,0 +1,89 @@
+//! # resumable-emulator
+//!
+//! A strict stand-in for the services `resumable` uploads to, on loopback: Microsoft Graph upload
+//! sessions (drive items, print documents, mail attachments), WOPI upload sessions and Graph
+//! workbook sessions. It refuses what the real services refuse, with their status codes and body
+//! shapes (`SPEC.md`), so a client that passes it is right rather than lucky; and it injects
+//! faults from a seeded plan (dropped connections, lost answers after the bytes were stored,
+//! partial stores, 5xx, throttling with `Retry-After`, slow answers, early expiry, transient
+//! 404s), counting every one.
+//!
+//! ## Use
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use resumable_emulator::{Emulator, EmulatorConfig, FaultProfile, TimeScale};
+//!
+//! let config = EmulatorConfig::default()
+//!     .with_faults(FaultProfile::Flaky, 7)
+//!     .with_time_scale(TimeScale::new(60.0).unwrap());
+//! let emulator = Emulator::start(config).await.unwrap();
+//! let create = emulator.drive_upload_session_url("docs/big.bin");
+//! assert!(create.ends_with("/v1.0/me/drive/root:/docs/big.bin:/createUploadSession"));
+//! // ... upload with any HTTP client, then:
+//! assert!(emulator.files().is_empty());
+//! # });
+//! ```
+//!
+//! From a command line, `resumable emulator serve --addr 127.0.0.1:PORT --faults flaky --seed 7
+//! --time-scale 60` builds the same [`EmulatorConfig`] (every setting parses with `FromStr`) and
+//! calls [`serve`].
+//!
+//! ## Endpoints
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST /v1.0/{drive}/root:/{path}:/createUploadSession`, `POST /v1.0/{drive}/items/{parent}:/{name}:/createUploadSession` (`{drive}` is `me/drive`, `drives/{id}`, `sites/{id}/drive`, `users/{id}/drive` or `groups/{id}/drive`) | `200` + session |
+//! | `POST /v1.0/{drive}/items/{id}/createUploadSession` | `200` + session replacing item `id` |
+//! | `POST /v1.0/print/printers/{p}/jobs/{j}/documents/{d}/createUploadSession` | `200` + session (closed ranges) |
+//! | `POST /v1.0/me/messages/{m}/attachments/createUploadSession` | `201` + session |
+//! | `PUT/GET/DELETE/POST /_up/{id}?tempauth=…` (`tempauthtoken` for print, `authtoken` for mail) | fragment, status, cancel, deferred commit |
+//! | `PUT /v1.0/{drive}/items/{parent}:/{name}:` with `@microsoft.graph.sourceUrl` | explicit commit |
+//! | `POST …/workbook/createSession`, `GET …/workbook/operations/{id}`, `GET …/workbook/sessionInfoResource(key='…')`, `POST …/workbook/refreshSession`, `POST …/workbook/closeSession`, `GET …/workbook/worksheets` | workbook sessions |
+//! | `POST /wopi/files/{id}?access_token=…` with `X-WOPI-Override: CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`, `LOCK`, `UNLOCK`, `REFRESH_LOCK` | WOPI upload sessions and locks |
+//! | `POST /wopi/files/{id}/contents?access_token=…` with `X-WOPI-Override: PUT_CHUNKED_FILE` | WOPI commit |
+//! | `GET /_emulator/files`, `GET /_emulator/stats` | inspection (JSON) |
+//!
+//! ## Time
+//!
+//! Expiries and creation delays are service time, divided by the [`TimeScale`]; the answers
+//! carry real wall-clock times, so clients need not know the scale.
+//!
+//! ## Determinism
+//!
+//! The fault plan is a function of the seed and of each request's position (within its
+//! session, or within its kind outside sessions): the same seed and the same requests give the
+//! same faults. See [`FaultProfile`] for the mixes and [`FaultScript`] for exact placement.
+
+// Refusals travel as `Err(Response)`: an HTTP answer is the natural error of a handler step, it
+// is built once per refused request, and boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+mod answer;
+mod app;
+mod body;
+mod clock;
+mod config;
+mod connection;
+mod exchange;
+mod faults;
+mod graph;
+mod ids;
+mod inspect;
+mod server;
+mod stats;
+mod storage;
+mod wopi;
+mod workbook;
+
+pub use clock::TimeScale;
+pub use config::{
+    ConfigError, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm, StorageMode,
+    WopiConfig, WorkbookConfig,
+};
+pub use faults::{
+    Fault, FaultProfile, FaultScript, RequestKind, RetryAfterForm, ScriptRule, ScriptTarget,
+};
+pub use server::{Emulator, EmulatorHandle, StartError, serve};
+pub use stats::{InjectedFault, StatsSnapshot};
+pub use storage::{Protocol, StoredFile};

@@ -1,0 +1,300 @@
+//! Starting, running and stopping the emulator.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::app::{AppState, router};
+use crate::config::EmulatorConfig;
+use crate::connection::ConnectionControl;
+use crate::stats::StatsSnapshot;
+use crate::storage::{Storage, StoredFile};
+
+/// Starts emulators.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use resumable_emulator::{Emulator, EmulatorConfig};
+/// let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+/// assert!(emulator.base_url().starts_with("http://127.0.0.1:"));
+/// assert_eq!(emulator.stats().requests_total, 0);
+/// drop(emulator); // stops the server
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// Binds `config.addr`, prepares storage and serves in the background on the current tokio
+    /// runtime until the handle is dropped or stopped.
+    pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, StartError> {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(StartError::Bind)?;
+        let mut addr = listener.local_addr().map_err(StartError::Bind)?;
+        let storage = Storage::new(&config.storage).map_err(StartError::Storage)?;
+        if addr.ip().is_unspecified() {
+            // Bound to every interface: hand out URLs that reach it on loopback.
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let state = Arc::new(AppState::new(config, format!("http://{addr}"), storage));
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(accept_loop(
+            listener,
+            router(state.clone()),
+            shutdown.clone(),
+        ));
+        Ok(EmulatorHandle {
+            addr,
+            state,
+            shutdown,
+            server: Some(server),
+        })
+    }
+}
+
+/// Runs an emulator until `shutdown` completes: what `resumable emulator serve` does (with
+/// `tokio::signal::ctrl_c()` as `shutdown`). `on_ready` is called with the handle once the
+/// server listens, to print its address.
+pub async fn serve<S, R>(config: EmulatorConfig, on_ready: R, shutdown: S) -> Result<(), StartError>
+where
+    S: Future<Output = ()>,
+    R: FnOnce(&EmulatorHandle),
+{
+    let handle = Emulator::start(config).await?;
+    on_ready(&handle);
+    handle.run_until(shutdown).await;
+    Ok(())
+}
+
+/// A running emulator: its address, URLs and what it received. Dropping it stops the server
+/// (open connections are closed, a temporary storage directory is deleted).
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmulatorHandle {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    /// The Graph root, `http://127.0.0.1:PORT/v1.0` (append `/me/drive/...`).
+    pub fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.base_url())
+    }
+
+    /// `createUploadSession` for `path` under the signed-in user's drive root
+    /// (`…/v1.0/me/drive/root:/{path}:/createUploadSession`); `path` is percent-encoded here.
+    pub fn drive_upload_session_url(&self, path: &str) -> String {
+        format!(
+            "{}/me/drive/root:/{}:/createUploadSession",
+            self.graph_url(),
+            encode_path(path)
+        )
+    }
+
+    /// `createUploadSession` for a print document.
+    pub fn print_upload_session_url(&self, printer: &str, job: &str, document: &str) -> String {
+        format!(
+            "{}/print/printers/{}/jobs/{}/documents/{}/createUploadSession",
+            self.graph_url(),
+            encode_path(printer),
+            encode_path(job),
+            encode_path(document)
+        )
+    }
+
+    /// `createUploadSession` for an attachment of a message of the signed-in user.
+    pub fn mail_upload_session_url(&self, message: &str) -> String {
+        format!(
+            "{}/me/messages/{}/attachments/createUploadSession",
+            self.graph_url(),
+            encode_path(message)
+        )
+    }
+
+    /// The workbook of item `item_id` in the signed-in user's drive
+    /// (`…/v1.0/me/drive/items/{id}/workbook`; append `/createSession`, ...).
+    pub fn workbook_url(&self, item_id: &str) -> String {
+        format!(
+            "{}/me/drive/items/{}/workbook",
+            self.graph_url(),
+            encode_path(item_id)
+        )
+    }
+
+    /// The WOPI file endpoint `…/wopi/files/{id}` (add `?access_token=…`).
+    pub fn wopi_file_url(&self, file_id: &str) -> String {
+        format!("{}/wopi/files/{}", self.base_url(), encode_path(file_id))
+    }
+
+    /// `…/_emulator/files`.
+    pub fn files_url(&self) -> String {
+        format!("{}/_emulator/files", self.base_url())
+    }
+
+    /// `…/_emulator/stats`.
+    pub fn stats_url(&self) -> String {
+        format!("{}/_emulator/stats", self.base_url())
+    }
+
+    /// The completed uploads, as `GET /_emulator/files` lists them.
+    pub fn files(&self) -> Vec<StoredFile> {
+        self.state.storage.files()
+    }
+
+    /// The counters, as `GET /_emulator/stats` shows them.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.state.stats.snapshot()
+    }
+
+    /// The directory files are written to, unless content is discarded.
+    pub fn storage_dir(&self) -> Option<PathBuf> {
+        self.state.storage.root().map(PathBuf::from)
+    }
+
+    /// Serves until `shutdown` completes, then stops.
+    pub async fn run_until<S: Future<Output = ()>>(mut self, shutdown: S) {
+        let server = self.server.take();
+        tokio::select! {
+            () = shutdown => {}
+            _ = async {
+                if let Some(server) = server {
+                    let _ = server.await;
+                }
+            } => {}
+        }
+        self.shutdown.cancel();
+    }
+
+    /// Stops the server and closes open connections.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Percent-encodes what cannot stand in a URL path segment (keeps `/` between segments).
+fn encode_path(path: &str) -> String {
+    use std::fmt::Write;
+    path.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=@".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// Why an emulator did not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The address could not be bound.
+    Bind(io::Error),
+    /// The storage directory could not be prepared.
+    Storage(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Bind(e) => write!(f, "cannot listen: {e}"),
+            StartError::Storage(e) => write!(f, "cannot prepare storage: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Bind(e) | StartError::Storage(e) => Some(e),
+        }
+    }
+}
+
+/// Accepts connections until `shutdown`; each connection runs until it ends, the emulator
+/// stops, or a handler drops it (a fault).
+async fn accept_loop(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => return,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors or a connection reset before accept: wait a moment
+                // instead of spinning.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let kill = shutdown.child_token();
+        let control = ConnectionControl::new(kill.clone());
+        let router = router.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request.extensions_mut().insert(control.clone());
+                    router.clone().oneshot(request)
+                });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                () = kill.cancelled() => {}
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_segment_by_segment() {
+        assert_eq!(encode_path("docs/a b#1?.bin"), "docs/a%20b%231%3F.bin");
+        assert_eq!(encode_path("é"), "%C3%A9");
+    }
+}

@@ -1,0 +1,188 @@
+//! In-order streams: append, hash as the bytes arrive, roll back a fragment that failed.
+
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use sha2::{Digest, Sha256};
+
+use super::{Finished, WRITE_BATCH, hex, write_at};
+
+/// Where a stream stood before a fragment, so a fragment that fails can be undone.
+#[derive(Clone)]
+pub(crate) struct Checkpoint {
+    len: u64,
+    hasher: Sha256,
+}
+
+struct DiskFile {
+    file: Arc<File>,
+    path: PathBuf,
+    /// Bytes gathered for the next write; written at offset `flushed`.
+    pending: BytesMut,
+    flushed: u64,
+}
+
+/// An append-only stream with a running SHA-256, on disk or discarded.
+pub(crate) struct SequentialSink {
+    disk: Option<DiskFile>,
+    len: u64,
+    hasher: Sha256,
+}
+
+impl SequentialSink {
+    pub(crate) async fn on_disk(path: PathBuf) -> io::Result<Self> {
+        let file = tokio::fs::File::create(&path).await?.into_std().await;
+        Ok(SequentialSink {
+            disk: Some(DiskFile {
+                file: Arc::new(file),
+                path,
+                pending: BytesMut::new(),
+                flushed: 0,
+            }),
+            len: 0,
+            hasher: Sha256::new(),
+        })
+    }
+
+    pub(crate) fn discarding() -> Self {
+        SequentialSink {
+            disk: None,
+            len: 0,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// Bytes appended so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Appends `data`; it reaches the disk at the latest on the next [`flush`](Self::flush).
+    pub(crate) async fn write(&mut self, data: &Bytes) -> io::Result<()> {
+        self.hasher.update(data);
+        self.len += data.len() as u64;
+        if let Some(disk) = &mut self.disk {
+            disk.pending.extend_from_slice(data);
+            if disk.pending.len() >= WRITE_BATCH {
+                disk.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes whatever is gathered.
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        match &mut self.disk {
+            Some(disk) => disk.flush().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Where the stream stands; take it between fragments.
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            len: self.len,
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// Forgets everything appended since `checkpoint`.
+    pub(crate) async fn rollback(&mut self, checkpoint: Checkpoint) -> io::Result<()> {
+        self.len = checkpoint.len;
+        self.hasher = checkpoint.hasher;
+        if let Some(disk) = &mut self.disk {
+            disk.pending.clear();
+            if disk.flushed > checkpoint.len {
+                disk.flushed = checkpoint.len;
+                let file = disk.file.clone();
+                let len = checkpoint.len;
+                tokio::task::spawn_blocking(move || file.set_len(len))
+                    .await
+                    .map_err(io::Error::other)??;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the size and hash; the part file (if any) stays where it is.
+    pub(crate) async fn finish(mut self) -> io::Result<(Finished, Option<PathBuf>)> {
+        self.flush().await?;
+        let finished = Finished {
+            size: self.len,
+            sha256: hex(&self.hasher.finalize()),
+            disk_path: None,
+        };
+        Ok((finished, self.disk.map(|d| d.path)))
+    }
+
+    /// The part file, if the stream is on disk (for readers that decode it afterwards).
+    pub(crate) fn part_path(&self) -> Option<&std::path::Path> {
+        self.disk.as_ref().map(|d| d.path.as_path())
+    }
+}
+
+impl DiskFile {
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let buf = self.pending.split().freeze();
+        let file = self.file.clone();
+        let offset = self.flushed;
+        let len = buf.len() as u64;
+        tokio::task::spawn_blocking(move || write_at(&file, &buf, offset))
+            .await
+            .map_err(io::Error::other)??;
+        self.flushed += len;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(data: &[u8]) -> String {
+        hex(&Sha256::digest(data))
+    }
+
+    #[tokio::test]
+    async fn rollback_undoes_a_fragment_on_disk_and_in_the_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.part");
+        let mut sink = SequentialSink::on_disk(path.clone()).await.unwrap();
+        let first = Bytes::from(vec![1u8; 3 * WRITE_BATCH / 2]);
+        sink.write(&first).await.unwrap();
+        sink.flush().await.unwrap();
+        let checkpoint = sink.checkpoint();
+        sink.write(&Bytes::from(vec![2u8; 2 * WRITE_BATCH]))
+            .await
+            .unwrap();
+        sink.rollback(checkpoint).await.unwrap();
+        let last = Bytes::from_static(b"tail");
+        sink.write(&last).await.unwrap();
+        let (finished, part) = sink.finish().await.unwrap();
+        let mut expected = first.to_vec();
+        expected.extend_from_slice(&last);
+        assert_eq!(finished.size, expected.len() as u64);
+        assert_eq!(finished.sha256, sha(&expected));
+        assert_eq!(std::fs::read(part.unwrap()).unwrap(), expected);
+    }
+
+    #[tokio::test]
+    async fn discarding_keeps_size_and_hash() {
+        let mut sink = SequentialSink::discarding();
+        sink.write(&Bytes::from_static(b"hello ")).await.unwrap();
+        let checkpoint = sink.checkpoint();
+        sink.write(&Bytes::from_static(b"junk")).await.unwrap();
+        sink.rollback(checkpoint).await.unwrap();
+        sink.write(&Bytes::from_static(b"world")).await.unwrap();
+        let (finished, part) = sink.finish().await.unwrap();
+        assert_eq!(finished.size, 11);
+        assert_eq!(finished.sha256, sha(b"hello world"));
+        assert!(part.is_none());
+    }
+}

@@ -1,0 +1,494 @@
+//! The WOPI host (SPEC 2): upload sessions (`CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`),
+//! `PUT_CHUNKED_FILE` commits, and the `LOCK`/`UNLOCK` operations commits are checked against.
+//!
+//! Choices where SPEC leaves room, written down here:
+//!
+//! - Every file id exists unless [`WopiConfig::known_files`](crate::WopiConfig::known_files)
+//!   lists the ones that do; others answer `404`.
+//! - Sequence numbers: a file never committed has sequence number 0 and accepts any
+//!   `X-WOPI-SequenceNumber` above 0; afterwards the request must carry the host's number
+//!   (else `412` with the host's number), and a commit answers `max(host, request) + 1`.
+//! - A missing `Content-Length` on an update answers `411`; a length that differs from
+//!   `X-WOPI-ContentRangeLength` answers `400`.
+
+mod commit;
+mod reader;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use resumable_core::wopi::{BodyKind, DecoderConfig};
+use serde_json::json;
+use tokio::time::Instant;
+
+use self::reader::{ChunkStore, FrameReader};
+use crate::answer::{Style, json_answer, wopi_failure};
+use crate::app::AppState;
+use crate::body::{BodyReader, discard_body};
+use crate::exchange::{FaultApplied, HandlerFault, SessionRef, content_length, exchange};
+use crate::faults::RequestKind;
+use crate::graph::query_value;
+
+const OVERRIDE: HeaderName = HeaderName::from_static("x-wopi-override");
+const SESSION_TOKEN: HeaderName = HeaderName::from_static("x-wopi-uploadsessiontoken");
+const RANGE_OFFSET: HeaderName = HeaderName::from_static("x-wopi-contentrangeoffset");
+const RANGE_LENGTH: HeaderName = HeaderName::from_static("x-wopi-contentrangelength");
+const CURRENT_OFFSET: HeaderName = HeaderName::from_static("x-wopi-uploadsessioncurrentoffset");
+pub(crate) const SEQUENCE_NUMBER: HeaderName = HeaderName::from_static("x-wopi-sequencenumber");
+pub(crate) const ITEM_VERSION: HeaderName = HeaderName::from_static("x-wopi-itemversion");
+pub(crate) const LOCK: HeaderName = HeaderName::from_static("x-wopi-lock");
+pub(crate) const COAUTH_LOCK: HeaderName = HeaderName::from_static("x-wopi-coauthlockid");
+pub(crate) const CONFLICTING_MECHANISM: HeaderName =
+    HeaderName::from_static("x-wopi-conflictingmechanism");
+
+/// What the host knows of a file.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FileState {
+    pub(crate) sequence: u64,
+    pub(crate) version: u64,
+    pub(crate) lock: Option<String>,
+}
+
+/// One upload session: the stream received so far and the chunks decoded from it.
+pub(crate) struct WopiSession {
+    ordinal: u64,
+    file_id: String,
+    /// Bytes of the session stream received.
+    offset: u64,
+    /// Frame reader and chunk store; `None` while a request is writing to them.
+    stream: Option<(FrameReader, ChunkStore)>,
+    idle: Duration,
+    expires_at: Instant,
+    ended: bool,
+}
+
+impl WopiSession {
+    fn is_gone(&self) -> bool {
+        self.ended || Instant::now() >= self.expires_at
+    }
+}
+
+/// The WOPI host's files and upload sessions.
+#[derive(Default)]
+pub(crate) struct WopiHost {
+    files: Mutex<HashMap<String, FileState>>,
+    sessions: Mutex<HashMap<String, Arc<Mutex<WopiSession>>>>,
+}
+
+impl WopiHost {
+    pub(crate) fn files(&self) -> MutexGuard<'_, HashMap<String, FileState>> {
+        self.files.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Arc<Mutex<WopiSession>>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The live session `token` of `file_id`.
+    pub(crate) fn session(&self, token: &str, file_id: &str) -> Option<Arc<Mutex<WopiSession>>> {
+        let session = self.sessions().get(token).cloned()?;
+        let live = {
+            let guard = lock(&session);
+            !guard.is_gone() && guard.file_id == file_id
+        };
+        if live {
+            Some(session)
+        } else {
+            if lock(&session).is_gone() {
+                self.sessions().remove(token);
+            }
+            None
+        }
+    }
+
+    pub(crate) fn end(&self, token: &str) {
+        if let Some(session) = self.sessions().remove(token) {
+            lock(&session).ended = true;
+        }
+    }
+}
+
+pub(crate) fn lock(session: &Mutex<WopiSession>) -> MutexGuard<'_, WopiSession> {
+    session.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn bad(reason: &str) -> Response {
+    wopi_failure(StatusCode::BAD_REQUEST, reason)
+}
+
+/// `access_token` must be present (and be the configured one), and the file must exist.
+fn check_access(state: &AppState, request: &Request, file_id: &str) -> Result<(), Response> {
+    let token = query_value(request.uri().query().unwrap_or(""), "access_token");
+    let accepted = match (&state.config.wopi.access_token, token.as_deref()) {
+        (_, None | Some("")) => false,
+        (None, Some(_)) => true,
+        (Some(expected), Some(given)) => expected == given,
+    };
+    if !accepted {
+        return Err(wopi_failure(
+            StatusCode::UNAUTHORIZED,
+            "access_token is missing or invalid",
+        ));
+    }
+    let known = match &state.config.wopi.known_files {
+        Some(files) => files.iter().any(|f| f == file_id),
+        None => true,
+    };
+    if !known {
+        return Err(wopi_failure(StatusCode::NOT_FOUND, "unknown file"));
+    }
+    Ok(())
+}
+
+async fn drain(state: &AppState, request: Request, upload: bool) {
+    discard_body(&state.stats, request, upload).await;
+}
+
+/// `POST /wopi/files/{id}`: the `X-WOPI-Override` chooses the operation.
+pub(crate) async fn files(
+    State(state): State<Arc<AppState>>,
+    Path(file_id): Path<String>,
+    request: Request,
+) -> Response {
+    let operation = header(request.headers(), &OVERRIDE).map(str::to_owned);
+    let kind = match (request.method(), operation.as_deref()) {
+        (&Method::POST, Some("CREATE_UPLOAD_SESSION")) => RequestKind::WopiCreate,
+        (&Method::POST, Some("UPDATE_UPLOAD_SESSION")) => RequestKind::WopiUpdate,
+        _ => RequestKind::Other,
+    };
+    let session = match kind {
+        RequestKind::WopiUpdate => header(request.headers(), &SESSION_TOKEN).and_then(|token| {
+            state
+                .wopi
+                .session(token, &file_id)
+                .map(|s| (token.to_owned(), s))
+        }),
+        _ => None,
+    };
+    let session_ref = session.as_ref().map(|(token, session)| {
+        let (state, token) = (state.clone(), token.clone());
+        SessionRef {
+            ordinal: lock(session).ordinal,
+            expire: Box::new(move || state.wopi.end(&token)),
+        }
+    });
+    let style = Style::Wopi;
+    exchange(
+        &state.clone(),
+        request,
+        kind,
+        style,
+        session_ref,
+        |request, fault| async move {
+            if let Err(refusal) = check_access(&state, &request, &file_id) {
+                drain(&state, request, kind.carries_upload()).await;
+                return refusal;
+            }
+            match (kind, operation.as_deref()) {
+                (RequestKind::WopiCreate, _) => {
+                    drain(&state, request, false).await;
+                    create_session(&state, &file_id).await
+                }
+                (RequestKind::WopiUpdate, _) => {
+                    update_session(&state, request, &file_id, session.map(|(_, s)| s), fault).await
+                }
+                (_, Some("LOCK" | "UNLOCK" | "REFRESH_LOCK"))
+                    if request.method() == Method::POST =>
+                {
+                    let answer =
+                        change_lock(&state, request.headers(), &file_id, operation.as_deref());
+                    drain(&state, request, false).await;
+                    answer
+                }
+                (_, None) => {
+                    drain(&state, request, false).await;
+                    bad("X-WOPI-Override is required")
+                }
+                _ => {
+                    drain(&state, request, false).await;
+                    wopi_failure(StatusCode::NOT_IMPLEMENTED, "operation not emulated")
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// `POST /wopi/files/{id}/contents` with `PUT_CHUNKED_FILE`.
+pub(crate) async fn contents(
+    State(state): State<Arc<AppState>>,
+    Path(file_id): Path<String>,
+    request: Request,
+) -> Response {
+    let operation = header(request.headers(), &OVERRIDE).map(str::to_owned);
+    let kind = match (request.method(), operation.as_deref()) {
+        (&Method::POST, Some("PUT_CHUNKED_FILE")) => RequestKind::WopiCommit,
+        _ => RequestKind::Other,
+    };
+    exchange(
+        &state.clone(),
+        request,
+        kind,
+        Style::Wopi,
+        None,
+        |request, _| async move {
+            if let Err(refusal) = check_access(&state, &request, &file_id) {
+                drain(&state, request, kind.carries_upload()).await;
+                return refusal;
+            }
+            if kind == RequestKind::WopiCommit {
+                return commit::put_chunked_file(&state, request, &file_id).await;
+            }
+            drain(&state, request, false).await;
+            match operation {
+                None => bad("X-WOPI-Override is required"),
+                Some(_) => wopi_failure(StatusCode::NOT_IMPLEMENTED, "operation not emulated"),
+            }
+        },
+    )
+    .await
+}
+
+fn decoder_config(state: &AppState, body: BodyKind) -> DecoderConfig {
+    DecoderConfig::new(body).with_max_payload_len(state.config.wopi.max_file_size)
+}
+
+/// `CREATE_UPLOAD_SESSION`: `200 {"UploadSessionToken": …}`, or `501` without upload sessions.
+async fn create_session(state: &AppState, file_id: &str) -> Response {
+    if !state.config.wopi.upload_sessions {
+        return wopi_failure(
+            StatusCode::NOT_IMPLEMENTED,
+            "this host does not support upload sessions",
+        );
+    }
+    let store = match ChunkStore::new(&state.storage).await {
+        Ok(store) => store,
+        Err(error) => {
+            return wopi_failure(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string());
+        }
+    };
+    let idle = state.config.time_scale.real(state.config.wopi.session_idle);
+    let token = state.ids.token();
+    let session = WopiSession {
+        ordinal: state.ids.ordinal(),
+        file_id: file_id.to_owned(),
+        offset: 0,
+        stream: Some((
+            FrameReader::new(decoder_config(state, BodyKind::UploadSessionStream)),
+            store,
+        )),
+        idle,
+        expires_at: Instant::now() + idle,
+        ended: false,
+    };
+    state
+        .wopi
+        .sessions()
+        .insert(token.clone(), Arc::new(Mutex::new(session)));
+    state.stats.session_created();
+    json_answer(StatusCode::OK, json!({ "UploadSessionToken": token }))
+}
+
+async fn refuse(body: &mut BodyReader<'_>, answer: Response) -> Response {
+    let _ = body.drain().await;
+    answer
+}
+
+fn with_offset(mut answer: Response, offset: u64) -> Response {
+    answer
+        .headers_mut()
+        .insert(CURRENT_OFFSET, HeaderValue::from(offset));
+    answer
+}
+
+/// `UPDATE_UPLOAD_SESSION`: the next byte range of the session stream, in order.
+async fn update_session(
+    state: &AppState,
+    request: Request,
+    file_id: &str,
+    session: Option<Arc<Mutex<WopiSession>>>,
+    fault: HandlerFault,
+) -> Response {
+    let headers = request.headers().clone();
+    let mut body = BodyReader::new(request.into_body(), &state.stats, true);
+    if !state.config.wopi.upload_sessions {
+        return refuse(
+            &mut body,
+            wopi_failure(StatusCode::NOT_IMPLEMENTED, "no upload sessions"),
+        )
+        .await;
+    }
+    if header(&headers, &SESSION_TOKEN).is_none_or(str::is_empty) {
+        return refuse(&mut body, bad("X-WOPI-UploadSessionToken is required")).await;
+    }
+    let Some(session) = session.filter(|s| !lock(s).is_gone()) else {
+        return refuse(
+            &mut body,
+            wopi_failure(
+                StatusCode::GONE,
+                "the upload session is unknown or has expired",
+            ),
+        )
+        .await;
+    };
+    let number = |name: &HeaderName| header(&headers, name).and_then(|v| v.parse::<i64>().ok());
+    let (Some(offset), Some(length)) = (number(&RANGE_OFFSET), number(&RANGE_LENGTH)) else {
+        return refuse(
+            &mut body,
+            bad("X-WOPI-ContentRangeOffset and X-WOPI-ContentRangeLength are required integers"),
+        )
+        .await;
+    };
+    let (Ok(offset), Ok(length)) = (u64::try_from(offset), u64::try_from(length)) else {
+        return refuse(&mut body, bad("offsets and lengths are not negative")).await;
+    };
+    let Some(declared) = content_length(&headers) else {
+        return refuse(
+            &mut body,
+            wopi_failure(StatusCode::LENGTH_REQUIRED, "Content-Length is required"),
+        )
+        .await;
+    };
+    if declared != length {
+        return refuse(
+            &mut body,
+            bad("the body length differs from X-WOPI-ContentRangeLength"),
+        )
+        .await;
+    }
+    let taken = {
+        let mut guard = lock(&session);
+        if offset != guard.offset {
+            Err((
+                guard.offset,
+                "the offset is not the session's current offset",
+            ))
+        } else {
+            guard.stream.take().ok_or((
+                guard.offset,
+                "another update of this session is in progress",
+            ))
+        }
+    };
+    let (mut reader, mut store) = match taken {
+        Ok(stream) => stream,
+        Err((current, reason)) => {
+            let overlap = current.saturating_sub(offset).min(length);
+            state.stats.received_twice(overlap);
+            return with_offset(refuse(&mut body, bad(reason)).await, current);
+        }
+    };
+    let checkpoint = (reader.clone(), store.checkpoint());
+    let keep = match fault {
+        HandlerFault::PartialStore { keep, .. } if length > 0 => Some(keep.min(length - 1)),
+        _ => None,
+    };
+    let mut stored = 0u64;
+    let mut failure = None;
+    loop {
+        let data = match body.next().await {
+            Ok(Some(data)) => data,
+            Ok(None) => break,
+            Err(_) => {
+                failure = Some(bad("the body could not be read"));
+                break;
+            }
+        };
+        if failure.is_some() {
+            continue;
+        }
+        let take = (keep.unwrap_or(length) - stored).min(data.len() as u64) as usize;
+        if take == 0 {
+            continue;
+        }
+        if let Err(error) = reader.feed(data.slice(..take), &mut store).await {
+            failure = Some(bad(&error.to_string()));
+            continue;
+        }
+        stored += take as u64;
+    }
+    if failure.is_none() && body.read() != length {
+        failure = Some(bad("the body ended early"));
+    }
+    if failure.is_none()
+        && let Err(error) = store.sink.flush().await
+    {
+        failure = Some(wopi_failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &error.to_string(),
+        ));
+    }
+    let mut guard = lock(&session);
+    if let Some(answer) = failure {
+        let (old_reader, store_checkpoint) = checkpoint;
+        drop(guard);
+        // A store that cannot be rolled back keeps its extra bytes unindexed; harmless.
+        let _ = store.rollback(store_checkpoint).await;
+        let mut guard = lock(&session);
+        guard.stream = Some((old_reader, store));
+        return with_offset(answer, guard.offset);
+    }
+    if guard.ended || guard.file_id != file_id {
+        return wopi_failure(StatusCode::GONE, "the upload session has expired");
+    }
+    guard.offset += stored;
+    guard.expires_at = Instant::now() + guard.idle;
+    guard.stream = Some((reader, store));
+    let mut answer = with_offset(StatusCode::OK.into_response(), guard.offset);
+    if keep.is_some() {
+        answer.extensions_mut().insert(FaultApplied);
+    }
+    answer
+}
+
+/// `LOCK`, `UNLOCK`, `REFRESH_LOCK` with `X-WOPI-Lock`: enough locking to check commits against.
+fn change_lock(
+    state: &AppState,
+    headers: &HeaderMap,
+    file_id: &str,
+    operation: Option<&str>,
+) -> Response {
+    let Some(requested) = header(headers, &LOCK).filter(|l| !l.is_empty()) else {
+        return bad("X-WOPI-Lock is required");
+    };
+    let mut files = state.wopi.files();
+    let file = files.entry(file_id.to_owned()).or_default();
+    let matches = file.lock.as_deref() == Some(requested);
+    match (operation, &file.lock) {
+        (Some("LOCK"), None) => {
+            file.lock = Some(requested.to_owned());
+            StatusCode::OK.into_response()
+        }
+        (Some("LOCK" | "REFRESH_LOCK" | "UNLOCK"), Some(_)) if matches => {
+            if operation == Some("UNLOCK") {
+                file.lock = None;
+            }
+            StatusCode::OK.into_response()
+        }
+        (_, current) => lock_conflict(current.as_deref()),
+    }
+}
+
+/// `409` with the current lock and the mechanism holding it.
+pub(crate) fn lock_conflict(current: Option<&str>) -> Response {
+    let mut answer = wopi_failure(StatusCode::CONFLICT, "lock mismatch");
+    answer.headers_mut().insert(
+        LOCK,
+        HeaderValue::from_str(current.unwrap_or("")).unwrap_or(HeaderValue::from_static("")),
+    );
+    answer
+        .headers_mut()
+        .insert(CONFLICTING_MECHANISM, HeaderValue::from_static("WOPI-Lock"));
+    answer
+}

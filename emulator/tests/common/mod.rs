@@ -1,0 +1,163 @@
+//! Helpers shared by the integration tests: a plain HTTP client, test data, hashes and a raw
+//! TCP client for requests `reqwest` cannot send (held-open bodies, chunked bodies).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use reqwest::{Client, Method, Response, StatusCode};
+use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub const KIB320: usize = 327_680;
+pub const TOKEN: &str = "Bearer test-token";
+
+pub async fn start(config: EmulatorConfig) -> EmulatorHandle {
+    Emulator::start(config).await.expect("emulator starts")
+}
+
+/// A client that opens a new connection per request, so a connection the emulator drops never
+/// turns into a silent retry on a pooled one.
+pub fn client() -> Client {
+    Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Deterministic test bytes.
+pub fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(u32::from(seed) % 31) as u8
+                ^ seed
+        })
+        .collect()
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub async fn json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, value)
+}
+
+/// `POST url` with the bearer token and a JSON body; answers status and JSON.
+pub async fn post_json(client: &Client, url: &str, body: Value) -> (StatusCode, Value) {
+    let response = client
+        .post(url)
+        .header("authorization", TOKEN)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    json(response).await
+}
+
+/// Creates a drive upload session for `path`; returns the upload URL.
+pub async fn drive_session(
+    emulator: &EmulatorHandle,
+    client: &Client,
+    path: &str,
+    body: Value,
+) -> String {
+    let (status, session) = post_json(client, &emulator.drive_upload_session_url(path), body).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    session["uploadUrl"].as_str().unwrap().to_owned()
+}
+
+/// `PUT` bytes `first..first + chunk.len()` of a `total`-byte file.
+pub async fn put_range(
+    client: &Client,
+    url: &str,
+    chunk: &[u8],
+    first: usize,
+    total: usize,
+) -> reqwest::Result<Response> {
+    let last = first + chunk.len() - 1;
+    client
+        .put(url)
+        .header("content-range", format!("bytes {first}-{last}/{total}"))
+        .body(chunk.to_vec())
+        .send()
+        .await
+}
+
+/// `GET`/`DELETE`/`POST` on an upload URL without a body.
+pub async fn call(client: &Client, method: Method, url: &str) -> reqwest::Result<Response> {
+    let mut request = client.request(method.clone(), url);
+    if method == Method::POST {
+        request = request.header("content-length", "0");
+    }
+    request.send().await
+}
+
+/// The first `nextExpectedRanges` start the server reports (any casing).
+pub fn next_start(status: &Value) -> Option<u64> {
+    let ranges = status
+        .get("nextExpectedRanges")
+        .or_else(|| status.get("NextExpectedRanges"))?;
+    let first = ranges.as_array()?.first()?.as_str()?;
+    first.split('-').next()?.parse().ok()
+}
+
+/// A request written by hand on a fresh connection: `head` is the request line and headers
+/// (without the blank line), then `body` is written, and the connection is left open.
+pub struct RawRequest {
+    stream: TcpStream,
+}
+
+impl RawRequest {
+    pub async fn send(emulator: &EmulatorHandle, head: &str, body: &[u8]) -> RawRequest {
+        let mut stream = TcpStream::connect(emulator.addr()).await.unwrap();
+        let head = format!("{head}\r\nhost: {}\r\n\r\n", emulator.addr());
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        stream.flush().await.unwrap();
+        RawRequest { stream }
+    }
+
+    pub async fn write(&mut self, body: &[u8]) {
+        self.stream.write_all(body).await.unwrap();
+    }
+
+    /// Reads the answer's status line and headers (and what follows, up to the connection's end
+    /// or a short pause).
+    pub async fn answer(mut self) -> String {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_millis(500), self.stream.read(&mut chunk))
+                .await
+            {
+                Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// The path and query of an absolute URL on the emulator.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").unwrap().1;
+    &after_scheme[after_scheme.find('/').unwrap()..]
+}
