@@ -8,7 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
+mod emulator;
 mod error;
+mod file_hash;
+mod runtime;
+mod size;
+mod upload;
 mod wopi;
 
 use error::CliError;
@@ -24,6 +30,15 @@ struct Cli {
 /// The subcommand families.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Upload a file into a Microsoft Graph upload session (resumable, with retries and
+    /// checkpoints). Without --endpoint it goes to an emulator started for the command.
+    Upload(upload::UploadArgs),
+    /// Upload a generated file with every Graph variant through a faulty emulator, and show
+    /// what happened.
+    Demo(demo::DemoArgs),
+    /// The service emulator: strict Graph, WOPI and workbook sessions with fault injection.
+    #[command(subcommand)]
+    Emulator(emulator::EmulatorCommand),
     /// WOPI frame tools: ChunkIds, encoding and decoding frame streams.
     #[command(subcommand)]
     Wopi(wopi::WopiCommand),
@@ -32,6 +47,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Upload(args) => upload::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Emulator(command) => emulator::run(command),
         Command::Wopi(command) => wopi::run(command),
     };
     match result {

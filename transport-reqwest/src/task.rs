@@ -227,7 +227,12 @@ async fn run(
         },
     )
     .await;
-    stats.confirmed = upload.confirmed();
+    // The last fragment's answer is the item, not a range list: a completion confirms all.
+    stats.confirmed = if completion.is_some() {
+        upload.total()
+    } else {
+        upload.confirmed()
+    };
     stats.sessions = upload.sessions();
     stats.bytes_sent = parts.exchange.bytes_sent();
     stats.elapsed = started.elapsed();

@@ -1,0 +1,332 @@
+//! `resumable upload FILE`: one file into a Microsoft Graph upload session, resumable.
+//!
+//! Without `--endpoint` or `--upload-url` the file goes to an emulator started inside this
+//! process on 127.0.0.1 (the quickest way to see the tool work); with them, to a real service
+//! or to `resumable emulator serve`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use resumable_core::engine::{
+    ConflictBehavior, DriveItem, FragmentSizing, MailAttachment, PrintDocument, Target,
+    UploadConfig,
+};
+use resumable_core::secret::{Secret, SecretUrl};
+use resumable_reqwest::source::{FileSource, Source};
+use resumable_reqwest::{
+    CheckpointStore, Destination, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,
+};
+
+use crate::error::CliError;
+use crate::file_hash::sha256_of_file;
+use crate::size::parse_size;
+
+mod embedded;
+pub(crate) mod progress;
+mod report;
+
+use progress::Progress;
+pub(crate) use report::Outcome;
+
+/// The Graph upload-session variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProtocolArg {
+    /// OneDrive / SharePoint drive items (fragments of 320 KiB multiples, under 60 MiB).
+    #[value(name = "graph-drive")]
+    Drive,
+    /// Universal Print documents (fragments under 10 MB, up to 4 at once).
+    #[value(name = "graph-print")]
+    Print,
+    /// Outlook mail attachments (fragments of at most 4 MB, files up to 150 MiB).
+    #[value(name = "graph-attachment")]
+    Attachment,
+}
+
+impl ProtocolArg {
+    /// The name as given on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ProtocolArg::Drive => "graph-drive",
+            ProtocolArg::Print => "graph-print",
+            ProtocolArg::Attachment => "graph-attachment",
+        }
+    }
+}
+
+/// The conflict behaviours, as Graph spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConflictArg {
+    /// Refuse if the name is taken (the service default).
+    Fail,
+    /// Overwrite the existing file.
+    Replace,
+    /// Keep both; the service picks a new name.
+    Rename,
+}
+
+/// `resumable upload` options.
+#[derive(Debug, Args)]
+pub(crate) struct UploadArgs {
+    /// The file to upload.
+    file: PathBuf,
+    /// Which Graph upload session to use.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Drive)]
+    protocol: ProtocolArg,
+    /// The createUploadSession URL, such as
+    /// `https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession`. Without it
+    /// (and without --upload-url) the file goes to an emulator started on 127.0.0.1 for this
+    /// command.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// The bearer token for creating the session. Prefer the environment variable: a command
+    /// line is visible to other users of the machine.
+    #[arg(
+        long,
+        env = "RESUMABLE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
+    /// Fragment size, such as 10MiB. Drive items: a multiple of 320 KiB (327680 bytes) under
+    /// 60 MiB; print documents: a multiple of 200000 bytes under 10 MB; mail attachments: at
+    /// most 4 MB. Default: 10 MiB, 5 MB, 4 MB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    chunk_size: Option<u64>,
+    /// What the service does if the name is taken (drive items).
+    #[arg(long, value_enum)]
+    conflict: Option<ConflictArg>,
+    /// Upload all bytes first and commit them with a separate request (drive items).
+    #[arg(long)]
+    defer_commit: bool,
+    /// Save progress here after every fragment, and resume from it if it exists (the file
+    /// holds the session URL, a credential: it is created readable by you only and removed
+    /// when the upload completes).
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<PathBuf>,
+    /// Continue a session created elsewhere (its uploadUrl). With --endpoint too, a lost
+    /// session is replaced by a new one.
+    #[arg(long, value_name = "URL")]
+    upload_url: Option<String>,
+    /// The name to give the file (print documentName, attachment name); default: the file's
+    /// name. Drive items take their name from the URL.
+    #[arg(long)]
+    name: Option<String>,
+    /// Blind retries allowed without progress before giving up.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    retries: u32,
+    /// Print one JSON object at the end (status, bytes, sha256, elapsed_ms, retries, resyncs,
+    /// sessions, item) instead of progress and text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `resumable upload`.
+pub(crate) fn run(args: UploadArgs) -> Result<(), CliError> {
+    crate::runtime::block_on(upload(args))
+}
+
+async fn upload(args: UploadArgs) -> Result<(), CliError> {
+    let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let file_name = file_name(&args.file);
+    let target = target(&args, &file_name)?;
+    let mut config = UploadConfig::new(target.clone(), source.len());
+    if let Some(size) = args.chunk_size {
+        check_chunk_size(args.protocol, &target, size)?;
+        config.fragment_size = FragmentSizing::Fixed(size);
+    }
+    config.retry.max_attempts = args.retries;
+    config
+        .validate()
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    // Hash the local file while it uploads, for the report.
+    let hashing = {
+        let path = args.file.clone();
+        tokio::task::spawn_blocking(move || sha256_of_file(&path))
+    };
+    let (destination, token, emulator) = destination(&args, &file_name).await?;
+    let mut uploader = Uploader::builder();
+    if let Some(token) = token {
+        uploader = uploader.token(token);
+    }
+    let uploader = uploader
+        .build()
+        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let total = source.len();
+    let mut job = UploadJob::new(source, destination, target).configure(|c| *c = config);
+    if let Some(path) = &args.checkpoint {
+        job = job.checkpoint(CheckpointStore::new(path));
+    }
+    if args.defer_commit {
+        job = job.commit_when_received();
+    }
+    let mut progress = Progress::for_terminal(&file_name, total, args.json);
+    let task = uploader
+        .start(job)
+        .await
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    if !args.json && !matches!(task.resumption(), resumable_reqwest::Resumption::Fresh) {
+        eprintln_line(&format!("{file_name}: {}", task.resumption()));
+    }
+    let result = follow(task, &mut progress, args.checkpoint.as_deref()).await;
+    let local_sha256 = hashing
+        .await
+        .map_err(|e| CliError::Invalid(e.to_string()))?
+        .map_err(CliError::file(&args.file))?;
+    let stored = emulator.as_ref().and_then(embedded::Embedded::stored);
+    let outcome = Outcome {
+        file: &args.file,
+        local_sha256: &local_sha256,
+        result: &result,
+        emulator: emulator.as_ref().map(|e| e.base_url()),
+        stored: stored.as_ref(),
+        checkpoint: args.checkpoint.as_deref(),
+    };
+    progress.finish(outcome.status());
+    outcome.print(args.json)
+}
+
+/// Follows the task to its end; Ctrl-C stops it, keeping the session when there is a
+/// checkpoint to resume from, and deletes the session otherwise.
+async fn follow(
+    mut task: UploadTask,
+    progress: &mut Progress,
+    checkpoint: Option<&Path>,
+) -> Result<UploadSummary, UploadFailure> {
+    let keep = checkpoint.is_some();
+    let interrupt = move |task: &UploadTask| {
+        if keep {
+            task.stop();
+        } else {
+            task.cancel();
+        }
+    };
+    progress::follow(&mut task, progress, Some(&interrupt)).await;
+    task.finish().await
+}
+
+/// Where the bytes go, the token to use, and the embedded emulator if one was started.
+async fn destination(
+    args: &UploadArgs,
+    file_name: &str,
+) -> Result<(Destination, Option<Secret>, Option<embedded::Embedded>), CliError> {
+    let token = args.token.clone().map(Secret::new);
+    match (&args.endpoint, &args.upload_url) {
+        (None, None) => {
+            if args.checkpoint.is_some() {
+                return Err(CliError::Invalid(
+                    "--checkpoint needs --endpoint or --upload-url: the embedded emulator ends with this command, so nothing could be resumed from it (run `resumable emulator serve` and pass its URL)".into(),
+                ));
+            }
+            let emulator = embedded::Embedded::start(args.protocol, file_name).await?;
+            if !args.json {
+                eprintln_line(&format!(
+                    "no --endpoint given: uploading to an emulator on {} for this command",
+                    emulator.base_url()
+                ));
+            }
+            let destination = Destination::new_session(emulator.create_url());
+            Ok((
+                destination,
+                Some(Secret::new("embedded-emulator")),
+                Some(emulator),
+            ))
+        }
+        (Some(endpoint), None) => {
+            let token = token.ok_or_else(no_token)?;
+            Ok((Destination::new_session(endpoint), Some(token), None))
+        }
+        (endpoint, Some(upload_url)) => {
+            let mut destination = Destination::existing_session(SecretUrl::new(upload_url));
+            if let Some(endpoint) = endpoint {
+                if token.is_none() {
+                    return Err(no_token());
+                }
+                destination = destination.with_create_url(endpoint);
+            }
+            Ok((destination, token, None))
+        }
+    }
+}
+
+fn no_token() -> CliError {
+    CliError::Invalid(
+        "creating an upload session needs an access token: set RESUMABLE_TOKEN (or pass --token)"
+            .into(),
+    )
+}
+
+/// The engine target the options describe.
+fn target(args: &UploadArgs, file_name: &str) -> Result<Target, CliError> {
+    let drive_only = |flag: &str| {
+        CliError::Invalid(format!(
+            "{flag} applies to graph-drive uploads only, not to {}",
+            args.protocol.name()
+        ))
+    };
+    let name = args.name.clone().unwrap_or_else(|| file_name.to_owned());
+    Ok(match args.protocol {
+        ProtocolArg::Drive => {
+            let mut item = DriveItem::new();
+            if let Some(name) = &args.name {
+                item = item.named(name);
+            }
+            if let Some(conflict) = args.conflict {
+                item = item.on_conflict(match conflict {
+                    ConflictArg::Fail => ConflictBehavior::Fail,
+                    ConflictArg::Replace => ConflictBehavior::Replace,
+                    ConflictArg::Rename => ConflictBehavior::Rename,
+                });
+            }
+            if args.defer_commit {
+                item = item.deferred();
+            }
+            Target::DriveItem(item)
+        }
+        _ if args.conflict.is_some() => return Err(drive_only("--conflict")),
+        _ if args.defer_commit => return Err(drive_only("--defer-commit")),
+        ProtocolArg::Print => {
+            Target::PrintDocument(PrintDocument::new(name.as_str(), content_type(&name)))
+        }
+        ProtocolArg::Attachment => Target::MailAttachment(MailAttachment::new(name)),
+    })
+}
+
+/// Checks `--chunk-size` against the target's rule, naming the rule and sizes that would do.
+fn check_chunk_size(protocol: ProtocolArg, target: &Target, size: u64) -> Result<(), CliError> {
+    target.rule().check(size).map_err(|error| {
+        let rule = match protocol {
+            ProtocolArg::Drive => "graph-drive fragments are multiples of 327680 bytes (320 KiB) under 60 MiB, such as 5MiB or 10MiB",
+            ProtocolArg::Print => "graph-print fragments are multiples of 200000 bytes under 10 MB, such as 5MB",
+            ProtocolArg::Attachment => "graph-attachment fragments are at most 4 MB (4000000 bytes)",
+        };
+        CliError::Invalid(format!("invalid --chunk-size {size}: {error} ({rule})"))
+    })
+}
+
+/// The document's content type, from its extension (print jobs need one).
+fn content_type(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("xps") => "application/oxps",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("txt") => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "upload.bin".to_owned())
+}
+
+/// One line on standard error.
+pub(crate) fn eprintln_line(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+#[cfg(test)]
+mod tests;

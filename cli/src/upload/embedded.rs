@@ -1,0 +1,58 @@
+//! The emulator `resumable upload` starts on 127.0.0.1 when it is given no destination.
+
+use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, StorageMode};
+
+use super::ProtocolArg;
+use super::report::StoredCopy;
+use crate::error::CliError;
+
+/// A running emulator and the creation URL for this upload.
+pub(crate) struct Embedded {
+    handle: EmulatorHandle,
+    create_url: String,
+}
+
+impl Embedded {
+    /// Starts an emulator on a free loopback port. It keeps only each file's size and SHA-256
+    /// (nothing of it survives the command, so there is no point writing the bytes anywhere).
+    pub(crate) async fn start(
+        protocol: ProtocolArg,
+        file_name: &str,
+    ) -> Result<Embedded, CliError> {
+        let config = EmulatorConfig::default().with_storage(StorageMode::Discard);
+        let handle = Emulator::start(config)
+            .await
+            .map_err(|e| CliError::Invalid(format!("cannot start the embedded emulator: {e}")))?;
+        let create_url = match protocol {
+            ProtocolArg::Drive => handle.drive_upload_session_url(file_name),
+            ProtocolArg::Print => {
+                handle.print_upload_session_url("printer-1", "job-1", "document-1")
+            }
+            ProtocolArg::Attachment => handle.mail_upload_session_url("message-1"),
+        };
+        Ok(Embedded { handle, create_url })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) fn base_url(&self) -> &str {
+        self.handle.base_url()
+    }
+
+    /// The `createUploadSession` URL for the upload.
+    pub(crate) fn create_url(&self) -> &str {
+        &self.create_url
+    }
+
+    /// The file the emulator stored last, if any (the command uploads one file).
+    pub(crate) fn stored(&self) -> Option<StoredCopy> {
+        self.handle
+            .files()
+            .into_iter()
+            .last()
+            .map(|file| StoredCopy {
+                path: file.path,
+                size: file.size,
+                sha256: file.sha256,
+            })
+    }
+}

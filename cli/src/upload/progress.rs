@@ -1,0 +1,319 @@
+//! Showing an upload as it goes: a progress bar on a terminal, log lines otherwise, nothing
+//! with `--json` (standard output then carries only the final object).
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use futures::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use resumable_core::engine::{Event, Failure, SessionLossCause};
+use resumable_reqwest::UploadTask;
+
+use crate::size::HumanBytes;
+
+/// How progress is shown.
+pub(crate) enum Display {
+    /// An indicatif bar (bytes, rate, ETA) and a message with what happened.
+    Bar(ProgressBar),
+    /// One line on standard error per notable event, and every tenth of the file.
+    Log { label: String, next_tenth: u64 },
+    /// Nothing.
+    Quiet,
+}
+
+/// Follows one upload's events and shows them.
+pub(crate) struct Progress {
+    display: Display,
+    total: u64,
+    confirmed: u64,
+    /// `bytes_sent` when the last confirmation came: what went out since is on its way.
+    sent_at_confirmation: u64,
+    retries: u32,
+    resyncs: u32,
+    session: u32,
+}
+
+impl Progress {
+    /// A bar if standard error is a terminal (and `quiet` is false), log lines if not.
+    pub(crate) fn for_terminal(label: &str, total: u64, quiet: bool) -> Progress {
+        let display = if quiet {
+            Display::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Display::Bar(bar(label, total, ProgressDrawTarget::stderr()))
+        } else {
+            Display::Log {
+                label: label.to_owned(),
+                next_tenth: 1,
+            }
+        };
+        Progress::with_display(display, total)
+    }
+
+    /// A bar in `multi` (the demo's several uploads at once), or log lines if standard error is
+    /// not a terminal.
+    pub(crate) fn in_group(multi: &MultiProgress, label: &str, total: u64) -> Progress {
+        let display = if std::io::stderr().is_terminal() {
+            Display::Bar(multi.add(bar(label, total, ProgressDrawTarget::hidden())))
+        } else {
+            Display::Log {
+                label: label.to_owned(),
+                next_tenth: 1,
+            }
+        };
+        Progress::with_display(display, total)
+    }
+
+    fn with_display(display: Display, total: u64) -> Progress {
+        Progress {
+            display,
+            total,
+            confirmed: 0,
+            sent_at_confirmation: 0,
+            retries: 0,
+            resyncs: 0,
+            session: 0,
+        }
+    }
+
+    /// Takes in one event.
+    pub(crate) fn on_event(&mut self, event: &Event, bytes_sent: u64) {
+        match event {
+            Event::FragmentAcknowledged { confirmed, .. } => {
+                self.confirmed = *confirmed;
+                self.sent_at_confirmation = bytes_sent;
+            }
+            Event::Resynchronised { confirmed, .. } => {
+                self.resyncs += 1;
+                self.confirmed = *confirmed;
+                self.sent_at_confirmation = bytes_sent;
+            }
+            Event::RetryScheduled { .. } => self.retries += 1,
+            // The last fragment's answer is the item, not a range list: all bytes are in.
+            Event::Completed(_) => self.confirmed = self.total,
+            Event::SessionCreated { number, .. } => self.session = *number,
+            Event::SessionLost {
+                starting_over: true,
+                ..
+            } => {
+                self.confirmed = 0;
+                self.sent_at_confirmation = bytes_sent;
+            }
+            _ => {}
+        }
+        let note = describe(event);
+        let counters = self.counters();
+        match &mut self.display {
+            Display::Bar(bar) => {
+                bar.set_position(self.confirmed);
+                bar.set_message(counters);
+                if let Some(note) = note.filter(|_| notable(event)) {
+                    bar.println(format!("  {note}"));
+                }
+            }
+            Display::Log { label, next_tenth } => {
+                let mut err = std::io::stderr().lock();
+                if let Some(note) = note {
+                    let _ = writeln!(err, "{label}: {note}");
+                }
+                let reached = (self.confirmed * 10).checked_div(self.total).unwrap_or(0);
+                if reached >= *next_tenth && reached < 10 {
+                    let _ = writeln!(
+                        err,
+                        "{label}: {}% ({} of {})",
+                        self.confirmed * 100 / self.total,
+                        HumanBytes(self.confirmed),
+                        HumanBytes(self.total)
+                    );
+                    *next_tenth = reached + 1;
+                }
+            }
+            Display::Quiet => {}
+        }
+    }
+
+    /// Moves the bar with the bytes on their way (called on a timer).
+    pub(crate) fn tick(&mut self, bytes_sent: u64) {
+        if let Display::Bar(bar) = &self.display {
+            let moving = bytes_sent.saturating_sub(self.sent_at_confirmation);
+            bar.set_position((self.confirmed + moving).min(self.total));
+        }
+    }
+
+    /// Ends the display: the bar stays with its final message.
+    pub(crate) fn finish(&mut self, outcome: &str) {
+        if let Display::Bar(bar) = &self.display {
+            bar.set_position(self.confirmed);
+            bar.finish_with_message(format!("{} · {outcome}", self.counters()));
+        }
+    }
+
+    fn counters(&self) -> String {
+        format!(
+            "{} {} · {} {} · session {}",
+            self.retries,
+            plural(self.retries, "retry", "retries"),
+            self.resyncs,
+            plural(self.resyncs, "resync", "resyncs"),
+            self.session.max(1)
+        )
+    }
+}
+
+/// Feeds `task`'s events to `progress` until the stream ends, moving the bar with the bytes on
+/// their way. With `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task) instead of
+/// ending the process.
+pub(crate) async fn follow(
+    task: &mut UploadTask,
+    progress: &mut Progress,
+    on_interrupt: Option<&dyn Fn(&UploadTask)>,
+) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    let mut interrupted = on_interrupt.is_none();
+    loop {
+        tokio::select! {
+            event = task.next() => match event {
+                Some(event) => progress.on_event(&event, task.bytes_sent()),
+                None => return,
+            },
+            _ = ticks.tick() => progress.tick(task.bytes_sent()),
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                if let Some(action) = on_interrupt {
+                    action(task);
+                }
+            }
+        }
+    }
+}
+
+fn bar(label: &str, total: u64, target: ProgressDrawTarget) -> ProgressBar {
+    let style = ProgressStyle::with_template(
+        "{prefix:>12} [{bar:30.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} ETA {eta:>3} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let bar = ProgressBar::with_draw_target(Some(total), target)
+        .with_style(style)
+        .with_prefix(label.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+pub(crate) fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// Whether an event deserves a line of its own above the bar (progress does not).
+fn notable(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::FragmentAcknowledged { .. } | Event::Completed(_) | Event::Failed(_)
+    )
+}
+
+/// A line saying what an event means, for the events worth a line.
+pub(crate) fn describe(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::SessionCreated { number: 1, .. } => "upload session created".into(),
+        Event::SessionCreated { number, .. } => format!("new upload session created (#{number})"),
+        Event::RetryScheduled { reason, delay, .. } => format!(
+            "{reason}{}; retrying in {:.1} s",
+            hint(reason),
+            delay.as_secs_f64()
+        ),
+        Event::Resynchronised { offset, confirmed } => format!(
+            "asked the server where it is: it has {}, continuing from byte {offset}",
+            HumanBytes(*confirmed)
+        ),
+        Event::SessionLost {
+            cause,
+            starting_over,
+        } => {
+            let cause = match cause {
+                SessionLossCause::Expired => "the upload session expired",
+                SessionLossCause::NotFound => "the upload session is gone (404)",
+            };
+            if *starting_over {
+                format!("{cause}; starting over in a new session")
+            } else {
+                cause.to_owned()
+            }
+        }
+        Event::CommitPending { .. } => "all bytes received; committing".into(),
+        Event::NameConflict => "the name is taken (409)".into(),
+        Event::Cancelled => "cancelled; the session was deleted".into(),
+        Event::Completed(_) => "completed".into(),
+        Event::Failed(error) => format!("failed: {error}"),
+        _ => return None,
+    })
+}
+
+/// What a status means, for readers who do not know them by heart.
+fn hint(reason: &Failure) -> &'static str {
+    match reason {
+        Failure::Status(404 | 410) => " (session not found)",
+        Failure::Status(416) => " (range not expected)",
+        Failure::Status(429) => " (throttled)",
+        Failure::Status(503) => " (service unavailable)",
+        Failure::Status(500..=599) => " (server error)",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resumable_core::http::TransportError;
+    use resumable_core::time::Instant;
+
+    #[test]
+    fn events_read_as_sentences() {
+        let retry = Event::RetryScheduled {
+            reason: Failure::Transport(TransportError::Connect),
+            at: Instant::from_millis(1500),
+            delay: Duration::from_millis(1500),
+        };
+        assert_eq!(
+            describe(&retry).unwrap(),
+            "could not connect; retrying in 1.5 s"
+        );
+        let throttled = Event::RetryScheduled {
+            reason: Failure::Status(429),
+            at: Instant::from_millis(2000),
+            delay: Duration::from_secs(2),
+        };
+        assert_eq!(
+            describe(&throttled).unwrap(),
+            "HTTP 429 (throttled); retrying in 2.0 s"
+        );
+        let lost = Event::SessionLost {
+            cause: SessionLossCause::Expired,
+            starting_over: true,
+        };
+        assert_eq!(
+            describe(&lost).unwrap(),
+            "the upload session expired; starting over in a new session"
+        );
+    }
+
+    #[test]
+    fn counters_follow_the_events() {
+        let mut progress = Progress::with_display(Display::Quiet, 100);
+        progress.on_event(
+            &Event::SessionCreated {
+                number: 2,
+                expires: None,
+            },
+            0,
+        );
+        progress.on_event(
+            &Event::Resynchronised {
+                offset: 40,
+                confirmed: 40,
+            },
+            50,
+        );
+        assert_eq!(progress.confirmed, 40);
+        assert_eq!(progress.counters(), "0 retries · 1 resync · session 2");
+    }
+}

@@ -1,0 +1,245 @@
+//! The end of `resumable upload`: what happened, as text or as one JSON object.
+
+use std::io::Write;
+use std::path::Path;
+
+use resumable_reqwest::{FailureCause, UploadFailure, UploadStats, UploadSummary};
+use serde_json::{Value, json};
+
+use super::progress::plural;
+use crate::error::CliError;
+use crate::size::{HumanBytes, Rate};
+
+/// The emulator's record of the file it stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredCopy {
+    /// Where the client put it (`me/drive/root:/big.bin`).
+    pub(crate) path: String,
+    /// Its size.
+    pub(crate) size: u64,
+    /// Its SHA-256, as the emulator computed it from the bytes it received.
+    pub(crate) sha256: String,
+}
+
+/// Everything the final report needs.
+pub(crate) struct Outcome<'a> {
+    /// The local file.
+    pub(crate) file: &'a Path,
+    /// Its SHA-256.
+    pub(crate) local_sha256: &'a str,
+    /// How the upload ended.
+    pub(crate) result: &'a Result<UploadSummary, UploadFailure>,
+    /// The embedded emulator's address, if the upload went there.
+    pub(crate) emulator: Option<&'a str>,
+    /// What the embedded emulator stored.
+    pub(crate) stored: Option<&'a StoredCopy>,
+    /// The checkpoint path, if any.
+    pub(crate) checkpoint: Option<&'a Path>,
+}
+
+impl Outcome<'_> {
+    /// `completed`, `failed`, `cancelled`, `stopped`, or `mismatch` (completed, but the
+    /// emulator stored other bytes than the local file's).
+    pub(crate) fn status(&self) -> &'static str {
+        match self.result {
+            Ok(_) if self.stored.is_some_and(|s| s.sha256 != self.local_sha256) => "mismatch",
+            Ok(_) if self.emulator.is_some() && self.stored.is_none() => "mismatch",
+            Ok(_) => "completed",
+            Err(failure) => match failure.cause {
+                FailureCause::Cancelled => "cancelled",
+                FailureCause::Stopped => "stopped",
+                _ => "failed",
+            },
+        }
+    }
+
+    fn stats(&self) -> &UploadStats {
+        match self.result {
+            Ok(summary) => &summary.stats,
+            Err(failure) => &failure.stats,
+        }
+    }
+
+    /// The one-line reason for a non-zero exit, saying what to do.
+    fn reason(&self) -> Option<String> {
+        match (self.status(), self.result) {
+            ("completed", _) => None,
+            ("mismatch", _) => Some(match self.stored {
+                Some(stored) => format!(
+                    "the emulator stored {} bytes with SHA-256 {}, not the local file's {}; this is a bug, please report it",
+                    stored.size, stored.sha256, self.local_sha256
+                ),
+                None => "the upload completed but the emulator lists no stored file; this is a bug, please report it".into(),
+            }),
+            (_, Err(failure)) => Some(match (&failure.cause, self.checkpoint) {
+                (FailureCause::Stopped, Some(path)) => format!(
+                    "interrupted; the session and the checkpoint {} are kept: run the same command again to resume",
+                    path.display()
+                ),
+                (FailureCause::Cancelled, None) => "interrupted; the upload was cancelled and its session deleted (add --checkpoint PATH to be able to resume)".into(),
+                _ => failure.to_string(),
+            }),
+            (_, Ok(_)) => None,
+        }
+    }
+
+    /// Prints the report (text on standard output, or one JSON object) and turns a failure into
+    /// the error `main` prints.
+    pub(crate) fn print(&self, as_json: bool) -> Result<(), CliError> {
+        let text = if as_json {
+            let mut text = self.json().to_string();
+            text.push('\n');
+            text
+        } else {
+            self.text()
+        };
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes()).map_err(CliError::output)?;
+        out.flush().map_err(CliError::output)?;
+        match self.reason() {
+            Some(reason) => Err(CliError::Invalid(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// The JSON report.
+    pub(crate) fn json(&self) -> Value {
+        let stats = self.stats();
+        let (item, location) = match self.result {
+            Ok(summary) => (
+                summary.completion.item.as_deref().map(parse_item),
+                summary.completion.location.clone(),
+            ),
+            Err(_) => (None, None),
+        };
+        let mut object = json!({
+            "status": self.status(),
+            "file": self.file.display().to_string(),
+            "bytes": stats.total,
+            "confirmed": stats.confirmed,
+            "sha256": self.local_sha256,
+            "elapsed_ms": u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
+            "retries": stats.retries,
+            "resyncs": stats.resyncs,
+            "sessions": stats.sessions,
+            "item": item,
+        });
+        if let Some(location) = location {
+            object["location"] = location.into();
+        }
+        if let Some(stored) = self.stored {
+            object["stored"] = json!({
+                "path": stored.path,
+                "size": stored.size,
+                "sha256": stored.sha256,
+            });
+        }
+        if let Some(reason) = self.reason() {
+            object["error"] = reason.into();
+        }
+        object
+    }
+
+    /// The text report.
+    fn text(&self) -> String {
+        let stats = self.stats();
+        let name = self.file.display();
+        let counters = format!(
+            "{} {}, {} {}, {} {}",
+            stats.retries,
+            plural(stats.retries, "retry", "retries"),
+            stats.resyncs,
+            plural(stats.resyncs, "resync", "resyncs"),
+            stats.sessions,
+            plural(stats.sessions, "session", "sessions"),
+        );
+        let mut lines = Vec::new();
+        match self.result {
+            Ok(summary) => {
+                let rate = stats
+                    .bytes_per_second()
+                    .map(Rate)
+                    .map(|r| format!(" ({r})"));
+                lines.push(format!(
+                    "uploaded {name}: {} bytes ({}) in {:.2} s{}; {counters}",
+                    stats.total,
+                    HumanBytes(stats.total),
+                    stats.elapsed.as_secs_f64(),
+                    rate.unwrap_or_default()
+                ));
+                if let Some(where_to) = where_it_went(summary, self.stored, self.emulator) {
+                    lines.push(where_to);
+                }
+            }
+            Err(_) => lines.push(format!(
+                "not uploaded: {name}: {} of {} bytes confirmed; {counters}",
+                stats.confirmed, stats.total
+            )),
+        }
+        lines.push(format!("local  SHA-256 {}", self.local_sha256));
+        if let Some(stored) = self.stored {
+            let verdict = if stored.sha256 == self.local_sha256 {
+                "identical"
+            } else {
+                "DIFFERENT"
+            };
+            lines.push(format!("stored SHA-256 {} ({verdict})", stored.sha256));
+        }
+        if let Ok(UploadSummary {
+            checkpoint_warning: Some(warning),
+            ..
+        })
+        | Err(UploadFailure {
+            checkpoint_warning: Some(warning),
+            ..
+        }) = self.result
+        {
+            lines.push(format!(
+                "warning: checkpoints could not be saved: {warning}"
+            ));
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        text
+    }
+}
+
+/// Where the file went, from the emulator's record or the service's answer.
+fn where_it_went(
+    summary: &UploadSummary,
+    stored: Option<&StoredCopy>,
+    emulator: Option<&str>,
+) -> Option<String> {
+    if let (Some(stored), Some(emulator)) = (stored, emulator) {
+        return Some(format!(
+            "stored by the emulator at {emulator} as {} ({} bytes)",
+            stored.path, stored.size
+        ));
+    }
+    if let Some(item) = summary.completion.item.as_deref().map(parse_item) {
+        let field = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
+        let mut parts = Vec::new();
+        if let Some(name) = field("name") {
+            parts.push(format!("name {name}"));
+        }
+        if let Some(id) = field("id") {
+            parts.push(format!("id {id}"));
+        }
+        if let Some(url) = field("webUrl") {
+            parts.push(url);
+        }
+        if !parts.is_empty() {
+            return Some(format!("stored as {}", parts.join(", ")));
+        }
+    }
+    summary
+        .completion
+        .location
+        .as_ref()
+        .map(|location| format!("stored at {location}"))
+}
+
+/// The item JSON as a value (kept as a string if the service sent something else).
+fn parse_item(item: &str) -> Value {
+    serde_json::from_str(item).unwrap_or_else(|_| Value::String(item.to_owned()))
+}
