@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::MultiProgress;
 use resumable_core::engine::{
-    DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, Target,
+    DriveItem, FragmentSizing, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, Target,
 };
 use resumable_core::secret::Secret;
 use resumable_emulator::{
@@ -50,6 +50,7 @@ pub(crate) struct DemoArgs {
 /// One upload of the demo.
 struct Variant {
     protocol: ProtocolArg,
+    fragment: FragmentSizing,
     target: Target,
     source: Arc<dyn Source>,
     sha256: String,
@@ -129,8 +130,10 @@ fn variants(
     mail_len: u64,
 ) -> Vec<Variant> {
     // A lost answer early on, and the session expiring a third of the way: the drive upload
-    // must resynchronise, then replace its session and start over in it.
-    let drive_fragments = args.size.div_ceil(32 * 327_680);
+    // must resynchronise, then replace its session and start over in it. Small files get
+    // smaller fragments (at least eight of them), so the scripted faults still land.
+    let drive_fragment = (args.size / 8 / 327_680 * 327_680).clamp(327_680, 32 * 327_680);
+    let drive_fragments = args.size.div_ceil(drive_fragment);
     let drive_script = FaultScript::default()
         .on(RequestKind::Fragment, 2, Fault::LoseAnswer)
         .on(
@@ -142,6 +145,7 @@ fn variants(
     vec![
         Variant {
             protocol: ProtocolArg::Drive,
+            fragment: FragmentSizing::Fixed(drive_fragment),
             target: Target::DriveItem(DriveItem::new()),
             source: file.clone(),
             sha256: sample.sha256.clone(),
@@ -150,6 +154,7 @@ fn variants(
         },
         Variant {
             protocol: ProtocolArg::Print,
+            fragment: FragmentSizing::Fixed(5_000_000),
             target: Target::PrintDocument(PrintDocument::new(
                 "sample.bin",
                 "application/octet-stream",
@@ -161,6 +166,7 @@ fn variants(
         },
         Variant {
             protocol: ProtocolArg::Attachment,
+            fragment: FragmentSizing::Fixed(4_000_000),
             target: Target::MailAttachment(MailAttachment::new("sample.bin")),
             source: mail_source,
             sha256: sample.short_sha256.clone(),
@@ -188,7 +194,7 @@ async fn run_variant(variant: Variant, multi: &MultiProgress) -> Result<VariantR
         .build()
         .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
     let total = variant.source.len();
-    let seed = variant.seed;
+    let (seed, fragment) = (variant.seed, variant.fragment);
     let job = UploadJob::shared(
         variant.source,
         Destination::new_session(create_url),
@@ -196,6 +202,7 @@ async fn run_variant(variant: Variant, multi: &MultiProgress) -> Result<VariantR
     )
     .configure(|config| {
         config.seed = seed;
+        config.fragment_size = fragment;
         // The emulator answers 404 for an expired session at once; a second between checks
         // is plenty here (busy SharePoint sites are why the default waits longer).
         config.session.not_found_delay = Duration::from_secs(1);

@@ -14,7 +14,8 @@ use resumable_core::engine::{
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_reqwest::source::{FileSource, Source};
 use resumable_reqwest::{
-    CheckpointStore, Destination, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,
+    CheckpointStore, Destination, Resumption, UploadFailure, UploadJob, UploadSummary, UploadTask,
+    Uploader,
 };
 
 use crate::error::CliError;
@@ -164,8 +165,9 @@ async fn upload(args: UploadArgs) -> Result<(), CliError> {
         .start(job)
         .await
         .map_err(|e| CliError::Invalid(e.to_string()))?;
-    if !args.json && !matches!(task.resumption(), resumable_reqwest::Resumption::Fresh) {
-        eprintln_line(&format!("{file_name}: {}", task.resumption()));
+    let resumption = task.resumption().clone();
+    if !args.json && resumption != Resumption::Fresh {
+        eprintln_line(&format!("{file_name}: {resumption}"));
     }
     let result = follow(task, &mut progress, args.checkpoint.as_deref()).await;
     let local_sha256 = hashing
@@ -180,6 +182,7 @@ async fn upload(args: UploadArgs) -> Result<(), CliError> {
         emulator: emulator.as_ref().map(|e| e.base_url()),
         stored: stored.as_ref(),
         checkpoint: args.checkpoint.as_deref(),
+        resumption: &resumption,
     };
     progress.finish(outcome.status());
     outcome.print(args.json)

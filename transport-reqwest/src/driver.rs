@@ -63,8 +63,9 @@ impl DrivenMachine for Upload {
 pub enum Command<M> {
     /// Runs this on the machine (a cancel, a commit).
     Apply(Box<dyn FnOnce(&mut M) + Send>),
-    /// Stops the loop now, sending nothing more and leaving the session as it is (to resume
-    /// later from a checkpoint).
+    /// Stops the loop: nothing new is sent, the answers to requests in flight are awaited and
+    /// handed in (so a fragment on its way is neither cut off nor forgotten), and the session
+    /// is left as it is, to resume later from a checkpoint.
     Stop,
 }
 
@@ -91,7 +92,8 @@ pub enum DriveEnd {
 /// `on_event` gets each event with the machine (to take a checkpoint, or to act on the event
 /// with a command of its own). Commands from `commands` are applied between turns; when every
 /// sender is gone, the machine is [abandoned](DrivenMachine::abandon) and the loop runs on until
-/// it winds down. Requests still in flight when the machine finishes are dropped (their
+/// it winds down. After [`Command::Stop`] the loop sends nothing new and returns once the
+/// requests in flight are answered. Requests still in flight when the machine finishes are dropped (their
 /// connections closed): the machine ignores their answers anyway.
 pub async fn drive<M, F>(
     machine: &mut M,
@@ -106,9 +108,10 @@ where
 {
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Delivery>> = FuturesUnordered::new();
     let mut caller_present = true;
+    let mut stopping = false;
     loop {
         let now = clock.now();
-        while let Some(request) = machine.poll_request(now) {
+        while let Some(request) = (!stopping).then(|| machine.poll_request(now)).flatten() {
             let limit = machine.time_limit(&request);
             in_flight.push(Box::pin(
                 async move { exchange.send(&request, limit).await },
@@ -124,7 +127,13 @@ where
             }
             return DriveEnd::Finished;
         }
-        let deadline = machine.poll_timeout().map(|at| clock.tokio_instant(at));
+        if stopping && in_flight.is_empty() {
+            return DriveEnd::Stopped;
+        }
+        let deadline = machine
+            .poll_timeout()
+            .filter(|_| !stopping)
+            .map(|at| clock.tokio_instant(at));
         if in_flight.is_empty() && deadline.is_none() && !caller_present {
             // The machine waits for a command that cannot come.
             return DriveEnd::Abandoned;
@@ -142,7 +151,7 @@ where
             () = sleep => machine.handle_timeout(clock.now()),
             command = commands.recv(), if caller_present => match command {
                 Some(Command::Apply(action)) => action(machine),
-                Some(Command::Stop) => return DriveEnd::Stopped,
+                Some(Command::Stop) => stopping = true,
                 None => {
                     caller_present = false;
                     if !machine.abandon() {

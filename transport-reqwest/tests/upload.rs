@@ -334,3 +334,39 @@ async fn creating_a_session_without_a_token_is_refused_before_sending() {
     assert!(error.to_string().contains("access token"), "{error}");
     assert_eq!(emulator.stats().requests_total, 0);
 }
+
+#[tokio::test]
+async fn a_session_created_elsewhere_is_continued_without_a_token() {
+    let emulator = emulator("").await;
+    let bytes = data(2 * KIB320 as usize + 3, 9);
+    let session: serde_json::Value = reqwest::Client::new()
+        .post(emulator.drive_upload_session_url("elsewhere.bin"))
+        .bearer_auth("someone-else")
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"item":{{"fileSize":{}}}}}"#, bytes.len()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload_url = session["uploadUrl"].as_str().unwrap();
+    let job = UploadJob::new(
+        BytesSource::new(bytes.clone()),
+        Destination::existing_session(resumable_core::secret::SecretUrl::new(upload_url)),
+        Target::DriveItem(DriveItem::new()),
+    )
+    .configure(|c| quick(c, KIB320));
+    // No token: nothing here needs one.
+    let summary = Uploader::new().unwrap().upload(job).await.unwrap();
+    assert_eq!(summary.stats.sessions, 1);
+    assert_eq!(
+        stored(&emulator, "me/drive/root:/elsewhere.bin").sha256,
+        sha256(&bytes)
+    );
+    assert_eq!(
+        requests(&emulator, "status"),
+        1,
+        "it asks the session where it is first"
+    );
+}

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use resumable_reqwest::{FailureCause, UploadFailure, UploadStats, UploadSummary};
+use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 
 use super::progress::plural;
@@ -35,6 +35,8 @@ pub(crate) struct Outcome<'a> {
     pub(crate) stored: Option<&'a StoredCopy>,
     /// The checkpoint path, if any.
     pub(crate) checkpoint: Option<&'a Path>,
+    /// How the upload began.
+    pub(crate) resumption: &'a Resumption,
 }
 
 impl Outcome<'_> {
@@ -123,6 +125,7 @@ impl Outcome<'_> {
             "resyncs": stats.resyncs,
             "sessions": stats.sessions,
             "item": item,
+            "start": self.resumption.to_string(),
         });
         if let Some(location) = location {
             object["location"] = location.into();

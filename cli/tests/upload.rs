@@ -1,0 +1,434 @@
+//! `resumable upload`, `resumable demo` and `resumable emulator serve` run as a user runs them:
+//! the real binary, real files, real HTTP on loopback. The kill-and-resume tests kill the
+//! binary with SIGKILL in the middle of an upload and run it again.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const KIB320: u64 = 327_680;
+
+fn resumable() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
+    command.env_remove("RESUMABLE_TOKEN");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(u32::from(seed % 31)) as u8
+                ^ seed
+        })
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn without_a_destination_it_uploads_to_an_embedded_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(1_000_000, 1);
+    let file = write(dir.path(), "hello.bin", &bytes);
+    let out = run(resumable().arg("upload").arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let expected = sha256(&bytes);
+    assert!(
+        stdout.contains(&format!("local  SHA-256 {expected}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("stored SHA-256 {expected} (identical)")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("as me/drive/root:/hello.bin (1000000 bytes)"),
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).contains("uploading to an emulator on http://127.0.0.1:"));
+}
+
+#[test]
+fn json_prints_exactly_one_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(700_000, 2);
+    let file = write(dir.path(), "doc.pdf", &bytes);
+    for protocol in ["graph-drive", "graph-print", "graph-attachment"] {
+        let out = run(resumable()
+            .args(["upload", "--json", "--protocol", protocol])
+            .arg(&file));
+        assert!(out.status.success(), "{protocol}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report["status"], "completed", "{report}");
+        assert_eq!(report["bytes"], 700_000);
+        assert_eq!(report["sha256"], sha256(&bytes).as_str());
+        assert_eq!(report["sessions"], 1);
+        for key in ["elapsed_ms", "retries", "resyncs", "item"] {
+            assert!(report.get(key).is_some(), "{key} missing: {report}");
+        }
+        assert_eq!(report["stored"]["sha256"], sha256(&bytes).as_str());
+        assert!(
+            text(&out.stderr).is_empty(),
+            "{protocol}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_chunk_size_the_protocol_refuses_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.bin", b"abc");
+    let out = run(resumable()
+        .args(["upload", "--chunk-size", "1000000"])
+        .arg(&file));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("not a multiple of 327680 bytes; try 983040 or 1310720"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("10MiB"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.bin", b"abc");
+    let out = run(resumable()
+        .args([
+            "upload",
+            "--endpoint",
+            "http://127.0.0.1:9/v1.0/me/drive/root:/a.bin:/createUploadSession",
+        ])
+        .arg(&file));
+    assert!(
+        text(&out.stderr).contains("set RESUMABLE_TOKEN"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(resumable().args(["upload", "--checkpoint", "c"]).arg(&file));
+    assert!(
+        text(&out.stderr).contains("--checkpoint needs --endpoint"),
+        "{}",
+        text(&out.stderr)
+    );
+    let empty = write(dir.path(), "empty.bin", b"");
+    let out = run(resumable().arg("upload").arg(&empty));
+    assert!(
+        text(&out.stderr).contains("the file is empty"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(resumable()
+        .arg("upload")
+        .arg(dir.path().join("missing.bin")));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("missing.bin"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_server_that_stays_down_fails_with_one_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.bin", &data(1000, 3));
+    let started = Instant::now();
+    let out = run(resumable()
+        .env("RESUMABLE_TOKEN", "t")
+        .args(["upload", "--retries", "2", "--endpoint"])
+        .arg(format!(
+            "http://127.0.0.1:{port}/v1.0/me/drive/root:/a.bin:/createUploadSession"
+        ))
+        .arg(&file));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let last = stderr.lines().last().unwrap();
+    assert!(last.starts_with("resumable: "), "{stderr}");
+    assert!(last.contains("could not connect"), "{stderr}");
+    assert!(last.contains("check the connection"), "{stderr}");
+    assert!(
+        !stderr.contains("createUploadSession"),
+        "no URL in messages: {stderr}"
+    );
+}
+
+/// An emulator on its own runtime thread, so the test can block on child processes.
+struct Background {
+    emulator: EmulatorHandle,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn background(script: &str) -> Background {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let script: FaultScript = script.parse().unwrap();
+    let config = EmulatorConfig::default()
+        .with_storage(StorageMode::Discard)
+        .with_script(script);
+    let emulator = runtime.block_on(Emulator::start(config)).unwrap();
+    Background {
+        emulator,
+        _runtime: runtime,
+    }
+}
+
+/// Every fragment answers `ms` late, so an upload lasts long enough to be killed mid-way.
+fn slow_fragments(count: u64, ms: u64) -> String {
+    (1..=count)
+        .map(|n| format!("fragment#{n}=slow:{ms}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn upload_with_checkpoint(emulator: &EmulatorHandle, file: &Path, checkpoint: &Path) -> Command {
+    let mut command = resumable();
+    command
+        .env("RESUMABLE_TOKEN", "test-token")
+        .args(["upload", "--chunk-size", "320KiB", "--endpoint"])
+        .arg(emulator.drive_upload_session_url("big.bin"))
+        .arg("--checkpoint")
+        .arg(checkpoint)
+        .arg(file);
+    command
+}
+
+/// Runs the upload of `file` with a checkpoint, and kills it with SIGKILL once the emulator has
+/// received `fragments` fragments.
+fn kill_mid_upload(emulator: &EmulatorHandle, file: &Path, checkpoint: &Path, fragments: u64) {
+    let mut child = upload_with_checkpoint(emulator, file, checkpoint)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emulator
+        .stats()
+        .requests
+        .get("fragment")
+        .copied()
+        .unwrap_or(0)
+        < fragments
+    {
+        assert!(Instant::now() < deadline, "the upload did not get going");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn killed_mid_upload_it_resumes_from_the_checkpoint() {
+    let server = background(&slow_fragments(40, 40));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(24 * KIB320 as usize + 4321, 4);
+    let file = write(dir.path(), "big.bin", &bytes);
+    let checkpoint = dir.path().join("big.checkpoint");
+    kill_mid_upload(&server.emulator, &file, &checkpoint, 8);
+    assert!(
+        checkpoint.exists(),
+        "a checkpoint was saved before the kill"
+    );
+    assert!(server.emulator.files().is_empty());
+
+    let out = run(&mut upload_with_checkpoint(
+        &server.emulator,
+        &file,
+        &checkpoint,
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("resuming from the checkpoint"),
+        "{}",
+        text(&out.stderr)
+    );
+    let stored = server.emulator.files().pop().unwrap();
+    assert_eq!(stored.sha256, sha256(&bytes));
+    let stats = server.emulator.stats();
+    assert!(
+        stats.bytes_received_twice <= KIB320,
+        "{} bytes received twice",
+        stats.bytes_received_twice
+    );
+    assert_eq!(stats.sessions_created, 1, "the same session went on");
+    assert!(!checkpoint.exists(), "removed after completion");
+}
+
+#[test]
+fn a_file_changed_between_runs_starts_over() {
+    let server = background(&slow_fragments(30, 40));
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = data(16 * KIB320 as usize, 5);
+    let file = write(dir.path(), "big.bin", &bytes);
+    let checkpoint = dir.path().join("big.checkpoint");
+    kill_mid_upload(&server.emulator, &file, &checkpoint, 5);
+    bytes[10] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let out = run(upload_with_checkpoint(&server.emulator, &file, &checkpoint).arg("--json"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["start"],
+        "starting over: the source changed in bytes 0-327679"
+    );
+    assert_eq!(report["sha256"], sha256(&bytes).as_str());
+    assert_eq!(
+        server.emulator.files().pop().unwrap().sha256,
+        sha256(&bytes)
+    );
+    assert_eq!(server.emulator.stats().sessions_created, 2);
+}
+
+#[test]
+fn it_continues_a_session_created_elsewhere() {
+    let server = background("");
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(3 * KIB320 as usize + 9, 6);
+    let file = write(dir.path(), "e.bin", &bytes);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let upload_url = runtime.block_on(async {
+        let answer: Value = reqwest::Client::new()
+            .post(server.emulator.drive_upload_session_url("e.bin"))
+            .bearer_auth("elsewhere")
+            .json(&serde_json::json!({ "item": { "fileSize": bytes.len() } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["uploadUrl"].as_str().unwrap().to_owned()
+    });
+    let out = run(resumable()
+        .args([
+            "upload",
+            "--json",
+            "--chunk-size",
+            "320KiB",
+            "--upload-url",
+            &upload_url,
+        ])
+        .arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        !stdout.contains("tempauth"),
+        "the upload URL is never printed: {stdout}"
+    );
+    assert_eq!(
+        server.emulator.files().pop().unwrap().sha256,
+        sha256(&bytes)
+    );
+}
+
+#[test]
+fn emulator_serve_prints_its_url_and_takes_uploads() {
+    let mut server = resumable()
+        .args([
+            "emulator",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--faults",
+            "flaky",
+            "--seed",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let base = lines.next().unwrap().unwrap();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(5 * KIB320 as usize, 7);
+    let file = write(dir.path(), "s.bin", &bytes);
+    let out = run(resumable()
+        .env("RESUMABLE_TOKEN", "any")
+        .args(["upload", "--json", "--chunk-size", "320KiB", "--endpoint"])
+        .arg(format!(
+            "{base}/v1.0/me/drive/root:/s.bin:/createUploadSession"
+        ))
+        .arg(&file));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hash = report["item"]["file"]["hashes"]["sha256Hash"]
+        .as_str()
+        .unwrap();
+    assert_eq!(hash.to_lowercase(), sha256(&bytes));
+}
+
+#[test]
+fn the_demo_uploads_every_variant_and_checks_the_hashes() {
+    let out = run(resumable().args(["demo", "--size", "3MiB", "--seed", "2"]));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    for variant in ["graph-drive", "graph-print", "graph-attachment"] {
+        assert!(stdout.contains(variant), "{stdout}");
+    }
+    assert_eq!(stdout.matches("identical (").count(), 3, "{stdout}");
+    assert!(
+        stdout.contains("sessions lost and recreated: graph-drive"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("faults met: "), "{stdout}");
+    assert!(
+        stdout.contains("every stored copy is byte-identical"),
+        "{stdout}"
+    );
+}

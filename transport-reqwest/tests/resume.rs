@@ -1,0 +1,306 @@
+//! Checkpoints over real HTTP: an upload stopped half-way resumes where the server is; a
+//! changed source, a damaged checkpoint or another upload's checkpoint never corrupts a file.
+
+mod common;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use resumable_core::engine::{Checkpoint, Event, MailAttachment, Target};
+use resumable_emulator::EmulatorHandle;
+use resumable_reqwest::source::{BytesSource, FileSource, Source};
+use resumable_reqwest::{
+    CheckpointStore, FailureCause, Resumption, StartError, UploadJob, UploadSummary,
+};
+
+use common::*;
+
+const SIZE: usize = 6 * KIB320 as usize + 1234;
+
+/// Starts `job` and stops it once `fragments` fragments are confirmed.
+async fn stop_after(job: UploadJob, fragments: usize) {
+    let mut task = uploader().start(job).await.unwrap();
+    let mut acknowledged = 0;
+    while let Some(event) = task.next().await {
+        if let Event::FragmentAcknowledged { .. } = event {
+            acknowledged += 1;
+            if acknowledged == fragments {
+                task.stop();
+            }
+        }
+    }
+    let failure = task.finish().await.unwrap_err();
+    assert!(matches!(failure.cause, FailureCause::Stopped), "{failure}");
+}
+
+fn job_with(
+    emulator: &EmulatorHandle,
+    source: Arc<dyn Source>,
+    store: &CheckpointStore,
+) -> UploadJob {
+    job(
+        emulator.drive_upload_session_url("r.bin"),
+        source,
+        Target::DriveItem(resumable_core::engine::DriveItem::new()),
+        KIB320,
+    )
+    .checkpoint(store.clone())
+}
+
+async fn finish(job: UploadJob) -> (Resumption, UploadSummary) {
+    let task = uploader()
+        .start(job)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resumption = task.resumption().clone();
+    let summary = task.finish().await.unwrap_or_else(|e| panic!("{e}"));
+    (resumption, summary)
+}
+
+#[tokio::test]
+async fn a_stopped_upload_resumes_where_the_server_is() {
+    let emulator = emulator("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.bin");
+    let bytes = data(SIZE, 1);
+    std::fs::write(&path, &bytes).unwrap();
+    let store = CheckpointStore::new(dir.path().join("r.checkpoint"));
+    let source = || -> Arc<dyn Source> { Arc::new(FileSource::open(&path).unwrap()) };
+    stop_after(job_with(&emulator, source(), &store), 3).await;
+
+    // The fourth fragment was on its way when the stop came: it was let through, not cut off.
+    let saved = Checkpoint::from_bytes(&store.load().unwrap().unwrap()).unwrap();
+    assert_eq!(saved.confirmed_bytes(), 4 * KIB320);
+    assert_eq!(
+        saved.fingerprint().fragments.len(),
+        4,
+        "each confirmed fragment has its CRC"
+    );
+    assert!(saved.upload_url().is_some());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(store.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the checkpoint holds a credential: {mode:o}"
+        );
+    }
+
+    let (resumption, summary) = finish(job_with(&emulator, source(), &store)).await;
+    assert_eq!(
+        resumption,
+        Resumption::Resumed {
+            confirmed: 4 * KIB320,
+            sessions: 1
+        }
+    );
+    assert_eq!(summary.stats.sessions, 1);
+    assert_eq!(summary.stats.bytes_sent, SIZE as u64 - 4 * KIB320);
+    assert_eq!(
+        stored(&emulator, "me/drive/root:/r.bin").sha256,
+        sha256(&bytes)
+    );
+    let stats = emulator.stats();
+    assert_eq!(stats.bytes_received_twice, 0);
+    assert_eq!(stats.sessions_created, 1);
+    assert!(stats.refusals.is_empty(), "{:?}", stats.refusals);
+    assert_eq!(
+        store.load().unwrap(),
+        None,
+        "removed once the upload completed"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_source_starts_over_in_a_new_session() {
+    let emulator = emulator("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::new(dir.path().join("c.checkpoint"));
+    let old = data(SIZE, 2);
+    stop_after(
+        job_with(&emulator, Arc::new(BytesSource::new(old.clone())), &store),
+        2,
+    )
+    .await;
+
+    // Same size, one byte changed inside what the server already holds.
+    let mut new = old.clone();
+    new[1000] ^= 0xFF;
+    let (resumption, summary) = finish(job_with(
+        &emulator,
+        Arc::new(BytesSource::new(new.clone())),
+        &store,
+    ))
+    .await;
+    let Resumption::Restarted { reason } = resumption else {
+        panic!("{resumption:?}")
+    };
+    assert_eq!(reason, "the source changed in bytes 0-327679");
+    assert_eq!(summary.stats.sessions, 1, "a new session, counted afresh");
+    assert_eq!(
+        stored(&emulator, "me/drive/root:/r.bin").sha256,
+        sha256(&new)
+    );
+    let stats = emulator.stats();
+    assert_eq!(stats.sessions_created, 2);
+    // The old session, holding bytes of the old version, is deleted rather than left to expire.
+    for _ in 0..50 {
+        if requests(&emulator, "cancel") == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(requests(&emulator, "cancel"), 1);
+}
+
+#[tokio::test]
+async fn a_source_of_another_size_starts_over() {
+    let emulator = emulator("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::new(dir.path().join("s.checkpoint"));
+    let old = data(SIZE, 3);
+    stop_after(
+        job_with(&emulator, Arc::new(BytesSource::new(old.clone())), &store),
+        1,
+    )
+    .await;
+    let longer = [old.as_slice(), b"appended"].concat();
+    let (resumption, _) = finish(job_with(
+        &emulator,
+        Arc::new(BytesSource::new(longer.clone())),
+        &store,
+    ))
+    .await;
+    assert_eq!(
+        resumption,
+        Resumption::Restarted {
+            reason: format!("the source changed size ({} bytes, now {})", SIZE, SIZE + 8)
+        }
+    );
+    assert_eq!(
+        stored(&emulator, "me/drive/root:/r.bin").sha256,
+        sha256(&longer)
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_checkpoint_starts_over() {
+    let emulator = emulator("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::new(dir.path().join("d.checkpoint"));
+    let bytes = data(SIZE, 4);
+    stop_after(
+        job_with(&emulator, Arc::new(BytesSource::new(bytes.clone())), &store),
+        2,
+    )
+    .await;
+    let mut saved = store.load().unwrap().unwrap();
+    let last = saved.len() - 3;
+    saved[last] ^= 0x20;
+    store.save(&saved).unwrap();
+    let (resumption, _) = finish(job_with(
+        &emulator,
+        Arc::new(BytesSource::new(bytes.clone())),
+        &store,
+    ))
+    .await;
+    assert_eq!(
+        resumption,
+        Resumption::Restarted {
+            reason: "the checkpoint is damaged (its CRC does not match)".into()
+        }
+    );
+    assert_eq!(
+        stored(&emulator, "me/drive/root:/r.bin").sha256,
+        sha256(&bytes)
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_checkpoint_is_neither_used_nor_overwritten() {
+    let emulator = emulator("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("notes.txt");
+    std::fs::write(&precious, "my notes").unwrap();
+    let store = CheckpointStore::new(&precious);
+    let error = uploader()
+        .start(job_with(
+            &emulator,
+            Arc::new(BytesSource::new(data(10, 1))),
+            &store,
+        ))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(error, StartError::CheckpointMismatch { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("is not a checkpoint file"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "my notes");
+    assert_eq!(emulator.stats().requests_total, 0);
+}
+
+#[tokio::test]
+async fn another_uploads_checkpoint_is_refused() {
+    let emulator = emulator("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::new(dir.path().join("o.checkpoint"));
+    let bytes = data(SIZE, 5);
+    stop_after(
+        job_with(&emulator, Arc::new(BytesSource::new(bytes.clone())), &store),
+        1,
+    )
+    .await;
+    let elsewhere = job(
+        emulator.drive_upload_session_url("other.bin"),
+        Arc::new(BytesSource::new(bytes.clone())),
+        Target::DriveItem(resumable_core::engine::DriveItem::new()),
+        KIB320,
+    )
+    .checkpoint(store.clone());
+    let error = uploader().start(elsewhere).await.err().unwrap();
+    assert!(error.to_string().contains("another destination"), "{error}");
+    let mail = job(
+        emulator.mail_upload_session_url("m"),
+        Arc::new(BytesSource::new(bytes)),
+        Target::MailAttachment(MailAttachment::new("r.bin")),
+        KIB320,
+    )
+    .checkpoint(store.clone());
+    let error = uploader().start(mail).await.err().unwrap();
+    assert!(
+        error
+            .to_string()
+            .contains("of a drive item upload, not of a mail attachment upload"),
+        "{error}"
+    );
+    assert!(
+        store.load().unwrap().is_some(),
+        "the checkpoint is left alone"
+    );
+}
+
+#[tokio::test]
+async fn a_kept_completed_checkpoint_sends_nothing_the_second_time() {
+    let emulator = emulator("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::new(dir.path().join("k.checkpoint"));
+    let bytes = data(SIZE, 6);
+    let source = Arc::new(BytesSource::new(bytes.clone()));
+    finish(job_with(&emulator, source.clone(), &store).keep_completed_checkpoint()).await;
+    let before = emulator.stats().requests_total;
+    let (resumption, summary) =
+        finish(job_with(&emulator, source, &store).keep_completed_checkpoint()).await;
+    assert_eq!(resumption, Resumption::AlreadyCompleted);
+    assert!(summary.completion.item.is_some());
+    assert_eq!(emulator.stats().requests_total, before);
+}
