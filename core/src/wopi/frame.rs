@@ -407,7 +407,15 @@ impl FramePrefix {
         let Some((header, rest)) = input.split_first_chunk::<FRAME_HEADER_LEN>() else {
             return Ok(None);
         };
-        let header = FrameHeader::parse(header)?;
+        FramePrefix::parse_extended(FrameHeader::parse(header)?, rest)
+    }
+
+    /// The rest of [`FramePrefix::parse`], for callers that have parsed the header already:
+    /// `rest` is the input after the 16 header bytes.
+    pub(crate) fn parse_extended(
+        header: FrameHeader,
+        rest: &[u8],
+    ) -> Result<Option<Self>, FrameError> {
         let kind = match header.frame_type {
             FrameType::EndFrame => FrameKind::EndFrame,
             FrameType::MessageJson => FrameKind::MessageJson,
