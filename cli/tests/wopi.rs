@@ -190,10 +190,18 @@ fn put_chunked_file_round_trip() {
     let body = dir.file("commit.bin", &out.stdout);
     let out = resumable(&["wopi".as_ref(), "decode".as_ref(), body.as_os_str()]);
     let text = stdout(&out);
+    // The body carries the token; the listing shows it redacted (it is a credential).
     assert!(
-        text.contains(r#""UploadSessionTokenToCommit":"tok-9""#),
+        std::fs::read(&body)
+            .unwrap()
+            .windows(5)
+            .any(|w| w == b"tok-9")
+    );
+    assert!(
+        text.contains(r#""UploadSessionTokenToCommit":"[redacted]""#),
         "{text}"
     );
+    assert!(!text.contains("tok-9"), "{text}");
     assert!(text.lines().last().unwrap().starts_with("2 frames"));
 }
 
@@ -295,6 +303,36 @@ fn hostile_and_misordered_frames_are_refused_with_offsets() {
         stderr(&out).contains("at byte offset 0: frame type 0 is undefined"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn message_json_that_is_not_a_put_chunked_file_message_is_refused() {
+    let dir = Scratch::new();
+    let mut body = Vec::new();
+    body.extend_from_slice(&2u32.to_be_bytes());
+    body.extend_from_slice(&0u32.to_be_bytes());
+    body.extend_from_slice(&3u64.to_be_bytes());
+    body.extend_from_slice(b"{x}");
+    let path = dir.file("junk.bin", &body);
+    let out = resumable(&["wopi".as_ref(), "decode".as_ref(), path.as_os_str()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("at byte offset 0: MessageJSON is not a PutChunkedFile message"),
+        "{}",
+        stderr(&out)
+    );
+    // Inspecting any frames: listed, content withheld.
+    let out = resumable(&[
+        "wopi".as_ref(),
+        "decode".as_ref(),
+        "--kind".as_ref(),
+        "any".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("MessageJSON  payload 3  (not a PutChunkedFile message; not shown)")
     );
 }
 

@@ -9,8 +9,10 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
+use resumable_core::secret::Secret;
 use resumable_core::wopi::{
-    BodyKind, ChunkId, DecoderConfig, FrameDecoder, FrameKind, PrefixDecoded, spooky::SpookyHasher,
+    BodyKind, ChunkId, DecoderConfig, FrameDecoder, FrameKind, PrefixDecoded,
+    PutChunkedFileMessage, spooky::SpookyHasher,
 };
 
 use super::{BodyArg, READ_BUFFER};
@@ -82,10 +84,22 @@ pub(super) fn run(path: &Path, kind: Option<BodyArg>) -> Result<(), CliError> {
                     )));
                 }
                 let line = match (prefix.kind, sink) {
-                    (FrameKind::MessageJson, PayloadSink::Keep(json)) => format!(
-                        "{offset:>12}  MessageJSON  payload {len}  {}",
-                        String::from_utf8_lossy(&json)
-                    ),
+                    (FrameKind::MessageJson, PayloadSink::Keep(json)) => {
+                        // Other messages may hold credentials in fields this tool does not
+                        // know, so only PutChunkedFile messages are shown.
+                        let shown = match redacted_message(&json) {
+                            Ok(shown) => shown,
+                            Err(_) if body == BodyKind::Unordered => {
+                                "(not a PutChunkedFile message; not shown)".to_string()
+                            }
+                            Err(e) => {
+                                return Err(malformed(&format_args!(
+                                    "at byte offset {offset}: MessageJSON is not a PutChunkedFile message: {e}"
+                                )));
+                            }
+                        };
+                        format!("{offset:>12}  MessageJSON  payload {len}  {shown}")
+                    }
                     (FrameKind::Chunk(id), PayloadSink::Hash(hasher)) => {
                         let actual = ChunkId::of_hasher(&hasher);
                         let verdict = if actual == id {
@@ -128,6 +142,16 @@ pub(super) fn run(path: &Path, kind: Option<BodyArg>) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// The message as JSON with its session token replaced by `[redacted]`: the token lets anyone
+/// commit the session, so it is never printed.
+fn redacted_message(json: &[u8]) -> Result<String, serde_json::Error> {
+    let mut message: PutChunkedFileMessage = serde_json::from_slice(json)?;
+    if message.upload_session_token_to_commit.is_some() {
+        message.upload_session_token_to_commit = Some(Secret::new("[redacted]"));
+    }
+    serde_json::to_string(&message)
 }
 
 /// Reads until `head` holds `needed` bytes; `false` if the input ended first.

@@ -493,7 +493,7 @@ impl FrameDecoder {
         if self.done {
             return Ok(PrefixStep::Done);
         }
-        let Some((header, _)) = input.split_first_chunk::<FRAME_HEADER_LEN>() else {
+        let Some((header, rest)) = input.split_first_chunk::<FRAME_HEADER_LEN>() else {
             return Ok(PrefixStep::Partial(FRAME_HEADER_LEN));
         };
         // Everything the fixed header decides is checked before waiting for more input.
@@ -501,7 +501,7 @@ impl FrameDecoder {
             FrameHeader::parse(header).map_err(|e| self.fail(DecodeErrorKind::Frame(e)))?;
         self.check_order(header.frame_type)?;
         self.check_limit(&header)?;
-        match FramePrefix::parse(input) {
+        match FramePrefix::parse_extended(header, rest) {
             Ok(Some(prefix)) => Ok(PrefixStep::Ready(prefix)),
             Ok(None) => Ok(PrefixStep::Partial(
                 FRAME_HEADER_LEN + header.frame_type.extended_len(),

@@ -356,18 +356,24 @@ impl FramePrefix {
     /// ```
     #[inline]
     pub fn write_to(&self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
-        let len = self.len();
-        let Some(dst) = buf.get_mut(..len) else {
-            return Err(BufferTooSmall { needed: len });
-        };
-        let (header, extended) = dst.split_at_mut(FRAME_HEADER_LEN);
-        header.copy_from_slice(&self.header().encode());
+        // One fixed-size arm per prefix length: the copies compile to a few stores, with no
+        // length checks left (this runs once per frame on the upload path).
+        let header = self.header().encode();
         match &self.kind {
-            FrameKind::EndFrame | FrameKind::MessageJson => {}
-            FrameKind::Chunk(id) => extended.copy_from_slice(id.as_bytes()),
-            FrameKind::ChunkRange(range) => extended.copy_from_slice(&range.encode()),
+            FrameKind::EndFrame | FrameKind::MessageJson => {
+                write_fixed::<FRAME_HEADER_LEN>(buf, |dst| *dst = header)
+            }
+            FrameKind::Chunk(id) => write_fixed::<CHUNK_PREFIX_LEN>(buf, |dst| {
+                let (head, ext) = dst.split_at_mut(FRAME_HEADER_LEN);
+                head.copy_from_slice(&header);
+                ext.copy_from_slice(id.as_bytes());
+            }),
+            FrameKind::ChunkRange(range) => write_fixed::<MAX_PREFIX_LEN>(buf, |dst| {
+                let (head, ext) = dst.split_at_mut(FRAME_HEADER_LEN);
+                head.copy_from_slice(&header);
+                ext.copy_from_slice(&range.encode());
+            }),
         }
-        Ok(len)
     }
 
     /// The prefix bytes in a small inline buffer.
@@ -401,7 +407,15 @@ impl FramePrefix {
         let Some((header, rest)) = input.split_first_chunk::<FRAME_HEADER_LEN>() else {
             return Ok(None);
         };
-        let header = FrameHeader::parse(header)?;
+        FramePrefix::parse_extended(FrameHeader::parse(header)?, rest)
+    }
+
+    /// The rest of [`FramePrefix::parse`], for callers that have parsed the header already:
+    /// `rest` is the input after the 16 header bytes.
+    pub(crate) fn parse_extended(
+        header: FrameHeader,
+        rest: &[u8],
+    ) -> Result<Option<Self>, FrameError> {
         let kind = match header.frame_type {
             FrameType::EndFrame => FrameKind::EndFrame,
             FrameType::MessageJson => FrameKind::MessageJson,
@@ -439,6 +453,21 @@ impl FramePrefix {
             },
             None => FRAME_HEADER_LEN,
         }
+    }
+}
+
+/// Hands `write` the first `N` bytes of `buf` as an array, or reports that `N` are needed.
+#[inline(always)]
+fn write_fixed<const N: usize>(
+    buf: &mut [u8],
+    write: impl FnOnce(&mut [u8; N]),
+) -> Result<usize, BufferTooSmall> {
+    match buf.first_chunk_mut::<N>() {
+        Some(dst) => {
+            write(dst);
+            Ok(N)
+        }
+        None => Err(BufferTooSmall { needed: N }),
     }
 }
 

@@ -22,7 +22,7 @@ fn range(start: u64, end: u64) -> ByteRange {
     ByteRange::new(start, end).unwrap()
 }
 
-/// Cuts `source` at `cuts` into chunks; `skip` leaves some source bytes out of every chunk.
+/// Cuts `source` at `cuts` into consecutive chunks covering all of it.
 fn chunks_of(source: &[u8], cuts: &[usize]) -> Vec<StreamChunk> {
     let mut points: Vec<usize> = cuts.iter().map(|&c| c.min(source.len())).collect();
     points.push(0);
