@@ -174,7 +174,15 @@ async fn upload(args: UploadArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Invalid(e.to_string()))?
         .map_err(CliError::file(&args.file))?;
-    let stored = emulator.as_ref().and_then(embedded::Embedded::stored);
+    // The embedded emulator says what it stored; a service may say it in the item's hashes.
+    let stored = match &emulator {
+        Some(emulator) => emulator.stored(),
+        None => result
+            .as_ref()
+            .ok()
+            .and_then(|summary| summary.completion.item.as_deref())
+            .and_then(report::StoredCopy::from_item),
+    };
     let outcome = Outcome {
         file: &args.file,
         local_sha256: &local_sha256,

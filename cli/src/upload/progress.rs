@@ -188,7 +188,7 @@ pub(crate) async fn follow(
 
 fn bar(label: &str, total: u64, target: ProgressDrawTarget) -> ProgressBar {
     let style = ProgressStyle::with_template(
-        "{prefix:>12} [{bar:30.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} ETA {eta:>3} {msg}",
+        "{prefix:>16} [{bar:20.cyan/blue}] {bytes:>9}/{total_bytes:<9} {binary_bytes_per_sec:>11} ETA {eta:>3} {wide_msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");

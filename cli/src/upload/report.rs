@@ -21,6 +21,24 @@ pub(crate) struct StoredCopy {
     pub(crate) sha256: String,
 }
 
+impl StoredCopy {
+    /// What a drive item says of itself when it carries a SHA-256 (`file.hashes.sha256Hash`,
+    /// as OneDrive personal accounts and the emulator report it); `None` otherwise.
+    pub(crate) fn from_item(item: &str) -> Option<StoredCopy> {
+        let item: Value = serde_json::from_str(item).ok()?;
+        let sha256 = item.pointer("/file/hashes/sha256Hash")?.as_str()?;
+        Some(StoredCopy {
+            path: item
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("the item")
+                .to_owned(),
+            size: item.get("size").and_then(Value::as_u64).unwrap_or(0),
+            sha256: sha256.to_ascii_lowercase(),
+        })
+    }
+}
+
 /// Everything the final report needs.
 pub(crate) struct Outcome<'a> {
     /// The local file.
@@ -68,7 +86,7 @@ impl Outcome<'_> {
             ("completed", _) => None,
             ("mismatch", _) => Some(match self.stored {
                 Some(stored) => format!(
-                    "the emulator stored {} bytes with SHA-256 {}, not the local file's {}; this is a bug, please report it",
+                    "the service stored {} bytes with SHA-256 {}, not the local file's {}; did the file change during the upload? upload it again",
                     stored.size, stored.sha256, self.local_sha256
                 ),
                 None => "the upload completed but the emulator lists no stored file; this is a bug, please report it".into(),
@@ -245,4 +263,27 @@ fn where_it_went(
 /// The item JSON as a value (kept as a string if the service sent something else).
 fn parse_item(item: &str) -> Value {
     serde_json::from_str(item).unwrap_or_else(|_| Value::String(item.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_items_sha256_is_read_in_any_case() {
+        let item = r#"{"name":"a.bin","size":3,"file":{"hashes":{"sha256Hash":"BA7816BF"}}}"#;
+        assert_eq!(
+            StoredCopy::from_item(item),
+            Some(StoredCopy {
+                path: "a.bin".into(),
+                size: 3,
+                sha256: "ba7816bf".into()
+            })
+        );
+        assert_eq!(
+            StoredCopy::from_item(r#"{"name":"a.bin","file":{"hashes":{"quickXorHash":"x"}}}"#),
+            None
+        );
+        assert_eq!(StoredCopy::from_item("not json"), None);
+    }
 }
