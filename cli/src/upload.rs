@@ -112,7 +112,8 @@ pub(crate) struct UploadArgs {
     /// name. Drive items take their name from the URL.
     #[arg(long)]
     name: Option<String>,
-    /// Blind retries allowed without progress before giving up.
+    /// Blind retries allowed without progress before giving up (the waits double from 1 s up
+    /// to 60 s, so 10 retries against a server that stays down take a few minutes).
     #[arg(long, value_name = "N", default_value_t = 10)]
     retries: u32,
     /// Print one JSON object at the end (status, bytes, sha256, elapsed_ms, retries, resyncs,
@@ -123,10 +124,26 @@ pub(crate) struct UploadArgs {
 
 /// Runs `resumable upload`.
 pub(crate) fn run(args: UploadArgs) -> Result<(), CliError> {
-    crate::runtime::block_on(upload(args))
+    let (json, file) = (args.json, args.file.clone());
+    let mut printed = true;
+    let result = crate::runtime::block_on(async {
+        // The outer error: the upload could not start and nothing was reported yet.
+        let reported = upload(args).await;
+        printed = reported.is_ok();
+        reported.unwrap_or_else(Err)
+    });
+    match result {
+        Err(error) if json && !printed => {
+            report::print_start_failure(&file, &error)?;
+            Err(error)
+        }
+        other => other,
+    }
 }
 
-async fn upload(args: UploadArgs) -> Result<(), CliError> {
+/// Uploads and prints the report. `Err` if it could not get that far; `Ok` with the outcome
+/// (already reported) otherwise.
+async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
     let file_name = file_name(&args.file);
     let target = target(&args, &file_name)?;
@@ -193,7 +210,7 @@ async fn upload(args: UploadArgs) -> Result<(), CliError> {
         resumption: &resumption,
     };
     progress.finish(outcome.status());
-    outcome.print(args.json)
+    Ok(outcome.print(args.json))
 }
 
 /// Follows the task to its end; Ctrl-C stops it, keeping the session when there is a
@@ -207,8 +224,10 @@ async fn follow(
     let interrupt = move |task: &UploadTask| {
         if keep {
             task.stop();
+            "finishing the request in flight and keeping the session to resume"
         } else {
             task.cancel();
+            "deleting the upload session"
         }
     };
     progress::follow(&mut task, progress, Some(&interrupt)).await;

@@ -432,3 +432,23 @@ fn the_demo_uploads_every_variant_and_checks_the_hashes() {
         "{stdout}"
     );
 }
+
+#[test]
+fn json_reports_a_failure_to_start_as_one_object_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.bin", b"abc");
+    let out = run(resumable()
+        .args(["upload", "--json", "--chunk-size", "1000000"])
+        .arg(&file));
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "failed");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("--chunk-size 1000000"),
+        "{report}"
+    );
+    assert!(text(&out.stderr).starts_with("resumable: invalid --chunk-size"));
+}

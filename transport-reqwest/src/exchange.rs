@@ -44,6 +44,9 @@ const PIECE_SIZE: usize = 64 * 1024;
 /// and a hostile server must not make the client buffer gigabytes.
 const MAX_ANSWER_LEN: usize = 4 << 20;
 
+/// What this crate's clients call themselves (Microsoft asks clients to identify themselves).
+const USER_AGENT: &str = concat!("resumable-reqwest/", env!("CARGO_PKG_VERSION"));
+
 /// The two HTTP clients: one for the service API, one for upload URLs.
 #[derive(Clone, Debug)]
 pub struct HttpClients {
@@ -95,6 +98,7 @@ impl HttpClients {
 fn upload_client(timeouts: &TimeoutPolicy) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .default_headers(reqwest::header::HeaderMap::new())
+        .user_agent(USER_AGENT)
         .connect_timeout(timeouts.connect)
         .no_gzip()
         .no_brotli()

@@ -163,6 +163,18 @@ async fn upload_url_requests_never_carry_the_callers_authorization() {
     assert_eq!(seen[0].header("content-length"), Some("10"));
     assert_eq!(seen[0].header("content-range"), Some("bytes 10-19/100"));
     assert_eq!(seen[0].header("content-encoding"), None);
+    assert_eq!(
+        seen[0].header("accept-encoding"),
+        None,
+        "no compression negotiated"
+    );
+    assert_eq!(seen[0].header("transfer-encoding"), None);
+    assert!(
+        seen[0]
+            .header("user-agent")
+            .unwrap()
+            .starts_with("resumable-reqwest/")
+    );
     assert_eq!(seen[0].body, data(100)[10..20]);
     assert_eq!(
         delivery.source_crc,

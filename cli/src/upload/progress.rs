@@ -160,15 +160,15 @@ impl Progress {
 }
 
 /// Feeds `task`'s events to `progress` until the stream ends, moving the bar with the bytes on
-/// their way. With `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task) instead of
-/// ending the process.
+/// their way. With `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task; it says
+/// what it does) instead of ending the process, and a second Ctrl-C exits at once.
 pub(crate) async fn follow(
     task: &mut UploadTask,
     progress: &mut Progress,
-    on_interrupt: Option<&dyn Fn(&UploadTask)>,
+    on_interrupt: Option<&dyn Fn(&UploadTask) -> &'static str>,
 ) {
     let mut ticks = tokio::time::interval(Duration::from_millis(100));
-    let mut interrupted = on_interrupt.is_none();
+    let mut interrupted = false;
     loop {
         tokio::select! {
             event = task.next() => match event {
@@ -176,10 +176,20 @@ pub(crate) async fn follow(
                 None => return,
             },
             _ = ticks.tick() => progress.tick(task.bytes_sent()),
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            _ = tokio::signal::ctrl_c(), if on_interrupt.is_some() => {
+                if interrupted {
+                    // A second Ctrl-C: the user will not wait for the request in flight.
+                    // Checkpoints are written by rename, so none is left half-written.
+                    let _ = writeln!(std::io::stderr(), "interrupted again: exiting now");
+                    std::process::exit(130);
+                }
                 interrupted = true;
                 if let Some(action) = on_interrupt {
-                    action(task);
+                    let doing = action(task);
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "interrupted: {doing} (Ctrl-C again to exit now)"
+                    );
                 }
             }
         }

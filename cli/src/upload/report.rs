@@ -225,6 +225,19 @@ impl Outcome<'_> {
     }
 }
 
+/// The JSON report of an upload that could not start (bad options, a checkpoint of another
+/// upload, a missing file): `--json` still prints exactly one object.
+pub(crate) fn print_start_failure(file: &Path, error: &CliError) -> Result<(), CliError> {
+    let object = json!({
+        "status": "failed",
+        "file": file.display().to_string(),
+        "error": error.to_string(),
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{object}").map_err(CliError::output)?;
+    out.flush().map_err(CliError::output)
+}
+
 /// Where the file went, from the emulator's record or the service's answer.
 fn where_it_went(
     summary: &UploadSummary,
