@@ -108,8 +108,9 @@ pub(crate) struct UploadArgs {
     /// session is replaced by a new one.
     #[arg(long, value_name = "URL")]
     upload_url: Option<String>,
-    /// The name to give the file (print documentName, attachment name); default: the file's
-    /// name. Drive items take their name from the URL.
+    /// The name to give the file: the print documentName, the attachment name, or the drive
+    /// path on the embedded emulator; default: the file's name. With --endpoint, a drive
+    /// item's path and name are in the URL.
     #[arg(long)]
     name: Option<String>,
     /// Blind retries allowed without progress before giving up (the waits double from 1 s up
@@ -247,7 +248,8 @@ async fn destination(
                     "--checkpoint needs --endpoint or --upload-url: the embedded emulator ends with this command, so nothing could be resumed from it (run `resumable emulator serve` and pass its URL)".into(),
                 ));
             }
-            let emulator = embedded::Embedded::start(args.protocol, file_name).await?;
+            let name = args.name.as_deref().unwrap_or(file_name);
+            let emulator = embedded::Embedded::start(args.protocol, name).await?;
             if !args.json {
                 eprintln_line(&format!(
                     "no --endpoint given: uploading to an emulator on {} for this command",
@@ -296,10 +298,12 @@ fn target(args: &UploadArgs, file_name: &str) -> Result<Target, CliError> {
     let name = args.name.clone().unwrap_or_else(|| file_name.to_owned());
     Ok(match args.protocol {
         ProtocolArg::Drive => {
-            let mut item = DriveItem::new();
-            if let Some(name) = &args.name {
-                item = item.named(name);
+            if args.name.is_some() && args.endpoint.is_some() {
+                return Err(CliError::Invalid(
+                    "--name does not apply to graph-drive uploads with --endpoint: the item's path and name are in the createUploadSession URL".into(),
+                ));
             }
+            let mut item = DriveItem::new();
             if let Some(conflict) = args.conflict {
                 item = item.on_conflict(match conflict {
                     ConflictArg::Fail => ConflictBehavior::Fail,

@@ -45,13 +45,25 @@ fn mail_chunks_are_at_most_4_mb() {
 #[test]
 fn drive_options_build_the_drive_item() {
     let args = parse(&["big.bin", "--conflict", "rename", "--defer-commit"]);
-    let target = target(&args, "big.bin").unwrap();
-    let Target::DriveItem(item) = target else {
-        panic!("{target:?}")
+    let built = target(&args, "big.bin").unwrap();
+    let Target::DriveItem(item) = built else {
+        panic!("{built:?}")
     };
     assert_eq!(item.conflict, Some(ConflictBehavior::Rename));
     assert!(item.defer_commit);
     assert_eq!(item.name, None, "drive items take their name from the URL");
+    let named = parse(&[
+        "big.bin",
+        "--name",
+        "x.bin",
+        "--endpoint",
+        "https://g/x:/createUploadSession",
+    ]);
+    let error = target(&named, "big.bin").unwrap_err();
+    assert!(
+        error.to_string().contains("--name does not apply"),
+        "{error}"
+    );
 }
 
 #[test]
