@@ -9,8 +9,9 @@
 //!
 //! Bodies that name source ranges are read just in time, a block at a time, by a task that stays
 //! a couple of blocks ahead of the socket: the read of the next block overlaps the sending of the
-//! current one, memory stays at a few blocks per request, and a retry simply reads the range
-//! again.
+//! current one, the first blocks of the next fragment are read while this one finishes, memory
+//! stays at a few blocks per request, and a retry simply reads the
+//! range again.
 //!
 //! Each request runs under the time limit its state machine computed (it scales with the body
 //! size and the measured throughput), and under the idle limit of the [`TimeoutPolicy`]: a body
@@ -29,6 +30,7 @@ use resumable_core::http::{
 };
 use resumable_core::range::ByteRange;
 
+use crate::prefetch::{Prefetcher, spawn_read};
 use crate::source::{BLOCK_SIZE, Source};
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
@@ -136,6 +138,7 @@ pub struct Exchange {
     source: Arc<dyn Source>,
     timeouts: TimeoutPolicy,
     sent: Arc<AtomicU64>,
+    prefetcher: Arc<Prefetcher>,
 }
 
 impl Exchange {
@@ -152,6 +155,7 @@ impl Exchange {
             source,
             timeouts,
             sent: Arc::new(AtomicU64::new(0)),
+            prefetcher: Arc::new(Prefetcher::default()),
         }
     }
 
@@ -293,7 +297,11 @@ impl Exchange {
 
     fn stream_body(&self, segments: &[Segment], progress: &Arc<BodyProgress>) -> reqwest::Body {
         let len = segments.iter().map(Segment::len).sum();
-        let blocks = read_ahead(self.source.clone(), segments.to_vec());
+        let blocks = read_ahead(
+            self.source.clone(),
+            segments.to_vec(),
+            self.prefetcher.clone(),
+        );
         reqwest::Body::wrap_stream(observe(blocks, len, progress.clone()))
     }
 }
@@ -314,13 +322,17 @@ fn source_bytes(body: &Body) -> u64 {
 }
 
 /// Reads the segments' bytes in order on a background task, staying a few blocks ahead of the
-/// consumer. Source blocks carry a flag so the CRC covers source bytes only.
+/// consumer, taking blocks the prefetcher read ahead where it has them, and starting the
+/// prefetch of what follows once the last source block is read. Source blocks carry a flag so
+/// the CRC covers source bytes only.
 fn read_ahead(
     source: Arc<dyn Source>,
     segments: Vec<Segment>,
+    prefetcher: Arc<Prefetcher>,
 ) -> tokio::sync::mpsc::Receiver<io::Result<(Bytes, bool)>> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_BLOCKS);
     tokio::spawn(async move {
+        let mut source_end = None;
         for segment in segments {
             let range = match segment {
                 Segment::Inline(bytes) => {
@@ -341,26 +353,25 @@ fn read_ahead(
             while offset < range.end() {
                 let len = (range.end() - offset).min(BLOCK_SIZE as u64);
                 let block = ByteRange::with_len(offset, len).expect("len > 0 inside the range");
-                let read = read_block(source.clone(), block).await;
+                let read = match prefetcher.take(block).await {
+                    Some(read) => read,
+                    None => spawn_read(source.clone(), block)
+                        .await
+                        .map_err(io::Error::other),
+                };
                 let failed = read.is_err();
                 if tx.send(read.map(|b| (b, true))).await.is_err() || failed {
                     return;
                 }
                 offset += len;
             }
+            source_end = Some(range.end());
+        }
+        if let Some(end) = source_end {
+            prefetcher.start(&source, end);
         }
     });
     rx
-}
-
-async fn read_block(source: Arc<dyn Source>, block: ByteRange) -> io::Result<Bytes> {
-    tokio::task::spawn_blocking(move || {
-        let mut buf = BytesMut::zeroed(block.len() as usize);
-        source.read_exact_at(block.start(), &mut buf)?;
-        Ok(buf.freeze())
-    })
-    .await
-    .map_err(io::Error::other)?
 }
 
 /// Passes blocks on to the socket in pieces, keeping the CRC, the time of the last movement, and

@@ -79,6 +79,8 @@ pub mod driver;
 pub mod exchange;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub mod outcome;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+mod prefetch;
 pub mod source;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub mod start;

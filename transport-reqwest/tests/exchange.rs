@@ -425,3 +425,76 @@ async fn the_machines_time_limit_ends_a_request_that_takes_too_long() {
     assert!(!detail.contains("SECRET"), "{detail}");
     assert_eq!(delivery.source_crc, None, "an unfinished body has no CRC");
 }
+
+/// A source that records the offset of every read.
+struct Recorded {
+    bytes: Vec<u8>,
+    reads: Mutex<Vec<u64>>,
+}
+
+impl Source for Recorded {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.reads.lock().unwrap().push(offset);
+        let start = offset as usize;
+        buf.copy_from_slice(&self.bytes[start..start + buf.len()]);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "recorded".into()
+    }
+}
+
+#[tokio::test]
+async fn the_next_fragment_is_read_while_the_current_one_finishes() {
+    const MIB: u64 = 1 << 20;
+    let (base, seen) = server(vec![(202, "{}"), (202, "{}")]).await;
+    let content = data(6 * MIB as usize);
+    let recorded = Arc::new(Recorded {
+        bytes: content.clone(),
+        reads: Mutex::new(Vec::new()),
+    });
+    let source: Arc<dyn Source> = recorded.clone();
+    let timeouts = TimeoutPolicy::default();
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let first = ByteRange::new(0, 3 * MIB / 2).unwrap();
+    let second = ByteRange::new(3 * MIB / 2, 3 * MIB).unwrap();
+    let url = format!("{base}/up");
+    let delivery = exchange
+        .send(&request(1, &url, Auth::None, Body::Source(first)), LIMIT)
+        .await;
+    assert_eq!(delivery.result.unwrap().status, 202);
+    // The first fragment read its two blocks; the two after it are being read already.
+    for _ in 0..100 {
+        if recorded.reads.lock().unwrap().len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        *recorded.reads.lock().unwrap(),
+        [0, MIB, 3 * MIB / 2, 5 * MIB / 2]
+    );
+    let delivery = exchange
+        .send(&request(2, &url, Auth::None, Body::Source(second)), LIMIT)
+        .await;
+    assert_eq!(delivery.result.unwrap().status, 202);
+    assert_eq!(
+        delivery.source_crc,
+        Some(crc32fast::hash(
+            &content[second.start() as usize..second.end() as usize]
+        ))
+    );
+    let reads = recorded.reads.lock().unwrap().clone();
+    let second_reads = reads.iter().filter(|&&o| second.contains(o)).count();
+    assert_eq!(
+        second_reads, 2,
+        "the second fragment was not read twice: {reads:?}"
+    );
+    let seen = seen.lock().unwrap();
+    assert!(seen[1].body == content[second.start() as usize..second.end() as usize]);
+}

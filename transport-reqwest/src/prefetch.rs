@@ -1,0 +1,177 @@
+//! Reading the next fragment's first blocks while the current fragment is on its way.
+//!
+//! Within one request the body is read a couple of blocks ahead of the socket. Between two
+//! fragments there would still be a pause: the last bytes of fragment N drain, the server
+//! answers, the engine plans fragment N+1, and only then would its first block be read. So when
+//! a body's last block has been read, the blocks that follow it in the source are read in the
+//! background; the next body takes them if it starts inside them (it usually does: drive and
+//! mail fragments follow each other), and reads for itself otherwise (after a resync, or when
+//! print fragments go out of order). At most [`PREFETCH_BLOCKS`] blocks are held.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use resumable_core::range::ByteRange;
+
+use crate::source::{BLOCK_SIZE, Source};
+
+/// Blocks read ahead of the next fragment.
+pub(crate) const PREFETCH_BLOCKS: usize = 2;
+
+/// A block being read (or read); the error is a message, so the result can be shared.
+type PendingBlock = Shared<BoxFuture<'static, Result<Bytes, String>>>;
+
+/// The blocks read ahead for the next body, if any.
+#[derive(Default)]
+pub(crate) struct Prefetcher {
+    blocks: Mutex<Vec<(ByteRange, PendingBlock)>>,
+}
+
+impl Prefetcher {
+    /// Starts reading the blocks from `start` on, unless they are being read already.
+    pub(crate) fn start(&self, source: &Arc<dyn Source>, start: u64) {
+        let Ok(mut blocks) = self.blocks.lock() else {
+            return;
+        };
+        if blocks.iter().any(|(range, _)| range.contains(start)) {
+            return;
+        }
+        blocks.clear();
+        let mut offset = start;
+        while blocks.len() < PREFETCH_BLOCKS && offset < source.len() {
+            let len = (source.len() - offset).min(BLOCK_SIZE as u64);
+            let Some(block) = ByteRange::with_len(offset, len) else {
+                break;
+            };
+            // Spawned now, not when first awaited: the point is to read while nobody waits.
+            let reading = spawn_read(source.clone(), block);
+            blocks.push((block, reading.boxed().shared()));
+            offset += len;
+        }
+    }
+
+    /// The bytes of `wanted`, if a block read ahead covers it.
+    pub(crate) async fn take(&self, wanted: ByteRange) -> Option<io::Result<Bytes>> {
+        let (block, pending) = {
+            let blocks = self.blocks.lock().ok()?;
+            blocks
+                .iter()
+                .find(|(range, _)| range.start() <= wanted.start() && wanted.end() <= range.end())
+                .map(|(range, pending)| (*range, pending.clone()))?
+        };
+        let from = usize::try_from(wanted.start() - block.start()).ok()?;
+        let to = usize::try_from(wanted.end() - block.start()).ok()?;
+        Some(
+            pending
+                .await
+                .map(|bytes| bytes.slice(from..to))
+                .map_err(io::Error::other),
+        )
+    }
+}
+
+/// Starts reading `block` of `source` on the blocking pool at once; the future yields the bytes.
+pub(crate) fn spawn_read(
+    source: Arc<dyn Source>,
+    block: ByteRange,
+) -> impl std::future::Future<Output = Result<Bytes, String>> + Send + 'static {
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut buf = BytesMut::zeroed(block.len() as usize);
+        source.read_exact_at(block.start(), &mut buf)?;
+        Ok::<_, io::Error>(buf.freeze())
+    });
+    async move {
+        reading
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts reads, to see which bytes came from the prefetch.
+    struct Counted {
+        bytes: Vec<u8>,
+        reads: AtomicUsize,
+    }
+
+    impl Source for Counted {
+        fn len(&self) -> u64 {
+            self.bytes.len() as u64
+        }
+
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let start = offset as usize;
+            buf.copy_from_slice(&self.bytes[start..start + buf.len()]);
+            Ok(())
+        }
+
+        fn describe(&self) -> String {
+            "counted".into()
+        }
+    }
+
+    fn range(start: u64, end: u64) -> ByteRange {
+        ByteRange::new(start, end).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_next_body_takes_what_was_read_ahead() {
+        let bytes: Vec<u8> = (0..5 * BLOCK_SIZE).map(|i| (i % 251) as u8).collect();
+        let counted = Arc::new(Counted {
+            bytes: bytes.clone(),
+            reads: AtomicUsize::new(0),
+        });
+        let source: Arc<dyn Source> = counted.clone();
+        let prefetcher = Prefetcher::default();
+        let at = BLOCK_SIZE as u64 + 100;
+        prefetcher.start(&source, at);
+        // Inside the first prefetched block, and a piece of the second.
+        let first = prefetcher
+            .take(range(at, at + 1000))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first, bytes[at as usize..at as usize + 1000]);
+        let second_start = at + BLOCK_SIZE as u64;
+        let second = prefetcher
+            .take(range(second_start, second_start + 10))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            second,
+            bytes[second_start as usize..second_start as usize + 10]
+        );
+        assert_eq!(counted.reads.load(Ordering::SeqCst), PREFETCH_BLOCKS);
+        // Starting again inside what is held reads nothing new.
+        prefetcher.start(&source, at + 5000);
+        assert_eq!(counted.reads.load(Ordering::SeqCst), PREFETCH_BLOCKS);
+        // Outside: nothing to take; a new start replaces the blocks.
+        assert!(prefetcher.take(range(0, 10)).await.is_none());
+        prefetcher.start(&source, 0);
+        assert!(prefetcher.take(range(0, 10)).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn nothing_is_read_past_the_end() {
+        let source: Arc<dyn Source> = Arc::new(Counted {
+            bytes: vec![1; 100],
+            reads: AtomicUsize::new(0),
+        });
+        let prefetcher = Prefetcher::default();
+        prefetcher.start(&source, 100);
+        assert!(prefetcher.blocks.lock().unwrap().is_empty());
+        prefetcher.start(&source, 40);
+        let tail = prefetcher.take(range(40, 100)).await.unwrap().unwrap();
+        assert_eq!(tail.len(), 60);
+    }
+}
