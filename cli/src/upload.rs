@@ -209,6 +209,7 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
         stored: stored.as_ref(),
         checkpoint: args.checkpoint.as_deref(),
         resumption: &resumption,
+        name_conflict: progress.met_name_conflict(),
     };
     progress.finish(outcome.status());
     Ok(outcome.print(args.json))

@@ -452,3 +452,32 @@ fn json_reports_a_failure_to_start_as_one_object_too() {
     );
     assert!(text(&out.stderr).starts_with("resumable: invalid --chunk-size"));
 }
+
+#[test]
+fn a_taken_name_fails_with_what_to_do_and_rename_keeps_both() {
+    let server = background("");
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "same.bin", &data(KIB320 as usize + 5, 8));
+    let upload = |extra: &[&str]| {
+        run(resumable()
+            .env("RESUMABLE_TOKEN", "t")
+            .args(["upload", "--json", "--endpoint"])
+            .arg(server.emulator.drive_upload_session_url("same.bin"))
+            .args(extra)
+            .arg(&file))
+    };
+    assert!(upload(&[]).status.success());
+    let out = upload(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "name-conflict", "{report}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("already exists") && stderr.contains("--conflict rename"),
+        "{stderr}"
+    );
+    assert_eq!(server.emulator.stats().requests.get("cancel"), Some(&1));
+    let out = upload(&["--conflict", "rename"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(server.emulator.files().len(), 2);
+}

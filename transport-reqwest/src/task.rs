@@ -108,6 +108,11 @@ impl UploadTask {
     }
 
     /// Waits for the end. Events not yet taken from the stream are dropped.
+    ///
+    /// An upload that needs a decision does not end by itself: after [`Event::CommitPending`]
+    /// (a deferred commit, unless the job commits when received) call [`UploadTask::commit`],
+    /// and after [`Event::NameConflict`] call [`UploadTask::commit_with_source_url`] or
+    /// [`UploadTask::cancel`]; until then the task waits (and the session eventually expires).
     pub async fn finish(mut self) -> Result<UploadSummary, UploadFailure> {
         self.events.close();
         let Some(task) = self.task.take() else {

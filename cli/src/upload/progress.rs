@@ -31,6 +31,7 @@ pub(crate) struct Progress {
     retries: u32,
     resyncs: u32,
     session: u32,
+    name_conflict: bool,
 }
 
 impl Progress {
@@ -72,6 +73,7 @@ impl Progress {
             retries: 0,
             resyncs: 0,
             session: 0,
+            name_conflict: false,
         }
     }
 
@@ -91,6 +93,7 @@ impl Progress {
             // The last fragment's answer is the item, not a range list: all bytes are in.
             Event::Completed(_) => self.confirmed = self.total,
             Event::SessionCreated { number, .. } => self.session = *number,
+            Event::NameConflict => self.name_conflict = true,
             Event::SessionLost {
                 starting_over: true,
                 ..
@@ -131,6 +134,11 @@ impl Progress {
         }
     }
 
+    /// Whether the service refused the name (409): the upload was cancelled for it.
+    pub(crate) fn met_name_conflict(&self) -> bool {
+        self.name_conflict
+    }
+
     /// Moves the bar with the bytes on their way (called on a timer).
     pub(crate) fn tick(&mut self, bytes_sent: u64) {
         if let Display::Bar(bar) = &self.display {
@@ -160,7 +168,7 @@ impl Progress {
 }
 
 /// Feeds `task`'s events to `progress` until the stream ends, moving the bar with the bytes on
-/// their way. With `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task; it says
+/// their way. A name conflict cancels the upload (see [`Progress::met_name_conflict`]). With `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task; it says
 /// what it does) instead of ending the process, and a second Ctrl-C exits at once.
 pub(crate) async fn follow(
     task: &mut UploadTask,
@@ -172,7 +180,14 @@ pub(crate) async fn follow(
     loop {
         tokio::select! {
             event = task.next() => match event {
-                Some(event) => progress.on_event(&event, task.bytes_sent()),
+                Some(event) => {
+                    if let Event::NameConflict = event {
+                        // The caller chose (or left) `fail`: the bytes are not committed under
+                        // another name behind their back. The session goes.
+                        task.cancel();
+                    }
+                    progress.on_event(&event, task.bytes_sent());
+                }
                 None => return,
             },
             _ = ticks.tick() => progress.tick(task.bytes_sent()),
