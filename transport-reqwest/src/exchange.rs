@@ -274,6 +274,11 @@ impl Exchange {
             builder = builder.bearer_auth(token.expose());
         }
         let body = match &request.body {
+            Body::Empty if matches!(request.method, Method::Get | Method::Delete) => {
+                // A GET or DELETE without content carries no body and no Content-Length.
+                progress.finish();
+                return Ok(builder);
+            }
             Body::Empty => {
                 progress.finish();
                 reqwest::Body::from(Bytes::new())
@@ -288,8 +293,9 @@ impl Exchange {
             Body::Source(range) => self.stream_body(&[Segment::Source(*range)], progress),
             Body::Segments(segments) => self.stream_body(segments, progress),
         };
-        // Content-Length is always sent: the protocols require it, and it keeps hyper from
-        // choosing chunked encoding for streamed bodies.
+        // Content-Length is always sent with PUT and POST (`Content-Length: 0` for a commit
+        // included): the protocols require it, and it keeps hyper from choosing chunked
+        // encoding for streamed bodies.
         Ok(builder
             .header(reqwest::header::CONTENT_LENGTH, body_len)
             .body(body))

@@ -498,3 +498,30 @@ async fn the_next_fragment_is_read_while_the_current_one_finishes() {
     let seen = seen.lock().unwrap();
     assert!(seen[1].body == content[second.start() as usize..second.end() as usize]);
 }
+
+#[tokio::test]
+async fn bodiless_requests_carry_no_length_but_an_empty_commit_does() {
+    let (base, seen) = server(vec![(200, "{}"), (204, ""), (201, "{}")]).await;
+    let timeouts = TimeoutPolicy::default();
+    let source: Arc<dyn Source> = Arc::new(BytesSource::new(Bytes::new()));
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    for (id, method) in [(1, Method::Get), (2, Method::Delete), (3, Method::Post)] {
+        let mut bodiless = request(
+            id,
+            &format!("{base}/up?tempauth=x"),
+            Auth::None,
+            Body::Empty,
+        );
+        bodiless.method = method;
+        bodiless.headers.clear();
+        assert!(exchange.send(&bodiless, LIMIT).await.result.is_ok());
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].header("content-length"), None);
+    assert_eq!(seen[1].method, "DELETE");
+    assert_eq!(seen[1].header("content-length"), None);
+    assert_eq!(seen[2].method, "POST");
+    assert_eq!(seen[2].header("content-length"), Some("0"));
+    assert!(seen.iter().all(|s| s.header("authorization").is_none()));
+}
