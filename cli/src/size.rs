@@ -101,4 +101,30 @@ mod tests {
         assert_eq!(HumanBytes(1536).to_string(), "1.5 KiB");
         assert_eq!(Rate(412_500_000.0).to_string(), "412.5 MB/s");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any whole number with any unit, in any case and spacing, parses to number × unit
+        /// (the model: the unit table written out), or says it is too large.
+        #[test]
+        fn numbers_with_units_parse_to_their_product(
+            number in 0u64..=u64::MAX / 2,
+            unit in 0usize..11,
+            upper in proptest::bool::ANY,
+            space in proptest::bool::ANY,
+        ) {
+            let (name, multiplier) = [
+                ("", 1u64), ("b", 1), ("kb", 1_000), ("mb", 1_000_000), ("gb", 1_000_000_000),
+                ("k", 1 << 10), ("kib", 1 << 10), ("m", 1 << 20), ("mib", 1 << 20),
+                ("g", 1 << 30), ("gib", 1 << 30),
+            ][unit];
+            let name = if upper { name.to_ascii_uppercase() } else { name.to_owned() };
+            let text = format!("{number}{}{name}", if space { " " } else { "" });
+            match number.checked_mul(multiplier) {
+                Some(expected) => proptest::prop_assert_eq!(parse_size(&text), Ok(expected)),
+                None => proptest::prop_assert!(parse_size(&text).unwrap_err().contains("too large")),
+            }
+        }
+    }
 }

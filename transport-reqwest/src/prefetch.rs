@@ -174,4 +174,50 @@ mod tests {
         let tail = prefetcher.take(range(40, 100)).await.unwrap().unwrap();
         assert_eq!(tail.len(), 60);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever is started and asked for, an answer is the source's bytes (the model: a
+        /// slice of the vector), and there is an answer exactly when a prefetched block covers
+        /// the range.
+        #[test]
+        fn answers_are_the_sources_bytes(
+            len in 1usize..(2 * BLOCK_SIZE + 100),
+            start_at in 0.0f64..1.0,
+            asks in proptest::collection::vec((0.0f64..1.0, 1usize..(BLOCK_SIZE + 10)), 1..6),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let _inside = runtime.enter();
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+            let source: Arc<dyn Source> = Arc::new(Counted {
+                bytes: bytes.clone(),
+                reads: AtomicUsize::new(0),
+            });
+            let start = (start_at * len as f64) as u64;
+            let prefetcher = Prefetcher::default();
+            prefetcher.start(&source, start);
+            let held: Vec<ByteRange> = prefetcher
+                .blocks
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(range, _)| *range)
+                .collect();
+            for (at, want) in asks {
+                let from = (at * len as f64) as u64;
+                let to = (from + want as u64).min(len as u64);
+                let Some(wanted) = ByteRange::new(from, to) else { continue };
+                let covered = held
+                    .iter()
+                    .any(|b| b.start() <= wanted.start() && wanted.end() <= b.end());
+                let answer = runtime.block_on(prefetcher.take(wanted));
+                proptest::prop_assert_eq!(answer.is_some(), covered);
+                if let Some(answer) = answer {
+                    let answer = answer.unwrap();
+                    proptest::prop_assert_eq!(&answer[..], &bytes[from as usize..to as usize]);
+                }
+            }
+        }
+    }
 }
