@@ -239,3 +239,45 @@ async fn faults_on_print_documents_and_mail_attachments() {
         .collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Uploads under the `hostile` profile (a third of requests go wrong, sessions expire early),
+/// seed after seed, with sizes and fragment sizes drawn from the seed: each upload completes
+/// with the exact bytes, or fails with a reason and stores nothing; it never stores other bytes.
+#[tokio::test]
+async fn the_hostile_profile_never_corrupts_an_upload() {
+    let runs = (0..24u64).map(|seed| async move {
+        let config = resumable_emulator::EmulatorConfig::default()
+            .with_storage(resumable_emulator::StorageMode::Discard)
+            .with_time_scale(resumable_emulator::TimeScale::new(60.0).unwrap())
+            .with_faults(resumable_emulator::FaultProfile::Hostile, seed);
+        let emulator = resumable_emulator::Emulator::start(config).await.unwrap();
+        let fragments = 1 + seed % 3;
+        let size = (seed * 7919 % 5 + 1) as usize * KIB320 as usize + (seed as usize * 131) % 5000;
+        let bytes = data(size, seed as u8);
+        let job = drive_job(&emulator, "h.bin", bytes.clone(), fragments * KIB320)
+            .configure(|c| c.session.max_sessions = 5);
+        match uploader().upload(job).await {
+            Ok(summary) => {
+                let file = stored(&emulator, "me/drive/root:/h.bin");
+                if file.sha256 != sha256(&bytes) || summary.stats.confirmed != size as u64 {
+                    return Err(format!("seed {seed}: stored bytes differ"));
+                }
+                Ok(true)
+            }
+            Err(failure) if emulator.files().is_empty() => {
+                // A clean failure: a reason that says what to do, nothing half-stored.
+                let reason = failure.to_string();
+                if reason.is_empty() {
+                    return Err(format!("seed {seed}: a failure without a reason"));
+                }
+                Ok(false)
+            }
+            Err(failure) => Err(format!("seed {seed}: failed ({failure}) but stored a file")),
+        }
+    });
+    let outcomes = futures::future::join_all(runs).await;
+    let errors: Vec<&String> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let completed = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
+    assert!(completed >= 20, "only {completed} of 24 completed");
+}
