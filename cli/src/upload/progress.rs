@@ -232,7 +232,7 @@ pub(crate) fn plural(n: u32, one: &'static str, many: &'static str) -> &'static 
 fn notable(event: &Event) -> bool {
     !matches!(
         event,
-        Event::FragmentAcknowledged { .. } | Event::Completed(_) | Event::Failed(_)
+        Event::FragmentAcknowledged { .. } | Event::Completed(_)
     )
 }
 
@@ -267,8 +267,8 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         Event::CommitPending { .. } => "all bytes received; committing".into(),
         Event::NameConflict => "the name is taken (409)".into(),
         Event::Cancelled => "cancelled; the session was deleted".into(),
+        // A failure is the command's last line; saying it twice helps no one.
         Event::Completed(_) => "completed".into(),
-        Event::Failed(error) => format!("failed: {error}"),
         _ => return None,
     })
 }
