@@ -37,6 +37,7 @@
 
 pub mod answer;
 mod checkpoint;
+pub(crate) mod checkpoint_envelope;
 mod config;
 mod driver;
 mod error;
