@@ -215,6 +215,7 @@ impl WopiUpload {
             self.fail(WopiError::SequenceMismatch {
                 sent,
                 host,
+                maybe_own_commit: self.commit_unclear,
                 host_reason: failure_reason(response),
             });
         }

@@ -49,6 +49,9 @@ pub enum WopiError {
         sent: u64,
         /// The host's number, if it gave one.
         host: Option<u64>,
+        /// Whether an earlier commit of this upload got no clear answer: the host's version may
+        /// be this upload's own, already stored.
+        maybe_own_commit: bool,
         /// The host's `X-WOPI-FailureReason`.
         host_reason: Option<String>,
     },
@@ -159,6 +162,7 @@ impl fmt::Display for WopiError {
             WopiError::SequenceMismatch {
                 sent,
                 host,
+                maybe_own_commit,
                 host_reason,
             } => {
                 write!(f, "the file changed on the host (sequence number {sent} sent")?;
@@ -167,6 +171,11 @@ impl fmt::Display for WopiError {
                 }
                 f.write_str(")")?;
                 write_reason(f, host_reason)?;
+                if *maybe_own_commit {
+                    f.write_str(
+                        "; an earlier commit of this upload lost its answer, so the host's version may be this file already",
+                    )?;
+                }
                 f.write_str(
                     ": merge with the host's version, or upload again with its sequence number to overwrite it",
                 )

@@ -26,6 +26,7 @@ fn a_412_follows_the_policy() {
         Some(&WopiEvent::Failed(WopiError::SequenceMismatch {
             sent: 1,
             host: Some(12),
+            maybe_own_commit: false,
             host_reason: None
         }))
     );
