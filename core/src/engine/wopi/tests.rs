@@ -435,3 +435,18 @@ fn frames_in_the_stream_decode_with_the_projects_decoder() {
     assert_eq!(&frame.payload[..], &source()[..]);
     decoder.finish().unwrap();
 }
+
+mod hostile {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the host answers, the machine neither panics, stalls, leaks a secret nor
+        /// asks for a range outside the stream (the checks live in the fuzz target's body).
+        #[test]
+        fn hostile_answers_never_break_the_machine(data in prop::collection::vec(any::<u8>(), 0..600)) {
+            crate::fuzz_targets::wopi_upload_hostile_answers(&data);
+        }
+    }
+}
