@@ -436,6 +436,29 @@ fn frames_in_the_stream_decode_with_the_projects_decoder() {
     decoder.finish().unwrap();
 }
 
+#[test]
+fn adaptive_range_sizes_grow_on_a_fast_link() {
+    let mut config = config();
+    config.range_size = FragmentSizing::Adaptive {
+        initial: 100,
+        target: Duration::from_secs(1),
+        min: 50,
+        max: 10_000,
+    };
+    let mut drive = Drive::new(config);
+    drive.start();
+    let mut lens = Vec::new();
+    while drive.up.state() == WopiState::Uploading {
+        let update = drive.request();
+        lens.push(update.body.len());
+        let end = offset_of(&update) + update.body.len();
+        // Each answer comes 10 ms later: far faster than the one-second target.
+        drive.answer(&update, at(200, end));
+    }
+    assert_eq!(lens, [100, 200, 400, 332]);
+    assert!(drive.up.range_size() >= 800);
+}
+
 mod hostile {
     use proptest::prelude::*;
 
