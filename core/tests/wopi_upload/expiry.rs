@@ -40,7 +40,10 @@ fn sessions_lost_beyond_the_budget_end_the_upload() {
     let outcome = sim.run(&mut upload);
     assert_eq!(
         outcome,
-        Outcome::Failed(WopiError::SessionLost { sessions: 3 })
+        Outcome::Failed(WopiError::SessionLost {
+            sessions: 3,
+            host_reason: Some("the upload session is unknown or has expired".into())
+        })
     );
     assert_eq!(sim.host.sessions_created, 3);
 }

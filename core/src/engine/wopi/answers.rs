@@ -26,6 +26,7 @@ use super::upload::{Phase, Sent, UpdateInFlight, WopiUpload};
 
 impl WopiUpload {
     pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
+        self.host_reason = failure_reason(&response);
         self.clock.observe(now, &response);
         self.expiry.reanchor(&self.clock);
         match sent {
@@ -36,6 +37,7 @@ impl WopiUpload {
     }
 
     pub(crate) fn on_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
+        self.host_reason = None;
         if error == TransportError::SourceRead {
             self.fail(WopiError::SourceRead);
             return;

@@ -71,12 +71,16 @@ pub enum WopiError {
     SessionLost {
         /// Sessions this upload used.
         sessions: u32,
+        /// The host's `X-WOPI-FailureReason` on the answer that lost the last session.
+        host_reason: Option<String>,
     },
     /// A commit got no clear answer, then the session was gone and no new one may be made: the
     /// file may or may not have been stored.
     CommitUnconfirmed {
         /// Sessions this upload used.
         sessions: u32,
+        /// The host's `X-WOPI-FailureReason` on the answer that lost the last session.
+        host_reason: Option<String>,
     },
     /// The host reported an offset past the end of the stream.
     HostOffsetOutOfRange {
@@ -84,6 +88,8 @@ pub enum WopiError {
         offset: u64,
         /// The stream's length.
         stream_len: u64,
+        /// The host's `X-WOPI-FailureReason` on that answer.
+        host_reason: Option<String>,
     },
     /// The transport could not read the source.
     SourceRead,
@@ -143,7 +149,11 @@ impl fmt::Display for WopiError {
                 status,
                 host_reason,
             } => {
-                write!(f, "the host refused {} with HTTP {status}", describe(*during))?;
+                write!(
+                    f,
+                    "the host refused {} with HTTP {status}",
+                    describe(*during)
+                )?;
                 write_reason(f, host_reason)?;
                 write!(f, ": {}", advice(*status))
             }
@@ -165,7 +175,10 @@ impl fmt::Display for WopiError {
                 maybe_own_commit,
                 host_reason,
             } => {
-                write!(f, "the file changed on the host (sequence number {sent} sent")?;
+                write!(
+                    f,
+                    "the file changed on the host (sequence number {sent} sent"
+                )?;
                 if let Some(host) = host {
                     write!(f, ", the host is at {host}")?;
                 }
@@ -190,17 +203,31 @@ impl fmt::Display for WopiError {
                 write_reason(f, host_reason)?;
                 f.write_str("); check the connection and resume from the checkpoint later")
             }
-            WopiError::SessionLost { sessions } => write!(
-                f,
-                "the upload session was lost after {sessions} session(s) and no new one may be made; start the upload again"
-            ),
-            WopiError::CommitUnconfirmed { .. } => f.write_str(
-                "the commit may have stored the file but its answer was lost and the session is gone; check the file's version on the host before uploading again",
-            ),
-            WopiError::HostOffsetOutOfRange { offset, stream_len } => write!(
-                f,
-                "the host reported offset {offset}, past the end of the {stream_len}-byte stream; the host is misbehaving"
-            ),
+            WopiError::SessionLost {
+                sessions,
+                host_reason,
+            } => {
+                write!(f, "the upload session was lost after {sessions} session(s)")?;
+                write_reason(f, host_reason)?;
+                f.write_str(" and no new one may be made; start the upload again")
+            }
+            WopiError::CommitUnconfirmed { host_reason, .. } => {
+                f.write_str("the commit may have stored the file but its answer was lost and the session is gone")?;
+                write_reason(f, host_reason)?;
+                f.write_str("; check the file's version on the host before uploading again")
+            }
+            WopiError::HostOffsetOutOfRange {
+                offset,
+                stream_len,
+                host_reason,
+            } => {
+                write!(
+                    f,
+                    "the host reported offset {offset}, past the end of the {stream_len}-byte stream"
+                )?;
+                write_reason(f, host_reason)?;
+                f.write_str("; the host is misbehaving")
+            }
             WopiError::SourceRead => f.write_str(
                 "the source could not be read; check the file and resume from the checkpoint",
             ),

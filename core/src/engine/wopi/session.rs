@@ -42,6 +42,7 @@ impl WopiUpload {
             return;
         }
         if self.expiry.expires_at().is_some_and(|at| at <= now) {
+            self.host_reason = None;
             self.lose_session(now, WopiSessionLoss::Expired);
             return;
         }
@@ -112,6 +113,7 @@ impl WopiUpload {
             self.fail(WopiError::HostOffsetOutOfRange {
                 offset: reported,
                 stream_len,
+                host_reason: self.host_reason.clone(),
             });
             return false;
         }
@@ -149,10 +151,17 @@ impl WopiUpload {
         });
         if !starting_over {
             let sessions = self.sessions;
+            let host_reason = self.host_reason.clone();
             self.fail(if self.commit_unclear {
-                WopiError::CommitUnconfirmed { sessions }
+                WopiError::CommitUnconfirmed {
+                    sessions,
+                    host_reason,
+                }
             } else {
-                WopiError::SessionLost { sessions }
+                WopiError::SessionLost {
+                    sessions,
+                    host_reason,
+                }
             });
             return;
         }

@@ -173,16 +173,16 @@ pub(crate) fn session_stream(
     streams: &[WopiStream],
     host_chunks: &[ChunkId],
 ) -> Result<UploadStream<Vec<FramedChunk>>, WopiConfigError> {
-    let mut lengths: BTreeMap<[u8; 16], u64> = BTreeMap::new();
+    let mut lengths: BTreeMap<ChunkId, u64> = BTreeMap::new();
     let mut chunks = Vec::new();
     for chunk in streams.iter().flat_map(WopiStream::source_chunks) {
-        match lengths.get(chunk.id.as_bytes()) {
+        match lengths.get(&chunk.id) {
             Some(&len) if len != chunk.len => {
                 return Err(WopiConfigError::ConflictingChunk(chunk.id));
             }
             Some(_) => continue,
             None => {
-                lengths.insert(*chunk.id.as_bytes(), chunk.len);
+                lengths.insert(chunk.id, chunk.len);
             }
         }
         if !host_chunks.contains(&chunk.id) {

@@ -345,7 +345,8 @@ fn an_offset_past_the_stream_is_a_typed_error() {
         drive.events().last(),
         Some(&WopiEvent::Failed(WopiError::HostOffsetOutOfRange {
             offset: STREAM + 1,
-            stream_len: STREAM
+            stream_len: STREAM,
+            host_reason: None
         }))
     );
 }

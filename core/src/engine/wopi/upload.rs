@@ -106,6 +106,8 @@ pub struct WopiUpload {
     pub(crate) adoptions: u32,
     /// A commit got no clear answer: a later 410 or 412 may be its doing.
     pub(crate) commit_unclear: bool,
+    /// The last answer's `X-WOPI-FailureReason`, for the errors it leads to.
+    pub(crate) host_reason: Option<String>,
     pub(crate) in_flight: InFlight<Sent>,
     pub(crate) schedule: RetrySchedule,
     pub(crate) expiry: SessionExpiry,
@@ -145,6 +147,7 @@ impl WopiUpload {
             sequence_number: config.sequence_number,
             adoptions: 0,
             commit_unclear: false,
+            host_reason: None,
             in_flight: InFlight::new(),
             schedule: RetrySchedule::new(config.retry, config.seed, now),
             // The quarter-of-the-lifetime cap is applied here once, so an expiry restored from a

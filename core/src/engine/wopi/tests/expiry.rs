@@ -23,7 +23,13 @@ fn a_410_starts_the_stream_again_in_a_new_session_within_the_budget() {
     drive.start();
     let again = drive.request();
     assert_eq!(offset_of(&again), 0);
-    drive.answer(&again, Response::new(410));
+    drive.answer(
+        &again,
+        Response::new(410).with_header(
+            "X-WOPI-FailureReason",
+            "the upload session is unknown or has expired",
+        ),
+    );
     let events = drive.events();
     assert!(events.contains(&WopiEvent::SessionLost {
         cause: WopiSessionLoss::Gone,
@@ -31,7 +37,10 @@ fn a_410_starts_the_stream_again_in_a_new_session_within_the_budget() {
     }));
     assert_eq!(
         events.last(),
-        Some(&WopiEvent::Failed(WopiError::SessionLost { sessions: 2 }))
+        Some(&WopiEvent::Failed(WopiError::SessionLost {
+            sessions: 2,
+            host_reason: Some("the upload session is unknown or has expired".into())
+        }))
     );
 }
 
