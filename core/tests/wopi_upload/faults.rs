@@ -134,6 +134,23 @@ fn a_400_without_the_hosts_offset_after_a_lost_answer_starts_a_new_session() {
 }
 
 #[test]
+fn a_probe_refused_by_a_host_still_busy_with_the_lost_update_is_asked_again() {
+    // The update's answer is lost (a timeout) while the host is still taking it in: the probe
+    // meets "another update is in progress" at the old offset, then goes through.
+    let sim = run_scripted(
+        2_000,
+        vec![(2, Fault::PartialThenLost(0)), (3, Fault::Busy)],
+    );
+    let updates = sim.updates();
+    assert_eq!((updates[2].offset, updates[2].len), (Some(400), 1));
+    assert!(sim.events.iter().any(|e| matches!(
+        e,
+        WopiEvent::RetryScheduled { host_reason: Some(reason), .. }
+            if reason == "another update is in progress"
+    )));
+}
+
+#[test]
 fn a_400_on_an_ordinary_update_is_fatal_and_stores_nothing() {
     let mut sim = Sim::new(2_000, &[], 1).with_script(vec![(3, Fault::Status(400, None))]);
     let mut upload = sim.upload(&[], RANGE, 1);

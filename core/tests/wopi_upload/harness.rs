@@ -39,6 +39,9 @@ pub enum Fault {
     StoredThen(u16),
     /// Every session dies just before the request arrives.
     Expire,
+    /// The host is still busy with an earlier update of the session: it refuses this one with
+    /// `400` and its current offset, doing nothing.
+    Busy,
 }
 
 /// A fault chooser: sees each request, its sequence number, the time it is sent and the seeded
@@ -391,6 +394,15 @@ impl Sim {
             Fault::StoredThen(status) => {
                 self.serve(&request, &body, None);
                 upload.handle_response(now, id, Response::new(status));
+            }
+            Fault::Busy => {
+                let mut answer = Response::new(400)
+                    .with_header("X-WOPI-FailureReason", "another update is in progress");
+                if let Some(offset) = self.host.offset_of(&request, now) {
+                    answer =
+                        answer.with_header("X-WOPI-UploadSessionCurrentOffset", offset.to_string());
+                }
+                upload.handle_response(now, id, answer);
             }
             Fault::Expire => {
                 self.host.expire_sessions();

@@ -110,6 +110,13 @@ impl WopiUpload {
                 Ok(Some(offset)) if offset != update.offset => {
                     self.offset_mismatch(now, update, offset, response)
                 }
+                // The host is where the probe says, yet refused it: it may still be busy with
+                // the update whose answer was lost (hosts refuse an update while another of the
+                // same session runs). Ask again after a backoff, within the budget.
+                Ok(Some(_)) if update.probe && update.len > 0 => {
+                    let reason = failure_reason(response);
+                    self.retry_later(now, kind, Failure::Status(400), None, reason);
+                }
                 _ if update.keep_alive => self.keep_alive_refused(),
                 // The host's position after an unclear outcome cannot be learnt: start again.
                 Ok(None) | Err(_) if update.probe => {
