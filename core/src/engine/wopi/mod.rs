@@ -40,9 +40,11 @@
 //! request settles it, no range is ever sent past the host's offset, and at most the probe's
 //! bytes go twice (refused, never stored twice). A probe refused with a `400` that gives no
 //! offset leaves the position unknowable: the engine starts the stream again in a new session
-//! ([`WopiSessionLoss::PositionUnknown`]). A `400` with another offset outside a probe is
-//! followed the same way; a `400` with the same offset, or none, is fatal (the request was
-//! malformed).
+//! ([`WopiSessionLoss::PositionUnknown`]). A probe refused at its own offset is asked again
+//! after a backoff: the host may still be taking in the update whose answer was lost, and
+//! hosts refuse an update while another of the same session runs. A `400` with another offset
+//! outside a probe is followed the same way as on a probe; a `400` with the same offset, or
+//! none, is fatal (the request was malformed).
 //!
 //! **Sliding expiry.** A session lives [`WopiConfig::session_lifetime`] (30 minutes) after its
 //! last successful update, counted from when that update was *sent* so the engine's deadline is
