@@ -460,6 +460,15 @@ fn adaptive_range_sizes_grow_on_a_fast_link() {
     assert!(drive.up.range_size() >= 800);
 }
 
+#[test]
+fn the_machine_and_its_outputs_can_cross_threads() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<WopiUpload>();
+    send_and_sync::<WopiEvent>();
+    send_and_sync::<WopiError>();
+    send_and_sync::<WopiCheckpoint>();
+}
+
 mod hostile {
     use proptest::prelude::*;
 
