@@ -23,6 +23,7 @@
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
 //! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
 //! | `engine` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors and checkpoints |
+//! | `engine::wopi` (alloc) | `WopiUpload`: WOPI upload sessions (create, update ranges of the framed stream, `PutChunkedFile` commit), its events, errors and checkpoints |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |
 //! | [`wopi`] | WOPI frames, SpookyHash V2 [`ChunkId`](wopi::ChunkId)s, the framed upload stream, `PutChunkedFile` bodies |
 //! | `workbook` (alloc) | the Graph workbook-session machine: creation (also long-running), keep-alive, recreation, close |
@@ -186,6 +187,8 @@ pub mod engine;
 pub mod fuzz_targets;
 #[cfg(feature = "alloc")]
 pub mod http;
+#[cfg(feature = "alloc")]
+mod json_property;
 #[cfg(feature = "alloc")]
 pub mod machine;
 pub mod range;

@@ -27,11 +27,8 @@ use crate::time::UnixTime;
 use super::config::UploadConfig;
 use super::event::Completion;
 
-/// The format version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
-
-/// The first bytes of an encoded checkpoint.
-const MAGIC: &str = "resumable-checkpoint";
+use super::checkpoint_envelope;
+pub use super::checkpoint_envelope::{CHECKPOINT_VERSION, CheckpointError};
 
 /// The CRC-32 of one fragment of the source that the server confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +55,17 @@ pub struct Fingerprint {
 pub enum Protocol {
     /// A Microsoft Graph upload session (drive item, print document, mail attachment).
     GraphUploadSession,
+    /// A WOPI upload session (`CreateUploadSession`, `UpdateUploadSession`, `PutChunkedFile`).
+    WopiUploadSession,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::GraphUploadSession => "Microsoft Graph upload session",
+            Protocol::WopiUploadSession => "WOPI upload session",
+        })
+    }
 }
 
 /// How far the upload got.
@@ -218,52 +226,17 @@ impl Checkpoint {
         self
     }
 
-    /// The encoded form: a header line `resumable-checkpoint {version} {crc32 of the rest, hex}`
-    /// then the checkpoint as JSON. Contains the upload URL: see the module documentation.
+    /// The encoded form (see the module documentation): a header line
+    /// `resumable-checkpoint {version} {crc32 of the rest, hex}` then the checkpoint as JSON.
+    /// Contains the upload URL.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Serialising plain data with string keys cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let crc = crc32fast::hash(&json);
-        let mut out = alloc::format!("{MAGIC} {} {crc:08x}\n", self.version).into_bytes();
-        out.extend_from_slice(&json);
-        out
+        checkpoint_envelope::encode(self.version, self)
     }
 
-    /// Decodes [`Checkpoint::to_bytes`] output, refusing damaged or foreign data.
+    /// Decodes [`Checkpoint::to_bytes`] output, refusing damaged or foreign data (a checkpoint
+    /// of another protocol is [`CheckpointError::WrongProtocol`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
-        let newline = bytes
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or(CheckpointError::NotACheckpoint)?;
-        let header =
-            core::str::from_utf8(&bytes[..newline]).map_err(|_| CheckpointError::NotACheckpoint)?;
-        let mut words = header.split(' ');
-        if words.next() != Some(MAGIC) {
-            return Err(CheckpointError::NotACheckpoint);
-        }
-        let version: u32 = words
-            .next()
-            .and_then(|w| w.parse().ok())
-            .ok_or(CheckpointError::NotACheckpoint)?;
-        if version != CHECKPOINT_VERSION {
-            return Err(CheckpointError::UnsupportedVersion { found: version });
-        }
-        let expected = words
-            .next()
-            .filter(|w| w.len() == 8)
-            .and_then(|w| u32::from_str_radix(w, 16).ok())
-            .ok_or(CheckpointError::NotACheckpoint)?;
-        let json = &bytes[newline + 1..];
-        let found = crc32fast::hash(json);
-        if found != expected {
-            return Err(CheckpointError::Damaged { expected, found });
-        }
-        let checkpoint: Checkpoint =
-            serde_json::from_slice(json).map_err(|_| CheckpointError::Malformed)?;
-        if checkpoint.version != version {
-            return Err(CheckpointError::Malformed);
-        }
-        Ok(checkpoint)
+        checkpoint_envelope::decode(bytes, Protocol::GraphUploadSession)
     }
 }
 
@@ -282,48 +255,6 @@ impl fmt::Debug for Checkpoint {
     }
 }
 
-/// Why encoded bytes are not a usable checkpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CheckpointError {
-    /// The bytes do not start with a checkpoint header.
-    NotACheckpoint,
-    /// Written by a build with another format version.
-    UnsupportedVersion {
-        /// The version found.
-        found: u32,
-    },
-    /// The CRC-32 does not match: the file was truncated or damaged.
-    Damaged {
-        /// The CRC-32 the header records.
-        expected: u32,
-        /// The CRC-32 of what was read.
-        found: u32,
-    },
-    /// The CRC-32 matches but the content is not a checkpoint of this format.
-    Malformed,
-}
-
-impl fmt::Display for CheckpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CheckpointError::NotACheckpoint => f.write_str("not a checkpoint file"),
-            CheckpointError::UnsupportedVersion { found } => write!(
-                f,
-                "checkpoint format version {found} is not supported (this build reads {CHECKPOINT_VERSION}); start the upload again"
-            ),
-            CheckpointError::Damaged { .. } => {
-                f.write_str("the checkpoint file is damaged (CRC mismatch); start the upload again")
-            }
-            CheckpointError::Malformed => {
-                f.write_str("the checkpoint file is malformed; start the upload again")
-            }
-        }
-    }
-}
-
-impl core::error::Error for CheckpointError {}
-
 /// How the source differs from its fingerprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceChange {
@@ -334,7 +265,8 @@ pub enum SourceChange {
         /// The size now.
         now: u64,
     },
-    /// A confirmed fragment's bytes changed.
+    /// The bytes of a fingerprinted range changed: a confirmed Graph fragment, or a WOPI chunk
+    /// whose ChunkId no longer matches.
     Fragment {
         /// The fragment.
         range: ByteRange,

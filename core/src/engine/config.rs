@@ -5,14 +5,13 @@
 //! holds no secrets and no clock readings.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chunk::{ChunkPlanner, FragmentRule};
+use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizeError};
 use crate::retry::RetryPolicy;
 use crate::time::Duration;
 
@@ -258,6 +257,41 @@ pub enum FragmentSizing {
     },
 }
 
+impl FragmentSizing {
+    /// Checks every size this sizing names (the fixed size; the initial, smallest and largest
+    /// adaptive sizes) against `rule`.
+    ///
+    /// ```
+    /// use resumable_core::chunk::FragmentRule;
+    /// use resumable_core::engine::FragmentSizing;
+    /// assert!(FragmentSizing::Fixed(1_000).check(FragmentRule::WOPI_UPLOAD_SESSION).is_ok());
+    /// assert!(FragmentSizing::Fixed(1_000).check(FragmentRule::GRAPH_DRIVE).is_err());
+    /// ```
+    pub fn check(&self, rule: FragmentRule) -> Result<(), FragmentSizeError> {
+        match *self {
+            FragmentSizing::Fixed(size) => rule.check(size),
+            FragmentSizing::Adaptive {
+                initial, min, max, ..
+            } => [initial, min, max]
+                .into_iter()
+                .try_for_each(|size| rule.check(size)),
+        }
+    }
+
+    /// The planner this sizing asks for under `rule`.
+    pub fn planner(&self, rule: FragmentRule) -> ChunkPlanner {
+        match *self {
+            FragmentSizing::Fixed(size) => ChunkPlanner::new(rule, size),
+            FragmentSizing::Adaptive {
+                initial,
+                target,
+                min,
+                max,
+            } => ChunkPlanner::adaptive(rule, initial, target, min, max),
+        }
+    }
+}
+
 /// What to do when an upload session is lost (404 after retries, or expired).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionLoss {
@@ -357,17 +391,9 @@ impl UploadConfig {
                 max: MAIL_ATTACHMENT_MAX,
             });
         }
-        let rule = self.target.rule();
-        let sizes: Vec<u64> = match self.fragment_size {
-            FragmentSizing::Fixed(size) => [size].into(),
-            FragmentSizing::Adaptive {
-                initial, min, max, ..
-            } => [initial, min, max].into(),
-        };
-        for size in sizes {
-            rule.check(size).map_err(UploadError::InvalidFragmentSize)?;
-        }
-        Ok(())
+        self.fragment_size
+            .check(self.target.rule())
+            .map_err(UploadError::InvalidFragmentSize)
     }
 
     /// How many fragments may be in flight at once for this target.
@@ -381,15 +407,6 @@ impl UploadConfig {
 
     /// The planner this configuration asks for.
     pub(crate) fn planner(&self) -> ChunkPlanner {
-        let rule = self.target.rule();
-        match self.fragment_size {
-            FragmentSizing::Fixed(size) => ChunkPlanner::new(rule, size),
-            FragmentSizing::Adaptive {
-                initial,
-                target,
-                min,
-                max,
-            } => ChunkPlanner::adaptive(rule, initial, target, min, max),
-        }
+        self.fragment_size.planner(self.target.rule())
     }
 }

@@ -27,6 +27,9 @@
 //! that is gone (404 after a few delayed retries, or expired) is replaced by a new one and the
 //! upload starts over, within [`SessionPolicy::max_sessions`].
 //!
+//! The WOPI dialect, [`wopi::WopiUpload`], lives in [`wopi`]: the same driver loop, retry
+//! rules, expiry bookkeeping and checkpoint envelope, over WOPI upload sessions.
+//!
 //! # Reusable pieces
 //!
 //! The parts that are not Graph-specific are public so other machines (WOPI upload sessions,
@@ -37,6 +40,7 @@
 
 pub mod answer;
 mod checkpoint;
+pub(crate) mod checkpoint_envelope;
 mod config;
 mod driver;
 mod error;
@@ -52,6 +56,7 @@ mod session;
 mod state;
 mod throughput;
 mod upload;
+pub mod wopi;
 
 pub use checkpoint::{
     CHECKPOINT_VERSION, Checkpoint, CheckpointError, Fingerprint, FragmentCrc, Protocol,
