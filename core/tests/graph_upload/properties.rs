@@ -8,13 +8,13 @@ use resumable_core::engine::UploadError;
 use resumable_core::http::{Auth, RequestKind};
 use resumable_core::time::Instant;
 
-use super::harness::{Outcome, Sim, random_faults, upload};
+use resumable_core::range::ByteRange;
+
+use super::harness::{Outcome, Sim, continue_with_held_ranges, random_faults, upload};
 use super::server::{Service, UPLOAD_HOST};
 
-fn check(service: Service, total: u64, seed: u64, percent: u64) -> Result<(), TestCaseError> {
-    let mut sim = Sim::new(service, total, seed).with_faults(random_faults(percent));
-    let mut up = upload(service, total, seed);
-    let outcome = sim.run(&mut up);
+/// No client mistake seen by the harness or the strict server.
+fn clean(sim: &Sim) -> Result<(), TestCaseError> {
     prop_assert!(
         sim.violations.is_empty(),
         "harness saw {:?}",
@@ -25,6 +25,14 @@ fn check(service: Service, total: u64, seed: u64, percent: u64) -> Result<(), Te
         "server saw {:?}",
         sim.server.violations
     );
+    Ok(())
+}
+
+fn check(service: Service, total: u64, seed: u64, percent: u64) -> Result<(), TestCaseError> {
+    let mut sim = Sim::new(service, total, seed).with_faults(random_faults(percent));
+    let mut up = upload(service, total, seed);
+    let outcome = sim.run(&mut up);
+    clean(&sim)?;
     let limit = if service == Service::Print { 4 } else { 1 };
     prop_assert!(sim.server.max_in_flight_seen <= limit);
     for request in &sim.requests {
@@ -65,6 +73,43 @@ fn check(service: Service, total: u64, seed: u64, percent: u64) -> Result<(), Te
     Ok(())
 }
 
+/// A drive session that already holds scattered ranges and lists every gap: the upload sends
+/// exactly the bytes the server lacks, each once, never overlapping what it holds (no 416).
+fn scattered(total: u64, cuts: &[u64], chunks: u64, seed: u64) -> Result<(), TestCaseError> {
+    let mut points: Vec<u64> = cuts.iter().map(|c| c % total).collect();
+    points.sort_unstable();
+    points.dedup();
+    // Every other interval between the cut points is held.
+    let held: Vec<ByteRange> = points
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [start, end] => ByteRange::new(*start, *end),
+            _ => None,
+        })
+        .collect();
+    let held_bytes: u64 = held.iter().map(ByteRange::len).sum();
+    let mut sim = Sim::new(Service::Drive, total, seed);
+    sim.server.list_every_gap = true;
+    let mut up = continue_with_held_ranges(&mut sim, total, &held, chunks * 327_680, seed);
+    let before = sim.requests.len();
+    let outcome = sim.run(&mut up);
+    prop_assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
+    clean(&sim)?;
+    prop_assert!(sim.server.files.values().next() == Some(&sim.source));
+    let sent = sim.fragment_ranges_from(before);
+    for range in &sent {
+        prop_assert!(
+            held.iter().all(|h| h.intersection(range).is_none()),
+            "{range:?} overlaps held bytes {held:?}"
+        );
+    }
+    prop_assert_eq!(
+        sent.iter().map(ByteRange::len).sum::<u64>(),
+        total - held_bytes
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -93,5 +138,15 @@ proptest! {
         percent in 0u64..40,
     ) {
         check(Service::Mail, total, seed, percent)?;
+    }
+
+    #[test]
+    fn drive_sessions_holding_scattered_ranges_get_only_the_missing_bytes(
+        seed in any::<u64>(),
+        total in 2u64..3_000_000,
+        cuts in proptest::collection::vec(any::<u64>(), 0..12),
+        chunks in 1u64..6,
+    ) {
+        scattered(total, &cuts, chunks, seed)?;
     }
 }

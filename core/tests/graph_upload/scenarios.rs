@@ -10,7 +10,7 @@ use resumable_core::range::ByteRange;
 use resumable_core::retry::GiveUp;
 use resumable_core::time::{Duration, Instant};
 
-use super::harness::{Fault, Outcome, Sim, config, create_url, upload};
+use super::harness::{Fault, Outcome, Sim, config, continue_with_held_ranges, create_url, upload};
 use super::server::{GRAPH_HOST, Service};
 
 const CHUNK: u64 = 327_680;
@@ -561,4 +561,52 @@ fn continuing_a_session_created_elsewhere_without_a_creation_url() {
         }
     );
     assert!(!error.to_string().contains("tempauth"));
+}
+
+#[test]
+fn drive_fragments_stay_inside_the_first_gap_when_the_server_lists_several() {
+    let total = 8 * CHUNK + 5;
+    let mut sim = Sim::new(Service::Drive, total, 39);
+    sim.server.list_every_gap = true;
+    // The server holds 0..320 KiB and 640..960 KiB: it answers ["327680-655359","983040-"].
+    let held = [
+        ByteRange::new(0, CHUNK).unwrap(),
+        ByteRange::new(2 * CHUNK, 3 * CHUNK).unwrap(),
+    ];
+    let mut up = continue_with_held_ranges(&mut sim, total, &held, 4 * CHUNK, 39);
+    let before = sim.requests.len();
+    completes(&mut sim, &mut up);
+    let sent = sim.fragment_ranges_from(before);
+    assert_eq!(
+        sent,
+        [
+            ByteRange::new(CHUNK, 2 * CHUNK).unwrap(),
+            ByteRange::new(3 * CHUNK, 7 * CHUNK).unwrap(),
+            ByteRange::new(7 * CHUNK, total).unwrap(),
+        ],
+        "each fragment stays inside the first gap; held bytes are not sent again"
+    );
+}
+
+#[test]
+fn a_fragment_may_end_off_the_grid_where_the_server_holds_the_next_bytes() {
+    let total = 4 * CHUNK;
+    let mut sim = Sim::new(Service::Drive, total, 40);
+    sim.server.list_every_gap = true;
+    // The gap 327680..700000 ends off the 320 KiB grid, where held bytes begin.
+    let held = [
+        ByteRange::new(0, CHUNK).unwrap(),
+        ByteRange::new(700_000, 3 * CHUNK).unwrap(),
+    ];
+    let mut up = continue_with_held_ranges(&mut sim, total, &held, 4 * CHUNK, 40);
+    let before = sim.requests.len();
+    completes(&mut sim, &mut up);
+    let sent = sim.fragment_ranges_from(before);
+    assert_eq!(
+        sent,
+        [
+            ByteRange::new(CHUNK, 700_000).unwrap(),
+            ByteRange::new(3 * CHUNK, total).unwrap(),
+        ]
+    );
 }
