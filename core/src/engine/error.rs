@@ -80,6 +80,9 @@ pub enum Failure {
     Transport(TransportError),
     /// The answer could not be read.
     Unreadable(AnswerError),
+    /// The server accepted the request with this 2xx status but stored none of its bytes (it
+    /// still lists them as missing).
+    NoProgress(u16),
 }
 
 impl fmt::Display for Failure {
@@ -88,6 +91,9 @@ impl fmt::Display for Failure {
             Failure::Status(status) => write!(f, "HTTP {status}"),
             Failure::Transport(error) => write!(f, "{error}"),
             Failure::Unreadable(error) => write!(f, "unreadable answer: {error}"),
+            Failure::NoProgress(status) => {
+                write!(f, "HTTP {status} without progress (nothing was stored)")
+            }
         }
     }
 }

@@ -123,7 +123,16 @@ impl Upload {
             StatusClass::Success => match parse_answer(response, total) {
                 Ok(Answer::Session(status)) if status.next_expected.is_some() => {
                     let authoritative = self.fragments_in_flight() == 0;
+                    let before = self.missing.received();
                     self.apply_status(now, &status, authoritative);
+                    if self.missing.received() == before && self.missing.is_missing(fragment.range)
+                    {
+                        // "Accepted", yet none of it stored: a retry like any failure, so a
+                        // server that never moves meets the budget instead of an endless loop.
+                        let failure = Failure::NoProgress(response.status);
+                        self.retry_later(now, kind, failure, None);
+                        return;
+                    }
                     self.measure(now, &fragment);
                     self.events.push(Event::FragmentAcknowledged {
                         range: fragment.range,

@@ -31,6 +31,8 @@ pub enum Fault {
     Status(u16, Option<&'static str>),
     /// The session dies just before the request arrives.
     KillSession,
+    /// The server answers this status and body without doing anything (a misbehaving server).
+    Answer(u16, &'static str),
 }
 
 /// A fault chooser: sees each request, its sequence number, the time it is sent and the seeded
@@ -371,6 +373,12 @@ impl Sim {
                 if let Some(value) = retry_after {
                     answer = answer.with_header("Retry-After", value);
                 }
+                upload.handle_response(now, id, answer);
+            }
+            Fault::Answer(status, body) => {
+                let answer = Response::new(status)
+                    .with_header("Date", GraphServer::wall(now).http_date().to_string())
+                    .with_body(body);
                 upload.handle_response(now, id, answer);
             }
             Fault::KillSession => {

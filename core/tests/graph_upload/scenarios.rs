@@ -1,8 +1,8 @@
 //! Sizes, variants and scenarios the engine must handle end to end.
 
 use resumable_core::engine::{
-    Checkpoint, CheckpointError, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLoss,
-    SessionLossCause, State, Target, Upload, UploadConfig, UploadError, VerifyError,
+    Checkpoint, CheckpointError, ConflictBehavior, DriveItem, Event, ExplicitCommit, Failure,
+    SessionLoss, SessionLossCause, State, Target, Upload, UploadConfig, UploadError, VerifyError,
 };
 use resumable_core::http::{Auth, Body, Method, RequestKind};
 use resumable_core::machine::StateMachine;
@@ -609,4 +609,32 @@ fn a_fragment_may_end_off_the_grid_where_the_server_holds_the_next_bytes() {
             ByteRange::new(3 * CHUNK, total).unwrap(),
         ]
     );
+}
+
+#[test]
+fn accepted_fragments_that_never_advance_spend_the_retry_budget() {
+    let total = 3 * CHUNK;
+    // Every PUT is "accepted" but the server never moves: 202 {"nextExpectedRanges":["0-"]}.
+    let mut sim =
+        Sim::new(Service::Drive, total, 41).with_faults(Box::new(|request, _, _, _| match request
+            .kind
+        {
+            RequestKind::Fragment => Fault::Answer(202, r#"{"nextExpectedRanges":["0-"]}"#),
+            _ => Fault::None,
+        }));
+    let mut up = upload(Service::Drive, total, 41);
+    let Outcome::Failed(error) = sim.run(&mut up) else {
+        panic!("must give up")
+    };
+    assert_eq!(
+        error,
+        UploadError::GaveUp {
+            during: RequestKind::Fragment,
+            last: Failure::NoProgress(202),
+            reason: GiveUp::BudgetExhausted { attempts: 10 },
+        }
+    );
+    assert_eq!(sim.fragments().len(), 11, "the first PUT and ten retries");
+    assert!(error.to_string().contains("without progress"), "{error}");
+    sim.assert_clean();
 }
