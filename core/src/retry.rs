@@ -247,6 +247,22 @@ impl Retrier {
                 jitter
             }
         };
+        self.check_stall(now, delay)?;
+        Ok(delay)
+    }
+
+    /// Whether a wait of `delay` from `now`, chosen outside the backoff (a fixed pause the
+    /// protocol asks for), keeps within [`RetryPolicy::max_stall`]. Spends no budget.
+    ///
+    /// ```
+    /// use resumable_core::retry::{GiveUp, Retrier, RetryPolicy};
+    /// use resumable_core::time::{Duration, Instant};
+    /// let retrier = Retrier::new(RetryPolicy::default(), 1, Instant::ZERO);
+    /// assert_eq!(retrier.check_stall(Instant::ZERO, Duration::from_secs(60)), Ok(()));
+    /// let late = Instant::from_millis(2 * 3600 * 1000);
+    /// assert!(matches!(retrier.check_stall(late, Duration::from_secs(1)), Err(GiveUp::Stalled { .. })));
+    /// ```
+    pub fn check_stall(&self, now: Instant, delay: Duration) -> Result<(), GiveUp> {
         let stalled = (now + delay).saturating_duration_since(self.last_progress);
         if stalled > self.policy.max_stall {
             return Err(GiveUp::Stalled {
@@ -254,7 +270,7 @@ impl Retrier {
                 max: self.policy.max_stall,
             });
         }
-        Ok(delay)
+        Ok(())
     }
 
     fn ceiling(&self) -> Duration {

@@ -192,7 +192,7 @@ impl Upload {
             }
             StatusClass::SessionGone => {
                 self.enter_resync();
-                self.session_not_found(now, response.status);
+                self.session_not_found(now, kind, response.status);
             }
             StatusClass::Fatal if response.status == 409 && is_last => self.name_conflict(),
             StatusClass::Fatal => self.reject(kind, response),
@@ -238,7 +238,7 @@ impl Upload {
             StatusClass::Throttled | StatusClass::Transient | StatusClass::Resync => {
                 self.retry_status(now, kind, response)
             }
-            StatusClass::SessionGone => self.session_not_found(now, response.status),
+            StatusClass::SessionGone => self.session_not_found(now, kind, response.status),
             StatusClass::Fatal => self.reject(kind, response),
         }
     }
@@ -282,7 +282,7 @@ impl Upload {
                 self.maybe_completed = true;
                 self.retry_status(now, kind, response);
             }
-            StatusClass::SessionGone => self.session_not_found(now, response.status),
+            StatusClass::SessionGone => self.session_not_found(now, kind, response.status),
             StatusClass::Fatal if response.status == 409 => self.name_conflict(),
             StatusClass::Resync | StatusClass::Fatal => self.reject(kind, response),
         }

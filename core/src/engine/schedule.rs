@@ -53,6 +53,18 @@ impl RetrySchedule {
         self.close_until(now.saturating_add(delay))
     }
 
+    /// Closes the gate for a fixed `delay` (no budget spent) unless the wait would stall the
+    /// upload past [`RetryPolicy::max_stall`]; returns when it opens. For protocol pauses that
+    /// may repeat without progress (retries of a `404`), so they cannot go on forever.
+    pub fn wait_unless_stalled(
+        &mut self,
+        now: Instant,
+        delay: Duration,
+    ) -> Result<Instant, GiveUp> {
+        self.retrier.check_stall(now, delay)?;
+        Ok(self.wait(now, delay))
+    }
+
     /// Records progress: the budget refills and backoff starts over.
     pub fn progress(&mut self, now: Instant) {
         self.retrier.progress(now);

@@ -22,7 +22,6 @@ impl Upload {
         status: &SessionStatus,
         authoritative: bool,
     ) {
-        self.not_found = 0;
         if let Some(expires) = status.expires {
             self.expiry.set_absolute(now, expires, &self.clock);
         }
@@ -49,6 +48,9 @@ impl Upload {
             self.missing = if fits { merged } else { server };
         }
         if self.missing.received() > before {
+            // Only progress forgives earlier 404s: a server that alternates "not found" with
+            // "alive, nothing new" must not reset the count and loop forever.
+            self.not_found = 0;
             self.schedule.progress(now);
         }
         self.settle_fingerprints();
@@ -146,18 +148,26 @@ impl Upload {
     }
 
     /// A `404`/`410` on the session: retried a few times after a delay (busy SharePoint sites
-    /// answer 404 for a moment), then the session counts as lost.
-    pub(crate) fn session_not_found(&mut self, now: Instant, status: u16) {
+    /// answer 404 for a moment), then the session counts as lost. The count resets only on
+    /// progress, and the waits count toward the stall limit.
+    pub(crate) fn session_not_found(&mut self, now: Instant, kind: RequestKind, status: u16) {
         self.not_found += 1;
-        if self.not_found <= self.config.session.not_found_retries {
-            let at = self.schedule.wait(now, self.config.session.not_found_delay);
-            self.events.push(Event::RetryScheduled {
+        if self.not_found > self.config.session.not_found_retries {
+            self.lose_session(now, SessionLossCause::NotFound);
+            return;
+        }
+        let delay = self.config.session.not_found_delay;
+        match self.schedule.wait_unless_stalled(now, delay) {
+            Ok(at) => self.events.push(Event::RetryScheduled {
                 reason: Failure::Status(status),
                 at,
                 delay: at.saturating_duration_since(now),
-            });
-        } else {
-            self.lose_session(now, SessionLossCause::NotFound);
+            }),
+            Err(reason) => self.fail(UploadError::GaveUp {
+                during: kind,
+                last: Failure::Status(status),
+                reason,
+            }),
         }
     }
 

@@ -638,3 +638,65 @@ fn accepted_fragments_that_never_advance_spend_the_retry_budget() {
     assert!(error.to_string().contains("without progress"), "{error}");
     sim.assert_clean();
 }
+
+/// Every PUT answers 404 while every status request finds the session alive at byte 0.
+fn puts_not_found(sim: Sim) -> Sim {
+    sim.with_faults(Box::new(|request, _, _, _| match request.kind {
+        RequestKind::Fragment => Fault::Status(404, None),
+        _ => Fault::None,
+    }))
+}
+
+#[test]
+fn alternating_404s_and_live_status_answers_lose_the_session_in_bounded_time() {
+    let total = 3 * CHUNK;
+    let mut sim = puts_not_found(Sim::new(Service::Drive, total, 42));
+    let mut up = upload(Service::Drive, total, 42);
+    let outcome = sim.run(&mut up);
+    assert_eq!(
+        outcome,
+        Outcome::Failed(UploadError::SessionLost {
+            sessions: 3,
+            can_recreate: true
+        })
+    );
+    // A live status answer is no progress: four 404s (one and three retries) per session.
+    assert_eq!(sim.fragments().len(), 3 * 4);
+    assert!(
+        sim.now < Instant::from_millis(5 * 60 * 1000),
+        "{:?}",
+        sim.now
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn waits_after_404s_obey_the_stall_limit() {
+    let total = 3 * CHUNK;
+    let mut config = config(Service::Drive, total, 43);
+    config.session.not_found_retries = 1_000;
+    config.session.not_found_delay = Duration::from_secs(60);
+    config.retry.max_stall = Duration::from_secs(10 * 60);
+    let mut sim = puts_not_found(Sim::new(Service::Drive, total, 43));
+    let mut up = Upload::create(create_url(Service::Drive), config, Instant::ZERO).unwrap();
+    let Outcome::Failed(error) = sim.run(&mut up) else {
+        panic!("must give up")
+    };
+    assert!(
+        matches!(
+            error,
+            UploadError::GaveUp {
+                during: RequestKind::Fragment,
+                last: Failure::Status(404),
+                reason: GiveUp::Stalled { .. },
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        sim.now <= Instant::from_millis(10 * 60 * 1000 + 1_000),
+        "{:?}",
+        sim.now
+    );
+    sim.assert_clean();
+}
