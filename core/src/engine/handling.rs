@@ -45,7 +45,7 @@ impl Upload {
             Sent::Fragment(fragment) => {
                 if error.is_ambiguous() {
                     self.unsettle(fragment.range, fragment.crc32);
-                    self.maybe_completed |= fragment.range.end() == self.config.total;
+                    self.maybe_completed |= self.could_finish(fragment.range);
                     self.enter_resync();
                 }
                 RequestKind::Fragment
@@ -118,6 +118,7 @@ impl Upload {
         let kind = RequestKind::Fragment;
         let total = self.config.total;
         let is_last = fragment.range.end() == total;
+        let could_finish = self.could_finish(fragment.range);
         self.unsettle(fragment.range, fragment.crc32);
         match StatusClass::of(response.status) {
             StatusClass::Success => match parse_answer(response, total) {
@@ -171,7 +172,7 @@ impl Upload {
                         Err(error) => Failure::Unreadable(error),
                         _ => Failure::Status(response.status),
                     };
-                    self.maybe_completed |= is_last;
+                    self.maybe_completed |= could_finish;
                     self.enter_resync();
                     self.retry_later(now, kind, failure, None);
                 }
@@ -186,7 +187,7 @@ impl Upload {
                 self.retry_status(now, kind, response);
             }
             StatusClass::Transient => {
-                self.maybe_completed |= is_last;
+                self.maybe_completed |= could_finish;
                 self.enter_resync();
                 self.retry_status(now, kind, response);
             }

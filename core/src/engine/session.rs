@@ -47,6 +47,11 @@ impl Upload {
             }
             self.missing = if fits { merged } else { server };
         }
+        if authoritative && !self.missing.is_complete() {
+            // The session is alive and still lacks bytes: whatever request was in doubt did not
+            // finish the upload, so a later 404 means "lost", not "maybe done".
+            self.maybe_completed = false;
+        }
         if self.missing.received() > before {
             // Only progress forgives earlier 404s: a server that alternates "not found" with
             // "alive, nothing new" must not reset the count and loop forever.
@@ -86,6 +91,28 @@ impl Upload {
         if let Some(crc32) = crc32 {
             self.unsettled.push(FragmentCrc { range, crc32 });
         }
+    }
+
+    /// Whether a fragment carrying `range`, whose answer is in doubt, could have finished the
+    /// upload: with its bytes (and those of the fragments still in flight) the server would hold
+    /// every byte. Not under a deferred commit, where only the commit finishes it. With print
+    /// documents this need not be the fragment that ends the file.
+    pub(crate) fn could_finish(&self, range: ByteRange) -> bool {
+        if self.config.target.defer_commit() {
+            return false;
+        }
+        let mut rest = self.missing.clone();
+        let in_flight = self.in_flight.notes().filter_map(|sent| match sent {
+            Sent::Fragment(fragment) => Some(fragment.range),
+            _ => None,
+        });
+        for sent in core::iter::once(range).chain(in_flight) {
+            if rest.mark_received(sent).is_err() {
+                // Marking received only fails on a range outside the file: be cautious.
+                return true;
+            }
+        }
+        rest.is_complete()
     }
 
     /// Whether fragments are in flight.

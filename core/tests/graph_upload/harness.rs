@@ -12,7 +12,7 @@ use resumable_core::engine::{
 use resumable_core::http::{Auth, Body, Request, RequestKind, Response, TransportError};
 use resumable_core::machine::StateMachine;
 use resumable_core::range::{ByteRange, ContentRange};
-use resumable_core::retry::JitterRng;
+use resumable_core::retry::{JitterRng, StatusClass};
 use resumable_core::time::{Duration, Instant};
 
 use super::server::{GRAPH_HOST, GraphServer, Service, UPLOAD_HOST};
@@ -65,6 +65,13 @@ pub struct Sim {
     pub events: Vec<Event>,
     /// Client mistakes the harness itself saw (besides the server's).
     pub violations: Vec<String>,
+    /// An answer that completed the upload on the server never reached the machine (a lost
+    /// answer, or a connection cut after the whole body).
+    pub completion_unseen: bool,
+    /// A request that could have finished the upload got an ambiguous outcome (no answer, or a
+    /// 5xx) and no clear answer from the live, incomplete session has come since. Only then, or
+    /// with `completion_unseen`, may an upload end with `CompletionUnconfirmed`.
+    pub doubt_open: bool,
     /// A checkpoint taken after every step, when asked for.
     pub checkpoints: Vec<Checkpoint>,
     pub keep_checkpoints: bool,
@@ -190,6 +197,8 @@ impl Sim {
             requests: Vec::new(),
             events: Vec::new(),
             violations: Vec::new(),
+            completion_unseen: false,
+            doubt_open: false,
             checkpoints: Vec::new(),
             keep_checkpoints: false,
             rate: 10_000_000,
@@ -353,18 +362,20 @@ impl Sim {
             self.server.fragment_done(request.url.expose());
         }
         let id = request.id;
+        self.note_doubt(&request, fault);
         match fault {
             Fault::None => {
                 let answer = self.server.serve(now, &request, &body, None);
+                self.note_clear_answer(&request, &answer);
                 upload.handle_response(now, id, answer);
             }
             Fault::Connect => upload.handle_transport_error(now, id, TransportError::Connect),
             Fault::LostAnswer => {
-                self.server.serve(now, &request, &body, None);
+                self.serve_unseen(now, &request, &body, None);
                 upload.handle_transport_error(now, id, TransportError::Timeout);
             }
             Fault::CutOff(after) => {
-                self.server.serve(now, &request, &body, Some(after));
+                self.serve_unseen(now, &request, &body, Some(after));
                 upload.handle_transport_error(now, id, TransportError::ConnectionLost);
             }
             Fault::Status(status, retry_after) => {
@@ -387,6 +398,49 @@ impl Sim {
                 upload.handle_response(now, id, answer);
             }
         }
+    }
+
+    /// Opens a doubt when `request`, which could finish the upload, meets an ambiguous fault.
+    fn note_doubt(&mut self, request: &Request, fault: Fault) {
+        let ambiguous = match fault {
+            Fault::LostAnswer | Fault::CutOff(_) => true,
+            Fault::Status(status, _) => StatusClass::of(status) == StatusClass::Transient,
+            _ => false,
+        };
+        let url = request.url.expose();
+        let could_finish = match (request.kind, &request.body) {
+            (RequestKind::Fragment, Body::Source(range)) => {
+                let mut ranges = vec![*range];
+                ranges.extend(self.pending.iter().filter_map(|p| match p.request.body {
+                    Body::Source(other) if p.request.url.expose() == url => Some(other),
+                    _ => None,
+                }));
+                self.server.lacks_only(url, &ranges)
+            }
+            (RequestKind::Commit, _) => true,
+            _ => false,
+        };
+        self.doubt_open |= ambiguous && could_finish;
+    }
+
+    /// Closes the doubt when the machine reads a 2xx answer of a live session that still lacks
+    /// bytes, with no other fragment in flight to make that answer stale.
+    fn note_clear_answer(&mut self, request: &Request, answer: &Response) {
+        let url = request.url.expose();
+        let concurrent = self
+            .pending
+            .iter()
+            .any(|p| p.request.kind == RequestKind::Fragment && p.request.url.expose() == url);
+        if (200..300).contains(&answer.status) && self.server.is_incomplete(url) && !concurrent {
+            self.doubt_open = false;
+        }
+    }
+
+    /// Serves a request whose answer nobody reads, noting whether it completed the upload.
+    fn serve_unseen(&mut self, now: Instant, request: &Request, body: &[u8], cut: Option<usize>) {
+        let completions = self.server.completions;
+        self.server.serve(now, request, body, cut);
+        self.completion_unseen |= self.server.completions > completions;
     }
 
     /// The process driving the upload died: requests already sent still reach the server, their

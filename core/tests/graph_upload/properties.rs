@@ -5,12 +5,13 @@
 use proptest::prelude::*;
 
 use resumable_core::engine::UploadError;
-use resumable_core::http::{Auth, RequestKind};
+use resumable_core::http::{Auth, Body, Request, RequestKind};
+use resumable_core::retry::JitterRng;
 use resumable_core::time::Instant;
 
 use resumable_core::range::ByteRange;
 
-use super::harness::{Outcome, Sim, continue_with_held_ranges, random_faults, upload};
+use super::harness::{Fault, Outcome, Sim, continue_with_held_ranges, random_faults, upload};
 use super::server::{Service, UPLOAD_HOST};
 
 /// No client mistake seen by the harness or the strict server.
@@ -32,7 +33,13 @@ fn check(service: Service, total: u64, seed: u64, percent: u64) -> Result<(), Te
     let mut sim = Sim::new(service, total, seed).with_faults(random_faults(percent));
     let mut up = upload(service, total, seed);
     let outcome = sim.run(&mut up);
-    clean(&sim)?;
+    judge(service, &sim, outcome)
+}
+
+/// The rules every run must keep, whatever its faults: no protocol slip, a byte-identical file
+/// or a clear error, "maybe done" only when that is the truth, within budget.
+fn judge(service: Service, sim: &Sim, outcome: Outcome) -> Result<(), TestCaseError> {
+    clean(sim)?;
     let limit = if service == Service::Print { 4 } else { 1 };
     prop_assert!(sim.server.max_in_flight_seen <= limit);
     for request in &sim.requests {
@@ -56,6 +63,14 @@ fn check(service: Service, total: u64, seed: u64, percent: u64) -> Result<(), Te
                 ),
                 "unexpected failure {error:?}"
             );
+            // "Maybe done" only when an answer that completed the upload was really lost, or a
+            // request that could have finished it stayed in doubt to the end.
+            if error == UploadError::CompletionUnconfirmed {
+                prop_assert!(
+                    sim.completion_unseen || sim.doubt_open,
+                    "nothing could have completed the upload unseen"
+                );
+            }
             let text = error.to_string();
             prop_assert!(!text.contains("tempauth"));
             prop_assert!(text.contains(';'), "says what to do: {text}");
@@ -71,6 +86,41 @@ fn check(service: Service, total: u64, seed: u64, percent: u64) -> Result<(), Te
         .count();
     prop_assert!(fragments < 2_000);
     Ok(())
+}
+
+/// A request that could finish the upload meets an ambiguous fault (a cut connection with
+/// `cut` bytes through, a lost answer or a 503), then the session dies `kill_after` requests
+/// later. Whatever the order, the upload completes, or (only when the truth allows it) ends
+/// unconfirmed.
+fn doubt_then_death(
+    service: Service,
+    total: u64,
+    seed: u64,
+    (fault, cut, kill_after): (u8, u64, usize),
+) -> Result<(), TestCaseError> {
+    let mut doubted: Option<usize> = None;
+    let plan = move |request: &Request, n: usize, _: Instant, _: &mut JitterRng| {
+        let to_session = request.url.expose().starts_with(UPLOAD_HOST);
+        match (doubted, &request.body) {
+            (None, Body::Source(range)) if range.end() == total => {
+                doubted = Some(n);
+                match fault {
+                    0 => Fault::CutOff((cut % (range.len() + 1)) as usize),
+                    1 => Fault::LostAnswer,
+                    _ => Fault::Status(503, None),
+                }
+            }
+            (Some(at), _) if n == at + kill_after && to_session => Fault::KillSession,
+            _ => Fault::None,
+        }
+    };
+    let mut sim = Sim::new(service, total, seed).with_faults(Box::new(plan));
+    let mut up = upload(service, total, seed);
+    let outcome = sim.run(&mut up);
+    if let Outcome::Failed(error) = &outcome {
+        prop_assert_eq!(error, &UploadError::CompletionUnconfirmed);
+    }
+    judge(service, &sim, outcome)
 }
 
 /// A drive session that already holds scattered ranges and lists every gap: the upload sends
@@ -148,5 +198,15 @@ proptest! {
         chunks in 1u64..6,
     ) {
         scattered(total, &cuts, chunks, seed)?;
+    }
+
+    #[test]
+    fn a_final_request_in_doubt_then_a_dead_session_is_judged_truthfully(
+        service in prop_oneof![Just(Service::Drive), Just(Service::Print), Just(Service::Mail)],
+        seed in any::<u64>(),
+        total in 1u64..1_000_000,
+        doubt in (0u8..3, any::<u64>(), 1usize..4),
+    ) {
+        doubt_then_death(service, total, seed, doubt)?;
     }
 }

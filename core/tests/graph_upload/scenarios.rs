@@ -700,3 +700,17 @@ fn waits_after_404s_obey_the_stall_limit() {
     );
     sim.assert_clean();
 }
+
+#[test]
+fn a_last_fragment_shown_missing_then_lost_with_its_session_starts_over() {
+    // Mail, four fragments: requests 1 to 4. The last one's connection drops before any byte
+    // arrives; the status request (5) shows the tail missing; the session dies under the
+    // re-sent last fragment (6). Nothing can have completed: a new session uploads it all.
+    let total = 3 * 300_000 + 7;
+    let mut sim = Sim::new(Service::Mail, total, 44)
+        .with_script(vec![(4, Fault::CutOff(0)), (6, Fault::KillSession)]);
+    let mut up = upload(Service::Mail, total, 44);
+    completes(&mut sim, &mut up);
+    assert_eq!(sim.requests[5].kind, RequestKind::Status);
+    assert_eq!(up.sessions(), 2);
+}

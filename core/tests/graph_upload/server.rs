@@ -118,6 +118,8 @@ pub struct GraphServer {
     pub max_in_flight_seen: usize,
     /// Fragment PUTs received.
     pub fragment_puts: usize,
+    /// Uploads turned into files (a file stored twice counts twice).
+    pub completions: usize,
 }
 
 impl GraphServer {
@@ -134,6 +136,7 @@ impl GraphServer {
             in_flight_fragments: BTreeMap::new(),
             max_in_flight_seen: 0,
             fragment_puts: 0,
+            completions: 0,
         }
     }
 
@@ -176,6 +179,29 @@ impl GraphServer {
     /// Whether the session behind `url` holds byte `offset`.
     pub fn holds(&self, url: &str, offset: u64) -> bool {
         self.sessions.get(url).is_some_and(|s| s.holds(offset))
+    }
+
+    /// Whether the live session behind `url` lacks bytes, and only bytes inside `ranges`: then
+    /// those requests could finish it.
+    pub fn lacks_only(&self, url: &str, ranges: &[ByteRange]) -> bool {
+        self.sessions.get(url).is_some_and(|s| {
+            s.gaps().iter().all(|gap| {
+                let mut covered = gap.start();
+                let mut sorted = ranges.to_vec();
+                sorted.sort();
+                for range in sorted {
+                    if range.start() <= covered && range.end() > covered {
+                        covered = range.end();
+                    }
+                }
+                covered >= gap.end()
+            })
+        })
+    }
+
+    /// Whether the session behind `url` is alive and still lacks bytes.
+    pub fn is_incomplete(&self, url: &str) -> bool {
+        self.sessions.get(url).is_some_and(|s| !s.is_complete())
     }
 
     /// Whether a session is alive.
@@ -472,6 +498,7 @@ impl GraphServer {
             );
         }
         let session = self.sessions.remove(url).expect("session checked above");
+        self.completions += 1;
         let size = session.total;
         match self.service {
             Service::Drive => {
