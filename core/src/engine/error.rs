@@ -11,6 +11,7 @@ use crate::http::{RequestKind, TransportError};
 use crate::retry::GiveUp;
 
 use super::answer::AnswerError;
+use super::event::SessionLossCause;
 use super::state::State;
 
 /// Why an upload failed or a command was refused.
@@ -53,6 +54,16 @@ pub enum UploadError {
         sessions: u32,
         /// Whether a new session would have been possible (a creation URL is known).
         can_recreate: bool,
+    },
+    /// The session was lost (expired, or 404 after retries) while all its bytes waited for the
+    /// caller: for a commit ([`State::CommitPending`]) or a decision on a name conflict
+    /// ([`State::NameConflict`]). Nothing was stored. The engine does not start over on its
+    /// own, since the caller had yet to decide; start the upload again.
+    UncommittedSessionLost {
+        /// How it was lost.
+        cause: SessionLossCause,
+        /// Whether it waited on a name conflict (else on a deferred commit).
+        name_conflict: bool,
     },
     /// The last bytes or the commit may have completed the upload, but its answer was lost and
     /// the session is gone, so the engine cannot confirm it.
@@ -171,6 +182,29 @@ impl fmt::Display for UploadError {
             } => f.write_str(
                 "the upload session is gone (expired or deleted) and was created elsewhere; create a new session and upload again",
             ),
+            UploadError::UncommittedSessionLost {
+                cause,
+                name_conflict,
+            } => {
+                let how = match cause {
+                    SessionLossCause::Expired => "expired",
+                    SessionLossCause::NotFound => "was lost (404)",
+                };
+                let (waited, next) = match name_conflict {
+                    false => (
+                        "its bytes waited for a commit",
+                        "commit before the session expires",
+                    ),
+                    true => (
+                        "waiting for a decision on the name conflict",
+                        "choose another name or conflict behaviour",
+                    ),
+                };
+                write!(
+                    f,
+                    "the upload session {how} while {waited}, so nothing was stored; start the upload again and {next}"
+                )
+            }
             UploadError::CompletionUnconfirmed => f.write_str(
                 "the upload may have completed but its answer was lost and the session is gone; check whether the file exists before uploading again",
             ),

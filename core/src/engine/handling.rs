@@ -253,6 +253,7 @@ impl Upload {
                 {
                     // The server lacks bytes after all: upload them, then commit again.
                     self.apply_status(now, &status, true);
+                    self.awaiting_caller = false;
                     self.phase = Phase::Uploading;
                 }
                 Ok(Answer::Session(_)) => {
@@ -348,6 +349,7 @@ impl Upload {
 
     fn name_conflict(&mut self) {
         self.name_conflict = true;
+        self.awaiting_caller = true;
         self.phase = Phase::NameConflict;
         self.events.push(Event::NameConflict);
     }

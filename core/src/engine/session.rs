@@ -126,6 +126,7 @@ impl Upload {
     /// The server has every byte. A deferred commit waits for the caller; otherwise the file is
     /// being (or was) created without the answer saying so, which the engine checks where it can.
     pub(crate) fn all_received(&mut self) {
+        self.awaiting_caller = true;
         if self.name_conflict {
             self.phase = Phase::NameConflict;
             self.events.push(Event::NameConflict);
@@ -135,6 +136,7 @@ impl Upload {
                 expires: self.expiry.wall(),
             });
         } else {
+            self.awaiting_caller = false;
             self.maybe_completed = true;
             self.phase = Phase::CheckingCompletion;
         }
@@ -198,8 +200,9 @@ impl Upload {
         }
     }
 
-    /// The session is gone. If the last request may have finished the upload, check that first;
-    /// otherwise start over in a new session where allowed, or fail.
+    /// The session is gone. If the last request may have finished the upload, check that first.
+    /// If the bytes were waiting for the caller, report it and stop: the caller decides. Otherwise
+    /// start over in a new session where allowed, or fail.
     pub(crate) fn lose_session(&mut self, now: Instant, cause: SessionLossCause) {
         self.in_flight.clear();
         self.not_found = 0;
@@ -209,6 +212,17 @@ impl Upload {
             } else {
                 self.fail(UploadError::CompletionUnconfirmed);
             }
+            return;
+        }
+        if self.awaiting_caller {
+            self.events.push(Event::SessionLost {
+                cause,
+                starting_over: false,
+            });
+            self.fail(UploadError::UncommittedSessionLost {
+                cause,
+                name_conflict: self.name_conflict,
+            });
             return;
         }
         let policy = self.config.session;

@@ -140,6 +140,10 @@ pub struct Upload {
     /// A request that could have finished the upload (the last fragment, a commit) got no clear
     /// answer: a later 404 may mean "done", not "lost".
     pub(crate) maybe_completed: bool,
+    /// Every byte is stored and the upload waits for the caller (a commit, or a decision on a
+    /// name conflict), or did when a commit was sent: losing the session now must not start
+    /// over, since the caller had yet to decide.
+    pub(crate) awaiting_caller: bool,
     /// `cancel` was called while the session was being created.
     pub(crate) cancel_requested: bool,
     /// The service refused the name (`409`): the bytes wait in the session, and a file already
@@ -167,6 +171,7 @@ impl Upload {
             throughput: Throughput::new(),
             events: EventQueue::new(),
             maybe_completed: false,
+            awaiting_caller: false,
             cancel_requested: false,
             name_conflict: false,
             config,
@@ -280,6 +285,7 @@ impl Upload {
         };
         let mut upload = Upload::with_phase(config, phase, now)?;
         upload.name_conflict = stage == Stage::NameConflict;
+        upload.awaiting_caller = matches!(stage, Stage::CommitPending | Stage::NameConflict);
         upload.create_url = create_url;
         upload.sessions = sessions;
         if let Phase::Completed(completion) = &upload.phase {

@@ -714,3 +714,64 @@ fn a_last_fragment_shown_missing_then_lost_with_its_session_starts_over() {
     assert_eq!(sim.requests[5].kind, RequestKind::Status);
     assert_eq!(up.sessions(), 2);
 }
+
+/// Runs `up` until it waits for the caller in `state`, then lets time pass without a command.
+fn wait_for_the_caller_until_the_end(sim: &mut Sim, up: &mut Upload, state: State) -> Outcome {
+    while up.state() != state {
+        assert!(sim.step(up).is_none(), "ended before {state}");
+    }
+    let fragments = sim.fragments().len();
+    let outcome = sim.run(up);
+    assert_eq!(
+        sim.fragments().len(),
+        fragments,
+        "nothing is uploaded again"
+    );
+    assert_eq!(up.sessions(), 1, "no new session");
+    sim.assert_clean();
+    outcome
+}
+
+#[test]
+fn a_deferred_commit_left_too_long_reports_the_expiry_and_stops() {
+    let total = 2 * CHUNK + 1;
+    let mut sim = Sim::new(Service::Drive, total, 45);
+    let mut config = config(Service::Drive, total, 45);
+    config.target = Target::DriveItem(DriveItem::new().named("file.bin").deferred());
+    let mut up = Upload::create(create_url(Service::Drive), config, Instant::ZERO).unwrap();
+    let outcome = wait_for_the_caller_until_the_end(&mut sim, &mut up, State::CommitPending);
+    let error = UploadError::UncommittedSessionLost {
+        cause: SessionLossCause::Expired,
+        name_conflict: false,
+    };
+    assert_eq!(outcome, Outcome::Failed(error.clone()));
+    assert!(sim.events.contains(&Event::SessionLost {
+        cause: SessionLossCause::Expired,
+        starting_over: false
+    }));
+    assert_eq!(
+        error.to_string(),
+        "the upload session expired while its bytes waited for a commit, so nothing was stored; start the upload again and commit before the session expires"
+    );
+    assert!(sim.server.files.is_empty());
+}
+
+#[test]
+fn a_name_conflict_left_too_long_reports_the_expiry_and_stops() {
+    let total = 2 * CHUNK + 1;
+    let mut sim = Sim::new(Service::Drive, total, 46);
+    sim.server.existing.push("file.bin".into());
+    let mut up = upload(Service::Drive, total, 46);
+    let outcome = wait_for_the_caller_until_the_end(&mut sim, &mut up, State::NameConflict);
+    let error = UploadError::UncommittedSessionLost {
+        cause: SessionLossCause::Expired,
+        name_conflict: true,
+    };
+    assert_eq!(outcome, Outcome::Failed(error.clone()));
+    assert!(
+        error
+            .to_string()
+            .contains("another name or conflict behaviour"),
+        "{error}"
+    );
+}
