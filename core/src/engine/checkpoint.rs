@@ -5,6 +5,16 @@
 //! CRC-32 of every confirmed fragment). [`Upload::resume`](super::Upload::resume) continues from
 //! one, first asking the server where it is, because the server's word beats any record.
 //!
+//! **When to persist.** After every [`Event::SessionCreated`](super::Event::SessionCreated),
+//! [`Event::FragmentAcknowledged`](super::Event::FragmentAcknowledged),
+//! [`Event::CommitPending`](super::Event::CommitPending) and
+//! [`Event::NameConflict`](super::Event::NameConflict), and after draining `poll_request` (as the
+//! driver loop does). A checkpoint records whether the requests that may follow it could finish
+//! the upload ([`Checkpoint::may_have_finished`]): the fragments in flight, and one more round
+//! after them, or a commit. That judgement holds only if no acknowledgement passes between two
+//! snapshots; a process that crashes after such a request then resumes without uploading
+//! everything again into a session that already completed.
+//!
 //! **The checkpoint holds the upload URL, a credential.** Resuming needs it: it is the only handle
 //! on the session. Anyone holding the checkpoint can write to the session until it expires, so
 //! store it like a password (a file only the user can read) and delete it when the upload ends.
@@ -26,6 +36,7 @@ use crate::time::UnixTime;
 
 use super::config::UploadConfig;
 use super::event::Completion;
+use super::upload::ExplicitCommit;
 
 /// The format version this build writes and reads.
 pub const CHECKPOINT_VERSION: u32 = 1;
@@ -106,6 +117,13 @@ pub struct Checkpoint {
     pub(crate) expires: Option<UnixTime>,
     pub(crate) fingerprint: Fingerprint,
     pub(crate) sessions: u32,
+    /// A request that could finish the upload may have gone out before or right after this
+    /// snapshot, so on resume a `404` from the session may mean "done", not "lost".
+    #[serde(default)]
+    pub(crate) may_have_finished: bool,
+    /// The explicit commit last sent, so a resume can look for its item.
+    #[serde(default)]
+    pub(crate) commit: Option<ExplicitCommit>,
 }
 
 impl Checkpoint {
@@ -157,6 +175,16 @@ impl Checkpoint {
     /// The source fingerprint.
     pub fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
+    }
+
+    /// Whether a request that could finish the upload (the last fragments, a commit) may have
+    /// been sent before or right after this snapshot. Then, on resume, a session that answers
+    /// `404` may have finished the upload rather than been lost: the engine checks the item
+    /// where it can, and otherwise reports
+    /// [`UploadError::CompletionUnconfirmed`](super::UploadError::CompletionUnconfirmed) instead of
+    /// uploading everything again.
+    pub fn may_have_finished(&self) -> bool {
+        self.may_have_finished
     }
 
     /// Checks the source against the fingerprint: its length must be the recorded size and each
@@ -215,6 +243,8 @@ impl Checkpoint {
             size: total,
             fragments: Vec::new(),
         };
+        self.may_have_finished = false;
+        self.commit = None;
         self
     }
 
@@ -278,6 +308,7 @@ impl fmt::Debug for Checkpoint {
             .field("confirmed", &self.confirmed)
             .field("expires", &self.expires)
             .field("fingerprinted_fragments", &self.fingerprint.fragments.len())
+            .field("may_have_finished", &self.may_have_finished)
             .finish()
     }
 }

@@ -379,6 +379,14 @@ impl UploadConfig {
         }
     }
 
+    /// The largest fragment the planner may choose.
+    pub(crate) fn largest_fragment(&self) -> u64 {
+        match self.fragment_size {
+            FragmentSizing::Fixed(size) => size,
+            FragmentSizing::Adaptive { initial, max, .. } => initial.max(max),
+        }
+    }
+
     /// The planner this configuration asks for.
     pub(crate) fn planner(&self) -> ChunkPlanner {
         let rule = self.target.rule();

@@ -170,7 +170,7 @@ impl Upload {
     }
 
     fn check_completion_request(&mut self) -> Option<Request> {
-        let url = SecretUrl::new(self.item_url()?);
+        let url = SecretUrl::new(self.completion_check_url()?);
         let id = self.in_flight.issue(Sent::CheckCompletion);
         Some(Request {
             id,

@@ -7,7 +7,7 @@ use crate::time::{Duration, Instant};
 
 use super::answer::SessionStatus;
 use super::checkpoint::FragmentCrc;
-use super::config::{SessionLoss, Target};
+use super::config::{ConflictBehavior, SessionLoss, Target};
 use super::error::{Failure, UploadError};
 use super::event::{Completion, Event, SessionLossCause};
 use super::upload::{Missing, Phase, Sent, Upload};
@@ -207,7 +207,7 @@ impl Upload {
         self.in_flight.clear();
         self.not_found = 0;
         if self.maybe_completed {
-            if self.item_url().is_some() {
+            if self.completion_check_url().is_some() {
                 self.phase = Phase::CheckingCompletion;
             } else {
                 self.fail(UploadError::CompletionUnconfirmed);
@@ -242,6 +242,7 @@ impl Upload {
             return;
         }
         self.upload_url = None;
+        self.explicit_commit = None;
         self.missing = Missing::new(self.config.total);
         self.fingerprints.clear();
         self.unsettled.clear();
@@ -268,6 +269,46 @@ impl Upload {
             )
     }
 
+    /// Where to read the item to learn whether a request whose answer was lost completed the
+    /// upload: the explicit commit's item under `fail`, else [`Upload::item_url`].
+    pub(crate) fn completion_check_url(&self) -> Option<&str> {
+        match &self.explicit_commit {
+            Some(commit) => {
+                (commit.conflict == ConflictBehavior::Fail).then_some(commit.item_url.as_str())
+            }
+            None => self.item_url(),
+        }
+    }
+
+    /// Whether a request that could finish the upload is out, or may go out before the next
+    /// acknowledgement: a commit (or the wait for one: the caller may commit right after a
+    /// snapshot), a completion check, or a fragment while what is left once the fragments in
+    /// flight land fits in one more round of fragments (then, with a deferred commit, the commit).
+    pub(crate) fn next_requests_may_finish(&self) -> bool {
+        if self.maybe_completed {
+            return true;
+        }
+        match self.phase {
+            Phase::CommitPending
+            | Phase::NameConflict
+            | Phase::Committing(_)
+            | Phase::CheckingCompletion => return true,
+            Phase::Uploading | Phase::Resync => {}
+            _ => return false,
+        }
+        // Under a deferred commit the last fragments cannot finish the upload, but a caller
+        // may commit the moment they land, before the next snapshot: count them too.
+        let mut after_in_flight = self.missing.clone();
+        for sent in self.in_flight.notes() {
+            if let Sent::Fragment(fragment) = sent {
+                // Fails only on a range outside the file: count it as not landing.
+                let _ = after_in_flight.mark_received(fragment.range);
+            }
+        }
+        let round = self.config.largest_fragment() * self.config.max_in_flight() as u64;
+        after_in_flight.remaining() <= round
+    }
+
     /// The drive item's URL, derived from the creation URL, when reading the item can confirm a
     /// completion whose answer was lost. Only for a new item by path (`...:/name:/createUploadSession`)
     /// under the `fail` conflict behaviour: then an item at that path with the file's size can
@@ -278,11 +319,7 @@ impl Upload {
         let Target::DriveItem(item) = &self.config.target else {
             return None;
         };
-        if !matches!(
-            item.conflict,
-            None | Some(super::config::ConflictBehavior::Fail)
-        ) || self.name_conflict
-        {
+        if !matches!(item.conflict, None | Some(ConflictBehavior::Fail)) || self.name_conflict {
             return None;
         }
         let url = self.create_url.as_ref()?.expose();

@@ -77,7 +77,11 @@ pub(crate) struct FragmentInFlight {
 
 /// The explicit commit of a session's bytes as a drive item: `PUT {item_url}` with the caller's
 /// bearer token and `{"name", "@microsoft.graph.conflictBehavior", "@microsoft.graph.sourceUrl"}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// When its answer is lost and the session is gone, the engine reads `item_url` to learn whether
+/// it completed, under the `fail` conflict behaviour (with `replace` or `rename` an older file
+/// could pass for it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExplicitCommit {
     /// The item's Graph URL, such as
     /// `https://graph.microsoft.com/v1.0/drives/{drive-id}/items/{parent-id}:/{name}:`.
@@ -144,6 +148,8 @@ pub struct Upload {
     /// name conflict), or did when a commit was sent: losing the session now must not start
     /// over, since the caller had yet to decide.
     pub(crate) awaiting_caller: bool,
+    /// The explicit commit last sent, if any: where to look for the item if its answer is lost.
+    pub(crate) explicit_commit: Option<ExplicitCommit>,
     /// `cancel` was called while the session was being created.
     pub(crate) cancel_requested: bool,
     /// The service refused the name (`409`): the bytes wait in the session, and a file already
@@ -172,6 +178,7 @@ impl Upload {
             events: EventQueue::new(),
             maybe_completed: false,
             awaiting_caller: false,
+            explicit_commit: None,
             cancel_requested: false,
             name_conflict: false,
             config,
@@ -251,6 +258,13 @@ impl Upload {
     /// one, a session is created. A completed checkpoint finishes at once with
     /// [`Event::Completed`], sending nothing (a finished session would answer `404`).
     ///
+    /// When the checkpoint [may have finished](Checkpoint::may_have_finished) (the last
+    /// fragments or a commit could have gone out before the crash), a session that answers
+    /// `404` is not taken for lost: the engine reads the item where it can tell it is this
+    /// upload's (a new drive item by path, or an explicit commit, under `fail`) and otherwise
+    /// reports [`UploadError::CompletionUnconfirmed`], never uploading everything again into a
+    /// new session on a guess.
+    ///
     /// Verify the source first ([`Checkpoint::verify`]); a changed source must restart.
     ///
     /// ```
@@ -271,6 +285,8 @@ impl Upload {
             expires,
             fingerprint,
             sessions,
+            may_have_finished,
+            commit,
             ..
         } = checkpoint;
         let phase = match (&stage, &upload_url, &create_url) {
@@ -303,6 +319,8 @@ impl Upload {
                 upload.expiry.set_absolute(now, expires, &upload.clock);
             }
             upload.fingerprints = fingerprint.fragments;
+            upload.maybe_completed = may_have_finished;
+            upload.explicit_commit = commit;
         }
         Ok(upload)
     }
@@ -435,6 +453,8 @@ impl Upload {
                 fragments: self.fingerprints.clone(),
             },
             sessions: self.sessions,
+            may_have_finished: self.upload_url.is_some() && self.next_requests_may_finish(),
+            commit: self.explicit_commit.clone(),
         }
     }
 
@@ -479,6 +499,7 @@ impl Upload {
         if !allowed {
             return Err(self.wrong_state("commit with a source URL"));
         }
+        self.explicit_commit = Some(commit.clone());
         self.phase = Phase::Committing(CommitRoute::SourceUrl(commit));
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! answer or the machine's `poll_timeout`, so hours of retries take milliseconds.
 
 use resumable_core::engine::{
-    Checkpoint, Completion, DriveItem, Event, FragmentSizing, MailAttachment, PrintDocument,
+    Checkpoint, Completion, DriveItem, Event, FragmentSizing, MailAttachment, PrintDocument, State,
     Target, Upload, UploadConfig, UploadError,
 };
 use resumable_core::http::{Auth, Body, Request, RequestKind, Response, TransportError};
@@ -75,6 +75,8 @@ pub struct Sim {
     /// A checkpoint taken after every step, when asked for.
     pub checkpoints: Vec<Checkpoint>,
     pub keep_checkpoints: bool,
+    /// Commit as soon as a deferred commit is pending (as a caller that commits at once does).
+    pub commit_when_pending: bool,
     /// Bytes per second of the simulated link.
     pub rate: u64,
     pending: Vec<Pending>,
@@ -201,6 +203,7 @@ impl Sim {
             doubt_open: false,
             checkpoints: Vec::new(),
             keep_checkpoints: false,
+            commit_when_pending: false,
             rate: 10_000_000,
             pending: Vec::new(),
             rng: JitterRng::new(seed),
@@ -238,7 +241,7 @@ impl Sim {
     pub fn step(&mut self, upload: &mut Upload) -> Option<Outcome> {
         self.steps += 1;
         assert!(self.steps < 200_000, "the upload loops without end");
-        self.pump(upload);
+        self.send(upload);
         if self.keep_checkpoints {
             self.checkpoints.push(upload.checkpoint());
         }
@@ -275,6 +278,16 @@ impl Sim {
             Some(Event::Cancelled) => Outcome::Cancelled,
             other => panic!("finished without a final event: {other:?}"),
         }
+    }
+
+    /// The first half of a step: the caller's command, if one is due, then every request the
+    /// machine hands out goes on its way and every event is collected. A checkpoint taken right
+    /// after this sees requests sent whose answers are not yet read.
+    pub fn send(&mut self, upload: &mut Upload) {
+        if self.commit_when_pending && upload.state() == State::CommitPending {
+            upload.commit().expect("commit while pending");
+        }
+        self.pump(upload);
     }
 
     /// Drains `poll_request` and `poll_event`, checking every request on the way out.

@@ -2,7 +2,8 @@
 
 use resumable_core::engine::{
     Checkpoint, CheckpointError, ConflictBehavior, DriveItem, Event, ExplicitCommit, Failure,
-    SessionLoss, SessionLossCause, State, Target, Upload, UploadConfig, UploadError, VerifyError,
+    SessionLoss, SessionLossCause, Stage, State, Target, Upload, UploadConfig, UploadError,
+    VerifyError,
 };
 use resumable_core::http::{Auth, Body, Method, RequestKind};
 use resumable_core::machine::StateMachine;
@@ -70,41 +71,83 @@ fn empty_file_is_refused_with_advice_to_use_a_simple_upload() {
     assert!(error.to_string().contains("use a simple upload"));
 }
 
-#[test]
-fn resume_from_a_checkpoint_taken_at_every_step() {
-    let total = 8 * CHUNK + 5;
-    let mut reference = Sim::new(Service::Drive, total, 21);
+/// A fresh upload to `service`, with a deferred commit if asked (drives only).
+fn fresh(service: Service, total: u64, seed: u64, deferred: bool) -> Upload {
+    let mut config = config(service, total, seed);
+    if deferred {
+        config.target = Target::DriveItem(DriveItem::new().named("file.bin").deferred());
+    }
+    Upload::create(create_url(service), config, Instant::ZERO).unwrap()
+}
+
+/// Crashes the process at every step of a fault-free run, right after the step's requests went
+/// out (they reach the server; their answers reach no one), and resumes from the checkpoint
+/// written at that moment, and from the one written a step earlier. The file must end up
+/// stored exactly once, and the resumed upload must say so: `Completed`, or, where the engine
+/// cannot read the item (print, mail), `CompletionUnconfirmed` when the crash did finish it.
+fn resume_after_a_crash_at_every_step(service: Service, total: u64, seed: u64, deferred: bool) {
+    let mut reference = Sim::new(service, total, seed);
     reference.keep_checkpoints = true;
-    let mut up = upload(Service::Drive, total, 21);
+    reference.commit_when_pending = deferred;
+    let mut up = fresh(service, total, seed, deferred);
     completes(&mut reference, &mut up);
     let checkpoints = reference.checkpoints.clone();
     assert!(checkpoints.len() > 8);
-    for (step, checkpoint) in checkpoints.into_iter().enumerate() {
-        // Replay the same run up to this step, let the process die, and resume.
-        let mut sim = Sim::new(Service::Drive, total, 21);
-        let mut up = upload(Service::Drive, total, 21);
-        for _ in 0..step {
-            if sim.step(&mut up).is_some() {
-                break;
+    for step in 0..checkpoints.len() {
+        for stale in [0, 1] {
+            let Some(written) = step.checked_sub(stale) else {
+                continue;
+            };
+            // Replay the same run up to this step, send its requests, and let the process die.
+            let mut sim = Sim::new(service, total, seed);
+            sim.commit_when_pending = deferred;
+            let mut up = fresh(service, total, seed, deferred);
+            for _ in 0..step {
+                assert!(sim.step(&mut up).is_none(), "step {step}");
+            }
+            sim.send(&mut up);
+            assert_eq!(up.checkpoint(), checkpoints[step], "step {step}: same run");
+            drop(up);
+            sim.abandon_in_flight();
+            let finished_by_the_crash = sim.server.completions == 1;
+            let bytes = checkpoints[written].to_bytes();
+            let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
+            let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+            let outcome = sim.run(&mut resumed);
+            let at = format!("step {step}, checkpoint {written}: {outcome:?}");
+            sim.assert_clean();
+            assert_eq!(sim.server.completions, 1, "{at}: stored exactly once");
+            assert!(sim.server.files.values().all(|f| f == &sim.source), "{at}");
+            match outcome {
+                Outcome::Completed(_) => {}
+                Outcome::Failed(UploadError::CompletionUnconfirmed) => {
+                    assert!(finished_by_the_crash, "{at}");
+                    assert_ne!(service, Service::Drive, "{at}: a drive item can be read");
+                }
+                _ => panic!("{at}"),
             }
         }
-        drop(up);
-        sim.abandon_in_flight();
-        let checkpoint = Checkpoint::from_bytes(&checkpoint.to_bytes()).unwrap();
-        let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
-        let outcome = sim.run(&mut resumed);
-        assert!(
-            matches!(outcome, Outcome::Completed(_)),
-            "step {step}: {outcome:?}"
-        );
-        sim.assert_clean();
-        // Checkpoints taken before the session existed start a second one; the file is whole.
-        assert!(
-            sim.server.files.values().all(|f| f == &sim.source),
-            "step {step}"
-        );
-        assert!(!sim.server.files.is_empty(), "step {step}");
     }
+}
+
+#[test]
+fn resume_after_a_crash_at_every_step_drive() {
+    resume_after_a_crash_at_every_step(Service::Drive, 8 * CHUNK + 5, 21, false);
+}
+
+#[test]
+fn resume_after_a_crash_at_every_step_drive_deferred_commit() {
+    resume_after_a_crash_at_every_step(Service::Drive, 5 * CHUNK + 5, 47, true);
+}
+
+#[test]
+fn resume_after_a_crash_at_every_step_print() {
+    resume_after_a_crash_at_every_step(Service::Print, 2_000_017, 48, false);
+}
+
+#[test]
+fn resume_after_a_crash_at_every_step_mail() {
+    resume_after_a_crash_at_every_step(Service::Mail, 2_700_003, 49, false);
 }
 
 #[test]
@@ -774,4 +817,62 @@ fn a_name_conflict_left_too_long_reports_the_expiry_and_stops() {
             .contains("another name or conflict behaviour"),
         "{error}"
     );
+}
+
+#[test]
+fn a_crash_after_the_commit_went_out_resumes_to_completion() {
+    // Persisted at CommitPending; then the commit went out and the process died before its
+    // answer. The session is gone (committed), so the resume's status request meets 404s.
+    let total = 2 * CHUNK + 1;
+    let mut sim = Sim::new(Service::Drive, total, 50);
+    let mut up = fresh(Service::Drive, total, 50, true);
+    while up.state() != State::CommitPending {
+        assert!(sim.step(&mut up).is_none());
+    }
+    let checkpoint = up.checkpoint();
+    assert_eq!(checkpoint.stage(), &Stage::CommitPending);
+    assert!(
+        checkpoint.may_have_finished(),
+        "the caller may commit at any moment"
+    );
+    up.commit().unwrap();
+    sim.pump(&mut up);
+    drop(up);
+    sim.abandon_in_flight();
+    assert_eq!(sim.server.completions, 1, "the commit went through");
+    let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+    let before = sim.requests.len();
+    completes(&mut sim, &mut resumed);
+    assert_eq!(sim.server.completions, 1, "nothing uploaded again");
+    assert!(sim.fragment_ranges_from(before).is_empty());
+    assert_eq!(
+        sim.requests.last().unwrap().kind,
+        RequestKind::FetchResource,
+        "confirmed by reading the item"
+    );
+}
+
+#[test]
+fn an_explicit_commit_whose_answer_was_lost_is_confirmed_by_its_item() {
+    let total = 2 * CHUNK + 3;
+    let mut sim = Sim::new(Service::Drive, total, 51);
+    sim.server.existing.push("file.bin".into());
+    let mut up = upload(Service::Drive, total, 51);
+    while up.state() != State::NameConflict {
+        assert!(sim.step(&mut up).is_none(), "must stop on the conflict");
+    }
+    sim.pump(&mut up);
+    let item_url = format!("{GRAPH_HOST}/me/drive/root:/file (2).bin:");
+    let commit = ExplicitCommit::new(item_url.clone(), "file (2).bin", ConflictBehavior::Fail);
+    up.commit_with_source_url(commit).unwrap();
+    // The commit (the next request) is carried out; its answer is lost.
+    let next = sim.requests.len();
+    let mut sim = sim.with_script(vec![(next, Fault::LostAnswer)]);
+    completes(&mut sim, &mut up);
+    let check = sim.requests.last().unwrap();
+    assert_eq!(
+        (check.kind, check.url.expose()),
+        (RequestKind::FetchResource, item_url.as_str())
+    );
+    assert!(sim.server.files.contains_key(&item_url));
 }

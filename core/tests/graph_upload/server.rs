@@ -486,11 +486,19 @@ impl GraphServer {
         self.finish(now, url, None)
     }
 
-    /// Turns a complete session into a file, or answers 409 on a name conflict.
-    fn finish(&mut self, now: Instant, url: &str, rename: Option<(String, String)>) -> Response {
+    /// Turns a complete session into a file, or answers 409 on a name conflict. An explicit
+    /// commit gives the item URL, name and conflict behaviour.
+    fn finish(
+        &mut self,
+        now: Instant,
+        url: &str,
+        commit: Option<(String, String, String)>,
+    ) -> Response {
         let session = &self.sessions[url];
-        let (name, conflict) =
-            rename.unwrap_or_else(|| (session.name.clone(), session.conflict.clone()));
+        let (key, name, conflict) = commit.unwrap_or_else(|| {
+            let key = session.item_key.clone();
+            (key, session.name.clone(), session.conflict.clone())
+        });
         let taken = self.existing.contains(&name);
         if self.service == Service::Drive && taken && conflict == "fail" {
             return self.answer(now, 409).with_body(
@@ -502,11 +510,6 @@ impl GraphServer {
         let size = session.total;
         match self.service {
             Service::Drive => {
-                let key = if name == session.name {
-                    session.item_key.clone()
-                } else {
-                    format!("{GRAPH_HOST}/drive/root:/{name}:")
-                };
                 self.files.insert(key, session.data);
                 self.existing.push(name.clone());
                 self.answer(now, 201).with_body(format!(
@@ -536,7 +539,7 @@ impl GraphServer {
         }
     }
 
-    fn explicit_commit(&mut self, now: Instant, _item_url: &str, request: &Request) -> Response {
+    fn explicit_commit(&mut self, now: Instant, item_url: &str, request: &Request) -> Response {
         let Body::Json(json) = &request.body else {
             return self.violation("explicit commit without a JSON body".into());
         };
@@ -551,7 +554,9 @@ impl GraphServer {
             .unwrap_or("fail")
             .to_owned();
         match self.sessions.get(&source) {
-            Some(s) if s.is_complete() => self.finish(now, &source, Some((name, conflict))),
+            Some(s) if s.is_complete() => {
+                self.finish(now, &source, Some((item_url.to_owned(), name, conflict)))
+            }
             Some(_) => self.answer(now, 400),
             None => self.answer(now, 404),
         }
