@@ -16,7 +16,7 @@ use crate::chunk::{ChunkPlanner, FragmentRule};
 use crate::retry::RetryPolicy;
 use crate::time::Duration;
 
-use super::error::UploadError;
+use super::error::{Destination, UploadError};
 
 /// What the service does when the file name is taken (`@microsoft.graph.conflictBehavior`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -161,6 +161,15 @@ impl Target {
             Target::DriveItem(_) => FragmentRule::GRAPH_DRIVE,
             Target::PrintDocument(_) => FragmentRule::GRAPH_PRINT,
             Target::MailAttachment(_) => FragmentRule::GRAPH_ATTACHMENT,
+        }
+    }
+
+    /// What the upload creates.
+    pub const fn destination(&self) -> Destination {
+        match self {
+            Target::DriveItem(_) => Destination::DriveItem,
+            Target::PrintDocument(_) => Destination::PrintDocument,
+            Target::MailAttachment(_) => Destination::MailAttachment,
         }
     }
 

@@ -66,8 +66,15 @@ pub enum UploadError {
         name_conflict: bool,
     },
     /// The last bytes or the commit may have completed the upload, but its answer was lost and
-    /// the session is gone, so the engine cannot confirm it.
-    CompletionUnconfirmed,
+    /// the session is gone, so the engine cannot confirm it (it reads the item itself where only
+    /// this upload can have made it). Check for the file before uploading again: the message
+    /// says where.
+    CompletionUnconfirmed {
+        /// What the upload may have created.
+        destination: Destination,
+        /// Its size in bytes.
+        size: u64,
+    },
     /// The transport could not read the source.
     SourceRead,
     /// A command was given in a state that does not take it.
@@ -79,6 +86,18 @@ pub enum UploadError {
     },
     /// A resumed checkpoint has no session and no creation URL to make one.
     NothingToResume,
+}
+
+/// What an upload creates, so a message can say where to look for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Destination {
+    /// A file in a drive folder.
+    DriveItem,
+    /// A document of a print job.
+    PrintDocument,
+    /// An attachment of a mail message.
+    MailAttachment,
 }
 
 /// What made a request fail (the reason given with a retry or a give-up).
@@ -205,9 +224,19 @@ impl fmt::Display for UploadError {
                     "the upload session {how} while {waited}, so nothing was stored; start the upload again and {next}"
                 )
             }
-            UploadError::CompletionUnconfirmed => f.write_str(
-                "the upload may have completed but its answer was lost and the session is gone; check whether the file exists before uploading again",
-            ),
+            UploadError::CompletionUnconfirmed { destination, size } => {
+                let place = match destination {
+                    Destination::DriveItem => {
+                        "the destination folder holds the file (under rename it may have a new name)"
+                    }
+                    Destination::PrintDocument => "the print job lists the document",
+                    Destination::MailAttachment => "the message has the attachment",
+                };
+                write!(
+                    f,
+                    "the upload may have completed but its answer was lost and the session is gone; check whether {place} with {size} bytes before uploading again"
+                )
+            }
             UploadError::SourceRead => {
                 f.write_str("the source could not be read; check the file and resume from the checkpoint")
             }

@@ -315,9 +315,7 @@ impl Upload {
             StatusClass::Throttled | StatusClass::Transient => {
                 self.retry_status(now, kind, response)
             }
-            StatusClass::Resync | StatusClass::Fatal => {
-                self.fail(UploadError::CompletionUnconfirmed)
-            }
+            StatusClass::Resync | StatusClass::Fatal => self.fail(self.completion_unconfirmed()),
         }
     }
 

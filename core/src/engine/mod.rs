@@ -65,7 +65,7 @@ pub use config::{
     ConflictBehavior, DriveItem, FragmentSizing, MAIL_ATTACHMENT_MAX, MailAttachment,
     PrintDocument, SessionLoss, SessionPolicy, Target, UploadConfig,
 };
-pub use error::{Failure, UploadError};
+pub use error::{Destination, Failure, UploadError};
 pub use event::{Completion, Event, SessionLossCause};
 pub use event_queue::EventQueue;
 pub use expiry::SessionExpiry;

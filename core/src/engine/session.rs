@@ -210,7 +210,7 @@ impl Upload {
             if self.completion_check_url().is_some() {
                 self.phase = Phase::CheckingCompletion;
             } else {
-                self.fail(UploadError::CompletionUnconfirmed);
+                self.fail(self.completion_unconfirmed());
             }
             return;
         }
@@ -330,6 +330,14 @@ impl Upload {
         path.get(cut..)?
             .eq_ignore_ascii_case(suffix)
             .then(|| &url[..=cut])
+    }
+
+    /// The error for a completion that cannot be confirmed.
+    pub(crate) fn completion_unconfirmed(&self) -> UploadError {
+        UploadError::CompletionUnconfirmed {
+            destination: self.config.target.destination(),
+            size: self.config.total,
+        }
     }
 
     pub(crate) fn complete(&mut self, completion: Completion) {

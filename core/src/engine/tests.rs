@@ -439,7 +439,10 @@ fn a_lost_last_answer_under_replace_is_reported_unconfirmed() {
     // An older file may hold the name under `replace`: reading it would prove nothing.
     assert_eq!(
         events(&mut up).pop(),
-        Some(Event::Failed(UploadError::CompletionUnconfirmed))
+        Some(Event::Failed(UploadError::CompletionUnconfirmed {
+            destination: Destination::DriveItem,
+            size: 10
+        }))
     );
 }
 

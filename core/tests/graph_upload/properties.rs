@@ -59,13 +59,13 @@ fn judge(service: Service, sim: &Sim, outcome: Outcome) -> Result<(), TestCaseEr
                     error,
                     UploadError::GaveUp { .. }
                         | UploadError::SessionLost { .. }
-                        | UploadError::CompletionUnconfirmed
+                        | UploadError::CompletionUnconfirmed { .. }
                 ),
                 "unexpected failure {error:?}"
             );
             // "Maybe done" only when an answer that completed the upload was really lost, or a
             // request that could have finished it stayed in doubt to the end.
-            if error == UploadError::CompletionUnconfirmed {
+            if matches!(error, UploadError::CompletionUnconfirmed { .. }) {
                 prop_assert!(
                     sim.completion_unseen || sim.doubt_open,
                     "nothing could have completed the upload unseen"
@@ -118,7 +118,10 @@ fn doubt_then_death(
     let mut up = upload(service, total, seed);
     let outcome = sim.run(&mut up);
     if let Outcome::Failed(error) = &outcome {
-        prop_assert_eq!(error, &UploadError::CompletionUnconfirmed);
+        prop_assert!(
+            matches!(error, UploadError::CompletionUnconfirmed { size, .. } if *size == total),
+            "{error:?}"
+        );
     }
     judge(service, &sim, outcome)
 }

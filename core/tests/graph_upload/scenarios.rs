@@ -120,9 +120,14 @@ fn resume_after_a_crash_at_every_step(service: Service, total: u64, seed: u64, d
             assert!(sim.server.files.values().all(|f| f == &sim.source), "{at}");
             match outcome {
                 Outcome::Completed(_) => {}
-                Outcome::Failed(UploadError::CompletionUnconfirmed) => {
+                Outcome::Failed(error @ UploadError::CompletionUnconfirmed { .. }) => {
                     assert!(finished_by_the_crash, "{at}");
                     assert_ne!(service, Service::Drive, "{at}: a drive item can be read");
+                    let place = match service {
+                        Service::Print => "the print job lists the document",
+                        _ => "the message has the attachment",
+                    };
+                    assert!(error.to_string().contains(place), "{error}");
                 }
                 _ => panic!("{at}"),
             }
