@@ -187,6 +187,8 @@ pub mod fuzz_targets;
 #[cfg(feature = "alloc")]
 pub mod http;
 #[cfg(feature = "alloc")]
+mod json;
+#[cfg(feature = "alloc")]
 pub mod machine;
 pub mod range;
 pub mod range_set;

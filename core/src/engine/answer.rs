@@ -19,6 +19,7 @@ use core::fmt;
 use serde_json::{Map, Value};
 
 use crate::http::Response;
+use crate::json::property;
 use crate::range::{ByteRange, ExpectedRange, RangeError};
 use crate::secret::SecretUrl;
 use crate::time::{TimeError, UnixTime};
@@ -190,17 +191,6 @@ fn expected_ranges(value: &Value, total: u64) -> Result<Vec<ByteRange>, AnswerEr
 fn resolve(item: Result<ExpectedRange, RangeError>, total: u64) -> Result<ByteRange, AnswerError> {
     item.and_then(|item| item.resolve(total))
         .map_err(AnswerError::Range)
-}
-
-/// A property of a JSON object, its name matched ASCII case-insensitively (an exact match
-/// wins).
-fn property<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    object.get(name).or_else(|| {
-        object
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
-    })
 }
 
 #[cfg(test)]

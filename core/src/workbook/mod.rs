@@ -144,7 +144,6 @@ mod graph_error;
 mod invalid_session;
 mod keep_alive;
 mod operation;
-mod property;
 mod session;
 mod session_info;
 mod url;
