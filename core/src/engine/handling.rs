@@ -330,9 +330,11 @@ impl Upload {
         }
     }
 
-    /// Retries after an answer whose status asks for it, honouring its `Retry-After`.
+    /// Retries after an answer whose status asks for it, honouring its `Retry-After`. A date
+    /// that nothing places (no `Date`, no wall clock from the caller) waits the longest
+    /// `Retry-After` the policy accepts, never less than an acceptable ask.
     fn retry_status(&mut self, now: Instant, kind: RequestKind, response: &Response) {
-        let unplaced = self.config.retry.max_backoff;
+        let unplaced = self.config.retry.max_retry_after;
         let wait = retry_after(response, now, &self.clock, unplaced);
         self.retry_later(now, kind, Failure::Status(response.status), wait);
     }

@@ -498,3 +498,33 @@ fn the_machine_moves_between_threads() {
     sendable::<Event>();
     sendable::<Checkpoint>();
 }
+
+#[test]
+fn an_http_date_retry_after_without_a_date_header_uses_the_callers_wall_clock() {
+    let mut up = created(3 * CHUNK);
+    let anchor = crate::time::UnixTime::parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT").unwrap();
+    up.set_wall_clock(crate::time::WallClock::new(Instant::ZERO, anchor));
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    let now = Instant::from_millis(5_000);
+    let busy = Response::new(429).with_header("Retry-After", "Thu, 01 Jan 2026 00:02:05 GMT");
+    up.handle_response(now, put.id, busy);
+    // 00:02:05 is 125 s after the anchor: 120 s after the answer, plus at most 1 s of jitter.
+    let at = up.poll_timeout().unwrap();
+    assert!(
+        at >= Instant::from_millis(125_000) && at <= Instant::from_millis(126_000),
+        "{at:?}"
+    );
+}
+
+#[test]
+fn an_http_date_retry_after_without_any_clock_waits_the_longest_accepted_wait() {
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    let busy = Response::new(429).with_header("Retry-After", "Thu, 01 Jan 2026 00:02:05 GMT");
+    up.handle_response(Instant::ZERO, put.id, busy);
+    // Nothing places the date: wait as long as any Retry-After the policy accepts, so no
+    // acceptable ask is undercut.
+    let longest = up.config().retry.max_retry_after;
+    let at = up.poll_timeout().unwrap();
+    assert!(at >= Instant::ZERO + longest, "{at:?}");
+}

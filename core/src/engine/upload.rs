@@ -325,8 +325,25 @@ impl Upload {
         Ok(upload)
     }
 
-    /// Gives the wall-clock time at `now` on the caller's monotonic clock. Expiry times are
-    /// converted with the answers' `Date` headers when they have one, and with this otherwise.
+    /// Gives the wall-clock time at an instant of the caller's monotonic clock. **A transport
+    /// must call this** right after constructing the machine (and may again later), with its own
+    /// clock: `WallClock::new(now, UnixTime::from_system_time(SystemTime::now()))`.
+    ///
+    /// Expiry times and `Retry-After` dates are written on the server's clock: they are measured
+    /// from the answers' `Date` headers when there are any, and from this anchor otherwise.
+    /// Without either, an expiry is unknown until an answer carries a `Date`, and a
+    /// `Retry-After` date waits the longest the policy accepts
+    /// ([`RetryPolicy::max_retry_after`](crate::retry::RetryPolicy::max_retry_after)) so as
+    /// never to retry early.
+    ///
+    /// ```
+    /// use resumable_core::engine::{DriveItem, Target, Upload, UploadConfig};
+    /// use resumable_core::time::{Instant, UnixTime, WallClock};
+    /// let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 1_000);
+    /// let now = Instant::ZERO;
+    /// let mut upload = Upload::create("https://g/root:/a:/createUploadSession", config, now).unwrap();
+    /// upload.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(std::time::SystemTime::now())));
+    /// ```
     pub fn set_wall_clock(&mut self, anchor: WallClock) {
         self.clock.set_anchor(anchor);
         self.expiry.reanchor(&self.clock);

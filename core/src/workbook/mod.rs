@@ -52,6 +52,10 @@
 //! machine's idea of the expiry is never later than the server's. After a long-running creation
 //! the new session's idle clock is counted from the last poll that still said "running".
 //!
+//! A `Retry-After` given as an HTTP-date is measured from the answer's `Date`, else from the
+//! wall clock the transport gives with [`WorkbookSession::set_wall_clock`] (a transport must),
+//! else the machine waits the longest `Retry-After` its policy accepts.
+//!
 //! ## The driver loop
 //!
 //! A program that opens a persistent session with `Prefer: respond-async`, reads a range every
@@ -63,7 +67,8 @@
 //! ```
 //! use resumable_core::http::{Request, RequestKind, Response};
 //! use resumable_core::machine::StateMachine;
-//! use resumable_core::time::{Duration, Instant};
+//! use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
+//! use std::time::SystemTime;
 //! use resumable_core::workbook::{
 //!     CallOutcome, Creation, WorkbookConfig, WorkbookEvent, WorkbookSession, WorkbookUrl,
 //! };
@@ -89,6 +94,7 @@
 //! let config = WorkbookConfig { respond_async: true, ..WorkbookConfig::new(true) };
 //! let mut now = Instant::ZERO;
 //! let mut session = WorkbookSession::new(url, config, now)?;
+//! session.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(SystemTime::now())));
 //! let close_at = now + Duration::from_secs(30 * 60);
 //! let mut next_read = now + Duration::from_secs(10 * 60);
 //! let mut refreshes = 0;

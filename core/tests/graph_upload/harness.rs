@@ -13,7 +13,7 @@ use resumable_core::http::{Auth, Body, Request, RequestKind, Response, Transport
 use resumable_core::machine::StateMachine;
 use resumable_core::range::{ByteRange, ContentRange};
 use resumable_core::retry::{JitterRng, StatusClass};
-use resumable_core::time::{Duration, Instant};
+use resumable_core::time::{Duration, Instant, WallClock};
 
 use super::server::{GRAPH_HOST, GraphServer, Service, UPLOAD_HOST};
 
@@ -127,14 +127,20 @@ pub fn config(service: Service, total: u64, seed: u64) -> UploadConfig {
     config
 }
 
-/// A new upload of `total` bytes to `service`.
+/// A new upload of `total` bytes to `service`, given the wall clock as a transport does (this
+/// one agrees with the server's).
 pub fn upload(service: Service, total: u64, seed: u64) -> Upload {
-    Upload::create(
+    let mut upload = Upload::create(
         create_url(service),
         config(service, total, seed),
         Instant::ZERO,
     )
-    .expect("valid configuration")
+    .expect("valid configuration");
+    upload.set_wall_clock(WallClock::new(
+        Instant::ZERO,
+        GraphServer::wall(Instant::ZERO),
+    ));
+    upload
 }
 
 /// Makes a drive session on the server through an upload that is then dropped, stores `held`

@@ -13,7 +13,7 @@ use resumable_core::workbook::{
     WorkbookEvent,
 };
 
-use crate::network::{Simulation, answer, minutes, secs};
+use crate::network::{Simulation, answer, minutes, secs, wall_start};
 use crate::server::{self, Route, Scripted, ServerConfig, Spelling};
 
 fn long_running(
@@ -298,6 +298,22 @@ fn throttled_polls_wait_the_full_retry_after() {
             ..
         }
     )));
+}
+
+#[test]
+fn a_retry_after_date_without_a_date_header_is_waited_out_on_the_callers_clock() {
+    let mut sim = Simulation::new(respond_async(true), ServerConfig::default());
+    // Throttled until 00:03:20 by the wall clock, with no Date header to measure from.
+    let until = wall_start().saturating_add(Duration::from_secs(200));
+    sim.server.script(
+        Route::Create,
+        Scripted::Answer(answer(429).with_header("Retry-After", until.http_date().to_string())),
+    );
+    sim.run_until(minutes(10));
+    let creates = sim.server.times(Route::Create);
+    assert_eq!(creates.len(), 2);
+    assert!(creates[1] >= secs(200), "{creates:?}");
+    assert!(creates[1] <= secs(201), "{creates:?}");
 }
 
 #[test]

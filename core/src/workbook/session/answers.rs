@@ -2,9 +2,9 @@
 
 use super::{CreationRun, InFlight, LiveSession, Phase, ServerUrl, WorkbookSession};
 use crate::http::{RequestKind, Response, TransportError};
-use crate::retry::{RetryAfter, StatusClass};
+use crate::retry::{StatusClass, requested_wait};
 use crate::secret::SecretUrl;
-use crate::time::{Duration, Instant, UnixTime};
+use crate::time::{Duration, Instant};
 use crate::workbook::config::MAX_POLL_INTERVAL;
 use crate::workbook::error::{AnswerProblem, WorkbookError};
 use crate::workbook::event::{Creation, ExpiryReason, RetryCause, WorkbookEvent};
@@ -35,7 +35,7 @@ impl WorkbookSession {
                 }
                 self.phase = Phase::Poll {
                     operation,
-                    at: now + self.poll_wait(answer),
+                    at: now + self.poll_wait(now, answer),
                     deadline: now + self.config.max_creation_wait,
                 };
             }
@@ -68,7 +68,7 @@ impl WorkbookSession {
                 if let Some(creation) = self.creation.as_mut() {
                     creation.floor = flight.sent_at;
                 }
-                let wait = self.poll_wait(answer);
+                let wait = self.poll_wait(now, answer);
                 let Phase::Poll { at, deadline, .. } = &mut self.phase else {
                     return;
                 };
@@ -246,7 +246,7 @@ impl WorkbookSession {
     fn retry_or_reject(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
         match StatusClass::of(answer.status) {
             StatusClass::Throttled | StatusClass::Transient => {
-                let wait = requested_wait(answer);
+                let wait = self.requested_wait(now, answer);
                 self.retry(now, flight.kind, RetryCause::Status(answer.status), wait);
             }
             StatusClass::Success
@@ -308,13 +308,24 @@ impl WorkbookSession {
     /// never over the refresh interval: the session may come into being right after a poll,
     /// and must not sit unrefreshed past its inactivity limit before the next poll finds it
     /// (this matters for short, scaled limits).
-    fn poll_wait(&self, answer: &Response) -> Duration {
+    fn poll_wait(&self, now: Instant, answer: &Response) -> Duration {
         let interval = self.config.effective_poll_interval();
         let unrefreshed = self.config.refresh_interval(self.config.persist_changes);
-        requested_wait(answer)
+        self.requested_wait(now, answer)
             .map_or(interval, |asked| asked.max(interval))
             .min(MAX_POLL_INTERVAL)
             .min(unrefreshed.max(Duration::from_millis(1)))
+    }
+
+    /// The wait an answer's `Retry-After` asks for, on the server's clock (see
+    /// [`requested_wait`]).
+    fn requested_wait(&self, now: Instant, answer: &Response) -> Option<Duration> {
+        requested_wait(
+            answer.header("Retry-After"),
+            answer.header("Date"),
+            self.clock.unix_at(now),
+            self.config.retry.max_retry_after,
+        )
     }
 
     fn malformed(&mut self, flight: &InFlight, answer: &Response, problem: AnswerProblem) {
@@ -332,18 +343,4 @@ fn server_url(request_url: &SecretUrl, reference: &str) -> Option<ServerUrl> {
         url: SecretUrl::new(resolved.url),
         same_origin: resolved.same_origin,
     })
-}
-
-/// The wait an answer's `Retry-After` asks for. An HTTP-date is measured against the answer's own
-/// `Date`, so clock skew between us and the server does not matter; without a `Date` the date
-/// form cannot be measured and counts as absent.
-pub(crate) fn requested_wait(answer: &Response) -> Option<Duration> {
-    let retry_after: RetryAfter = answer.header("Retry-After")?.parse().ok()?;
-    match retry_after {
-        RetryAfter::Delay(delay) => Some(delay),
-        RetryAfter::At(_) => {
-            let date = UnixTime::parse_http_date(answer.header("Date")?).ok()?;
-            Some(retry_after.delay_from(date))
-        }
-    }
 }

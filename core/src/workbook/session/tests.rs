@@ -728,33 +728,30 @@ fn a_vanished_operation_starts_creation_over() {
 }
 
 #[test]
-fn retry_after_values() {
-    use super::answers::requested_wait;
-    type Headers<'a> = &'a [(&'a str, &'a str)];
-    let cases: [(Headers<'_>, Option<u64>); 5] = [
-        (&[], None),
-        (&[("Retry-After", "7")], Some(7)),
-        (&[("retry-after", "x")], None),
-        (&[("Retry-After", "Thu, 01 Jan 2026 00:00:10 GMT")], None),
-        (
-            &[
-                ("Retry-After", "Thu, 01 Jan 2026 00:00:10 GMT"),
-                ("Date", "Thu, 01 Jan 2026 00:00:04 GMT"),
-            ],
-            Some(6),
-        ),
-    ];
-    for (headers, wait) in cases {
-        let mut answer = Response::new(429);
-        for (name, value) in headers {
-            answer = answer.with_header(String::from(*name), String::from(*value));
-        }
-        assert_eq!(
-            requested_wait(&answer),
-            wait.map(Duration::from_secs),
-            "{headers:?}"
-        );
-    }
+fn retry_after_dates_without_a_date_header_use_the_callers_wall_clock() {
+    let mut session = machine(WorkbookConfig::new(true));
+    let anchor = crate::time::UnixTime::parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT").unwrap();
+    session.set_wall_clock(crate::time::WallClock::new(Instant::ZERO, anchor));
+    let create = session.poll_request(Instant::ZERO).unwrap();
+    let busy = Response::new(429).with_header("Retry-After", "Thu, 01 Jan 2026 00:01:40 GMT");
+    session.handle_response(secs(10), create.id, busy);
+    // 00:01:40 is 100 s after the anchor, 90 s after the answer; jitter adds at most 1 s.
+    let at = session.poll_timeout().unwrap();
+    assert!(at >= secs(100) && at <= secs(101), "{at:?}");
+    assert!(
+        session.poll_request(secs(99)).is_none(),
+        "never earlier than asked"
+    );
+}
+
+#[test]
+fn retry_after_dates_without_any_clock_wait_the_longest_accepted_wait() {
+    let mut session = machine(WorkbookConfig::new(true));
+    let create = session.poll_request(Instant::ZERO).unwrap();
+    let busy = Response::new(429).with_header("Retry-After", "Thu, 01 Jan 2026 00:01:40 GMT");
+    session.handle_response(secs(10), create.id, busy);
+    let longest = session.config().retry.max_retry_after;
+    assert!(session.poll_timeout().unwrap() >= secs(10) + longest);
 }
 
 mod hostile_answers {
