@@ -13,9 +13,9 @@
 //! 1. **Create**: `POST {workbook}/createSession` with `{"persistChanges": ...}` and, if
 //!    [`WorkbookConfig::respond_async`], `Prefer: respond-async`. `201` gives the session at once.
 //!    `202` with `Location` starts a long-running operation: the machine polls it (every
-//!    [`WorkbookConfig::poll_interval`], longer if `Retry-After` asks, never more than
-//!    [`MAX_POLL_INTERVAL`] apart, nor longer than the refresh interval, since the session may
-//!    be born right after a poll), stops at the first `succeeded`/`Completed`, and fetches the
+//!    [`WorkbookConfig::poll_interval`], at most [`MAX_POLL_INTERVAL`] and at most the refresh
+//!    interval, since the session may be born right after a poll; but never earlier than a
+//!    `Retry-After` asks, however long), stops at the first `succeeded`/`Completed`, and fetches the
 //!    session from `resourceLocation`. A `failed` operation answers HTTP 200: the machine reads
 //!    the body and fails with its code, message and inner codes. `504` (and the other retryable
 //!    answers of SPEC section 4: `429`, `5xx`, no answer) repeat the request within the

@@ -5,7 +5,6 @@ use crate::http::{RequestKind, Response, TransportError};
 use crate::retry::{StatusClass, requested_wait};
 use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant};
-use crate::workbook::config::MAX_POLL_INTERVAL;
 use crate::workbook::error::{AnswerProblem, WorkbookError};
 use crate::workbook::event::{Creation, ExpiryReason, RetryCause, WorkbookEvent};
 use crate::workbook::graph_error::GraphError;
@@ -303,18 +302,21 @@ impl WorkbookSession {
         });
     }
 
-    /// How long to wait before the next poll of a long-running creation: the configured
-    /// interval, longer if the answer's `Retry-After` asks for more, never over 4 minutes, and
-    /// never over the refresh interval: the session may come into being right after a poll,
-    /// and must not sit unrefreshed past its inactivity limit before the next poll finds it
-    /// (this matters for short, scaled limits).
+    /// How long to wait before the next poll of a long-running creation. The client's own
+    /// interval is the configured one, at most [`MAX_POLL_INTERVAL`] (Microsoft's ceiling) and
+    /// at most the refresh interval: the session may come into being right after a poll, and
+    /// must not sit unrefreshed past its inactivity limit before the next poll finds it (this
+    /// matters for short, scaled limits). Those caps bound the client's choice only: a longer
+    /// `Retry-After` is waited out in full (SPEC 4: never earlier than asked), even past the
+    /// inactivity limit, since the server knows when its session will exist.
     fn poll_wait(&self, now: Instant, answer: &Response) -> Duration {
-        let interval = self.config.effective_poll_interval();
         let unrefreshed = self.config.refresh_interval(self.config.persist_changes);
+        let own = self
+            .config
+            .effective_poll_interval()
+            .min(unrefreshed.max(Duration::from_millis(1)));
         self.requested_wait(now, answer)
-            .map_or(interval, |asked| asked.max(interval))
-            .min(MAX_POLL_INTERVAL)
-            .min(unrefreshed.max(Duration::from_millis(1)))
+            .map_or(own, |asked| asked.max(own))
     }
 
     /// The wait an answer's `Retry-After` asks for, on the server's clock (see

@@ -204,17 +204,22 @@ fn long_running_creation_polls_until_success_then_fetches() {
 }
 
 #[test]
-fn poll_waits_honour_retry_after_within_four_minutes() {
+fn poll_waits_honour_retry_after_and_cap_only_the_clients_own_interval() {
     let cases = [
-        (None, 30),
-        (Some("5"), 30),
-        (Some("45"), 45),
-        (Some("600"), 240),
-        (Some("soon"), 30),
+        (None, 30, 30),
+        (Some("5"), 30, 30),
+        (Some("45"), 30, 45),
+        (Some("600"), 30, 600),
+        (Some("soon"), 30, 30),
+        // The client's own interval is capped at 4 minutes; the server's ask is not.
+        (None, 600, 240),
+        (Some("300"), 600, 300),
     ];
-    for (retry_after, wait) in cases {
+    for (retry_after, interval, wait) in cases {
         let config = WorkbookConfig {
             respond_async: true,
+            poll_interval: Duration::from_secs(interval),
+            inactivity: crate::workbook::InactivityLimits::uniform(Duration::from_secs(3600)),
             ..WorkbookConfig::new(true)
         };
         let mut session = machine(config);
@@ -227,7 +232,7 @@ fn poll_waits_honour_retry_after_within_four_minutes() {
         assert_eq!(
             session.poll_timeout(),
             Some(secs(10 + wait)),
-            "{retry_after:?}"
+            "{retry_after:?} {interval}"
         );
     }
     // An HTTP-date is measured against the answer's own Date.
@@ -245,20 +250,26 @@ fn poll_waits_honour_retry_after_within_four_minutes() {
 }
 
 #[test]
-fn polls_come_often_enough_for_a_short_inactivity_limit() {
+fn polls_come_often_enough_for_a_short_inactivity_limit_unless_the_server_asks_otherwise() {
     // Sessions die after 10 s of idleness: a session created right after a poll must be found
-    // and refreshed within 5 s, whatever the poll interval or Retry-After say.
+    // and refreshed within 5 s, whatever the configured poll interval says.
     let config = WorkbookConfig {
         inactivity: crate::workbook::InactivityLimits::uniform(Duration::from_secs(10)),
         ..WorkbookConfig::new(true)
     };
+    let mut session = machine(config.clone());
+    let create = session.poll_request(Instant::ZERO).unwrap();
+    let answer = Response::new(202).with_header("Location", "/op");
+    session.handle_response(Instant::ZERO, create.id, answer);
+    assert_eq!(session.poll_timeout(), Some(secs(5)));
+    // A server that asks for 60 s gets 60 s: never poll earlier than Retry-After.
     let mut session = machine(config);
     let create = session.poll_request(Instant::ZERO).unwrap();
     let answer = Response::new(202)
         .with_header("Location", "/op")
         .with_header("Retry-After", "60");
     session.handle_response(Instant::ZERO, create.id, answer);
-    assert_eq!(session.poll_timeout(), Some(secs(5)));
+    assert_eq!(session.poll_timeout(), Some(secs(60)));
 }
 
 #[test]
