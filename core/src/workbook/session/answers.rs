@@ -20,7 +20,7 @@ impl WorkbookSession {
                 let Some(location) = answer.header("Location") else {
                     return self.malformed(flight, answer, AnswerProblem::MissingLocation);
                 };
-                let Some(operation) = server_url(&flight.url, location) else {
+                let Some(operation) = self.server_url(&flight.url, location) else {
                     return self.malformed(flight, answer, AnswerProblem::BadLocation);
                 };
                 self.retrier.progress(now);
@@ -83,7 +83,7 @@ impl WorkbookSession {
                 self.events.push_back(WorkbookEvent::Polling {
                     status: OperationStatus::Succeeded,
                 });
-                match server_url(&flight.url, &resource_location) {
+                match self.server_url(&flight.url, &resource_location) {
                     // Polling stops here: the next request fetches the session.
                     Some(resource) => self.phase = Phase::Fetch { resource, at: now },
                     None => self.malformed(flight, answer, AnswerProblem::BadLocation),
@@ -330,6 +330,16 @@ impl WorkbookSession {
         )
     }
 
+    /// Resolves a URL the server named against the URL of the request it answered; the bearer
+    /// token may go there only if it has the workbook's own origin.
+    fn server_url(&self, request_url: &SecretUrl, reference: &str) -> Option<ServerUrl> {
+        let url = resolve(request_url.expose(), reference)?;
+        Some(ServerUrl {
+            same_origin: self.url.is_same_origin(&url),
+            url: SecretUrl::new(url),
+        })
+    }
+
     fn malformed(&mut self, flight: &InFlight, answer: &Response, problem: AnswerProblem) {
         self.fail(WorkbookError::MalformedAnswer {
             request: flight.kind,
@@ -337,12 +347,4 @@ impl WorkbookSession {
             problem,
         });
     }
-}
-
-/// Resolves a URL the server named against the URL of the request it answered.
-fn server_url(request_url: &SecretUrl, reference: &str) -> Option<ServerUrl> {
-    resolve(request_url.expose(), reference).map(|resolved| ServerUrl {
-        url: SecretUrl::new(resolved.url),
-        same_origin: resolved.same_origin,
-    })
 }

@@ -285,6 +285,42 @@ fn a_location_on_another_origin_gets_no_bearer_token() {
 }
 
 #[test]
+fn the_bearer_token_goes_only_to_the_workbooks_origin() {
+    // The operation lives on another host: polled without the token (as before). Its answer
+    // names the session on that host, absolutely or relatively: fetched without the token too,
+    // though the URL has the origin of the request it answered.
+    for resource in ["https://evil.example/session/1", "/session/1", "session/1"] {
+        let mut session = accepted(
+            WorkbookConfig::new(true),
+            "https://evil.example/op/1",
+            Instant::ZERO,
+        );
+        let poll = session.poll_request(secs(30)).unwrap();
+        assert_eq!(poll.auth, Auth::None);
+        let done = format!(r#"{{"status":"succeeded","resourceLocation":"{resource}"}}"#);
+        session.handle_response(secs(30), poll.id, Response::new(200).with_body(done));
+        let fetch = session.poll_request(secs(30)).unwrap();
+        assert_eq!(fetch.kind, RequestKind::FetchResource);
+        assert!(
+            fetch.url.expose().starts_with("https://evil.example/"),
+            "{resource}"
+        );
+        assert_eq!(fetch.auth, Auth::None, "{resource}");
+    }
+    // A foreign operation that names a session back on the workbook's origin: the token goes.
+    let mut session = accepted(
+        WorkbookConfig::new(true),
+        "https://evil.example/op/1",
+        Instant::ZERO,
+    );
+    let poll = session.poll_request(secs(30)).unwrap();
+    session.handle_response(secs(30), poll.id, operation("succeeded"));
+    let fetch = session.poll_request(secs(30)).unwrap();
+    assert_eq!(fetch.url.expose(), "https://graph.example/v1.0/sessions/1");
+    assert_eq!(fetch.auth, Auth::Bearer);
+}
+
+#[test]
 fn malformed_creation_answers_are_typed_errors() {
     let cases = [
         (Response::new(202), AnswerProblem::MissingLocation),
