@@ -3,6 +3,7 @@
 
 use crate::http::RequestKind;
 use crate::range::ByteRange;
+use crate::range_set::RangeSet;
 use crate::time::{Duration, Instant};
 
 use super::answer::SessionStatus;
@@ -29,7 +30,7 @@ impl Upload {
             return;
         };
         let before = self.missing.received();
-        let server = missing_from(ranges, self.config.total);
+        let server: Missing = missing_from(ranges, self.config.total);
         if authoritative {
             self.missing = server;
         } else {
@@ -366,9 +367,9 @@ impl Upload {
 /// The missing set a server list describes. A list longer than the set holds is folded: from
 /// the last gap that fits, everything counts as missing. Over-counting is safe (the server
 /// answers 416 and is asked again); under-counting would skip bytes.
-pub(crate) fn missing_from(ranges: &[ByteRange], total: u64) -> Missing {
-    let mut set = Missing::complete(total);
-    let capacity = 64;
+pub(crate) fn missing_from<const N: usize>(ranges: &[ByteRange], total: u64) -> RangeSet<N> {
+    let mut set = RangeSet::<N>::complete(total);
+    let capacity = RangeSet::<N>::CAPACITY;
     for (i, range) in ranges.iter().enumerate() {
         let folded = if set.len() + 1 >= capacity && i + 1 < ranges.len() {
             ByteRange::new(range.start(), total)

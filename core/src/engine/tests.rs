@@ -319,17 +319,24 @@ fn long_server_lists_fold_rather_than_lose_gaps() {
     let ranges: Vec<ByteRange> = (0..100)
         .map(|i| ByteRange::new(i * 100, i * 100 + 50).unwrap())
         .collect();
-    let missing = missing_from(&ranges, total);
-    assert_eq!(missing.len(), 64);
-    let last = missing.iter().last().unwrap();
-    assert_eq!(last.end(), total, "the tail counts as missing");
-    for range in &ranges {
-        assert!(
-            missing
-                .iter()
-                .any(|gap| gap.start() <= range.start() && range.end() <= gap.end())
-        );
+    fn folds<const N: usize>(ranges: &[ByteRange], total: u64) {
+        let missing: crate::range_set::RangeSet<N> = missing_from(ranges, total);
+        assert_eq!(missing.len(), N);
+        let last = missing.iter().last().unwrap();
+        assert_eq!(last.end(), total, "the tail counts as missing");
+        for range in ranges {
+            assert!(
+                missing
+                    .iter()
+                    .any(|gap| gap.start() <= range.start() && range.end() <= gap.end()),
+                "{range:?} lost with capacity {N}"
+            );
+        }
     }
+    // The engine's own capacity, and smaller ones: the fold follows the set's capacity.
+    folds::<{ upload::Missing::CAPACITY }>(&ranges, total);
+    folds::<4>(&ranges, total);
+    folds::<1>(&ranges, total);
 }
 
 #[test]
