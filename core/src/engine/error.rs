@@ -148,7 +148,9 @@ fn advice(status: u16) -> &'static str {
         401 => "the access token is missing or expired: get a new token and resume",
         403 => "the account may not write there: check its permissions",
         404 => "the folder, printer job or message does not exist: check the URL",
-        409 => "the name is taken: choose another name or conflict behaviour",
+        409 => {
+            "the service reports a conflict: for a drive item the name is taken (choose another name or conflict behaviour); for a print job or message, check that it still takes documents or attachments"
+        }
         412 => "the item changed since its eTag was read: read it again and retry",
         413 => "the file or fragment is too large for the service",
         501 => "the service does not support this: use another upload method",

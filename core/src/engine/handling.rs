@@ -10,6 +10,7 @@ use crate::retry::StatusClass;
 use crate::time::Instant;
 
 use super::answer::{Answer, parse_answer, service_error_code};
+use super::config::Target;
 use super::error::{Failure, UploadError};
 use super::event::{Completion, Event, SessionLossCause};
 use super::schedule::retry_after;
@@ -195,7 +196,10 @@ impl Upload {
                 self.enter_resync();
                 self.session_not_found(now, kind, response.status);
             }
-            StatusClass::Fatal if response.status == 409 && is_last => self.name_conflict(),
+            // Only a drive item has a name to conflict over; its way out is an explicit commit.
+            StatusClass::Fatal if response.status == 409 && is_last && self.is_drive_item() => {
+                self.name_conflict()
+            }
             StatusClass::Fatal => self.reject(kind, response),
         }
     }
@@ -285,7 +289,9 @@ impl Upload {
                 self.retry_status(now, kind, response);
             }
             StatusClass::SessionGone => self.session_not_found(now, kind, response.status),
-            StatusClass::Fatal if response.status == 409 => self.name_conflict(),
+            StatusClass::Fatal if response.status == 409 && self.is_drive_item() => {
+                self.name_conflict()
+            }
             StatusClass::Resync | StatusClass::Fatal => self.reject(kind, response),
         }
     }
@@ -352,6 +358,10 @@ impl Upload {
         self.awaiting_caller = true;
         self.phase = Phase::NameConflict;
         self.events.push(Event::NameConflict);
+    }
+
+    fn is_drive_item(&self) -> bool {
+        matches!(self.config.target, Target::DriveItem(_))
     }
 
     /// After an unclear outcome, no fragment goes out before the server said where it is.

@@ -535,3 +535,34 @@ fn an_http_date_retry_after_without_any_clock_waits_the_longest_accepted_wait() 
     let at = up.poll_timeout().unwrap();
     assert!(at >= Instant::ZERO + longest, "{at:?}");
 }
+
+#[test]
+fn a_409_on_the_last_print_or_mail_fragment_is_a_refusal_not_a_name_conflict() {
+    let targets = [
+        Target::PrintDocument(PrintDocument::new("d.pdf", "application/pdf")),
+        Target::MailAttachment(MailAttachment::new("a.pdf")),
+    ];
+    for target in targets {
+        let config = UploadConfig::new(target.clone(), 10);
+        let mut up =
+            Upload::create("https://g/x/createUploadSession", config, Instant::ZERO).unwrap();
+        let create = up.poll_request(Instant::ZERO).unwrap();
+        answer(&mut up, &create, 200, SESSION);
+        let put = up.poll_request(Instant::ZERO).unwrap();
+        answer(&mut up, &put, 409, r#"{"error":{"code":"conflict"}}"#);
+        let error = UploadError::Rejected {
+            during: RequestKind::Fragment,
+            status: 409,
+            code: Some("conflict".into()),
+        };
+        assert_eq!(
+            events(&mut up).pop(),
+            Some(Event::Failed(error.clone())),
+            "{target:?}"
+        );
+        assert!(
+            error.to_string().contains("print job or message"),
+            "{error}"
+        );
+    }
+}
