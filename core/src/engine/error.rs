@@ -39,6 +39,16 @@ pub enum UploadError {
         /// The service's error code (`error.code`), if it gave one.
         code: Option<String>,
     },
+    /// A request to the upload URL (a fragment, a status request, a commit by `POST`, a cancel)
+    /// was refused with `401`. No bearer token goes there: the URL carries its own credential,
+    /// which expired or was revoked, so the session cannot be used any more. Start the upload
+    /// again in a new session.
+    UploadUrlRefused {
+        /// What the request was for.
+        during: RequestKind,
+        /// The HTTP status.
+        status: u16,
+    },
     /// Retries ran out without progress.
     GaveUp {
         /// What the last failed request was for.
@@ -181,6 +191,11 @@ impl fmt::Display for UploadError {
                 }
                 write!(f, ": {}", advice(*status))
             }
+            UploadError::UploadUrlRefused { during, status } => write!(
+                f,
+                "the upload URL's own credential was refused (HTTP {status}) while {}: it expired or was revoked, and no bearer token goes there, so a new token cannot help; start the upload again in a new session",
+                describe(*during)
+            ),
             UploadError::GaveUp {
                 during,
                 last,

@@ -14,7 +14,7 @@ use super::config::Target;
 use super::error::{Failure, UploadError};
 use super::event::{Completion, Event, SessionLossCause};
 use super::schedule::retry_after;
-use super::upload::{FragmentInFlight, Phase, Sent, Upload};
+use super::upload::{CommitRoute, FragmentInFlight, Phase, Sent, Upload};
 
 impl Upload {
     pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
@@ -346,6 +346,18 @@ impl Upload {
     }
 
     fn reject(&mut self, during: RequestKind, response: &Response) {
+        let to_upload_url = match during {
+            RequestKind::Fragment | RequestKind::Status | RequestKind::Cancel => true,
+            RequestKind::Commit => matches!(self.phase, Phase::Committing(CommitRoute::Post)),
+            _ => false,
+        };
+        if to_upload_url && response.status == 401 {
+            // No bearer token went there: the URL's own credential was refused.
+            return self.fail(UploadError::UploadUrlRefused {
+                during,
+                status: response.status,
+            });
+        }
         self.fail(UploadError::Rejected {
             during,
             status: response.status,

@@ -137,13 +137,44 @@ fn refusals_fail_with_what_to_do() {
         "409 is a name conflict only on the last fragment"
     );
 
-    let mut up = created(3 * CHUNK);
-    let put = up.poll_request(Instant::ZERO).unwrap();
-    answer(&mut up, &put, 401, "");
+    let mut up = drive(10);
+    let create = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &create, 401, "");
     let Some(Event::Failed(error)) = events(&mut up).pop() else {
         panic!()
     };
-    assert!(error.to_string().contains("get a new token"));
+    assert!(error.to_string().contains("get a new token"), "{error}");
+}
+
+#[test]
+fn a_401_on_the_upload_url_blames_the_urls_own_credential() {
+    // No bearer token goes to the upload URL: a new one cannot help.
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &put, 401, "");
+    let error = UploadError::UploadUrlRefused {
+        during: RequestKind::Fragment,
+        status: 401,
+    };
+    assert_eq!(events(&mut up).pop(), Some(Event::Failed(error.clone())));
+    assert_eq!(
+        error.to_string(),
+        "the upload URL's own credential was refused (HTTP 401) while uploading a fragment: it expired or was revoked, and no bearer token goes there, so a new token cannot help; start the upload again in a new session"
+    );
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    up.handle_transport_error(Instant::ZERO, put.id, TransportError::Timeout);
+    let at = up.poll_timeout().unwrap();
+    up.handle_timeout(at);
+    let status = up.poll_request(at).unwrap();
+    answer(&mut up, &status, 401, "");
+    assert_eq!(
+        events(&mut up).pop(),
+        Some(Event::Failed(UploadError::UploadUrlRefused {
+            during: RequestKind::Status,
+            status: 401
+        }))
+    );
 }
 
 #[test]
