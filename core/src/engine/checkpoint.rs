@@ -19,7 +19,9 @@
 //! on the session. Anyone holding the checkpoint can write to the session until it expires, so
 //! store it like a password (a file only the user can read) and delete it when the upload ends.
 //! Its `Debug` output redacts the URL; its serialised form (JSON, [`Checkpoint::to_bytes`]) does
-//! not.
+//! not. A finished upload's item is kept without its pre-authenticated download links
+//! ([`Completion::without_links`](super::Completion::without_links)): resuming does not need
+//! them.
 //!
 //! The encoded form carries its own CRC-32, so a truncated or damaged file is refused with a
 //! [`CheckpointError`] instead of being trusted. [`Checkpoint::verify`] re-reads the source's

@@ -597,3 +597,32 @@ fn a_409_on_the_last_print_or_mail_fragment_is_a_refusal_not_a_name_conflict() {
         );
     }
 }
+
+#[test]
+fn a_completion_never_prints_or_persists_the_download_link() {
+    let mut up = created(10);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    let item = r#"{"id":"01ABC","name":"a.bin","size":10,"@microsoft.graph.downloadUrl":"https://dl.example/x?tempauth=SECRET","file":{"hashes":{}}}"#;
+    answer(&mut up, &put, 201, item);
+    let events = events(&mut up);
+    let Some(Event::Completed(done)) = events.last() else {
+        panic!("{events:?}")
+    };
+    // The caller gets the whole item...
+    assert_eq!(done.item.as_deref(), Some(item));
+    // ...but nothing prints the pre-authenticated link.
+    let printed = format!("{events:?} {up:?} {:?} {done:?}", up.checkpoint());
+    assert!(!printed.contains("SECRET"), "{printed}");
+    assert!(printed.contains("01ABC"), "{printed}");
+    // A checkpoint does not need it, so it does not keep it.
+    let bytes = up.checkpoint().to_bytes();
+    assert!(!alloc::string::String::from_utf8_lossy(&bytes).contains("SECRET"));
+    let mut resumed =
+        Upload::resume(Checkpoint::from_bytes(&bytes).unwrap(), Instant::ZERO).unwrap();
+    let Some(Event::Completed(again)) = resumed.poll_event() else {
+        panic!()
+    };
+    let kept = again.item.unwrap();
+    assert!(kept.contains("01ABC") && kept.contains("hashes"), "{kept}");
+    assert!(!kept.to_ascii_lowercase().contains("downloadurl"), "{kept}");
+}

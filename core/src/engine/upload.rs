@@ -442,7 +442,8 @@ impl Upload {
     /// credential): see [`Checkpoint`].
     pub fn checkpoint(&self) -> Checkpoint {
         let stage = match &self.phase {
-            Phase::Completed(completion) => Stage::Completed(completion.clone()),
+            // The caller had the whole item from the event; a checkpoint needs no links.
+            Phase::Completed(completion) => Stage::Completed(completion.without_links()),
             _ if self.upload_url.is_none() => Stage::NotStarted,
             Phase::NameConflict => Stage::NameConflict,
             Phase::Committing(_) if self.name_conflict => Stage::NameConflict,
