@@ -124,6 +124,8 @@ struct CreationRun {
     /// The latest send time of a request whose answer showed no session existed yet. The new
     /// session's idle clock started no earlier, so the keep-alive counts from here.
     floor: Instant,
+    /// Times this creation started over because its operation or session vanished.
+    restarts: u32,
 }
 
 impl WorkbookSession {
@@ -164,6 +166,7 @@ impl WorkbookSession {
                 replacing: None,
                 how: Creation::Immediate,
                 floor: now,
+                restarts: 0,
             }),
             close_requested: false,
             recreations_in_a_row: 0,
@@ -380,6 +383,7 @@ impl WorkbookSession {
             replacing: Some(old.id),
             how: Creation::Immediate,
             floor: now,
+            restarts: 0,
         });
         self.phase = Phase::Create { at: now };
     }

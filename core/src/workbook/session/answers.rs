@@ -2,7 +2,7 @@
 
 use super::{CreationRun, InFlight, LiveSession, Phase, ServerUrl, WorkbookSession};
 use crate::http::{RequestKind, Response, TransportError};
-use crate::retry::{StatusClass, requested_wait};
+use crate::retry::{GiveUp, StatusClass, requested_wait};
 use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant};
 use crate::workbook::error::{AnswerProblem, WorkbookError};
@@ -181,6 +181,7 @@ impl WorkbookSession {
             replacing: None,
             how: Creation::Immediate,
             floor: now,
+            restarts: 0,
         });
         let persist_changes = info.persist_changes.unwrap_or(self.config.persist_changes);
         self.generation += 1;
@@ -217,21 +218,30 @@ impl WorkbookSession {
     }
 
     /// The operation or the created session vanished before we got it: start over with a new
-    /// `createSession`, counted against the recreation budget so a server that keeps losing
-    /// them cannot loop us forever.
+    /// `createSession`. This is the same creation tried again, not a recreation after an
+    /// expiry, so it spends nothing of [`WorkbookConfig::max_recreations`]; it is bounded by the
+    /// retry budget ([`RetryPolicy::max_attempts`](crate::retry::RetryPolicy::max_attempts)
+    /// restarts per creation), so a server that keeps losing operations cannot loop us forever.
+    ///
+    /// [`WorkbookConfig::max_recreations`]: crate::workbook::WorkbookConfig::max_recreations
     fn restart_creation(&mut self, now: Instant, cause: RetryCause) {
         if self.close_requested {
             return self.finish(WorkbookEvent::Closed { session_id: None });
         }
-        if self.recreations_in_a_row >= self.config.max_recreations {
-            return self.fail(WorkbookError::RecreationBudgetExhausted {
-                recreations: self.recreations_in_a_row,
+        let limit = self.config.retry.max_attempts;
+        let Some(creation) = self.creation.as_mut() else {
+            return;
+        };
+        if creation.restarts >= limit {
+            let attempts = creation.restarts;
+            return self.fail(WorkbookError::GaveUp {
+                request: RequestKind::CreateSession,
+                cause,
+                reason: GiveUp::BudgetExhausted { attempts },
             });
         }
-        self.recreations_in_a_row += 1;
-        if let Some(creation) = self.creation.as_mut() {
-            creation.how = Creation::Immediate;
-        }
+        creation.restarts += 1;
+        creation.how = Creation::Immediate;
         self.phase = Phase::Create { at: now };
         self.events.push_back(WorkbookEvent::Retrying {
             request: RequestKind::CreateSession,

@@ -774,6 +774,105 @@ fn a_vanished_operation_starts_creation_over() {
     );
 }
 
+/// Answers the machine's requests in order from `script` (`None`: the machine is finished or
+/// waits with nothing due), jumping to each deadline; returns the kinds it sent.
+fn answer_in_turn(session: &mut WorkbookSession, script: &[Response]) -> Vec<RequestKind> {
+    let mut now = Instant::ZERO;
+    let mut kinds = Vec::new();
+    for answer in script {
+        let request = loop {
+            if let Some(request) = session.poll_request(now) {
+                break request;
+            }
+            now = session.poll_timeout().expect("a request or a deadline");
+        };
+        kinds.push(request.kind);
+        session.handle_response(now, request.id, answer.clone());
+    }
+    kinds
+}
+
+#[test]
+fn a_first_creation_that_starts_over_spends_no_recreation() {
+    // No recreation allowed after an expiry; the first creation may still start over when its
+    // operation vanishes, and a later expiry finds the budget untouched.
+    for max_recreations in [0, 1] {
+        let config = WorkbookConfig {
+            max_recreations,
+            respond_async: true,
+            ..WorkbookConfig::new(true)
+        };
+        let mut session = machine(config);
+        let accepted = Response::new(202).with_header("Location", "/op");
+        let script = [
+            accepted.clone(),
+            Response::new(404),
+            accepted,
+            Response::new(404),
+            session_body("s1", true),
+            Response::new(404),
+        ];
+        let kinds = answer_in_turn(&mut session, &script);
+        use RequestKind::{CreateSession, PollOperation, Refresh};
+        assert_eq!(
+            kinds,
+            [
+                CreateSession,
+                PollOperation,
+                CreateSession,
+                PollOperation,
+                CreateSession,
+                Refresh
+            ]
+        );
+        let last = events(&mut session).pop();
+        if max_recreations == 0 {
+            assert_eq!(
+                last,
+                Some(WorkbookEvent::Failed(
+                    WorkbookError::RecreationBudgetExhausted { recreations: 0 }
+                ))
+            );
+        } else {
+            assert!(
+                matches!(last, Some(WorkbookEvent::Expired { .. })),
+                "{last:?}"
+            );
+            assert_eq!(
+                session.poll_request(secs(600)).map(|r| r.kind),
+                Some(CreateSession),
+                "the one recreation is still there"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_creation_whose_operation_keeps_vanishing_gives_up_within_the_retry_budget() {
+    let config = WorkbookConfig {
+        respond_async: true,
+        ..WorkbookConfig::new(true)
+    };
+    let attempts = config.retry.max_attempts;
+    let mut session = machine(config);
+    let accepted = Response::new(202).with_header("Location", "/op");
+    let mut script = Vec::new();
+    for _ in 0..=attempts {
+        script.push(accepted.clone());
+        script.push(Response::new(404));
+    }
+    answer_in_turn(&mut session, &script);
+    assert_eq!(
+        events(&mut session).pop(),
+        Some(WorkbookEvent::Failed(WorkbookError::GaveUp {
+            request: RequestKind::CreateSession,
+            cause: RetryCause::Status(404),
+            reason: GiveUp::BudgetExhausted { attempts },
+        }))
+    );
+    assert!(session.is_finished());
+}
+
 #[test]
 fn retry_after_dates_without_a_date_header_use_the_callers_wall_clock() {
     let mut session = machine(WorkbookConfig::new(true));
