@@ -194,6 +194,10 @@ impl Checkpoint {
     /// returns its CRC-32 (or the transport's read error, passed through).
     ///
     /// On [`VerifyError::Changed`], do not resume: call [`Checkpoint::restart`] and upload anew.
+    /// On success it says how many confirmed bytes a CRC covered ([`Verified`]): bytes of
+    /// fragments whose CRC the transport never reported
+    /// ([`Upload::record_fragment_crc`](super::Upload::record_fragment_crc)), or of fragments
+    /// the server stored only in part, were checked by the size alone.
     ///
     /// ```
     /// use resumable_core::engine::{Checkpoint, VerifyError};
@@ -206,14 +210,15 @@ impl Checkpoint {
     /// let crc_of = |r: resumable_core::range::ByteRange| -> Result<u32, ()> {
     ///     Ok(crc32fast::hash(&source[r.start() as usize..r.end() as usize]))
     /// };
-    /// assert_eq!(checkpoint.verify(3, crc_of), Ok(()));
+    /// let verified = checkpoint.verify(3, crc_of).unwrap();
+    /// assert!(verified.is_complete()); // nothing confirmed yet, so nothing left unchecked
     /// assert!(matches!(checkpoint.verify(4, crc_of), Err(VerifyError::Changed(_))));
     /// ```
     pub fn verify<E>(
         &self,
         source_len: u64,
         mut crc_of: impl FnMut(ByteRange) -> Result<u32, E>,
-    ) -> Result<(), VerifyError<E>> {
+    ) -> Result<Verified, VerifyError<E>> {
         if source_len != self.fingerprint.size {
             return Err(VerifyError::Changed(SourceChange::Size {
                 was: self.fingerprint.size,
@@ -228,7 +233,15 @@ impl Checkpoint {
                 }));
             }
         }
-        Ok(())
+        Ok(Verified {
+            checked_bytes: self
+                .fingerprint
+                .fragments
+                .iter()
+                .map(|f| f.range.len())
+                .sum(),
+            confirmed_bytes: self.confirmed_bytes(),
+        })
     }
 
     /// The same upload started afresh for a source of `total` bytes: no session, nothing
@@ -292,10 +305,20 @@ impl Checkpoint {
         }
         let checkpoint: Checkpoint =
             serde_json::from_slice(json).map_err(|_| CheckpointError::Malformed)?;
-        if checkpoint.version != version {
+        if checkpoint.version != version || !checkpoint.is_consistent() {
             return Err(CheckpointError::Malformed);
         }
         Ok(checkpoint)
+    }
+
+    /// Whether the parts agree: the fingerprint is of a file of the configured size, and the
+    /// confirmed and fingerprinted ranges lie inside it, ascending and apart. A file that passes
+    /// its CRC but not this was written by something else, or edited.
+    fn is_consistent(&self) -> bool {
+        let total = self.config.total;
+        self.fingerprint.size == total
+            && ascending_inside(self.confirmed.iter().copied(), total)
+            && ascending_inside(self.fingerprint.fragments.iter().map(|f| f.range), total)
     }
 }
 
@@ -313,6 +336,18 @@ impl fmt::Debug for Checkpoint {
             .field("may_have_finished", &self.may_have_finished)
             .finish()
     }
+}
+
+/// Whether `ranges` come in ascending order, apart, and end by `total`.
+fn ascending_inside(ranges: impl Iterator<Item = ByteRange>, total: u64) -> bool {
+    let mut end = 0;
+    for range in ranges {
+        if range.start() < end || range.end() > total {
+            return false;
+        }
+        end = range.end();
+    }
+    true
 }
 
 /// Why encoded bytes are not a usable checkpoint.
@@ -356,6 +391,28 @@ impl fmt::Display for CheckpointError {
 }
 
 impl core::error::Error for CheckpointError {}
+
+/// What [`Checkpoint::verify`] could check: confirmed bytes covered by a matching CRC-32, of all
+/// the confirmed bytes. The rest was checked only through the source's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Confirmed bytes whose CRC-32 matched.
+    pub checked_bytes: u64,
+    /// Bytes the server confirmed.
+    pub confirmed_bytes: u64,
+}
+
+impl Verified {
+    /// Whether every confirmed byte was checked by a CRC-32.
+    pub fn is_complete(&self) -> bool {
+        self.checked_bytes >= self.confirmed_bytes
+    }
+
+    /// Confirmed bytes no CRC-32 covered.
+    pub fn unchecked_bytes(&self) -> u64 {
+        self.confirmed_bytes.saturating_sub(self.checked_bytes)
+    }
+}
 
 /// How the source differs from its fingerprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

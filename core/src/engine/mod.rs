@@ -59,7 +59,7 @@ mod upload;
 
 pub use checkpoint::{
     CHECKPOINT_VERSION, Checkpoint, CheckpointError, Fingerprint, FragmentCrc, Protocol,
-    SourceChange, Stage, VerifyError,
+    SourceChange, Stage, Verified, VerifyError,
 };
 pub use config::{
     ConflictBehavior, DriveItem, FragmentSizing, MAIL_ATTACHMENT_MAX, MailAttachment,

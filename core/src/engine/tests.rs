@@ -255,7 +255,7 @@ fn a_source_read_error_ends_the_upload() {
 fn cancelling_while_the_session_is_created_deletes_it_afterwards() {
     let mut up = drive(10);
     let create = up.poll_request(Instant::ZERO).unwrap();
-    up.cancel().unwrap();
+    up.cancel(Instant::ZERO).unwrap();
     assert_eq!(up.state(), State::Cancelling);
     assert!(up.poll_request(Instant::ZERO).is_none());
     answer(&mut up, &create, 200, SESSION);
@@ -269,13 +269,13 @@ fn cancelling_while_the_session_is_created_deletes_it_afterwards() {
 #[test]
 fn commands_in_the_wrong_state_say_so() {
     let mut up = created(10);
-    let error = up.commit().unwrap_err();
+    let error = up.commit(Instant::ZERO).unwrap_err();
     assert_eq!(
         error.to_string(),
         "cannot commit while the upload is uploading"
     );
     let commit = ExplicitCommit::new("https://g/x:", "x", ConflictBehavior::Fail);
-    assert!(up.commit_with_source_url(commit).is_err());
+    assert!(up.commit_with_source_url(commit, Instant::ZERO).is_err());
 }
 
 #[test]
@@ -625,4 +625,142 @@ fn a_completion_never_prints_or_persists_the_download_link() {
     let kept = again.item.unwrap();
     assert!(kept.contains("01ABC") && kept.contains("hashes"), "{kept}");
     assert!(!kept.to_ascii_lowercase().contains("downloadurl"), "{kept}");
+}
+
+/// A deferred upload of 10 bytes whose session expires at `expires` (server clock = caller's),
+/// all bytes stored, waiting for the commit.
+fn pending_commit(expires: &str) -> Upload {
+    let mut config = UploadConfig::new(Target::DriveItem(DriveItem::new().deferred()), 10);
+    config.fragment_size = FragmentSizing::Fixed(CHUNK);
+    let mut up = Upload::create(CREATE, config, Instant::ZERO).unwrap();
+    let anchor = crate::time::UnixTime::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+    up.set_wall_clock(crate::time::WallClock::new(Instant::ZERO, anchor));
+    let create = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &create, 200, SESSION);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    let body = format!(r#"{{"expirationDateTime":"{expires}","nextExpectedRanges":[]}}"#);
+    answer(&mut up, &put, 202, &body);
+    assert_eq!(up.state(), State::CommitPending);
+    let _ = events(&mut up);
+    up
+}
+
+#[test]
+fn commands_take_the_time_and_act_on_an_expired_session() {
+    // Ten minutes of life, less the 10 s margin.
+    let late = Instant::from_millis(600_000);
+    let mut up = pending_commit("2026-01-01T00:10:00Z");
+    let refused = up.commit(late).unwrap_err();
+    assert_eq!(
+        refused,
+        UploadError::WrongState {
+            command: "commit",
+            state: State::Failed
+        }
+    );
+    assert_eq!(
+        events(&mut up),
+        [
+            Event::SessionLost {
+                cause: SessionLossCause::Expired,
+                starting_over: false
+            },
+            Event::Failed(UploadError::UncommittedSessionLost {
+                cause: SessionLossCause::Expired,
+                name_conflict: false
+            })
+        ]
+    );
+    // In time, the commit goes out.
+    let mut up = pending_commit("2026-01-01T00:10:00Z");
+    up.commit(Instant::from_millis(60_000)).unwrap();
+    let commit = up.poll_request(Instant::from_millis(60_000)).unwrap();
+    assert_eq!(
+        (commit.method, commit.kind),
+        (Method::Post, RequestKind::Commit)
+    );
+    // Cancelling an expired session sends nothing into it.
+    let mut up = pending_commit("2026-01-01T00:10:00Z");
+    up.cancel(late).unwrap();
+    assert_eq!(events(&mut up), [Event::Cancelled]);
+    assert!(up.poll_request(late).is_none());
+}
+
+#[test]
+fn verification_says_how_many_bytes_it_could_check() {
+    let mut up = created(3 * CHUNK);
+    let first = up.poll_request(Instant::ZERO).unwrap();
+    up.record_fragment_crc(first.id, crc32fast::hash(&[7; CHUNK as usize]));
+    answer(
+        &mut up,
+        &first,
+        202,
+        r#"{"nextExpectedRanges":["327680-"]}"#,
+    );
+    // The transport forgets to report the second fragment's CRC.
+    let second = up.poll_request(Instant::ZERO).unwrap();
+    answer(
+        &mut up,
+        &second,
+        202,
+        r#"{"nextExpectedRanges":["655360-"]}"#,
+    );
+    let crc_of = |r: ByteRange| Ok::<_, ()>(crc32fast::hash(&alloc::vec![7; r.len() as usize]));
+    let verified = up.checkpoint().verify(3 * CHUNK, crc_of).unwrap();
+    assert_eq!(
+        verified,
+        Verified {
+            checked_bytes: CHUNK,
+            confirmed_bytes: 2 * CHUNK
+        }
+    );
+    assert!(!verified.is_complete());
+    assert_eq!(verified.unchecked_bytes(), CHUNK);
+}
+
+/// Encodes `json` as a checkpoint file with a correct CRC, as a tampering tool would.
+fn encode(json: &str) -> Vec<u8> {
+    let mut out = format!(
+        "resumable-checkpoint 1 {:08x}\n",
+        crc32fast::hash(json.as_bytes())
+    )
+    .into_bytes();
+    out.extend_from_slice(json.as_bytes());
+    out
+}
+
+#[test]
+fn an_inconsistent_checkpoint_is_malformed() {
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    up.record_fragment_crc(put.id, 1);
+    answer(&mut up, &put, 202, r#"{"nextExpectedRanges":["327680-"]}"#);
+    let bytes = up.checkpoint().to_bytes();
+    let newline = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let json = core::str::from_utf8(&bytes[newline + 1..]).unwrap();
+    assert!(
+        Checkpoint::from_bytes(&encode(json)).is_ok(),
+        "the encoding round-trips"
+    );
+    let total = 3 * CHUNK;
+    let cases = [
+        // The fingerprint's size is not the file's.
+        json.replacen(&format!(r#""size":{total}"#), r#""size":5"#, 1),
+        // A confirmed range past the end of the file.
+        json.replacen(
+            r#""confirmed":[[0,327680]]"#,
+            r#""confirmed":[[0,9999999]]"#,
+            1,
+        ),
+        // A fingerprinted fragment past the end of the file.
+        json.replacen(r#""range":[0,327680]"#, r#""range":[0,9999999]"#, 1),
+    ];
+    for case in cases {
+        assert_ne!(case, json, "the case edits the checkpoint");
+        assert_eq!(
+            Checkpoint::from_bytes(&encode(&case)),
+            Err(CheckpointError::Malformed),
+            "{case}"
+        );
+    }
 }

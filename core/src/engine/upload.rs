@@ -422,8 +422,13 @@ impl Upload {
 
     /// Reports the CRC-32 of the bytes the transport sent (or is sending) for fragment request
     /// `id`. Call it before handing in that request's answer. The checkpoint keeps the CRC of
-    /// every fragment the server confirms; without these reports its fingerprint holds only the
-    /// size.
+    /// every fragment the server confirms.
+    ///
+    /// **A transport must call this for every fragment.** Without these reports the
+    /// checkpoint's fingerprint holds only the source's size, so a file changed in place
+    /// (same length, other bytes) passes [`Checkpoint::verify`] and the resumed upload mixes
+    /// old and new bytes. `verify` says how many confirmed bytes it could check
+    /// ([`Verified`](super::Verified)), so such a gap is visible.
     pub fn record_fragment_crc(&mut self, id: RequestId, crc32: u32) {
         if let Some(Sent::Fragment(fragment)) = self.in_flight.get_mut(id) {
             fragment.crc32 = Some(crc32);
@@ -476,16 +481,20 @@ impl Upload {
         }
     }
 
-    /// Cancels the upload: `DELETE uploadUrl`, then [`Event::Cancelled`]. Answers to requests
-    /// still in flight are ignored. Without a session it ends at once (a session being created
-    /// is deleted when its answer arrives).
-    pub fn cancel(&mut self) -> Result<(), UploadError> {
+    /// Cancels the upload at `now`: `DELETE uploadUrl`, then [`Event::Cancelled`]. Answers to
+    /// requests still in flight are ignored. Without a session, or with one known to have
+    /// expired by `now`, it ends at once (a session being created is deleted when its answer
+    /// arrives).
+    pub fn cancel(&mut self, now: Instant) -> Result<(), UploadError> {
         if self.is_over() {
             return Err(self.wrong_state("cancel"));
         }
         self.schedule.open();
         self.in_flight.retain(|sent| matches!(sent, Sent::Create));
-        if self.upload_url.is_some() {
+        if self.upload_url.is_some() && self.expiry.has_expired(now) {
+            // Nothing to delete: the session is gone, or will be before a DELETE lands.
+            self.finish_cancelled();
+        } else if self.upload_url.is_some() {
             self.in_flight.clear();
             self.phase = Phase::Cancelling;
         } else if !self.in_flight.is_empty() {
@@ -497,9 +506,12 @@ impl Upload {
         Ok(())
     }
 
-    /// Commits a deferred upload (`POST uploadUrl`, `Content-Length: 0`). Only in
-    /// [`State::CommitPending`].
-    pub fn commit(&mut self) -> Result<(), UploadError> {
+    /// Commits a deferred upload at `now` (`POST uploadUrl`, `Content-Length: 0`). Only in
+    /// [`State::CommitPending`]. If the session has expired by `now`, the loss is reported
+    /// ([`Event::SessionLost`], then [`Event::Failed`] with
+    /// [`UploadError::UncommittedSessionLost`]) and the command is refused.
+    pub fn commit(&mut self, now: Instant) -> Result<(), UploadError> {
+        self.check_expiry(now);
         if !matches!(self.phase, Phase::CommitPending) {
             return Err(self.wrong_state("commit"));
         }
@@ -507,11 +519,17 @@ impl Upload {
         Ok(())
     }
 
-    /// Commits the session's bytes as the drive item `commit` names, with
+    /// Commits the session's bytes at `now` as the drive item `commit` names, with
     /// `@microsoft.graph.sourceUrl` (the caller's bearer token goes with it). The way out of a
     /// name conflict ([`State::NameConflict`]), and an alternative to [`Upload::commit`] in
-    /// [`State::CommitPending`]. Drive items only.
-    pub fn commit_with_source_url(&mut self, commit: ExplicitCommit) -> Result<(), UploadError> {
+    /// [`State::CommitPending`]. Drive items only. If the session has expired by `now`, the
+    /// loss is reported and the command refused, as with [`Upload::commit`].
+    pub fn commit_with_source_url(
+        &mut self,
+        commit: ExplicitCommit,
+        now: Instant,
+    ) -> Result<(), UploadError> {
+        self.check_expiry(now);
         let allowed = matches!(self.config.target, Target::DriveItem(_))
             && matches!(self.phase, Phase::CommitPending | Phase::NameConflict);
         if !allowed {

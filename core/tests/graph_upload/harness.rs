@@ -291,7 +291,7 @@ impl Sim {
     /// after this sees requests sent whose answers are not yet read.
     pub fn send(&mut self, upload: &mut Upload) {
         if self.commit_when_pending && upload.state() == State::CommitPending {
-            upload.commit().expect("commit while pending");
+            upload.commit(self.now).expect("commit while pending");
         }
         self.pump(upload);
     }

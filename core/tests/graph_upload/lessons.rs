@@ -283,7 +283,7 @@ fn lesson_11_deferred_commit_is_a_state_of_its_own() {
     // Nothing is sent while waiting: the only deadline is the session's expiry.
     assert!(up.poll_request(sim.now).is_none());
     assert!(up.poll_timeout().is_some());
-    up.commit().unwrap();
+    up.commit(sim.now).unwrap();
     completes(&mut sim, &mut up);
     let commit = sim.requests.last().unwrap();
     assert_eq!(

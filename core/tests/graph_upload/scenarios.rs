@@ -403,20 +403,20 @@ fn cancel_deletes_the_session() {
     }
     let url = up.upload_url().unwrap().expose().to_owned();
     assert!(sim.server.has_session(&url));
-    up.cancel().unwrap();
+    up.cancel(sim.now).unwrap();
     assert_eq!(up.state(), State::Cancelling);
     assert_eq!(sim.run(&mut up), Outcome::Cancelled);
     assert!(!sim.server.has_session(&url), "the session was deleted");
     let delete = sim.requests.last().unwrap();
     assert_eq!((delete.method, delete.auth), (Method::Delete, Auth::None));
     assert!(sim.server.files.is_empty());
-    assert!(up.cancel().is_err(), "nothing left to cancel");
+    assert!(up.cancel(sim.now).is_err(), "nothing left to cancel");
 }
 
 #[test]
 fn cancel_before_any_session_ends_at_once() {
     let mut up = upload(Service::Drive, 10, 31);
-    up.cancel().unwrap();
+    up.cancel(Instant::ZERO).unwrap();
     assert_eq!(up.poll_event(), Some(Event::Cancelled));
     assert!(up.is_finished());
     assert!(up.poll_request(Instant::ZERO).is_none());
@@ -434,16 +434,12 @@ fn a_name_conflict_is_resolved_by_an_explicit_source_url_commit() {
     sim.pump(&mut up);
     assert!(sim.events.contains(&Event::NameConflict));
     assert!(
-        up.commit().is_err(),
+        up.commit(sim.now).is_err(),
         "a plain commit does not resolve a conflict"
     );
     let item_url = format!("{GRAPH_HOST}/me/drive/root:/file (2).bin:");
-    up.commit_with_source_url(ExplicitCommit::new(
-        item_url,
-        "file (2).bin",
-        ConflictBehavior::Fail,
-    ))
-    .unwrap();
+    let commit = ExplicitCommit::new(item_url, "file (2).bin", ConflictBehavior::Fail);
+    up.commit_with_source_url(commit, sim.now).unwrap();
     completes(&mut sim, &mut up);
     let commit = sim.requests.last().unwrap();
     assert_eq!((commit.method, commit.auth), (Method::Put, Auth::Bearer));
@@ -840,7 +836,7 @@ fn a_crash_after_the_commit_went_out_resumes_to_completion() {
         checkpoint.may_have_finished(),
         "the caller may commit at any moment"
     );
-    up.commit().unwrap();
+    up.commit(sim.now).unwrap();
     sim.pump(&mut up);
     drop(up);
     sim.abandon_in_flight();
@@ -869,7 +865,7 @@ fn an_explicit_commit_whose_answer_was_lost_is_confirmed_by_its_item() {
     sim.pump(&mut up);
     let item_url = format!("{GRAPH_HOST}/me/drive/root:/file (2).bin:");
     let commit = ExplicitCommit::new(item_url.clone(), "file (2).bin", ConflictBehavior::Fail);
-    up.commit_with_source_url(commit).unwrap();
+    up.commit_with_source_url(commit, sim.now).unwrap();
     // The commit (the next request) is carried out; its answer is lost.
     let next = sim.requests.len();
     let mut sim = sim.with_script(vec![(next, Fault::LostAnswer)]);
