@@ -201,8 +201,12 @@ fn lesson_06_resume_reads_the_source_at_the_server_offset() {
     );
 }
 
+/// The engine half of lesson 7. A sans-IO core holds no bytes, so it cannot compress them: all
+/// it can get wrong is the description (a source range, no `Content-Encoding`). The transport
+/// half, that no compression or other transform touches the bytes on the wire, is tested in
+/// `transport-reqwest`.
 #[test]
-fn lesson_07_fragment_bodies_are_untransformed_source_ranges() {
+fn lesson_07_engine_half_fragment_bodies_are_described_as_plain_source_ranges() {
     let total = 3 * CHUNK;
     let mut sim = Sim::new(Service::Drive, total, 7).with_faults(random_faults(20));
     let mut up = upload(Service::Drive, total, 7);
@@ -226,8 +230,11 @@ fn lesson_08_drive_fragments_strictly_in_order_one_at_a_time() {
     }
 }
 
+/// The engine half of lesson 9: a retry describes the same source range again, for the
+/// transport to read afresh (it never hands out a consumed stream). The transport half, that
+/// the body really is read again and sent whole on a retry, is tested in `transport-reqwest`.
 #[test]
-fn lesson_09_retries_replay_the_body() {
+fn lesson_09_engine_half_retries_describe_the_same_source_range_again() {
     let total = 3 * CHUNK;
     let mut sim = Sim::new(Service::Drive, total, 9)
         .with_script(vec![(2, Fault::Connect), (3, Fault::Status(500, None))]);
