@@ -257,7 +257,6 @@ impl Upload {
                 {
                     // The server lacks bytes after all: upload them, then commit again.
                     self.apply_status(now, &status, true);
-                    self.awaiting_caller = false;
                     self.phase = Phase::Uploading;
                 }
                 Ok(Answer::Session(_)) => {

@@ -50,8 +50,10 @@ impl Upload {
         }
         if authoritative && !self.missing.is_complete() {
             // The session is alive and still lacks bytes: whatever request was in doubt did not
-            // finish the upload, so a later 404 means "lost", not "maybe done".
+            // finish the upload, so a later 404 means "lost", not "maybe done"; and the bytes
+            // are not waiting for the caller but for the engine.
             self.maybe_completed = false;
+            self.awaiting_caller = false;
         }
         if self.missing.received() > before {
             // Only progress forgives earlier 404s: a server that alternates "not found" with

@@ -764,3 +764,34 @@ fn an_inconsistent_checkpoint_is_malformed() {
         );
     }
 }
+
+#[test]
+fn bytes_found_missing_after_a_commit_pending_resume_are_uploaded_like_any_others() {
+    // Persisted while waiting for a commit; on resume the server says it lacks bytes after all.
+    let mut config = UploadConfig::new(Target::DriveItem(DriveItem::new().deferred()), 10);
+    config.session.not_found_retries = 0;
+    let mut up = Upload::create(CREATE, config, Instant::ZERO).unwrap();
+    let create = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &create, 200, SESSION);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &put, 202, r#"{"nextExpectedRanges":[]}"#);
+    assert_eq!(up.state(), State::CommitPending);
+    let mut resumed = Upload::resume(up.checkpoint(), Instant::ZERO).unwrap();
+    let status = resumed.poll_request(Instant::ZERO).unwrap();
+    answer(
+        &mut resumed,
+        &status,
+        200,
+        r#"{"nextExpectedRanges":["5-"]}"#,
+    );
+    assert_eq!(resumed.state(), State::Uploading);
+    // The session dies under the missing bytes: nothing waited for the caller, and nothing
+    // could have finished the upload, so a new session starts.
+    let put = resumed.poll_request(Instant::ZERO).unwrap();
+    answer(&mut resumed, &put, 404, "");
+    assert_eq!(resumed.state(), State::CreatingSession);
+    assert!(events(&mut resumed).contains(&Event::SessionLost {
+        cause: SessionLossCause::NotFound,
+        starting_over: true
+    }));
+}
