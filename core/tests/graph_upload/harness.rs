@@ -168,6 +168,15 @@ pub fn continue_with_held_ranges(
     Upload::continue_session(url, config, sim.now).unwrap()
 }
 
+/// Runs `up` to its end, which must be a completion that stored the source byte for byte, with
+/// no client mistake on the way.
+pub fn completes(sim: &mut Sim, up: &mut Upload) {
+    let outcome = sim.run(up);
+    assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
+    sim.assert_clean();
+    sim.assert_stored_source();
+}
+
 /// No faults at all.
 pub fn no_faults() -> FaultPlan {
     Box::new(|_, _, _, _| Fault::None)

@@ -8,7 +8,7 @@ use resumable_core::machine::StateMachine;
 use resumable_core::range::ByteRange;
 use resumable_core::time::{Duration, Instant};
 
-use super::harness::{Fault, Outcome, Sim, config, create_url, random_faults, upload};
+use super::harness::{Fault, Sim, completes, config, create_url, random_faults, upload};
 use super::server::{Service, UPLOAD_HOST};
 
 const CHUNK: u64 = 327_680;
@@ -21,13 +21,6 @@ fn fragment_ranges(sim: &Sim) -> Vec<ByteRange> {
             _ => panic!("fragment without a source body"),
         })
         .collect()
-}
-
-fn completes(sim: &mut Sim, up: &mut Upload) {
-    let outcome = sim.run(up);
-    assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
-    sim.assert_clean();
-    sim.assert_stored_source();
 }
 
 #[test]
