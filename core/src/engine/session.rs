@@ -308,7 +308,8 @@ impl Upload {
                 let _ = after_in_flight.mark_received(fragment.range);
             }
         }
-        let round = self.config.largest_fragment() * self.config.max_in_flight() as u64;
+        let in_flight = u64::try_from(self.config.max_in_flight()).unwrap_or(u64::MAX);
+        let round = self.config.largest_fragment().saturating_mul(in_flight);
         after_in_flight.remaining() <= round
     }
 
