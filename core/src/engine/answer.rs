@@ -20,7 +20,7 @@ use core::fmt;
 use serde_json::{Map, Value};
 
 use crate::http::Response;
-use crate::json_property::property;
+use crate::json::property;
 use crate::range::{ByteRange, ExpectedRange, RangeError};
 use crate::secret::SecretUrl;
 use crate::time::{TimeError, UnixTime};

@@ -5,11 +5,23 @@
 //! CRC-32 of every confirmed fragment). [`Upload::resume`](super::Upload::resume) continues from
 //! one, first asking the server where it is, because the server's word beats any record.
 //!
+//! **When to persist.** After every [`Event::SessionCreated`](super::Event::SessionCreated),
+//! [`Event::FragmentAcknowledged`](super::Event::FragmentAcknowledged),
+//! [`Event::CommitPending`](super::Event::CommitPending) and
+//! [`Event::NameConflict`](super::Event::NameConflict), and after draining `poll_request` (as the
+//! driver loop does). A checkpoint records whether the requests that may follow it could finish
+//! the upload ([`Checkpoint::may_have_finished`]): the fragments in flight, and one more round
+//! after them, or a commit. That judgement holds only if no acknowledgement passes between two
+//! snapshots; a process that crashes after such a request then resumes without uploading
+//! everything again into a session that already completed.
+//!
 //! **The checkpoint holds the upload URL, a credential.** Resuming needs it: it is the only handle
 //! on the session. Anyone holding the checkpoint can write to the session until it expires, so
 //! store it like a password (a file only the user can read) and delete it when the upload ends.
 //! Its `Debug` output redacts the URL; its serialised form (JSON, [`Checkpoint::to_bytes`]) does
-//! not.
+//! not. A finished upload's item is kept without its pre-authenticated download links
+//! ([`Completion::without_links`](super::Completion::without_links)): resuming does not need
+//! them.
 //!
 //! The encoded form carries its own CRC-32, so a truncated or damaged file is refused with a
 //! [`CheckpointError`] instead of being trusted. [`Checkpoint::verify`] re-reads the source's
@@ -26,6 +38,7 @@ use crate::time::UnixTime;
 
 use super::config::UploadConfig;
 use super::event::Completion;
+use super::upload::ExplicitCommit;
 
 use super::checkpoint_envelope;
 pub use super::checkpoint_envelope::{CHECKPOINT_VERSION, CheckpointError};
@@ -114,6 +127,13 @@ pub struct Checkpoint {
     pub(crate) expires: Option<UnixTime>,
     pub(crate) fingerprint: Fingerprint,
     pub(crate) sessions: u32,
+    /// A request that could finish the upload may have gone out before or right after this
+    /// snapshot, so on resume a `404` from the session may mean "done", not "lost".
+    #[serde(default)]
+    pub(crate) may_have_finished: bool,
+    /// The explicit commit last sent, so a resume can look for its item.
+    #[serde(default)]
+    pub(crate) commit: Option<ExplicitCommit>,
 }
 
 impl Checkpoint {
@@ -167,11 +187,25 @@ impl Checkpoint {
         &self.fingerprint
     }
 
+    /// Whether a request that could finish the upload (the last fragments, a commit) may have
+    /// been sent before or right after this snapshot. Then, on resume, a session that answers
+    /// `404` may have finished the upload rather than been lost: the engine checks the item
+    /// where it can, and otherwise reports
+    /// [`UploadError::CompletionUnconfirmed`](super::UploadError::CompletionUnconfirmed) instead of
+    /// uploading everything again.
+    pub fn may_have_finished(&self) -> bool {
+        self.may_have_finished
+    }
+
     /// Checks the source against the fingerprint: its length must be the recorded size and each
     /// confirmed fragment must have the recorded CRC-32. `crc_of` reads a range of the source and
     /// returns its CRC-32 (or the transport's read error, passed through).
     ///
     /// On [`VerifyError::Changed`], do not resume: call [`Checkpoint::restart`] and upload anew.
+    /// On success it says how many confirmed bytes a CRC covered ([`Verified`]): bytes of
+    /// fragments whose CRC the transport never reported
+    /// ([`Upload::record_fragment_crc`](super::Upload::record_fragment_crc)), or of fragments
+    /// the server stored only in part, were checked by the size alone.
     ///
     /// ```
     /// use resumable_core::engine::{Checkpoint, VerifyError};
@@ -184,14 +218,15 @@ impl Checkpoint {
     /// let crc_of = |r: resumable_core::range::ByteRange| -> Result<u32, ()> {
     ///     Ok(crc32fast::hash(&source[r.start() as usize..r.end() as usize]))
     /// };
-    /// assert_eq!(checkpoint.verify(3, crc_of), Ok(()));
+    /// let verified = checkpoint.verify(3, crc_of).unwrap();
+    /// assert!(verified.is_complete()); // nothing confirmed yet, so nothing left unchecked
     /// assert!(matches!(checkpoint.verify(4, crc_of), Err(VerifyError::Changed(_))));
     /// ```
     pub fn verify<E>(
         &self,
         source_len: u64,
         mut crc_of: impl FnMut(ByteRange) -> Result<u32, E>,
-    ) -> Result<(), VerifyError<E>> {
+    ) -> Result<Verified, VerifyError<E>> {
         if source_len != self.fingerprint.size {
             return Err(VerifyError::Changed(SourceChange::Size {
                 was: self.fingerprint.size,
@@ -206,7 +241,15 @@ impl Checkpoint {
                 }));
             }
         }
-        Ok(())
+        Ok(Verified {
+            checked_bytes: self
+                .fingerprint
+                .fragments
+                .iter()
+                .map(|f| f.range.len())
+                .sum(),
+            confirmed_bytes: self.confirmed_bytes(),
+        })
     }
 
     /// The same upload started afresh for a source of `total` bytes: no session, nothing
@@ -223,6 +266,8 @@ impl Checkpoint {
             size: total,
             fragments: Vec::new(),
         };
+        self.may_have_finished = false;
+        self.commit = None;
         self
     }
 
@@ -236,7 +281,22 @@ impl Checkpoint {
     /// Decodes [`Checkpoint::to_bytes`] output, refusing damaged or foreign data (a checkpoint
     /// of another protocol is [`CheckpointError::WrongProtocol`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
-        checkpoint_envelope::decode(bytes, Protocol::GraphUploadSession)
+        let checkpoint: Checkpoint =
+            checkpoint_envelope::decode(bytes, Protocol::GraphUploadSession)?;
+        if !checkpoint.is_consistent() {
+            return Err(CheckpointError::Malformed);
+        }
+        Ok(checkpoint)
+    }
+
+    /// Whether the parts agree: the fingerprint is of a file of the configured size, and the
+    /// confirmed and fingerprinted ranges lie inside it, ascending and apart. A file that passes
+    /// its CRC but not this was written by something else, or edited.
+    fn is_consistent(&self) -> bool {
+        let total = self.config.total;
+        self.fingerprint.size == total
+            && ascending_inside(self.confirmed.iter().copied(), total)
+            && ascending_inside(self.fingerprint.fragments.iter().map(|f| f.range), total)
     }
 }
 
@@ -251,7 +311,42 @@ impl fmt::Debug for Checkpoint {
             .field("confirmed", &self.confirmed)
             .field("expires", &self.expires)
             .field("fingerprinted_fragments", &self.fingerprint.fragments.len())
+            .field("may_have_finished", &self.may_have_finished)
             .finish()
+    }
+}
+
+/// Whether `ranges` come in ascending order, apart, and end by `total`.
+fn ascending_inside(ranges: impl Iterator<Item = ByteRange>, total: u64) -> bool {
+    let mut end = 0;
+    for range in ranges {
+        if range.start() < end || range.end() > total {
+            return false;
+        }
+        end = range.end();
+    }
+    true
+}
+
+/// What [`Checkpoint::verify`] could check: confirmed bytes covered by a matching CRC-32, of all
+/// the confirmed bytes. The rest was checked only through the source's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Confirmed bytes whose CRC-32 matched.
+    pub checked_bytes: u64,
+    /// Bytes the server confirmed.
+    pub confirmed_bytes: u64,
+}
+
+impl Verified {
+    /// Whether every confirmed byte was checked by a CRC-32.
+    pub fn is_complete(&self) -> bool {
+        self.checked_bytes >= self.confirmed_bytes
+    }
+
+    /// Confirmed bytes no CRC-32 covered.
+    pub fn unchecked_bytes(&self) -> u64 {
+        self.confirmed_bytes.saturating_sub(self.checked_bytes)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizeError};
 use crate::retry::RetryPolicy;
 use crate::time::Duration;
 
-use super::error::UploadError;
+use super::error::{Destination, UploadError};
 
 /// What the service does when the file name is taken (`@microsoft.graph.conflictBehavior`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,6 +160,15 @@ impl Target {
             Target::DriveItem(_) => FragmentRule::GRAPH_DRIVE,
             Target::PrintDocument(_) => FragmentRule::GRAPH_PRINT,
             Target::MailAttachment(_) => FragmentRule::GRAPH_ATTACHMENT,
+        }
+    }
+
+    /// What the upload creates.
+    pub const fn destination(&self) -> Destination {
+        match self {
+            Target::DriveItem(_) => Destination::DriveItem,
+            Target::PrintDocument(_) => Destination::PrintDocument,
+            Target::MailAttachment(_) => Destination::MailAttachment,
         }
     }
 
@@ -402,6 +411,14 @@ impl UploadConfig {
             1
         } else {
             usize::from(self.parallel_fragments.clamp(1, 4))
+        }
+    }
+
+    /// The largest fragment the planner may choose.
+    pub(crate) fn largest_fragment(&self) -> u64 {
+        match self.fragment_size {
+            FragmentSizing::Fixed(size) => size,
+            FragmentSizing::Adaptive { initial, max, .. } => initial.max(max),
         }
     }
 

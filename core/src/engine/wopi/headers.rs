@@ -9,7 +9,7 @@ use alloc::string::String;
 
 use crate::engine::answer::AnswerError;
 use crate::http::Response;
-use crate::json_property::property;
+use crate::json::property;
 use crate::secret::{Secret, SecretUrl};
 
 /// Chooses the operation.
