@@ -53,6 +53,23 @@ impl FragmentRule {
         max_len: 4_000_000,
     };
 
+    /// WOPI `UpdateUploadSession` ranges of the framed upload-session stream: any length (ranges
+    /// need not align with frames), at most 64 MiB per request. WOPI sets no limit of its own;
+    /// this one bounds how long one request takes and how much a host must take in at once, and
+    /// matches the frame decoder's default payload limit.
+    ///
+    /// ```
+    /// use resumable_core::chunk::{ChunkPlanner, FragmentRule};
+    /// use resumable_core::range::ByteRange;
+    /// let planner = ChunkPlanner::new(FragmentRule::WOPI_UPLOAD_SESSION, 1_000);
+    /// let rest = ByteRange::new(1_234, 10_000).unwrap();
+    /// assert_eq!(planner.fragment_in(rest), ByteRange::new(1_234, 2_234).unwrap());
+    /// ```
+    pub const WOPI_UPLOAD_SESSION: FragmentRule = FragmentRule {
+        alignment: 1,
+        max_len: 64 * 1024 * 1024,
+    };
+
     /// A rule with the given alignment (1 for none) and maximum fragment length, or `None` if
     /// `alignment` is zero or larger than `max_len`.
     ///

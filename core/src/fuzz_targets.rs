@@ -184,6 +184,131 @@ pub fn chunk_id_base64(data: &[u8]) {
     }
 }
 
+/// The WOPI upload machine fed hostile answers: statuses, offsets, bodies and sequence numbers
+/// from the input, transport errors and commands in between. It must never panic, never ask for
+/// a range outside the stream or with a body that is not its declared length, never hand out a
+/// second request while one is in flight, never stall (no request, no deadline, nothing to wait
+/// for), and never print a secret.
+pub fn wopi_upload_hostile_answers(data: &[u8]) {
+    use crate::engine::FragmentSizing;
+    use crate::engine::wopi::{
+        SequenceConflictPolicy, WopiConfig, WopiEvent, WopiState, WopiStream, WopiUpload,
+    };
+    use crate::http::{Body, Response, TransportError};
+    use crate::machine::StateMachine;
+    use crate::time::{Duration, Instant};
+    use alloc::format;
+    use alloc::string::ToString;
+
+    let mut choices = Choices(data);
+    let len = u64::from(choices.byte()) * 40 + u64::from(choices.byte());
+    let range = u64::from(choices.byte()).max(1) * 8;
+    let source: Vec<u8> = (0..len).map(|i| i as u8).collect();
+    let main = WopiStream::main_content(ChunkId::of(&source), len);
+    let mut config = WopiConfig::new(alloc::vec![main]);
+    config.range_size = FragmentSizing::Fixed(range);
+    config.session_lifetime = Duration::from_secs(u64::from(choices.byte()) + 1);
+    config.keep_alive = choices.byte() & 1 == 1;
+    config.on_sequence_conflict = match choices.byte() % 3 {
+        0 => SequenceConflictPolicy::Fail,
+        1 => SequenceConflictPolicy::Ask,
+        _ => SequenceConflictPolicy::Adopt { max: 2 },
+    };
+    config.retry.max_attempts = 3;
+    let url = "https://h.example/wopi/files/1?access_token=AT-fuzz";
+    let Ok(mut upload) = WopiUpload::new(url, config, Instant::ZERO) else {
+        return;
+    };
+    let stream_len = upload.stream_len();
+    let mut now = Instant::ZERO;
+    for _ in 0..2_000 {
+        if upload.is_finished() {
+            break;
+        }
+        match choices.byte() % 32 {
+            0 => drop(upload.pause()),
+            1 => drop(upload.unpause()),
+            2 => drop(upload.commit_with_sequence_number(u64::from(choices.byte()))),
+            _ => {}
+        }
+        if let Some(request) = upload.poll_request(now) {
+            assert!(upload.poll_request(now).is_none(), "two requests in flight");
+            if let Some(offset) = request.header("X-WOPI-ContentRangeOffset") {
+                let offset: u64 = offset.parse().expect("a numeric offset");
+                let declared: u64 = request
+                    .header("X-WOPI-ContentRangeLength")
+                    .and_then(|l| l.parse().ok())
+                    .expect("a numeric length");
+                assert_eq!(
+                    declared,
+                    request.body.len(),
+                    "body length differs from its header"
+                );
+                assert!(offset + declared <= stream_len, "a range past the stream");
+                assert!(declared <= range.max(1), "a range over the range size");
+            }
+            if let Body::Segments(segments) = &request.body {
+                assert_eq!(
+                    concat_segments(&source, segments).len() as u64,
+                    request.body.len()
+                );
+            }
+            now += Duration::from_millis(u64::from(choices.byte()) * 100);
+            let status = [
+                200, 200, 200, 400, 404, 409, 410, 412, 413, 429, 500, 501, 503,
+            ][usize::from(choices.byte()) % 13];
+            let offset = match choices.byte() % 6 {
+                0 => None,
+                1 => Some("garbage".to_string()),
+                2 => Some("-1".to_string()),
+                3 => Some(stream_len.to_string()),
+                4 => Some((stream_len + 1).to_string()),
+                _ => Some(u16::from_be_bytes([choices.byte(), choices.byte()]).to_string()),
+            };
+            let body = match choices.byte() % 4 {
+                0 => r#"{"UploadSessionToken":"ST-fuzz"}"#,
+                1 => "{}",
+                2 => r#"{"uploadsessiontoken":7}"#,
+                _ => "\u{0}not json",
+            };
+            let mut answer = Response::new(status)
+                .with_body(body)
+                .with_header("X-WOPI-SequenceNumber", format!("{}", choices.byte()))
+                .with_header("Retry-After", format!("{}", choices.byte() % 4));
+            if let Some(offset) = offset {
+                answer = answer.with_header("X-WOPI-UploadSessionCurrentOffset", offset);
+            }
+            match choices.byte() % 8 {
+                0 => upload.handle_transport_error(now, request.id, TransportError::Timeout),
+                1 => upload.handle_transport_error(now, request.id, TransportError::Connect),
+                _ => upload.handle_response(now, request.id, answer),
+            }
+        } else if upload.is_finished() {
+            // Polling found the session expired beyond the budget: the failure is queued.
+        } else if let Some(deadline) = upload.poll_timeout() {
+            now = now.max(deadline);
+            upload.handle_timeout(now);
+        } else if upload.is_paused() {
+            upload.unpause().expect("paused");
+        } else if upload.state() == WopiState::SequenceConflict {
+            upload
+                .commit_with_sequence_number(1)
+                .expect("waiting for a number");
+        } else {
+            panic!("stalled in {}", upload.state());
+        }
+        while let Some(event) = upload.poll_event() {
+            let printed = match &event {
+                WopiEvent::Failed(error) => format!("{error} {error:?}"),
+                other => format!("{other:?}"),
+            };
+            assert!(!printed.contains("AT-fuzz") && !printed.contains("ST-fuzz"));
+        }
+    }
+    let printed = format!("{:?} {:?}", upload.checkpoint(), upload);
+    assert!(!printed.contains("AT-fuzz") && !printed.contains("ST-fuzz"));
+}
+
 /// Concatenates segments, reading sources from `source` (what a transport sends). Shared with
 /// the unit tests.
 pub(crate) fn concat_segments(source: &[u8], segments: &[crate::http::Segment]) -> Vec<u8> {
@@ -208,11 +333,12 @@ mod tests {
     fn seed_corpus_passes() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 4] = [
+        let targets: [(&str, Target); 5] = [
             ("frame_decoder", frame_decoder_random_splits),
             ("put_chunked_file", put_chunked_file_body_decoder),
             ("segment_map", segment_map_matches_stream),
             ("chunk_id_base64", chunk_id_base64),
+            ("wopi_upload", wopi_upload_hostile_answers),
         ];
         let mut files = 0;
         for (dir, target) in targets {

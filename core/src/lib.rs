@@ -23,6 +23,7 @@
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
 //! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
 //! | `engine` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors and checkpoints |
+//! | `engine::wopi` (alloc) | `WopiUpload`: WOPI upload sessions (create, update ranges of the framed stream, `PutChunkedFile` commit), its events, errors and checkpoints |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |
 //! | [`wopi`] | WOPI frames, SpookyHash V2 [`ChunkId`](wopi::ChunkId)s, the framed upload stream, `PutChunkedFile` bodies |
 //! | `workbook` (alloc) | the Graph workbook-session machine: creation (also long-running), keep-alive, recreation, close |
@@ -56,7 +57,8 @@
 //! use resumable_core::engine::{DriveItem, Event, Target, Upload, UploadConfig};
 //! use resumable_core::http::{Body, Method, Request, Response, TransportError};
 //! use resumable_core::machine::StateMachine;
-//! use resumable_core::time::Instant;
+//! use resumable_core::time::{Instant, UnixTime, WallClock};
+//! use std::time::SystemTime;
 //!
 //! let file: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
 //!
@@ -82,8 +84,10 @@
 //!
 //! let create_url = "https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession";
 //! let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), file.len() as u64);
-//! let mut upload = Upload::create(create_url, config, Instant::ZERO)?;
 //! let mut now = Instant::ZERO; // a real transport reads its monotonic clock here
+//! let mut upload = Upload::create(create_url, config, now)?;
+//! // And its wall clock, once: expiry times and Retry-After dates are wall-clock times.
+//! upload.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(SystemTime::now())));
 //! let mut item = None;
 //! while !upload.is_finished() {
 //!     // Send what the machine asks for. (A real transport sends concurrently, with
@@ -134,9 +138,16 @@
 //!
 //! ## Time
 //!
-//! The crate never calls `Instant::now()`. Every `handle_*` and `poll_*` method takes
-//! `now: Instant`, milliseconds on the caller's monotonic clock. Tests therefore run an hour of
-//! retries in microseconds by moving `now` forward to the next deadline.
+//! The crate never calls `Instant::now()`. Every `handle_*` and `poll_*` method, and every
+//! command, takes `now: Instant`, milliseconds on the caller's monotonic clock. Tests therefore
+//! run an hour of retries in microseconds by moving `now` forward to the next deadline.
+//!
+//! Servers also write wall-clock times: session expiries and `Retry-After` dates. The machines
+//! measure them from the answers' `Date` headers, and otherwise from a wall-clock anchor the
+//! transport must give once, right after construction:
+//! `machine.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(SystemTime::now())))`.
+//! A machine with neither waits the longest `Retry-After` its policy accepts rather than risk
+//! retrying early.
 //!
 //! ## Panics and errors
 //!
@@ -186,6 +197,8 @@ pub mod engine;
 pub mod fuzz_targets;
 #[cfg(feature = "alloc")]
 pub mod http;
+#[cfg(feature = "alloc")]
+mod json;
 #[cfg(feature = "alloc")]
 pub mod machine;
 pub mod range;

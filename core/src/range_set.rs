@@ -33,6 +33,14 @@ pub struct RangeSet<const N: usize> {
 }
 
 impl<const N: usize> RangeSet<N> {
+    /// The most missing ranges the set holds.
+    ///
+    /// ```
+    /// use resumable_core::range_set::RangeSet;
+    /// assert_eq!(RangeSet::<8>::CAPACITY, 8);
+    /// ```
+    pub const CAPACITY: usize = N;
+
     /// A set in which the whole file `0..total` is missing (nothing, if `total` is 0).
     ///
     /// `N` must be at least 1 for the set to hold anything; a `RangeSet<0>` is always complete.

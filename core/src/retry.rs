@@ -100,6 +100,47 @@ impl core::str::FromStr for RetryAfter {
     }
 }
 
+/// The wait an answer's `Retry-After` asks for, measured so it never falls short of what the
+/// server meant where that can be known. `retry_after` and `date` are the answer's `Retry-After`
+/// and `Date` header values.
+///
+/// Delta-seconds are taken as they are. An HTTP-date is measured from the answer's own `Date`
+/// (the server's clock, immune to local skew); without one, from `wall_now`, the machine's best
+/// reading of the wall clock when the answer arrived (an earlier `Date`, or the anchor the
+/// transport gave from its own clock). With neither, the date cannot be placed and the wait is
+/// `unplaced`: callers pass [`RetryPolicy::max_retry_after`], the longest wait they would accept
+/// anyway, so no acceptable ask is undercut. `None` without a valid `Retry-After`.
+///
+/// ```
+/// use resumable_core::retry::requested_wait;
+/// use resumable_core::time::{Duration, UnixTime};
+/// let hour = Duration::from_secs(3600);
+/// let at = Some("Thu, 01 Jan 2026 00:01:00 GMT");
+/// assert_eq!(requested_wait(Some("120"), None, None, hour), Some(Duration::from_secs(120)));
+/// let date = Some("Thu, 01 Jan 2026 00:00:45 GMT");
+/// assert_eq!(requested_wait(at, date, None, hour), Some(Duration::from_secs(15)));
+/// let wall = UnixTime::parse_http_date("Thu, 01 Jan 2026 00:00:30 GMT").ok();
+/// assert_eq!(requested_wait(at, None, wall, hour), Some(Duration::from_secs(30)));
+/// assert_eq!(requested_wait(at, None, None, hour), Some(hour));
+/// assert_eq!(requested_wait(None, date, wall, hour), None);
+/// ```
+pub fn requested_wait(
+    retry_after: Option<&str>,
+    date: Option<&str>,
+    wall_now: Option<UnixTime>,
+    unplaced: Duration,
+) -> Option<Duration> {
+    let value: RetryAfter = retry_after?.parse().ok()?;
+    let server_now = date
+        .and_then(|text| UnixTime::parse_http_date(text).ok())
+        .or(wall_now);
+    Some(match (value, server_now) {
+        (RetryAfter::Delay(delay), _) => delay,
+        (at @ RetryAfter::At(_), Some(now)) => at.delay_from(now),
+        (RetryAfter::At(_), None) => unplaced,
+    })
+}
+
 /// A small, seedable pseudo-random generator for jitter (SplitMix64). Not for secrets.
 ///
 /// ```
@@ -247,6 +288,22 @@ impl Retrier {
                 jitter
             }
         };
+        self.check_stall(now, delay)?;
+        Ok(delay)
+    }
+
+    /// Whether a wait of `delay` from `now`, chosen outside the backoff (a fixed pause the
+    /// protocol asks for), keeps within [`RetryPolicy::max_stall`]. Spends no budget.
+    ///
+    /// ```
+    /// use resumable_core::retry::{GiveUp, Retrier, RetryPolicy};
+    /// use resumable_core::time::{Duration, Instant};
+    /// let retrier = Retrier::new(RetryPolicy::default(), 1, Instant::ZERO);
+    /// assert_eq!(retrier.check_stall(Instant::ZERO, Duration::from_secs(60)), Ok(()));
+    /// let late = Instant::from_millis(2 * 3600 * 1000);
+    /// assert!(matches!(retrier.check_stall(late, Duration::from_secs(1)), Err(GiveUp::Stalled { .. })));
+    /// ```
+    pub fn check_stall(&self, now: Instant, delay: Duration) -> Result<(), GiveUp> {
         let stalled = (now + delay).saturating_duration_since(self.last_progress);
         if stalled > self.policy.max_stall {
             return Err(GiveUp::Stalled {
@@ -254,7 +311,7 @@ impl Retrier {
                 max: self.policy.max_stall,
             });
         }
-        Ok(delay)
+        Ok(())
     }
 
     fn ceiling(&self) -> Duration {

@@ -128,6 +128,26 @@ impl UnixTime {
         self.0
     }
 
+    /// The time a [`std::time::SystemTime`] reads: what a transport hands the machines as their
+    /// wall-clock anchor (`set_wall_clock`).
+    ///
+    /// ```
+    /// use resumable_core::time::UnixTime;
+    /// use std::time::{Duration, SystemTime};
+    /// let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_500);
+    /// assert_eq!(UnixTime::from_system_time(t), UnixTime::from_millis(1_500));
+    /// let before = SystemTime::UNIX_EPOCH - Duration::from_secs(2);
+    /// assert_eq!(UnixTime::from_system_time(before), UnixTime::from_secs(-2));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn from_system_time(time: std::time::SystemTime) -> UnixTime {
+        let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        match time.duration_since(std::time::SystemTime::UNIX_EPOCH) {
+            Ok(after) => UnixTime(millis(after)),
+            Err(before) => UnixTime(-millis(before.duration())),
+        }
+    }
+
     /// The time from `earlier` to `self`, or zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: UnixTime) -> Duration {
         let diff = self.0.saturating_sub(earlier.0);

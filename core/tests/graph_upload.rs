@@ -2,13 +2,16 @@
 //!
 //! `server.rs` is the service (SPEC section 1), `harness.rs` the transport stand-in and fault
 //! injection; the other modules are the tests: one per SPEC section 5 lesson, the sizes and
-//! scenarios the engine must handle, checkpoints, and property tests over seeds and sizes.
+//! scenarios the engine must handle, the end of an upload (crashes near it, commits, waits for
+//! the caller), misbehaving servers, and property tests over seeds and sizes.
 #![cfg(feature = "alloc")]
 #![allow(clippy::print_stdout, clippy::print_stderr, unreachable_pub)]
 
 mod graph_upload {
+    mod finishing;
     pub mod harness;
     mod lessons;
+    mod misbehaving;
     mod properties;
     mod scenarios;
     pub mod server;

@@ -37,7 +37,8 @@ pub trait DrivenMachine: StateMachine {
     /// The caller went away (dropped its handle without waiting for the end): wind down, for
     /// instance by deleting the session. Returns `false` if the machine cannot, and the loop
     /// then stops at once.
-    fn abandon(&mut self) -> bool {
+    fn abandon(&mut self, now: Instant) -> bool {
+        let _ = now;
         false
     }
 }
@@ -54,15 +55,18 @@ impl DrivenMachine for Upload {
         }
     }
 
-    fn abandon(&mut self) -> bool {
-        self.cancel().is_ok()
+    fn abandon(&mut self, now: Instant) -> bool {
+        self.cancel(now).is_ok()
     }
 }
 
+/// An action on a machine at a given time (a cancel, a commit).
+pub type Action<M> = Box<dyn FnOnce(&mut M, Instant) + Send>;
+
 /// Something to do to the machine, from the caller, between two turns of the loop.
 pub enum Command<M> {
-    /// Runs this on the machine (a cancel, a commit).
-    Apply(Box<dyn FnOnce(&mut M) + Send>),
+    /// Runs this on the machine, with the current time.
+    Apply(Action<M>),
     /// Stops the loop: nothing new is sent, the answers to requests in flight are awaited and
     /// handed in (so a fragment on its way is neither cut off nor forgotten), and the session
     /// is left as it is, to resume later from a checkpoint.
@@ -70,8 +74,8 @@ pub enum Command<M> {
 }
 
 impl<M> Command<M> {
-    /// A command that runs `action` on the machine.
-    pub fn apply(action: impl FnOnce(&mut M) + Send + 'static) -> Self {
+    /// A command that runs `action` on the machine, with the current time.
+    pub fn apply(action: impl FnOnce(&mut M, Instant) + Send + 'static) -> Self {
         Command::Apply(Box::new(action))
     }
 }
@@ -150,11 +154,11 @@ where
             }
             () = sleep => machine.handle_timeout(clock.now()),
             command = commands.recv(), if caller_present => match command {
-                Some(Command::Apply(action)) => action(machine),
+                Some(Command::Apply(action)) => action(machine, clock.now()),
                 Some(Command::Stop) => stopping = true,
                 None => {
                     caller_present = false;
-                    if !machine.abandon() {
+                    if !machine.abandon(clock.now()) {
                         return DriveEnd::Abandoned;
                     }
                 }

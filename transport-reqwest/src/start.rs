@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use resumable_core::engine::{
-    Checkpoint, CheckpointError, Stage, Target, Upload, UploadConfig, UploadError, VerifyError,
+    Checkpoint, CheckpointError, Stage, Target, Upload, UploadConfig, UploadError, Verified,
+    VerifyError,
 };
 use resumable_core::secret::SecretUrl;
 use resumable_core::time::Instant;
@@ -105,6 +106,9 @@ pub enum Resumption {
     Resumed {
         /// Bytes the checkpoint recorded as confirmed.
         confirmed: u64,
+        /// Of those, bytes no CRC-32 covered (checked by the source's size only): parts of
+        /// fragments the server stored in part.
+        unchecked: u64,
         /// Sessions the upload had used.
         sessions: u32,
     },
@@ -260,11 +264,12 @@ pub(crate) async fn plan(
         });
     }
     match verify(&checkpoint, source).await? {
-        Ok(()) => {
+        Ok(verified) => {
             let resumption = match checkpoint.stage() {
                 Stage::Completed(_) => Resumption::AlreadyCompleted,
                 _ => Resumption::Resumed {
                     confirmed: checkpoint.confirmed_bytes(),
+                    unchecked: verified.unchecked_bytes(),
                     sessions: checkpoint.sessions(),
                 },
             };
@@ -368,7 +373,7 @@ fn mismatch(checkpoint: &Checkpoint, destination: &Destination, target: &Target)
 async fn verify(
     checkpoint: &Checkpoint,
     source: &Arc<dyn Source>,
-) -> Result<Result<(), String>, StartError> {
+) -> Result<Result<Verified, String>, StartError> {
     let checkpoint = checkpoint.clone();
     let source = source.clone();
     let verdict = tokio::task::spawn_blocking(move || {
@@ -377,7 +382,7 @@ async fn verify(
     .await
     .map_err(|e| StartError::SourceUnreadable(io::Error::other(e)))?;
     match verdict {
-        Ok(()) => Ok(Ok(())),
+        Ok(verified) => Ok(Ok(verified)),
         Err(VerifyError::Read(error)) => Err(StartError::SourceUnreadable(error)),
         Err(changed @ VerifyError::Changed(_)) => Ok(Err(changed_reason(&changed))),
     }

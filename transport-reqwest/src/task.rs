@@ -74,24 +74,24 @@ impl UploadTask {
     /// Cancels the upload: the session is deleted and the outcome is
     /// [`FailureCause::Cancelled`]. Does nothing once the upload has ended.
     pub fn cancel(&self) {
-        self.send(Command::apply(|upload: &mut Upload| {
-            let _ = upload.cancel();
+        self.send(Command::apply(|upload: &mut Upload, now| {
+            let _ = upload.cancel(now);
         }));
     }
 
     /// Commits an upload waiting in [`Event::CommitPending`] (a deferred commit), with
     /// `POST uploadUrl`.
     pub fn commit(&self) {
-        self.send(Command::apply(|upload: &mut Upload| {
-            let _ = upload.commit();
+        self.send(Command::apply(|upload: &mut Upload, now| {
+            let _ = upload.commit(now);
         }));
     }
 
     /// Commits the session's bytes as the drive item `commit` names (the way out of an
     /// [`Event::NameConflict`], or an alternative to [`UploadTask::commit`]).
     pub fn commit_with_source_url(&self, commit: ExplicitCommit) {
-        self.send(Command::apply(move |upload: &mut Upload| {
-            let _ = upload.commit_with_source_url(commit);
+        self.send(Command::apply(move |upload: &mut Upload, now| {
+            let _ = upload.commit_with_source_url(commit, now);
         }));
     }
 
@@ -215,7 +215,7 @@ async fn run(
                 Event::Resynchronised { .. } => stats.resyncs += 1,
                 Event::SessionLost { .. } => stats.sessions_lost += 1,
                 Event::CommitPending { .. } if parts.commit_when_received => {
-                    let _ = upload.commit();
+                    let _ = upload.commit(parts.clock.now());
                 }
                 Event::Completed(done) => completion = Some(done.clone()),
                 Event::Failed(error) => ending = Some(FailureCause::Upload(error.clone())),

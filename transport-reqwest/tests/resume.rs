@@ -96,6 +96,7 @@ async fn a_stopped_upload_resumes_where_the_server_is() {
         resumption,
         Resumption::Resumed {
             confirmed: 4 * KIB320,
+            unchecked: 0,
             sessions: 1
         }
     );

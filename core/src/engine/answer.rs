@@ -1,4 +1,5 @@
-//! Reading the answers of a Graph upload session, in every form the services use.
+//! Reading the answers of a Graph upload session, in every form the services use, and
+//! [`AnswerError`], why any machine's answer could not be read.
 //!
 //! The same request can be answered in several shapes (SPEC 1.1 to 1.3):
 //!
@@ -19,6 +20,7 @@ use core::fmt;
 use serde_json::{Map, Value};
 
 use crate::http::Response;
+use crate::json::property;
 use crate::range::{ByteRange, ExpectedRange, RangeError};
 use crate::secret::SecretUrl;
 use crate::time::{TimeError, UnixTime};
@@ -62,6 +64,11 @@ pub enum AnswerError {
     Range(RangeError),
     /// `expirationDateTime` is malformed.
     Expiry(TimeError),
+    /// A header the answer must carry is missing or malformed (a WOPI
+    /// `X-WOPI-UploadSessionCurrentOffset` that is not a number, for one).
+    Header(&'static str),
+    /// A property the answer must carry is missing (a WOPI `UploadSessionToken`).
+    Missing(&'static str),
 }
 
 impl fmt::Display for AnswerError {
@@ -72,6 +79,8 @@ impl fmt::Display for AnswerError {
             AnswerError::WrongType(name) => write!(f, "{name} has the wrong JSON type"),
             AnswerError::Range(error) => write!(f, "bad nextExpectedRanges: {error}"),
             AnswerError::Expiry(error) => write!(f, "bad expirationDateTime: {error}"),
+            AnswerError::Header(name) => write!(f, "header {name} is missing or malformed"),
+            AnswerError::Missing(name) => write!(f, "the answer has no {name}"),
         }
     }
 }
@@ -190,17 +199,6 @@ fn expected_ranges(value: &Value, total: u64) -> Result<Vec<ByteRange>, AnswerEr
 fn resolve(item: Result<ExpectedRange, RangeError>, total: u64) -> Result<ByteRange, AnswerError> {
     item.and_then(|item| item.resolve(total))
         .map_err(AnswerError::Range)
-}
-
-/// A property of a JSON object, its name matched ASCII case-insensitively (an exact match
-/// wins).
-fn property<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    object.get(name).or_else(|| {
-        object
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
-    })
 }
 
 #[cfg(test)]

@@ -5,11 +5,23 @@
 //! CRC-32 of every confirmed fragment). [`Upload::resume`](super::Upload::resume) continues from
 //! one, first asking the server where it is, because the server's word beats any record.
 //!
+//! **When to persist.** After every [`Event::SessionCreated`](super::Event::SessionCreated),
+//! [`Event::FragmentAcknowledged`](super::Event::FragmentAcknowledged),
+//! [`Event::CommitPending`](super::Event::CommitPending) and
+//! [`Event::NameConflict`](super::Event::NameConflict), and after draining `poll_request` (as the
+//! driver loop does). A checkpoint records whether the requests that may follow it could finish
+//! the upload ([`Checkpoint::may_have_finished`]): the fragments in flight, and one more round
+//! after them, or a commit. That judgement holds only if no acknowledgement passes between two
+//! snapshots; a process that crashes after such a request then resumes without uploading
+//! everything again into a session that already completed.
+//!
 //! **The checkpoint holds the upload URL, a credential.** Resuming needs it: it is the only handle
 //! on the session. Anyone holding the checkpoint can write to the session until it expires, so
 //! store it like a password (a file only the user can read) and delete it when the upload ends.
 //! Its `Debug` output redacts the URL; its serialised form (JSON, [`Checkpoint::to_bytes`]) does
-//! not.
+//! not. A finished upload's item is kept without its pre-authenticated download links
+//! ([`Completion::without_links`](super::Completion::without_links)): resuming does not need
+//! them.
 //!
 //! The encoded form carries its own CRC-32, so a truncated or damaged file is refused with a
 //! [`CheckpointError`] instead of being trusted. [`Checkpoint::verify`] re-reads the source's
@@ -26,12 +38,10 @@ use crate::time::UnixTime;
 
 use super::config::UploadConfig;
 use super::event::Completion;
+use super::upload::ExplicitCommit;
 
-/// The format version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
-
-/// The first bytes of an encoded checkpoint.
-const MAGIC: &str = "resumable-checkpoint";
+use super::checkpoint_envelope;
+pub use super::checkpoint_envelope::{CHECKPOINT_VERSION, CheckpointError};
 
 /// The CRC-32 of one fragment of the source that the server confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +68,17 @@ pub struct Fingerprint {
 pub enum Protocol {
     /// A Microsoft Graph upload session (drive item, print document, mail attachment).
     GraphUploadSession,
+    /// A WOPI upload session (`CreateUploadSession`, `UpdateUploadSession`, `PutChunkedFile`).
+    WopiUploadSession,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::GraphUploadSession => "Microsoft Graph upload session",
+            Protocol::WopiUploadSession => "WOPI upload session",
+        })
+    }
 }
 
 /// How far the upload got.
@@ -106,6 +127,13 @@ pub struct Checkpoint {
     pub(crate) expires: Option<UnixTime>,
     pub(crate) fingerprint: Fingerprint,
     pub(crate) sessions: u32,
+    /// A request that could finish the upload may have gone out before or right after this
+    /// snapshot, so on resume a `404` from the session may mean "done", not "lost".
+    #[serde(default)]
+    pub(crate) may_have_finished: bool,
+    /// The explicit commit last sent, so a resume can look for its item.
+    #[serde(default)]
+    pub(crate) commit: Option<ExplicitCommit>,
 }
 
 impl Checkpoint {
@@ -170,11 +198,25 @@ impl Checkpoint {
         &self.fingerprint
     }
 
+    /// Whether a request that could finish the upload (the last fragments, a commit) may have
+    /// been sent before or right after this snapshot. Then, on resume, a session that answers
+    /// `404` may have finished the upload rather than been lost: the engine checks the item
+    /// where it can, and otherwise reports
+    /// [`UploadError::CompletionUnconfirmed`](super::UploadError::CompletionUnconfirmed) instead of
+    /// uploading everything again.
+    pub fn may_have_finished(&self) -> bool {
+        self.may_have_finished
+    }
+
     /// Checks the source against the fingerprint: its length must be the recorded size and each
     /// confirmed fragment must have the recorded CRC-32. `crc_of` reads a range of the source and
     /// returns its CRC-32 (or the transport's read error, passed through).
     ///
     /// On [`VerifyError::Changed`], do not resume: call [`Checkpoint::restart`] and upload anew.
+    /// On success it says how many confirmed bytes a CRC covered ([`Verified`]): bytes of
+    /// fragments whose CRC the transport never reported
+    /// ([`Upload::record_fragment_crc`](super::Upload::record_fragment_crc)), or of fragments
+    /// the server stored only in part, were checked by the size alone.
     ///
     /// ```
     /// use resumable_core::engine::{Checkpoint, VerifyError};
@@ -187,14 +229,15 @@ impl Checkpoint {
     /// let crc_of = |r: resumable_core::range::ByteRange| -> Result<u32, ()> {
     ///     Ok(crc32fast::hash(&source[r.start() as usize..r.end() as usize]))
     /// };
-    /// assert_eq!(checkpoint.verify(3, crc_of), Ok(()));
+    /// let verified = checkpoint.verify(3, crc_of).unwrap();
+    /// assert!(verified.is_complete()); // nothing confirmed yet, so nothing left unchecked
     /// assert!(matches!(checkpoint.verify(4, crc_of), Err(VerifyError::Changed(_))));
     /// ```
     pub fn verify<E>(
         &self,
         source_len: u64,
         mut crc_of: impl FnMut(ByteRange) -> Result<u32, E>,
-    ) -> Result<(), VerifyError<E>> {
+    ) -> Result<Verified, VerifyError<E>> {
         if source_len != self.fingerprint.size {
             return Err(VerifyError::Changed(SourceChange::Size {
                 was: self.fingerprint.size,
@@ -209,7 +252,15 @@ impl Checkpoint {
                 }));
             }
         }
-        Ok(())
+        Ok(Verified {
+            checked_bytes: self
+                .fingerprint
+                .fragments
+                .iter()
+                .map(|f| f.range.len())
+                .sum(),
+            confirmed_bytes: self.confirmed_bytes(),
+        })
     }
 
     /// The same upload started afresh for a source of `total` bytes: no session, nothing
@@ -226,55 +277,37 @@ impl Checkpoint {
             size: total,
             fragments: Vec::new(),
         };
+        self.may_have_finished = false;
+        self.commit = None;
         self
     }
 
-    /// The encoded form: a header line `resumable-checkpoint {version} {crc32 of the rest, hex}`
-    /// then the checkpoint as JSON. Contains the upload URL: see the module documentation.
+    /// The encoded form (see the module documentation): a header line
+    /// `resumable-checkpoint {version} {crc32 of the rest, hex}` then the checkpoint as JSON.
+    /// Contains the upload URL.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Serialising plain data with string keys cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let crc = crc32fast::hash(&json);
-        let mut out = alloc::format!("{MAGIC} {} {crc:08x}\n", self.version).into_bytes();
-        out.extend_from_slice(&json);
-        out
+        checkpoint_envelope::encode(self.version, self)
     }
 
-    /// Decodes [`Checkpoint::to_bytes`] output, refusing damaged or foreign data.
+    /// Decodes [`Checkpoint::to_bytes`] output, refusing damaged or foreign data (a checkpoint
+    /// of another protocol is [`CheckpointError::WrongProtocol`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
-        let newline = bytes
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or(CheckpointError::NotACheckpoint)?;
-        let header =
-            core::str::from_utf8(&bytes[..newline]).map_err(|_| CheckpointError::NotACheckpoint)?;
-        let mut words = header.split(' ');
-        if words.next() != Some(MAGIC) {
-            return Err(CheckpointError::NotACheckpoint);
-        }
-        let version: u32 = words
-            .next()
-            .and_then(|w| w.parse().ok())
-            .ok_or(CheckpointError::NotACheckpoint)?;
-        if version != CHECKPOINT_VERSION {
-            return Err(CheckpointError::UnsupportedVersion { found: version });
-        }
-        let expected = words
-            .next()
-            .filter(|w| w.len() == 8)
-            .and_then(|w| u32::from_str_radix(w, 16).ok())
-            .ok_or(CheckpointError::NotACheckpoint)?;
-        let json = &bytes[newline + 1..];
-        let found = crc32fast::hash(json);
-        if found != expected {
-            return Err(CheckpointError::Damaged { expected, found });
-        }
         let checkpoint: Checkpoint =
-            serde_json::from_slice(json).map_err(|_| CheckpointError::Malformed)?;
-        if checkpoint.version != version {
+            checkpoint_envelope::decode(bytes, Protocol::GraphUploadSession)?;
+        if !checkpoint.is_consistent() {
             return Err(CheckpointError::Malformed);
         }
         Ok(checkpoint)
+    }
+
+    /// Whether the parts agree: the fingerprint is of a file of the configured size, and the
+    /// confirmed and fingerprinted ranges lie inside it, ascending and apart. A file that passes
+    /// its CRC but not this was written by something else, or edited.
+    fn is_consistent(&self) -> bool {
+        let total = self.config.total;
+        self.fingerprint.size == total
+            && ascending_inside(self.confirmed.iter().copied(), total)
+            && ascending_inside(self.fingerprint.fragments.iter().map(|f| f.range), total)
     }
 }
 
@@ -289,51 +322,44 @@ impl fmt::Debug for Checkpoint {
             .field("confirmed", &self.confirmed)
             .field("expires", &self.expires)
             .field("fingerprinted_fragments", &self.fingerprint.fragments.len())
+            .field("may_have_finished", &self.may_have_finished)
             .finish()
     }
 }
 
-/// Why encoded bytes are not a usable checkpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CheckpointError {
-    /// The bytes do not start with a checkpoint header.
-    NotACheckpoint,
-    /// Written by a build with another format version.
-    UnsupportedVersion {
-        /// The version found.
-        found: u32,
-    },
-    /// The CRC-32 does not match: the file was truncated or damaged.
-    Damaged {
-        /// The CRC-32 the header records.
-        expected: u32,
-        /// The CRC-32 of what was read.
-        found: u32,
-    },
-    /// The CRC-32 matches but the content is not a checkpoint of this format.
-    Malformed,
+/// Whether `ranges` come in ascending order, apart, and end by `total`.
+fn ascending_inside(ranges: impl Iterator<Item = ByteRange>, total: u64) -> bool {
+    let mut end = 0;
+    for range in ranges {
+        if range.start() < end || range.end() > total {
+            return false;
+        }
+        end = range.end();
+    }
+    true
 }
 
-impl fmt::Display for CheckpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CheckpointError::NotACheckpoint => f.write_str("not a checkpoint file"),
-            CheckpointError::UnsupportedVersion { found } => write!(
-                f,
-                "checkpoint format version {found} is not supported (this build reads {CHECKPOINT_VERSION}); start the upload again"
-            ),
-            CheckpointError::Damaged { .. } => {
-                f.write_str("the checkpoint file is damaged (CRC mismatch); start the upload again")
-            }
-            CheckpointError::Malformed => {
-                f.write_str("the checkpoint file is malformed; start the upload again")
-            }
-        }
+/// What [`Checkpoint::verify`] could check: confirmed bytes covered by a matching CRC-32, of all
+/// the confirmed bytes. The rest was checked only through the source's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Confirmed bytes whose CRC-32 matched.
+    pub checked_bytes: u64,
+    /// Bytes the server confirmed.
+    pub confirmed_bytes: u64,
+}
+
+impl Verified {
+    /// Whether every confirmed byte was checked by a CRC-32.
+    pub fn is_complete(&self) -> bool {
+        self.checked_bytes >= self.confirmed_bytes
+    }
+
+    /// Confirmed bytes no CRC-32 covered.
+    pub fn unchecked_bytes(&self) -> u64 {
+        self.confirmed_bytes.saturating_sub(self.checked_bytes)
     }
 }
-
-impl core::error::Error for CheckpointError {}
 
 /// How the source differs from its fingerprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -345,7 +371,8 @@ pub enum SourceChange {
         /// The size now.
         now: u64,
     },
-    /// A confirmed fragment's bytes changed.
+    /// The bytes of a fingerprinted range changed: a confirmed Graph fragment, or a WOPI chunk
+    /// whose ChunkId no longer matches.
     Fragment {
         /// The fragment.
         range: ByteRange,

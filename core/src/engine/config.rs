@@ -5,18 +5,17 @@
 //! holds no secrets and no clock readings.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::chunk::{ChunkPlanner, FragmentRule};
+use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizeError};
 use crate::retry::RetryPolicy;
 use crate::time::Duration;
 
-use super::error::UploadError;
+use super::error::{Destination, UploadError};
 
 /// What the service does when the file name is taken (`@microsoft.graph.conflictBehavior`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -164,6 +163,15 @@ impl Target {
         }
     }
 
+    /// What the upload creates.
+    pub const fn destination(&self) -> Destination {
+        match self {
+            Target::DriveItem(_) => Destination::DriveItem,
+            Target::PrintDocument(_) => Destination::PrintDocument,
+            Target::MailAttachment(_) => Destination::MailAttachment,
+        }
+    }
+
     /// Whether fragments must go strictly in order, one at a time.
     pub const fn is_sequential(&self) -> bool {
         !matches!(self, Target::PrintDocument(_))
@@ -256,6 +264,41 @@ pub enum FragmentSizing {
         /// The largest fragment size.
         max: u64,
     },
+}
+
+impl FragmentSizing {
+    /// Checks every size this sizing names (the fixed size; the initial, smallest and largest
+    /// adaptive sizes) against `rule`.
+    ///
+    /// ```
+    /// use resumable_core::chunk::FragmentRule;
+    /// use resumable_core::engine::FragmentSizing;
+    /// assert!(FragmentSizing::Fixed(1_000).check(FragmentRule::WOPI_UPLOAD_SESSION).is_ok());
+    /// assert!(FragmentSizing::Fixed(1_000).check(FragmentRule::GRAPH_DRIVE).is_err());
+    /// ```
+    pub fn check(&self, rule: FragmentRule) -> Result<(), FragmentSizeError> {
+        match *self {
+            FragmentSizing::Fixed(size) => rule.check(size),
+            FragmentSizing::Adaptive {
+                initial, min, max, ..
+            } => [initial, min, max]
+                .into_iter()
+                .try_for_each(|size| rule.check(size)),
+        }
+    }
+
+    /// The planner this sizing asks for under `rule`.
+    pub fn planner(&self, rule: FragmentRule) -> ChunkPlanner {
+        match *self {
+            FragmentSizing::Fixed(size) => ChunkPlanner::new(rule, size),
+            FragmentSizing::Adaptive {
+                initial,
+                target,
+                min,
+                max,
+            } => ChunkPlanner::adaptive(rule, initial, target, min, max),
+        }
+    }
 }
 
 /// What to do when an upload session is lost (404 after retries, or expired).
@@ -357,17 +400,9 @@ impl UploadConfig {
                 max: MAIL_ATTACHMENT_MAX,
             });
         }
-        let rule = self.target.rule();
-        let sizes: Vec<u64> = match self.fragment_size {
-            FragmentSizing::Fixed(size) => [size].into(),
-            FragmentSizing::Adaptive {
-                initial, min, max, ..
-            } => [initial, min, max].into(),
-        };
-        for size in sizes {
-            rule.check(size).map_err(UploadError::InvalidFragmentSize)?;
-        }
-        Ok(())
+        self.fragment_size
+            .check(self.target.rule())
+            .map_err(UploadError::InvalidFragmentSize)
     }
 
     /// How many fragments may be in flight at once for this target.
@@ -379,17 +414,16 @@ impl UploadConfig {
         }
     }
 
+    /// The largest fragment the planner may choose.
+    pub(crate) fn largest_fragment(&self) -> u64 {
+        match self.fragment_size {
+            FragmentSizing::Fixed(size) => size,
+            FragmentSizing::Adaptive { initial, max, .. } => initial.max(max),
+        }
+    }
+
     /// The planner this configuration asks for.
     pub(crate) fn planner(&self) -> ChunkPlanner {
-        let rule = self.target.rule();
-        match self.fragment_size {
-            FragmentSizing::Fixed(size) => ChunkPlanner::new(rule, size),
-            FragmentSizing::Adaptive {
-                initial,
-                target,
-                min,
-                max,
-            } => ChunkPlanner::adaptive(rule, initial, target, min, max),
-        }
+        self.fragment_size.planner(self.target.rule())
     }
 }

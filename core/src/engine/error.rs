@@ -11,6 +11,7 @@ use crate::http::{RequestKind, TransportError};
 use crate::retry::GiveUp;
 
 use super::answer::AnswerError;
+use super::event::SessionLossCause;
 use super::state::State;
 
 /// Why an upload failed or a command was refused.
@@ -38,6 +39,16 @@ pub enum UploadError {
         /// The service's error code (`error.code`), if it gave one.
         code: Option<String>,
     },
+    /// A request to the upload URL (a fragment, a status request, a commit by `POST`, a cancel)
+    /// was refused with `401`. No bearer token goes there: the URL carries its own credential,
+    /// which expired or was revoked, so the session cannot be used any more. Start the upload
+    /// again in a new session.
+    UploadUrlRefused {
+        /// What the request was for.
+        during: RequestKind,
+        /// The HTTP status.
+        status: u16,
+    },
     /// Retries ran out without progress.
     GaveUp {
         /// What the last failed request was for.
@@ -54,9 +65,26 @@ pub enum UploadError {
         /// Whether a new session would have been possible (a creation URL is known).
         can_recreate: bool,
     },
+    /// The session was lost (expired, or 404 after retries) while all its bytes waited for the
+    /// caller: for a commit ([`State::CommitPending`]) or a decision on a name conflict
+    /// ([`State::NameConflict`]). Nothing was stored. The engine does not start over on its
+    /// own, since the caller had yet to decide; start the upload again.
+    UncommittedSessionLost {
+        /// How it was lost.
+        cause: SessionLossCause,
+        /// Whether it waited on a name conflict (else on a deferred commit).
+        name_conflict: bool,
+    },
     /// The last bytes or the commit may have completed the upload, but its answer was lost and
-    /// the session is gone, so the engine cannot confirm it.
-    CompletionUnconfirmed,
+    /// the session is gone, so the engine cannot confirm it (it reads the item itself where only
+    /// this upload can have made it). Check for the file before uploading again: the message
+    /// says where.
+    CompletionUnconfirmed {
+        /// What the upload may have created.
+        destination: Destination,
+        /// Its size in bytes.
+        size: u64,
+    },
     /// The transport could not read the source.
     SourceRead,
     /// A command was given in a state that does not take it.
@@ -70,6 +98,18 @@ pub enum UploadError {
     NothingToResume,
 }
 
+/// What an upload creates, so a message can say where to look for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Destination {
+    /// A file in a drive folder.
+    DriveItem,
+    /// A document of a print job.
+    PrintDocument,
+    /// An attachment of a mail message.
+    MailAttachment,
+}
+
 /// What made a request fail (the reason given with a retry or a give-up).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -80,6 +120,9 @@ pub enum Failure {
     Transport(TransportError),
     /// The answer could not be read.
     Unreadable(AnswerError),
+    /// The server accepted the request with this 2xx status but stored none of its bytes (it
+    /// still lists them as missing).
+    NoProgress(u16),
 }
 
 impl fmt::Display for Failure {
@@ -88,6 +131,9 @@ impl fmt::Display for Failure {
             Failure::Status(status) => write!(f, "HTTP {status}"),
             Failure::Transport(error) => write!(f, "{error}"),
             Failure::Unreadable(error) => write!(f, "unreadable answer: {error}"),
+            Failure::NoProgress(status) => {
+                write!(f, "HTTP {status} without progress (nothing was stored)")
+            }
         }
     }
 }
@@ -112,7 +158,9 @@ fn advice(status: u16) -> &'static str {
         401 => "the access token is missing or expired: get a new token and resume",
         403 => "the account may not write there: check its permissions",
         404 => "the folder, printer job or message does not exist: check the URL",
-        409 => "the name is taken: choose another name or conflict behaviour",
+        409 => {
+            "the service reports a conflict: for a drive item the name is taken (choose another name or conflict behaviour); for a print job or message, check that it still takes documents or attachments"
+        }
         412 => "the item changed since its eTag was read: read it again and retry",
         413 => "the file or fragment is too large for the service",
         501 => "the service does not support this: use another upload method",
@@ -143,6 +191,11 @@ impl fmt::Display for UploadError {
                 }
                 write!(f, ": {}", advice(*status))
             }
+            UploadError::UploadUrlRefused { during, status } => write!(
+                f,
+                "the upload URL's own credential was refused (HTTP {status}) while {}: it expired or was revoked, and no bearer token goes there, so a new token cannot help; start the upload again in a new session",
+                describe(*during)
+            ),
             UploadError::GaveUp {
                 during,
                 last,
@@ -165,9 +218,42 @@ impl fmt::Display for UploadError {
             } => f.write_str(
                 "the upload session is gone (expired or deleted) and was created elsewhere; create a new session and upload again",
             ),
-            UploadError::CompletionUnconfirmed => f.write_str(
-                "the upload may have completed but its answer was lost and the session is gone; check whether the file exists before uploading again",
-            ),
+            UploadError::UncommittedSessionLost {
+                cause,
+                name_conflict,
+            } => {
+                let how = match cause {
+                    SessionLossCause::Expired => "expired",
+                    SessionLossCause::NotFound => "was lost (404)",
+                };
+                let (waited, next) = match name_conflict {
+                    false => (
+                        "its bytes waited for a commit",
+                        "commit before the session expires",
+                    ),
+                    true => (
+                        "waiting for a decision on the name conflict",
+                        "choose another name or conflict behaviour",
+                    ),
+                };
+                write!(
+                    f,
+                    "the upload session {how} while {waited}, so nothing was stored; start the upload again and {next}"
+                )
+            }
+            UploadError::CompletionUnconfirmed { destination, size } => {
+                let place = match destination {
+                    Destination::DriveItem => {
+                        "the destination folder holds the file (under rename it may have a new name)"
+                    }
+                    Destination::PrintDocument => "the print job lists the document",
+                    Destination::MailAttachment => "the message has the attachment",
+                };
+                write!(
+                    f,
+                    "the upload may have completed but its answer was lost and the session is gone; check whether {place} with {size} bytes before uploading again"
+                )
+            }
             UploadError::SourceRead => {
                 f.write_str("the source could not be read; check the file and resume from the checkpoint")
             }

@@ -2,8 +2,12 @@
 //! [`poll_event`](crate::machine::StateMachine::poll_event), each with what the caller should do.
 
 use alloc::string::String;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::json::property;
 
 use crate::range::ByteRange;
 use crate::time::{Duration, Instant, UnixTime};
@@ -11,15 +15,87 @@ use crate::time::{Duration, Instant, UnixTime};
 use super::error::{Failure, UploadError};
 
 /// The finished upload, as the service described it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The item JSON may hold a pre-authenticated link (`@microsoft.graph.downloadUrl`): anyone
+/// with it can read the file. So `Debug` prints only the item's size and id, and a checkpoint
+/// keeps the item without such links ([`Completion::without_links`]).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
     /// The status of the final answer (`200` or `201`; `200` too when the engine confirmed the
     /// item itself after a lost answer).
     pub status: u16,
-    /// The item JSON (drive item, print document), if the answer had a body.
+    /// The item JSON (drive item, print document), if the answer had a body. May hold a
+    /// pre-authenticated download link: do not log it whole.
     pub item: Option<String>,
     /// The `Location` header (mail attachments), if the answer had one.
     pub location: Option<String>,
+}
+
+impl Completion {
+    /// The same completion with every pre-authenticated link taken out of the item: properties
+    /// whose name ends in `downloadUrl` (`@microsoft.graph.downloadUrl`,
+    /// `@content.downloadUrl`), at any depth, any casing. An item that is not JSON is dropped,
+    /// since nothing can be said about what it holds. What a checkpoint keeps.
+    ///
+    /// ```
+    /// use resumable_core::engine::Completion;
+    /// let done = Completion {
+    ///     status: 201,
+    ///     item: Some(r#"{"id":"01","@microsoft.graph.downloadUrl":"https://dl/x?tempauth=t"}"#.into()),
+    ///     location: None,
+    /// };
+    /// assert_eq!(done.without_links().item.as_deref(), Some(r#"{"id":"01"}"#));
+    /// assert!(!format!("{done:?}").contains("tempauth"));
+    /// ```
+    pub fn without_links(&self) -> Completion {
+        let item = self.item.as_deref().and_then(|item| {
+            let mut value: Value = serde_json::from_str(item).ok()?;
+            strip_links(&mut value);
+            serde_json::to_string(&value).ok()
+        });
+        Completion {
+            status: self.status,
+            item,
+            location: self.location.clone(),
+        }
+    }
+}
+
+/// Removes every property whose name ends in `downloadUrl`, at any depth.
+fn strip_links(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            object.retain(|name, _| !name.to_ascii_lowercase().ends_with("downloadurl"));
+            object.values_mut().for_each(strip_links);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_links),
+        _ => {}
+    }
+}
+
+impl fmt::Debug for Completion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// The item as its size and id: enough to recognise it, never a link.
+        struct ItemSummary<'a>(&'a str);
+        impl fmt::Debug for ItemSummary<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let id = serde_json::from_str::<Value>(self.0).ok().and_then(|item| {
+                    let object = item.as_object()?;
+                    property(object, "id")?.as_str().map(String::from)
+                });
+                write!(f, "<{} bytes of JSON", self.0.len())?;
+                match id {
+                    Some(id) => write!(f, ", id {id:?}>"),
+                    None => f.write_str(">"),
+                }
+            }
+        }
+        f.debug_struct("Completion")
+            .field("status", &self.status)
+            .field("item", &self.item.as_deref().map(ItemSummary))
+            .field("location", &self.location)
+            .finish()
+    }
 }
 
 /// Why a session was lost.

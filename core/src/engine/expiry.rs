@@ -28,6 +28,7 @@ use super::server_clock::ServerClock;
 /// assert_eq!(expiry.deadline(), Some(Instant::from_millis(15_000)));
 /// expiry.set_sliding(Instant::from_millis(60_000), Duration::from_secs(30 * 60));
 /// assert_eq!(expiry.deadline(), Some(Instant::from_millis(60_000 + 1_790_000)));
+/// assert_eq!(expiry.expires_at(), Some(Instant::from_millis(60_000 + 1_800_000)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionExpiry {
@@ -80,6 +81,13 @@ impl SessionExpiry {
     /// The expiry on the server's clock, if it was given as one.
     pub const fn wall(&self) -> Option<UnixTime> {
         self.wall
+    }
+
+    /// When the session expires on the caller's clock (no margin), if known. A machine that acts
+    /// ahead of the expiry (a keep-alive, a warning) acts at [`SessionExpiry::deadline`]; this is
+    /// when the session is gone if nothing extended it.
+    pub const fn expires_at(&self) -> Option<Instant> {
+        self.at
     }
 
     /// When the session counts as expired: the expiry less the margin (at most a quarter of the

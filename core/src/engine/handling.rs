@@ -10,10 +10,11 @@ use crate::retry::StatusClass;
 use crate::time::Instant;
 
 use super::answer::{Answer, parse_answer, service_error_code};
+use super::config::Target;
 use super::error::{Failure, UploadError};
 use super::event::{Completion, Event, SessionLossCause};
 use super::schedule::retry_after;
-use super::upload::{FragmentInFlight, Phase, Sent, Upload};
+use super::upload::{CommitRoute, FragmentInFlight, Phase, Sent, Upload};
 
 impl Upload {
     pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
@@ -45,7 +46,7 @@ impl Upload {
             Sent::Fragment(fragment) => {
                 if error.is_ambiguous() {
                     self.unsettle(fragment.range, fragment.crc32);
-                    self.maybe_completed |= fragment.range.end() == self.config.total;
+                    self.maybe_completed |= self.could_finish(fragment.range);
                     self.enter_resync();
                 }
                 RequestKind::Fragment
@@ -118,12 +119,22 @@ impl Upload {
         let kind = RequestKind::Fragment;
         let total = self.config.total;
         let is_last = fragment.range.end() == total;
+        let could_finish = self.could_finish(fragment.range);
         self.unsettle(fragment.range, fragment.crc32);
         match StatusClass::of(response.status) {
             StatusClass::Success => match parse_answer(response, total) {
                 Ok(Answer::Session(status)) if status.next_expected.is_some() => {
                     let authoritative = self.fragments_in_flight() == 0;
+                    let before = self.missing.received();
                     self.apply_status(now, &status, authoritative);
+                    if self.missing.received() == before && self.missing.is_missing(fragment.range)
+                    {
+                        // "Accepted", yet none of it stored: a retry like any failure, so a
+                        // server that never moves meets the budget instead of an endless loop.
+                        let failure = Failure::NoProgress(response.status);
+                        self.retry_later(now, kind, failure, None);
+                        return;
+                    }
                     self.measure(now, &fragment);
                     self.events.push(Event::FragmentAcknowledged {
                         range: fragment.range,
@@ -162,7 +173,7 @@ impl Upload {
                         Err(error) => Failure::Unreadable(error),
                         _ => Failure::Status(response.status),
                     };
-                    self.maybe_completed |= is_last;
+                    self.maybe_completed |= could_finish;
                     self.enter_resync();
                     self.retry_later(now, kind, failure, None);
                 }
@@ -177,15 +188,18 @@ impl Upload {
                 self.retry_status(now, kind, response);
             }
             StatusClass::Transient => {
-                self.maybe_completed |= is_last;
+                self.maybe_completed |= could_finish;
                 self.enter_resync();
                 self.retry_status(now, kind, response);
             }
             StatusClass::SessionGone => {
                 self.enter_resync();
-                self.session_not_found(now, response.status);
+                self.session_not_found(now, kind, response.status);
             }
-            StatusClass::Fatal if response.status == 409 && is_last => self.name_conflict(),
+            // Only a drive item has a name to conflict over; its way out is an explicit commit.
+            StatusClass::Fatal if response.status == 409 && is_last && self.is_drive_item() => {
+                self.name_conflict()
+            }
             StatusClass::Fatal => self.reject(kind, response),
         }
     }
@@ -229,7 +243,7 @@ impl Upload {
             StatusClass::Throttled | StatusClass::Transient | StatusClass::Resync => {
                 self.retry_status(now, kind, response)
             }
-            StatusClass::SessionGone => self.session_not_found(now, response.status),
+            StatusClass::SessionGone => self.session_not_found(now, kind, response.status),
             StatusClass::Fatal => self.reject(kind, response),
         }
     }
@@ -273,8 +287,10 @@ impl Upload {
                 self.maybe_completed = true;
                 self.retry_status(now, kind, response);
             }
-            StatusClass::SessionGone => self.session_not_found(now, response.status),
-            StatusClass::Fatal if response.status == 409 => self.name_conflict(),
+            StatusClass::SessionGone => self.session_not_found(now, kind, response.status),
+            StatusClass::Fatal if response.status == 409 && self.is_drive_item() => {
+                self.name_conflict()
+            }
             StatusClass::Resync | StatusClass::Fatal => self.reject(kind, response),
         }
     }
@@ -304,9 +320,7 @@ impl Upload {
             StatusClass::Throttled | StatusClass::Transient => {
                 self.retry_status(now, kind, response)
             }
-            StatusClass::Resync | StatusClass::Fatal => {
-                self.fail(UploadError::CompletionUnconfirmed)
-            }
+            StatusClass::Resync | StatusClass::Fatal => self.fail(self.completion_unconfirmed()),
         }
     }
 
@@ -321,14 +335,28 @@ impl Upload {
         }
     }
 
-    /// Retries after an answer whose status asks for it, honouring its `Retry-After`.
+    /// Retries after an answer whose status asks for it, honouring its `Retry-After`. A date
+    /// that nothing places (no `Date`, no wall clock from the caller) waits the longest
+    /// `Retry-After` the policy accepts, never less than an acceptable ask.
     fn retry_status(&mut self, now: Instant, kind: RequestKind, response: &Response) {
-        let unplaced = self.config.retry.max_backoff;
+        let unplaced = self.config.retry.max_retry_after;
         let wait = retry_after(response, now, &self.clock, unplaced);
         self.retry_later(now, kind, Failure::Status(response.status), wait);
     }
 
     fn reject(&mut self, during: RequestKind, response: &Response) {
+        let to_upload_url = match during {
+            RequestKind::Fragment | RequestKind::Status | RequestKind::Cancel => true,
+            RequestKind::Commit => matches!(self.phase, Phase::Committing(CommitRoute::Post)),
+            _ => false,
+        };
+        if to_upload_url && response.status == 401 {
+            // No bearer token went there: the URL's own credential was refused.
+            return self.fail(UploadError::UploadUrlRefused {
+                during,
+                status: response.status,
+            });
+        }
         self.fail(UploadError::Rejected {
             during,
             status: response.status,
@@ -338,8 +366,13 @@ impl Upload {
 
     fn name_conflict(&mut self) {
         self.name_conflict = true;
+        self.awaiting_caller = true;
         self.phase = Phase::NameConflict;
         self.events.push(Event::NameConflict);
+    }
+
+    fn is_drive_item(&self) -> bool {
+        matches!(self.config.target, Target::DriveItem(_))
     }
 
     /// After an unclear outcome, no fragment goes out before the server said where it is.

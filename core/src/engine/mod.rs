@@ -25,7 +25,14 @@
 //! Sessions expire: the engine knows when from `expirationDateTime` (each answer extends it) and
 //! treats the session as gone shortly before, rather than sending into a dead session. A session
 //! that is gone (404 after a few delayed retries, or expired) is replaced by a new one and the
-//! upload starts over, within [`SessionPolicy::max_sessions`].
+//! upload starts over, within [`SessionPolicy::max_sessions`]. Two exceptions: when a request
+//! that could have finished the upload went unanswered, the engine first checks whether it did
+//! (or reports [`UploadError::CompletionUnconfirmed`]); and when every byte was stored and the
+//! upload waited for the caller (a commit, a name conflict), it reports
+//! [`UploadError::UncommittedSessionLost`] and stops, since the caller had yet to decide.
+//!
+//! The WOPI dialect, [`wopi::WopiUpload`], lives in [`wopi`]: the same driver loop, retry
+//! rules, expiry bookkeeping and checkpoint envelope, over WOPI upload sessions.
 //!
 //! # Reusable pieces
 //!
@@ -37,6 +44,7 @@
 
 pub mod answer;
 mod checkpoint;
+pub(crate) mod checkpoint_envelope;
 mod config;
 mod driver;
 mod error;
@@ -52,16 +60,17 @@ mod session;
 mod state;
 mod throughput;
 mod upload;
+pub mod wopi;
 
 pub use checkpoint::{
     CHECKPOINT_VERSION, Checkpoint, CheckpointError, Fingerprint, FragmentCrc, Protocol,
-    SourceChange, Stage, VerifyError,
+    SourceChange, Stage, Verified, VerifyError,
 };
 pub use config::{
     ConflictBehavior, DriveItem, FragmentSizing, MAIL_ATTACHMENT_MAX, MailAttachment,
     PrintDocument, SessionLoss, SessionPolicy, Target, UploadConfig,
 };
-pub use error::{Failure, UploadError};
+pub use error::{Destination, Failure, UploadError};
 pub use event::{Completion, Event, SessionLossCause};
 pub use event_queue::EventQueue;
 pub use expiry::SessionExpiry;

@@ -54,17 +54,17 @@ impl Upload {
         }
     }
 
-    /// The next fragment: drives and mail continue from the server's first gap to the end of the
-    /// file (in order, aligned, whatever else the server lists); print documents take the first
-    /// listed gap not already in flight.
+    /// The next fragment: drives and mail send from the server's first gap, in order and one at a
+    /// time; print documents take the first listed gap not already in flight. Either way the
+    /// fragment stays inside its gap: bytes the server lists as held are never sent again (the
+    /// server would answer 416). A fragment that ends where held bytes begin may end off the
+    /// 320 KiB grid; the next one starts at the next gap.
     fn next_fragment(&self) -> Option<ByteRange> {
-        let total = self.config.total;
         if self.config.target.is_sequential() {
             if self.fragments_in_flight() > 0 {
                 return None;
             }
-            let start = self.missing.first_gap()?.start();
-            return Some(self.planner.fragment_in(ByteRange::new(start, total)?));
+            return self.planner.next_fragment(&self.missing);
         }
         let mut available = self.missing.clone();
         for sent in self.in_flight.notes() {
@@ -170,7 +170,7 @@ impl Upload {
     }
 
     fn check_completion_request(&mut self) -> Option<Request> {
-        let url = SecretUrl::new(self.item_url()?);
+        let url = SecretUrl::new(self.completion_check_url()?);
         let id = self.in_flight.issue(Sent::CheckCompletion);
         Some(Request {
             id,

@@ -4,7 +4,7 @@
 //! backoff, budgets and the "do not send before" gate behave the same everywhere.
 
 use crate::http::Response;
-use crate::retry::{GiveUp, Retrier, RetryAfter, RetryPolicy};
+use crate::retry::{GiveUp, Retrier, RetryPolicy, requested_wait};
 use crate::time::{Duration, Instant};
 
 use super::server_clock::ServerClock;
@@ -53,6 +53,18 @@ impl RetrySchedule {
         self.close_until(now.saturating_add(delay))
     }
 
+    /// Closes the gate for a fixed `delay` (no budget spent) unless the wait would stall the
+    /// upload past [`RetryPolicy::max_stall`]; returns when it opens. For protocol pauses that
+    /// may repeat without progress (retries of a `404`), so they cannot go on forever.
+    pub fn wait_unless_stalled(
+        &mut self,
+        now: Instant,
+        delay: Duration,
+    ) -> Result<Instant, GiveUp> {
+        self.retrier.check_stall(now, delay)?;
+        Ok(self.wait(now, delay))
+    }
+
     /// Records progress: the budget refills and backoff starts over.
     pub fn progress(&mut self, now: Instant) {
         self.retrier.progress(now);
@@ -93,7 +105,10 @@ impl RetrySchedule {
 }
 
 /// The wait an answer's `Retry-After` asks for, measured on the server's clock when it is an
-/// HTTP-date. A date that cannot be placed (no `Date` header, no anchor) waits `unplaced`.
+/// HTTP-date: from the answer's `Date`, else from `clock` (an earlier `Date`, or the caller's
+/// anchor). A date that cannot be placed at all waits `unplaced`; pass
+/// [`RetryPolicy::max_retry_after`] so no acceptable ask is undercut. See
+/// [`requested_wait`](crate::retry::requested_wait).
 ///
 /// ```
 /// use resumable_core::engine::{retry_after, ServerClock};
@@ -111,10 +126,10 @@ pub fn retry_after(
     clock: &ServerClock,
     unplaced: Duration,
 ) -> Option<Duration> {
-    let value: RetryAfter = response.header("retry-after")?.parse().ok()?;
-    Some(match (value, clock.unix_at(now)) {
-        (RetryAfter::Delay(delay), _) => delay,
-        (at @ RetryAfter::At(_), Some(server_now)) => at.delay_from(server_now),
-        (RetryAfter::At(_), None) => unplaced,
-    })
+    requested_wait(
+        response.header("retry-after"),
+        response.header("date"),
+        clock.unix_at(now),
+        unplaced,
+    )
 }

@@ -3,11 +3,12 @@
 
 use crate::http::RequestKind;
 use crate::range::ByteRange;
+use crate::range_set::RangeSet;
 use crate::time::{Duration, Instant};
 
 use super::answer::SessionStatus;
 use super::checkpoint::FragmentCrc;
-use super::config::{SessionLoss, Target};
+use super::config::{ConflictBehavior, SessionLoss, Target};
 use super::error::{Failure, UploadError};
 use super::event::{Completion, Event, SessionLossCause};
 use super::upload::{Missing, Phase, Sent, Upload};
@@ -22,7 +23,6 @@ impl Upload {
         status: &SessionStatus,
         authoritative: bool,
     ) {
-        self.not_found = 0;
         if let Some(expires) = status.expires {
             self.expiry.set_absolute(now, expires, &self.clock);
         }
@@ -30,7 +30,7 @@ impl Upload {
             return;
         };
         let before = self.missing.received();
-        let server = missing_from(ranges, self.config.total);
+        let server: Missing = missing_from(ranges, self.config.total);
         if authoritative {
             self.missing = server;
         } else {
@@ -48,7 +48,17 @@ impl Upload {
             }
             self.missing = if fits { merged } else { server };
         }
+        if authoritative && !self.missing.is_complete() {
+            // The session is alive and still lacks bytes: whatever request was in doubt did not
+            // finish the upload, so a later 404 means "lost", not "maybe done"; and the bytes
+            // are not waiting for the caller but for the engine.
+            self.maybe_completed = false;
+            self.awaiting_caller = false;
+        }
         if self.missing.received() > before {
+            // Only progress forgives earlier 404s: a server that alternates "not found" with
+            // "alive, nothing new" must not reset the count and loop forever.
+            self.not_found = 0;
             self.schedule.progress(now);
         }
         self.settle_fingerprints();
@@ -86,6 +96,28 @@ impl Upload {
         }
     }
 
+    /// Whether a fragment carrying `range`, whose answer is in doubt, could have finished the
+    /// upload: with its bytes (and those of the fragments still in flight) the server would hold
+    /// every byte. Not under a deferred commit, where only the commit finishes it. With print
+    /// documents this need not be the fragment that ends the file.
+    pub(crate) fn could_finish(&self, range: ByteRange) -> bool {
+        if self.config.target.defer_commit() {
+            return false;
+        }
+        let mut rest = self.missing.clone();
+        let in_flight = self.in_flight.notes().filter_map(|sent| match sent {
+            Sent::Fragment(fragment) => Some(fragment.range),
+            _ => None,
+        });
+        for sent in core::iter::once(range).chain(in_flight) {
+            if rest.mark_received(sent).is_err() {
+                // Marking received only fails on a range outside the file: be cautious.
+                return true;
+            }
+        }
+        rest.is_complete()
+    }
+
     /// Whether fragments are in flight.
     pub(crate) fn fragments_in_flight(&self) -> usize {
         self.in_flight
@@ -97,6 +129,7 @@ impl Upload {
     /// The server has every byte. A deferred commit waits for the caller; otherwise the file is
     /// being (or was) created without the answer saying so, which the engine checks where it can.
     pub(crate) fn all_received(&mut self) {
+        self.awaiting_caller = true;
         if self.name_conflict {
             self.phase = Phase::NameConflict;
             self.events.push(Event::NameConflict);
@@ -106,6 +139,7 @@ impl Upload {
                 expires: self.expiry.wall(),
             });
         } else {
+            self.awaiting_caller = false;
             self.maybe_completed = true;
             self.phase = Phase::CheckingCompletion;
         }
@@ -146,32 +180,52 @@ impl Upload {
     }
 
     /// A `404`/`410` on the session: retried a few times after a delay (busy SharePoint sites
-    /// answer 404 for a moment), then the session counts as lost.
-    pub(crate) fn session_not_found(&mut self, now: Instant, status: u16) {
+    /// answer 404 for a moment), then the session counts as lost. The count resets only on
+    /// progress, and the waits count toward the stall limit.
+    pub(crate) fn session_not_found(&mut self, now: Instant, kind: RequestKind, status: u16) {
         self.not_found += 1;
-        if self.not_found <= self.config.session.not_found_retries {
-            let at = self.schedule.wait(now, self.config.session.not_found_delay);
-            self.events.push(Event::RetryScheduled {
+        if self.not_found > self.config.session.not_found_retries {
+            self.lose_session(now, SessionLossCause::NotFound);
+            return;
+        }
+        let delay = self.config.session.not_found_delay;
+        match self.schedule.wait_unless_stalled(now, delay) {
+            Ok(at) => self.events.push(Event::RetryScheduled {
                 reason: Failure::Status(status),
                 at,
                 delay: at.saturating_duration_since(now),
-            });
-        } else {
-            self.lose_session(now, SessionLossCause::NotFound);
+            }),
+            Err(reason) => self.fail(UploadError::GaveUp {
+                during: kind,
+                last: Failure::Status(status),
+                reason,
+            }),
         }
     }
 
-    /// The session is gone. If the last request may have finished the upload, check that first;
-    /// otherwise start over in a new session where allowed, or fail.
+    /// The session is gone. If the last request may have finished the upload, check that first.
+    /// If the bytes were waiting for the caller, report it and stop: the caller decides. Otherwise
+    /// start over in a new session where allowed, or fail.
     pub(crate) fn lose_session(&mut self, now: Instant, cause: SessionLossCause) {
         self.in_flight.clear();
         self.not_found = 0;
         if self.maybe_completed {
-            if self.item_url().is_some() {
+            if self.completion_check_url().is_some() {
                 self.phase = Phase::CheckingCompletion;
             } else {
-                self.fail(UploadError::CompletionUnconfirmed);
+                self.fail(self.completion_unconfirmed());
             }
+            return;
+        }
+        if self.awaiting_caller {
+            self.events.push(Event::SessionLost {
+                cause,
+                starting_over: false,
+            });
+            self.fail(UploadError::UncommittedSessionLost {
+                cause,
+                name_conflict: self.name_conflict,
+            });
             return;
         }
         let policy = self.config.session;
@@ -191,6 +245,7 @@ impl Upload {
             return;
         }
         self.upload_url = None;
+        self.explicit_commit = None;
         self.missing = Missing::new(self.config.total);
         self.fingerprints.clear();
         self.unsettled.clear();
@@ -217,6 +272,47 @@ impl Upload {
             )
     }
 
+    /// Where to read the item to learn whether a request whose answer was lost completed the
+    /// upload: the explicit commit's item under `fail`, else [`Upload::item_url`].
+    pub(crate) fn completion_check_url(&self) -> Option<&str> {
+        match &self.explicit_commit {
+            Some(commit) => {
+                (commit.conflict == ConflictBehavior::Fail).then_some(commit.item_url.as_str())
+            }
+            None => self.item_url(),
+        }
+    }
+
+    /// Whether a request that could finish the upload is out, or may go out before the next
+    /// acknowledgement: a commit (or the wait for one: the caller may commit right after a
+    /// snapshot), a completion check, or a fragment while what is left once the fragments in
+    /// flight land fits in one more round of fragments (then, with a deferred commit, the commit).
+    pub(crate) fn next_requests_may_finish(&self) -> bool {
+        if self.maybe_completed {
+            return true;
+        }
+        match self.phase {
+            Phase::CommitPending
+            | Phase::NameConflict
+            | Phase::Committing(_)
+            | Phase::CheckingCompletion => return true,
+            Phase::Uploading | Phase::Resync => {}
+            _ => return false,
+        }
+        // Under a deferred commit the last fragments cannot finish the upload, but a caller
+        // may commit the moment they land, before the next snapshot: count them too.
+        let mut after_in_flight = self.missing.clone();
+        for sent in self.in_flight.notes() {
+            if let Sent::Fragment(fragment) = sent {
+                // Fails only on a range outside the file: count it as not landing.
+                let _ = after_in_flight.mark_received(fragment.range);
+            }
+        }
+        let in_flight = u64::try_from(self.config.max_in_flight()).unwrap_or(u64::MAX);
+        let round = self.config.largest_fragment().saturating_mul(in_flight);
+        after_in_flight.remaining() <= round
+    }
+
     /// The drive item's URL, derived from the creation URL, when reading the item can confirm a
     /// completion whose answer was lost. Only for a new item by path (`...:/name:/createUploadSession`)
     /// under the `fail` conflict behaviour: then an item at that path with the file's size can
@@ -227,11 +323,7 @@ impl Upload {
         let Target::DriveItem(item) = &self.config.target else {
             return None;
         };
-        if !matches!(
-            item.conflict,
-            None | Some(super::config::ConflictBehavior::Fail)
-        ) || self.name_conflict
-        {
+        if !matches!(item.conflict, None | Some(ConflictBehavior::Fail)) || self.name_conflict {
             return None;
         }
         let url = self.create_url.as_ref()?.expose();
@@ -242,6 +334,14 @@ impl Upload {
         path.get(cut..)?
             .eq_ignore_ascii_case(suffix)
             .then(|| &url[..=cut])
+    }
+
+    /// The error for a completion that cannot be confirmed.
+    pub(crate) fn completion_unconfirmed(&self) -> UploadError {
+        UploadError::CompletionUnconfirmed {
+            destination: self.config.target.destination(),
+            size: self.config.total,
+        }
     }
 
     pub(crate) fn complete(&mut self, completion: Completion) {
@@ -270,9 +370,9 @@ impl Upload {
 /// The missing set a server list describes. A list longer than the set holds is folded: from
 /// the last gap that fits, everything counts as missing. Over-counting is safe (the server
 /// answers 416 and is asked again); under-counting would skip bytes.
-pub(crate) fn missing_from(ranges: &[ByteRange], total: u64) -> Missing {
-    let mut set = Missing::complete(total);
-    let capacity = 64;
+pub(crate) fn missing_from<const N: usize>(ranges: &[ByteRange], total: u64) -> RangeSet<N> {
+    let mut set = RangeSet::<N>::complete(total);
+    let capacity = RangeSet::<N>::CAPACITY;
     for (i, range) in ranges.iter().enumerate() {
         let folded = if set.len() + 1 >= capacity && i + 1 < ranges.len() {
             ByteRange::new(range.start(), total)

@@ -21,11 +21,15 @@ pub enum State {
     /// All bytes received, not committed (a deferred commit). Call
     /// [`Upload::commit`](super::Upload::commit), or
     /// [`Upload::commit_with_source_url`](super::Upload::commit_with_source_url), or
-    /// [`Upload::cancel`](super::Upload::cancel) before the session expires.
+    /// [`Upload::cancel`](super::Upload::cancel) before the session expires. If it expires
+    /// first, the upload fails with
+    /// [`UploadError::UncommittedSessionLost`](super::UploadError::UncommittedSessionLost).
     CommitPending,
     /// The last fragment hit a name conflict (`409`); the bytes are stored in the session. Call
     /// [`Upload::commit_with_source_url`](super::Upload::commit_with_source_url) with another name
-    /// or conflict behaviour, or [`Upload::cancel`](super::Upload::cancel).
+    /// or conflict behaviour, or [`Upload::cancel`](super::Upload::cancel), before the session
+    /// expires (else the upload fails with
+    /// [`UploadError::UncommittedSessionLost`](super::UploadError::UncommittedSessionLost)).
     NameConflict,
     /// Committing. Keep driving the loop.
     Committing,

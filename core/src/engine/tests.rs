@@ -137,13 +137,44 @@ fn refusals_fail_with_what_to_do() {
         "409 is a name conflict only on the last fragment"
     );
 
-    let mut up = created(3 * CHUNK);
-    let put = up.poll_request(Instant::ZERO).unwrap();
-    answer(&mut up, &put, 401, "");
+    let mut up = drive(10);
+    let create = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &create, 401, "");
     let Some(Event::Failed(error)) = events(&mut up).pop() else {
         panic!()
     };
-    assert!(error.to_string().contains("get a new token"));
+    assert!(error.to_string().contains("get a new token"), "{error}");
+}
+
+#[test]
+fn a_401_on_the_upload_url_blames_the_urls_own_credential() {
+    // No bearer token goes to the upload URL: a new one cannot help.
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &put, 401, "");
+    let error = UploadError::UploadUrlRefused {
+        during: RequestKind::Fragment,
+        status: 401,
+    };
+    assert_eq!(events(&mut up).pop(), Some(Event::Failed(error.clone())));
+    assert_eq!(
+        error.to_string(),
+        "the upload URL's own credential was refused (HTTP 401) while uploading a fragment: it expired or was revoked, and no bearer token goes there, so a new token cannot help; start the upload again in a new session"
+    );
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    up.handle_transport_error(Instant::ZERO, put.id, TransportError::Timeout);
+    let at = up.poll_timeout().unwrap();
+    up.handle_timeout(at);
+    let status = up.poll_request(at).unwrap();
+    answer(&mut up, &status, 401, "");
+    assert_eq!(
+        events(&mut up).pop(),
+        Some(Event::Failed(UploadError::UploadUrlRefused {
+            during: RequestKind::Status,
+            status: 401
+        }))
+    );
 }
 
 #[test]
@@ -224,7 +255,7 @@ fn a_source_read_error_ends_the_upload() {
 fn cancelling_while_the_session_is_created_deletes_it_afterwards() {
     let mut up = drive(10);
     let create = up.poll_request(Instant::ZERO).unwrap();
-    up.cancel().unwrap();
+    up.cancel(Instant::ZERO).unwrap();
     assert_eq!(up.state(), State::Cancelling);
     assert!(up.poll_request(Instant::ZERO).is_none());
     answer(&mut up, &create, 200, SESSION);
@@ -238,13 +269,13 @@ fn cancelling_while_the_session_is_created_deletes_it_afterwards() {
 #[test]
 fn commands_in_the_wrong_state_say_so() {
     let mut up = created(10);
-    let error = up.commit().unwrap_err();
+    let error = up.commit(Instant::ZERO).unwrap_err();
     assert_eq!(
         error.to_string(),
         "cannot commit while the upload is uploading"
     );
     let commit = ExplicitCommit::new("https://g/x:", "x", ConflictBehavior::Fail);
-    assert!(up.commit_with_source_url(commit).is_err());
+    assert!(up.commit_with_source_url(commit, Instant::ZERO).is_err());
 }
 
 #[test]
@@ -319,77 +350,24 @@ fn long_server_lists_fold_rather_than_lose_gaps() {
     let ranges: Vec<ByteRange> = (0..100)
         .map(|i| ByteRange::new(i * 100, i * 100 + 50).unwrap())
         .collect();
-    let missing = missing_from(&ranges, total);
-    assert_eq!(missing.len(), 64);
-    let last = missing.iter().last().unwrap();
-    assert_eq!(last.end(), total, "the tail counts as missing");
-    for range in &ranges {
-        assert!(
-            missing
-                .iter()
-                .any(|gap| gap.start() <= range.start() && range.end() <= gap.end())
-        );
+    fn folds<const N: usize>(ranges: &[ByteRange], total: u64) {
+        let missing: crate::range_set::RangeSet<N> = missing_from(ranges, total);
+        assert_eq!(missing.len(), N);
+        let last = missing.iter().last().unwrap();
+        assert_eq!(last.end(), total, "the tail counts as missing");
+        for range in ranges {
+            assert!(
+                missing
+                    .iter()
+                    .any(|gap| gap.start() <= range.start() && range.end() <= gap.end()),
+                "{range:?} lost with capacity {N}"
+            );
+        }
     }
-}
-
-#[test]
-fn checkpoints_keep_confirmed_fragments_and_hide_the_url_when_printed() {
-    let mut up = created(3 * CHUNK);
-    let put = up.poll_request(Instant::ZERO).unwrap();
-    up.record_fragment_crc(put.id, 0xDEAD_BEEF);
-    answer(
-        &mut up,
-        &put,
-        202,
-        r#"{"expirationDateTime":"2026-01-29T09:21:55Z","nextExpectedRanges":["327680-"]}"#,
-    );
-    let checkpoint = up.checkpoint();
-    assert_eq!(checkpoint.confirmed(), [ByteRange::new(0, CHUNK).unwrap()]);
-    assert_eq!(
-        checkpoint.fingerprint().fragments,
-        [FragmentCrc {
-            range: ByteRange::new(0, CHUNK).unwrap(),
-            crc32: 0xDEAD_BEEF
-        }]
-    );
-    assert_eq!(
-        checkpoint.expires().unwrap().to_string(),
-        "2026-01-29T09:21:55.000Z"
-    );
-    assert!(!format!("{checkpoint:?}").contains("tempauth"));
-    let bytes = checkpoint.to_bytes();
-    assert!(
-        core::str::from_utf8(&bytes)
-            .unwrap()
-            .contains("tempauth=secret"),
-        "resuming needs it"
-    );
-    let resumed = Upload::resume(
-        Checkpoint::from_bytes(&bytes).unwrap(),
-        Instant::from_millis(7),
-    )
-    .unwrap();
-    assert_eq!(resumed.state(), State::Resynchronising);
-    assert_eq!(resumed.checkpoint(), checkpoint);
-}
-
-#[test]
-fn a_partly_stored_fragment_leaves_no_fingerprint() {
-    let mut up = created(3 * CHUNK);
-    let put = up.poll_request(Instant::ZERO).unwrap();
-    up.record_fragment_crc(put.id, 1);
-    up.handle_transport_error(Instant::ZERO, put.id, TransportError::ConnectionLost);
-    let at = up.poll_timeout().unwrap();
-    up.handle_timeout(at);
-    let status = up.poll_request(at).unwrap();
-    answer(&mut up, &status, 200, r#"{"nextExpectedRanges":["1000-"]}"#);
-    assert!(up.checkpoint().fingerprint().fragments.is_empty());
-    assert_eq!(up.confirmed(), 1_000);
-    let next = up.poll_request(at).unwrap();
-    assert_eq!(
-        next.body,
-        Body::Source(ByteRange::new(1_000, CHUNK).unwrap())
-    );
+    // The engine's own capacity, and smaller ones: the fold follows the set's capacity.
+    folds::<{ upload::Missing::CAPACITY }>(&ranges, total);
+    folds::<4>(&ranges, total);
+    folds::<1>(&ranges, total);
 }
 
 #[test]
@@ -421,54 +399,6 @@ fn measured_fragments_feed_the_planner_and_the_limits() {
 }
 
 #[test]
-fn a_lost_last_answer_under_replace_is_reported_unconfirmed() {
-    let item = DriveItem::new()
-        .named("a.bin")
-        .on_conflict(ConflictBehavior::Replace);
-    let mut config = UploadConfig::new(Target::DriveItem(item), 10);
-    config.session.not_found_retries = 0;
-    let mut up = Upload::create(CREATE, config, Instant::ZERO).unwrap();
-    let create = up.poll_request(Instant::ZERO).unwrap();
-    answer(&mut up, &create, 200, SESSION);
-    let put = up.poll_request(Instant::ZERO).unwrap();
-    up.handle_transport_error(Instant::ZERO, put.id, TransportError::Timeout);
-    let at = up.poll_timeout().unwrap();
-    up.handle_timeout(at);
-    let status = up.poll_request(at).unwrap();
-    answer(&mut up, &status, 404, "");
-    // An older file may hold the name under `replace`: reading it would prove nothing.
-    assert_eq!(
-        events(&mut up).pop(),
-        Some(Event::Failed(UploadError::CompletionUnconfirmed))
-    );
-}
-
-#[test]
-fn a_name_conflict_survives_a_resume() {
-    let mut up = created(10);
-    let put = up.poll_request(Instant::ZERO).unwrap();
-    answer(
-        &mut up,
-        &put,
-        409,
-        r#"{"error":{"code":"nameAlreadyExists"}}"#,
-    );
-    assert_eq!(up.state(), State::NameConflict);
-    let checkpoint = up.checkpoint();
-    assert_eq!(checkpoint.stage(), &Stage::NameConflict);
-    assert_eq!(checkpoint.protocol(), Protocol::GraphUploadSession);
-    let mut resumed = Upload::resume(checkpoint, Instant::ZERO).unwrap();
-    let status = resumed.poll_request(Instant::ZERO).unwrap();
-    answer(&mut resumed, &status, 200, r#"{"nextExpectedRanges":[]}"#);
-    assert_eq!(
-        resumed.state(),
-        State::NameConflict,
-        "not mistaken for a finished upload"
-    );
-    assert_eq!(events(&mut resumed).pop(), Some(Event::NameConflict));
-}
-
-#[test]
 fn a_202_is_never_taken_for_the_finished_item() {
     let mut up = created(3 * CHUNK);
     let put = up.poll_request(Instant::ZERO).unwrap();
@@ -495,3 +425,36 @@ fn the_machine_moves_between_threads() {
     sendable::<Event>();
     sendable::<Checkpoint>();
 }
+
+#[test]
+fn an_http_date_retry_after_without_a_date_header_uses_the_callers_wall_clock() {
+    let mut up = created(3 * CHUNK);
+    let anchor = crate::time::UnixTime::parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT").unwrap();
+    up.set_wall_clock(crate::time::WallClock::new(Instant::ZERO, anchor));
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    let now = Instant::from_millis(5_000);
+    let busy = Response::new(429).with_header("Retry-After", "Thu, 01 Jan 2026 00:02:05 GMT");
+    up.handle_response(now, put.id, busy);
+    // 00:02:05 is 125 s after the anchor: 120 s after the answer, plus at most 1 s of jitter.
+    let at = up.poll_timeout().unwrap();
+    assert!(
+        at >= Instant::from_millis(125_000) && at <= Instant::from_millis(126_000),
+        "{at:?}"
+    );
+}
+
+#[test]
+fn an_http_date_retry_after_without_any_clock_waits_the_longest_accepted_wait() {
+    let mut up = created(3 * CHUNK);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    let busy = Response::new(429).with_header("Retry-After", "Thu, 01 Jan 2026 00:02:05 GMT");
+    up.handle_response(Instant::ZERO, put.id, busy);
+    // Nothing places the date: wait as long as any Retry-After the policy accepts, so no
+    // acceptable ask is undercut.
+    let longest = up.config().retry.max_retry_after;
+    let at = up.poll_timeout().unwrap();
+    assert!(at >= Instant::ZERO + longest, "{at:?}");
+}
+
+mod checkpoints;
+mod finishing;

@@ -77,7 +77,11 @@ pub(crate) struct FragmentInFlight {
 
 /// The explicit commit of a session's bytes as a drive item: `PUT {item_url}` with the caller's
 /// bearer token and `{"name", "@microsoft.graph.conflictBehavior", "@microsoft.graph.sourceUrl"}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// When its answer is lost and the session is gone, the engine reads `item_url` to learn whether
+/// it completed, under the `fail` conflict behaviour (with `replace` or `rename` an older file
+/// could pass for it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExplicitCommit {
     /// The item's Graph URL, such as
     /// `https://graph.microsoft.com/v1.0/drives/{drive-id}/items/{parent-id}:/{name}:`.
@@ -140,6 +144,12 @@ pub struct Upload {
     /// A request that could have finished the upload (the last fragment, a commit) got no clear
     /// answer: a later 404 may mean "done", not "lost".
     pub(crate) maybe_completed: bool,
+    /// Every byte is stored and the upload waits for the caller (a commit, or a decision on a
+    /// name conflict), or did when a commit was sent: losing the session now must not start
+    /// over, since the caller had yet to decide.
+    pub(crate) awaiting_caller: bool,
+    /// The explicit commit last sent, if any: where to look for the item if its answer is lost.
+    pub(crate) explicit_commit: Option<ExplicitCommit>,
     /// `cancel` was called while the session was being created.
     pub(crate) cancel_requested: bool,
     /// The service refused the name (`409`): the bytes wait in the session, and a file already
@@ -167,6 +177,8 @@ impl Upload {
             throughput: Throughput::new(),
             events: EventQueue::new(),
             maybe_completed: false,
+            awaiting_caller: false,
+            explicit_commit: None,
             cancel_requested: false,
             name_conflict: false,
             config,
@@ -246,6 +258,13 @@ impl Upload {
     /// one, a session is created. A completed checkpoint finishes at once with
     /// [`Event::Completed`], sending nothing (a finished session would answer `404`).
     ///
+    /// When the checkpoint [may have finished](Checkpoint::may_have_finished) (the last
+    /// fragments or a commit could have gone out before the crash), a session that answers
+    /// `404` is not taken for lost: the engine reads the item where it can tell it is this
+    /// upload's (a new drive item by path, or an explicit commit, under `fail`) and otherwise
+    /// reports [`UploadError::CompletionUnconfirmed`], never uploading everything again into a
+    /// new session on a guess.
+    ///
     /// Verify the source first ([`Checkpoint::verify`]); a changed source must restart.
     ///
     /// ```
@@ -266,6 +285,8 @@ impl Upload {
             expires,
             fingerprint,
             sessions,
+            may_have_finished,
+            commit,
             ..
         } = checkpoint;
         let phase = match (&stage, &upload_url, &create_url) {
@@ -280,6 +301,7 @@ impl Upload {
         };
         let mut upload = Upload::with_phase(config, phase, now)?;
         upload.name_conflict = stage == Stage::NameConflict;
+        upload.awaiting_caller = matches!(stage, Stage::CommitPending | Stage::NameConflict);
         upload.create_url = create_url;
         upload.sessions = sessions;
         if let Phase::Completed(completion) = &upload.phase {
@@ -297,12 +319,31 @@ impl Upload {
                 upload.expiry.set_absolute(now, expires, &upload.clock);
             }
             upload.fingerprints = fingerprint.fragments;
+            upload.maybe_completed = may_have_finished;
+            upload.explicit_commit = commit;
         }
         Ok(upload)
     }
 
-    /// Gives the wall-clock time at `now` on the caller's monotonic clock. Expiry times are
-    /// converted with the answers' `Date` headers when they have one, and with this otherwise.
+    /// Gives the wall-clock time at an instant of the caller's monotonic clock. **A transport
+    /// must call this** right after constructing the machine (and may again later), with its own
+    /// clock: `WallClock::new(now, UnixTime::from_system_time(SystemTime::now()))`.
+    ///
+    /// Expiry times and `Retry-After` dates are written on the server's clock: they are measured
+    /// from the answers' `Date` headers when there are any, and from this anchor otherwise.
+    /// Without either, an expiry is unknown until an answer carries a `Date`, and a
+    /// `Retry-After` date waits the longest the policy accepts
+    /// ([`RetryPolicy::max_retry_after`](crate::retry::RetryPolicy::max_retry_after)) so as
+    /// never to retry early.
+    ///
+    /// ```
+    /// use resumable_core::engine::{DriveItem, Target, Upload, UploadConfig};
+    /// use resumable_core::time::{Instant, UnixTime, WallClock};
+    /// let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 1_000);
+    /// let now = Instant::ZERO;
+    /// let mut upload = Upload::create("https://g/root:/a:/createUploadSession", config, now).unwrap();
+    /// upload.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(std::time::SystemTime::now())));
+    /// ```
     pub fn set_wall_clock(&mut self, anchor: WallClock) {
         self.clock.set_anchor(anchor);
         self.expiry.reanchor(&self.clock);
@@ -381,8 +422,13 @@ impl Upload {
 
     /// Reports the CRC-32 of the bytes the transport sent (or is sending) for fragment request
     /// `id`. Call it before handing in that request's answer. The checkpoint keeps the CRC of
-    /// every fragment the server confirms; without these reports its fingerprint holds only the
-    /// size.
+    /// every fragment the server confirms.
+    ///
+    /// **A transport must call this for every fragment.** Without these reports the
+    /// checkpoint's fingerprint holds only the source's size, so a file changed in place
+    /// (same length, other bytes) passes [`Checkpoint::verify`] and the resumed upload mixes
+    /// old and new bytes. `verify` says how many confirmed bytes it could check
+    /// ([`Verified`](super::Verified)), so such a gap is visible.
     pub fn record_fragment_crc(&mut self, id: RequestId, crc32: u32) {
         if let Some(Sent::Fragment(fragment)) = self.in_flight.get_mut(id) {
             fragment.crc32 = Some(crc32);
@@ -401,7 +447,8 @@ impl Upload {
     /// credential): see [`Checkpoint`].
     pub fn checkpoint(&self) -> Checkpoint {
         let stage = match &self.phase {
-            Phase::Completed(completion) => Stage::Completed(completion.clone()),
+            // The caller had the whole item from the event; a checkpoint needs no links.
+            Phase::Completed(completion) => Stage::Completed(completion.without_links()),
             _ if self.upload_url.is_none() => Stage::NotStarted,
             Phase::NameConflict => Stage::NameConflict,
             Phase::Committing(_) if self.name_conflict => Stage::NameConflict,
@@ -429,19 +476,25 @@ impl Upload {
                 fragments: self.fingerprints.clone(),
             },
             sessions: self.sessions,
+            may_have_finished: self.upload_url.is_some() && self.next_requests_may_finish(),
+            commit: self.explicit_commit.clone(),
         }
     }
 
-    /// Cancels the upload: `DELETE uploadUrl`, then [`Event::Cancelled`]. Answers to requests
-    /// still in flight are ignored. Without a session it ends at once (a session being created
-    /// is deleted when its answer arrives).
-    pub fn cancel(&mut self) -> Result<(), UploadError> {
+    /// Cancels the upload at `now`: `DELETE uploadUrl`, then [`Event::Cancelled`]. Answers to
+    /// requests still in flight are ignored. Without a session, or with one known to have
+    /// expired by `now`, it ends at once (a session being created is deleted when its answer
+    /// arrives).
+    pub fn cancel(&mut self, now: Instant) -> Result<(), UploadError> {
         if self.is_over() {
             return Err(self.wrong_state("cancel"));
         }
         self.schedule.open();
         self.in_flight.retain(|sent| matches!(sent, Sent::Create));
-        if self.upload_url.is_some() {
+        if self.upload_url.is_some() && self.expiry.has_expired(now) {
+            // Nothing to delete: the session is gone, or will be before a DELETE lands.
+            self.finish_cancelled();
+        } else if self.upload_url.is_some() {
             self.in_flight.clear();
             self.phase = Phase::Cancelling;
         } else if !self.in_flight.is_empty() {
@@ -453,9 +506,12 @@ impl Upload {
         Ok(())
     }
 
-    /// Commits a deferred upload (`POST uploadUrl`, `Content-Length: 0`). Only in
-    /// [`State::CommitPending`].
-    pub fn commit(&mut self) -> Result<(), UploadError> {
+    /// Commits a deferred upload at `now` (`POST uploadUrl`, `Content-Length: 0`). Only in
+    /// [`State::CommitPending`]. If the session has expired by `now`, the loss is reported
+    /// ([`Event::SessionLost`], then [`Event::Failed`] with
+    /// [`UploadError::UncommittedSessionLost`]) and the command is refused.
+    pub fn commit(&mut self, now: Instant) -> Result<(), UploadError> {
+        self.check_expiry(now);
         if !matches!(self.phase, Phase::CommitPending) {
             return Err(self.wrong_state("commit"));
         }
@@ -463,16 +519,23 @@ impl Upload {
         Ok(())
     }
 
-    /// Commits the session's bytes as the drive item `commit` names, with
+    /// Commits the session's bytes at `now` as the drive item `commit` names, with
     /// `@microsoft.graph.sourceUrl` (the caller's bearer token goes with it). The way out of a
     /// name conflict ([`State::NameConflict`]), and an alternative to [`Upload::commit`] in
-    /// [`State::CommitPending`]. Drive items only.
-    pub fn commit_with_source_url(&mut self, commit: ExplicitCommit) -> Result<(), UploadError> {
+    /// [`State::CommitPending`]. Drive items only. If the session has expired by `now`, the
+    /// loss is reported and the command refused, as with [`Upload::commit`].
+    pub fn commit_with_source_url(
+        &mut self,
+        commit: ExplicitCommit,
+        now: Instant,
+    ) -> Result<(), UploadError> {
+        self.check_expiry(now);
         let allowed = matches!(self.config.target, Target::DriveItem(_))
             && matches!(self.phase, Phase::CommitPending | Phase::NameConflict);
         if !allowed {
             return Err(self.wrong_state("commit with a source URL"));
         }
+        self.explicit_commit = Some(commit.clone());
         self.phase = Phase::Committing(CommitRoute::SourceUrl(commit));
         Ok(())
     }

@@ -180,3 +180,34 @@ proptest! {
         let _ = text.parse::<RetryAfter>();
     }
 }
+
+#[test]
+fn requested_waits_prefer_the_answers_date_then_the_wall_clock_then_the_fallback() {
+    let fallback = Duration::from_secs(3600);
+    let date = "Thu, 01 Jan 2026 00:00:04 GMT";
+    let at = "Thu, 01 Jan 2026 00:00:10 GMT";
+    let wall = UnixTime::parse_http_date("Thu, 01 Jan 2026 00:00:01 GMT").unwrap();
+    let cases = [
+        (None, None, None, None),
+        (Some("7"), None, None, Some(7)),
+        (Some("x"), Some(date), Some(wall), None),
+        (Some(at), Some(date), Some(wall), Some(6)),
+        (Some(at), Some(date), None, Some(6)),
+        (Some(at), None, Some(wall), Some(9)),
+        (Some(at), Some("not a date"), Some(wall), Some(9)),
+        (Some(at), None, None, Some(3600)),
+        (
+            Some(at),
+            Some("Thu, 01 Jan 2026 00:01:00 GMT"),
+            None,
+            Some(0),
+        ),
+    ];
+    for (retry_after, date, wall, secs) in cases {
+        assert_eq!(
+            requested_wait(retry_after, date, wall, fallback),
+            secs.map(Duration::from_secs),
+            "{retry_after:?} {date:?} {wall:?}"
+        );
+    }
+}

@@ -5,9 +5,10 @@ use core::fmt;
 use crate::retry::RetryPolicy;
 use crate::time::Duration;
 
-/// The longest wait between two polls of a long-running creation. Microsoft asks clients never to
-/// let more than 4 minutes pass between polls, so a longer configured interval, or a longer
-/// `Retry-After` on a progress answer, is cut to this.
+/// The longest poll interval the client chooses for a long-running creation. Microsoft asks
+/// clients never to let more than 4 minutes pass between polls, so a longer configured interval
+/// is cut to this. A server that asks for a longer wait with `Retry-After` gets it: the client
+/// never polls earlier than asked.
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(4 * 60);
 
 /// Which inactivity limit the keep-alive is scheduled from.
@@ -101,9 +102,9 @@ pub struct WorkbookConfig {
     /// half-life.
     pub safety_margin: Duration,
     /// The wait between polls of a long-running creation (Microsoft suggests about 30 seconds).
-    /// A longer `Retry-After` on a poll answer wins; nothing waits more than
-    /// [`MAX_POLL_INTERVAL`], nor more than the refresh interval (a session born right after a
-    /// poll must be found before its inactivity limit).
+    /// The machine uses at most [`MAX_POLL_INTERVAL`], and at most the refresh interval (a
+    /// session born right after a poll must be found before its inactivity limit). A longer
+    /// `Retry-After` on a poll answer wins over all of these.
     pub poll_interval: Duration,
     /// How long a long-running creation may take, from the `202` to the session, before the
     /// machine gives up.

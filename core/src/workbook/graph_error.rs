@@ -7,7 +7,7 @@ use core::fmt;
 use serde_json::{Map, Value};
 
 use super::invalid_session::InvalidSessionCode;
-use super::property::{json_object, property, string_property};
+use crate::json::{json_object, property, string_property};
 
 /// How deep an `innerError` chain is followed. Real chains have two or three levels; a hostile
 /// body could nest thousands, and the codes past this depth would only bloat the error.

@@ -13,9 +13,9 @@
 //! 1. **Create**: `POST {workbook}/createSession` with `{"persistChanges": ...}` and, if
 //!    [`WorkbookConfig::respond_async`], `Prefer: respond-async`. `201` gives the session at once.
 //!    `202` with `Location` starts a long-running operation: the machine polls it (every
-//!    [`WorkbookConfig::poll_interval`], longer if `Retry-After` asks, never more than
-//!    [`MAX_POLL_INTERVAL`] apart, nor longer than the refresh interval, since the session may
-//!    be born right after a poll), stops at the first `succeeded`/`Completed`, and fetches the
+//!    [`WorkbookConfig::poll_interval`], at most [`MAX_POLL_INTERVAL`] and at most the refresh
+//!    interval, since the session may be born right after a poll; but never earlier than a
+//!    `Retry-After` asks, however long), stops at the first `succeeded`/`Completed`, and fetches the
 //!    session from `resourceLocation`. A `failed` operation answers HTTP 200: the machine reads
 //!    the body and fails with its code, message and inner codes. `504` (and the other retryable
 //!    answers of SPEC section 4: `429`, `5xx`, no answer) repeat the request within the
@@ -52,6 +52,10 @@
 //! machine's idea of the expiry is never later than the server's. After a long-running creation
 //! the new session's idle clock is counted from the last poll that still said "running".
 //!
+//! A `Retry-After` given as an HTTP-date is measured from the answer's `Date`, else from the
+//! wall clock the transport gives with [`WorkbookSession::set_wall_clock`] (a transport must),
+//! else the machine waits the longest `Retry-After` its policy accepts.
+//!
 //! ## The driver loop
 //!
 //! A program that opens a persistent session with `Prefer: respond-async`, reads a range every
@@ -63,7 +67,8 @@
 //! ```
 //! use resumable_core::http::{Request, RequestKind, Response};
 //! use resumable_core::machine::StateMachine;
-//! use resumable_core::time::{Duration, Instant};
+//! use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
+//! use std::time::SystemTime;
 //! use resumable_core::workbook::{
 //!     CallOutcome, Creation, WorkbookConfig, WorkbookEvent, WorkbookSession, WorkbookUrl,
 //! };
@@ -89,6 +94,7 @@
 //! let config = WorkbookConfig { respond_async: true, ..WorkbookConfig::new(true) };
 //! let mut now = Instant::ZERO;
 //! let mut session = WorkbookSession::new(url, config, now)?;
+//! session.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(SystemTime::now())));
 //! let close_at = now + Duration::from_secs(30 * 60);
 //! let mut next_read = now + Duration::from_secs(10 * 60);
 //! let mut refreshes = 0;
@@ -144,7 +150,6 @@ mod graph_error;
 mod invalid_session;
 mod keep_alive;
 mod operation;
-mod property;
 mod session;
 mod session_info;
 mod url;

@@ -5,7 +5,7 @@ use core::fmt;
 
 use super::error::AnswerProblem;
 use super::graph_error::GraphError;
-use super::property::{json_object, property, string_property};
+use crate::json::{json_object, property, string_property};
 
 /// The status of a long-running session creation, as a poll of the operation reports it.
 ///

@@ -13,13 +13,14 @@ use super::event::{Creation, ExpiryReason, WorkbookEvent};
 use super::graph_error::GraphError;
 use super::keep_alive::KeepAlive;
 use super::url::WorkbookUrl;
+use crate::engine::ServerClock;
 use crate::http::{
     Auth, Body, Header, Method, Request, RequestId, RequestKind, Response, TransportError,
 };
 use crate::machine::StateMachine;
 use crate::retry::Retrier;
 use crate::secret::{Secret, SecretUrl};
-use crate::time::Instant;
+use crate::time::{Instant, WallClock};
 
 mod answers;
 
@@ -48,6 +49,8 @@ pub struct WorkbookSession {
     url: WorkbookUrl,
     config: WorkbookConfig,
     retrier: Retrier,
+    /// The server's wall clock: places `Retry-After` dates.
+    clock: ServerClock,
     next_request_id: u64,
     phase: Phase,
     in_flight: Option<InFlight>,
@@ -121,6 +124,8 @@ struct CreationRun {
     /// The latest send time of a request whose answer showed no session existed yet. The new
     /// session's idle clock started no earlier, so the keep-alive counts from here.
     floor: Instant,
+    /// Times this creation started over because its operation or session vanished.
+    restarts: u32,
 }
 
 impl WorkbookSession {
@@ -152,6 +157,7 @@ impl WorkbookSession {
             url,
             config,
             retrier,
+            clock: ServerClock::new(),
             next_request_id: 0,
             phase: Phase::Create { at: now },
             in_flight: None,
@@ -160,12 +166,36 @@ impl WorkbookSession {
                 replacing: None,
                 how: Creation::Immediate,
                 floor: now,
+                restarts: 0,
             }),
             close_requested: false,
             recreations_in_a_row: 0,
             generation: 0,
             events: VecDeque::new(),
         })
+    }
+
+    /// Gives the wall-clock time at an instant of the caller's monotonic clock. **A transport
+    /// must call this** right after constructing the machine, with its own clock:
+    /// `WallClock::new(now, UnixTime::from_system_time(SystemTime::now()))`.
+    ///
+    /// A `Retry-After` written as an HTTP-date is measured from the answer's `Date` header when
+    /// it has one, else from the last `Date` seen, else from this anchor. With none of them the
+    /// machine waits the longest `Retry-After` its policy accepts
+    /// ([`RetryPolicy::max_retry_after`](crate::retry::RetryPolicy::max_retry_after)), so it
+    /// never asks earlier than the server allowed.
+    ///
+    /// ```
+    /// use resumable_core::time::{Instant, UnixTime, WallClock};
+    /// use resumable_core::workbook::{WorkbookConfig, WorkbookSession, WorkbookUrl};
+    /// let url = WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook")?;
+    /// let now = Instant::ZERO;
+    /// let mut session = WorkbookSession::new(url, WorkbookConfig::new(true), now)?;
+    /// session.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(std::time::SystemTime::now())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_wall_clock(&mut self, anchor: WallClock) {
+        self.clock.set_anchor(anchor);
     }
 
     /// The workbook's base URL.
@@ -353,6 +383,7 @@ impl WorkbookSession {
             replacing: Some(old.id),
             how: Creation::Immediate,
             floor: now,
+            restarts: 0,
         });
         self.phase = Phase::Create { at: now };
     }
@@ -430,6 +461,7 @@ impl StateMachine for WorkbookSession {
             // or by an expiry): nothing depends on it any more.
             return;
         };
+        self.clock.observe(now, &response);
         match flight.kind {
             RequestKind::CreateSession => self.on_create_answer(now, &flight, &response),
             RequestKind::PollOperation => self.on_poll_answer(now, &flight, &response),

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::error::AnswerProblem;
-use super::property::{json_object, property, string_property};
+use crate::json::{json_object, property, string_property};
 use crate::secret::Secret;
 
 /// A workbook session as `createSession` (201) or the operation's `resourceLocation` describes it.

@@ -183,20 +183,26 @@ impl<'a> UrlParts<'a> {
     }
 }
 
-/// A URL the server named, resolved against the URL of the request whose answer named it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ResolvedUrl {
-    /// The absolute URL.
-    pub(crate) url: String,
-    /// Whether it has the origin of the base. The bearer token is only sent to that origin, the
-    /// way HTTP clients drop `Authorization` on a redirect to another host.
-    pub(crate) same_origin: bool,
+impl WorkbookUrl {
+    /// Whether `url` (absolute) has the workbook's origin: scheme, host and port. The bearer
+    /// token goes only there, the way HTTP clients drop `Authorization` on a redirect to another
+    /// host. The judge is always the workbook's base URL, never the URL of the request whose
+    /// answer named `url`: an operation on a foreign host could otherwise name a session on
+    /// its own host and receive the token.
+    pub(crate) fn is_same_origin(&self, url: &str) -> bool {
+        match (UrlParts::split(&self.base), UrlParts::split(url)) {
+            (Some(base), Some(other)) => base.same_origin(&other),
+            _ => false,
+        }
+    }
 }
 
 /// Resolves `reference` (a `Location` header, a `resourceLocation`) against the absolute URL
-/// `base` as RFC 3986 section 5.2 does. `None` if `base` is not absolute, or if the result is not
-/// an `http` or `https` URL with a host (the server must not make us fetch anything else).
-pub(crate) fn resolve(base: &str, reference: &str) -> Option<ResolvedUrl> {
+/// `base` (the URL of the request it answered) as RFC 3986 section 5.2 does. `None` if `base` is
+/// not absolute, or if the result is not an `http` or `https` URL with a host (the server must
+/// not make us fetch anything else). Whether the result may get the token is a separate
+/// question: [`WorkbookUrl::is_same_origin`].
+pub(crate) fn resolve(base: &str, reference: &str) -> Option<String> {
     let reference = reference.trim();
     let base_parts = UrlParts::split(base)?;
     let target = if let Some(scheme) = scheme_of(reference) {
@@ -244,11 +250,7 @@ pub(crate) fn resolve(base: &str, reference: &str) -> Option<ResolvedUrl> {
     if !web || parts.authority.is_empty() {
         return None;
     }
-    let same_origin = parts.same_origin(&base_parts);
-    Some(ResolvedUrl {
-        url: target,
-        same_origin,
-    })
+    Some(target)
 }
 
 /// The scheme of an absolute reference (the text before the first `:`, if it is a valid scheme

@@ -6,14 +6,14 @@
 //! answer or the machine's `poll_timeout`, so hours of retries take milliseconds.
 
 use resumable_core::engine::{
-    Checkpoint, Completion, DriveItem, Event, MailAttachment, PrintDocument, Target, Upload,
-    UploadConfig, UploadError,
+    Checkpoint, Completion, DriveItem, Event, FragmentSizing, MailAttachment, PrintDocument, State,
+    Target, Upload, UploadConfig, UploadError,
 };
 use resumable_core::http::{Auth, Body, Request, RequestKind, Response, TransportError};
 use resumable_core::machine::StateMachine;
-use resumable_core::range::ContentRange;
-use resumable_core::retry::JitterRng;
-use resumable_core::time::{Duration, Instant};
+use resumable_core::range::{ByteRange, ContentRange};
+use resumable_core::retry::{JitterRng, StatusClass};
+use resumable_core::time::{Duration, Instant, WallClock};
 
 use super::server::{GRAPH_HOST, GraphServer, Service, UPLOAD_HOST};
 
@@ -31,6 +31,8 @@ pub enum Fault {
     Status(u16, Option<&'static str>),
     /// The session dies just before the request arrives.
     KillSession,
+    /// The server answers this status and body without doing anything (a misbehaving server).
+    Answer(u16, &'static str),
 }
 
 /// A fault chooser: sees each request, its sequence number, the time it is sent and the seeded
@@ -63,9 +65,18 @@ pub struct Sim {
     pub events: Vec<Event>,
     /// Client mistakes the harness itself saw (besides the server's).
     pub violations: Vec<String>,
+    /// An answer that completed the upload on the server never reached the machine (a lost
+    /// answer, or a connection cut after the whole body).
+    pub completion_unseen: bool,
+    /// A request that could have finished the upload got an ambiguous outcome (no answer, or a
+    /// 5xx) and no clear answer from the live, incomplete session has come since. Only then, or
+    /// with `completion_unseen`, may an upload end with `CompletionUnconfirmed`.
+    pub doubt_open: bool,
     /// A checkpoint taken after every step, when asked for.
     pub checkpoints: Vec<Checkpoint>,
     pub keep_checkpoints: bool,
+    /// Commit as soon as a deferred commit is pending (as a caller that commits at once does).
+    pub commit_when_pending: bool,
     /// Bytes per second of the simulated link.
     pub rate: u64,
     pending: Vec<Pending>,
@@ -116,14 +127,54 @@ pub fn config(service: Service, total: u64, seed: u64) -> UploadConfig {
     config
 }
 
-/// A new upload of `total` bytes to `service`.
+/// A new upload of `total` bytes to `service`, given the wall clock as a transport does (this
+/// one agrees with the server's).
 pub fn upload(service: Service, total: u64, seed: u64) -> Upload {
-    Upload::create(
+    let mut upload = Upload::create(
         create_url(service),
         config(service, total, seed),
         Instant::ZERO,
     )
-    .expect("valid configuration")
+    .expect("valid configuration");
+    upload.set_wall_clock(WallClock::new(
+        Instant::ZERO,
+        GraphServer::wall(Instant::ZERO),
+    ));
+    upload
+}
+
+/// Makes a drive session on the server through an upload that is then dropped, stores `held`
+/// in it directly, and continues it with fragments of `fragment` bytes.
+pub fn continue_with_held_ranges(
+    sim: &mut Sim,
+    total: u64,
+    held: &[ByteRange],
+    fragment: u64,
+    seed: u64,
+) -> Upload {
+    let mut first = upload(Service::Drive, total, seed);
+    while first.upload_url().is_none() {
+        assert!(sim.step(&mut first).is_none());
+    }
+    let url = first.upload_url().unwrap().clone();
+    drop(first);
+    sim.abandon_in_flight();
+    for range in held {
+        let bytes = sim.source[range.start() as usize..range.end() as usize].to_vec();
+        sim.server.store_directly(url.expose(), *range, &bytes);
+    }
+    let mut config = config(Service::Drive, total, seed);
+    config.fragment_size = FragmentSizing::Fixed(fragment);
+    Upload::continue_session(url, config, sim.now).unwrap()
+}
+
+/// Runs `up` to its end, which must be a completion that stored the source byte for byte, with
+/// no client mistake on the way.
+pub fn completes(sim: &mut Sim, up: &mut Upload) {
+    let outcome = sim.run(up);
+    assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
+    sim.assert_clean();
+    sim.assert_stored_source();
 }
 
 /// No faults at all.
@@ -163,8 +214,11 @@ impl Sim {
             requests: Vec::new(),
             events: Vec::new(),
             violations: Vec::new(),
+            completion_unseen: false,
+            doubt_open: false,
             checkpoints: Vec::new(),
             keep_checkpoints: false,
+            commit_when_pending: false,
             rate: 10_000_000,
             pending: Vec::new(),
             rng: JitterRng::new(seed),
@@ -202,7 +256,7 @@ impl Sim {
     pub fn step(&mut self, upload: &mut Upload) -> Option<Outcome> {
         self.steps += 1;
         assert!(self.steps < 200_000, "the upload loops without end");
-        self.pump(upload);
+        self.send(upload);
         if self.keep_checkpoints {
             self.checkpoints.push(upload.checkpoint());
         }
@@ -239,6 +293,16 @@ impl Sim {
             Some(Event::Cancelled) => Outcome::Cancelled,
             other => panic!("finished without a final event: {other:?}"),
         }
+    }
+
+    /// The first half of a step: the caller's command, if one is due, then every request the
+    /// machine hands out goes on its way and every event is collected. A checkpoint taken right
+    /// after this sees requests sent whose answers are not yet read.
+    pub fn send(&mut self, upload: &mut Upload) {
+        if self.commit_when_pending && upload.state() == State::CommitPending {
+            upload.commit(self.now).expect("commit while pending");
+        }
+        self.pump(upload);
     }
 
     /// Drains `poll_request` and `poll_event`, checking every request on the way out.
@@ -305,6 +369,7 @@ impl Sim {
             if matches!(upload.config().target, Target::DriveItem(_))
                 && range.end() != total
                 && range.end() % 327_680 != 0
+                && !self.server.holds(url, range.end())
             {
                 self.violations
                     .push(format!("unaligned non-final drive fragment {range:?}"));
@@ -325,18 +390,20 @@ impl Sim {
             self.server.fragment_done(request.url.expose());
         }
         let id = request.id;
+        self.note_doubt(&request, fault);
         match fault {
             Fault::None => {
                 let answer = self.server.serve(now, &request, &body, None);
+                self.note_clear_answer(&request, &answer);
                 upload.handle_response(now, id, answer);
             }
             Fault::Connect => upload.handle_transport_error(now, id, TransportError::Connect),
             Fault::LostAnswer => {
-                self.server.serve(now, &request, &body, None);
+                self.serve_unseen(now, &request, &body, None);
                 upload.handle_transport_error(now, id, TransportError::Timeout);
             }
             Fault::CutOff(after) => {
-                self.server.serve(now, &request, &body, Some(after));
+                self.serve_unseen(now, &request, &body, Some(after));
                 upload.handle_transport_error(now, id, TransportError::ConnectionLost);
             }
             Fault::Status(status, retry_after) => {
@@ -347,12 +414,61 @@ impl Sim {
                 }
                 upload.handle_response(now, id, answer);
             }
+            Fault::Answer(status, body) => {
+                let answer = Response::new(status)
+                    .with_header("Date", GraphServer::wall(now).http_date().to_string())
+                    .with_body(body);
+                upload.handle_response(now, id, answer);
+            }
             Fault::KillSession => {
                 self.server.kill_session(request.url.expose());
                 let answer = self.server.serve(now, &request, &body, None);
                 upload.handle_response(now, id, answer);
             }
         }
+    }
+
+    /// Opens a doubt when `request`, which could finish the upload, meets an ambiguous fault.
+    fn note_doubt(&mut self, request: &Request, fault: Fault) {
+        let ambiguous = match fault {
+            Fault::LostAnswer | Fault::CutOff(_) => true,
+            Fault::Status(status, _) => StatusClass::of(status) == StatusClass::Transient,
+            _ => false,
+        };
+        let url = request.url.expose();
+        let could_finish = match (request.kind, &request.body) {
+            (RequestKind::Fragment, Body::Source(range)) => {
+                let mut ranges = vec![*range];
+                ranges.extend(self.pending.iter().filter_map(|p| match p.request.body {
+                    Body::Source(other) if p.request.url.expose() == url => Some(other),
+                    _ => None,
+                }));
+                self.server.lacks_only(url, &ranges)
+            }
+            (RequestKind::Commit, _) => true,
+            _ => false,
+        };
+        self.doubt_open |= ambiguous && could_finish;
+    }
+
+    /// Closes the doubt when the machine reads a 2xx answer of a live session that still lacks
+    /// bytes, with no other fragment in flight to make that answer stale.
+    fn note_clear_answer(&mut self, request: &Request, answer: &Response) {
+        let url = request.url.expose();
+        let concurrent = self
+            .pending
+            .iter()
+            .any(|p| p.request.kind == RequestKind::Fragment && p.request.url.expose() == url);
+        if (200..300).contains(&answer.status) && self.server.is_incomplete(url) && !concurrent {
+            self.doubt_open = false;
+        }
+    }
+
+    /// Serves a request whose answer nobody reads, noting whether it completed the upload.
+    fn serve_unseen(&mut self, now: Instant, request: &Request, body: &[u8], cut: Option<usize>) {
+        let completions = self.server.completions;
+        self.server.serve(now, request, body, cut);
+        self.completion_unseen |= self.server.completions > completions;
     }
 
     /// The process driving the upload died: requests already sent still reach the server, their
@@ -394,6 +510,17 @@ impl Sim {
             "server saw: {:?}",
             self.server.violations
         );
+    }
+
+    /// The ranges of the fragments handed out from request number `first` on.
+    pub fn fragment_ranges_from(&self, first: usize) -> Vec<ByteRange> {
+        self.requests[first..]
+            .iter()
+            .filter_map(|r| match r.body {
+                Body::Source(range) if r.kind == RequestKind::Fragment => Some(range),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Fragment requests handed out.

@@ -8,7 +8,7 @@ use resumable_core::machine::StateMachine;
 use resumable_core::range::ByteRange;
 use resumable_core::time::{Duration, Instant};
 
-use super::harness::{Fault, Outcome, Sim, config, create_url, random_faults, upload};
+use super::harness::{Fault, Sim, completes, config, create_url, random_faults, upload};
 use super::server::{Service, UPLOAD_HOST};
 
 const CHUNK: u64 = 327_680;
@@ -21,13 +21,6 @@ fn fragment_ranges(sim: &Sim) -> Vec<ByteRange> {
             _ => panic!("fragment without a source body"),
         })
         .collect()
-}
-
-fn completes(sim: &mut Sim, up: &mut Upload) {
-    let outcome = sim.run(up);
-    assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
-    sim.assert_clean();
-    sim.assert_stored_source();
 }
 
 #[test]
@@ -201,8 +194,12 @@ fn lesson_06_resume_reads_the_source_at_the_server_offset() {
     );
 }
 
+/// The engine half of lesson 7. A sans-IO core holds no bytes, so it cannot compress them: all
+/// it can get wrong is the description (a source range, no `Content-Encoding`). The transport
+/// half, that no compression or other transform touches the bytes on the wire, is tested in
+/// `transport-reqwest`.
 #[test]
-fn lesson_07_fragment_bodies_are_untransformed_source_ranges() {
+fn lesson_07_engine_half_fragment_bodies_are_described_as_plain_source_ranges() {
     let total = 3 * CHUNK;
     let mut sim = Sim::new(Service::Drive, total, 7).with_faults(random_faults(20));
     let mut up = upload(Service::Drive, total, 7);
@@ -226,8 +223,11 @@ fn lesson_08_drive_fragments_strictly_in_order_one_at_a_time() {
     }
 }
 
+/// The engine half of lesson 9: a retry describes the same source range again, for the
+/// transport to read afresh (it never hands out a consumed stream). The transport half, that
+/// the body really is read again and sent whole on a retry, is tested in `transport-reqwest`.
 #[test]
-fn lesson_09_retries_replay_the_body() {
+fn lesson_09_engine_half_retries_describe_the_same_source_range_again() {
     let total = 3 * CHUNK;
     let mut sim = Sim::new(Service::Drive, total, 9)
         .with_script(vec![(2, Fault::Connect), (3, Fault::Status(500, None))]);
@@ -283,7 +283,7 @@ fn lesson_11_deferred_commit_is_a_state_of_its_own() {
     // Nothing is sent while waiting: the only deadline is the session's expiry.
     assert!(up.poll_request(sim.now).is_none());
     assert!(up.poll_timeout().is_some());
-    up.commit().unwrap();
+    up.commit(sim.now).unwrap();
     completes(&mut sim, &mut up);
     let commit = sim.requests.last().unwrap();
     assert_eq!(

@@ -10,17 +10,10 @@ use resumable_core::range::ByteRange;
 use resumable_core::retry::GiveUp;
 use resumable_core::time::{Duration, Instant};
 
-use super::harness::{Fault, Outcome, Sim, config, create_url, upload};
+use super::harness::{Fault, Outcome, Sim, completes, config, create_url, upload};
 use super::server::{GRAPH_HOST, Service};
 
 const CHUNK: u64 = 327_680;
-
-fn completes(sim: &mut Sim, up: &mut Upload) {
-    let outcome = sim.run(up);
-    assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
-    sim.assert_clean();
-    sim.assert_stored_source();
-}
 
 fn drive_run(total: u64) -> Sim {
     let mut sim = Sim::new(Service::Drive, total, total);
@@ -68,43 +61,6 @@ fn empty_file_is_refused_with_advice_to_use_a_simple_upload() {
     let error = Upload::create(create_url(Service::Drive), config, Instant::ZERO).unwrap_err();
     assert_eq!(error, UploadError::EmptyFile);
     assert!(error.to_string().contains("use a simple upload"));
-}
-
-#[test]
-fn resume_from_a_checkpoint_taken_at_every_step() {
-    let total = 8 * CHUNK + 5;
-    let mut reference = Sim::new(Service::Drive, total, 21);
-    reference.keep_checkpoints = true;
-    let mut up = upload(Service::Drive, total, 21);
-    completes(&mut reference, &mut up);
-    let checkpoints = reference.checkpoints.clone();
-    assert!(checkpoints.len() > 8);
-    for (step, checkpoint) in checkpoints.into_iter().enumerate() {
-        // Replay the same run up to this step, let the process die, and resume.
-        let mut sim = Sim::new(Service::Drive, total, 21);
-        let mut up = upload(Service::Drive, total, 21);
-        for _ in 0..step {
-            if sim.step(&mut up).is_some() {
-                break;
-            }
-        }
-        drop(up);
-        sim.abandon_in_flight();
-        let checkpoint = Checkpoint::from_bytes(&checkpoint.to_bytes()).unwrap();
-        let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
-        let outcome = sim.run(&mut resumed);
-        assert!(
-            matches!(outcome, Outcome::Completed(_)),
-            "step {step}: {outcome:?}"
-        );
-        sim.assert_clean();
-        // Checkpoints taken before the session existed start a second one; the file is whole.
-        assert!(
-            sim.server.files.values().all(|f| f == &sim.source),
-            "step {step}"
-        );
-        assert!(!sim.server.files.is_empty(), "step {step}");
-    }
 }
 
 #[test]
@@ -355,20 +311,20 @@ fn cancel_deletes_the_session() {
     }
     let url = up.upload_url().unwrap().expose().to_owned();
     assert!(sim.server.has_session(&url));
-    up.cancel().unwrap();
+    up.cancel(sim.now).unwrap();
     assert_eq!(up.state(), State::Cancelling);
     assert_eq!(sim.run(&mut up), Outcome::Cancelled);
     assert!(!sim.server.has_session(&url), "the session was deleted");
     let delete = sim.requests.last().unwrap();
     assert_eq!((delete.method, delete.auth), (Method::Delete, Auth::None));
     assert!(sim.server.files.is_empty());
-    assert!(up.cancel().is_err(), "nothing left to cancel");
+    assert!(up.cancel(sim.now).is_err(), "nothing left to cancel");
 }
 
 #[test]
 fn cancel_before_any_session_ends_at_once() {
     let mut up = upload(Service::Drive, 10, 31);
-    up.cancel().unwrap();
+    up.cancel(Instant::ZERO).unwrap();
     assert_eq!(up.poll_event(), Some(Event::Cancelled));
     assert!(up.is_finished());
     assert!(up.poll_request(Instant::ZERO).is_none());
@@ -386,16 +342,12 @@ fn a_name_conflict_is_resolved_by_an_explicit_source_url_commit() {
     sim.pump(&mut up);
     assert!(sim.events.contains(&Event::NameConflict));
     assert!(
-        up.commit().is_err(),
+        up.commit(sim.now).is_err(),
         "a plain commit does not resolve a conflict"
     );
     let item_url = format!("{GRAPH_HOST}/me/drive/root:/file (2).bin:");
-    up.commit_with_source_url(ExplicitCommit::new(
-        item_url,
-        "file (2).bin",
-        ConflictBehavior::Fail,
-    ))
-    .unwrap();
+    let commit = ExplicitCommit::new(item_url, "file (2).bin", ConflictBehavior::Fail);
+    up.commit_with_source_url(commit, sim.now).unwrap();
     completes(&mut sim, &mut up);
     let commit = sim.requests.last().unwrap();
     assert_eq!((commit.method, commit.auth), (Method::Put, Auth::Bearer));

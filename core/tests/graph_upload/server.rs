@@ -50,6 +50,13 @@ impl Session {
         }
     }
 
+    /// Whether byte `offset` is stored.
+    fn holds(&self, offset: u64) -> bool {
+        self.received
+            .iter()
+            .any(|r| r.start() <= offset && offset < r.end())
+    }
+
     fn overlaps(&self, range: ByteRange) -> bool {
         self.received
             .iter()
@@ -96,6 +103,9 @@ pub struct GraphServer {
     pub lifetime: Duration,
     /// Names already taken in the drive (a final fragment under `fail` answers 409).
     pub existing: Vec<String>,
+    /// Drive sessions list every gap (`["327680-655359","983040-"]`) instead of only the open
+    /// range from the first missing byte (`["327680-"]`), as some SharePoint sites do.
+    pub list_every_gap: bool,
     /// Client mistakes, in order.
     pub violations: Vec<String>,
     /// Finished files by key (item URL, attachment location, document id).
@@ -108,6 +118,8 @@ pub struct GraphServer {
     pub max_in_flight_seen: usize,
     /// Fragment PUTs received.
     pub fragment_puts: usize,
+    /// Uploads turned into files (a file stored twice counts twice).
+    pub completions: usize,
 }
 
 impl GraphServer {
@@ -116,6 +128,7 @@ impl GraphServer {
             service,
             lifetime: Duration::from_secs(15 * 60),
             existing: Vec::new(),
+            list_every_gap: false,
             violations: Vec::new(),
             files: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -123,6 +136,7 @@ impl GraphServer {
             in_flight_fragments: BTreeMap::new(),
             max_in_flight_seen: 0,
             fragment_puts: 0,
+            completions: 0,
         }
     }
 
@@ -153,6 +167,41 @@ impl GraphServer {
     /// The first byte the session lacks, if it is alive.
     pub fn position(&self, url: &str) -> Option<u64> {
         self.sessions.get(url).map(Session::position)
+    }
+
+    /// Stores `bytes` at `range` of the session behind `url` directly, as if another client had
+    /// uploaded them (the way a session comes to hold several separate ranges).
+    pub fn store_directly(&mut self, url: &str, range: ByteRange, bytes: &[u8]) {
+        let session = self.sessions.get_mut(url).expect("a live session");
+        session.store(range, bytes);
+    }
+
+    /// Whether the session behind `url` holds byte `offset`.
+    pub fn holds(&self, url: &str, offset: u64) -> bool {
+        self.sessions.get(url).is_some_and(|s| s.holds(offset))
+    }
+
+    /// Whether the live session behind `url` lacks bytes, and only bytes inside `ranges`: then
+    /// those requests could finish it.
+    pub fn lacks_only(&self, url: &str, ranges: &[ByteRange]) -> bool {
+        self.sessions.get(url).is_some_and(|s| {
+            s.gaps().iter().all(|gap| {
+                let mut covered = gap.start();
+                let mut sorted = ranges.to_vec();
+                sorted.sort();
+                for range in sorted {
+                    if range.start() <= covered && range.end() > covered {
+                        covered = range.end();
+                    }
+                }
+                covered >= gap.end()
+            })
+        })
+    }
+
+    /// Whether the session behind `url` is alive and still lacks bytes.
+    pub fn is_incomplete(&self, url: &str) -> bool {
+        self.sessions.get(url).is_some_and(|s| !s.is_complete())
     }
 
     /// Whether a session is alive.
@@ -307,6 +356,15 @@ impl GraphServer {
         let expires = Self::wall(session.expires);
         let _ = now;
         let gaps: Vec<String> = match self.service {
+            Service::Drive if self.list_every_gap => {
+                let gaps = session.gaps();
+                gaps.iter()
+                    .map(|g| match g.end() == session.total {
+                        true => format!("\"{}-\"", g.start()),
+                        false => format!("\"{}-{}\"", g.start(), g.last()),
+                    })
+                    .collect()
+            }
             Service::Drive => (session.position() < session.total)
                 .then(|| format!("\"{}-\"", session.position()))
                 .into_iter()
@@ -392,10 +450,12 @@ impl GraphServer {
             let t = session.total;
             return self.violation(format!("total changed from {t} to {total}"));
         }
+        // A fragment that fills a gap up to bytes the session already holds may end off the grid.
         if service == Service::Drive
             && range.end() != total
             && range.len() % DRIVE_ALIGNMENT != 0
             && range.end() % DRIVE_ALIGNMENT != 0
+            && !session.holds(range.end())
         {
             return self.violation(format!("unaligned non-final drive fragment {range}"));
         }
@@ -426,11 +486,19 @@ impl GraphServer {
         self.finish(now, url, None)
     }
 
-    /// Turns a complete session into a file, or answers 409 on a name conflict.
-    fn finish(&mut self, now: Instant, url: &str, rename: Option<(String, String)>) -> Response {
+    /// Turns a complete session into a file, or answers 409 on a name conflict. An explicit
+    /// commit gives the item URL, name and conflict behaviour.
+    fn finish(
+        &mut self,
+        now: Instant,
+        url: &str,
+        commit: Option<(String, String, String)>,
+    ) -> Response {
         let session = &self.sessions[url];
-        let (name, conflict) =
-            rename.unwrap_or_else(|| (session.name.clone(), session.conflict.clone()));
+        let (key, name, conflict) = commit.unwrap_or_else(|| {
+            let key = session.item_key.clone();
+            (key, session.name.clone(), session.conflict.clone())
+        });
         let taken = self.existing.contains(&name);
         if self.service == Service::Drive && taken && conflict == "fail" {
             return self.answer(now, 409).with_body(
@@ -438,14 +506,10 @@ impl GraphServer {
             );
         }
         let session = self.sessions.remove(url).expect("session checked above");
+        self.completions += 1;
         let size = session.total;
         match self.service {
             Service::Drive => {
-                let key = if name == session.name {
-                    session.item_key.clone()
-                } else {
-                    format!("{GRAPH_HOST}/drive/root:/{name}:")
-                };
                 self.files.insert(key, session.data);
                 self.existing.push(name.clone());
                 self.answer(now, 201).with_body(format!(
@@ -475,7 +539,7 @@ impl GraphServer {
         }
     }
 
-    fn explicit_commit(&mut self, now: Instant, _item_url: &str, request: &Request) -> Response {
+    fn explicit_commit(&mut self, now: Instant, item_url: &str, request: &Request) -> Response {
         let Body::Json(json) = &request.body else {
             return self.violation("explicit commit without a JSON body".into());
         };
@@ -490,7 +554,9 @@ impl GraphServer {
             .unwrap_or("fail")
             .to_owned();
         match self.sessions.get(&source) {
-            Some(s) if s.is_complete() => self.finish(now, &source, Some((name, conflict))),
+            Some(s) if s.is_complete() => {
+                self.finish(now, &source, Some((item_url.to_owned(), name, conflict)))
+            }
             Some(_) => self.answer(now, 400),
             None => self.answer(now, 404),
         }

@@ -7,7 +7,7 @@ use std::vec::Vec;
 use resumable_core::http::{Request, RequestId, RequestKind, Response};
 use resumable_core::machine::StateMachine;
 use resumable_core::retry::JitterRng;
-use resumable_core::time::{Duration, Instant};
+use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
 use resumable_core::workbook::{
     CallOutcome, WorkbookCall, WorkbookConfig, WorkbookEvent, WorkbookSession, WorkbookUrl,
 };
@@ -52,12 +52,20 @@ pub(crate) struct Simulation {
     rng: JitterRng,
 }
 
+/// What the client's wall clock reads when the simulation starts (it agrees with the service's).
+pub(crate) fn wall_start() -> UnixTime {
+    UnixTime::parse_rfc3339("2026-01-01T00:00:00Z").unwrap()
+}
+
 impl Simulation {
     pub(crate) fn new(config: WorkbookConfig, server: ServerConfig) -> Self {
         let url = WorkbookUrl::new(BASE).unwrap();
+        let mut machine = WorkbookSession::new(url, config, Instant::ZERO).unwrap();
+        // As a transport does, from its own clock.
+        machine.set_wall_clock(WallClock::new(Instant::ZERO, wall_start()));
         Simulation {
             now: Instant::ZERO,
-            machine: WorkbookSession::new(url, config, Instant::ZERO).unwrap(),
+            machine,
             server: WorkbookServer::new(server),
             events: Vec::new(),
             sent: Vec::new(),

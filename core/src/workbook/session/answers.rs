@@ -2,10 +2,9 @@
 
 use super::{CreationRun, InFlight, LiveSession, Phase, ServerUrl, WorkbookSession};
 use crate::http::{RequestKind, Response, TransportError};
-use crate::retry::{RetryAfter, StatusClass};
+use crate::retry::{GiveUp, StatusClass, requested_wait};
 use crate::secret::SecretUrl;
-use crate::time::{Duration, Instant, UnixTime};
-use crate::workbook::config::MAX_POLL_INTERVAL;
+use crate::time::{Duration, Instant};
 use crate::workbook::error::{AnswerProblem, WorkbookError};
 use crate::workbook::event::{Creation, ExpiryReason, RetryCause, WorkbookEvent};
 use crate::workbook::graph_error::GraphError;
@@ -21,7 +20,7 @@ impl WorkbookSession {
                 let Some(location) = answer.header("Location") else {
                     return self.malformed(flight, answer, AnswerProblem::MissingLocation);
                 };
-                let Some(operation) = server_url(&flight.url, location) else {
+                let Some(operation) = self.server_url(&flight.url, location) else {
                     return self.malformed(flight, answer, AnswerProblem::BadLocation);
                 };
                 self.retrier.progress(now);
@@ -35,7 +34,7 @@ impl WorkbookSession {
                 }
                 self.phase = Phase::Poll {
                     operation,
-                    at: now + self.poll_wait(answer),
+                    at: now + self.poll_wait(now, answer),
                     deadline: now + self.config.max_creation_wait,
                 };
             }
@@ -68,7 +67,7 @@ impl WorkbookSession {
                 if let Some(creation) = self.creation.as_mut() {
                     creation.floor = flight.sent_at;
                 }
-                let wait = self.poll_wait(answer);
+                let wait = self.poll_wait(now, answer);
                 let Phase::Poll { at, deadline, .. } = &mut self.phase else {
                     return;
                 };
@@ -84,7 +83,7 @@ impl WorkbookSession {
                 self.events.push_back(WorkbookEvent::Polling {
                     status: OperationStatus::Succeeded,
                 });
-                match server_url(&flight.url, &resource_location) {
+                match self.server_url(&flight.url, &resource_location) {
                     // Polling stops here: the next request fetches the session.
                     Some(resource) => self.phase = Phase::Fetch { resource, at: now },
                     None => self.malformed(flight, answer, AnswerProblem::BadLocation),
@@ -182,6 +181,7 @@ impl WorkbookSession {
             replacing: None,
             how: Creation::Immediate,
             floor: now,
+            restarts: 0,
         });
         let persist_changes = info.persist_changes.unwrap_or(self.config.persist_changes);
         self.generation += 1;
@@ -218,21 +218,30 @@ impl WorkbookSession {
     }
 
     /// The operation or the created session vanished before we got it: start over with a new
-    /// `createSession`, counted against the recreation budget so a server that keeps losing
-    /// them cannot loop us forever.
+    /// `createSession`. This is the same creation tried again, not a recreation after an
+    /// expiry, so it spends nothing of [`WorkbookConfig::max_recreations`]; it is bounded by the
+    /// retry budget ([`RetryPolicy::max_attempts`](crate::retry::RetryPolicy::max_attempts)
+    /// restarts per creation), so a server that keeps losing operations cannot loop us forever.
+    ///
+    /// [`WorkbookConfig::max_recreations`]: crate::workbook::WorkbookConfig::max_recreations
     fn restart_creation(&mut self, now: Instant, cause: RetryCause) {
         if self.close_requested {
             return self.finish(WorkbookEvent::Closed { session_id: None });
         }
-        if self.recreations_in_a_row >= self.config.max_recreations {
-            return self.fail(WorkbookError::RecreationBudgetExhausted {
-                recreations: self.recreations_in_a_row,
+        let limit = self.config.retry.max_attempts;
+        let Some(creation) = self.creation.as_mut() else {
+            return;
+        };
+        if creation.restarts >= limit {
+            let attempts = creation.restarts;
+            return self.fail(WorkbookError::GaveUp {
+                request: RequestKind::CreateSession,
+                cause,
+                reason: GiveUp::BudgetExhausted { attempts },
             });
         }
-        self.recreations_in_a_row += 1;
-        if let Some(creation) = self.creation.as_mut() {
-            creation.how = Creation::Immediate;
-        }
+        creation.restarts += 1;
+        creation.how = Creation::Immediate;
         self.phase = Phase::Create { at: now };
         self.events.push_back(WorkbookEvent::Retrying {
             request: RequestKind::CreateSession,
@@ -246,7 +255,7 @@ impl WorkbookSession {
     fn retry_or_reject(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
         match StatusClass::of(answer.status) {
             StatusClass::Throttled | StatusClass::Transient => {
-                let wait = requested_wait(answer);
+                let wait = self.requested_wait(now, answer);
                 self.retry(now, flight.kind, RetryCause::Status(answer.status), wait);
             }
             StatusClass::Success
@@ -303,18 +312,42 @@ impl WorkbookSession {
         });
     }
 
-    /// How long to wait before the next poll of a long-running creation: the configured
-    /// interval, longer if the answer's `Retry-After` asks for more, never over 4 minutes, and
-    /// never over the refresh interval: the session may come into being right after a poll,
-    /// and must not sit unrefreshed past its inactivity limit before the next poll finds it
-    /// (this matters for short, scaled limits).
-    fn poll_wait(&self, answer: &Response) -> Duration {
-        let interval = self.config.effective_poll_interval();
+    /// How long to wait before the next poll of a long-running creation. The client's own
+    /// interval is the configured one, at most [`MAX_POLL_INTERVAL`] (Microsoft's ceiling) and
+    /// at most the refresh interval: the session may come into being right after a poll, and
+    /// must not sit unrefreshed past its inactivity limit before the next poll finds it (this
+    /// matters for short, scaled limits). Those caps bound the client's choice only: a longer
+    /// `Retry-After` is waited out in full (SPEC 4: never earlier than asked), even past the
+    /// inactivity limit, since the server knows when its session will exist.
+    fn poll_wait(&self, now: Instant, answer: &Response) -> Duration {
         let unrefreshed = self.config.refresh_interval(self.config.persist_changes);
-        requested_wait(answer)
-            .map_or(interval, |asked| asked.max(interval))
-            .min(MAX_POLL_INTERVAL)
-            .min(unrefreshed.max(Duration::from_millis(1)))
+        let own = self
+            .config
+            .effective_poll_interval()
+            .min(unrefreshed.max(Duration::from_millis(1)));
+        self.requested_wait(now, answer)
+            .map_or(own, |asked| asked.max(own))
+    }
+
+    /// The wait an answer's `Retry-After` asks for, on the server's clock (see
+    /// [`requested_wait`]).
+    fn requested_wait(&self, now: Instant, answer: &Response) -> Option<Duration> {
+        requested_wait(
+            answer.header("Retry-After"),
+            answer.header("Date"),
+            self.clock.unix_at(now),
+            self.config.retry.max_retry_after,
+        )
+    }
+
+    /// Resolves a URL the server named against the URL of the request it answered; the bearer
+    /// token may go there only if it has the workbook's own origin.
+    fn server_url(&self, request_url: &SecretUrl, reference: &str) -> Option<ServerUrl> {
+        let url = resolve(request_url.expose(), reference)?;
+        Some(ServerUrl {
+            same_origin: self.url.is_same_origin(&url),
+            url: SecretUrl::new(url),
+        })
     }
 
     fn malformed(&mut self, flight: &InFlight, answer: &Response, problem: AnswerProblem) {
@@ -323,27 +356,5 @@ impl WorkbookSession {
             status: answer.status,
             problem,
         });
-    }
-}
-
-/// Resolves a URL the server named against the URL of the request it answered.
-fn server_url(request_url: &SecretUrl, reference: &str) -> Option<ServerUrl> {
-    resolve(request_url.expose(), reference).map(|resolved| ServerUrl {
-        url: SecretUrl::new(resolved.url),
-        same_origin: resolved.same_origin,
-    })
-}
-
-/// The wait an answer's `Retry-After` asks for. An HTTP-date is measured against the answer's own
-/// `Date`, so clock skew between us and the server does not matter; without a `Date` the date
-/// form cannot be measured and counts as absent.
-pub(crate) fn requested_wait(answer: &Response) -> Option<Duration> {
-    let retry_after: RetryAfter = answer.header("Retry-After")?.parse().ok()?;
-    match retry_after {
-        RetryAfter::Delay(delay) => Some(delay),
-        RetryAfter::At(_) => {
-            let date = UnixTime::parse_http_date(answer.header("Date")?).ok()?;
-            Some(retry_after.delay_from(date))
-        }
     }
 }

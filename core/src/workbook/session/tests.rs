@@ -204,64 +204,6 @@ fn long_running_creation_polls_until_success_then_fetches() {
 }
 
 #[test]
-fn poll_waits_honour_retry_after_within_four_minutes() {
-    let cases = [
-        (None, 30),
-        (Some("5"), 30),
-        (Some("45"), 45),
-        (Some("600"), 240),
-        (Some("soon"), 30),
-    ];
-    for (retry_after, wait) in cases {
-        let config = WorkbookConfig {
-            respond_async: true,
-            ..WorkbookConfig::new(true)
-        };
-        let mut session = machine(config);
-        let create = session.poll_request(Instant::ZERO).unwrap();
-        let mut accepted = Response::new(202).with_header("Location", "/op");
-        if let Some(value) = retry_after {
-            accepted = accepted.with_header("Retry-After", value);
-        }
-        session.handle_response(secs(10), create.id, accepted);
-        assert_eq!(
-            session.poll_timeout(),
-            Some(secs(10 + wait)),
-            "{retry_after:?}"
-        );
-    }
-    // An HTTP-date is measured against the answer's own Date.
-    let mut session = machine(WorkbookConfig::new(true));
-    let create = session.poll_request(Instant::ZERO).unwrap();
-    session.handle_response(
-        secs(10),
-        create.id,
-        Response::new(202)
-            .with_header("Location", "/op")
-            .with_header("Date", "Thu, 01 Jan 2026 00:00:00 GMT")
-            .with_header("Retry-After", "Thu, 01 Jan 2026 00:01:40 GMT"),
-    );
-    assert_eq!(session.poll_timeout(), Some(secs(110)));
-}
-
-#[test]
-fn polls_come_often_enough_for_a_short_inactivity_limit() {
-    // Sessions die after 10 s of idleness: a session created right after a poll must be found
-    // and refreshed within 5 s, whatever the poll interval or Retry-After say.
-    let config = WorkbookConfig {
-        inactivity: crate::workbook::InactivityLimits::uniform(Duration::from_secs(10)),
-        ..WorkbookConfig::new(true)
-    };
-    let mut session = machine(config);
-    let create = session.poll_request(Instant::ZERO).unwrap();
-    let answer = Response::new(202)
-        .with_header("Location", "/op")
-        .with_header("Retry-After", "60");
-    session.handle_response(Instant::ZERO, create.id, answer);
-    assert_eq!(session.poll_timeout(), Some(secs(5)));
-}
-
-#[test]
 fn a_location_on_another_origin_gets_no_bearer_token() {
     let mut session = accepted(
         WorkbookConfig::new(true),
@@ -271,6 +213,42 @@ fn a_location_on_another_origin_gets_no_bearer_token() {
     let poll = session.poll_request(secs(30)).unwrap();
     assert_eq!(poll.url.expose(), "https://elsewhere.example/op");
     assert_eq!(poll.auth, Auth::None);
+}
+
+#[test]
+fn the_bearer_token_goes_only_to_the_workbooks_origin() {
+    // The operation lives on another host: polled without the token (as before). Its answer
+    // names the session on that host, absolutely or relatively: fetched without the token too,
+    // though the URL has the origin of the request it answered.
+    for resource in ["https://evil.example/session/1", "/session/1", "session/1"] {
+        let mut session = accepted(
+            WorkbookConfig::new(true),
+            "https://evil.example/op/1",
+            Instant::ZERO,
+        );
+        let poll = session.poll_request(secs(30)).unwrap();
+        assert_eq!(poll.auth, Auth::None);
+        let done = format!(r#"{{"status":"succeeded","resourceLocation":"{resource}"}}"#);
+        session.handle_response(secs(30), poll.id, Response::new(200).with_body(done));
+        let fetch = session.poll_request(secs(30)).unwrap();
+        assert_eq!(fetch.kind, RequestKind::FetchResource);
+        assert!(
+            fetch.url.expose().starts_with("https://evil.example/"),
+            "{resource}"
+        );
+        assert_eq!(fetch.auth, Auth::None, "{resource}");
+    }
+    // A foreign operation that names a session back on the workbook's origin: the token goes.
+    let mut session = accepted(
+        WorkbookConfig::new(true),
+        "https://evil.example/op/1",
+        Instant::ZERO,
+    );
+    let poll = session.poll_request(secs(30)).unwrap();
+    session.handle_response(secs(30), poll.id, operation("succeeded"));
+    let fetch = session.poll_request(secs(30)).unwrap();
+    assert_eq!(fetch.url.expose(), "https://graph.example/v1.0/sessions/1");
+    assert_eq!(fetch.auth, Auth::Bearer);
 }
 
 #[test]
@@ -554,66 +532,6 @@ fn refresh_answers_that_stop() {
     }
 }
 
-/// Answers every request at once, jumping to each deadline: each `createSession` gets a new
-/// session `s1`, `s2`, ...; every other request gets what `other` gives. Returns the number of
-/// sessions created when the machine finishes or `max_created` is reached.
-fn drive(
-    session: &mut WorkbookSession,
-    max_created: usize,
-    mut other: impl FnMut() -> Response,
-) -> usize {
-    let mut now = Instant::ZERO;
-    let mut created = 0;
-    while !session.is_finished() && created < max_created {
-        let Some(request) = session.poll_request(now) else {
-            now = session.poll_timeout().unwrap();
-            continue;
-        };
-        let answer = if request.kind == RequestKind::CreateSession {
-            created += 1;
-            session_body(&format!("s{created}"), true)
-        } else {
-            other()
-        };
-        session.handle_response(now, request.id, answer);
-    }
-    created
-}
-
-#[test]
-fn recreation_budget_stops_sessions_that_die_at_once() {
-    let config = WorkbookConfig {
-        max_recreations: 2,
-        ..WorkbookConfig::new(true)
-    };
-    let mut session = machine(config);
-    let created = drive(&mut session, 100, || Response::new(404));
-    assert_eq!(created, 3, "the first session and two replacements");
-    assert_eq!(
-        events(&mut session).last(),
-        Some(&WorkbookEvent::Failed(
-            WorkbookError::RecreationBudgetExhausted { recreations: 2 }
-        ))
-    );
-}
-
-#[test]
-fn a_healthy_refresh_refills_the_recreation_budget() {
-    let config = WorkbookConfig {
-        max_recreations: 1,
-        ..WorkbookConfig::new(true)
-    };
-    let mut session = machine(config);
-    let mut refreshes = 0;
-    // Every other refresh finds the session gone; the ones between prove each new session.
-    let created = drive(&mut session, 6, || {
-        refreshes += 1;
-        Response::new(if refreshes % 2 == 0 { 404 } else { 204 })
-    });
-    assert_eq!(created, 6);
-    assert!(!session.is_finished(), "{:?}", events(&mut session));
-}
-
 #[test]
 fn transport_failures() {
     let mut session = machine(WorkbookConfig::new(true));
@@ -678,188 +596,6 @@ fn failed_refreshes_retry_before_the_expiry_until_the_budget_runs_out() {
     ));
 }
 
-#[test]
-fn creation_times_out_when_the_operation_never_ends() {
-    let config = WorkbookConfig {
-        max_creation_wait: Duration::from_secs(100),
-        ..WorkbookConfig::new(true)
-    };
-    let mut session = accepted(config, "/op", Instant::ZERO);
-    let mut polls = 0;
-    let mut now = Instant::ZERO;
-    while !session.is_finished() {
-        now = session.poll_timeout().unwrap();
-        session.handle_timeout(now);
-        if let Some(poll) = session.poll_request(now) {
-            polls += 1;
-            session.handle_response(now, poll.id, operation("notStarted"));
-        }
-    }
-    assert_eq!(polls, 3, "at 30, 60 and 90 s");
-    assert_eq!(now, secs(100));
-    assert_eq!(
-        events(&mut session).pop(),
-        Some(WorkbookEvent::Failed(WorkbookError::CreationTimedOut {
-            waited: Duration::from_secs(100)
-        }))
-    );
-}
-
-#[test]
-fn a_vanished_operation_starts_creation_over() {
-    let mut session = accepted(WorkbookConfig::new(true), "/op", Instant::ZERO);
-    let poll = session.poll_request(secs(30)).unwrap();
-    session.handle_response(secs(30), poll.id, Response::new(404));
-    let create = session.poll_request(secs(30)).unwrap();
-    assert_eq!(create.kind, RequestKind::CreateSession);
-    session.handle_response(secs(31), create.id, session_body("again", true));
-    let created: Vec<_> = events(&mut session)
-        .into_iter()
-        .filter(|event| matches!(event, WorkbookEvent::Created { .. }))
-        .collect();
-    assert_eq!(
-        created,
-        [WorkbookEvent::Created {
-            session_id: Secret::new("again"),
-            persist_changes: true,
-            how: Creation::Immediate
-        }]
-    );
-}
-
-#[test]
-fn retry_after_values() {
-    use super::answers::requested_wait;
-    type Headers<'a> = &'a [(&'a str, &'a str)];
-    let cases: [(Headers<'_>, Option<u64>); 5] = [
-        (&[], None),
-        (&[("Retry-After", "7")], Some(7)),
-        (&[("retry-after", "x")], None),
-        (&[("Retry-After", "Thu, 01 Jan 2026 00:00:10 GMT")], None),
-        (
-            &[
-                ("Retry-After", "Thu, 01 Jan 2026 00:00:10 GMT"),
-                ("Date", "Thu, 01 Jan 2026 00:00:04 GMT"),
-            ],
-            Some(6),
-        ),
-    ];
-    for (headers, wait) in cases {
-        let mut answer = Response::new(429);
-        for (name, value) in headers {
-            answer = answer.with_header(String::from(*name), String::from(*value));
-        }
-        assert_eq!(
-            requested_wait(&answer),
-            wait.map(Duration::from_secs),
-            "{headers:?}"
-        );
-    }
-}
-
-mod hostile_answers {
-    use super::*;
-    use alloc::string::ToString;
-    use proptest::prelude::*;
-
-    fn body() -> impl Strategy<Value = String> {
-        prop_oneof![
-            Just(String::new()),
-            Just(r#"{"id":"s","persistChanges":true}"#.into()),
-            Just(r#"{"id":""}"#.into()),
-            Just(r#"{"status":"running"}"#.into()),
-            Just(r#"{"status":"succeeded","resourceLocation":"../s"}"#.into()),
-            Just(r#"{"status":"succeeded","resourceLocation":"mailto:x"}"#.into()),
-            Just(r#"{"status":"failed","error":{"code":"x","innerError":{"code":"y"}}}"#.into()),
-            Just(r#"{"error":{"innerError":{"code":"invalidSessionReCreatable"}}}"#.into()),
-            Just(r#"{"error":{"code":"invalidSessionWhatever"}}"#.into()),
-            "[ -~é]{0,40}",
-        ]
-    }
-
-    fn answer() -> impl Strategy<Value = Response> {
-        (
-            prop_oneof![
-                Just(200u16),
-                Just(201),
-                Just(202),
-                Just(204),
-                Just(404),
-                Just(429),
-                Just(503),
-                Just(504),
-                any::<u16>()
-            ],
-            proptest::option::of(prop_oneof![
-                Just("operations/op".to_string()),
-                Just("https://elsewhere/op".to_string()),
-                "[ -~é]{0,30}",
-            ]),
-            proptest::option::of(prop_oneof![
-                Just("0".to_string()),
-                Just("999999999999999999999".to_string()),
-                "[ -~é]{0,20}",
-            ]),
-            body(),
-        )
-            .prop_map(|(status, location, retry_after, body)| {
-                let mut answer = Response::new(status).with_body(body);
-                if let Some(location) = location {
-                    answer = answer.with_header("Location", location);
-                }
-                if let Some(retry_after) = retry_after {
-                    answer = answer.with_header("Retry-After", retry_after);
-                }
-                answer
-            })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        /// Whatever the server answers, the machine never panics, never hands out a request
-        /// after it finished, and always either has a request to send, a deadline, or is done.
-        #[test]
-        fn arbitrary_answers_never_break_the_machine(
-            answers in proptest::collection::vec(answer(), 1..40),
-            respond_async in any::<bool>(),
-            close_after in proptest::option::of(0usize..40),
-        ) {
-            let config = WorkbookConfig { respond_async, ..WorkbookConfig::new(true) };
-            let mut session = machine(config);
-            let mut now = Instant::ZERO;
-            for (step, answer) in answers.into_iter().enumerate() {
-                if close_after == Some(step) {
-                    session.close(now);
-                }
-                let request = match session.poll_request(now) {
-                    Some(request) => request,
-                    None => match session.poll_timeout() {
-                        Some(deadline) => {
-                            now = now.max(deadline);
-                            session.handle_timeout(now);
-                            match session.poll_request(now) {
-                                Some(request) => request,
-                                None => {
-                                    prop_assert!(session.is_finished());
-                                    break;
-                                }
-                            }
-                        }
-                        None => {
-                            prop_assert!(session.is_finished());
-                            break;
-                        }
-                    },
-                };
-                prop_assert!(!session.is_finished());
-                session.handle_response(now, request.id, answer);
-                let _ = events(&mut session);
-            }
-            if session.is_finished() {
-                prop_assert!(session.poll_request(Instant::MAX).is_none());
-                prop_assert_eq!(session.poll_timeout(), None);
-            }
-        }
-    }
-}
+mod hostile_answers;
+mod recreation;
+mod timing;

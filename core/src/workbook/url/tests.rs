@@ -46,31 +46,33 @@ fn rfc_3986_reference_resolution_examples() {
     ];
     for (reference, expected) in cases {
         let resolved = resolve(base, reference).unwrap_or_else(|| panic!("{reference:?}"));
-        assert_eq!(resolved.url, expected, "{reference:?}");
+        assert_eq!(resolved, expected, "{reference:?}");
     }
 }
 
 #[test]
 fn graph_locations_resolve_against_the_request_url() {
-    let create = "https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook/createSession";
+    let workbook =
+        WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook").unwrap();
+    let create = workbook.create_session();
     let absolute = "https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook/operations/op1";
-    let same = resolve(create, absolute).unwrap();
-    assert_eq!(same.url, absolute);
-    assert!(same.same_origin);
-    assert_eq!(resolve(create, "operations/op1").unwrap().url, absolute);
+    let same = resolve(&create, absolute).unwrap();
+    assert_eq!(same, absolute);
+    assert!(workbook.is_same_origin(&same));
+    assert_eq!(resolve(&create, "operations/op1").unwrap(), absolute);
     assert_eq!(
-        resolve(create, "/v1.0/me/drive/items/01AB/workbook/operations/op1")
-            .unwrap()
-            .url,
+        resolve(&create, "/v1.0/me/drive/items/01AB/workbook/operations/op1").unwrap(),
         absolute
     );
-    let explicit_port = resolve(create, "https://GRAPH.microsoft.com:443/x").unwrap();
-    assert!(explicit_port.same_origin);
+    let explicit_port = resolve(&create, "https://GRAPH.microsoft.com:443/x").unwrap();
+    assert!(workbook.is_same_origin(&explicit_port));
 }
 
 #[test]
 fn foreign_origins_are_marked_and_non_web_urls_refused() {
-    let base = "http://127.0.0.1:8080/drive/workbook/createSession";
+    let workbook = WorkbookUrl::new("http://127.0.0.1:8080/drive/workbook").unwrap();
+    let base = workbook.create_session();
+    let base = base.as_str();
     for foreign in [
         "http://evil.example/op",
         "https://127.0.0.1:8080/op",
@@ -79,18 +81,15 @@ fn foreign_origins_are_marked_and_non_web_urls_refused() {
         "http://user@evil.example/op",
     ] {
         let resolved = resolve(base, foreign).unwrap();
-        assert!(!resolved.same_origin, "{foreign}");
+        assert!(!workbook.is_same_origin(&resolved), "{foreign}");
+        // Relative to a foreign URL, a path stays on the foreign host.
+        let relative = resolve(&resolved, "/session/1").unwrap();
+        assert!(!workbook.is_same_origin(&relative), "{foreign}");
     }
-    assert!(
-        resolve(base, "http://127.0.0.1:8080/op")
-            .unwrap()
-            .same_origin
-    );
-    assert!(
-        resolve("http://[::1]:80/w", "http://[::1]/op")
-            .unwrap()
-            .same_origin
-    );
+    assert!(workbook.is_same_origin(&resolve(base, "http://127.0.0.1:8080/op").unwrap()));
+    let ipv6 = WorkbookUrl::new("http://[::1]:80/w").unwrap();
+    assert!(ipv6.is_same_origin(&resolve("http://[::1]:80/w", "http://[::1]/op").unwrap()));
+    assert!(!workbook.is_same_origin("not a url"));
     for refused in [
         "javascript:alert(1)x://",
         "mailto:someone",
@@ -149,7 +148,7 @@ proptest::proptest! {
     fn any_reference_resolves_to_a_web_url_or_nothing(reference in "\\PC{0,60}") {
         let base = "https://graph.example/v1.0/me/drive/items/1/workbook/createSession";
         if let Some(resolved) = resolve(base, &reference) {
-            let parts = UrlParts::split(&resolved.url).unwrap();
+            let parts = UrlParts::split(&resolved).unwrap();
             proptest::prop_assert!(
                 parts.scheme.eq_ignore_ascii_case("http") || parts.scheme.eq_ignore_ascii_case("https")
             );

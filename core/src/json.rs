@@ -1,9 +1,10 @@
 //! Reading JSON answers whatever the casing of their property names.
 //!
-//! Graph writes `persistChanges`, `resourceLocation` and `innerError`, but the same services also
-//! answer in PascalCase (`NextExpectedRanges` stalled one SDK) and OData error objects appear as
-//! `innererror`. Every property the workbook machine reads goes through [`property`], so none of
-//! them depends on the server's casing.
+//! Graph writes `nextExpectedRanges`, `persistChanges`, `resourceLocation` and `innerError`, but
+//! the same services also answer in PascalCase (`NextExpectedRanges` stalled one SDK), OData error
+//! objects appear as `innererror`, and WOPI hosts write `UploadSessionToken` in whatever case their
+//! JSON library likes. Every property the machines read goes through [`property`], so none of them
+//! depends on the server's casing.
 
 use alloc::string::String;
 
