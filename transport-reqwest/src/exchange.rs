@@ -10,37 +10,28 @@
 //! Bodies that name source ranges are read just in time, a block at a time, by a task that stays
 //! a couple of blocks ahead of the socket: the read of the next block overlaps the sending of the
 //! current one, the first blocks of the next fragment are read while this one finishes, memory
-//! stays at a few blocks per request, and a retry simply reads the
-//! range again.
+//! stays at a few blocks per request, and a retry simply reads the range again (see
+//! `body_stream`).
 //!
 //! Each request runs under the time limit its state machine computed (it scales with the body
 //! size and the measured throughput), and under the idle limit of the [`TimeoutPolicy`]: a body
 //! that stops moving, or an answer that stops arriving, ends the request as
 //! [`TransportError::Timeout`] long before the overall limit.
 
-use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures::Stream;
 use resumable_core::http::{
     Auth, Body, Method, Request, RequestId, Response, Segment, TransportError,
 };
-use resumable_core::range::ByteRange;
 
-use crate::prefetch::{Prefetcher, spawn_read};
-use crate::source::{BLOCK_SIZE, Source};
+use crate::body_stream::{BodyProgress, observe, read_ahead};
+use crate::prefetch::Prefetcher;
+use crate::source::Source;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
-
-/// Blocks read ahead of the socket per request.
-const READ_AHEAD_BLOCKS: usize = 2;
-
-/// Bodies are handed to the connection in pieces of this size, so the idle watchdog sees
-/// movement even on slow links.
-const PIECE_SIZE: usize = 64 * 1024;
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON document,
 /// and a hostile server must not make the client buffer gigabytes.
@@ -324,210 +315,6 @@ fn source_bytes(body: &Body) -> u64 {
             })
             .sum(),
         Body::Empty | Body::Json(_) => 0,
-    }
-}
-
-/// Reads the segments' bytes in order on a background task, staying a few blocks ahead of the
-/// consumer, taking blocks the prefetcher read ahead where it has them, and starting the
-/// prefetch of what follows once the last source block is read. Source blocks carry a flag so
-/// the CRC covers source bytes only.
-fn read_ahead(
-    source: Arc<dyn Source>,
-    segments: Vec<Segment>,
-    prefetcher: Arc<Prefetcher>,
-) -> tokio::sync::mpsc::Receiver<io::Result<(Bytes, bool)>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD_BLOCKS);
-    tokio::spawn(async move {
-        let mut source_end = None;
-        for segment in segments {
-            let range = match segment {
-                Segment::Inline(bytes) => {
-                    if tx.send(Ok((bytes, false))).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                Segment::Source(range) => range,
-            };
-            if let Some(bytes) = source.slice(range) {
-                if tx.send(Ok((bytes, true))).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            let mut offset = range.start();
-            while offset < range.end() {
-                let len = (range.end() - offset).min(BLOCK_SIZE as u64);
-                let block = ByteRange::with_len(offset, len).expect("len > 0 inside the range");
-                let read = match prefetcher.take(block).await {
-                    Some(read) => read,
-                    None => spawn_read(source.clone(), block)
-                        .await
-                        .map_err(io::Error::other),
-                };
-                let failed = read.is_err();
-                if tx.send(read.map(|b| (b, true))).await.is_err() || failed {
-                    return;
-                }
-                offset += len;
-            }
-            source_end = Some(range.end());
-        }
-        if let Some(end) = source_end {
-            prefetcher.start(&source, end);
-        }
-    });
-    rx
-}
-
-/// Passes blocks on to the socket in pieces, keeping the CRC, the time of the last movement, and
-/// any read error (so a failed request can be told apart from a network failure). The body counts
-/// as finished when its last byte has been handed over: hyper stops polling once it has
-/// `Content-Length` bytes, so the end of the stream may never be observed.
-fn observe(
-    rx: tokio::sync::mpsc::Receiver<io::Result<(Bytes, bool)>>,
-    len: u64,
-    progress: Arc<BodyProgress>,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    progress.touch();
-    let state = ObservedBody {
-        rx,
-        progress,
-        handed: 0,
-        len,
-        pending: Bytes::new(),
-        pending_from_source: false,
-    };
-    futures::stream::unfold(state, |mut body| async move {
-        if body.pending.is_empty() {
-            match body.rx.recv().await {
-                None => {
-                    body.progress.finish();
-                    return None;
-                }
-                Some(Ok((bytes, from_source))) => {
-                    body.pending = bytes;
-                    body.pending_from_source = from_source;
-                }
-                Some(Err(e)) => {
-                    body.progress.fail(&e);
-                    return Some((Err(e), body));
-                }
-            }
-        }
-        let piece = body.pending.split_to(body.pending.len().min(PIECE_SIZE));
-        body.progress.hand_over(&piece, body.pending_from_source);
-        body.handed += piece.len() as u64;
-        if body.handed >= body.len {
-            body.progress.finish();
-        }
-        Some((Ok(piece), body))
-    })
-}
-
-/// The state of a body being handed to the connection.
-struct ObservedBody {
-    rx: tokio::sync::mpsc::Receiver<io::Result<(Bytes, bool)>>,
-    progress: Arc<BodyProgress>,
-    handed: u64,
-    len: u64,
-    pending: Bytes,
-    pending_from_source: bool,
-}
-
-/// Shared between the body stream and the request: how far the body got.
-struct BodyProgress {
-    base: tokio::time::Instant,
-    last_movement_ms: AtomicU64,
-    first_byte_ms: AtomicU64,
-    finished: AtomicBool,
-    crc: Mutex<crc32fast::Hasher>,
-    source_error: Mutex<Option<String>>,
-    sent: Arc<AtomicU64>,
-}
-
-impl BodyProgress {
-    fn new(sent: Arc<AtomicU64>) -> Self {
-        BodyProgress {
-            base: tokio::time::Instant::now(),
-            last_movement_ms: AtomicU64::new(0),
-            first_byte_ms: AtomicU64::new(u64::MAX),
-            finished: AtomicBool::new(false),
-            crc: Mutex::new(crc32fast::Hasher::new()),
-            source_error: Mutex::new(None),
-            sent,
-        }
-    }
-
-    fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn touch(&self) {
-        self.last_movement_ms
-            .store(self.elapsed_ms(), Ordering::Relaxed);
-    }
-
-    /// A piece goes to the connection: it moved, and source bytes count toward the CRC.
-    fn hand_over(&self, piece: &[u8], from_source: bool) {
-        let now = self.elapsed_ms();
-        self.last_movement_ms.store(now, Ordering::Relaxed);
-        let _ = self.first_byte_ms.compare_exchange(
-            u64::MAX,
-            now,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-        if from_source {
-            if let Ok(mut crc) = self.crc.lock() {
-                crc.update(piece);
-            }
-            self.sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
-        }
-    }
-
-    fn first_byte(&self) -> Option<tokio::time::Instant> {
-        match self.first_byte_ms.load(Ordering::Relaxed) {
-            u64::MAX => None,
-            ms => Some(self.base + Duration::from_millis(ms)),
-        }
-    }
-
-    fn finish(&self) {
-        self.finished.store(true, Ordering::Release);
-    }
-
-    fn finished(&self) -> bool {
-        self.finished.load(Ordering::Acquire)
-    }
-
-    fn crc(&self) -> Option<u32> {
-        self.crc.lock().ok().map(|crc| crc.clone().finalize())
-    }
-
-    fn fail(&self, error: &io::Error) {
-        if let Ok(mut slot) = self.source_error.lock() {
-            *slot = Some(error.to_string());
-        }
-    }
-
-    fn source_error(&self) -> Option<String> {
-        self.source_error.lock().ok().and_then(|e| e.clone())
-    }
-
-    /// Resolves when the body has not moved for `idle` while still being sent. Once the body is
-    /// out, the wait for the answer is bounded by the request's own time limit.
-    async fn stalled(&self, idle: Duration) {
-        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
-        loop {
-            tokio::time::sleep(idle / 4).await;
-            let quiet = self
-                .elapsed_ms()
-                .saturating_sub(self.last_movement_ms.load(Ordering::Relaxed));
-            if !self.finished() && quiet >= idle_ms {
-                return;
-            }
-        }
     }
 }
 

@@ -68,6 +68,8 @@
 // would only make matching on it clumsier.
 #![allow(clippy::result_large_err)]
 
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+mod body_stream;
 pub mod checkpoint_store;
 #[cfg(feature = "tokio")]
 mod checkpoint_writer;
