@@ -269,24 +269,60 @@ async fn accept_loop(listener: TcpListener, router: Router, shutdown: Cancellati
         };
         let _ = stream.set_nodelay(true);
         let kill = shutdown.child_token();
-        let control = ConnectionControl::new(kill.clone());
-        let router = router.clone();
-        tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                    request.extensions_mut().insert(control.clone());
-                    router.clone().oneshot(request)
-                });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                () = kill.cancelled() => {}
-            }
-        });
+        tokio::spawn(serve_connection(stream, router.clone(), kill));
     }
 }
+
+/// Serves one connection until it ends, the emulator stops, or a handler drops it (a fault).
+///
+/// Each request runs in a task of its own. Hyper drops a request's future when its client
+/// closes the socket; a handler cancelled halfway would leave its session mid-change (a writer
+/// taken out and never put back). In its own task the handler always runs to the end: it sees
+/// the body end early and undoes the fragment, or it stores every byte it received, whatever
+/// becomes of the connection. Only a deliberate drop (the connection's `kill` token, cancelled
+/// by a fault after the handler's work is done, or by the emulator stopping) ends it early.
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router, kill: CancellationToken) {
+    let control = ConnectionControl::new(kill.clone());
+    let request_kill = kill.clone();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(control.clone());
+        let router = router.clone();
+        let kill = request_kill.clone();
+        let handler = tokio::spawn(async move {
+            tokio::select! {
+                answer = router.oneshot(request) => Some(answer),
+                () = kill.cancelled() => None,
+            }
+        });
+        async move {
+            match handler.await {
+                Ok(Some(Ok(answer))) => Ok(answer),
+                Ok(Some(Err(never))) => match never {},
+                // Dropped on purpose, or the handler panicked: no answer, close the connection.
+                Ok(None) | Err(_) => Err(ConnectionDropped),
+            }
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        () = kill.cancelled() => {}
+    }
+}
+
+/// The service's error when a request ends without an answer: hyper closes the connection.
+#[derive(Debug)]
+struct ConnectionDropped;
+
+impl fmt::Display for ConnectionDropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the connection was dropped without an answer")
+    }
+}
+
+impl std::error::Error for ConnectionDropped {}
 
 #[cfg(test)]
 mod tests {
