@@ -84,6 +84,15 @@ impl FromStr for TimeScale {
     }
 }
 
+/// The instant `after` from now, or a far-off instant (about thirty years away) when `after` is
+/// too long for the clock to represent: a session configured to live "forever" simply never
+/// expires, instead of overflowing the clock.
+pub(crate) fn deadline_after(after: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+}
+
 /// The wall clock now, as the services write it.
 pub(crate) fn wall_now() -> UnixTime {
     let millis = SystemTime::now()

@@ -176,6 +176,11 @@ pub struct Limits {
     pub drive_quota: u64,
     /// Gaps tracked per print session (print fragments may come in any order).
     pub print_max_gaps: usize,
+    /// The emulator's own limit: live sessions of every kind together (Graph upload, WOPI
+    /// upload, workbook). A create beyond it answers `503` with `Retry-After` (the time until
+    /// the first live session expires). Expired sessions are swept away periodically, so only
+    /// sessions in use count.
+    pub max_live_sessions: usize,
 }
 
 impl Default for Limits {
@@ -189,6 +194,7 @@ impl Default for Limits {
             mail_file_max: 150 * 1024 * 1024,
             drive_quota: u64::MAX,
             print_max_gaps: crate::graph::session::PRINT_GAP_CAPACITY,
+            max_live_sessions: 4096,
         }
     }
 }

@@ -49,6 +49,16 @@
 //! Expiries and creation delays are service time, divided by the [`TimeScale`]; the answers
 //! carry real wall-clock times, so clients need not know the scale.
 //!
+//! ## Resources
+//!
+//! A session holds no file descriptor between requests: part files are opened for each write
+//! and created by the first one. Expired sessions are swept away periodically (a quarter of the
+//! shortest scaled session lifetime, between 10 ms and 5 s) with their part files, whether or
+//! not anyone touches them again. At most [`Limits::max_live_sessions`] sessions of all kinds
+//! live at once; a create beyond that answers `503 Service Unavailable` with `Retry-After` (real
+//! seconds until the first live session expires, at least 1). Each request runs in a task of
+//! its own, so a client that disconnects mid-request never leaves a session half-changed.
+//!
 //! ## Determinism
 //!
 //! The fault plan is a function of the seed and of each request's position (within its
@@ -71,6 +81,7 @@ mod graph;
 mod ids;
 mod inspect;
 mod server;
+mod slots;
 mod stats;
 mod storage;
 mod wopi;

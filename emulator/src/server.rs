@@ -6,6 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
@@ -50,6 +51,7 @@ impl Emulator {
         }
         let state = Arc::new(AppState::new(config, format!("http://{addr}"), storage));
         let shutdown = CancellationToken::new();
+        tokio::spawn(sweep_until(state.clone(), shutdown.clone()));
         let server = tokio::spawn(accept_loop(
             listener,
             router(state.clone()),
@@ -173,7 +175,7 @@ impl EmulatorHandle {
 
     /// The counters, as `GET /_emulator/stats` shows them.
     pub fn stats(&self) -> StatsSnapshot {
-        self.state.stats.snapshot()
+        self.state.stats_snapshot()
     }
 
     /// The directory files are written to, unless content is discarded.
@@ -250,20 +252,87 @@ impl std::error::Error for StartError {
     }
 }
 
+/// Sweeps expired sessions away every [`sweep_period`] until `shutdown`, so sessions nobody
+/// touches again free their slots and part files.
+async fn sweep_until(state: Arc<AppState>, shutdown: CancellationToken) {
+    let period = sweep_period(&state.config);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            () = shutdown.cancelled() => return,
+        }
+        state.sweep(tokio::time::Instant::now());
+    }
+}
+
+/// A quarter of the shortest session lifetime in real time (expiries run on the scaled clock),
+/// between 10 ms and 5 s: an expired session lingers at most a quarter of its lifetime, and a
+/// sweep never runs more often than a loopback server needs.
+pub(crate) fn sweep_period(config: &EmulatorConfig) -> Duration {
+    let scale = config.time_scale;
+    [
+        config.graph.session_lifetime,
+        config.wopi.session_idle,
+        config.workbook.persistent_idle,
+        config.workbook.non_persistent_idle,
+    ]
+    .into_iter()
+    .map(|lifetime| scale.real(lifetime) / 4)
+    .min()
+    .unwrap_or(MAX_SWEEP_PERIOD)
+    .clamp(MIN_SWEEP_PERIOD, MAX_SWEEP_PERIOD)
+}
+
+const MIN_SWEEP_PERIOD: Duration = Duration::from_millis(10);
+const MAX_SWEEP_PERIOD: Duration = Duration::from_secs(5);
+
+/// How long to wait after a failed `accept`: doubling from 10 ms up to 1 s while failures go on
+/// (out of file descriptors, typically, which only time cures), back to the start after a
+/// success. A connection reset before it was accepted costs one short wait.
+#[derive(Debug)]
+struct AcceptBackoff {
+    next: Duration,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn new() -> Self {
+        AcceptBackoff { next: Self::FIRST }
+    }
+
+    /// The wait after one more failure.
+    fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        wait
+    }
+
+    fn succeeded(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 /// Accepts connections until `shutdown`; each connection runs until it ends, the emulator
 /// stops, or a handler drops it (a fault).
 async fn accept_loop(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+    let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = shutdown.cancelled() => return,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                backoff.succeeded();
+                stream
+            }
             Err(_) => {
-                // Out of descriptors or a connection reset before accept: wait a moment
-                // instead of spinning.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.failed()) => {}
+                    () = shutdown.cancelled() => return,
+                }
                 continue;
             }
         };
@@ -327,6 +396,31 @@ impl std::error::Error for ConnectionDropped {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_failures_back_off_up_to_a_second_and_reset() {
+        let mut backoff = AcceptBackoff::new();
+        let waits: Vec<u64> = (0..9)
+            .map(|_| backoff.failed().as_millis() as u64)
+            .collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.succeeded();
+        assert_eq!(backoff.failed(), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn sweeps_run_at_a_quarter_of_the_shortest_lifetime_within_bounds() {
+        let config = EmulatorConfig::default();
+        // Workbook sessions (5 minutes) are the shortest-lived at real time: capped at 5 s.
+        assert_eq!(sweep_period(&config), MAX_SWEEP_PERIOD);
+        let fast = config
+            .clone()
+            .with_time_scale(crate::TimeScale::new(300.0).unwrap());
+        // 5 minutes at x300 is 1 s: swept every 250 ms.
+        assert_eq!(sweep_period(&fast), Duration::from_millis(250));
+        let frantic = config.with_time_scale(crate::TimeScale::new(1e6).unwrap());
+        assert_eq!(sweep_period(&frantic), MIN_SWEEP_PERIOD);
+    }
 
     #[test]
     fn paths_are_encoded_segment_by_segment() {

@@ -44,6 +44,11 @@ pub struct StatsSnapshot {
     pub bytes_received_twice: u64,
     /// Sessions created (upload, WOPI and workbook).
     pub sessions_created: u64,
+    /// Sessions live now (created, not yet completed, cancelled or expired and swept).
+    pub sessions_live: u64,
+    /// Sessions forgotten because they expired (by the periodic sweep; sessions found expired
+    /// when a request touched them are not counted here).
+    pub sessions_expired: u64,
     /// Files completed (listed in `/_emulator/files`).
     pub files_completed: u64,
 }
@@ -56,6 +61,7 @@ struct Tallies {
     faults_total: u64,
     refusals: BTreeMap<u16, u64>,
     sessions_created: u64,
+    sessions_expired: u64,
     files_completed: u64,
 }
 
@@ -99,6 +105,10 @@ impl Stats {
         self.tallies().sessions_created += 1;
     }
 
+    pub(crate) fn sessions_expired(&self, count: u64) {
+        self.tallies().sessions_expired += count;
+    }
+
     pub(crate) fn file_completed(&self) {
         self.tallies().files_completed += 1;
     }
@@ -133,6 +143,8 @@ impl Stats {
             bytes_received: self.bytes_received.load(Ordering::Relaxed),
             bytes_received_twice: self.bytes_received_twice.load(Ordering::Relaxed),
             sessions_created: tallies.sessions_created,
+            sessions_live: 0,
+            sessions_expired: tallies.sessions_expired,
             files_completed: tallies.files_completed,
         }
     }

@@ -10,8 +10,7 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use resumable_core::secret::Secret;
 use resumable_core::wopi::{
-    ChunkId, ChunkSignature, ChunkingScheme, PutChunkedFileMessage, StreamChunk, StreamSignature,
-    UploadStream, put_chunked_file_body,
+    ChunkSignature, ChunkingScheme, PutChunkedFileMessage, StreamSignature, put_chunked_file_body,
 };
 use resumable_emulator::{EmulatorConfig, EmulatorHandle};
 use serde_json::json;
@@ -160,26 +159,9 @@ async fn a_wopi_update_whose_client_leaves_is_stored_or_undone_never_stuck() {
 async fn wopi_update_and_leave(emulator: &EmulatorHandle, client: &reqwest::Client, attempt: u8) {
     let file_id = format!("f{attempt}");
     let source = data(3_000_000, attempt);
-    let chunk = StreamChunk {
-        id: ChunkId::of(&source),
-        source_offset: 0,
-        len: source.len() as u64,
-    };
-    let stream = UploadStream::from_chunks([chunk])
-        .unwrap()
-        .materialise(&source)
-        .unwrap();
+    let (chunk, stream) = full_file_stream(&source);
     let url = format!("{}?access_token=t", emulator.wopi_file_url(&file_id));
-    let created = client
-        .post(&url)
-        .header("x-wopi-override", "CREATE_UPLOAD_SESSION")
-        .send()
-        .await
-        .unwrap();
-    let token = json(created).await.1["UploadSessionToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = wopi_create(emulator, client, &file_id).await.unwrap();
     let head = format!(
         "POST {} HTTP/1.1\r\nx-wopi-override: UPDATE_UPLOAD_SESSION\r\n\
          x-wopi-uploadsessiontoken: {token}\r\nx-wopi-contentrangeoffset: 0\r\n\
@@ -191,16 +173,7 @@ async fn wopi_update_and_leave(emulator: &EmulatorHandle, client: &reqwest::Clie
     // A retry either goes through (the cut update was undone) or learns that the host has every
     // byte (the update was stored); it must never keep hearing "in progress".
     let settled = eventually(|| async {
-        let answer = client
-            .post(&url)
-            .header("x-wopi-override", "UPDATE_UPLOAD_SESSION")
-            .header("x-wopi-uploadsessiontoken", &token)
-            .header("x-wopi-contentrangeoffset", "0")
-            .header("x-wopi-contentrangelength", stream.len().to_string())
-            .body(stream.clone())
-            .send()
-            .await
-            .unwrap();
+        let answer = wopi_update(emulator, client, &file_id, &token, 0, &stream).await;
         let offset = answer.headers()["x-wopi-uploadsessioncurrentoffset"]
             .to_str()
             .unwrap()

@@ -1,6 +1,5 @@
 //! `GET`, `DELETE` and `POST` on an upload URL, and the explicit commit by item path.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Request;
@@ -11,9 +10,9 @@ use serde_json::Value;
 use super::commit::commit_drive;
 use super::drive::ConflictBehavior;
 use super::path::DriveTarget;
-use super::session::{Content, GraphSession, lock};
+use super::session::{GraphSession, lock};
 use super::{field, read_json};
-use crate::answer::{graph_error, json_answer};
+use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::body::BodyReader;
 use crate::exchange::content_length;
@@ -27,29 +26,14 @@ pub(crate) fn status(state: &AppState, session: &Mutex<GraphSession>) -> Respons
     )
 }
 
-/// `DELETE {uploadUrl}`: `204`, and the session is gone.
-pub(crate) async fn cancel(state: &AppState, session: &Mutex<GraphSession>) -> Response {
-    let part = {
-        let mut guard = lock(session);
-        guard.ended = true;
-        state.graph.remove(&guard.id);
-        part_file(&guard.content)
-    };
-    if let Some(part) = part {
-        // Best effort: a part file that cannot be removed goes with the storage directory.
-        let _ = tokio::fs::remove_file(part).await;
-    }
-    StatusCode::NO_CONTENT.into_response()
-}
-
-fn part_file(content: &Content) -> Option<PathBuf> {
-    match content {
-        Content::Sequential(Some(sink)) => sink.part_path().map(PathBuf::from),
-        Content::Positional {
-            sink: Some(sink), ..
-        } => sink.part_path().map(PathBuf::from),
-        Content::Complete(Some((_, part))) => part.clone(),
-        _ => None,
+/// `DELETE {uploadUrl}`: `204`, and the session is gone with its part file. A fragment still
+/// being written finds the session ended when it finishes and removes what it wrote.
+pub(crate) fn cancel(state: &AppState, session: &Mutex<GraphSession>) -> Response {
+    if state.graph.retire(session) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        // Completed or cancelled by a request that overtook this one.
+        Style::Graph.expired()
     }
 }
 

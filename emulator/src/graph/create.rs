@@ -6,21 +6,21 @@
 //! documents sessions "from 3 MB" as advice for when to use one, not as a refusal; above
 //! [`Limits::mail_file_max`](crate::Limits::mail_file_max) they are refused.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::drive::{ConflictBehavior, DriveItem};
 use super::path::DriveTarget;
 use super::session::{Content, GraphSession, Variant};
 use super::{field, range_set_for, read_json};
-use crate::answer::{graph_error, json_answer};
+use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
-use crate::clock::wall_now;
+use crate::clock::{deadline_after, wall_now};
 
 /// Where a drive upload goes, before the request body is read.
 pub(crate) enum DriveCreate {
@@ -96,10 +96,7 @@ pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCr
         conflict,
         defer_commit,
     };
-    let content = match state.storage.sequential().await {
-        Ok(sink) => Content::Sequential(Some(sink)),
-        Err(error) => return storage_failure(&error),
-    };
+    let content = Content::Sequential(Some(state.storage.sequential()));
     open(&state, variant, file_size, content, StatusCode::OK)
 }
 
@@ -153,12 +150,8 @@ pub(crate) async fn print(state: Arc<AppState>, request: Request, document: Stri
             .map(str::to_owned)
     };
     let (name, content_type) = (text("documentName"), text("contentType"));
-    let sink = match state.storage.positional(size).await {
-        Ok(sink) => sink,
-        Err(error) => return storage_failure(&error),
-    };
     let content = Content::Positional {
-        sink: Some(sink),
+        sink: Some(state.storage.positional()),
         missing: range_set_for(size),
         in_flight: Vec::new(),
     };
@@ -205,10 +198,7 @@ pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String
     if size > state.config.limits.mail_file_max {
         return bad_request("The attachment is larger than the maximum of 150 MB.");
     }
-    let content = match state.storage.sequential().await {
-        Ok(sink) => Content::Sequential(Some(sink)),
-        Err(error) => return storage_failure(&error),
-    };
+    let content = Content::Sequential(Some(state.storage.sequential()));
     open(
         &state,
         Variant::Mail { message, name },
@@ -218,7 +208,7 @@ pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String
     )
 }
 
-/// Registers the session and answers its creation.
+/// Registers the session and answers its creation, or `503` when every session slot is taken.
 fn open(
     state: &AppState,
     variant: Variant,
@@ -226,10 +216,20 @@ fn open(
     content: Content,
     status: StatusCode,
 ) -> Response {
+    if !state.slots.acquire() {
+        return state.sessions_exhausted(Style::Graph);
+    }
     let lifetime = state
         .config
         .time_scale
         .real(state.config.graph.session_lifetime);
+    let part = match &content {
+        Content::Sequential(Some(sink)) => sink.part_path().map(PathBuf::from),
+        Content::Positional {
+            sink: Some(sink), ..
+        } => sink.part_path().map(PathBuf::from),
+        _ => None,
+    };
     let session = GraphSession {
         ordinal: state.ids.ordinal(),
         id: state.ids.token(),
@@ -238,8 +238,9 @@ fn open(
         total,
         position: 0,
         content,
+        part,
         lifetime,
-        expires_at: Instant::now() + lifetime,
+        expires_at: deadline_after(lifetime),
         expires_wall: wall_now().saturating_add(lifetime),
         ended: false,
     };

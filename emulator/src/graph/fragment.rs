@@ -38,7 +38,7 @@ use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::body::BodyReader;
 use crate::exchange::{FaultApplied, HandlerFault, content_length};
-use crate::storage::{Checkpoint, PositionalSink, SegmentWriter, SequentialSink};
+use crate::storage::{Checkpoint, PositionalSink, SegmentWriter, SequentialSink, remove_part};
 
 /// Where the fragment's bytes go while its body is read.
 enum Writer {
@@ -144,6 +144,12 @@ fn reserve(
         }
     }
     let position = session.position;
+    if session.finishing() {
+        return Err(range_refusal(
+            "Every byte of the upload has been received.",
+            len,
+        ));
+    }
     match &mut session.content {
         Content::Complete(_) => Err(range_refusal(
             "Every byte of the upload has been received.",
@@ -315,24 +321,42 @@ async fn receive(
     Ok(stored)
 }
 
-/// Undoes a reservation after a failed fragment.
+/// Undoes a reservation after a failed fragment. A session that ended meanwhile (cancelled,
+/// expired) gets nothing back: its part file is removed instead.
 async fn release(session: &Mutex<GraphSession>, range: ByteRange, writer: Writer) {
-    match writer {
+    let sink = match writer {
         Writer::Sequential(boxed) => {
             let (mut sink, checkpoint) = *boxed;
             // A sink that cannot even be truncated is dropped with the session's state intact;
             // the next fragment is refused and the client starts over.
-            let _ = sink.rollback(checkpoint).await;
-            if let Content::Sequential(slot) = &mut lock(session).content {
-                *slot = Some(sink);
-            }
+            sink.rollback(checkpoint).await.ok().map(|()| sink)
         }
-        Writer::Positional(_) => {
-            if let Content::Positional { in_flight, .. } = &mut lock(session).content {
-                in_flight.retain(|r| *r != range);
-            }
+        Writer::Positional(_) => None,
+    };
+    let mut guard = lock(session);
+    if guard.ended {
+        let part = guard.part.clone();
+        drop(guard);
+        if let Some(part) = part {
+            remove_part(&part);
         }
+        return;
     }
+    match &mut guard.content {
+        Content::Sequential(slot) => *slot = sink,
+        Content::Positional { in_flight, .. } => in_flight.retain(|r| *r != range),
+        Content::Complete(_) => {}
+    }
+}
+
+/// The answer to a request that finished its work on a session that ended meanwhile: its bytes
+/// go with the session's part file.
+fn ended_meanwhile(session: &Mutex<GraphSession>) -> Response {
+    let part = lock(session).part.clone();
+    if let Some(part) = part {
+        remove_part(&part);
+    }
+    Style::Graph.expired()
 }
 
 /// Records the stored bytes and answers: in progress, or complete.
@@ -348,7 +372,8 @@ async fn settle(
     let done = {
         let mut guard = lock(session);
         if guard.ended {
-            return Style::Graph.expired();
+            drop(guard);
+            return ended_meanwhile(session);
         }
         guard.total.get_or_insert(total);
         if stored > 0 {
@@ -426,8 +451,16 @@ async fn complete(
     };
     let (variant, id) = {
         let mut guard = lock(session);
-        if let Variant::Drive { .. } = guard.variant {
-            guard.content = Content::Complete(Some((finished.clone(), part.clone())));
+        if guard.ended {
+            // Cancelled or expired while the content was being finished.
+            drop(guard);
+            return ended_meanwhile(session);
+        }
+        match guard.variant {
+            // A drive item waits for its commit (deferred, or below) with its bytes complete.
+            Variant::Drive { .. } => guard.content = Content::Complete(finished.clone()),
+            // Mail and print end here: nothing can cancel them from now on.
+            _ => guard.ended = true,
         }
         (guard.variant.clone(), guard.id.clone())
     };
@@ -445,7 +478,7 @@ async fn complete(
             }
         }
         Variant::Mail { message, name } => {
-            end(state, session, &id);
+            state.graph.remove(&id);
             let path = format!("{message}/attachments/{name}");
             if let Err(error) = finish_file(state, finished, part, path, protocol).await {
                 return super::create::storage_failure(&error);
@@ -463,7 +496,7 @@ async fn complete(
             name,
             content_type,
         } => {
-            end(state, session, &id);
+            state.graph.remove(&id);
             let size = finished.size;
             if let Err(error) = finish_file(state, finished, part, document.clone(), protocol).await
             {
@@ -482,10 +515,4 @@ async fn complete(
             )
         }
     }
-}
-
-/// Marks the session finished and forgets it: a later request on it answers `404`.
-fn end(state: &AppState, session: &Mutex<GraphSession>, id: &str) {
-    lock(session).ended = true;
-    state.graph.remove(id);
 }

@@ -129,12 +129,11 @@ pub(crate) async fn upload_url(
         .cloned();
     let session_ref = live.as_ref().map(|session| {
         let ordinal = lock(session).ordinal;
-        let (state, session, id) = (state.clone(), session.clone(), id.clone());
+        let (state, session) = (state.clone(), session.clone());
         SessionRef {
             ordinal,
             expire: Box::new(move || {
-                lock(&session).ended = true;
-                state.graph.remove(&id);
+                state.graph.retire(&session);
             }),
         }
     });
@@ -146,7 +145,7 @@ pub(crate) async fn upload_url(
         Style::Graph,
         session_ref,
         |request, fault| async move {
-            let checked = check_access(&state, &request, &query, session.as_ref(), live, &id);
+            let checked = check_access(&state, &request, &query, session.as_ref(), live);
             let session = match checked {
                 Ok(session) => session,
                 Err(answer) => {
@@ -163,7 +162,7 @@ pub(crate) async fn upload_url(
                 }
                 _ => {
                     drain(&state, request, kind).await;
-                    control::cancel(&state, &session).await
+                    control::cancel(&state, &session)
                 }
             }
         },
@@ -180,7 +179,6 @@ fn check_access(
     query: &str,
     session: Option<&Arc<std::sync::Mutex<session::GraphSession>>>,
     live: Option<Arc<std::sync::Mutex<session::GraphSession>>>,
-    id: &str,
 ) -> Result<Arc<std::sync::Mutex<session::GraphSession>>, Response> {
     if request.headers().contains_key(header::AUTHORIZATION) {
         return Err(graph_error(
@@ -204,7 +202,7 @@ fn check_access(
         ));
     }
     live.ok_or_else(|| {
-        state.graph.remove(id);
+        state.graph.retire(session);
         Style::Graph.expired()
     })
 }

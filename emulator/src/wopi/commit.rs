@@ -16,8 +16,8 @@ use resumable_core::wopi::{BodyKind, ChunkSignature, PutChunkedFileMessage};
 
 use super::reader::{ChunkStore, FrameReader, StoredChunk};
 use super::{
-    COAUTH_LOCK, ITEM_VERSION, LOCK, SEQUENCE_NUMBER, bad, decoder_config, header, lock,
-    lock_conflict,
+    COAUTH_LOCK, ITEM_VERSION, LOCK, SEQUENCE_NUMBER, WopiSession, bad, decoder_config, header,
+    lock, lock_conflict,
 };
 use crate::answer::wopi_failure;
 use crate::app::AppState;
@@ -46,13 +46,7 @@ pub(crate) async fn put_chunked_file(
         .unwrap_or(1);
 
     let mut reader = FrameReader::new(decoder_config(state, BodyKind::PutChunkedFile));
-    let mut inline = match ChunkStore::new(&state.storage).await {
-        Ok(store) => store,
-        Err(error) => {
-            let _ = body.drain().await;
-            return server_error(&error.to_string());
-        }
-    };
+    let mut inline = ChunkStore::new(&state.storage);
     let mut failure = None;
     loop {
         match body.next().await {
@@ -97,7 +91,7 @@ pub(crate) async fn put_chunked_file(
                 return bad("the upload session is busy");
             };
             if let Err(error) = session_reader.finish() {
-                lock(&session).stream = Some((session_reader, store));
+                WopiSession::restore(&session, (session_reader, store));
                 discard(inline).await;
                 return bad(&format!("the upload session stream is incomplete: {error}"));
             }
@@ -125,7 +119,7 @@ pub(crate) async fn put_chunked_file(
     };
     if let Some(answer) = refusal {
         if let Some((_, session, session_reader, store)) = session {
-            lock(&session).stream = Some((session_reader, store));
+            WopiSession::restore(&session, (session_reader, store));
         }
         discard(inline).await;
         return answer;
@@ -135,8 +129,15 @@ pub(crate) async fn put_chunked_file(
         Some((token, session, _, store)) => (Some((token, session)), Some(store)),
         None => (None, None),
     };
-    if let Some((token, _)) = &token {
-        state.wopi.end(token);
+    if let Some((token, _)) = &token
+        && !state.wopi.end(token)
+    {
+        // The session expired while the commit was being checked: its part file is gone.
+        discard(inline).await;
+        return wopi_failure(
+            StatusCode::GONE,
+            "the upload session is unknown or has expired",
+        );
     }
     let built = build(state, &main, inline, session_store).await;
     let (finished, part) = match built {

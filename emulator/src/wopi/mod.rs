@@ -15,6 +15,7 @@ mod commit;
 mod reader;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -29,9 +30,12 @@ use self::reader::{ChunkStore, FrameReader};
 use crate::answer::{Style, json_answer, wopi_failure};
 use crate::app::AppState;
 use crate::body::{BodyReader, discard_body};
+use crate::clock::deadline_after;
 use crate::exchange::{FaultApplied, HandlerFault, SessionRef, content_length, exchange};
 use crate::faults::RequestKind;
 use crate::graph::query_value;
+use crate::slots::SessionSlots;
+use crate::storage::remove_part;
 
 const OVERRIDE: HeaderName = HeaderName::from_static("x-wopi-override");
 const SESSION_TOKEN: HeaderName = HeaderName::from_static("x-wopi-uploadsessiontoken");
@@ -61,25 +65,52 @@ pub(crate) struct WopiSession {
     offset: u64,
     /// Frame reader and chunk store; `None` while a request is writing to them.
     stream: Option<(FrameReader, ChunkStore)>,
+    /// The store's part file (none when content is discarded); created by the first write.
+    part: Option<PathBuf>,
     idle: Duration,
     expires_at: Instant,
     ended: bool,
 }
 
 impl WopiSession {
-    fn is_gone(&self) -> bool {
-        self.ended || Instant::now() >= self.expires_at
+    fn is_gone(&self, now: Instant) -> bool {
+        self.ended || now >= self.expires_at
+    }
+
+    /// Gives the stream back after a request, unless the session ended meanwhile (expired,
+    /// committed by another request): then the stream is dropped and its part file removed.
+    pub(crate) fn restore(session: &Mutex<WopiSession>, stream: (FrameReader, ChunkStore)) {
+        let mut guard = lock(session);
+        if !guard.ended {
+            guard.stream = Some(stream);
+            return;
+        }
+        let part = guard.part.clone();
+        drop(guard);
+        drop(stream);
+        if let Some(part) = part {
+            remove_part(&part);
+        }
     }
 }
 
-/// The WOPI host's files and upload sessions.
-#[derive(Default)]
+/// The WOPI host's files and upload sessions; each session holds one of the emulator's session
+/// slots. The map's lock is never held while a session is locked.
 pub(crate) struct WopiHost {
     files: Mutex<HashMap<String, FileState>>,
     sessions: Mutex<HashMap<String, Arc<Mutex<WopiSession>>>>,
+    slots: Arc<SessionSlots>,
 }
 
 impl WopiHost {
+    pub(crate) fn new(slots: Arc<SessionSlots>) -> Self {
+        WopiHost {
+            files: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            slots,
+        }
+    }
+
     pub(crate) fn files(&self) -> MutexGuard<'_, HashMap<String, FileState>> {
         self.files.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -88,27 +119,73 @@ impl WopiHost {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The live session `token` of `file_id`.
+    /// The live session `token` of `file_id`; an expired one is retired on the way.
     pub(crate) fn session(&self, token: &str, file_id: &str) -> Option<Arc<Mutex<WopiSession>>> {
         let session = self.sessions().get(token).cloned()?;
-        let live = {
+        let (gone, same_file) = {
             let guard = lock(&session);
-            !guard.is_gone() && guard.file_id == file_id
+            (guard.is_gone(Instant::now()), guard.file_id == file_id)
         };
-        if live {
-            Some(session)
-        } else {
-            if lock(&session).is_gone() {
-                self.sessions().remove(token);
-            }
-            None
+        if gone {
+            self.discard(token);
+            return None;
+        }
+        same_file.then_some(session)
+    }
+
+    /// Forgets a committed session (the commit owns its stream and part file now). Answers
+    /// `false` if it had already ended (expired while the commit was checked).
+    pub(crate) fn end(&self, token: &str) -> bool {
+        let removed = self.sessions().remove(token);
+        let Some(session) = removed else {
+            return false;
+        };
+        self.slots.release();
+        let mut guard = lock(&session);
+        let was_live = !guard.ended;
+        guard.ended = true;
+        was_live
+    }
+
+    /// Ends a session that was not committed (expired): forgets it and removes its part file. A
+    /// request still writing to it removes the file again when it comes back.
+    pub(crate) fn discard(&self, token: &str) {
+        let removed = self.sessions().remove(token);
+        let Some(session) = removed else {
+            return;
+        };
+        self.slots.release();
+        let part = {
+            let mut guard = lock(&session);
+            guard.ended = true;
+            guard.part.clone()
+        };
+        if let Some(part) = part {
+            remove_part(&part);
         }
     }
 
-    pub(crate) fn end(&self, token: &str) {
-        if let Some(session) = self.sessions().remove(token) {
-            lock(&session).ended = true;
+    /// Discards every session that is gone at `now`; answers how many.
+    pub(crate) fn sweep(&self, now: Instant) -> usize {
+        let all: Vec<_> = self
+            .sessions()
+            .iter()
+            .map(|(token, session)| (token.clone(), session.clone()))
+            .collect();
+        let mut swept = 0;
+        for (token, session) in all {
+            if lock(&session).is_gone(now) {
+                self.discard(&token);
+                swept += 1;
+            }
         }
+        swept
+    }
+
+    /// When the first live session expires.
+    pub(crate) fn earliest_expiry(&self) -> Option<Instant> {
+        let all: Vec<_> = self.sessions().values().cloned().collect();
+        all.iter().map(|session| lock(session).expires_at).min()
     }
 }
 
@@ -180,7 +257,7 @@ pub(crate) async fn files(
         let (state, token) = (state.clone(), token.clone());
         SessionRef {
             ordinal: lock(session).ordinal,
-            expire: Box::new(move || state.wopi.end(&token)),
+            expire: Box::new(move || state.wopi.discard(&token)),
         }
     });
     let style = Style::Wopi;
@@ -272,12 +349,11 @@ async fn create_session(state: &AppState, file_id: &str) -> Response {
             "this host does not support upload sessions",
         );
     }
-    let store = match ChunkStore::new(&state.storage).await {
-        Ok(store) => store,
-        Err(error) => {
-            return wopi_failure(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string());
-        }
-    };
+    if !state.slots.acquire() {
+        return state.sessions_exhausted(Style::Wopi);
+    }
+    let store = ChunkStore::new(&state.storage);
+    let part = store.sink.part_path().map(PathBuf::from);
     let idle = state.config.time_scale.real(state.config.wopi.session_idle);
     let token = state.ids.token();
     let session = WopiSession {
@@ -288,8 +364,9 @@ async fn create_session(state: &AppState, file_id: &str) -> Response {
             FrameReader::new(decoder_config(state, BodyKind::UploadSessionStream)),
             store,
         )),
+        part,
         idle,
-        expires_at: Instant::now() + idle,
+        expires_at: deadline_after(idle),
         ended: false,
     };
     state
@@ -332,7 +409,7 @@ async fn update_session(
     if header(&headers, &SESSION_TOKEN).is_none_or(str::is_empty) {
         return refuse(&mut body, bad("X-WOPI-UploadSessionToken is required")).await;
     }
-    let Some(session) = session.filter(|s| !lock(s).is_gone()) else {
+    let Some(session) = session.filter(|s| !lock(s).is_gone(Instant::now())) else {
         return refuse(
             &mut body,
             wopi_failure(
@@ -429,21 +506,22 @@ async fn update_session(
             &error.to_string(),
         ));
     }
-    let mut guard = lock(&session);
     if let Some(answer) = failure {
         let (old_reader, store_checkpoint) = checkpoint;
-        drop(guard);
         // A store that cannot be rolled back keeps its extra bytes unindexed; harmless.
         let _ = store.rollback(store_checkpoint).await;
-        let mut guard = lock(&session);
-        guard.stream = Some((old_reader, store));
-        return with_offset(answer, guard.offset);
+        WopiSession::restore(&session, (old_reader, store));
+        let offset = lock(&session).offset;
+        return with_offset(answer, offset);
     }
+    let mut guard = lock(&session);
     if guard.ended || guard.file_id != file_id {
+        drop(guard);
+        WopiSession::restore(&session, (reader, store));
         return wopi_failure(StatusCode::GONE, "the upload session has expired");
     }
     guard.offset += stored;
-    guard.expires_at = Instant::now() + guard.idle;
+    guard.expires_at = deadline_after(guard.idle);
     guard.stream = Some((reader, store));
     let mut answer = with_offset(StatusCode::OK.into_response(), guard.offset);
     if keep.is_some() {
