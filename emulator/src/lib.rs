@@ -26,8 +26,9 @@
 //! ```
 //!
 //! From a command line, `resumable emulator serve --addr 127.0.0.1:PORT --faults flaky --seed 7
-//! --time-scale 60` builds the same [`EmulatorConfig`] (every setting parses with `FromStr`) and
-//! calls [`serve`].
+//! --time-scale 60` builds the same [`EmulatorConfig`] and calls [`serve`]. Every setting has a
+//! name in [`OPTIONS`] (the flag without its `--`), a value syntax that parses with `FromStr`,
+//! and is applied by [`EmulatorConfig::set`].
 //!
 //! ## Endpoints
 //!
@@ -80,6 +81,7 @@ mod faults;
 mod graph;
 mod ids;
 mod inspect;
+mod options;
 mod server;
 mod slots;
 mod stats;
@@ -87,7 +89,7 @@ mod storage;
 mod wopi;
 mod workbook;
 
-pub use clock::TimeScale;
+pub use clock::{ServiceDuration, TimeScale};
 pub use config::{
     ConfigError, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm, StorageMode,
     WopiConfig, WorkbookConfig,
@@ -95,6 +97,7 @@ pub use config::{
 pub use faults::{
     Fault, FaultProfile, FaultScript, RequestKind, RetryAfterForm, ScriptRule, ScriptTarget,
 };
+pub use options::{ConfigOption, OPTIONS};
 pub use server::{Emulator, EmulatorHandle, StartError, serve};
 pub use stats::{InjectedFault, StatsSnapshot};
 pub use storage::{Protocol, StoredFile};

@@ -233,7 +233,7 @@ pub(crate) fn require_bearer(state: &AppState, headers: &HeaderMap) -> Result<()
     let accepted = match (&state.config.bearer_token, given) {
         (_, None) => false,
         (None, Some(_)) => true,
-        (Some(expected), Some(given)) => expected == given,
+        (Some(expected), Some(given)) => expected.expose() == given,
     };
     if accepted {
         Ok(())

@@ -210,7 +210,7 @@ fn check_access(state: &AppState, request: &Request, file_id: &str) -> Result<()
     let accepted = match (&state.config.wopi.access_token, token.as_deref()) {
         (_, None | Some("")) => false,
         (None, Some(_)) => true,
-        (Some(expected), Some(given)) => expected == given,
+        (Some(expected), Some(given)) => expected.expose() == given,
     };
     if !accepted {
         return Err(wopi_failure(
