@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use reqwest::{Method, StatusCode};
 use resumable_core::time::UnixTime;
-use resumable_emulator::{EmulatorConfig, EmulatorHandle, FaultProfile, StatsSnapshot};
+use resumable_emulator::{
+    EmulatorConfig, EmulatorHandle, FaultProfile, FaultScript, StatsSnapshot,
+};
 use serde_json::json;
 
 const TOTAL: usize = 3 * KIB320;
@@ -417,4 +419,47 @@ async fn the_same_seed_gives_the_same_faults() {
     assert!(!first.is_empty());
     let other = run(12).await;
     assert_ne!(first, other);
+}
+
+#[tokio::test]
+async fn a_lost_answer_on_a_refused_request_is_a_refusal_not_a_fault() {
+    let (emulator, client, url, file) = scripted("fragment#1=lose-answer").await;
+    // Skips ahead: refused with 416, and the client hears it.
+    let refused = put_range(&client, &url, &file[KIB320..2 * KIB320], KIB320, TOTAL)
+        .await
+        .expect("a refusal is answered, not dropped");
+    assert_eq!(refused.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let stats = emulator.stats();
+    assert_eq!(stats.faults_total, 0, "{:?}", stats.faults);
+    assert_eq!(stats.refusals["416"], 1);
+}
+
+#[tokio::test]
+async fn a_partial_store_that_would_keep_nothing_is_not_injected() {
+    let (emulator, client, url, _) = scripted("fragment#1=partial-store:5").await;
+    // A one-byte file: a partial store would keep nothing, so the fragment goes through whole.
+    let answer = put_range(&client, &url, b"x", 0, 1).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    assert_eq!(emulator.files()[0].sha256, sha256(b"x"));
+    assert_eq!(emulator.stats().faults_total, 0);
+    // And a script cannot ask for a store of nothing.
+    for script in [
+        "fragment#1=partial-store:0",
+        "fragment#1=partial-store-lost:0",
+        "fragment#1=drop-mid-body:0",
+    ] {
+        assert!(script.parse::<FaultScript>().is_err(), "{script}");
+    }
+}
+
+#[tokio::test]
+async fn a_cut_that_falls_past_the_body_counts_as_a_drop_after_it() {
+    let (emulator, client, url, _) = scripted("fragment#1=drop-mid-body:5000").await;
+    let error = put_range(&client, &url, &data(1000, 9), 0, 1000)
+        .await
+        .unwrap_err();
+    assert!(!error.is_status());
+    let stats = emulator.stats();
+    assert_eq!(stats.faults.get("drop-mid-body"), None);
+    assert_eq!(stats.faults["drop-after-body"], 1);
 }

@@ -49,7 +49,8 @@ pub enum Fault {
     DropBeforeBody,
     /// Read this many bytes of the body, then close the connection. Nothing is stored.
     DropMidBody {
-        /// Body bytes read before the connection closes.
+        /// Body bytes read before the connection closes (at least 1; a body no longer than
+        /// this is read whole, and the drop is counted as `drop-after-body`).
         after_bytes: u64,
     },
     /// Read the whole request, then close the connection without doing anything.
@@ -58,14 +59,15 @@ pub enum Fault {
     /// connection without an answer: the case that makes clients send twice.
     LoseAnswer,
     /// Store only the first `keep` bytes of the fragment and answer truthfully (the answer's
-    /// ranges or offset show what is missing).
+    /// ranges or offset show what is missing). A fragment of one byte cannot be stored in part:
+    /// it goes through whole and nothing is counted.
     PartialStore {
-        /// Bytes of the fragment that are stored (at most its length minus one).
+        /// Bytes of the fragment that are stored (at least 1, at most its length minus one).
         keep: u64,
     },
     /// Store only the first `keep` bytes of the fragment, then close without an answer.
     PartialStoreLost {
-        /// Bytes of the fragment that are stored (at most its length minus one).
+        /// Bytes of the fragment that are stored (at least 1, at most its length minus one).
         keep: u64,
     },
     /// Answer this server error (500, 502, 503 or 504) without doing anything.
@@ -188,20 +190,27 @@ impl FromStr for Fault {
             part.and_then(|p| p.parse().ok())
                 .ok_or_else(|| bad(&format!("expected {what}")))
         };
+        // A cut or a partial store of nothing would not be the fault its name says.
+        let positive = |part: Option<&str>, what: &str| -> Result<u64, ConfigError> {
+            match number(part, what)? {
+                0 => Err(bad(&format!("expected {what} of at least 1"))),
+                n => Ok(n),
+            }
+        };
         let mut parts = text.trim().split(':');
         let name = parts.next().unwrap_or("");
         let fault = match name {
             "drop-before-body" => Fault::DropBeforeBody,
             "drop-mid-body" => Fault::DropMidBody {
-                after_bytes: number(parts.next(), "drop-mid-body:BYTES")?,
+                after_bytes: positive(parts.next(), "drop-mid-body:BYTES")?,
             },
             "drop-after-body" => Fault::DropAfterBody,
             "lose-answer" => Fault::LoseAnswer,
             "partial-store" => Fault::PartialStore {
-                keep: number(parts.next(), "partial-store:BYTES")?,
+                keep: positive(parts.next(), "partial-store:BYTES")?,
             },
             "partial-store-lost" => Fault::PartialStoreLost {
-                keep: number(parts.next(), "partial-store-lost:BYTES")?,
+                keep: positive(parts.next(), "partial-store-lost:BYTES")?,
             },
             "status" => {
                 let status = number(parts.next(), "status:500|502|503|504")?;
@@ -297,6 +306,9 @@ mod tests {
             "slow:soon",
             "lose-answer:3",
             "partial-store",
+            "partial-store:0",
+            "partial-store-lost:0",
+            "drop-mid-body:0",
         ] {
             assert!(text.parse::<Fault>().is_err(), "{text:?} parsed");
         }

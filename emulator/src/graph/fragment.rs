@@ -263,7 +263,10 @@ pub(crate) async fn put(
         }
     };
     let keep = match fault {
-        HandlerFault::PartialStore { keep, .. } => Some(keep.min(range.len() - 1)),
+        // A store of nothing is no partial store: the fragment goes through whole.
+        HandlerFault::PartialStore { keep, .. } => {
+            Some(keep.min(range.len() - 1)).filter(|k| *k > 0)
+        }
         _ => None,
     };
     let store_len = keep.unwrap_or(range.len());

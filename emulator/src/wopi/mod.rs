@@ -468,7 +468,7 @@ async fn update_session(
     };
     let checkpoint = (reader.clone(), store.checkpoint());
     let keep = match fault {
-        HandlerFault::PartialStore { keep, .. } if length > 0 => Some(keep.min(length - 1)),
+        HandlerFault::PartialStore { keep, .. } if length > 1 => Some(keep.clamp(1, length - 1)),
         _ => None,
     };
     let mut stored = 0u64;
