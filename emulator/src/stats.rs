@@ -40,7 +40,8 @@ pub struct StatsSnapshot {
     /// Body bytes read from upload requests (fragments, WOPI updates and commits).
     pub bytes_received: u64,
     /// Body bytes of uploads that the server already had when they arrived (retries after a
-    /// lost answer, overlapping fragments).
+    /// lost answer, overlapping fragments, and resends to a Graph upload that has completed:
+    /// those answer `404`, but the emulator knows it stored the bytes).
     pub bytes_received_twice: u64,
     /// Sessions created (upload, WOPI and workbook).
     pub sessions_created: u64,

@@ -463,3 +463,36 @@ async fn a_cut_that_falls_past_the_body_counts_as_a_drop_after_it() {
     assert_eq!(stats.faults.get("drop-mid-body"), None);
     assert_eq!(stats.faults["drop-after-body"], 1);
 }
+
+#[tokio::test]
+async fn a_resend_after_a_lost_final_answer_counts_as_received_twice() {
+    let (emulator, client, url, file) = scripted("fragment#2=lose-answer").await;
+    let total = 2 * KIB320;
+    let first = put_range(&client, &url, &file[..KIB320], 0, total)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    // The last fragment completes the file, but its answer is lost...
+    assert!(
+        put_range(&client, &url, &file[KIB320..total], KIB320, total)
+            .await
+            .is_err()
+    );
+    // ... so the client sends it again, and hears that the session is gone.
+    let resend = put_range(&client, &url, &file[KIB320..total], KIB320, total)
+        .await
+        .unwrap();
+    assert_eq!(resend.status(), StatusCode::NOT_FOUND);
+    let stats = emulator.stats();
+    assert_eq!(stats.bytes_received, 3 * KIB320 as u64);
+    assert_eq!(stats.bytes_received_twice, KIB320 as u64);
+    // A resend with the wrong token, or of bytes that were never part of the file, is not.
+    let wrong = url.replace("tempauth=", "tempauth=x");
+    put_range(&client, &wrong, &file[..KIB320], 0, total)
+        .await
+        .unwrap();
+    put_range(&client, &url, &file[..KIB320], 0, 3 * KIB320)
+        .await
+        .unwrap();
+    assert_eq!(emulator.stats().bytes_received_twice, KIB320 as u64);
+}

@@ -99,10 +99,10 @@ pub(crate) async fn commit_drive(
             CommitOutcome::Replaced(item) => (StatusCode::OK, item),
         };
         guard.ended = true;
-        (status, item, finished, guard.part.clone(), guard.id.clone())
+        (status, item, finished, guard.part.clone())
     };
-    let (status, item, finished, part, id) = committed;
-    state.graph.remove(&id);
+    let (status, item, finished, part) = committed;
+    state.graph.complete(session, finished.size);
     if let Err(error) = finish_file(
         state,
         finished,

@@ -70,6 +70,11 @@ fn range_refusal(message: &str, twice: u64) -> Refusal {
     }
 }
 
+/// The range and total a request's headers declare, if they are a well-formed fragment's.
+pub(super) fn declared_range(request: &Request) -> Option<(ByteRange, u64)> {
+    fragment_range(request).ok()
+}
+
 /// The fragment's range and the file's total, from the headers.
 fn fragment_range(request: &Request) -> Result<(ByteRange, u64), Refusal> {
     let headers = request.headers();
@@ -452,7 +457,7 @@ async fn complete(
         Ok(finished) => finished,
         Err(error) => return super::create::storage_failure(&error),
     };
-    let (variant, id) = {
+    let variant = {
         let mut guard = lock(session);
         if guard.ended {
             // Cancelled or expired while the content was being finished.
@@ -465,7 +470,7 @@ async fn complete(
             // Mail and print end here: nothing can cancel them from now on.
             _ => guard.ended = true,
         }
-        (guard.variant.clone(), guard.id.clone())
+        guard.variant.clone()
     };
     let protocol = variant.protocol();
     match variant {
@@ -481,7 +486,7 @@ async fn complete(
             }
         }
         Variant::Mail { message, name } => {
-            state.graph.remove(&id);
+            state.graph.complete(session, finished.size);
             let path = format!("{message}/attachments/{name}");
             if let Err(error) = finish_file(state, finished, part, path, protocol).await {
                 return super::create::storage_failure(&error);
@@ -499,7 +504,7 @@ async fn complete(
             name,
             content_type,
         } => {
-            state.graph.remove(&id);
+            state.graph.complete(session, finished.size);
             let size = finished.size;
             if let Err(error) = finish_file(state, finished, part, document.clone(), protocol).await
             {

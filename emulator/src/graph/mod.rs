@@ -145,7 +145,7 @@ pub(crate) async fn upload_url(
         Style::Graph,
         session_ref,
         |request, fault| async move {
-            let checked = check_access(&state, &request, &query, session.as_ref(), live);
+            let checked = check_access(&state, &request, &query, session.as_ref(), live, &id);
             let session = match checked {
                 Ok(session) => session,
                 Err(answer) => {
@@ -179,6 +179,7 @@ fn check_access(
     query: &str,
     session: Option<&Arc<std::sync::Mutex<session::GraphSession>>>,
     live: Option<Arc<std::sync::Mutex<session::GraphSession>>>,
+    id: &str,
 ) -> Result<Arc<std::sync::Mutex<session::GraphSession>>, Response> {
     if request.headers().contains_key(header::AUTHORIZATION) {
         return Err(graph_error(
@@ -188,6 +189,12 @@ fn check_access(
         ));
     }
     let Some(session) = session else {
+        if request.method() == Method::PUT
+            && let Some((range, total)) = fragment::declared_range(request)
+        {
+            let twice = state.graph.resent_bytes(id, query, range, total);
+            state.stats.received_twice(twice);
+        }
         return Err(Style::Graph.expired());
     };
     let (param, token) = {

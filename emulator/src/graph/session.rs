@@ -186,13 +186,25 @@ impl GraphSession {
 /// round): look a session up, let go of the map, then lock the session.
 pub(crate) struct GraphSessions {
     sessions: Mutex<HashMap<String, Arc<Mutex<GraphSession>>>>,
+    completed: Mutex<HashMap<String, Completed>>,
     slots: Arc<SessionSlots>,
+}
+
+/// What is kept of a completed upload for one session lifetime: enough to recognise a resend
+/// of its bytes (the commonest retry, after the answer to the last fragment was lost), which
+/// answers `404` like any request on an ended session but counts as bytes received twice.
+struct Completed {
+    token: String,
+    token_param: &'static str,
+    total: u64,
+    forget_at: Instant,
 }
 
 impl GraphSessions {
     pub(crate) fn new(slots: Arc<SessionSlots>) -> Self {
         GraphSessions {
             sessions: Mutex::new(HashMap::new()),
+            completed: Mutex::new(HashMap::new()),
             slots,
         }
     }
@@ -220,6 +232,41 @@ impl GraphSessions {
         }
     }
 
+    fn completed(&self) -> MutexGuard<'_, HashMap<String, Completed>> {
+        self.completed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets a session whose upload completed with `total` bytes, remembering enough of it to
+    /// recognise a resend of those bytes for one more session lifetime.
+    pub(crate) fn complete(&self, session: &Mutex<GraphSession>, total: u64) {
+        let (id, completed) = {
+            let guard = lock(session);
+            let completed = Completed {
+                token: guard.token.clone(),
+                token_param: guard.variant.token_param(),
+                total,
+                forget_at: deadline_after(guard.lifetime),
+            };
+            (guard.id.clone(), completed)
+        };
+        self.remove(&id);
+        self.completed().insert(id, completed);
+    }
+
+    /// How many of a fragment's bytes the completed upload `id` already holds: all of them when
+    /// the URL's token is the upload's and `range` lies within its `total`, else none.
+    pub(crate) fn resent_bytes(&self, id: &str, query: &str, range: ByteRange, total: u64) -> u64 {
+        let completed = self.completed();
+        let Some(upload) = completed.get(id) else {
+            return 0;
+        };
+        let token = super::query_value(query, upload.token_param);
+        let same = token.as_deref() == Some(upload.token.as_str())
+            && total == upload.total
+            && range.end() <= total;
+        if same { range.len() } else { 0 }
+    }
+
     /// Ends a session that did not complete (cancelled, expired): forgets it and removes its
     /// part file. Answers whether this call ended it; a session that had already ended (a
     /// completion owns its part file now) is only forgotten.
@@ -239,8 +286,10 @@ impl GraphSessions {
         ended_here
     }
 
-    /// Retires every session that is gone at `now`; answers how many.
+    /// Retires every session that is gone at `now`, and forgets completed uploads whose time
+    /// is up; answers how many sessions went.
     pub(crate) fn sweep(&self, now: Instant) -> usize {
+        self.completed().retain(|_, upload| now < upload.forget_at);
         let all: Vec<_> = self.map().values().cloned().collect();
         let mut swept = 0;
         for session in all {
