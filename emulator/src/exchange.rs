@@ -175,6 +175,22 @@ where
     }
 }
 
+/// Answers a request the access checks refused (missing or wrong credentials, an unknown or
+/// expired session) without consulting the fault plan: such a request gets no fault, is not
+/// counted by fault scripts and does not move any session's fault sequence, so what a client
+/// with the wrong credentials sends cannot change what happens to the rightful client. It is
+/// counted as a request and as a refusal.
+pub(crate) async fn refuse_before_faults(
+    state: &AppState,
+    request: Request,
+    kind: RequestKind,
+    answer: Response,
+) -> Response {
+    state.stats.request(kind);
+    drain(state, request, kind.carries_upload()).await;
+    refusal_counted(state, answer)
+}
+
 async fn drain(state: &AppState, request: Request, upload: bool) {
     discard_body(&state.stats, request, upload).await;
 }

@@ -64,7 +64,9 @@
 //!
 //! The fault plan is a function of the seed and of each request's position (within its
 //! session, or within its kind outside sessions): the same seed and the same requests give the
-//! same faults. See [`FaultProfile`] for the mixes and [`FaultScript`] for exact placement.
+//! same faults. Requests refused for their credentials or for naming an unknown or expired
+//! session are answered before the plan is consulted, so they neither get faults nor shift
+//! anyone's. See [`FaultProfile`] for the mixes and [`FaultScript`] for exact placement.
 
 // Refusals travel as `Err(Response)`: an HTTP answer is the natural error of a handler step, it
 // is built once per refused request, and boxing it would only add an allocation.

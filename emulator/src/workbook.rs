@@ -19,7 +19,7 @@ use crate::answer::{Style, graph_error, graph_error_body, json_answer, workbook_
 use crate::app::AppState;
 use crate::body::BodyReader;
 use crate::clock::deadline_after;
-use crate::exchange::{FaultApplied, HandlerFault, SessionRef, exchange};
+use crate::exchange::{FaultApplied, HandlerFault, SessionRef, exchange, refuse_before_faults};
 use crate::faults::RequestKind;
 use crate::graph::path::WorkbookOp;
 use crate::graph::{field, read_json, require_bearer};
@@ -185,14 +185,25 @@ pub(crate) async fn dispatch(
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let session_ref = session_id.as_ref().and_then(|id| {
-        let (ordinal, _) = state.workbook.live(id, &item)?;
-        let (state, id) = (state.clone(), id.clone());
-        Some(SessionRef {
-            ordinal,
-            expire: Box::new(move || state.workbook.remove(&id)),
-        })
-    });
+    if let Err(refusal) = require_bearer(&state, request.headers()) {
+        return refuse_before_faults(&state, request, kind, refusal).await;
+    }
+    let session_ref = match &session_id {
+        Some(id) if kind != RequestKind::Other => match state.workbook.live(id, &item) {
+            Some((ordinal, _)) => {
+                let (state, id) = (state.clone(), id.clone());
+                Some(SessionRef {
+                    ordinal,
+                    expire: Box::new(move || state.workbook.remove(&id)),
+                })
+            }
+            // A session that is gone (or never was) is refused like wrong credentials.
+            None => {
+                return refuse_before_faults(&state, request, kind, workbook_session_gone()).await;
+            }
+        },
+        _ => None,
+    };
     exchange(
         &state.clone(),
         request,
@@ -200,9 +211,6 @@ pub(crate) async fn dispatch(
         Style::Workbook,
         session_ref,
         |request, fault| async move {
-            if let Err(refusal) = require_bearer(&state, request.headers()) {
-                return refusal;
-            }
             match op {
                 _ if kind == RequestKind::Other => graph_error(
                     StatusCode::METHOD_NOT_ALLOWED,

@@ -496,3 +496,133 @@ async fn a_resend_after_a_lost_final_answer_counts_as_received_twice() {
         .unwrap();
     assert_eq!(emulator.stats().bytes_received_twice, KIB320 as u64);
 }
+
+#[tokio::test]
+async fn requests_refused_for_their_credentials_draw_no_fault() {
+    let (emulator, client, url, _) = scripted("status#1=expire-session").await;
+    let wrong_token = url.replace("tempauth=", "tempauth=x");
+    let answer = call(&client, Method::GET, &wrong_token).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    let with_bearer = client
+        .get(&url)
+        .header("authorization", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_bearer.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(emulator.stats().faults_total, 0);
+    // The rule strikes the first request that passes the checks, and only then.
+    assert_eq!(
+        call(&client, Method::GET, &url).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(emulator.stats().faults["expire-session"], 1);
+}
+
+/// The outcome of each of `count` status requests on a fresh session of a hostile emulator,
+/// with `noise` wrong-credential requests before each.
+async fn status_outcomes(count: usize, noise: bool) -> Vec<String> {
+    let config = EmulatorConfig::default().with_faults(FaultProfile::Hostile, 11);
+    let emulator = start(config).await;
+    let client = client();
+    let url = loop {
+        let created = client
+            .post(emulator.drive_upload_session_url("s.bin"))
+            .header("authorization", TOKEN)
+            .send()
+            .await;
+        if let Ok(created) = created
+            && created.status() == StatusCode::OK
+        {
+            break json(created).await.1["uploadUrl"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+    };
+    let mut outcomes = Vec::new();
+    for _ in 0..count {
+        if noise {
+            let wrong = url.replace("tempauth=", "tempauth=x");
+            let answer = call(&client, Method::GET, &wrong).await.unwrap();
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+            let bearer = client.get(&url).header("authorization", TOKEN).send();
+            assert_eq!(bearer.await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        }
+        outcomes.push(match call(&client, Method::GET, &url).await {
+            Ok(answer) => answer.status().to_string(),
+            Err(_) => "dropped".to_owned(),
+        });
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn refused_requests_do_not_shift_a_sessions_faults() {
+    let quiet = status_outcomes(40, false).await;
+    let noisy = status_outcomes(40, true).await;
+    assert!(
+        quiet.iter().any(|o| o != "200 OK"),
+        "the profile faults some: {quiet:?}"
+    );
+    assert_eq!(quiet, noisy);
+}
+
+#[tokio::test]
+async fn wopi_and_workbook_requests_with_wrong_credentials_draw_no_fault() {
+    let emulator = start(
+        EmulatorConfig::default()
+            .with_bearer_token("test-token")
+            .with_wopi_access_token("t")
+            .with_script(
+                "wopi-update#1=expire-session, workbook-refresh#1=expire-session"
+                    .parse()
+                    .unwrap(),
+            ),
+    )
+    .await;
+    let client = client();
+    let token = wopi_create(&emulator, &client, "f").await.unwrap();
+    let wrong = client
+        .post(format!("{}?access_token=nope", emulator.wopi_file_url("f")))
+        .header("x-wopi-override", "UPDATE_UPLOAD_SESSION")
+        .header("x-wopi-uploadsessiontoken", &token)
+        .header("x-wopi-contentrangeoffset", "0")
+        .header("x-wopi-contentrangelength", "1")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let workbook = emulator.workbook_url("01BOOK");
+    let (status, session) = post_json(
+        &client,
+        &format!("{workbook}/createSession"),
+        json!({"persistChanges": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let refresh = |bearer: &'static str| {
+        client
+            .post(format!("{workbook}/refreshSession"))
+            .header("authorization", bearer)
+            .header("content-length", "0")
+            .header("workbook-session-id", session["id"].as_str().unwrap())
+            .send()
+    };
+    assert_eq!(
+        refresh("Bearer wrong").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(emulator.stats().faults_total, 0);
+    // Both sessions are alive until a request with the right credentials meets its rule.
+    assert_eq!(
+        refresh(TOKEN).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, stream) = full_file_stream(b"abc");
+    let right = wopi_update(&emulator, &client, "f", &token, 0, &stream).await;
+    assert_eq!(right.status(), StatusCode::GONE);
+    assert_eq!(emulator.stats().faults["expire-session"], 2);
+}

@@ -68,9 +68,6 @@ pub(crate) async fn explicit_commit(
     request: Request,
     target: DriveTarget,
 ) -> Response {
-    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
-        return refusal;
-    }
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
         Err(refusal) => return refusal,

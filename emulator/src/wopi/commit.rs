@@ -17,7 +17,7 @@ use resumable_core::wopi::{BodyKind, ChunkSignature, PutChunkedFileMessage};
 use super::reader::{ChunkStore, FrameReader, StoredChunk};
 use super::{
     COAUTH_LOCK, ITEM_VERSION, LOCK, SEQUENCE_NUMBER, WopiSession, bad, decoder_config, header,
-    lock, lock_conflict,
+    lock, lock_conflict, session_gone,
 };
 use crate::answer::wopi_failure;
 use crate::app::AppState;
@@ -80,10 +80,7 @@ pub(crate) async fn put_chunked_file(
         Some(token) => {
             let Some(session) = state.wopi.session(token.expose(), file_id) else {
                 discard(inline).await;
-                return wopi_failure(
-                    StatusCode::GONE,
-                    "the upload session is unknown or has expired",
-                );
+                return session_gone();
             };
             let taken = lock(&session).stream.take();
             let Some((session_reader, store)) = taken else {
@@ -134,10 +131,7 @@ pub(crate) async fn put_chunked_file(
     {
         // The session expired while the commit was being checked: its part file is gone.
         discard(inline).await;
-        return wopi_failure(
-            StatusCode::GONE,
-            "the upload session is unknown or has expired",
-        );
+        return session_gone();
     }
     let built = build(state, &main, inline, session_store).await;
     let (finished, part) = match built {

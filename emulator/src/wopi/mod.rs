@@ -31,7 +31,9 @@ use crate::answer::{Style, json_answer, wopi_failure};
 use crate::app::AppState;
 use crate::body::{BodyReader, discard_body};
 use crate::clock::deadline_after;
-use crate::exchange::{FaultApplied, HandlerFault, SessionRef, content_length, exchange};
+use crate::exchange::{
+    FaultApplied, HandlerFault, SessionRef, content_length, exchange, refuse_before_faults,
+};
 use crate::faults::RequestKind;
 use crate::graph::query_value;
 use crate::slots::SessionSlots;
@@ -200,11 +202,20 @@ fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// `410 Gone`: the upload session token is unknown or expired.
+pub(crate) fn session_gone() -> Response {
+    wopi_failure(
+        StatusCode::GONE,
+        "the upload session is unknown or has expired",
+    )
+}
+
 fn bad(reason: &str) -> Response {
     wopi_failure(StatusCode::BAD_REQUEST, reason)
 }
 
-/// `access_token` must be present (and be the configured one), and the file must exist.
+/// `access_token` must be present (and be the configured one), and the file must exist: checked
+/// before the fault plan sees the request.
 fn check_access(state: &AppState, request: &Request, file_id: &str) -> Result<(), Response> {
     let token = query_value(request.uri().query().unwrap_or(""), "access_token");
     let accepted = match (&state.config.wopi.access_token, token.as_deref()) {
@@ -244,14 +255,22 @@ pub(crate) async fn files(
         (&Method::POST, Some("UPDATE_UPLOAD_SESSION")) => RequestKind::WopiUpdate,
         _ => RequestKind::Other,
     };
-    let session = match kind {
-        RequestKind::WopiUpdate => header(request.headers(), &SESSION_TOKEN).and_then(|token| {
-            state
-                .wopi
-                .session(token, &file_id)
-                .map(|s| (token.to_owned(), s))
-        }),
+    if let Err(refusal) = check_access(&state, &request, &file_id) {
+        return refuse_before_faults(&state, request, kind, refusal).await;
+    }
+    let named = match kind {
+        RequestKind::WopiUpdate => header(request.headers(), &SESSION_TOKEN)
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned),
         _ => None,
+    };
+    let session = match named {
+        Some(token) => match state.wopi.session(&token, &file_id) {
+            Some(session) => Some((token, session)),
+            // An unknown or expired session is refused like wrong credentials: before faults.
+            None => return refuse_before_faults(&state, request, kind, session_gone()).await,
+        },
+        None => None,
     };
     let session_ref = session.as_ref().map(|(token, session)| {
         let (state, token) = (state.clone(), token.clone());
@@ -268,10 +287,6 @@ pub(crate) async fn files(
         style,
         session_ref,
         |request, fault| async move {
-            if let Err(refusal) = check_access(&state, &request, &file_id) {
-                drain(&state, request, kind.carries_upload()).await;
-                return refusal;
-            }
             match (kind, operation.as_deref()) {
                 (RequestKind::WopiCreate, _) => {
                     drain(&state, request, false).await;
@@ -313,6 +328,9 @@ pub(crate) async fn contents(
         (&Method::POST, Some("PUT_CHUNKED_FILE")) => RequestKind::WopiCommit,
         _ => RequestKind::Other,
     };
+    if let Err(refusal) = check_access(&state, &request, &file_id) {
+        return refuse_before_faults(&state, request, kind, refusal).await;
+    }
     exchange(
         &state.clone(),
         request,
@@ -320,10 +338,6 @@ pub(crate) async fn contents(
         Style::Wopi,
         None,
         |request, _| async move {
-            if let Err(refusal) = check_access(&state, &request, &file_id) {
-                drain(&state, request, kind.carries_upload()).await;
-                return refusal;
-            }
             if kind == RequestKind::WopiCommit {
                 return commit::put_chunked_file(&state, request, &file_id).await;
             }
@@ -410,14 +424,7 @@ async fn update_session(
         return refuse(&mut body, bad("X-WOPI-UploadSessionToken is required")).await;
     }
     let Some(session) = session.filter(|s| !lock(s).is_gone(Instant::now())) else {
-        return refuse(
-            &mut body,
-            wopi_failure(
-                StatusCode::GONE,
-                "the upload session is unknown or has expired",
-            ),
-        )
-        .await;
+        return refuse(&mut body, session_gone()).await;
     };
     let number = |name: &HeaderName| header(&headers, name).and_then(|v| v.parse::<i64>().ok());
     let (Some(offset), Some(length)) = (number(&RANGE_OFFSET), number(&RANGE_LENGTH)) else {
