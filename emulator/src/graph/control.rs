@@ -1,4 +1,12 @@
 //! `GET`, `DELETE` and `POST` on an upload URL, and the explicit commit by item path.
+//!
+//! Requests that race on one session are settled by its lock, not by arrival order on the
+//! wire: of a commit and a `DELETE`, or of two commits, exactly one succeeds and the other
+//! answers `404` (the session is gone). A `DELETE` while a fragment is still being received
+//! wins: the fragment answers `404` when it ends and nothing it wrote is kept, not even if it
+//! was the last. A commit that arrives while the last fragment's bytes are still being stored
+//! answers `503 Service Unavailable` with `Retry-After: 1` ("busy, retry"), never `409`, which
+//! clients rightly read as a name conflict.
 
 use std::sync::{Arc, Mutex};
 
