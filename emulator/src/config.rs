@@ -186,6 +186,12 @@ pub struct Limits {
     pub mail_file_max: u64,
     /// Drive items: a `fileSize` above this answers `507 Insufficient Storage`.
     pub drive_quota: u64,
+    /// Drive items: the largest file (250 GB, SPEC 1.1). A larger `fileSize`, or a larger total
+    /// in the first fragment's `Content-Range`, answers `400`: no quota can make room for it.
+    pub drive_file_max: u64,
+    /// Print documents: the largest declared `size` (`400` above it). The service publishes no
+    /// figure; 250 GB, the drive's, bounds it so that impossible sizes are refused.
+    pub print_file_max: u64,
     /// Gaps tracked per print session (print fragments may come in any order).
     pub print_max_gaps: usize,
     /// The emulator's own limit: live sessions of every kind together (Graph upload, WOPI
@@ -205,6 +211,8 @@ impl Default for Limits {
             mail_request_max: 4_000_000,
             mail_file_max: 150 * 1024 * 1024,
             drive_quota: u64::MAX,
+            drive_file_max: 250_000_000_000,
+            print_file_max: 250_000_000_000,
             print_max_gaps: crate::graph::session::PRINT_GAP_CAPACITY,
             max_live_sessions: 4096,
         }
@@ -312,7 +320,11 @@ pub struct WopiConfig {
     /// Sliding expiry of an upload session after its creation and each update (30 minutes).
     pub session_idle: Duration,
     /// The largest file a commit may produce (and the largest chunk a frame may carry: chunks
-    /// are streamed to storage, never held whole); larger answers `413` or `400`.
+    /// are streamed to storage, never held whole); larger answers `413` or `400`. Declared
+    /// lengths are checked against it before a body is read: an update whose range ends past
+    /// this size plus room for frame headers (a 1024th of it, and 1 MiB), or a
+    /// `PUT_CHUNKED_FILE` declaring more than that and 1 MiB for its message, answers `413`
+    /// and its connection closes.
     pub max_file_size: u64,
     /// The file ids that exist; `None`: every id exists. Others answer `404`.
     pub known_files: Option<Vec<String>>,

@@ -92,7 +92,7 @@ where
             connection.drop_connection().await
         }
         Fault::DropMidBody { after_bytes } => {
-            let mut body = BodyReader::new(request.into_body(), &state.stats, upload);
+            let mut body = BodyReader::new(request, &state.stats, upload);
             let mut ended = false;
             while body.read() < after_bytes {
                 if !matches!(body.next().await, Ok(Some(_))) {

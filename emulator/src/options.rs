@@ -135,6 +135,20 @@ pub const OPTIONS: &[ConfigOption] = &[
         "1000000000",
     ),
     option(
+        "drive-file-max",
+        BYTES,
+        "limits.drive_file_max",
+        "the largest drive file; a larger fileSize or total answers 400",
+        "1000000000",
+    ),
+    option(
+        "print-file-max",
+        BYTES,
+        "limits.print_file_max",
+        "the largest print document; a larger size answers 400",
+        "100000000",
+    ),
+    option(
         "print-request-limit",
         BYTES,
         "limits.print_request_limit",
@@ -334,6 +348,8 @@ impl EmulatorConfig {
             "drive-alignment" => limits.drive_alignment = at_least_one(option, value)?,
             "drive-request-limit" => limits.drive_request_limit = at_least_one(option, value)?,
             "drive-quota" => limits.drive_quota = parse(option, value)?,
+            "drive-file-max" => limits.drive_file_max = at_least_one(option, value)?,
+            "print-file-max" => limits.print_file_max = at_least_one(option, value)?,
             "print-request-limit" => limits.print_request_limit = at_least_one(option, value)?,
             "print-concurrency" => limits.print_concurrency = at_least_one(option, value)?,
             "print-max-gaps" => {

@@ -8,8 +8,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
 use axum::Router;
-use hyper::body::Incoming;
+use axum::http::{HeaderValue, header};
+use bytes::Bytes;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -353,8 +359,11 @@ async fn accept_loop(listener: TcpListener, router: Router, shutdown: Cancellati
 async fn serve_connection(stream: tokio::net::TcpStream, router: Router, kill: CancellationToken) {
     let control = ConnectionControl::new(kill.clone());
     let request_kill = kill.clone();
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(control.clone());
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(control.clone());
+        let (body, read_to_end) = WatchedBody::new(body);
+        let request = hyper::Request::from_parts(parts, axum::body::Body::new(body));
         let router = router.clone();
         let kill = request_kill.clone();
         let handler = tokio::spawn(async move {
@@ -365,7 +374,16 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, kill: C
         });
         async move {
             match handler.await {
-                Ok(Some(Ok(answer))) => Ok(answer),
+                Ok(Some(Ok(mut answer))) => {
+                    if !read_to_end.load(Ordering::Acquire) {
+                        // The body was refused unread: say so, and hyper closes the connection
+                        // after the answer instead of reading the rest.
+                        answer
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok(answer)
+                }
                 Ok(Some(Err(never))) => match never {},
                 // Dropped on purpose, or the handler panicked: no answer, close the connection.
                 Ok(None) | Err(_) => Err(ConnectionDropped),
@@ -378,6 +396,48 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, kill: C
     tokio::select! {
         _ = connection => {}
         () = kill.cancelled() => {}
+    }
+}
+
+/// A request body that records whether it was read to its end.
+struct WatchedBody {
+    inner: Incoming,
+    read_to_end: Arc<AtomicBool>,
+}
+
+impl WatchedBody {
+    fn new(inner: Incoming) -> (Self, Arc<AtomicBool>) {
+        let read_to_end = Arc::new(AtomicBool::new(inner.is_end_stream()));
+        let body = WatchedBody {
+            inner,
+            read_to_end: read_to_end.clone(),
+        };
+        (body, read_to_end)
+    }
+}
+
+impl HttpBody for WatchedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || this.inner.is_end_stream() {
+            this.read_to_end.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -227,9 +227,7 @@ pub(crate) async fn dispatch(
                     None => workbook_session_gone(),
                 },
                 WorkbookOp::RefreshSession | WorkbookOp::CloseSession => {
-                    let _ = BodyReader::new(request.into_body(), &state.stats, false)
-                        .drain()
-                        .await;
+                    let _ = BodyReader::new(request, &state.stats, false).drain().await;
                     let Some(id) = session_id else {
                         return graph_error(
                             StatusCode::BAD_REQUEST,

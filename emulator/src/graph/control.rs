@@ -52,7 +52,7 @@ pub(crate) async fn commit(
     request: Request,
 ) -> Response {
     let declared = content_length(request.headers());
-    let mut body = BodyReader::new(request.into_body(), &state.stats, false);
+    let mut body = BodyReader::new(request, &state.stats, false);
     let read = body.drain().await.unwrap_or(0);
     match declared {
         None => graph_error(

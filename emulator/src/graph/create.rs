@@ -2,7 +2,9 @@
 //!
 //! Every create needs `Authorization: Bearer …` (`401`). Bodies are JSON objects whose property
 //! names match in any casing; a drive body may be empty. A declared size of 0 is refused (`400`:
-//! empty files cannot use a session). Mail attachments under 3 MB are accepted: the service
+//! empty files cannot use a session), and so are sizes above the largest file of each kind
+//! (`400`; see [`Limits`](crate::Limits)); a drive `fileSize` above the quota answers `507`.
+//! Mail attachments under 3 MB are accepted: the service
 //! documents sessions "from 3 MB" as advice for when to use one, not as a refusal; above
 //! [`Limits::mail_file_max`](crate::Limits::mail_file_max) they are refused.
 
@@ -65,12 +67,10 @@ pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCr
     if file_size == Some(0) {
         return bad_request("An empty file cannot be uploaded with an upload session.");
     }
-    if file_size.is_some_and(|size| size > state.config.limits.drive_quota) {
-        return graph_error(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "quotaLimitReached",
-            "Insufficient space available.",
-        );
+    if let Some(size) = file_size
+        && let Err(refusal) = check_drive_size(&state, size)
+    {
+        return refusal;
     }
     let (target, conflict) = match place {
         DriveCreate::Path(target) => (target, declared_conflict.unwrap_or_default()),
@@ -95,6 +95,24 @@ pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCr
     };
     let content = Content::Sequential(Some(state.storage.sequential()));
     open(&state, variant, file_size, content, StatusCode::OK)
+}
+
+/// A drive file's size against the largest file (`400`) and the quota (`507`).
+pub(crate) fn check_drive_size(state: &AppState, size: u64) -> Result<(), Response> {
+    let limits = &state.config.limits;
+    if size > limits.drive_file_max {
+        return Err(bad_request(
+            "The file is larger than the largest file the drive stores.",
+        ));
+    }
+    if size > limits.drive_quota {
+        return Err(graph_error(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quotaLimitReached",
+            "Insufficient space available.",
+        ));
+    }
+    Ok(())
 }
 
 /// `if-match` / `if-none-match` on the target item: a failed condition answers `412`.
@@ -137,6 +155,9 @@ pub(crate) async fn print(state: Arc<AppState>, request: Request, document: Stri
         }
         _ => return bad_request("properties.size is required"),
     };
+    if size > state.config.limits.print_file_max {
+        return bad_request("properties.size is larger than the largest document accepted.");
+    }
     let text = |name: &str| {
         properties
             .and_then(|p| field(p, name))

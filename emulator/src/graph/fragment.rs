@@ -125,6 +125,12 @@ fn reserve(
             "The total size in Content-Range differs from the size of the upload.",
         ));
     }
+    if session.total.is_none()
+        && let Err(answer) = super::create::check_drive_size(state, total)
+    {
+        // The first fragment of an upload created without fileSize fixes its size.
+        return Err(Refusal { answer, twice: 0 });
+    }
     let limits = &state.config.limits;
     let len = range.len();
     let too_large = match session.variant {
@@ -258,7 +264,7 @@ pub(crate) async fn put(
         }
         reserve(&state, &mut guard, range, total).map(|writer| (range, total, writer))
     });
-    let mut body = BodyReader::new(request.into_body(), &state.stats, true);
+    let mut body = BodyReader::new(request, &state.stats, true);
     let (range, total, mut writer) = match reserved {
         Ok(reserved) => reserved,
         Err(refusal) => {

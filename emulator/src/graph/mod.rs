@@ -114,9 +114,7 @@ async fn unknown(state: &Arc<AppState>, request: Request, status: StatusCode) ->
         Style::Graph,
         None,
         |request, _| async move {
-            let _ = BodyReader::new(request.into_body(), &state.stats, false)
-                .drain()
-                .await;
+            let _ = BodyReader::new(request, &state.stats, false).drain().await;
             let code = if status == StatusCode::NOT_FOUND {
                 "itemNotFound"
             } else {
@@ -274,7 +272,7 @@ pub(crate) async fn read_json(
     allow_empty: bool,
 ) -> Result<Value, Response> {
     let bad = |message: &str| graph_error(StatusCode::BAD_REQUEST, "invalidRequest", message);
-    let mut body = BodyReader::new(request.into_body(), &state.stats, false);
+    let mut body = BodyReader::new(request, &state.stats, false);
     let Ok(bytes) = body.collect(JSON_LIMIT).await else {
         return Err(bad("The request body is too large or could not be read."));
     };

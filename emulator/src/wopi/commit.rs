@@ -17,13 +17,18 @@ use resumable_core::wopi::{BodyKind, ChunkSignature, PutChunkedFileMessage};
 use super::reader::{ChunkStore, FrameReader, StoredChunk};
 use super::{
     COAUTH_LOCK, ITEM_VERSION, LOCK, SEQUENCE_NUMBER, WopiSession, bad, decoder_config, header,
-    lock, lock_conflict, session_gone,
+    lock, lock_conflict, session_gone, stream_limit, too_large,
 };
 use crate::answer::wopi_failure;
 use crate::app::AppState;
 use crate::body::BodyReader;
+use crate::exchange::content_length;
 use crate::graph::commit::finish_file;
 use crate::storage::{Finished, Protocol, assemble};
+
+/// Room for the `MessageJSON` frame and `EndFrame` in a `PUT_CHUNKED_FILE` body, on top of the
+/// longest chunk run.
+const MESSAGE_ROOM: u64 = 1024 * 1024;
 
 fn server_error(reason: &str) -> Response {
     wopi_failure(StatusCode::INTERNAL_SERVER_ERROR, reason)
@@ -36,7 +41,13 @@ pub(crate) async fn put_chunked_file(
     file_id: &str,
 ) -> Response {
     let headers = request.headers().clone();
-    let mut body = BodyReader::new(request.into_body(), &state.stats, true);
+    let mut body = BodyReader::new(request, &state.stats, true);
+    let max_file_size = state.config.wopi.max_file_size;
+    let longest = stream_limit(max_file_size).saturating_add(MESSAGE_ROOM);
+    if content_length(&headers).is_some_and(|declared| declared > longest) {
+        // Refused before a byte is read: the body is left unread and the connection closes.
+        return too_large();
+    }
     if let Err(answer) = check_coherency(state, &headers, file_id) {
         let _ = body.drain().await;
         return answer;
@@ -53,6 +64,12 @@ pub(crate) async fn put_chunked_file(
             Ok(Some(data)) if failure.is_none() => {
                 if let Err(error) = reader.feed(data, &mut inline).await {
                     failure = Some(error.to_string());
+                }
+                if inline.sink.len() > max_file_size {
+                    // Inline chunks already make a file too large (a body of unknown length):
+                    // stop reading; the connection closes after the answer.
+                    discard(inline).await;
+                    return too_large();
                 }
             }
             Ok(Some(_)) => {}
@@ -108,10 +125,7 @@ pub(crate) async fn put_chunked_file(
     let total: u64 = main.iter().map(|c| c.length).sum();
     let refusal = match located {
         Err(reason) => Some(bad(&reason)),
-        Ok(_) if total > state.config.wopi.max_file_size => Some(wopi_failure(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the file is larger than this host accepts",
-        )),
+        Ok(_) if total > max_file_size => Some(too_large()),
         Ok(_) => None,
     };
     if let Some(answer) = refusal {

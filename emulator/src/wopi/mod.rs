@@ -202,6 +202,26 @@ fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// Room for frame headers in a stream of at most `max_file_size` payload bytes: a 1024th of it
+/// and 1 MiB more (each chunk frame costs 32 bytes, so that is a frame per 32 KiB and 32 768
+/// more).
+const FRAME_ROOM: u64 = 1024 * 1024;
+
+/// The longest upload session stream (or inline chunk run) a host with `max_file_size` takes.
+pub(crate) fn stream_limit(max_file_size: u64) -> u64 {
+    max_file_size
+        .saturating_add(max_file_size / 1024)
+        .saturating_add(FRAME_ROOM)
+}
+
+/// `413`: the upload would make a file larger than the host takes.
+pub(crate) fn too_large() -> Response {
+    wopi_failure(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the file is larger than this host accepts",
+    )
+}
+
 /// `410 Gone`: the upload session token is unknown or expired.
 pub(crate) fn session_gone() -> Response {
     wopi_failure(
@@ -412,7 +432,7 @@ async fn update_session(
     fault: HandlerFault,
 ) -> Response {
     let headers = request.headers().clone();
-    let mut body = BodyReader::new(request.into_body(), &state.stats, true);
+    let mut body = BodyReader::new(request, &state.stats, true);
     if !state.config.wopi.upload_sessions {
         return refuse(
             &mut body,
@@ -437,6 +457,9 @@ async fn update_session(
     let (Ok(offset), Ok(length)) = (u64::try_from(offset), u64::try_from(length)) else {
         return refuse(&mut body, bad("offsets and lengths are not negative")).await;
     };
+    if offset.saturating_add(length) > stream_limit(state.config.wopi.max_file_size) {
+        return refuse(&mut body, too_large()).await;
+    }
     let Some(declared) = content_length(&headers) else {
         return refuse(
             &mut body,
