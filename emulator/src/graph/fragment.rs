@@ -2,7 +2,9 @@
 //!
 //! Rules (SPEC 1.1–1.3), in the order they are checked:
 //!
-//! 1. `Content-Length` is required (`411`) and non-zero (`400`).
+//! 1. `Content-Length` is required (`411`) and non-zero (`400`); a `Content-Encoding` other than
+//!    `identity` is refused (`400`): fragment bodies take no transform (SPEC 1.1, lesson 7), and
+//!    a compressed body's length is not the length of the bytes it stands for.
 //! 2. `Content-Range: bytes first-last/total` is required and well-formed (`400`; the
 //!    `bytes=` typo of one documentation example is refused), its length equals the body length
 //!    (`400`) and its total is the same on every request and equals any declared size (`400`).
@@ -87,6 +89,16 @@ fn fragment_range(request: &Request) -> Result<(ByteRange, u64), Refusal> {
     };
     if len == 0 {
         return Err(bad("A fragment must not be empty."));
+    }
+    let encoded = headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("?").split(','))
+        .any(|coding| !coding.trim().eq_ignore_ascii_case("identity"));
+    if encoded {
+        return Err(bad(
+            "A fragment's body must be sent as it is: no Content-Encoding but identity.",
+        ));
     }
     let Some(value) = headers.get(header::CONTENT_RANGE) else {
         return Err(bad("A fragment must carry Content-Range."));
