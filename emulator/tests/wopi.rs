@@ -573,3 +573,69 @@ async fn partial_stores_and_lost_answers_on_updates() {
     );
     assert_eq!(stats.bytes_received_twice, (bytes.len() - 100) as u64);
 }
+
+#[tokio::test]
+async fn check_file_info_tells_the_committed_size_version_and_sequence_number() {
+    let wopi = Wopi::new(EmulatorConfig {
+        wopi: WopiConfig {
+            access_token: Some(Secret::new("secret-token")),
+            known_files: Some(vec!["doc.bin".into()]),
+            ..WopiConfig::default()
+        },
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let info = || async {
+        let answer = wopi
+            .client
+            .get(wopi.url("doc.bin", false))
+            .send()
+            .await
+            .unwrap();
+        json(answer).await
+    };
+    let (status, fresh) = info().await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    assert_eq!(fresh["BaseFileName"], "doc.bin");
+    assert_eq!(
+        (fresh["Size"].as_u64(), fresh["Version"].as_str()),
+        (Some(0), Some("v0"))
+    );
+    assert_eq!(fresh["SupportsUpdate"], true);
+    assert!(fresh["OwnerId"].is_string() && fresh["UserId"].is_string());
+
+    let source = data(2500, 46);
+    let (chunks, _) = stream(&source, &[]);
+    let message = PutChunkedFileMessage::new(vec![signature(&chunks)]);
+    let answer = wopi
+        .commit("doc.bin", 1, commit_body(&message, &chunks, &source), None)
+        .await;
+    assert_eq!(answer.status(), StatusCode::OK, "{}", reason(&answer));
+    let (status, committed) = info().await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(committed["Size"], 2500);
+    assert_eq!(
+        committed["Version"],
+        answer.headers()["x-wopi-itemversion"].to_str().unwrap()
+    );
+    assert_eq!(committed["SequenceNumber"], 2);
+
+    let unknown = wopi
+        .client
+        .get(wopi.url("other", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let unauthorised = wopi
+        .client
+        .get(format!(
+            "{}?access_token=nope",
+            wopi.emulator.wopi_file_url("doc.bin")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wopi.emulator.stats().requests["wopi-check-file-info"], 4);
+}

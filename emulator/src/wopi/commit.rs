@@ -153,21 +153,23 @@ pub(crate) async fn put_chunked_file(
         Err(reason) => return server_error(&reason),
     };
     let path = format!("wopi/files/{file_id}");
+    let size = finished.size;
     if let Err(error) = finish_file(state, finished, part, path, Protocol::Wopi).await {
         return server_error(&error.to_string());
     }
     let (new_sequence, version) = {
         let mut files = state.wopi.files();
         let file = files.entry(file_id.to_owned()).or_default();
-        file.sequence = file.sequence.max(sequence) + 1;
+        file.sequence = file.sequence.max(sequence).saturating_add(1);
         file.version += 1;
-        (file.sequence, file.version)
+        file.size = size;
+        (file.sequence, file.version_text())
     };
     let mut answer = StatusCode::OK.into_response();
     answer
         .headers_mut()
         .insert(SEQUENCE_NUMBER, HeaderValue::from(new_sequence));
-    if let Ok(value) = HeaderValue::from_str(&format!("v{version}")) {
+    if let Ok(value) = HeaderValue::from_str(&version) {
         answer.headers_mut().insert(ITEM_VERSION, value);
     }
     answer

@@ -1,5 +1,7 @@
 //! The WOPI host (SPEC 2): upload sessions (`CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`),
-//! `PUT_CHUNKED_FILE` commits, and the `LOCK`/`UNLOCK` operations commits are checked against.
+//! `PUT_CHUNKED_FILE` commits, the `LOCK`/`UNLOCK` operations commits are checked against, and
+//! `CheckFileInfo` (`GET /wopi/files/{id}`), which tells a client the committed size, version
+//! and sequence number.
 //!
 //! Choices where SPEC leaves room, written down here:
 //!
@@ -56,7 +58,16 @@ pub(crate) const CONFLICTING_MECHANISM: HeaderName =
 pub(crate) struct FileState {
     pub(crate) sequence: u64,
     pub(crate) version: u64,
+    /// The size of the last committed content (0 before the first commit).
+    pub(crate) size: u64,
     pub(crate) lock: Option<String>,
+}
+
+impl FileState {
+    /// The version as `X-WOPI-ItemVersion` and CheckFileInfo's `Version` write it.
+    pub(crate) fn version_text(&self) -> String {
+        format!("v{}", self.version)
+    }
 }
 
 /// One upload session: the stream received so far and the chunks decoded from it.
@@ -273,6 +284,7 @@ pub(crate) async fn files(
     let kind = match (request.method(), operation.as_deref()) {
         (&Method::POST, Some("CREATE_UPLOAD_SESSION")) => RequestKind::WopiCreate,
         (&Method::POST, Some("UPDATE_UPLOAD_SESSION")) => RequestKind::WopiUpdate,
+        (&Method::GET, None) => RequestKind::WopiCheckFileInfo,
         _ => RequestKind::Other,
     };
     if let Err(refusal) = check_access(&state, &request, &file_id) {
@@ -314,6 +326,10 @@ pub(crate) async fn files(
                 }
                 (RequestKind::WopiUpdate, _) => {
                     update_session(&state, request, &file_id, session.map(|(_, s)| s), fault).await
+                }
+                (RequestKind::WopiCheckFileInfo, _) => {
+                    drain(&state, request, false).await;
+                    check_file_info(&state, &file_id)
                 }
                 (_, Some("LOCK" | "UNLOCK" | "REFRESH_LOCK"))
                     if request.method() == Method::POST =>
@@ -373,6 +389,35 @@ pub(crate) async fn contents(
 
 fn decoder_config(state: &AppState, body: BodyKind) -> DecoderConfig {
     DecoderConfig::new(body).with_max_payload_len(state.config.wopi.max_file_size)
+}
+
+/// `CheckFileInfo`: the file's name, the size and version of its last committed content, and
+/// what the host supports. The required properties (`BaseFileName`, `OwnerId`, `Size`,
+/// `UserId`, `Version`), the capabilities a client of upload sessions looks at, and
+/// `SequenceNumber`, the emulator's addition: the number the next `PUT_CHUNKED_FILE` must carry
+/// (0 before the first commit: any number above 0 is accepted then).
+fn check_file_info(state: &AppState, file_id: &str) -> Response {
+    let file = state.wopi.files().get(file_id).cloned().unwrap_or_default();
+    let mut answer = json_answer(
+        StatusCode::OK,
+        json!({
+            "BaseFileName": file_id,
+            "OwnerId": "emulator-owner",
+            "UserId": "emulator-user",
+            "Size": file.size,
+            "Version": file.version_text(),
+            "SequenceNumber": file.sequence,
+            "SupportsUpdate": true,
+            "UserCanWrite": true,
+            "SupportsLocks": true,
+            "SupportsGetLock": false,
+            "SupportsExtendedLockLength": true,
+        }),
+    );
+    if let Ok(version) = HeaderValue::from_str(&file.version_text()) {
+        answer.headers_mut().insert(ITEM_VERSION, version);
+    }
+    answer
 }
 
 /// `CREATE_UPLOAD_SESSION`: `200 {"UploadSessionToken": …}`, or `501` without upload sessions.
