@@ -172,13 +172,20 @@ impl FromStr for ServiceDuration {
     }
 }
 
-/// The instant `after` from now, or a far-off instant (about thirty years away) when `after` is
-/// too long for the clock to represent: a session configured to live "forever" simply never
-/// expires, instead of overflowing the clock.
+/// How far ahead deadlines go at most: about thirty years. A session configured to live
+/// "forever" simply never expires, instead of overflowing a clock or writing a date past the
+/// year 9999.
+const FAR_AHEAD: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// The instant `after` from now, at most [`FAR_AHEAD`].
 pub(crate) fn deadline_after(after: Duration) -> tokio::time::Instant {
-    let now = tokio::time::Instant::now();
-    now.checked_add(after)
-        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600))
+    tokio::time::Instant::now() + after.min(FAR_AHEAD)
+}
+
+/// The wall-clock time `after` from now, at most [`FAR_AHEAD`]: what an answer writes as the
+/// matching expiry.
+pub(crate) fn wall_after(after: Duration) -> UnixTime {
+    wall_now().saturating_add(after.min(FAR_AHEAD))
 }
 
 /// The wall clock now, as the services write it.

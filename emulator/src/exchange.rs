@@ -23,7 +23,7 @@ use crate::answer::Style;
 use crate::app::AppState;
 use crate::body::{BodyReader, discard_body};
 use crate::connection::ConnectionControl;
-use crate::faults::{Fault, RequestKind};
+use crate::faults::{Fault, MAX_SLOW_MS, RequestKind};
 
 /// The live session a request addresses: its ordinal (the fault plan's scope) and how to expire
 /// it early.
@@ -149,7 +149,7 @@ where
         Fault::Slow { delay_ms } => {
             count();
             let answer = handler(request, HandlerFault::None).await;
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            tokio::time::sleep(Duration::from_millis(delay_ms.min(MAX_SLOW_MS))).await;
             refusal_counted(state, answer)
         }
         Fault::PartialStore { keep } | Fault::PartialStoreLost { keep } => {

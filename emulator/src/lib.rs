@@ -98,7 +98,8 @@ pub use config::{
     WopiConfig, WorkbookConfig,
 };
 pub use faults::{
-    Fault, FaultProfile, FaultScript, RequestKind, RetryAfterForm, ScriptRule, ScriptTarget,
+    Fault, FaultProfile, FaultScript, MAX_RETRY_AFTER_SECS, MAX_SLOW_MS, RequestKind,
+    RetryAfterForm, ScriptRule, ScriptTarget,
 };
 pub use options::{ConfigOption, OPTIONS};
 pub use server::{Emulator, EmulatorHandle, StartError, serve};

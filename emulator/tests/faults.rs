@@ -626,3 +626,60 @@ async fn wopi_and_workbook_requests_with_wrong_credentials_draw_no_fault() {
     assert_eq!(right.status(), StatusCode::GONE);
     assert_eq!(emulator.stats().faults["expire-session"], 2);
 }
+
+#[tokio::test]
+async fn absurd_fault_figures_are_capped_or_refused_never_a_panic() {
+    use resumable_emulator::{Fault, RequestKind, RetryAfterForm};
+    // Built in code, the figures bypass the text parser: the emulator must cope with them.
+    let script = FaultScript::default()
+        .on(
+            RequestKind::Fragment,
+            1,
+            Fault::Throttle {
+                status: 429,
+                retry_after: RetryAfterForm::HttpDate(u64::MAX),
+            },
+        )
+        .on(
+            RequestKind::Fragment,
+            2,
+            Fault::Throttle {
+                status: 503,
+                retry_after: RetryAfterForm::Seconds(u64::MAX),
+            },
+        );
+    let emulator = start(EmulatorConfig::default().with_script(script)).await;
+    let client = client();
+    let url = drive_session(&emulator, &client, "t.bin", json!({})).await;
+    let year = 365 * 24 * 3600;
+    let dated = put_range(&client, &url, b"x", 0, 1).await.unwrap();
+    assert_eq!(dated.status(), StatusCode::TOO_MANY_REQUESTS);
+    let at = UnixTime::parse_http_date(dated.headers()["retry-after"].to_str().unwrap()).unwrap();
+    let now = UnixTime::from_secs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    );
+    let wait = at.saturating_duration_since(now).as_secs();
+    assert!(
+        (year - 5..=year + 5).contains(&wait),
+        "capped at a year: {wait}"
+    );
+    let seconds = put_range(&client, &url, b"x", 0, 1).await.unwrap();
+    assert_eq!(seconds.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(seconds.headers()["retry-after"], year.to_string().as_str());
+    // Written as text, such figures are refused.
+    for text in [
+        "fragment#1=throttle:429:date:9223372036854775807",
+        "fragment#1=throttle:503:seconds:31536001",
+        "fragment#1=slow:3600001",
+    ] {
+        assert!(text.parse::<FaultScript>().is_err(), "{text}");
+    }
+    assert!(
+        "fragment#1=throttle:429:date:31536000"
+            .parse::<FaultScript>()
+            .is_ok()
+    );
+}

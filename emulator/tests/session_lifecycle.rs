@@ -116,3 +116,41 @@ async fn creates_beyond_the_session_cap_answer_503_until_a_session_goes() {
         StatusCode::GONE
     );
 }
+
+#[tokio::test]
+async fn sessions_that_live_practically_forever_do_not_overflow_the_clock() {
+    let mut config = EmulatorConfig::default().with_time_scale(TimeScale::SLOWEST);
+    config.graph.session_lifetime = Duration::MAX;
+    config.wopi.session_idle = Duration::MAX;
+    config.workbook.persistent_idle = Duration::MAX;
+    config.workbook.non_persistent_idle = Duration::MAX;
+    let emulator = start(config).await;
+    let client = client();
+    let (status, session) = post_json(
+        &client,
+        &emulator.drive_upload_session_url("forever.bin"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // The expiry is written as a real date, however far.
+    let expiry = session["expirationDateTime"].as_str().unwrap();
+    resumable_core::time::UnixTime::parse_rfc3339(expiry).unwrap();
+    let url = session["uploadUrl"].as_str().unwrap();
+    let answer = put_range(&client, url, &data(KIB320, 1), 0, 2 * KIB320)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    let token = wopi_create(&emulator, &client, "w").await.unwrap();
+    let (_, stream) = full_file_stream(b"abc");
+    let answer = wopi_update(&emulator, &client, "w", &token, 0, &stream).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let (status, _) = post_json(
+        &client,
+        &format!("{}/createSession", emulator.workbook_url("01BOOK")),
+        json!({"persistChanges": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(emulator.stats().sessions_live, 3);
+}

@@ -8,6 +8,13 @@ use serde::{Deserialize, Serialize};
 use super::RequestKind;
 use crate::config::ConfigError;
 
+/// The longest `Retry-After` the emulator writes (a year): longer figures are capped when the
+/// answer is written and refused in fault scripts.
+pub const MAX_RETRY_AFTER_SECS: u64 = 365 * 24 * 3600;
+
+/// The longest `slow` delay (an hour): longer ones are capped, and refused in fault scripts.
+pub const MAX_SLOW_MS: u64 = 3600 * 1000;
+
 /// How a `Retry-After` header is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "form", content = "secs")]
@@ -72,14 +79,16 @@ pub enum Fault {
     },
     /// Answer this server error (500, 502, 503 or 504) without doing anything.
     Status(u16),
-    /// Answer `429` or `503` with a `Retry-After`, without doing anything.
+    /// Answer `429` or `503` with a `Retry-After` (at most [`MAX_RETRY_AFTER_SECS`]), without
+    /// doing anything.
     Throttle {
         /// 429 or 503.
         status: u16,
         /// The header's form and figure.
         retry_after: RetryAfterForm,
     },
-    /// Do the request, then wait this long (real time) before answering.
+    /// Do the request, then wait this long (real time, at most [`MAX_SLOW_MS`]) before
+    /// answering.
     Slow {
         /// Real milliseconds of delay.
         delay_ms: u64,
@@ -227,6 +236,9 @@ impl FromStr for Fault {
                 };
                 let form = parts.next();
                 let secs = number(parts.next(), "throttle:429|503:seconds|date:SECS")?;
+                if secs > MAX_RETRY_AFTER_SECS {
+                    return Err(bad("throttle SECS of at most 31536000 (a year)"));
+                }
                 let retry_after = match form {
                     Some("seconds") => RetryAfterForm::Seconds(secs),
                     Some("date") => RetryAfterForm::HttpDate(secs),
@@ -238,7 +250,10 @@ impl FromStr for Fault {
                 }
             }
             "slow" => Fault::Slow {
-                delay_ms: number(parts.next(), "slow:MILLISECONDS")?,
+                delay_ms: match number(parts.next(), "slow:MILLISECONDS")? {
+                    ms if ms <= MAX_SLOW_MS => ms,
+                    _ => return Err(bad("slow:MILLISECONDS of at most 3600000 (an hour)")),
+                },
             },
             "expire-session" => Fault::ExpireSession,
             "transient-404" => Fault::Transient404,

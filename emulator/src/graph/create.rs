@@ -22,7 +22,7 @@ use super::session::{Content, GraphSession, Variant};
 use super::{field, range_set_for, read_json};
 use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
-use crate::clock::{deadline_after, wall_now};
+use crate::clock::{deadline_after, wall_after};
 
 /// Where a drive upload goes, before the request body is read.
 pub(crate) enum DriveCreate {
@@ -253,7 +253,7 @@ fn open(
         part,
         lifetime,
         expires_at: deadline_after(lifetime),
-        expires_wall: wall_now().saturating_add(lifetime),
+        expires_wall: wall_after(lifetime),
         ended: false,
     };
     let url = state.upload_url(&session);

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::drive::ConflictBehavior;
 use super::path::DriveTarget;
-use crate::clock::{deadline_after, wall_now};
+use crate::clock::{deadline_after, wall_after};
 use crate::config::RangeForm;
 use crate::slots::SessionSlots;
 use crate::storage::{Finished, PositionalSink, Protocol, SequentialSink, remove_part};
@@ -105,7 +105,7 @@ impl GraphSession {
     /// Pushes the expiry `lifetime` from now (creation and every accepted fragment).
     pub(crate) fn extend(&mut self) {
         self.expires_at = deadline_after(self.lifetime);
-        self.expires_wall = wall_now().saturating_add(self.lifetime);
+        self.expires_wall = wall_after(self.lifetime);
     }
 
     /// Ends the session and gives up its bytes: answers the part file to remove. Whoever ends a
