@@ -182,7 +182,7 @@ pub struct Limits {
     /// 4 000 000 bytes, the stricter of its two readings, so a client that passes here is
     /// accepted whichever reading the service uses.
     pub mail_request_max: u64,
-    /// Mail attachments: the largest file (150 MiB).
+    /// Mail attachments: the largest file (SPEC's 150 MB, read as 150 000 000 bytes).
     pub mail_file_max: u64,
     /// Drive items: a `fileSize` above this answers `507 Insufficient Storage`.
     pub drive_quota: u64,
@@ -209,7 +209,7 @@ impl Default for Limits {
             print_request_limit: 10_000_000,
             print_concurrency: 4,
             mail_request_max: 4_000_000,
-            mail_file_max: 150 * 1024 * 1024,
+            mail_file_max: 150_000_000,
             drive_quota: u64::MAX,
             drive_file_max: 250_000_000_000,
             print_file_max: 250_000_000_000,

@@ -208,7 +208,10 @@ pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String
         _ => return bad_request("AttachmentItem.size is required"),
     };
     if size > state.config.limits.mail_file_max {
-        return bad_request("The attachment is larger than the maximum of 150 MB.");
+        return bad_request(&format!(
+            "The attachment is larger than the maximum of {} bytes.",
+            state.config.limits.mail_file_max
+        ));
     }
     let content = Content::Sequential(Some(state.storage.sequential()));
     open(
