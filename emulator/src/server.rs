@@ -60,6 +60,7 @@ impl Emulator {
         tokio::spawn(sweep_until(state.clone(), shutdown.clone()));
         let server = tokio::spawn(accept_loop(
             listener,
+            state.clone(),
             router(state.clone()),
             shutdown.clone(),
         ));
@@ -322,7 +323,12 @@ impl AcceptBackoff {
 
 /// Accepts connections until `shutdown`; each connection runs until it ends, the emulator
 /// stops, or a handler drops it (a fault).
-async fn accept_loop(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    router: Router,
+    shutdown: CancellationToken,
+) {
     let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
@@ -335,6 +341,7 @@ async fn accept_loop(listener: TcpListener, router: Router, shutdown: Cancellati
                 stream
             }
             Err(_) => {
+                state.stats.accept_error();
                 tokio::select! {
                     () = tokio::time::sleep(backoff.failed()) => {}
                     () = shutdown.cancelled() => return,

@@ -52,6 +52,9 @@ pub struct StatsSnapshot {
     pub sessions_expired: u64,
     /// Files completed (listed in `/_emulator/files`).
     pub files_completed: u64,
+    /// Connections the server failed to accept (out of file descriptors, typically); it backs
+    /// off between attempts, up to a second.
+    pub accept_errors: u64,
 }
 
 #[derive(Default)]
@@ -72,6 +75,7 @@ pub(crate) struct Stats {
     tallies: Mutex<Tallies>,
     bytes_received: AtomicU64,
     bytes_received_twice: AtomicU64,
+    accept_errors: AtomicU64,
 }
 
 impl Stats {
@@ -118,6 +122,10 @@ impl Stats {
         self.bytes_received.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    pub(crate) fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn received_twice(&self, bytes: u64) {
         self.bytes_received_twice
             .fetch_add(bytes, Ordering::Relaxed);
@@ -147,6 +155,7 @@ impl Stats {
             sessions_live: 0,
             sessions_expired: tallies.sessions_expired,
             files_completed: tallies.files_completed,
+            accept_errors: self.accept_errors.load(Ordering::Relaxed),
         }
     }
 }
