@@ -1,5 +1,5 @@
-//! Requests that race on one drive session: a commit against a cancel, two commits, a cancel
-//! against a fragment in flight. Exactly one of two conflicting requests wins, and nothing is
+//! Requests that race on one session: a commit against a cancel, two commits, a cancel against
+//! a fragment in flight, a WOPI commit against an update in flight. Exactly one of two conflicting requests wins, and nothing is
 //! left behind. Run on several threads so the requests really overlap.
 
 mod common;
@@ -129,4 +129,63 @@ async fn a_cancel_during_the_last_fragment_wins_over_its_commit() {
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
     assert!(emulator.files().is_empty());
     assert_eq!(part_files(&emulator), Vec::<std::path::PathBuf>::new());
+}
+
+#[tokio::test]
+async fn a_wopi_commit_while_an_update_is_in_flight_is_told_to_retry() {
+    use resumable_core::http::Segment;
+    use resumable_core::secret::Secret;
+    use resumable_core::wopi::{
+        ChunkSignature, ChunkingScheme, PutChunkedFileMessage, StreamSignature,
+        put_chunked_file_body,
+    };
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let source = data(5000, 5);
+    let (chunk, stream) = full_file_stream(&source);
+    let token = wopi_create(&emulator, &client, "f").await.unwrap();
+    let head = format!(
+        "POST {}?access_token=t HTTP/1.1\r\nx-wopi-override: UPDATE_UPLOAD_SESSION\r\n\
+         x-wopi-uploadsessiontoken: {token}\r\nx-wopi-contentrangeoffset: 0\r\n\
+         x-wopi-contentrangelength: {len}\r\ncontent-length: {len}",
+        path_of(&emulator.wopi_file_url("f")),
+        len = stream.len()
+    );
+    let mut held = RawRequest::send(&emulator, &head, &stream[..100]).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let message = PutChunkedFileMessage::new(vec![StreamSignature {
+        stream_id: "MainContent".into(),
+        chunking_scheme: ChunkingScheme::FullFile,
+        chunk_signatures: vec![ChunkSignature {
+            chunk_id: chunk.id,
+            length: chunk.len,
+        }],
+    }])
+    .with_session_token(Secret::new(token));
+    let body: Vec<u8> = put_chunked_file_body(&message, &[])
+        .unwrap()
+        .into_iter()
+        .flat_map(|segment| match segment {
+            Segment::Inline(bytes) => bytes.to_vec(),
+            Segment::Source(_) => Vec::new(),
+        })
+        .collect();
+    let commit = || {
+        client
+            .post(format!(
+                "{}/contents?access_token=t",
+                emulator.wopi_file_url("f")
+            ))
+            .header("x-wopi-override", "PUT_CHUNKED_FILE")
+            .header("x-wopi-sequencenumber", "1")
+            .body(body.clone())
+            .send()
+    };
+    let busy = commit().await.unwrap();
+    assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    held.write(&stream[100..]).await;
+    assert!(held.answer().await.starts_with("HTTP/1.1 200"));
+    assert_eq!(commit().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(emulator.files()[0].sha256, sha256(&source));
 }

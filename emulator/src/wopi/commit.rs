@@ -1,5 +1,7 @@
 //! `PUT_CHUNKED_FILE`: locks and sequence numbers first, then the framed body, then the file
 //! assembled from the `MainContent` signature out of the session's chunks and the inline ones.
+//! A commit of a session while one of its updates is still being received answers `503` with
+//! `Retry-After: 1`: busy, try again (not `400`, which a client takes as final).
 //!
 //! The file is the `MainContent` chunks in signature order. When they are exactly the chunks of
 //! one store in arrival order (the usual case: a `FullFile` chunk sent once), that store's part
@@ -10,7 +12,7 @@
 use std::path::PathBuf;
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header as http_header};
 use axum::response::{IntoResponse, Response};
 use resumable_core::wopi::{BodyKind, ChunkSignature, PutChunkedFileMessage};
 
@@ -101,8 +103,16 @@ pub(crate) async fn put_chunked_file(
             };
             let taken = lock(&session).stream.take();
             let Some((session_reader, store)) = taken else {
+                // An update is still being received: busy, not malformed (a 400 is final).
                 discard(inline).await;
-                return bad("the upload session is busy");
+                let mut answer = wopi_failure(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "an update of the upload session is in progress; retry",
+                );
+                answer
+                    .headers_mut()
+                    .insert(http_header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return answer;
             };
             if let Err(error) = session_reader.finish() {
                 WopiSession::restore(&session, (session_reader, store));
