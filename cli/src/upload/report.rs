@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use resumable_core::engine::UploadError;
 use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 
@@ -103,6 +104,10 @@ impl Outcome<'_> {
                     path.display()
                 ),
                 (FailureCause::Cancelled, None) => "interrupted; the upload was cancelled and its session deleted (add --checkpoint PATH to be able to resume)".into(),
+                // The engine's advice speaks of checkpoints in general; this run kept none.
+                (FailureCause::Upload(UploadError::GaveUp { .. }), None) => format!(
+                    "{failure}; this run kept no checkpoint, so the next one starts over (add --checkpoint PATH to resume instead)"
+                ),
                 _ => failure.to_string(),
             }),
             (_, Ok(_)) => None,

@@ -292,7 +292,9 @@ fn endless_server_errors_exhaust_the_budget_with_a_clear_error() {
         }
     ));
     assert!(
-        error.to_string().contains("resume from the checkpoint"),
+        error
+            .to_string()
+            .contains("with a checkpoint it resumes where it stopped"),
         "{error}"
     );
     assert!(
