@@ -4,40 +4,67 @@
 //! cargo run -p resumable-emulator --example serve -- --addr 127.0.0.1:8080 --faults flaky --seed 7 --time-scale 60
 //! ```
 //!
-//! Options: `--addr`, `--faults none|flaky|hostile`, `--seed N`, `--time-scale X`,
-//! `--storage temp|discard|dir:PATH`, `--script 'fragment#2=lose-answer, ...'`.
+//! Every option of [`resumable_emulator::OPTIONS`] is a flag (`--NAME VALUE` or
+//! `--NAME=VALUE`): `--bearer-token`, `--wopi-access-token`, `--wopi-upload-sessions false`,
+//! `--drive-range-form closed`, `--workbook-creation-delay 10s`, `--workbook-always-async true`,
+//! the limits, ... `--help` lists them all.
 
 // A command-line program reports on standard output and standard error.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 
-use resumable_emulator::{EmulatorConfig, serve};
+use resumable_emulator::{EmulatorConfig, OPTIONS, serve};
 
-fn config_from(args: &[String]) -> Result<EmulatorConfig, String> {
+/// What the command line asks for.
+enum Command {
+    Serve(Box<EmulatorConfig>),
+    Help,
+}
+
+fn command_from(args: &[String]) -> Result<Command, String> {
     let mut config = EmulatorConfig::default();
     let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let error = |e: &dyn std::fmt::Display| e.to_string();
-        match flag.as_str() {
-            "--addr" => config.addr = value.parse().map_err(|e| error(&e))?,
-            "--faults" => config.faults.profile = value.parse().map_err(|e| error(&e))?,
-            "--seed" => config.faults.seed = value.parse().map_err(|e| error(&e))?,
-            "--time-scale" => config.time_scale = value.parse().map_err(|e| error(&e))?,
-            "--storage" => config.storage = value.parse().map_err(|e| error(&e))?,
-            "--script" => config.faults.script = value.parse().map_err(|e| error(&e))?,
-            other => return Err(format!("unknown option {other}")),
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            return Ok(Command::Help);
         }
+        let Some(flag) = arg.strip_prefix("--") else {
+            return Err(format!("expected an option, found `{arg}`"));
+        };
+        let (name, value) = match flag.split_once('=') {
+            Some((name, value)) => (name, value.to_owned()),
+            None => (
+                flag,
+                args.next()
+                    .cloned()
+                    .ok_or(format!("--{flag} needs a value"))?,
+            ),
+        };
+        config.set(name, &value).map_err(|e| e.to_string())?;
     }
-    Ok(config)
+    Ok(Command::Serve(Box::new(config)))
+}
+
+fn print_help() {
+    println!("Runs the resumable service emulator until Ctrl-C.\n\nOptions:");
+    for option in OPTIONS {
+        println!(
+            "  --{} {}\n        {}",
+            option.name, option.syntax, option.help
+        );
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match config_from(&args) {
-        Ok(config) => config,
+    let config = match command_from(&args) {
+        Ok(Command::Serve(config)) => *config,
+        Ok(Command::Help) => {
+            print_help();
+            return ExitCode::SUCCESS;
+        }
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::from(2);

@@ -6,7 +6,7 @@ use resumable_core::time::UnixTime;
 use serde_json::{Value, json};
 
 use crate::clock::{TimeScale, wall_now};
-use crate::faults::RetryAfterForm;
+use crate::faults::{MAX_RETRY_AFTER_SECS, RetryAfterForm};
 
 /// `X-WOPI-FailureReason`, the human-readable reason a WOPI host may add to a failure.
 pub(crate) const WOPI_FAILURE_REASON: HeaderName = HeaderName::from_static("x-wopi-failurereason");
@@ -79,13 +79,16 @@ pub(crate) fn retry_after_value(
     scale: TimeScale,
     now: UnixTime,
 ) -> HeaderValue {
-    let secs = scale.real_secs(form.service_secs());
+    let secs = scale
+        .real_secs(form.service_secs())
+        .min(MAX_RETRY_AFTER_SECS);
     let text = match form {
         RetryAfterForm::Seconds(_) => secs.to_string(),
         RetryAfterForm::HttpDate(_) => {
             // An HTTP-date has whole seconds: round the target up so the wait is never shorter.
-            let at_ms = now.as_millis().saturating_add(secs as i64 * 1000);
-            let rounded = (at_ms + 999).div_euclid(1000);
+            let wait_ms = i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000);
+            let at_ms = now.as_millis().saturating_add(wait_ms);
+            let rounded = at_ms.saturating_add(999).div_euclid(1000);
             UnixTime::from_secs(rounded).http_date().to_string()
         }
     };
@@ -159,6 +162,22 @@ mod tests {
             retry_after_value(RetryAfterForm::HttpDate(1), TimeScale::REAL_TIME, now),
             "Sun, 06 Nov 1994 08:49:39 GMT"
         );
+    }
+
+    #[test]
+    fn huge_retry_after_figures_are_capped_at_a_year() {
+        let now = UnixTime::from_millis(784_111_777_000);
+        let year = MAX_RETRY_AFTER_SECS as i64;
+        for form in [
+            RetryAfterForm::HttpDate(u64::MAX),
+            RetryAfterForm::HttpDate(1 << 62),
+        ] {
+            let value = retry_after_value(form, TimeScale::SLOWEST, now);
+            let at = UnixTime::parse_http_date(value.to_str().unwrap()).unwrap();
+            assert_eq!(at, UnixTime::from_secs(784_111_777 + year));
+        }
+        let seconds = retry_after_value(RetryAfterForm::Seconds(u64::MAX), TimeScale::SLOWEST, now);
+        assert_eq!(seconds, year.to_string().as_str());
     }
 
     #[test]

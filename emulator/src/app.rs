@@ -3,16 +3,19 @@
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::response::Response;
 use axum::routing::{any, get};
 use tokio::time::Instant;
 
+use crate::answer::Style;
 use crate::config::EmulatorConfig;
 use crate::faults::plan::FaultPlan;
 use crate::graph::drive::DriveNamespace;
 use crate::graph::session::{GraphSession, GraphSessions, lock};
 use crate::graph::{self, query_value};
 use crate::ids::IdSource;
-use crate::stats::Stats;
+use crate::slots::{SessionSlots, sessions_exhausted};
+use crate::stats::{Stats, StatsSnapshot};
 use crate::storage::Storage;
 use crate::workbook::WorkbookRegistry;
 use crate::{inspect, wopi};
@@ -30,10 +33,13 @@ pub(crate) struct AppState {
     pub(crate) drive: DriveNamespace,
     pub(crate) workbook: WorkbookRegistry,
     pub(crate) wopi: wopi::WopiHost,
+    /// Live sessions of every kind, against [`Limits::max_live_sessions`](crate::Limits).
+    pub(crate) slots: Arc<SessionSlots>,
 }
 
 impl AppState {
     pub(crate) fn new(config: EmulatorConfig, base_url: String, storage: Storage) -> Self {
+        let slots = Arc::new(SessionSlots::new(config.limits.max_live_sessions));
         AppState {
             faults: FaultPlan::new(&config.faults),
             config,
@@ -41,11 +47,45 @@ impl AppState {
             storage,
             stats: Stats::default(),
             ids: IdSource::new(),
-            graph: GraphSessions::default(),
+            graph: GraphSessions::new(slots.clone()),
             drive: DriveNamespace::default(),
-            workbook: WorkbookRegistry::default(),
-            wopi: wopi::WopiHost::default(),
+            workbook: WorkbookRegistry::new(slots.clone()),
+            wopi: wopi::WopiHost::new(slots.clone()),
+            slots,
         }
+    }
+
+    /// Forgets every session that expired by `now`, removing the part files of uploads that
+    /// will never complete; answers how many sessions went.
+    pub(crate) fn sweep(&self, now: Instant) -> usize {
+        let retention = WorkbookRegistry::retention(self.config.time_scale);
+        let swept =
+            self.graph.sweep(now) + self.wopi.sweep(now) + self.workbook.sweep(now, retention);
+        self.stats.sessions_expired(swept as u64);
+        swept
+    }
+
+    /// The refusal of a create when every session slot is taken: `503`, with `Retry-After` the
+    /// time until the first live session expires.
+    pub(crate) fn sessions_exhausted(&self, style: Style) -> Response {
+        let now = Instant::now();
+        let first = [
+            self.graph.earliest_expiry(),
+            self.wopi.earliest_expiry(),
+            self.workbook.earliest_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now);
+        sessions_exhausted(style, first.saturating_duration_since(now))
+    }
+
+    /// The counters, with the number of live sessions.
+    pub(crate) fn stats_snapshot(&self) -> StatsSnapshot {
+        let mut snapshot = self.stats.snapshot();
+        snapshot.sessions_live = self.slots.live() as u64;
+        snapshot
     }
 
     /// The session's upload URL: on this server, token in the query parameter its service uses.

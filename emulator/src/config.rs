@@ -10,19 +10,25 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use resumable_core::secret::Secret;
+
 use crate::clock::TimeScale;
 use crate::faults::{FaultProfile, FaultScript};
 
 /// Everything an [`Emulator`](crate::Emulator) needs to start.
+///
+/// Tokens are [`Secret`]s: `Debug` never prints them.
 ///
 /// ```
 /// use resumable_emulator::{EmulatorConfig, FaultProfile, StorageMode};
 /// let config = EmulatorConfig::default()
 ///     .with_faults("flaky".parse().unwrap(), 7)
 ///     .with_time_scale("60".parse().unwrap())
-///     .with_storage(StorageMode::Discard);
+///     .with_storage(StorageMode::Discard)
+///     .with_bearer_token("hunter2");
 /// assert_eq!(config.faults.profile, FaultProfile::Flaky);
 /// assert_eq!(config.addr.to_string(), "127.0.0.1:0");
+/// assert!(!format!("{config:?}").contains("hunter2"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
@@ -35,7 +41,7 @@ pub struct EmulatorConfig {
     /// How much faster than real time expiries and creation delays run.
     pub time_scale: TimeScale,
     /// The bearer token create requests must carry; `None` accepts any non-empty bearer token.
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<Secret>,
     /// Fragment and file size limits.
     pub limits: Limits,
     /// Graph upload-session behaviour.
@@ -96,7 +102,13 @@ impl EmulatorConfig {
 
     /// Requires create requests to carry exactly this bearer token.
     pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.bearer_token = Some(token.into());
+        self.bearer_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Requires WOPI requests to carry exactly this `access_token`.
+    pub fn with_wopi_access_token(mut self, token: impl Into<String>) -> Self {
+        self.wopi.access_token = Some(Secret::new(token));
         self
     }
 }
@@ -170,12 +182,23 @@ pub struct Limits {
     /// 4 000 000 bytes, the stricter of its two readings, so a client that passes here is
     /// accepted whichever reading the service uses.
     pub mail_request_max: u64,
-    /// Mail attachments: the largest file (150 MiB).
+    /// Mail attachments: the largest file (SPEC's 150 MB, read as 150 000 000 bytes).
     pub mail_file_max: u64,
     /// Drive items: a `fileSize` above this answers `507 Insufficient Storage`.
     pub drive_quota: u64,
+    /// Drive items: the largest file (250 GB, SPEC 1.1). A larger `fileSize`, or a larger total
+    /// in the first fragment's `Content-Range`, answers `400`: no quota can make room for it.
+    pub drive_file_max: u64,
+    /// Print documents: the largest declared `size` (`400` above it). The service publishes no
+    /// figure; 250 GB, the drive's, bounds it so that impossible sizes are refused.
+    pub print_file_max: u64,
     /// Gaps tracked per print session (print fragments may come in any order).
     pub print_max_gaps: usize,
+    /// The emulator's own limit: live sessions of every kind together (Graph upload, WOPI
+    /// upload, workbook). A create beyond it answers `503` with `Retry-After` (the time until
+    /// the first live session expires). Expired sessions are swept away periodically, so only
+    /// sessions in use count.
+    pub max_live_sessions: usize,
 }
 
 impl Default for Limits {
@@ -186,14 +209,24 @@ impl Default for Limits {
             print_request_limit: 10_000_000,
             print_concurrency: 4,
             mail_request_max: 4_000_000,
-            mail_file_max: 150 * 1024 * 1024,
+            mail_file_max: 150_000_000,
             drive_quota: u64::MAX,
+            drive_file_max: 250_000_000_000,
+            print_file_max: 250_000_000_000,
             print_max_gaps: crate::graph::session::PRINT_GAP_CAPACITY,
+            max_live_sessions: 4096,
         }
     }
 }
 
 /// How `nextExpectedRanges` items of drive items are written.
+///
+/// ```
+/// use resumable_emulator::RangeForm;
+/// assert_eq!("closed".parse::<RangeForm>().unwrap(), RangeForm::Closed);
+/// assert_eq!(RangeForm::Open.to_string(), "open");
+/// assert!("bare".parse::<RangeForm>().is_err());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum RangeForm {
     /// `"26-"`, as OneDrive writes them.
@@ -201,6 +234,31 @@ pub enum RangeForm {
     Open,
     /// `"26-4533321"`, as SharePoint writes them.
     Closed,
+}
+
+impl fmt::Display for RangeForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RangeForm::Open => "open",
+            RangeForm::Closed => "closed",
+        })
+    }
+}
+
+impl FromStr for RangeForm {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, ConfigError> {
+        match text.trim() {
+            "open" => Ok(RangeForm::Open),
+            "closed" => Ok(RangeForm::Closed),
+            _ => Err(ConfigError::new(
+                "range form",
+                text,
+                "expected open or closed",
+            )),
+        }
+    }
 }
 
 /// Graph upload-session behaviour.
@@ -258,11 +316,15 @@ pub struct WopiConfig {
     /// `501` and clients fall back to a single `PUT_CHUNKED_FILE`.
     pub upload_sessions: bool,
     /// The access token WOPI requests must carry; `None` accepts any non-empty token.
-    pub access_token: Option<String>,
+    pub access_token: Option<Secret>,
     /// Sliding expiry of an upload session after its creation and each update (30 minutes).
     pub session_idle: Duration,
     /// The largest file a commit may produce (and the largest chunk a frame may carry: chunks
-    /// are streamed to storage, never held whole); larger answers `413` or `400`.
+    /// are streamed to storage, never held whole); larger answers `413` or `400`. Declared
+    /// lengths are checked against it before a body is read: an update whose range ends past
+    /// this size plus room for frame headers (a 1024th of it, and 1 MiB), or a
+    /// `PUT_CHUNKED_FILE` declaring more than that and 1 MiB for its message, answers `413`
+    /// and its connection closes.
     pub max_file_size: u64,
     /// The file ids that exist; `None`: every id exists. Others answer `404`.
     pub known_files: Option<Vec<String>>,
@@ -289,6 +351,16 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// The setting that did not parse (`time scale`, `fault`, an option name, ...).
+    pub fn setting(&self) -> &str {
+        self.setting
+    }
+
+    /// The same refusal, naming `setting` (an option name) as the one that did not parse.
+    pub(crate) fn for_setting(self, setting: &'static str) -> Self {
+        ConfigError { setting, ..self }
+    }
+
     pub(crate) fn new(setting: &'static str, given: &str, expected: impl Into<String>) -> Self {
         ConfigError {
             setting,

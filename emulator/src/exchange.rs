@@ -5,6 +5,11 @@
 //! every endpoint gets them alike. Faults that change what a handler stores (partial stores, a
 //! failed workbook operation) are handed to the handler, which marks its answer with
 //! [`FaultApplied`] when it applied one; only then is the fault counted.
+//!
+//! A fault is counted only when it did what its name says: a lost answer on a request the
+//! handler refused is no lost answer (nothing was done; the refusal is answered and counted as
+//! a refusal), and a cut "mid-body" past the end of a shorter body is counted as the drop after
+//! the body it was.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,7 +23,7 @@ use crate::answer::Style;
 use crate::app::AppState;
 use crate::body::{BodyReader, discard_body};
 use crate::connection::ConnectionControl;
-use crate::faults::{Fault, RequestKind};
+use crate::faults::{Fault, MAX_SLOW_MS, RequestKind};
 
 /// The live session a request addresses: its ordinal (the fault plan's scope) and how to expire
 /// it early.
@@ -87,13 +92,17 @@ where
             connection.drop_connection().await
         }
         Fault::DropMidBody { after_bytes } => {
-            count();
-            let mut body = BodyReader::new(request.into_body(), &state.stats, upload);
+            let mut body = BodyReader::new(request, &state.stats, upload);
+            let mut ended = false;
             while body.read() < after_bytes {
                 if !matches!(body.next().await, Ok(Some(_))) {
+                    ended = true;
                     break;
                 }
             }
+            // A cut past the end of a shorter body is a drop after it: count what happened.
+            let done = if ended { Fault::DropAfterBody } else { fault };
+            state.stats.fault(kind, &done);
             connection.drop_connection().await
         }
         Fault::DropAfterBody => {
@@ -128,14 +137,19 @@ where
             style.expired()
         }
         Fault::LoseAnswer => {
+            let answer = handler(request, HandlerFault::None).await;
+            if is_refusal(&answer) {
+                // Nothing was done, so there is nothing to be unsure about: the refusal is
+                // answered and counted as a refusal, not as a lost answer.
+                return refusal_counted(state, answer);
+            }
             count();
-            let _answer = handler(request, HandlerFault::None).await;
             connection.drop_connection().await
         }
         Fault::Slow { delay_ms } => {
             count();
             let answer = handler(request, HandlerFault::None).await;
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            tokio::time::sleep(Duration::from_millis(delay_ms.min(MAX_SLOW_MS))).await;
             refusal_counted(state, answer)
         }
         Fault::PartialStore { keep } | Fault::PartialStoreLost { keep } => {
@@ -161,12 +175,32 @@ where
     }
 }
 
+/// Answers a request the access checks refused (missing or wrong credentials, an unknown or
+/// expired session) without consulting the fault plan: such a request gets no fault, is not
+/// counted by fault scripts and does not move any session's fault sequence, so what a client
+/// with the wrong credentials sends cannot change what happens to the rightful client. It is
+/// counted as a request and as a refusal.
+pub(crate) async fn refuse_before_faults(
+    state: &AppState,
+    request: Request,
+    kind: RequestKind,
+    answer: Response,
+) -> Response {
+    state.stats.request(kind);
+    drain(state, request, kind.carries_upload()).await;
+    refusal_counted(state, answer)
+}
+
 async fn drain(state: &AppState, request: Request, upload: bool) {
     discard_body(&state.stats, request, upload).await;
 }
 
+fn is_refusal(answer: &Response) -> bool {
+    answer.status().is_client_error() || answer.status().is_server_error()
+}
+
 fn refusal_counted(state: &AppState, answer: Response) -> Response {
-    if answer.status().is_client_error() || answer.status().is_server_error() {
+    if is_refusal(&answer) {
         state.stats.refusal(answer.status().as_u16());
     }
     answer

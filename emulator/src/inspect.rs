@@ -16,5 +16,5 @@ pub(crate) async fn files(State(state): State<Arc<AppState>>) -> Json<Vec<Stored
 
 /// `GET /_emulator/stats`.
 pub(crate) async fn stats(State(state): State<Arc<AppState>>) -> Json<StatsSnapshot> {
-    Json(state.stats.snapshot())
+    Json(state.stats_snapshot())
 }

@@ -26,8 +26,9 @@
 //! ```
 //!
 //! From a command line, `resumable emulator serve --addr 127.0.0.1:PORT --faults flaky --seed 7
-//! --time-scale 60` builds the same [`EmulatorConfig`] (every setting parses with `FromStr`) and
-//! calls [`serve`].
+//! --time-scale 60` builds the same [`EmulatorConfig`] and calls [`serve`]. Every setting has a
+//! name in [`OPTIONS`] (the flag without its `--`), a value syntax that parses with `FromStr`,
+//! and is applied by [`EmulatorConfig::set`].
 //!
 //! ## Endpoints
 //!
@@ -42,6 +43,7 @@
 //! | `POST …/workbook/createSession`, `GET …/workbook/operations/{id}`, `GET …/workbook/sessionInfoResource(key='…')`, `POST …/workbook/refreshSession`, `POST …/workbook/closeSession`, `GET …/workbook/worksheets` | workbook sessions |
 //! | `POST /wopi/files/{id}?access_token=…` with `X-WOPI-Override: CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`, `LOCK`, `UNLOCK`, `REFRESH_LOCK` | WOPI upload sessions and locks |
 //! | `POST /wopi/files/{id}/contents?access_token=…` with `X-WOPI-Override: PUT_CHUNKED_FILE` | WOPI commit |
+//! | `GET /wopi/files/{id}?access_token=…` | WOPI `CheckFileInfo` (size, version, sequence number) |
 //! | `GET /_emulator/files`, `GET /_emulator/stats` | inspection (JSON) |
 //!
 //! ## Time
@@ -49,11 +51,23 @@
 //! Expiries and creation delays are service time, divided by the [`TimeScale`]; the answers
 //! carry real wall-clock times, so clients need not know the scale.
 //!
+//! ## Resources
+//!
+//! A session holds no file descriptor between requests: part files are opened for each write
+//! and created by the first one. Expired sessions are swept away periodically (a quarter of the
+//! shortest scaled session lifetime, between 10 ms and 5 s) with their part files, whether or
+//! not anyone touches them again. At most [`Limits::max_live_sessions`] sessions of all kinds
+//! live at once; a create beyond that answers `503 Service Unavailable` with `Retry-After` (real
+//! seconds until the first live session expires, at least 1). Each request runs in a task of
+//! its own, so a client that disconnects mid-request never leaves a session half-changed.
+//!
 //! ## Determinism
 //!
 //! The fault plan is a function of the seed and of each request's position (within its
 //! session, or within its kind outside sessions): the same seed and the same requests give the
-//! same faults. See [`FaultProfile`] for the mixes and [`FaultScript`] for exact placement.
+//! same faults. Requests refused for their credentials or for naming an unknown or expired
+//! session are answered before the plan is consulted, so they neither get faults nor shift
+//! anyone's. See [`FaultProfile`] for the mixes and [`FaultScript`] for exact placement.
 
 // Refusals travel as `Err(Response)`: an HTTP answer is the natural error of a handler step, it
 // is built once per refused request, and boxing it would only add an allocation.
@@ -70,20 +84,24 @@ mod faults;
 mod graph;
 mod ids;
 mod inspect;
+mod options;
 mod server;
+mod slots;
 mod stats;
 mod storage;
 mod wopi;
 mod workbook;
 
-pub use clock::TimeScale;
+pub use clock::{ServiceDuration, TimeScale};
 pub use config::{
     ConfigError, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm, StorageMode,
     WopiConfig, WorkbookConfig,
 };
 pub use faults::{
-    Fault, FaultProfile, FaultScript, RequestKind, RetryAfterForm, ScriptRule, ScriptTarget,
+    Fault, FaultProfile, FaultScript, MAX_RETRY_AFTER_SECS, MAX_SLOW_MS, RequestKind,
+    RetryAfterForm, ScriptRule, ScriptTarget,
 };
+pub use options::{ConfigOption, OPTIONS};
 pub use server::{Emulator, EmulatorHandle, StartError, serve};
 pub use stats::{InjectedFault, StatsSnapshot};
 pub use storage::{Protocol, StoredFile};

@@ -6,9 +6,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use axum::Router;
-use hyper::body::Incoming;
+use axum::http::{HeaderValue, header};
+use bytes::Bytes;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -50,8 +57,10 @@ impl Emulator {
         }
         let state = Arc::new(AppState::new(config, format!("http://{addr}"), storage));
         let shutdown = CancellationToken::new();
+        tokio::spawn(sweep_until(state.clone(), shutdown.clone()));
         let server = tokio::spawn(accept_loop(
             listener,
+            state.clone(),
             router(state.clone()),
             shutdown.clone(),
         ));
@@ -173,7 +182,7 @@ impl EmulatorHandle {
 
     /// The counters, as `GET /_emulator/stats` shows them.
     pub fn stats(&self) -> StatsSnapshot {
-        self.state.stats.snapshot()
+        self.state.stats_snapshot()
     }
 
     /// The directory files are written to, unless content is discarded.
@@ -250,47 +259,235 @@ impl std::error::Error for StartError {
     }
 }
 
+/// Sweeps expired sessions away every [`sweep_period`] until `shutdown`, so sessions nobody
+/// touches again free their slots and part files.
+async fn sweep_until(state: Arc<AppState>, shutdown: CancellationToken) {
+    let period = sweep_period(&state.config);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            () = shutdown.cancelled() => return,
+        }
+        state.sweep(tokio::time::Instant::now());
+    }
+}
+
+/// A quarter of the shortest session lifetime in real time (expiries run on the scaled clock),
+/// between 10 ms and 5 s: an expired session lingers at most a quarter of its lifetime, and a
+/// sweep never runs more often than a loopback server needs.
+pub(crate) fn sweep_period(config: &EmulatorConfig) -> Duration {
+    let scale = config.time_scale;
+    [
+        config.graph.session_lifetime,
+        config.wopi.session_idle,
+        config.workbook.persistent_idle,
+        config.workbook.non_persistent_idle,
+    ]
+    .into_iter()
+    .map(|lifetime| scale.real(lifetime) / 4)
+    .min()
+    .unwrap_or(MAX_SWEEP_PERIOD)
+    .clamp(MIN_SWEEP_PERIOD, MAX_SWEEP_PERIOD)
+}
+
+const MIN_SWEEP_PERIOD: Duration = Duration::from_millis(10);
+const MAX_SWEEP_PERIOD: Duration = Duration::from_secs(5);
+
+/// How long to wait after a failed `accept`: doubling from 10 ms up to 1 s while failures go on
+/// (out of file descriptors, typically, which only time cures), back to the start after a
+/// success. A connection reset before it was accepted costs one short wait.
+#[derive(Debug)]
+struct AcceptBackoff {
+    next: Duration,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn new() -> Self {
+        AcceptBackoff { next: Self::FIRST }
+    }
+
+    /// The wait after one more failure.
+    fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        wait
+    }
+
+    fn succeeded(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 /// Accepts connections until `shutdown`; each connection runs until it ends, the emulator
 /// stops, or a handler drops it (a fault).
-async fn accept_loop(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    router: Router,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = AcceptBackoff::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = shutdown.cancelled() => return,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                backoff.succeeded();
+                stream
+            }
             Err(_) => {
-                // Out of descriptors or a connection reset before accept: wait a moment
-                // instead of spinning.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                state.stats.accept_error();
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.failed()) => {}
+                    () = shutdown.cancelled() => return,
+                }
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
         let kill = shutdown.child_token();
-        let control = ConnectionControl::new(kill.clone());
-        let router = router.clone();
-        tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                    request.extensions_mut().insert(control.clone());
-                    router.clone().oneshot(request)
-                });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                () = kill.cancelled() => {}
-            }
-        });
+        tokio::spawn(serve_connection(stream, router.clone(), kill));
     }
 }
+
+/// Serves one connection until it ends, the emulator stops, or a handler drops it (a fault).
+///
+/// Each request runs in a task of its own. Hyper drops a request's future when its client
+/// closes the socket; a handler cancelled halfway would leave its session mid-change (a writer
+/// taken out and never put back). In its own task the handler always runs to the end: it sees
+/// the body end early and undoes the fragment, or it stores every byte it received, whatever
+/// becomes of the connection. Only a deliberate drop (the connection's `kill` token, cancelled
+/// by a fault after the handler's work is done, or by the emulator stopping) ends it early.
+async fn serve_connection(stream: tokio::net::TcpStream, router: Router, kill: CancellationToken) {
+    let control = ConnectionControl::new(kill.clone());
+    let request_kill = kill.clone();
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(control.clone());
+        let (body, read_to_end) = WatchedBody::new(body);
+        let request = hyper::Request::from_parts(parts, axum::body::Body::new(body));
+        let router = router.clone();
+        let kill = request_kill.clone();
+        let handler = tokio::spawn(async move {
+            tokio::select! {
+                answer = router.oneshot(request) => Some(answer),
+                () = kill.cancelled() => None,
+            }
+        });
+        async move {
+            match handler.await {
+                Ok(Some(Ok(mut answer))) => {
+                    if !read_to_end.load(Ordering::Acquire) {
+                        // The body was refused unread: say so, and hyper closes the connection
+                        // after the answer instead of reading the rest.
+                        answer
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok(answer)
+                }
+                Ok(Some(Err(never))) => match never {},
+                // Dropped on purpose, or the handler panicked: no answer, close the connection.
+                Ok(None) | Err(_) => Err(ConnectionDropped),
+            }
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        () = kill.cancelled() => {}
+    }
+}
+
+/// A request body that records whether it was read to its end.
+struct WatchedBody {
+    inner: Incoming,
+    read_to_end: Arc<AtomicBool>,
+}
+
+impl WatchedBody {
+    fn new(inner: Incoming) -> (Self, Arc<AtomicBool>) {
+        let read_to_end = Arc::new(AtomicBool::new(inner.is_end_stream()));
+        let body = WatchedBody {
+            inner,
+            read_to_end: read_to_end.clone(),
+        };
+        (body, read_to_end)
+    }
+}
+
+impl HttpBody for WatchedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || this.inner.is_end_stream() {
+            this.read_to_end.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The service's error when a request ends without an answer: hyper closes the connection.
+#[derive(Debug)]
+struct ConnectionDropped;
+
+impl fmt::Display for ConnectionDropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the connection was dropped without an answer")
+    }
+}
+
+impl std::error::Error for ConnectionDropped {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_failures_back_off_up_to_a_second_and_reset() {
+        let mut backoff = AcceptBackoff::new();
+        let waits: Vec<u64> = (0..9)
+            .map(|_| backoff.failed().as_millis() as u64)
+            .collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.succeeded();
+        assert_eq!(backoff.failed(), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn sweeps_run_at_a_quarter_of_the_shortest_lifetime_within_bounds() {
+        let config = EmulatorConfig::default();
+        // Workbook sessions (5 minutes) are the shortest-lived at real time: capped at 5 s.
+        assert_eq!(sweep_period(&config), MAX_SWEEP_PERIOD);
+        let fast = config
+            .clone()
+            .with_time_scale(crate::TimeScale::new(300.0).unwrap());
+        // 5 minutes at x300 is 1 s: swept every 250 ms.
+        assert_eq!(sweep_period(&fast), Duration::from_millis(250));
+        let frantic = config.with_time_scale(crate::TimeScale::new(1e6).unwrap());
+        assert_eq!(sweep_period(&frantic), MIN_SWEEP_PERIOD);
+    }
 
     #[test]
     fn paths_are_encoded_segment_by_segment() {

@@ -40,12 +40,21 @@ pub struct StatsSnapshot {
     /// Body bytes read from upload requests (fragments, WOPI updates and commits).
     pub bytes_received: u64,
     /// Body bytes of uploads that the server already had when they arrived (retries after a
-    /// lost answer, overlapping fragments).
+    /// lost answer, overlapping fragments, and resends to a Graph upload that has completed:
+    /// those answer `404`, but the emulator knows it stored the bytes).
     pub bytes_received_twice: u64,
     /// Sessions created (upload, WOPI and workbook).
     pub sessions_created: u64,
+    /// Sessions live now (created, not yet completed, cancelled or expired and swept).
+    pub sessions_live: u64,
+    /// Sessions forgotten because they expired (by the periodic sweep; sessions found expired
+    /// when a request touched them are not counted here).
+    pub sessions_expired: u64,
     /// Files completed (listed in `/_emulator/files`).
     pub files_completed: u64,
+    /// Connections the server failed to accept (out of file descriptors, typically); it backs
+    /// off between attempts, up to a second.
+    pub accept_errors: u64,
 }
 
 #[derive(Default)]
@@ -56,6 +65,7 @@ struct Tallies {
     faults_total: u64,
     refusals: BTreeMap<u16, u64>,
     sessions_created: u64,
+    sessions_expired: u64,
     files_completed: u64,
 }
 
@@ -65,6 +75,7 @@ pub(crate) struct Stats {
     tallies: Mutex<Tallies>,
     bytes_received: AtomicU64,
     bytes_received_twice: AtomicU64,
+    accept_errors: AtomicU64,
 }
 
 impl Stats {
@@ -99,12 +110,20 @@ impl Stats {
         self.tallies().sessions_created += 1;
     }
 
+    pub(crate) fn sessions_expired(&self, count: u64) {
+        self.tallies().sessions_expired += count;
+    }
+
     pub(crate) fn file_completed(&self) {
         self.tallies().files_completed += 1;
     }
 
     pub(crate) fn received(&self, bytes: u64) {
         self.bytes_received.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn received_twice(&self, bytes: u64) {
@@ -133,7 +152,10 @@ impl Stats {
             bytes_received: self.bytes_received.load(Ordering::Relaxed),
             bytes_received_twice: self.bytes_received_twice.load(Ordering::Relaxed),
             sessions_created: tallies.sessions_created,
+            sessions_live: 0,
+            sessions_expired: tallies.sessions_expired,
             files_completed: tallies.files_completed,
+            accept_errors: self.accept_errors.load(Ordering::Relaxed),
         }
     }
 }

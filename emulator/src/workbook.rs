@@ -18,10 +18,12 @@ use tokio::time::Instant;
 use crate::answer::{Style, graph_error, graph_error_body, json_answer, workbook_session_gone};
 use crate::app::AppState;
 use crate::body::BodyReader;
-use crate::exchange::{FaultApplied, HandlerFault, SessionRef, exchange};
+use crate::clock::deadline_after;
+use crate::exchange::{FaultApplied, HandlerFault, SessionRef, exchange, refuse_before_faults};
 use crate::faults::RequestKind;
 use crate::graph::path::WorkbookOp;
 use crate::graph::{field, read_json, require_bearer};
+use crate::slots::SessionSlots;
 
 /// The header that names the session on workbook requests.
 const SESSION_HEADER: HeaderName = HeaderName::from_static("workbook-session-id");
@@ -44,14 +46,28 @@ struct Operation {
     session: Option<String>,
 }
 
-/// The workbook sessions and creation operations.
-#[derive(Default)]
+/// How long (service time) an operation can still be polled after it finished; afterwards the
+/// sweep forgets it and a poll answers `404`. Generous next to the documented polling interval
+/// (never more than 4 minutes apart).
+const OPERATION_RETENTION: Duration = Duration::from_secs(60 * 60);
+
+/// The workbook sessions and creation operations; each session holds one of the emulator's
+/// session slots.
 pub(crate) struct WorkbookRegistry {
     sessions: Mutex<HashMap<String, WorkbookSession>>,
     operations: Mutex<HashMap<String, Operation>>,
+    slots: Arc<SessionSlots>,
 }
 
 impl WorkbookRegistry {
+    pub(crate) fn new(slots: Arc<SessionSlots>) -> Self {
+        WorkbookRegistry {
+            sessions: Mutex::new(HashMap::new()),
+            operations: Mutex::new(HashMap::new()),
+            slots,
+        }
+    }
+
     fn sessions(&self) -> MutexGuard<'_, HashMap<String, WorkbookSession>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -66,6 +82,7 @@ impl WorkbookRegistry {
         let session = sessions.get(id)?;
         if Instant::now() >= session.expires_at {
             sessions.remove(id);
+            self.slots.release();
             return None;
         }
         (session.item == item).then_some((session.ordinal, session.persist))
@@ -75,7 +92,7 @@ impl WorkbookRegistry {
     fn touch(&self, id: &str) -> bool {
         match self.sessions().get_mut(id) {
             Some(session) if Instant::now() < session.expires_at => {
-                session.expires_at = Instant::now() + session.idle;
+                session.expires_at = deadline_after(session.idle);
                 true
             }
             _ => false,
@@ -83,11 +100,48 @@ impl WorkbookRegistry {
     }
 
     fn remove(&self, id: &str) {
-        self.sessions().remove(id);
+        if self.sessions().remove(id).is_some() {
+            self.slots.release();
+        }
+    }
+
+    /// Forgets every session that expired by `now`, and operations finished more than
+    /// `retention` (real time) ago; answers how many sessions.
+    pub(crate) fn sweep(&self, now: Instant, retention: Duration) -> usize {
+        let swept = {
+            let mut sessions = self.sessions();
+            let before = sessions.len();
+            sessions.retain(|_, session| now < session.expires_at);
+            before - sessions.len()
+        };
+        for _ in 0..swept {
+            self.slots.release();
+        }
+        self.operations().retain(|_, operation| {
+            operation
+                .ready_at
+                .checked_add(retention)
+                .is_none_or(|forget_at| now < forget_at)
+        });
+        swept
+    }
+
+    /// When the first live session expires.
+    pub(crate) fn earliest_expiry(&self) -> Option<Instant> {
+        self.sessions().values().map(|s| s.expires_at).min()
+    }
+
+    /// How long finished operations are kept, in real time.
+    pub(crate) fn retention(scale: crate::TimeScale) -> Duration {
+        scale.real(OPERATION_RETENTION)
     }
 }
 
-fn open_session(state: &AppState, item: &str, persist: bool) -> String {
+/// Opens a session on `item`; `None` when every session slot is taken.
+fn open_session(state: &AppState, item: &str, persist: bool) -> Option<String> {
+    if !state.slots.acquire() {
+        return None;
+    }
     let workbook = &state.config.workbook;
     let idle = state.config.time_scale.real(if persist {
         workbook.persistent_idle
@@ -102,11 +156,11 @@ fn open_session(state: &AppState, item: &str, persist: bool) -> String {
             item: item.to_owned(),
             persist,
             idle,
-            expires_at: Instant::now() + idle,
+            expires_at: deadline_after(idle),
         },
     );
     state.stats.session_created();
-    id
+    Some(id)
 }
 
 /// Routes a `…/workbook/…` request.
@@ -131,14 +185,25 @@ pub(crate) async fn dispatch(
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let session_ref = session_id.as_ref().and_then(|id| {
-        let (ordinal, _) = state.workbook.live(id, &item)?;
-        let (state, id) = (state.clone(), id.clone());
-        Some(SessionRef {
-            ordinal,
-            expire: Box::new(move || state.workbook.remove(&id)),
-        })
-    });
+    if let Err(refusal) = require_bearer(&state, request.headers()) {
+        return refuse_before_faults(&state, request, kind, refusal).await;
+    }
+    let session_ref = match &session_id {
+        Some(id) if kind != RequestKind::Other => match state.workbook.live(id, &item) {
+            Some((ordinal, _)) => {
+                let (state, id) = (state.clone(), id.clone());
+                Some(SessionRef {
+                    ordinal,
+                    expire: Box::new(move || state.workbook.remove(&id)),
+                })
+            }
+            // A session that is gone (or never was) is refused like wrong credentials.
+            None => {
+                return refuse_before_faults(&state, request, kind, workbook_session_gone()).await;
+            }
+        },
+        _ => None,
+    };
     exchange(
         &state.clone(),
         request,
@@ -146,9 +211,6 @@ pub(crate) async fn dispatch(
         Style::Workbook,
         session_ref,
         |request, fault| async move {
-            if let Err(refusal) = require_bearer(&state, request.headers()) {
-                return refusal;
-            }
             match op {
                 _ if kind == RequestKind::Other => graph_error(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -165,9 +227,7 @@ pub(crate) async fn dispatch(
                     None => workbook_session_gone(),
                 },
                 WorkbookOp::RefreshSession | WorkbookOp::CloseSession => {
-                    let _ = BodyReader::new(request.into_body(), &state.stats, false)
-                        .drain()
-                        .await;
+                    let _ = BodyReader::new(request, &state.stats, false).drain().await;
                     let Some(id) = session_id else {
                         return graph_error(
                             StatusCode::BAD_REQUEST,
@@ -242,7 +302,7 @@ async fn create(
             Operation {
                 item: item.clone(),
                 persist,
-                ready_at: Instant::now() + delay,
+                ready_at: deadline_after(delay),
                 polled: false,
                 fails,
                 session: None,
@@ -259,7 +319,9 @@ async fn create(
         return answer;
     }
     tokio::time::sleep(delay).await;
-    let id = open_session(&state, &item, persist);
+    let Some(id) = open_session(&state, &item, persist) else {
+        return state.sessions_exhausted(Style::Workbook);
+    };
     json_answer(
         StatusCode::CREATED,
         json!({ "id": id, "persistChanges": persist }),
@@ -289,7 +351,11 @@ fn poll(state: &AppState, item: &str, id: &str) -> Response {
             let session = match &operation.session {
                 Some(session) => session.clone(),
                 None => {
-                    let session = open_session(state, item, operation.persist);
+                    let Some(session) = open_session(state, item, operation.persist) else {
+                        // The operation stays pending; the client polls again later.
+                        drop(operations);
+                        return state.sessions_exhausted(Style::Workbook);
+                    };
                     operation.session = Some(session.clone());
                     session
                 }

@@ -480,3 +480,36 @@ async fn quota_and_preconditions() {
         .unwrap();
     assert_eq!(current.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_fragment_with_a_body_encoding_is_refused() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let file = data(1000, 12);
+    let url = drive_session(&emulator, &client, "enc.bin", json!({})).await;
+    for encoding in ["gzip", "deflate", "br", "gzip, identity"] {
+        let (status, error) = json(
+            client
+                .put(&url)
+                .header("content-range", "bytes 0-999/1000")
+                .header("content-encoding", encoding)
+                .body(file.clone())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{encoding}");
+        assert_eq!(error["error"]["code"], "invalidRequest");
+    }
+    let identity = client
+        .put(&url)
+        .header("content-range", "bytes 0-999/1000")
+        .header("content-encoding", "identity")
+        .body(file.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.status(), StatusCode::CREATED);
+    assert_eq!(emulator.files()[0].sha256, sha256(&file));
+}

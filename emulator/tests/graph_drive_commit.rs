@@ -288,3 +288,54 @@ async fn other_drive_addressing_and_sharepoint_ranges() {
         .unwrap();
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_item_path_names_the_same_item_however_it_is_spelled() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let file = data(1000, 20);
+    let url = drive_session(&emulator, &client, "docs/a.bin", json!({})).await;
+    let created = put_range(&client, &url, &file, 0, 1000).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(emulator.files()[0].path, "me/drive/root:/docs/a.bin");
+    // As Kiota writes it: the path percent-encoded after `items/root:`; and with a stray slash
+    // and other casing. Each names the item just stored, so `fail` must conflict.
+    let spellings = [
+        "me/drive/items/root:%2Fdocs%2Fa.bin:",
+        "me/drive/items/root:/docs/a.bin:",
+        "me/drive/root:/docs//a.bin:",
+        "me/drive/root:/Docs/A.BIN:",
+    ];
+    for spelling in spellings {
+        let create = format!("{}/{spelling}/createUploadSession", emulator.graph_url());
+        let (status, session) = post_json(
+            &client,
+            &create,
+            json!({"item": {"@microsoft.graph.conflictBehavior": "fail"}}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{spelling}: {session}");
+        let url = session["uploadUrl"].as_str().unwrap();
+        let answer = put_range(&client, url, &file, 0, 1000).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::CONFLICT, "{spelling}");
+    }
+    // Under a parent given by id, a sub-path is a folder below it.
+    let under_id = format!(
+        "{}/drives/d1/items/01PARENT:%2Fsub%2Fb.bin:/createUploadSession",
+        emulator.graph_url()
+    );
+    let (status, session) = post_json(&client, &under_id, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let url = session["uploadUrl"].as_str().unwrap();
+    assert_eq!(
+        put_range(&client, url, &file, 0, 1000)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        emulator.files().last().unwrap().path,
+        "drives/d1/items/01PARENT:/sub/b.bin"
+    );
+}

@@ -246,3 +246,19 @@ async fn mail_sessions_need_a_file_attachment_of_a_valid_size() {
     let body = json!({"attachmentItem": {"AttachmentType": "File", "Name": "a", "Size": 10}});
     assert_eq!(post_json(&client, &url, body).await.0, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn mail_attachments_are_at_most_150_mb_in_decimal_megabytes() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let url = emulator.mail_upload_session_url("m");
+    let create = |size: u64| {
+        let body =
+            json!({"AttachmentItem": {"attachmentType": "file", "name": "a.pdf", "size": size}});
+        post_json(&client, &url, body)
+    };
+    assert_eq!(create(150_000_000).await.0, StatusCode::CREATED);
+    // 150 MiB would be 157 286 400: SPEC's "150 MB" is decimal.
+    let (status, error) = create(150_000_001).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+}

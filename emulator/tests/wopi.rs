@@ -148,7 +148,7 @@ fn commit_body(message: &PutChunkedFileMessage, inline: &[StreamChunk], source: 
 fn config() -> EmulatorConfig {
     EmulatorConfig {
         wopi: WopiConfig {
-            access_token: Some("secret-token".into()),
+            access_token: Some(Secret::new("secret-token")),
             ..WopiConfig::default()
         },
         ..EmulatorConfig::default()

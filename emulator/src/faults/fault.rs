@@ -8,6 +8,13 @@ use serde::{Deserialize, Serialize};
 use super::RequestKind;
 use crate::config::ConfigError;
 
+/// The longest `Retry-After` the emulator writes (a year): longer figures are capped when the
+/// answer is written and refused in fault scripts.
+pub const MAX_RETRY_AFTER_SECS: u64 = 365 * 24 * 3600;
+
+/// The longest `slow` delay (an hour): longer ones are capped, and refused in fault scripts.
+pub const MAX_SLOW_MS: u64 = 3600 * 1000;
+
 /// How a `Retry-After` header is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "form", content = "secs")]
@@ -49,7 +56,8 @@ pub enum Fault {
     DropBeforeBody,
     /// Read this many bytes of the body, then close the connection. Nothing is stored.
     DropMidBody {
-        /// Body bytes read before the connection closes.
+        /// Body bytes read before the connection closes (at least 1; a body no longer than
+        /// this is read whole, and the drop is counted as `drop-after-body`).
         after_bytes: u64,
     },
     /// Read the whole request, then close the connection without doing anything.
@@ -58,26 +66,29 @@ pub enum Fault {
     /// connection without an answer: the case that makes clients send twice.
     LoseAnswer,
     /// Store only the first `keep` bytes of the fragment and answer truthfully (the answer's
-    /// ranges or offset show what is missing).
+    /// ranges or offset show what is missing). A fragment of one byte cannot be stored in part:
+    /// it goes through whole and nothing is counted.
     PartialStore {
-        /// Bytes of the fragment that are stored (at most its length minus one).
+        /// Bytes of the fragment that are stored (at least 1, at most its length minus one).
         keep: u64,
     },
     /// Store only the first `keep` bytes of the fragment, then close without an answer.
     PartialStoreLost {
-        /// Bytes of the fragment that are stored (at most its length minus one).
+        /// Bytes of the fragment that are stored (at least 1, at most its length minus one).
         keep: u64,
     },
     /// Answer this server error (500, 502, 503 or 504) without doing anything.
     Status(u16),
-    /// Answer `429` or `503` with a `Retry-After`, without doing anything.
+    /// Answer `429` or `503` with a `Retry-After` (at most [`MAX_RETRY_AFTER_SECS`]), without
+    /// doing anything.
     Throttle {
         /// 429 or 503.
         status: u16,
         /// The header's form and figure.
         retry_after: RetryAfterForm,
     },
-    /// Do the request, then wait this long (real time) before answering.
+    /// Do the request, then wait this long (real time, at most [`MAX_SLOW_MS`]) before
+    /// answering.
     Slow {
         /// Real milliseconds of delay.
         delay_ms: u64,
@@ -188,20 +199,27 @@ impl FromStr for Fault {
             part.and_then(|p| p.parse().ok())
                 .ok_or_else(|| bad(&format!("expected {what}")))
         };
+        // A cut or a partial store of nothing would not be the fault its name says.
+        let positive = |part: Option<&str>, what: &str| -> Result<u64, ConfigError> {
+            match number(part, what)? {
+                0 => Err(bad(&format!("expected {what} of at least 1"))),
+                n => Ok(n),
+            }
+        };
         let mut parts = text.trim().split(':');
         let name = parts.next().unwrap_or("");
         let fault = match name {
             "drop-before-body" => Fault::DropBeforeBody,
             "drop-mid-body" => Fault::DropMidBody {
-                after_bytes: number(parts.next(), "drop-mid-body:BYTES")?,
+                after_bytes: positive(parts.next(), "drop-mid-body:BYTES")?,
             },
             "drop-after-body" => Fault::DropAfterBody,
             "lose-answer" => Fault::LoseAnswer,
             "partial-store" => Fault::PartialStore {
-                keep: number(parts.next(), "partial-store:BYTES")?,
+                keep: positive(parts.next(), "partial-store:BYTES")?,
             },
             "partial-store-lost" => Fault::PartialStoreLost {
-                keep: number(parts.next(), "partial-store-lost:BYTES")?,
+                keep: positive(parts.next(), "partial-store-lost:BYTES")?,
             },
             "status" => {
                 let status = number(parts.next(), "status:500|502|503|504")?;
@@ -218,6 +236,9 @@ impl FromStr for Fault {
                 };
                 let form = parts.next();
                 let secs = number(parts.next(), "throttle:429|503:seconds|date:SECS")?;
+                if secs > MAX_RETRY_AFTER_SECS {
+                    return Err(bad("throttle SECS of at most 31536000 (a year)"));
+                }
                 let retry_after = match form {
                     Some("seconds") => RetryAfterForm::Seconds(secs),
                     Some("date") => RetryAfterForm::HttpDate(secs),
@@ -229,7 +250,10 @@ impl FromStr for Fault {
                 }
             }
             "slow" => Fault::Slow {
-                delay_ms: number(parts.next(), "slow:MILLISECONDS")?,
+                delay_ms: match number(parts.next(), "slow:MILLISECONDS")? {
+                    ms if ms <= MAX_SLOW_MS => ms,
+                    _ => return Err(bad("slow:MILLISECONDS of at most 3600000 (an hour)")),
+                },
             },
             "expire-session" => Fault::ExpireSession,
             "transient-404" => Fault::Transient404,
@@ -297,6 +321,9 @@ mod tests {
             "slow:soon",
             "lose-answer:3",
             "partial-store",
+            "partial-store:0",
+            "partial-store-lost:0",
+            "drop-mid-body:0",
         ] {
             assert!(text.parse::<Fault>().is_err(), "{text:?} parsed");
         }

@@ -55,13 +55,15 @@ pub enum RequestKind {
     WopiUpdate,
     /// WOPI `PUT_CHUNKED_FILE`.
     WopiCommit,
+    /// WOPI `CheckFileInfo` (`GET /wopi/files/{id}`).
+    WopiCheckFileInfo,
     /// Anything else (unknown routes, malformed WOPI overrides); never faulted.
     Other,
 }
 
 impl RequestKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [RequestKind; 18] = [
+    pub const ALL: [RequestKind; 19] = [
         RequestKind::CreateDrive,
         RequestKind::CreatePrint,
         RequestKind::CreateMail,
@@ -79,6 +81,7 @@ impl RequestKind {
         RequestKind::WopiCreate,
         RequestKind::WopiUpdate,
         RequestKind::WopiCommit,
+        RequestKind::WopiCheckFileInfo,
         RequestKind::Other,
     ];
 
@@ -102,6 +105,7 @@ impl RequestKind {
             RequestKind::WopiCreate => "wopi-create",
             RequestKind::WopiUpdate => "wopi-update",
             RequestKind::WopiCommit => "wopi-commit",
+            RequestKind::WopiCheckFileInfo => "wopi-check-file-info",
             RequestKind::Other => "other",
         }
     }
@@ -122,6 +126,7 @@ impl RequestKind {
                 | RequestKind::WorkbookOperation
                 | RequestKind::WorkbookSessionInfo
                 | RequestKind::WorkbookCall
+                | RequestKind::WopiCheckFileInfo
                 | RequestKind::Other
         )
     }

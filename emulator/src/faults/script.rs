@@ -35,6 +35,9 @@ pub struct ScriptRule {
 ///
 /// A scripted fault that cannot apply to the request it lands on (a partial store on a status
 /// query) is not injected and not counted. Where a rule exists, the profile draws nothing.
+/// Requests refused by the access checks (missing or wrong credentials, an unknown or expired
+/// session) never reach the fault plan: they are not counted here, so a rule strikes the `nth`
+/// request that passed them.
 ///
 /// ```
 /// use resumable_emulator::{Fault, FaultScript, RequestKind};

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::drive::{CommitOutcome, ConflictBehavior};
 use super::path::DriveTarget;
 use super::session::{Content, GraphSession, Variant, lock};
-use crate::answer::{graph_error, json_answer};
+use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::clock::wall_now;
 use crate::storage::{Finished, Protocol, StoredFile, completed_at};
@@ -42,13 +42,21 @@ pub(crate) async fn finish_file(
 /// Commits a drive session whose bytes have all arrived, under its own target and conflict
 /// behaviour or under `place` (an explicit commit). Answers `201` (created), `200` (replaced) or
 /// `409` (name taken under `fail`; the session stays alive for another commit).
+///
+/// The check that the session is still live and the change to the drive happen under the
+/// session's lock, so a commit and a `DELETE` (or a second commit) cannot both succeed: whichever
+/// comes second finds the session ended and answers `404`. While the last fragment's bytes are
+/// still being finished, a commit answers [`commit_busy`].
 pub(crate) async fn commit_drive(
     state: &Arc<AppState>,
     session: &Arc<Mutex<GraphSession>>,
     place: Option<(DriveTarget, ConflictBehavior)>,
 ) -> Response {
-    let taken = {
+    let committed = {
         let mut guard = lock(session);
+        if guard.ended {
+            return Style::Graph.expired();
+        }
         let Variant::Drive {
             target, conflict, ..
         } = guard.variant.clone()
@@ -59,14 +67,9 @@ pub(crate) async fn commit_drive(
                 "Only drive item uploads are committed.",
             );
         };
-        match &mut guard.content {
-            Content::Complete(slot) => slot.take().map(|content| {
-                (
-                    content,
-                    place.unwrap_or((target, conflict)),
-                    guard.id.clone(),
-                )
-            }),
+        let finished = match &guard.content {
+            Content::Complete(finished) => finished.clone(),
+            _ if guard.finishing() => return commit_busy(),
             _ => {
                 return graph_error(
                     StatusCode::BAD_REQUEST,
@@ -74,39 +77,32 @@ pub(crate) async fn commit_drive(
                     "Not every byte of the upload has been received.",
                 );
             }
-        }
-    };
-    let Some(((finished, part), (target, conflict), id)) = taken else {
-        return graph_error(
-            StatusCode::CONFLICT,
-            "conflict",
-            "A commit of this upload is in progress.",
+        };
+        let (target, conflict) = place.unwrap_or((target, conflict));
+        let outcome = state.drive.commit(
+            &target,
+            conflict,
+            finished.size,
+            &finished.sha256,
+            &state.ids,
+            wall_now(),
         );
-    };
-    let outcome = state.drive.commit(
-        &target,
-        conflict,
-        finished.size,
-        &finished.sha256,
-        &state.ids,
-        wall_now(),
-    );
-    let (status, item) = match outcome {
-        CommitOutcome::Conflict => {
-            if let Content::Complete(slot) = &mut lock(session).content {
-                *slot = Some((finished, part));
+        let (status, item) = match outcome {
+            CommitOutcome::Conflict => {
+                return graph_error(
+                    StatusCode::CONFLICT,
+                    "nameAlreadyExists",
+                    "An item with the same name already exists under the parent.",
+                );
             }
-            return graph_error(
-                StatusCode::CONFLICT,
-                "nameAlreadyExists",
-                "An item with the same name already exists under the parent.",
-            );
-        }
-        CommitOutcome::Created(item) => (StatusCode::CREATED, item),
-        CommitOutcome::Replaced(item) => (StatusCode::OK, item),
+            CommitOutcome::Created(item) => (StatusCode::CREATED, item),
+            CommitOutcome::Replaced(item) => (StatusCode::OK, item),
+        };
+        guard.ended = true;
+        (status, item, finished, guard.part.clone())
     };
-    lock(session).ended = true;
-    state.graph.remove(&id);
+    let (status, item, finished, part) = committed;
+    state.graph.complete(session, finished.size);
     if let Err(error) = finish_file(
         state,
         finished,
@@ -119,4 +115,19 @@ pub(crate) async fn commit_drive(
         return super::create::storage_failure(&error);
     }
     json_answer(status, item.json())
+}
+
+/// `503` with `Retry-After: 1`: the upload's last bytes are still being finished, so it cannot
+/// be committed yet. A status that says "busy, retry" rather than `409`, which clients read as
+/// a name conflict.
+pub(crate) fn commit_busy() -> Response {
+    let mut answer = graph_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "serviceNotAvailable",
+        "The upload's last fragment is still being stored; retry the commit.",
+    );
+    answer
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    answer
 }

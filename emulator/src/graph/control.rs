@@ -1,6 +1,13 @@
 //! `GET`, `DELETE` and `POST` on an upload URL, and the explicit commit by item path.
+//!
+//! Requests that race on one session are settled by its lock, not by arrival order on the
+//! wire: of a commit and a `DELETE`, or of two commits, exactly one succeeds and the other
+//! answers `404` (the session is gone). A `DELETE` while a fragment is still being received
+//! wins: the fragment answers `404` when it ends and nothing it wrote is kept, not even if it
+//! was the last. A commit that arrives while the last fragment's bytes are still being stored
+//! answers `503 Service Unavailable` with `Retry-After: 1` ("busy, retry"), never `409`, which
+//! clients rightly read as a name conflict.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Request;
@@ -11,9 +18,9 @@ use serde_json::Value;
 use super::commit::commit_drive;
 use super::drive::ConflictBehavior;
 use super::path::DriveTarget;
-use super::session::{Content, GraphSession, lock};
+use super::session::{GraphSession, lock};
 use super::{field, read_json};
-use crate::answer::{graph_error, json_answer};
+use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::body::BodyReader;
 use crate::exchange::content_length;
@@ -27,29 +34,14 @@ pub(crate) fn status(state: &AppState, session: &Mutex<GraphSession>) -> Respons
     )
 }
 
-/// `DELETE {uploadUrl}`: `204`, and the session is gone.
-pub(crate) async fn cancel(state: &AppState, session: &Mutex<GraphSession>) -> Response {
-    let part = {
-        let mut guard = lock(session);
-        guard.ended = true;
-        state.graph.remove(&guard.id);
-        part_file(&guard.content)
-    };
-    if let Some(part) = part {
-        // Best effort: a part file that cannot be removed goes with the storage directory.
-        let _ = tokio::fs::remove_file(part).await;
-    }
-    StatusCode::NO_CONTENT.into_response()
-}
-
-fn part_file(content: &Content) -> Option<PathBuf> {
-    match content {
-        Content::Sequential(Some(sink)) => sink.part_path().map(PathBuf::from),
-        Content::Positional {
-            sink: Some(sink), ..
-        } => sink.part_path().map(PathBuf::from),
-        Content::Complete(Some((_, part))) => part.clone(),
-        _ => None,
+/// `DELETE {uploadUrl}`: `204`, and the session is gone with its part file. A fragment still
+/// being written finds the session ended when it finishes and removes what it wrote.
+pub(crate) fn cancel(state: &AppState, session: &Mutex<GraphSession>) -> Response {
+    if state.graph.retire(session) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        // Completed or cancelled by a request that overtook this one.
+        Style::Graph.expired()
     }
 }
 
@@ -60,7 +52,7 @@ pub(crate) async fn commit(
     request: Request,
 ) -> Response {
     let declared = content_length(request.headers());
-    let mut body = BodyReader::new(request.into_body(), &state.stats, false);
+    let mut body = BodyReader::new(request, &state.stats, false);
     let read = body.drain().await.unwrap_or(0);
     match declared {
         None => graph_error(
@@ -84,9 +76,6 @@ pub(crate) async fn explicit_commit(
     request: Request,
     target: DriveTarget,
 ) -> Response {
-    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
-        return refusal;
-    }
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
         Err(refusal) => return refusal,

@@ -2,25 +2,27 @@
 //!
 //! Every create needs `Authorization: Bearer …` (`401`). Bodies are JSON objects whose property
 //! names match in any casing; a drive body may be empty. A declared size of 0 is refused (`400`:
-//! empty files cannot use a session). Mail attachments under 3 MB are accepted: the service
+//! empty files cannot use a session), and so are sizes above the largest file of each kind
+//! (`400`; see [`Limits`](crate::Limits)); a drive `fileSize` above the quota answers `507`.
+//! Mail attachments under 3 MB are accepted: the service
 //! documents sessions "from 3 MB" as advice for when to use one, not as a refusal; above
 //! [`Limits::mail_file_max`](crate::Limits::mail_file_max) they are refused.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::drive::{ConflictBehavior, DriveItem};
 use super::path::DriveTarget;
 use super::session::{Content, GraphSession, Variant};
 use super::{field, range_set_for, read_json};
-use crate::answer::{graph_error, json_answer};
+use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
-use crate::clock::wall_now;
+use crate::clock::{deadline_after, wall_after};
 
 /// Where a drive upload goes, before the request body is read.
 pub(crate) enum DriveCreate {
@@ -36,9 +38,6 @@ fn bad_request(message: &str) -> Response {
 
 /// `POST …:/createUploadSession` for a drive item.
 pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCreate) -> Response {
-    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
-        return refusal;
-    }
     let headers = request.headers().clone();
     let body = match read_json(&state, request, true).await {
         Ok(body) => body,
@@ -68,12 +67,10 @@ pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCr
     if file_size == Some(0) {
         return bad_request("An empty file cannot be uploaded with an upload session.");
     }
-    if file_size.is_some_and(|size| size > state.config.limits.drive_quota) {
-        return graph_error(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "quotaLimitReached",
-            "Insufficient space available.",
-        );
+    if let Some(size) = file_size
+        && let Err(refusal) = check_drive_size(&state, size)
+    {
+        return refusal;
     }
     let (target, conflict) = match place {
         DriveCreate::Path(target) => (target, declared_conflict.unwrap_or_default()),
@@ -96,11 +93,26 @@ pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCr
         conflict,
         defer_commit,
     };
-    let content = match state.storage.sequential().await {
-        Ok(sink) => Content::Sequential(Some(sink)),
-        Err(error) => return storage_failure(&error),
-    };
+    let content = Content::Sequential(Some(state.storage.sequential()));
     open(&state, variant, file_size, content, StatusCode::OK)
+}
+
+/// A drive file's size against the largest file (`400`) and the quota (`507`).
+pub(crate) fn check_drive_size(state: &AppState, size: u64) -> Result<(), Response> {
+    let limits = &state.config.limits;
+    if size > limits.drive_file_max {
+        return Err(bad_request(
+            "The file is larger than the largest file the drive stores.",
+        ));
+    }
+    if size > limits.drive_quota {
+        return Err(graph_error(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quotaLimitReached",
+            "Insufficient space available.",
+        ));
+    }
+    Ok(())
 }
 
 /// `if-match` / `if-none-match` on the target item: a failed condition answers `412`.
@@ -131,9 +143,6 @@ fn check_preconditions(headers: &HeaderMap, existing: Option<&DriveItem>) -> Res
 
 /// `POST print/…/documents/{d}/createUploadSession`.
 pub(crate) async fn print(state: Arc<AppState>, request: Request, document: String) -> Response {
-    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
-        return refusal;
-    }
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
         Err(refusal) => return refusal,
@@ -146,6 +155,9 @@ pub(crate) async fn print(state: Arc<AppState>, request: Request, document: Stri
         }
         _ => return bad_request("properties.size is required"),
     };
+    if size > state.config.limits.print_file_max {
+        return bad_request("properties.size is larger than the largest document accepted.");
+    }
     let text = |name: &str| {
         properties
             .and_then(|p| field(p, name))
@@ -153,12 +165,8 @@ pub(crate) async fn print(state: Arc<AppState>, request: Request, document: Stri
             .map(str::to_owned)
     };
     let (name, content_type) = (text("documentName"), text("contentType"));
-    let sink = match state.storage.positional(size).await {
-        Ok(sink) => sink,
-        Err(error) => return storage_failure(&error),
-    };
     let content = Content::Positional {
-        sink: Some(sink),
+        sink: Some(state.storage.positional()),
         missing: range_set_for(size),
         in_flight: Vec::new(),
     };
@@ -177,9 +185,6 @@ pub(crate) async fn print(state: Arc<AppState>, request: Request, document: Stri
 
 /// `POST …/messages/{m}/attachments/createUploadSession`.
 pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String) -> Response {
-    if let Err(refusal) = super::require_bearer(&state, request.headers()) {
-        return refusal;
-    }
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
         Err(refusal) => return refusal,
@@ -203,12 +208,12 @@ pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String
         _ => return bad_request("AttachmentItem.size is required"),
     };
     if size > state.config.limits.mail_file_max {
-        return bad_request("The attachment is larger than the maximum of 150 MB.");
+        return bad_request(&format!(
+            "The attachment is larger than the maximum of {} bytes.",
+            state.config.limits.mail_file_max
+        ));
     }
-    let content = match state.storage.sequential().await {
-        Ok(sink) => Content::Sequential(Some(sink)),
-        Err(error) => return storage_failure(&error),
-    };
+    let content = Content::Sequential(Some(state.storage.sequential()));
     open(
         &state,
         Variant::Mail { message, name },
@@ -218,7 +223,7 @@ pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String
     )
 }
 
-/// Registers the session and answers its creation.
+/// Registers the session and answers its creation, or `503` when every session slot is taken.
 fn open(
     state: &AppState,
     variant: Variant,
@@ -226,10 +231,20 @@ fn open(
     content: Content,
     status: StatusCode,
 ) -> Response {
+    if !state.slots.acquire() {
+        return state.sessions_exhausted(Style::Graph);
+    }
     let lifetime = state
         .config
         .time_scale
         .real(state.config.graph.session_lifetime);
+    let part = match &content {
+        Content::Sequential(Some(sink)) => sink.part_path().map(PathBuf::from),
+        Content::Positional {
+            sink: Some(sink), ..
+        } => sink.part_path().map(PathBuf::from),
+        _ => None,
+    };
     let session = GraphSession {
         ordinal: state.ids.ordinal(),
         id: state.ids.token(),
@@ -238,9 +253,10 @@ fn open(
         total,
         position: 0,
         content,
+        part,
         lifetime,
-        expires_at: Instant::now() + lifetime,
-        expires_wall: wall_now().saturating_add(lifetime),
+        expires_at: deadline_after(lifetime),
+        expires_wall: wall_after(lifetime),
         ended: false,
     };
     let url = state.upload_url(&session);

@@ -2,7 +2,9 @@
 //!
 //! Rules (SPEC 1.1–1.3), in the order they are checked:
 //!
-//! 1. `Content-Length` is required (`411`) and non-zero (`400`).
+//! 1. `Content-Length` is required (`411`) and non-zero (`400`); a `Content-Encoding` other than
+//!    `identity` is refused (`400`): fragment bodies take no transform (SPEC 1.1, lesson 7), and
+//!    a compressed body's length is not the length of the bytes it stands for.
 //! 2. `Content-Range: bytes first-last/total` is required and well-formed (`400`; the
 //!    `bytes=` typo of one documentation example is refused), its length equals the body length
 //!    (`400`) and its total is the same on every request and equals any declared size (`400`).
@@ -38,7 +40,7 @@ use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::body::BodyReader;
 use crate::exchange::{FaultApplied, HandlerFault, content_length};
-use crate::storage::{Checkpoint, PositionalSink, SegmentWriter, SequentialSink};
+use crate::storage::{Checkpoint, PositionalSink, SegmentWriter, SequentialSink, remove_part};
 
 /// Where the fragment's bytes go while its body is read.
 enum Writer {
@@ -70,6 +72,11 @@ fn range_refusal(message: &str, twice: u64) -> Refusal {
     }
 }
 
+/// The range and total a request's headers declare, if they are a well-formed fragment's.
+pub(super) fn declared_range(request: &Request) -> Option<(ByteRange, u64)> {
+    fragment_range(request).ok()
+}
+
 /// The fragment's range and the file's total, from the headers.
 fn fragment_range(request: &Request) -> Result<(ByteRange, u64), Refusal> {
     let headers = request.headers();
@@ -82,6 +89,16 @@ fn fragment_range(request: &Request) -> Result<(ByteRange, u64), Refusal> {
     };
     if len == 0 {
         return Err(bad("A fragment must not be empty."));
+    }
+    let encoded = headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("?").split(','))
+        .any(|coding| !coding.trim().eq_ignore_ascii_case("identity"));
+    if encoded {
+        return Err(bad(
+            "A fragment's body must be sent as it is: no Content-Encoding but identity.",
+        ));
     }
     let Some(value) = headers.get(header::CONTENT_RANGE) else {
         return Err(bad("A fragment must carry Content-Range."));
@@ -120,6 +137,12 @@ fn reserve(
             "The total size in Content-Range differs from the size of the upload.",
         ));
     }
+    if session.total.is_none()
+        && let Err(answer) = super::create::check_drive_size(state, total)
+    {
+        // The first fragment of an upload created without fileSize fixes its size.
+        return Err(Refusal { answer, twice: 0 });
+    }
     let limits = &state.config.limits;
     let len = range.len();
     let too_large = match session.variant {
@@ -144,6 +167,12 @@ fn reserve(
         }
     }
     let position = session.position;
+    if session.finishing() {
+        return Err(range_refusal(
+            "Every byte of the upload has been received.",
+            len,
+        ));
+    }
     match &mut session.content {
         Content::Complete(_) => Err(range_refusal(
             "Every byte of the upload has been received.",
@@ -247,7 +276,7 @@ pub(crate) async fn put(
         }
         reserve(&state, &mut guard, range, total).map(|writer| (range, total, writer))
     });
-    let mut body = BodyReader::new(request.into_body(), &state.stats, true);
+    let mut body = BodyReader::new(request, &state.stats, true);
     let (range, total, mut writer) = match reserved {
         Ok(reserved) => reserved,
         Err(refusal) => {
@@ -257,7 +286,10 @@ pub(crate) async fn put(
         }
     };
     let keep = match fault {
-        HandlerFault::PartialStore { keep, .. } => Some(keep.min(range.len() - 1)),
+        // A store of nothing is no partial store: the fragment goes through whole.
+        HandlerFault::PartialStore { keep, .. } => {
+            Some(keep.min(range.len() - 1)).filter(|k| *k > 0)
+        }
         _ => None,
     };
     let store_len = keep.unwrap_or(range.len());
@@ -315,24 +347,42 @@ async fn receive(
     Ok(stored)
 }
 
-/// Undoes a reservation after a failed fragment.
+/// Undoes a reservation after a failed fragment. A session that ended meanwhile (cancelled,
+/// expired) gets nothing back: its part file is removed instead.
 async fn release(session: &Mutex<GraphSession>, range: ByteRange, writer: Writer) {
-    match writer {
+    let sink = match writer {
         Writer::Sequential(boxed) => {
             let (mut sink, checkpoint) = *boxed;
             // A sink that cannot even be truncated is dropped with the session's state intact;
             // the next fragment is refused and the client starts over.
-            let _ = sink.rollback(checkpoint).await;
-            if let Content::Sequential(slot) = &mut lock(session).content {
-                *slot = Some(sink);
-            }
+            sink.rollback(checkpoint).await.ok().map(|()| sink)
         }
-        Writer::Positional(_) => {
-            if let Content::Positional { in_flight, .. } = &mut lock(session).content {
-                in_flight.retain(|r| *r != range);
-            }
+        Writer::Positional(_) => None,
+    };
+    let mut guard = lock(session);
+    if guard.ended {
+        let part = guard.part.clone();
+        drop(guard);
+        if let Some(part) = part {
+            remove_part(&part);
         }
+        return;
     }
+    match &mut guard.content {
+        Content::Sequential(slot) => *slot = sink,
+        Content::Positional { in_flight, .. } => in_flight.retain(|r| *r != range),
+        Content::Complete(_) => {}
+    }
+}
+
+/// The answer to a request that finished its work on a session that ended meanwhile: its bytes
+/// go with the session's part file.
+fn ended_meanwhile(session: &Mutex<GraphSession>) -> Response {
+    let part = lock(session).part.clone();
+    if let Some(part) = part {
+        remove_part(&part);
+    }
+    Style::Graph.expired()
 }
 
 /// Records the stored bytes and answers: in progress, or complete.
@@ -348,7 +398,8 @@ async fn settle(
     let done = {
         let mut guard = lock(session);
         if guard.ended {
-            return Style::Graph.expired();
+            drop(guard);
+            return ended_meanwhile(session);
         }
         guard.total.get_or_insert(total);
         if stored > 0 {
@@ -424,12 +475,20 @@ async fn complete(
         Ok(finished) => finished,
         Err(error) => return super::create::storage_failure(&error),
     };
-    let (variant, id) = {
+    let variant = {
         let mut guard = lock(session);
-        if let Variant::Drive { .. } = guard.variant {
-            guard.content = Content::Complete(Some((finished.clone(), part.clone())));
+        if guard.ended {
+            // Cancelled or expired while the content was being finished.
+            drop(guard);
+            return ended_meanwhile(session);
         }
-        (guard.variant.clone(), guard.id.clone())
+        match guard.variant {
+            // A drive item waits for its commit (deferred, or below) with its bytes complete.
+            Variant::Drive { .. } => guard.content = Content::Complete(finished.clone()),
+            // Mail and print end here: nothing can cancel them from now on.
+            _ => guard.ended = true,
+        }
+        guard.variant.clone()
     };
     let protocol = variant.protocol();
     match variant {
@@ -445,7 +504,7 @@ async fn complete(
             }
         }
         Variant::Mail { message, name } => {
-            end(state, session, &id);
+            state.graph.complete(session, finished.size);
             let path = format!("{message}/attachments/{name}");
             if let Err(error) = finish_file(state, finished, part, path, protocol).await {
                 return super::create::storage_failure(&error);
@@ -463,7 +522,7 @@ async fn complete(
             name,
             content_type,
         } => {
-            end(state, session, &id);
+            state.graph.complete(session, finished.size);
             let size = finished.size;
             if let Err(error) = finish_file(state, finished, part, document.clone(), protocol).await
             {
@@ -482,10 +541,4 @@ async fn complete(
             )
         }
     }
-}
-
-/// Marks the session finished and forgets it: a later request on it answers `404`.
-fn end(state: &AppState, session: &Mutex<GraphSession>, id: &str) {
-    lock(session).ended = true;
-    state.graph.remove(id);
 }

@@ -9,7 +9,7 @@ mod fragment;
 pub(crate) mod path;
 pub(crate) mod session;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -20,11 +20,11 @@ use tokio::time::Instant;
 
 use self::create::DriveCreate;
 use self::path::{GraphRoute, percent_decode};
-use self::session::{PRINT_GAP_CAPACITY, lock};
+use self::session::{GraphSession, PRINT_GAP_CAPACITY, lock};
 use crate::answer::{Style, graph_error};
 use crate::app::AppState;
 use crate::body::{BodyReader, discard_body};
-use crate::exchange::{SessionRef, exchange};
+use crate::exchange::{SessionRef, exchange, refuse_before_faults};
 use crate::faults::RequestKind;
 
 /// Create requests carry small JSON bodies; anything larger is refused.
@@ -42,6 +42,25 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
     let Some(route) = route else {
         return unknown(&state, request, StatusCode::NOT_FOUND).await;
     };
+    let creates = matches!(
+        (&method, &route),
+        (
+            &Method::POST,
+            GraphRoute::CreateDrive(_)
+                | GraphRoute::CreateDriveReplace { .. }
+                | GraphRoute::CreatePrint { .. }
+                | GraphRoute::CreateMail { .. }
+        ) | (&Method::PUT, GraphRoute::ItemByPath(_))
+    );
+    if creates && let Err(answer) = require_bearer(&state, request.headers()) {
+        let kind = match &route {
+            GraphRoute::CreatePrint { .. } => RequestKind::CreatePrint,
+            GraphRoute::CreateMail { .. } => RequestKind::CreateMail,
+            GraphRoute::ItemByPath(_) => RequestKind::ExplicitCommit,
+            _ => RequestKind::CreateDrive,
+        };
+        return refuse_before_faults(&state, request, kind, answer).await;
+    }
     let graph = |kind: RequestKind| (kind, Style::Graph);
     match (method, route) {
         (Method::POST, GraphRoute::CreateDrive(target)) => {
@@ -95,9 +114,7 @@ async fn unknown(state: &Arc<AppState>, request: Request, status: StatusCode) ->
         Style::Graph,
         None,
         |request, _| async move {
-            let _ = BodyReader::new(request.into_body(), &state.stats, false)
-                .drain()
-                .await;
+            let _ = BodyReader::new(request, &state.stats, false).drain().await;
             let code = if status == StatusCode::NOT_FOUND {
                 "itemNotFound"
             } else {
@@ -122,38 +139,28 @@ pub(crate) async fn upload_url(
         Method::POST => RequestKind::Commit,
         _ => return unknown(&state, request, StatusCode::METHOD_NOT_ALLOWED).await,
     };
-    let session = state.graph.get(&id);
-    let live = session
-        .as_ref()
-        .filter(|s| !lock(s).is_gone(Instant::now()))
-        .cloned();
-    let session_ref = live.as_ref().map(|session| {
-        let ordinal = lock(session).ordinal;
-        let (state, session, id) = (state.clone(), session.clone(), id.clone());
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let session = match check_access(&state, &request, &query, &id) {
+        Ok(session) => session,
+        Err(answer) => return refuse_before_faults(&state, request, kind, answer).await,
+    };
+    let session_ref = {
+        let ordinal = lock(&session).ordinal;
+        let (state, session) = (state.clone(), session.clone());
         SessionRef {
             ordinal,
             expire: Box::new(move || {
-                lock(&session).ended = true;
-                state.graph.remove(&id);
+                state.graph.retire(&session);
             }),
         }
-    });
-    let query = request.uri().query().unwrap_or("").to_owned();
+    };
     exchange(
         &state.clone(),
         request,
         kind,
         Style::Graph,
-        session_ref,
+        Some(session_ref),
         |request, fault| async move {
-            let checked = check_access(&state, &request, &query, session.as_ref(), live, &id);
-            let session = match checked {
-                Ok(session) => session,
-                Err(answer) => {
-                    drain(&state, request, kind).await;
-                    return answer;
-                }
-            };
             match kind {
                 RequestKind::Fragment => fragment::put(state, session, request, fault).await,
                 RequestKind::Commit => control::commit(state, session, request).await,
@@ -163,7 +170,7 @@ pub(crate) async fn upload_url(
                 }
                 _ => {
                     drain(&state, request, kind).await;
-                    control::cancel(&state, &session).await
+                    control::cancel(&state, &session)
                 }
             }
         },
@@ -171,17 +178,15 @@ pub(crate) async fn upload_url(
     .await
 }
 
-/// The checks every upload-URL request passes before its method matters: no `Authorization`
-/// header (`401`), a known session (`404`), the right token in the right parameter (`401`), not
-/// expired (`404`).
+/// The checks every upload-URL request passes before its method matters, and before the fault
+/// plan sees it: no `Authorization` header (`401`), a known session (`404`), the right token in
+/// the right parameter (`401`), not expired (`404`).
 fn check_access(
     state: &AppState,
     request: &Request,
     query: &str,
-    session: Option<&Arc<std::sync::Mutex<session::GraphSession>>>,
-    live: Option<Arc<std::sync::Mutex<session::GraphSession>>>,
     id: &str,
-) -> Result<Arc<std::sync::Mutex<session::GraphSession>>, Response> {
+) -> Result<Arc<Mutex<GraphSession>>, Response> {
     if request.headers().contains_key(header::AUTHORIZATION) {
         return Err(graph_error(
             StatusCode::UNAUTHORIZED,
@@ -189,12 +194,22 @@ fn check_access(
             "Requests to an upload URL must not carry an Authorization header.",
         ));
     }
-    let Some(session) = session else {
+    let Some(session) = state.graph.get(id) else {
+        if request.method() == Method::PUT
+            && let Some((range, total)) = fragment::declared_range(request)
+        {
+            let twice = state.graph.resent_bytes(id, query, range, total);
+            state.stats.received_twice(twice);
+        }
         return Err(Style::Graph.expired());
     };
-    let (param, token) = {
-        let guard = lock(session);
-        (guard.variant.token_param(), guard.token.clone())
+    let (param, token, gone) = {
+        let guard = lock(&session);
+        (
+            guard.variant.token_param(),
+            guard.token.clone(),
+            guard.is_gone(Instant::now()),
+        )
     };
     if query_value(query, param).as_deref() != Some(token.as_str()) {
         return Err(graph_error(
@@ -203,10 +218,11 @@ fn check_access(
             "The upload URL's token is missing or wrong.",
         ));
     }
-    live.ok_or_else(|| {
-        state.graph.remove(id);
-        Style::Graph.expired()
-    })
+    if gone {
+        state.graph.retire(&session);
+        return Err(Style::Graph.expired());
+    }
+    Ok(session)
 }
 
 async fn drain(state: &AppState, request: Request, kind: RequestKind) {
@@ -222,7 +238,8 @@ pub(crate) fn query_value(query: &str, name: &str) -> Option<String> {
         .and_then(|(_, value)| percent_decode(&value.replace('+', " ")))
 }
 
-/// Create requests need `Authorization: Bearer {token}` (the configured token, if any).
+/// Create requests (and workbook requests) need `Authorization: Bearer {token}` (the
+/// configured token, if any); checked before the fault plan sees the request.
 pub(crate) fn require_bearer(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let given = headers
         .get(header::AUTHORIZATION)
@@ -235,7 +252,7 @@ pub(crate) fn require_bearer(state: &AppState, headers: &HeaderMap) -> Result<()
     let accepted = match (&state.config.bearer_token, given) {
         (_, None) => false,
         (None, Some(_)) => true,
-        (Some(expected), Some(given)) => expected == given,
+        (Some(expected), Some(given)) => expected.expose() == given,
     };
     if accepted {
         Ok(())
@@ -255,7 +272,7 @@ pub(crate) async fn read_json(
     allow_empty: bool,
 ) -> Result<Value, Response> {
     let bad = |message: &str| graph_error(StatusCode::BAD_REQUEST, "invalidRequest", message);
-    let mut body = BodyReader::new(request.into_body(), &state.stats, false);
+    let mut body = BodyReader::new(request, &state.stats, false);
     let Ok(bytes) = body.collect(JSON_LIMIT).await else {
         return Err(bad("The request body is too large or could not be read."));
     };

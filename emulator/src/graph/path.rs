@@ -4,13 +4,19 @@
 //! drive prefixes (`me/drive`, `drives/{id}`, `sites/{id}/drive`, `users/{id}/drive`,
 //! `groups/{id}/drive`). Paths are percent-decoded before parsing; OneDrive names cannot contain
 //! `:` or `/`, so those delimit the path syntax unambiguously.
+//!
+//! Every spelling of one item is normalised to one [`DriveTarget`]: `items/root:/docs/a.bin:`
+//! (what Kiota sends, percent-encoded as `items/root:%2Fdocs%2Fa.bin:`) is `root:/docs/a.bin:`;
+//! a path after `items/{id}:` may name sub-folders of that item; empty segments (`docs//a.bin`)
+//! are dropped; and folder and item names compare without regard to case, as OneDrive's do.
 
 /// Where a drive item goes: a drive, a parent folder and a name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct DriveTarget {
     /// `me/drive`, `drives/{id}`, `sites/{id}/drive`, ...
     pub(crate) drive: String,
-    /// `root:` followed by the folder path (`root:` alone for the root), or `items/{id}`.
+    /// `root:` followed by the folder path (`root:` alone for the root, `root:/docs` below
+    /// it), or `items/{id}` followed by a folder path below that item (`items/{id}:/sub`).
     pub(crate) parent: String,
     /// The item name.
     pub(crate) name: String,
@@ -22,16 +28,23 @@ impl DriveTarget {
         match self.parent.strip_prefix("root:") {
             Some("") => format!("{}/root:/{}", self.drive, self.name),
             Some(dir) => format!("{}/root:{}/{}", self.drive, dir, self.name),
+            None if self.parent.contains(":/") => {
+                format!("{}/{}/{}", self.drive, self.parent, self.name)
+            }
             None => format!("{}/{}:/{}", self.drive, self.parent, self.name),
         }
     }
 
-    /// The key items are stored under: names are case-insensitive in OneDrive.
+    /// The key items are stored under: folder and item names are case-insensitive in OneDrive
+    /// (item ids are not, so the `items/{id}` part keeps its case).
     pub(crate) fn key(&self) -> String {
+        let (base, folders) = match self.parent.split_once(':') {
+            Some((base, folders)) => (base, folders.to_lowercase()),
+            None => (self.parent.as_str(), String::new()),
+        };
         format!(
-            "{}|{}|{}",
+            "{}|{base}:{folders}|{}",
             self.drive,
-            self.parent,
             self.name.to_lowercase()
         )
     }
@@ -85,33 +98,22 @@ pub(crate) fn parse(path: &str) -> Option<GraphRoute> {
     let (drive, rest) = split_drive(path)?;
     let (item, suffix) = if let Some(after_root) = rest.strip_prefix("root:/") {
         let (item_path, suffix) = after_root.split_once(':').unwrap_or((after_root, ""));
-        let item_path = item_path.trim_end_matches('/');
-        if item_path.is_empty() || item_path.split('/').any(invalid_name) {
-            return None;
-        }
-        let (dir, name) = match item_path.rsplit_once('/') {
-            Some((dir, name)) => (format!("root:/{dir}"), name),
-            None => ("root:".to_owned(), item_path),
-        };
-        (Item::Path(target(drive, dir, name)), suffix)
+        (Item::Path(below(drive, "root", item_path)?), suffix)
     } else if let Some(after_items) = rest.strip_prefix("items/") {
         let id_end = after_items.find([':', '/']).unwrap_or(after_items.len());
         let (id, after_id) = after_items.split_at(id_end);
         if id.is_empty() {
             return None;
         }
-        let parent = if id == "root" {
-            "root:".to_owned()
+        let base = if id == "root" {
+            "root".to_owned()
         } else {
             format!("items/{id}")
         };
         match after_id.strip_prefix(":/") {
             Some(after) => {
-                let (name, suffix) = after.split_once(':')?;
-                if invalid_name(name) {
-                    return None;
-                }
-                (Item::Path(target(drive, parent, name)), suffix)
+                let (item_path, suffix) = after.split_once(':')?;
+                (Item::Path(below(drive, &base, item_path)?), suffix)
             }
             None => (Item::Id(id.to_owned()), after_id),
         }
@@ -139,6 +141,23 @@ pub(crate) fn parse(path: &str) -> Option<GraphRoute> {
 enum Item {
     Path(DriveTarget),
     Id(String),
+}
+
+/// The item at `item_path` (`docs/a.bin`) below `base` (`root` or `items/{id}`), its empty
+/// segments dropped; `None` if it names nothing or has a `.` or `..` segment.
+fn below(drive: &str, base: &str, item_path: &str) -> Option<DriveTarget> {
+    let segments: Vec<&str> = item_path.split('/').filter(|s| !s.is_empty()).collect();
+    let (name, folders) = segments.split_last()?;
+    if segments.iter().any(|segment| invalid_name(segment)) {
+        return None;
+    }
+    let parent = match (base, folders) {
+        ("root", []) => "root:".to_owned(),
+        ("root", folders) => format!("root:/{}", folders.join("/")),
+        (base, []) => base.to_owned(),
+        (base, folders) => format!("{base}:/{}", folders.join("/")),
+    };
+    Some(target(drive, parent, name))
 }
 
 fn target(drive: &str, parent: String, name: &str) -> DriveTarget {
@@ -351,6 +370,48 @@ mod tests {
             "me/drive/items/x/workbook/operations/",
             "me/drive/items/x/workbook/sessionInfoResource(key='')",
             "me/drive/items/x/workbook/charts",
+        ] {
+            assert_eq!(parse(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_an_item_path_is_one_target() {
+        let want = drive("me/drive", "root:/docs", "a.bin");
+        for path in [
+            "me/drive/root:/docs/a.bin:/createUploadSession",
+            "me/drive/items/root:/docs/a.bin:/createUploadSession",
+            "me/drive/root:/docs//a.bin/:/createUploadSession",
+            "me/drive/root://docs/a.bin:/createUploadSession",
+        ] {
+            assert_eq!(
+                parse(path),
+                Some(GraphRoute::CreateDrive(want.clone())),
+                "{path}"
+            );
+        }
+        let decoded = percent_decode("me/drive/items/root:%2Fdocs%2Fa.bin:/createUploadSession");
+        assert_eq!(
+            decoded.as_deref().and_then(parse),
+            Some(GraphRoute::CreateDrive(want.clone()))
+        );
+        let shouting = drive("me/drive", "root:/DOCS", "A.BIN");
+        assert_eq!(shouting.key(), want.key());
+        let under_id = parse("drives/d/items/01P:/sub/b.bin:/createUploadSession");
+        let Some(GraphRoute::CreateDrive(under_id)) = under_id else {
+            panic!("a sub-path below an item id is a drive item");
+        };
+        assert_eq!(under_id.parent, "items/01P:/sub");
+        assert_eq!(under_id.display(), "drives/d/items/01P:/sub/b.bin");
+        assert_ne!(
+            under_id.key(),
+            drive("drives/d", "items/01p:/sub", "b.bin").key(),
+            "item ids keep their case"
+        );
+        for path in [
+            "me/drive/items/root:/docs/..:/createUploadSession",
+            "me/drive/items/p:/./a:/createUploadSession",
+            "me/drive/items/p://:/createUploadSession",
         ] {
             assert_eq!(parse(path), None, "{path}");
         }

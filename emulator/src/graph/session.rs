@@ -13,9 +13,10 @@ use tokio::time::Instant;
 
 use super::drive::ConflictBehavior;
 use super::path::DriveTarget;
-use crate::clock::wall_now;
+use crate::clock::{deadline_after, wall_after};
 use crate::config::RangeForm;
-use crate::storage::{Finished, PositionalSink, Protocol, SequentialSink};
+use crate::slots::SessionSlots;
+use crate::storage::{Finished, PositionalSink, Protocol, SequentialSink, remove_part};
 
 /// Gaps a print session can track. Each out-of-order fragment can split one gap in two; a client
 /// that scatters more than this many islands gets `416` (documented limit of the emulator).
@@ -69,9 +70,9 @@ pub(crate) enum Content {
         missing: Box<RangeSet<PRINT_GAP_CAPACITY>>,
         in_flight: Vec<ByteRange>,
     },
-    /// Every byte received; waiting for a commit (deferred, or after a `409`). `None` while a
-    /// commit is under way.
-    Complete(Option<(Finished, Option<PathBuf>)>),
+    /// Every byte received; waiting for a commit (deferred, or after a `409`). The bytes are in
+    /// the session's part file.
+    Complete(Finished),
 }
 
 /// One Graph upload session.
@@ -85,6 +86,9 @@ pub(crate) struct GraphSession {
     /// Bytes received in order (drive, mail).
     pub(crate) position: u64,
     pub(crate) content: Content,
+    /// The part file the content is written to (none when content is discarded). It is created
+    /// by the first write, so it may not exist yet.
+    pub(crate) part: Option<PathBuf>,
     pub(crate) lifetime: Duration,
     pub(crate) expires_at: Instant,
     pub(crate) expires_wall: UnixTime,
@@ -100,13 +104,26 @@ impl GraphSession {
 
     /// Pushes the expiry `lifetime` from now (creation and every accepted fragment).
     pub(crate) fn extend(&mut self) {
-        self.expires_at = Instant::now() + self.lifetime;
-        self.expires_wall = wall_now().saturating_add(self.lifetime);
+        self.expires_at = deadline_after(self.lifetime);
+        self.expires_wall = wall_after(self.lifetime);
+    }
+
+    /// Ends the session and gives up its bytes: answers the part file to remove. Whoever ends a
+    /// session this way removes the file; a request still writing to it (its writer is out)
+    /// sees `ended` when it comes back and removes the file again, in case it wrote after.
+    pub(crate) fn discard(&mut self) -> Option<PathBuf> {
+        self.ended = true;
+        self.part.clone()
+    }
+
+    /// Whether the last byte has arrived and the content is being finished (its sink is out).
+    pub(crate) fn finishing(&self) -> bool {
+        self.total == Some(self.position) && matches!(self.content, Content::Sequential(None))
     }
 
     /// Whether every byte has arrived.
     pub(crate) fn all_received(&self) -> bool {
-        matches!(self.content, Content::Complete(_))
+        matches!(self.content, Content::Complete(_)) || self.finishing()
     }
 
     /// The missing ranges, as the session's variant writes them.
@@ -163,17 +180,40 @@ impl GraphSession {
     }
 }
 
-/// The live Graph upload sessions, by id.
-#[derive(Default)]
+/// The live Graph upload sessions, by id, each holding one of the emulator's session slots.
+///
+/// Lock order: the map's lock is never held while a session is locked (and the other way
+/// round): look a session up, let go of the map, then lock the session.
 pub(crate) struct GraphSessions {
     sessions: Mutex<HashMap<String, Arc<Mutex<GraphSession>>>>,
+    completed: Mutex<HashMap<String, Completed>>,
+    slots: Arc<SessionSlots>,
+}
+
+/// What is kept of a completed upload for one session lifetime: enough to recognise a resend
+/// of its bytes (the commonest retry, after the answer to the last fragment was lost), which
+/// answers `404` like any request on an ended session but counts as bytes received twice.
+struct Completed {
+    token: String,
+    token_param: &'static str,
+    total: u64,
+    forget_at: Instant,
 }
 
 impl GraphSessions {
+    pub(crate) fn new(slots: Arc<SessionSlots>) -> Self {
+        GraphSessions {
+            sessions: Mutex::new(HashMap::new()),
+            completed: Mutex::new(HashMap::new()),
+            slots,
+        }
+    }
+
     fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Mutex<GraphSession>>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Registers a session; the caller has taken a slot for it.
     pub(crate) fn insert(&self, session: GraphSession) -> Arc<Mutex<GraphSession>> {
         let id = session.id.clone();
         let session = Arc::new(Mutex::new(session));
@@ -185,8 +225,86 @@ impl GraphSessions {
         self.map().get(id).cloned()
     }
 
+    /// Forgets a session (once: its slot is given back when it leaves the map).
     pub(crate) fn remove(&self, id: &str) {
-        self.map().remove(id);
+        if self.map().remove(id).is_some() {
+            self.slots.release();
+        }
+    }
+
+    fn completed(&self) -> MutexGuard<'_, HashMap<String, Completed>> {
+        self.completed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets a session whose upload completed with `total` bytes, remembering enough of it to
+    /// recognise a resend of those bytes for one more session lifetime.
+    pub(crate) fn complete(&self, session: &Mutex<GraphSession>, total: u64) {
+        let (id, completed) = {
+            let guard = lock(session);
+            let completed = Completed {
+                token: guard.token.clone(),
+                token_param: guard.variant.token_param(),
+                total,
+                forget_at: deadline_after(guard.lifetime),
+            };
+            (guard.id.clone(), completed)
+        };
+        self.remove(&id);
+        self.completed().insert(id, completed);
+    }
+
+    /// How many of a fragment's bytes the completed upload `id` already holds: all of them when
+    /// the URL's token is the upload's and `range` lies within its `total`, else none.
+    pub(crate) fn resent_bytes(&self, id: &str, query: &str, range: ByteRange, total: u64) -> u64 {
+        let completed = self.completed();
+        let Some(upload) = completed.get(id) else {
+            return 0;
+        };
+        let token = super::query_value(query, upload.token_param);
+        let same = token.as_deref() == Some(upload.token.as_str())
+            && total == upload.total
+            && range.end() <= total;
+        if same { range.len() } else { 0 }
+    }
+
+    /// Ends a session that did not complete (cancelled, expired): forgets it and removes its
+    /// part file. Answers whether this call ended it; a session that had already ended (a
+    /// completion owns its part file now) is only forgotten.
+    pub(crate) fn retire(&self, session: &Mutex<GraphSession>) -> bool {
+        let (id, ended_here, part) = {
+            let mut guard = lock(session);
+            if guard.ended {
+                (guard.id.clone(), false, None)
+            } else {
+                (guard.id.clone(), true, guard.discard())
+            }
+        };
+        self.remove(&id);
+        if let Some(part) = part {
+            remove_part(&part);
+        }
+        ended_here
+    }
+
+    /// Retires every session that is gone at `now`, and forgets completed uploads whose time
+    /// is up; answers how many sessions went.
+    pub(crate) fn sweep(&self, now: Instant) -> usize {
+        self.completed().retain(|_, upload| now < upload.forget_at);
+        let all: Vec<_> = self.map().values().cloned().collect();
+        let mut swept = 0;
+        for session in all {
+            if lock(&session).is_gone(now) {
+                self.retire(&session);
+                swept += 1;
+            }
+        }
+        swept
+    }
+
+    /// When the first live session expires.
+    pub(crate) fn earliest_expiry(&self) -> Option<Instant> {
+        let all: Vec<_> = self.map().values().cloned().collect();
+        all.iter().map(|session| lock(session).expires_at).min()
     }
 }
 
@@ -208,6 +326,7 @@ mod tests {
             total: Some(total),
             position,
             content,
+            part: None,
             lifetime: Duration::from_secs(60),
             expires_at: Instant::now(),
             expires_wall: UnixTime::from_secs(0),
@@ -260,7 +379,11 @@ mod tests {
                 name: None,
                 content_type: None,
             },
-            Content::Complete(None),
+            Content::Complete(Finished {
+                size: 100,
+                sha256: String::new(),
+                disk_path: None,
+            }),
             100,
             100,
         );

@@ -128,19 +128,19 @@ impl Storage {
             .map(|root| root.join(".partial").join(format!("{id:08}.part")))
     }
 
-    /// A new in-order stream.
-    pub(crate) async fn sequential(&self) -> io::Result<SequentialSink> {
+    /// A new in-order stream (its part file is created by the first write).
+    pub(crate) fn sequential(&self) -> SequentialSink {
         match self.part_path() {
-            Some(path) => SequentialSink::on_disk(path).await,
-            None => Ok(SequentialSink::discarding()),
+            Some(path) => SequentialSink::on_disk(path),
+            None => SequentialSink::discarding(),
         }
     }
 
-    /// A new any-order stream of `total` bytes.
-    pub(crate) async fn positional(&self, total: u64) -> io::Result<PositionalSink> {
+    /// A new any-order stream (its part file is created by the first write).
+    pub(crate) fn positional(&self) -> PositionalSink {
         match self.part_path() {
-            Some(path) => PositionalSink::on_disk(path, total).await,
-            None => Ok(PositionalSink::discarding()),
+            Some(path) => PositionalSink::on_disk(path),
+            None => PositionalSink::discarding(),
         }
     }
 
@@ -200,6 +200,21 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// Opens a part file for writing, creating it if it does not exist yet (never truncating).
+fn open_part(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+/// Removes a part file that is no longer wanted. A file that is already gone is not an error;
+/// one that cannot be removed stays until the storage directory goes (best effort).
+pub(crate) fn remove_part(path: &Path) {
+    let _ = std::fs::remove_file(path);
 }
 
 /// Writes all of `buf` at `offset` without moving a shared cursor.

@@ -1,26 +1,25 @@
 //! Any-order streams (print documents): segments land at their offsets.
 //!
 //! On disk each segment is written where it belongs as it arrives, and the hash is computed by
-//! reading the file back once it is complete. When content is discarded there is no file to read
+//! reading the file back once it is complete. As for in-order streams, the part file is opened
+//! for each batch written and closed again, and created by the first write, so a session holds
+//! no file descriptor between requests and a declared size allocates nothing. When content is discarded there is no file to read
 //! back, so segments that arrive ahead of the hashed prefix are held in memory until the gap
 //! before them fills; print documents are small and at most four segments (each under 10 MB)
 //! are in flight, so this stays bounded by what the client chooses to send ahead.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 
-use super::{Finished, WRITE_BATCH, hash_file, hex, write_at};
+use super::{Finished, WRITE_BATCH, hash_file, hex, open_part, write_at};
 
 /// A stream whose segments arrive in any order.
 pub(crate) enum PositionalSink {
     Disk {
-        file: Arc<File>,
         path: PathBuf,
     },
     Discard {
@@ -33,7 +32,7 @@ pub(crate) enum PositionalSink {
 /// The bytes of one segment while its request is read.
 pub(crate) enum SegmentWriter {
     Disk {
-        file: Arc<File>,
+        path: PathBuf,
         pending: BytesMut,
         offset: u64,
         written: u64,
@@ -45,13 +44,9 @@ pub(crate) enum SegmentWriter {
 }
 
 impl PositionalSink {
-    pub(crate) async fn on_disk(path: PathBuf, total: u64) -> io::Result<Self> {
-        let file = tokio::fs::File::create(&path).await?;
-        file.set_len(total).await?;
-        Ok(PositionalSink::Disk {
-            file: Arc::new(file.into_std().await),
-            path,
-        })
+    /// A stream into the part file `path`, which is created by the first write.
+    pub(crate) fn on_disk(path: PathBuf) -> Self {
+        PositionalSink::Disk { path }
     }
 
     pub(crate) fn discarding() -> Self {
@@ -73,8 +68,8 @@ impl PositionalSink {
     /// A writer for a segment starting at `offset`.
     pub(crate) fn segment(&self, offset: u64) -> SegmentWriter {
         match self {
-            PositionalSink::Disk { file, .. } => SegmentWriter::Disk {
-                file: file.clone(),
+            PositionalSink::Disk { path } => SegmentWriter::Disk {
+                path: path.clone(),
                 pending: BytesMut::new(),
                 offset,
                 written: 0,
@@ -127,8 +122,7 @@ impl PositionalSink {
     /// The size and hash of the complete stream; the part file (if any) stays where it is.
     pub(crate) async fn finish(self) -> io::Result<(Finished, Option<PathBuf>)> {
         match self {
-            PositionalSink::Disk { path, file } => {
-                drop(file);
+            PositionalSink::Disk { path } => {
                 let (size, sha256) = hash_file(path.clone()).await?;
                 Ok((
                     Finished {
@@ -181,7 +175,7 @@ impl SegmentWriter {
     /// Writes whatever is gathered (on disk).
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         if let SegmentWriter::Disk {
-            file,
+            path,
             pending,
             offset,
             written,
@@ -191,10 +185,10 @@ impl SegmentWriter {
                 return Ok(());
             }
             let buf = pending.split().freeze();
-            let file = file.clone();
+            let path = path.clone();
             let at = *offset + *written;
             let len = buf.len() as u64;
-            tokio::task::spawn_blocking(move || write_at(&file, &buf, at))
+            tokio::task::spawn_blocking(move || write_at(&open_part(&path)?, &buf, at))
                 .await
                 .map_err(io::Error::other)??;
             *written += len;
@@ -220,9 +214,7 @@ mod tests {
     async fn out_of_order_segments_hash_like_the_whole_file() {
         let data: Vec<u8> = (0..100u8).collect();
         let dir = tempfile::tempdir().unwrap();
-        let on_disk = PositionalSink::on_disk(dir.path().join("p.part"), 100)
-            .await
-            .unwrap();
+        let on_disk = PositionalSink::on_disk(dir.path().join("p.part"));
         for mut sink in [on_disk, PositionalSink::discarding()] {
             send(&mut sink, 60, &data[60..], 40).await;
             send(&mut sink, 20, &data[20..60], 40).await;

@@ -1,14 +1,17 @@
 //! In-order streams: append, hash as the bytes arrive, roll back a fragment that failed.
+//!
+//! The part file is opened for each batch written and closed again, and created by the first
+//! write: a session holds no file descriptor between requests, so thousands of idle or
+//! abandoned sessions cost no descriptors, and a session that never received a byte leaves no
+//! file behind.
 
-use std::fs::File;
 use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 
-use super::{Finished, WRITE_BATCH, hex, write_at};
+use super::{Finished, WRITE_BATCH, hex, open_part, write_at};
 
 /// Where a stream stood before a fragment, so a fragment that fails can be undone.
 #[derive(Clone)]
@@ -18,7 +21,6 @@ pub(crate) struct Checkpoint {
 }
 
 struct DiskFile {
-    file: Arc<File>,
     path: PathBuf,
     /// Bytes gathered for the next write; written at offset `flushed`.
     pending: BytesMut,
@@ -33,18 +35,17 @@ pub(crate) struct SequentialSink {
 }
 
 impl SequentialSink {
-    pub(crate) async fn on_disk(path: PathBuf) -> io::Result<Self> {
-        let file = tokio::fs::File::create(&path).await?.into_std().await;
-        Ok(SequentialSink {
+    /// A stream into the part file `path`, which is created by the first write.
+    pub(crate) fn on_disk(path: PathBuf) -> Self {
+        SequentialSink {
             disk: Some(DiskFile {
-                file: Arc::new(file),
                 path,
                 pending: BytesMut::new(),
                 flushed: 0,
             }),
             len: 0,
             hasher: Sha256::new(),
-        })
+        }
     }
 
     pub(crate) fn discarding() -> Self {
@@ -97,9 +98,9 @@ impl SequentialSink {
             disk.pending.clear();
             if disk.flushed > checkpoint.len {
                 disk.flushed = checkpoint.len;
-                let file = disk.file.clone();
+                let path = disk.path.clone();
                 let len = checkpoint.len;
-                tokio::task::spawn_blocking(move || file.set_len(len))
+                tokio::task::spawn_blocking(move || open_part(&path)?.set_len(len))
                     .await
                     .map_err(io::Error::other)??;
             }
@@ -107,9 +108,18 @@ impl SequentialSink {
         Ok(())
     }
 
-    /// Flushes and returns the size and hash; the part file (if any) stays where it is.
+    /// Flushes and returns the size and hash; the part file (if any) stays where it is, created
+    /// empty if nothing was ever written to it.
     pub(crate) async fn finish(mut self) -> io::Result<(Finished, Option<PathBuf>)> {
         self.flush().await?;
+        if let Some(disk) = &self.disk
+            && disk.flushed == 0
+        {
+            let path = disk.path.clone();
+            tokio::task::spawn_blocking(move || open_part(&path).map(drop))
+                .await
+                .map_err(io::Error::other)??;
+        }
         let finished = Finished {
             size: self.len,
             sha256: hex(&self.hasher.finalize()),
@@ -130,10 +140,10 @@ impl DiskFile {
             return Ok(());
         }
         let buf = self.pending.split().freeze();
-        let file = self.file.clone();
+        let path = self.path.clone();
         let offset = self.flushed;
         let len = buf.len() as u64;
-        tokio::task::spawn_blocking(move || write_at(&file, &buf, offset))
+        tokio::task::spawn_blocking(move || write_at(&open_part(&path)?, &buf, offset))
             .await
             .map_err(io::Error::other)??;
         self.flushed += len;
@@ -153,7 +163,11 @@ mod tests {
     async fn rollback_undoes_a_fragment_on_disk_and_in_the_hash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.part");
-        let mut sink = SequentialSink::on_disk(path.clone()).await.unwrap();
+        let mut sink = SequentialSink::on_disk(path.clone());
+        assert!(
+            !path.exists(),
+            "the part file is created by the first write"
+        );
         let first = Bytes::from(vec![1u8; 3 * WRITE_BATCH / 2]);
         sink.write(&first).await.unwrap();
         sink.flush().await.unwrap();

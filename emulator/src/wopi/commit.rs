@@ -1,5 +1,7 @@
 //! `PUT_CHUNKED_FILE`: locks and sequence numbers first, then the framed body, then the file
 //! assembled from the `MainContent` signature out of the session's chunks and the inline ones.
+//! A commit of a session while one of its updates is still being received answers `503` with
+//! `Retry-After: 1`: busy, try again (not `400`, which a client takes as final).
 //!
 //! The file is the `MainContent` chunks in signature order. When they are exactly the chunks of
 //! one store in arrival order (the usual case: a `FullFile` chunk sent once), that store's part
@@ -10,20 +12,25 @@
 use std::path::PathBuf;
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header as http_header};
 use axum::response::{IntoResponse, Response};
 use resumable_core::wopi::{BodyKind, ChunkSignature, PutChunkedFileMessage};
 
 use super::reader::{ChunkStore, FrameReader, StoredChunk};
 use super::{
-    COAUTH_LOCK, ITEM_VERSION, LOCK, SEQUENCE_NUMBER, bad, decoder_config, header, lock,
-    lock_conflict,
+    COAUTH_LOCK, ITEM_VERSION, LOCK, SEQUENCE_NUMBER, WopiSession, bad, decoder_config, header,
+    lock, lock_conflict, session_gone, stream_limit, too_large,
 };
 use crate::answer::wopi_failure;
 use crate::app::AppState;
 use crate::body::BodyReader;
+use crate::exchange::content_length;
 use crate::graph::commit::finish_file;
 use crate::storage::{Finished, Protocol, assemble};
+
+/// Room for the `MessageJSON` frame and `EndFrame` in a `PUT_CHUNKED_FILE` body, on top of the
+/// longest chunk run.
+const MESSAGE_ROOM: u64 = 1024 * 1024;
 
 fn server_error(reason: &str) -> Response {
     wopi_failure(StatusCode::INTERNAL_SERVER_ERROR, reason)
@@ -36,7 +43,13 @@ pub(crate) async fn put_chunked_file(
     file_id: &str,
 ) -> Response {
     let headers = request.headers().clone();
-    let mut body = BodyReader::new(request.into_body(), &state.stats, true);
+    let mut body = BodyReader::new(request, &state.stats, true);
+    let max_file_size = state.config.wopi.max_file_size;
+    let longest = stream_limit(max_file_size).saturating_add(MESSAGE_ROOM);
+    if content_length(&headers).is_some_and(|declared| declared > longest) {
+        // Refused before a byte is read: the body is left unread and the connection closes.
+        return too_large();
+    }
     if let Err(answer) = check_coherency(state, &headers, file_id) {
         let _ = body.drain().await;
         return answer;
@@ -46,19 +59,19 @@ pub(crate) async fn put_chunked_file(
         .unwrap_or(1);
 
     let mut reader = FrameReader::new(decoder_config(state, BodyKind::PutChunkedFile));
-    let mut inline = match ChunkStore::new(&state.storage).await {
-        Ok(store) => store,
-        Err(error) => {
-            let _ = body.drain().await;
-            return server_error(&error.to_string());
-        }
-    };
+    let mut inline = ChunkStore::new(&state.storage);
     let mut failure = None;
     loop {
         match body.next().await {
             Ok(Some(data)) if failure.is_none() => {
                 if let Err(error) = reader.feed(data, &mut inline).await {
                     failure = Some(error.to_string());
+                }
+                if inline.sink.len() > max_file_size {
+                    // Inline chunks already make a file too large (a body of unknown length):
+                    // stop reading; the connection closes after the answer.
+                    discard(inline).await;
+                    return too_large();
                 }
             }
             Ok(Some(_)) => {}
@@ -86,18 +99,23 @@ pub(crate) async fn put_chunked_file(
         Some(token) => {
             let Some(session) = state.wopi.session(token.expose(), file_id) else {
                 discard(inline).await;
-                return wopi_failure(
-                    StatusCode::GONE,
-                    "the upload session is unknown or has expired",
-                );
+                return session_gone();
             };
             let taken = lock(&session).stream.take();
             let Some((session_reader, store)) = taken else {
+                // An update is still being received: busy, not malformed (a 400 is final).
                 discard(inline).await;
-                return bad("the upload session is busy");
+                let mut answer = wopi_failure(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "an update of the upload session is in progress; retry",
+                );
+                answer
+                    .headers_mut()
+                    .insert(http_header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return answer;
             };
             if let Err(error) = session_reader.finish() {
-                lock(&session).stream = Some((session_reader, store));
+                WopiSession::restore(&session, (session_reader, store));
                 discard(inline).await;
                 return bad(&format!("the upload session stream is incomplete: {error}"));
             }
@@ -117,15 +135,12 @@ pub(crate) async fn put_chunked_file(
     let total: u64 = main.iter().map(|c| c.length).sum();
     let refusal = match located {
         Err(reason) => Some(bad(&reason)),
-        Ok(_) if total > state.config.wopi.max_file_size => Some(wopi_failure(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the file is larger than this host accepts",
-        )),
+        Ok(_) if total > max_file_size => Some(too_large()),
         Ok(_) => None,
     };
     if let Some(answer) = refusal {
         if let Some((_, session, session_reader, store)) = session {
-            lock(&session).stream = Some((session_reader, store));
+            WopiSession::restore(&session, (session_reader, store));
         }
         discard(inline).await;
         return answer;
@@ -135,8 +150,12 @@ pub(crate) async fn put_chunked_file(
         Some((token, session, _, store)) => (Some((token, session)), Some(store)),
         None => (None, None),
     };
-    if let Some((token, _)) = &token {
-        state.wopi.end(token);
+    if let Some((token, _)) = &token
+        && !state.wopi.end(token)
+    {
+        // The session expired while the commit was being checked: its part file is gone.
+        discard(inline).await;
+        return session_gone();
     }
     let built = build(state, &main, inline, session_store).await;
     let (finished, part) = match built {
@@ -144,21 +163,23 @@ pub(crate) async fn put_chunked_file(
         Err(reason) => return server_error(&reason),
     };
     let path = format!("wopi/files/{file_id}");
+    let size = finished.size;
     if let Err(error) = finish_file(state, finished, part, path, Protocol::Wopi).await {
         return server_error(&error.to_string());
     }
     let (new_sequence, version) = {
         let mut files = state.wopi.files();
         let file = files.entry(file_id.to_owned()).or_default();
-        file.sequence = file.sequence.max(sequence) + 1;
+        file.sequence = file.sequence.max(sequence).saturating_add(1);
         file.version += 1;
-        (file.sequence, file.version)
+        file.size = size;
+        (file.sequence, file.version_text())
     };
     let mut answer = StatusCode::OK.into_response();
     answer
         .headers_mut()
         .insert(SEQUENCE_NUMBER, HeaderValue::from(new_sequence));
-    if let Ok(value) = HeaderValue::from_str(&format!("v{version}")) {
+    if let Ok(value) = HeaderValue::from_str(&version) {
         answer.headers_mut().insert(ITEM_VERSION, value);
     }
     answer

@@ -1,5 +1,7 @@
 //! The WOPI host (SPEC 2): upload sessions (`CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`),
-//! `PUT_CHUNKED_FILE` commits, and the `LOCK`/`UNLOCK` operations commits are checked against.
+//! `PUT_CHUNKED_FILE` commits, the `LOCK`/`UNLOCK` operations commits are checked against, and
+//! `CheckFileInfo` (`GET /wopi/files/{id}`), which tells a client the committed size, version
+//! and sequence number.
 //!
 //! Choices where SPEC leaves room, written down here:
 //!
@@ -12,11 +14,11 @@
 //!   `X-WOPI-ContentRangeLength` answers `400`.
 
 mod commit;
+mod host;
 mod reader;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -25,11 +27,15 @@ use resumable_core::wopi::{BodyKind, DecoderConfig};
 use serde_json::json;
 use tokio::time::Instant;
 
+pub(crate) use self::host::{WopiHost, WopiSession, lock};
 use self::reader::{ChunkStore, FrameReader};
 use crate::answer::{Style, json_answer, wopi_failure};
 use crate::app::AppState;
 use crate::body::{BodyReader, discard_body};
-use crate::exchange::{FaultApplied, HandlerFault, SessionRef, content_length, exchange};
+use crate::clock::deadline_after;
+use crate::exchange::{
+    FaultApplied, HandlerFault, SessionRef, content_length, exchange, refuse_before_faults,
+};
 use crate::faults::RequestKind;
 use crate::graph::query_value;
 
@@ -45,77 +51,6 @@ pub(crate) const COAUTH_LOCK: HeaderName = HeaderName::from_static("x-wopi-coaut
 pub(crate) const CONFLICTING_MECHANISM: HeaderName =
     HeaderName::from_static("x-wopi-conflictingmechanism");
 
-/// What the host knows of a file.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct FileState {
-    pub(crate) sequence: u64,
-    pub(crate) version: u64,
-    pub(crate) lock: Option<String>,
-}
-
-/// One upload session: the stream received so far and the chunks decoded from it.
-pub(crate) struct WopiSession {
-    ordinal: u64,
-    file_id: String,
-    /// Bytes of the session stream received.
-    offset: u64,
-    /// Frame reader and chunk store; `None` while a request is writing to them.
-    stream: Option<(FrameReader, ChunkStore)>,
-    idle: Duration,
-    expires_at: Instant,
-    ended: bool,
-}
-
-impl WopiSession {
-    fn is_gone(&self) -> bool {
-        self.ended || Instant::now() >= self.expires_at
-    }
-}
-
-/// The WOPI host's files and upload sessions.
-#[derive(Default)]
-pub(crate) struct WopiHost {
-    files: Mutex<HashMap<String, FileState>>,
-    sessions: Mutex<HashMap<String, Arc<Mutex<WopiSession>>>>,
-}
-
-impl WopiHost {
-    pub(crate) fn files(&self) -> MutexGuard<'_, HashMap<String, FileState>> {
-        self.files.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Arc<Mutex<WopiSession>>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The live session `token` of `file_id`.
-    pub(crate) fn session(&self, token: &str, file_id: &str) -> Option<Arc<Mutex<WopiSession>>> {
-        let session = self.sessions().get(token).cloned()?;
-        let live = {
-            let guard = lock(&session);
-            !guard.is_gone() && guard.file_id == file_id
-        };
-        if live {
-            Some(session)
-        } else {
-            if lock(&session).is_gone() {
-                self.sessions().remove(token);
-            }
-            None
-        }
-    }
-
-    pub(crate) fn end(&self, token: &str) {
-        if let Some(session) = self.sessions().remove(token) {
-            lock(&session).ended = true;
-        }
-    }
-}
-
-pub(crate) fn lock(session: &Mutex<WopiSession>) -> MutexGuard<'_, WopiSession> {
-    session.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers
         .get(name)
@@ -123,17 +58,46 @@ fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// Room for frame headers in a stream of at most `max_file_size` payload bytes: a 1024th of it
+/// and 1 MiB more (each chunk frame costs 32 bytes, so that is a frame per 32 KiB and 32 768
+/// more).
+const FRAME_ROOM: u64 = 1024 * 1024;
+
+/// The longest upload session stream (or inline chunk run) a host with `max_file_size` takes.
+pub(crate) fn stream_limit(max_file_size: u64) -> u64 {
+    max_file_size
+        .saturating_add(max_file_size / 1024)
+        .saturating_add(FRAME_ROOM)
+}
+
+/// `413`: the upload would make a file larger than the host takes.
+pub(crate) fn too_large() -> Response {
+    wopi_failure(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the file is larger than this host accepts",
+    )
+}
+
+/// `410 Gone`: the upload session token is unknown or expired.
+pub(crate) fn session_gone() -> Response {
+    wopi_failure(
+        StatusCode::GONE,
+        "the upload session is unknown or has expired",
+    )
+}
+
 fn bad(reason: &str) -> Response {
     wopi_failure(StatusCode::BAD_REQUEST, reason)
 }
 
-/// `access_token` must be present (and be the configured one), and the file must exist.
+/// `access_token` must be present (and be the configured one), and the file must exist: checked
+/// before the fault plan sees the request.
 fn check_access(state: &AppState, request: &Request, file_id: &str) -> Result<(), Response> {
     let token = query_value(request.uri().query().unwrap_or(""), "access_token");
     let accepted = match (&state.config.wopi.access_token, token.as_deref()) {
         (_, None | Some("")) => false,
         (None, Some(_)) => true,
-        (Some(expected), Some(given)) => expected == given,
+        (Some(expected), Some(given)) => expected.expose() == given,
     };
     if !accepted {
         return Err(wopi_failure(
@@ -165,22 +129,31 @@ pub(crate) async fn files(
     let kind = match (request.method(), operation.as_deref()) {
         (&Method::POST, Some("CREATE_UPLOAD_SESSION")) => RequestKind::WopiCreate,
         (&Method::POST, Some("UPDATE_UPLOAD_SESSION")) => RequestKind::WopiUpdate,
+        (&Method::GET, None) => RequestKind::WopiCheckFileInfo,
         _ => RequestKind::Other,
     };
-    let session = match kind {
-        RequestKind::WopiUpdate => header(request.headers(), &SESSION_TOKEN).and_then(|token| {
-            state
-                .wopi
-                .session(token, &file_id)
-                .map(|s| (token.to_owned(), s))
-        }),
+    if let Err(refusal) = check_access(&state, &request, &file_id) {
+        return refuse_before_faults(&state, request, kind, refusal).await;
+    }
+    let named = match kind {
+        RequestKind::WopiUpdate => header(request.headers(), &SESSION_TOKEN)
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned),
         _ => None,
+    };
+    let session = match named {
+        Some(token) => match state.wopi.session(&token, &file_id) {
+            Some(session) => Some((token, session)),
+            // An unknown or expired session is refused like wrong credentials: before faults.
+            None => return refuse_before_faults(&state, request, kind, session_gone()).await,
+        },
+        None => None,
     };
     let session_ref = session.as_ref().map(|(token, session)| {
         let (state, token) = (state.clone(), token.clone());
         SessionRef {
             ordinal: lock(session).ordinal,
-            expire: Box::new(move || state.wopi.end(&token)),
+            expire: Box::new(move || state.wopi.discard(&token)),
         }
     });
     let style = Style::Wopi;
@@ -191,10 +164,6 @@ pub(crate) async fn files(
         style,
         session_ref,
         |request, fault| async move {
-            if let Err(refusal) = check_access(&state, &request, &file_id) {
-                drain(&state, request, kind.carries_upload()).await;
-                return refusal;
-            }
             match (kind, operation.as_deref()) {
                 (RequestKind::WopiCreate, _) => {
                     drain(&state, request, false).await;
@@ -202,6 +171,10 @@ pub(crate) async fn files(
                 }
                 (RequestKind::WopiUpdate, _) => {
                     update_session(&state, request, &file_id, session.map(|(_, s)| s), fault).await
+                }
+                (RequestKind::WopiCheckFileInfo, _) => {
+                    drain(&state, request, false).await;
+                    check_file_info(&state, &file_id)
                 }
                 (_, Some("LOCK" | "UNLOCK" | "REFRESH_LOCK"))
                     if request.method() == Method::POST =>
@@ -236,6 +209,9 @@ pub(crate) async fn contents(
         (&Method::POST, Some("PUT_CHUNKED_FILE")) => RequestKind::WopiCommit,
         _ => RequestKind::Other,
     };
+    if let Err(refusal) = check_access(&state, &request, &file_id) {
+        return refuse_before_faults(&state, request, kind, refusal).await;
+    }
     exchange(
         &state.clone(),
         request,
@@ -243,10 +219,6 @@ pub(crate) async fn contents(
         Style::Wopi,
         None,
         |request, _| async move {
-            if let Err(refusal) = check_access(&state, &request, &file_id) {
-                drain(&state, request, kind.carries_upload()).await;
-                return refusal;
-            }
             if kind == RequestKind::WopiCommit {
                 return commit::put_chunked_file(&state, request, &file_id).await;
             }
@@ -264,6 +236,35 @@ fn decoder_config(state: &AppState, body: BodyKind) -> DecoderConfig {
     DecoderConfig::new(body).with_max_payload_len(state.config.wopi.max_file_size)
 }
 
+/// `CheckFileInfo`: the file's name, the size and version of its last committed content, and
+/// what the host supports. The required properties (`BaseFileName`, `OwnerId`, `Size`,
+/// `UserId`, `Version`), the capabilities a client of upload sessions looks at, and
+/// `SequenceNumber`, the emulator's addition: the number the next `PUT_CHUNKED_FILE` must carry
+/// (0 before the first commit: any number above 0 is accepted then).
+fn check_file_info(state: &AppState, file_id: &str) -> Response {
+    let file = state.wopi.files().get(file_id).cloned().unwrap_or_default();
+    let mut answer = json_answer(
+        StatusCode::OK,
+        json!({
+            "BaseFileName": file_id,
+            "OwnerId": "emulator-owner",
+            "UserId": "emulator-user",
+            "Size": file.size,
+            "Version": file.version_text(),
+            "SequenceNumber": file.sequence,
+            "SupportsUpdate": true,
+            "UserCanWrite": true,
+            "SupportsLocks": true,
+            "SupportsGetLock": false,
+            "SupportsExtendedLockLength": true,
+        }),
+    );
+    if let Ok(version) = HeaderValue::from_str(&file.version_text()) {
+        answer.headers_mut().insert(ITEM_VERSION, version);
+    }
+    answer
+}
+
 /// `CREATE_UPLOAD_SESSION`: `200 {"UploadSessionToken": …}`, or `501` without upload sessions.
 async fn create_session(state: &AppState, file_id: &str) -> Response {
     if !state.config.wopi.upload_sessions {
@@ -272,12 +273,11 @@ async fn create_session(state: &AppState, file_id: &str) -> Response {
             "this host does not support upload sessions",
         );
     }
-    let store = match ChunkStore::new(&state.storage).await {
-        Ok(store) => store,
-        Err(error) => {
-            return wopi_failure(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string());
-        }
-    };
+    if !state.slots.acquire() {
+        return state.sessions_exhausted(Style::Wopi);
+    }
+    let store = ChunkStore::new(&state.storage);
+    let part = store.sink.part_path().map(PathBuf::from);
     let idle = state.config.time_scale.real(state.config.wopi.session_idle);
     let token = state.ids.token();
     let session = WopiSession {
@@ -288,8 +288,9 @@ async fn create_session(state: &AppState, file_id: &str) -> Response {
             FrameReader::new(decoder_config(state, BodyKind::UploadSessionStream)),
             store,
         )),
+        part,
         idle,
-        expires_at: Instant::now() + idle,
+        expires_at: deadline_after(idle),
         ended: false,
     };
     state
@@ -321,7 +322,7 @@ async fn update_session(
     fault: HandlerFault,
 ) -> Response {
     let headers = request.headers().clone();
-    let mut body = BodyReader::new(request.into_body(), &state.stats, true);
+    let mut body = BodyReader::new(request, &state.stats, true);
     if !state.config.wopi.upload_sessions {
         return refuse(
             &mut body,
@@ -332,15 +333,8 @@ async fn update_session(
     if header(&headers, &SESSION_TOKEN).is_none_or(str::is_empty) {
         return refuse(&mut body, bad("X-WOPI-UploadSessionToken is required")).await;
     }
-    let Some(session) = session.filter(|s| !lock(s).is_gone()) else {
-        return refuse(
-            &mut body,
-            wopi_failure(
-                StatusCode::GONE,
-                "the upload session is unknown or has expired",
-            ),
-        )
-        .await;
+    let Some(session) = session.filter(|s| !lock(s).is_gone(Instant::now())) else {
+        return refuse(&mut body, session_gone()).await;
     };
     let number = |name: &HeaderName| header(&headers, name).and_then(|v| v.parse::<i64>().ok());
     let (Some(offset), Some(length)) = (number(&RANGE_OFFSET), number(&RANGE_LENGTH)) else {
@@ -353,6 +347,9 @@ async fn update_session(
     let (Ok(offset), Ok(length)) = (u64::try_from(offset), u64::try_from(length)) else {
         return refuse(&mut body, bad("offsets and lengths are not negative")).await;
     };
+    if offset.saturating_add(length) > stream_limit(state.config.wopi.max_file_size) {
+        return refuse(&mut body, too_large()).await;
+    }
     let Some(declared) = content_length(&headers) else {
         return refuse(
             &mut body,
@@ -391,7 +388,7 @@ async fn update_session(
     };
     let checkpoint = (reader.clone(), store.checkpoint());
     let keep = match fault {
-        HandlerFault::PartialStore { keep, .. } if length > 0 => Some(keep.min(length - 1)),
+        HandlerFault::PartialStore { keep, .. } if length > 1 => Some(keep.clamp(1, length - 1)),
         _ => None,
     };
     let mut stored = 0u64;
@@ -429,21 +426,22 @@ async fn update_session(
             &error.to_string(),
         ));
     }
-    let mut guard = lock(&session);
     if let Some(answer) = failure {
         let (old_reader, store_checkpoint) = checkpoint;
-        drop(guard);
         // A store that cannot be rolled back keeps its extra bytes unindexed; harmless.
         let _ = store.rollback(store_checkpoint).await;
-        let mut guard = lock(&session);
-        guard.stream = Some((old_reader, store));
-        return with_offset(answer, guard.offset);
+        WopiSession::restore(&session, (old_reader, store));
+        let offset = lock(&session).offset;
+        return with_offset(answer, offset);
     }
+    let mut guard = lock(&session);
     if guard.ended || guard.file_id != file_id {
+        drop(guard);
+        WopiSession::restore(&session, (reader, store));
         return wopi_failure(StatusCode::GONE, "the upload session has expired");
     }
     guard.offset += stored;
-    guard.expires_at = Instant::now() + guard.idle;
+    guard.expires_at = deadline_after(guard.idle);
     guard.stream = Some((reader, store));
     let mut answer = with_offset(StatusCode::OK.into_response(), guard.offset);
     if keep.is_some() {

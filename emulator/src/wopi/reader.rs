@@ -40,12 +40,12 @@ pub(crate) struct StoreCheckpoint {
 }
 
 impl ChunkStore {
-    pub(crate) async fn new(storage: &Storage) -> io::Result<Self> {
-        Ok(ChunkStore {
-            sink: storage.sequential().await?,
+    pub(crate) fn new(storage: &Storage) -> Self {
+        ChunkStore {
+            sink: storage.sequential(),
             chunks: Vec::new(),
             index: HashMap::new(),
-        })
+        }
     }
 
     /// The chunks in arrival order.
@@ -296,7 +296,7 @@ mod tests {
 
     async fn read_all(bytes: &[u8], cut: usize) -> Result<(FrameReader, ChunkStore), ReadError> {
         let storage = Storage::new(&crate::config::StorageMode::Discard).unwrap();
-        let mut store = ChunkStore::new(&storage).await.unwrap();
+        let mut store = ChunkStore::new(&storage);
         let mut reader = FrameReader::new(DecoderConfig::new(BodyKind::UploadSessionStream));
         for piece in bytes.chunks(cut.max(1)) {
             reader
@@ -397,7 +397,7 @@ mod proptests {
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let (found, hash) = runtime.block_on(async {
                 let storage = Storage::new(&crate::config::StorageMode::Discard).unwrap();
-                let mut store = ChunkStore::new(&storage).await.unwrap();
+                let mut store = ChunkStore::new(&storage);
                 let mut reader = FrameReader::new(DecoderConfig::new(BodyKind::UploadSessionStream));
                 let mut rest = &bytes[..];
                 for cut in cuts.iter().cycle() {

@@ -161,3 +161,85 @@ pub fn path_of(url: &str) -> &str {
     let after_scheme = url.split_once("://").unwrap().1;
     &after_scheme[after_scheme.find('/').unwrap()..]
 }
+
+/// `CREATE_UPLOAD_SESSION` on WOPI file `file` with access token `t`; the session token, or the
+/// answer's status when it is refused.
+pub async fn wopi_create(
+    emulator: &EmulatorHandle,
+    client: &Client,
+    file: &str,
+) -> Result<String, StatusCode> {
+    let answer = client
+        .post(format!("{}?access_token=t", emulator.wopi_file_url(file)))
+        .header("x-wopi-override", "CREATE_UPLOAD_SESSION")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(answer).await;
+    if status != StatusCode::OK {
+        return Err(status);
+    }
+    Ok(body["UploadSessionToken"].as_str().unwrap().to_owned())
+}
+
+/// `UPDATE_UPLOAD_SESSION` with `body` at `offset`, access token `t`.
+pub async fn wopi_update(
+    emulator: &EmulatorHandle,
+    client: &Client,
+    file: &str,
+    token: &str,
+    offset: u64,
+    body: &[u8],
+) -> Response {
+    client
+        .post(format!("{}?access_token=t", emulator.wopi_file_url(file)))
+        .header("x-wopi-override", "UPDATE_UPLOAD_SESSION")
+        .header("x-wopi-uploadsessiontoken", token)
+        .header("x-wopi-contentrangeoffset", offset.to_string())
+        .header("x-wopi-contentrangelength", body.len().to_string())
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The framed upload-session stream of `source` as one `FullFile` chunk.
+pub fn full_file_stream(source: &[u8]) -> (resumable_core::wopi::StreamChunk, Vec<u8>) {
+    use resumable_core::wopi::{ChunkId, StreamChunk, UploadStream};
+    let chunk = StreamChunk {
+        id: ChunkId::of(source),
+        source_offset: 0,
+        len: source.len() as u64,
+    };
+    let stream = UploadStream::from_chunks([chunk])
+        .unwrap()
+        .materialise(source)
+        .unwrap();
+    (chunk, stream)
+}
+
+/// Creates a mail attachment session for a `size`-byte file; returns the upload URL.
+pub async fn mail_session(emulator: &EmulatorHandle, client: &Client, size: usize) -> String {
+    let body = serde_json::json!({"AttachmentItem": {"attachmentType": "file", "name": "a.pdf", "size": size}});
+    let (status, session) = post_json(client, &emulator.mail_upload_session_url("m1"), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    session["uploadUrl"].as_str().unwrap().to_owned()
+}
+
+/// Creates a print document session for a `size`-byte document; returns the upload URL.
+pub async fn print_session(emulator: &EmulatorHandle, client: &Client, size: usize) -> String {
+    let body = serde_json::json!({"properties": {"documentName": "t.pdf", "size": size}});
+    let url = emulator.print_upload_session_url("p1", "j1", "d1");
+    let (status, session) = post_json(client, &url, body).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    session["uploadUrl"].as_str().unwrap().to_owned()
+}
+
+/// The files in the storage directory's part-file folder.
+pub fn part_files(emulator: &EmulatorHandle) -> Vec<std::path::PathBuf> {
+    let dir = emulator.storage_dir().unwrap().join(".partial");
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect()
+}

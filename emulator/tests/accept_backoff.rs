@@ -1,0 +1,48 @@
+//! A server out of file descriptors cannot accept connections: it must wait for descriptors to
+//! come back, backing off, rather than retry every few milliseconds, and serve the waiting
+//! client once they do.
+//!
+//! Alone in its test binary: it exhausts the process's descriptors.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use resumable_emulator::EmulatorConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn accept_failures_back_off_and_the_client_is_served_when_descriptors_return() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let mut hoard = Vec::new();
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        hoard.push(file);
+    }
+    // One descriptor for the client; the server has none left to accept it with.
+    hoard.pop();
+    let mut stream = tokio::net::TcpStream::connect(emulator.addr())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /_emulator/files HTTP/1.1\r\nhost: emulator\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let failures = emulator.stats().accept_errors;
+    drop(hoard);
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut answer))
+        .await
+        .expect("served once descriptors are back")
+        .unwrap();
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
+    // Doubling from 10 ms: 10+20+40+80+160+320+640 ms covers 1.27 s; a fixed 10 ms retry would
+    // have failed about 150 times.
+    assert!(
+        (1..=12).contains(&failures),
+        "{failures} failed accepts in 1.5 s"
+    );
+}
