@@ -230,10 +230,16 @@ fn a_hold_much_longer_than_the_limit_keeps_one_session_without_a_lapse() {
     assert_eq!(count(&events, "expired") + count(&events, "recreated"), 0);
     // Five seconds on a one-second limit, refreshed after each idle half second.
     let refreshes = count(&events, "refreshed");
-    assert!((8..=11).contains(&refreshes), "{refreshes}");
+    assert!((7..=11).contains(&refreshes), "{refreshes}");
     let stats = service.stats();
     assert_eq!(stats.sessions_created, 1);
-    assert_eq!(requests(&stats, "workbook-refresh"), refreshes as u64);
+    // Every refresh answered was reported; one may have been on its way when the hold ended,
+    // and closing does not wait for its answer.
+    let sent = requests(&stats, "workbook-refresh");
+    assert!(
+        sent == refreshes as u64 || sent == refreshes as u64 + 1,
+        "{sent} sent, {refreshes} reported"
+    );
     assert_eq!(requests(&stats, "workbook-close"), 1);
     assert_eq!(stats.sessions_live, 0, "closed at the end");
     assert!(stats.refusals.is_empty(), "{:?}", stats.refusals);
