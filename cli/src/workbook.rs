@@ -123,13 +123,14 @@ async fn open(args: OpenArgs) -> Result<Result<(), CliError>, CliError> {
     if let Some(emulator) = &destination.emulator {
         crate::upload::eprintln_line(&emulator.announcement(destination.config.inactivity));
     }
+    // The report's clock starts just before the session's, so an event is never printed at a
+    // time earlier than the session's clock says it happened (`next_refresh` is on the latter).
     let mut report = Report::new(args.json);
     let mut session = WorkbookSession::builder(destination.url)
         .config(destination.config)
         .token(destination.token)
         .open()
         .map_err(|e| CliError::Invalid(e.to_string()))?;
-    report.restart_clock();
     let ended = hold_and_close(&mut session, &mut report, args.hold).await;
     // The emulator serves the session until it is closed.
     drop(destination.emulator);

@@ -83,15 +83,9 @@ impl Report {
         }
     }
 
-    /// Time since the session was opened, for the lines.
+    /// Time since the report was made (just before the session was opened), for the lines.
     fn elapsed(&self) -> Duration {
         self.started.elapsed()
-    }
-
-    /// Counts time from now: called when the session is opened, so that the times printed and
-    /// the session's own clock (which `next_refresh` is read on) start together.
-    pub(crate) fn restart_clock(&mut self) {
-        self.started = tokio::time::Instant::now();
     }
 
     /// Prints one event. In text, a failure is left to the command's last line.
