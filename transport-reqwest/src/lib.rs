@@ -63,6 +63,12 @@
 //!
 //! [`driver::drive`] is the loop itself, generic over any `StateMachine` that also implements
 //! [`driver::DrivenMachine`]; [`UploadTask`] is the Graph upload built on it.
+//!
+//! ## Workbook sessions
+//!
+//! [`workbook::WorkbookSession`] opens a Graph workbook session and keeps it alive in the
+//! background (refreshing it when the caller is quiet, replacing it when the service drops it),
+//! sends the caller's workbook requests under it, and closes it on `close()` or drop.
 
 // An upload's failure is returned once, at its end; its size does not matter, and boxing it
 // would only make matching on it clumsier.
@@ -92,6 +98,8 @@ pub mod timeouts;
 pub mod token;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub mod uploader;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod workbook;
 
 pub use checkpoint_store::CheckpointStore;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
