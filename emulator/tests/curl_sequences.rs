@@ -6,7 +6,7 @@ mod common;
 mod curl_client;
 
 use common::{KIB320, data, sha256};
-use curl_client::{Curl, CurlRequest, EMPTY_REPLY};
+use curl_client::{Curl, CurlRequest, EMPTY_REPLY, RECV_ERROR, SEND_ERROR};
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use serde_json::{Value, json};
 
@@ -361,4 +361,119 @@ async fn a_mail_attachment_answers_200_in_pascal_case_and_201_with_a_location() 
     let stored = stored(&curl, &emulator, "me/messages/AAMkAD/attachments/curl.pdf").await;
     assert_eq!(stored["sha256"], sha256(&file));
     assert_eq!(stored["protocol"], "graph-mail");
+}
+
+/// What a curl-driven client saw, named as the emulator names the faults that cause it.
+#[derive(Default)]
+struct Observed {
+    /// Fault counter name → times the client saw its effect.
+    faults: std::collections::BTreeMap<String, u64>,
+    /// Connections that closed without an answer and stored nothing (curl exit 52, 55 or 56,
+    /// then a status query showing no progress): `drop-*` faults, which a client cannot tell
+    /// apart.
+    dropped_nothing_stored: u64,
+    fragments: u64,
+    status_queries: u64,
+}
+
+impl Observed {
+    fn saw(&mut self, counter: &str) {
+        *self.faults.entry(counter.to_owned()).or_default() += 1;
+    }
+
+    /// `GET {url}` until it answers 200 (a 5xx is counted and asked again); the server's
+    /// position.
+    async fn position(&mut self, curl: &Curl, url: &str) -> usize {
+        loop {
+            let answer = curl.get(url).await;
+            self.status_queries += 1;
+            match (answer.exit, answer.status) {
+                (0, 200) => return answer.next_start().expect("a position"),
+                (0, status @ 500..=504) => self.saw(&format!("status-{status}")),
+                other => panic!("status query answered {other:?}: {answer:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_counters_equal_what_curl_observed() {
+    let script = "fragment#1=status:503, fragment#3=lose-answer, status#2=status:500, \
+                  fragment#5=partial-store:1000, fragment#7=throttle:429:seconds:1, \
+                  fragment#8=drop-before-body, fragment#9=drop-mid-body:1000";
+    let emulator = start(script).await;
+    let curl = Curl::new();
+    let total = 6 * KIB320 + 12_345;
+    let file = data(total, 45);
+    let created = curl
+        .send(CurlRequest::create(
+            &emulator.drive_upload_session_url("faults.bin"),
+            TOKEN,
+            &json!({}),
+        ))
+        .await;
+    assert_eq!(created.status, 200);
+    let url = created.json()["uploadUrl"].as_str().unwrap().to_owned();
+
+    // A client that follows SPEC 1.1 and 4: fragments end on the 320 KiB grid; after a 5xx or a
+    // broken connection it asks where the server is; after a 429 it waits as told.
+    let mut seen = Observed::default();
+    let mut next = 0;
+    loop {
+        let end = ((next / KIB320 + 1) * KIB320).min(total);
+        let answer = curl
+            .send(CurlRequest::fragment(&url, &file[next..end], next, total))
+            .await;
+        seen.fragments += 1;
+        match (answer.exit, answer.status) {
+            (0, 201) => break,
+            (0, 202) => {
+                let position = answer.next_start().expect("a position");
+                if position < end {
+                    seen.saw("partial-store");
+                }
+                next = position;
+            }
+            (0, 429) => {
+                seen.saw("throttle-429-seconds");
+                let wait: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            }
+            (0, status @ 500..=504) => {
+                seen.saw(&format!("status-{status}"));
+                next = seen.position(&curl, &url).await;
+            }
+            (exit, 0) if [EMPTY_REPLY, SEND_ERROR, RECV_ERROR].contains(&exit) => {
+                let position = seen.position(&curl, &url).await;
+                if position == end {
+                    seen.saw("lose-answer");
+                } else {
+                    assert_eq!(position, next, "a drop stored part of a fragment");
+                    seen.dropped_nothing_stored += 1;
+                }
+                next = position;
+            }
+            other => panic!("unexpected {other:?}: {answer:?}"),
+        }
+    }
+
+    let stats = curl.stats(emulator.base_url()).await;
+    let mut counted: std::collections::BTreeMap<String, u64> =
+        serde_json::from_value(stats["faults"].clone()).unwrap();
+    let drops: u64 = ["drop-before-body", "drop-mid-body", "drop-after-body"]
+        .iter()
+        .filter_map(|name| counted.remove(*name))
+        .sum();
+    assert_eq!(counted, seen.faults);
+    assert_eq!(drops, seen.dropped_nothing_stored);
+    // Every fault of the script struck, and each was seen once.
+    assert_eq!(stats["faults_total"], 7);
+    assert_eq!(seen.faults.values().sum::<u64>() + drops, 7);
+    assert_eq!(stats["requests"]["fragment"], seen.fragments);
+    assert_eq!(stats["requests"]["status"], seen.status_queries);
+    // The client never resent what the server had, and nothing was refused.
+    assert_eq!(stats["bytes_received_twice"], 0);
+    assert_eq!(stats["refusals"], json!({}));
+    let stored = stored(&curl, &emulator, "me/drive/root:/faults.bin").await;
+    assert_eq!(stored["sha256"], sha256(&file));
 }
