@@ -6,12 +6,13 @@ use alloc::vec::Vec;
 
 use crate::engine::answer::{Answer, parse_answer, service_error_code};
 use crate::engine::{
-    Checkpoint, ConflictBehavior, DriveItem, ExplicitCommit, FragmentSizing, MailAttachment,
+    Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, FragmentSizing, MailAttachment,
     PrintDocument, SessionLoss, State, Target, Upload, UploadConfig,
 };
 use crate::http::{Auth, Body, Method, Request, RequestKind, Response, TransportError};
 use crate::machine::StateMachine;
 use crate::range::ContentRange;
+use crate::retry::StatusClass;
 use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 
@@ -142,8 +143,9 @@ fn session_body(choices: &mut Choices<'_>, total: u64, upload_url: Option<&str>)
 /// send `Content-Range` inside the file, equal to the body's range and length; never attach
 /// `Authorization` to the upload URL (or to anything but the Graph API); send only to upload
 /// URLs the server gave; keep at most one request in flight per session for drives and mail, and
-/// at most the configured fragments for print; never stall; send nothing once finished; never
-/// print the upload URL's token; and keep a checkpoint that decodes to itself.
+/// at most the configured fragments for print; wait at least what a `Retry-After` asked and send
+/// nothing (but a cancel's `DELETE`) before a retry it announced; never stall; send nothing once
+/// finished; never print the upload URL's token; and keep a checkpoint that decodes to itself.
 pub fn graph_upload_hostile_answers(data: &[u8]) {
     let mut choices = Choices(data);
     let Some((mut upload, config)) = build_upload(&mut choices) else {
@@ -154,6 +156,8 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
         given: Vec::new(),
         outstanding: Vec::new(),
         sessions: 0,
+        asked: None,
+        not_before: Instant::ZERO,
     };
     if upload.upload_url().is_some() {
         harness
@@ -165,6 +169,7 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
         if upload.is_finished() || choices.is_empty() {
             break;
         }
+        harness.asked = None;
         match choices.byte() % 24 {
             0 => _ = upload.cancel(now),
             1 => _ = upload.commit(now),
@@ -173,7 +178,7 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
             _ => {}
         }
         while let Some(request) = upload.poll_request(now) {
-            harness.check_request(&request, &config);
+            harness.check_request(&request, &config, now);
             harness.outstanding.push(request);
         }
         if !harness.outstanding.is_empty() {
@@ -214,6 +219,11 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
         while let Some(event) = upload.poll_event() {
             let printed = format!("{event:?}");
             assert!(!printed.contains(TOKEN), "{printed}");
+            if let Event::RetryScheduled { at, delay, .. } = event {
+                let asked = harness.asked.unwrap_or(Duration::ZERO);
+                assert!(delay >= asked, "waits {delay:?} where {asked:?} was asked");
+                harness.not_before = harness.not_before.max(at);
+            }
         }
     }
     if upload.is_finished() {
@@ -299,16 +309,25 @@ fn build_upload(choices: &mut Choices<'_>) -> Option<(Upload, UploadConfig)> {
     Some((upload, config))
 }
 
-/// What the harness knows: the upload URLs it gave and the requests it has not answered.
+/// What the harness knows: the upload URLs it gave, the requests it has not answered, the wait
+/// its last answer asked for and the latest retry the machine announced.
 struct Harness {
     given: Vec<String>,
     outstanding: Vec<Request>,
     sessions: u32,
+    asked: Option<Duration>,
+    not_before: Instant,
 }
 
 impl Harness {
-    fn check_request(&self, request: &Request, config: &UploadConfig) {
+    fn check_request(&self, request: &Request, config: &UploadConfig, now: Instant) {
         let url = request.url.expose();
+        if request.kind != RequestKind::Cancel {
+            assert!(
+                now >= self.not_before,
+                "a request before the announced retry"
+            );
+        }
         assert!(
             request.header("Authorization").is_none(),
             "an Authorization header among the headers"
@@ -406,7 +425,17 @@ impl Harness {
         };
         let mut response = Response::new(status).with_body(body);
         match choices.byte() % 8 {
-            0 => response = response.with_header("Retry-After", choices.byte().to_string()),
+            0 => {
+                let secs = choices.byte();
+                response = response.with_header("Retry-After", secs.to_string());
+                let honoured = matches!(
+                    StatusClass::of(status),
+                    StatusClass::Throttled | StatusClass::Transient
+                );
+                if honoured {
+                    self.asked = Some(Duration::from_secs(u64::from(secs)));
+                }
+            }
             1 => {
                 let at = UnixTime::from_millis(WALL_ZERO + now.as_millis() as i64)
                     .saturating_add(Duration::from_secs(u64::from(choices.byte())));

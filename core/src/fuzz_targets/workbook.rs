@@ -6,11 +6,11 @@ use alloc::vec::Vec;
 
 use crate::http::{Auth, Request, RequestKind, Response, TransportError};
 use crate::machine::StateMachine;
-use crate::retry::requested_wait;
+use crate::retry::{StatusClass, requested_wait};
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 use crate::workbook::{
-    InactivityLimits, MAX_POLL_INTERVAL, SESSION_HEADER, WorkbookConfig, WorkbookSession,
-    WorkbookUrl,
+    InactivityLimits, MAX_POLL_INTERVAL, SESSION_HEADER, WorkbookConfig, WorkbookEvent,
+    WorkbookSession, WorkbookUrl,
 };
 
 use super::Choices;
@@ -27,9 +27,10 @@ const WALL_ZERO: i64 = 1_767_225_600_000;
 /// spelling and case, failure bodies, `Retry-After`s, `invalidSession…` codes on refreshes and on
 /// the caller's calls, dropped connections, and `close` at random. It must never panic or stall;
 /// the `workbook-session-id` header (on its requests and on the caller's calls) carries only the
-/// latest id the server gave; the bearer token goes only to the workbook's origin; the wait
-/// before a poll is never over 4 minutes unless a `Retry-After` asked for longer; no poll
-/// follows the operation's success; nothing is sent once finished; no id is printed.
+/// latest id the server gave; the bearer token goes only to the workbook's origin; a retry waits
+/// at least what a `Retry-After` asked; the wait before a poll is never over 4 minutes unless a
+/// `Retry-After` asked for longer; no poll follows the operation's success; nothing is sent once
+/// finished; no id is printed.
 pub fn workbook_hostile_answers(data: &[u8]) {
     let mut choices = Choices(data);
     let mut config = WorkbookConfig::new(choices.byte() & 1 == 0);
@@ -67,6 +68,8 @@ pub fn workbook_hostile_answers(data: &[u8]) {
         if session.is_finished() || choices.is_empty() {
             break;
         }
+        // The delta-seconds `Retry-After` of this round's answer, if its status asks for a retry.
+        let mut asked = None;
         match choices.byte() % 16 {
             0 => session.close(now),
             1 | 2 => harness.caller_call(&mut choices, &mut session, now),
@@ -93,9 +96,17 @@ pub fn workbook_hostile_answers(data: &[u8]) {
                 harness.after_answer(&request, &session, now, None);
             } else {
                 let answer = harness.answer(&mut choices, &request, now);
-                let asked = harness.asked_wait(&answer, now);
+                let placed = harness.asked_wait(&answer, now);
+                let retried = matches!(
+                    StatusClass::of(answer.status),
+                    StatusClass::Throttled | StatusClass::Transient
+                );
+                let delta = answer
+                    .header("Retry-After")
+                    .and_then(|v| v.parse::<u64>().ok());
+                asked = delta.filter(|_| retried).map(Duration::from_secs);
                 session.handle_response(now, request.id, answer);
-                harness.after_answer(&request, &session, now, asked);
+                harness.after_answer(&request, &session, now, placed);
             }
         } else if let Some(deadline) = session.poll_timeout() {
             now = now.max(deadline);
@@ -106,6 +117,9 @@ pub fn workbook_hostile_answers(data: &[u8]) {
         while let Some(event) = session.poll_event() {
             let printed = format!("{event} {event:?}");
             assert!(!printed.contains(ID_PREFIX), "{printed}");
+            if let (WorkbookEvent::Retrying { wait, .. }, Some(asked)) = (&event, asked) {
+                assert!(*wait >= asked, "waits {wait:?} where {asked:?} was asked");
+            }
         }
     }
     if session.is_finished() {
