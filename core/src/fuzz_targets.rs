@@ -3,6 +3,14 @@
 //!
 //! Not part of the public API.
 
+pub mod checkpoint;
+pub mod graph;
+mod pick;
+#[cfg(test)]
+mod seed_replay;
+pub mod text;
+pub mod workbook;
+
 use alloc::vec::Vec;
 
 use bytes::Bytes;

@@ -222,6 +222,11 @@ impl UnixTime {
         p.end()?;
         let civil = Civil::new(year, month, day, hour, minute, second)?;
         let secs = civil.unix_seconds() - offset_minutes * 60;
+        // An offset can carry 0000-01-01 back into year -1, or 9999-12-31 on into 10000: times
+        // RFC 3339's four-digit year cannot write, so `Display` could not give them back.
+        if !(RFC3339_FIRST_SECOND..=RFC3339_LAST_SECOND).contains(&secs) {
+            return Err(TimeError::OutOfRange);
+        }
         Ok(UnixTime(secs * 1000 + millis))
     }
 
@@ -398,6 +403,11 @@ impl fmt::Display for TimeError {
 }
 
 impl core::error::Error for TimeError {}
+
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds: the instants RFC 3339 can
+/// write.
+const RFC3339_FIRST_SECOND: i64 = -62_167_219_200;
+const RFC3339_LAST_SECOND: i64 = 253_402_300_799;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

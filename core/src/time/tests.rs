@@ -60,6 +60,36 @@ fn rfc3339_rejects_malformed() {
     }
 }
 
+/// An offset that carries a time out of years 0000..=9999 gives an instant `Display` cannot
+/// write as RFC 3339: refused, as a field out of range. The edges themselves still parse.
+#[test]
+fn rfc3339_offsets_stay_inside_four_digit_years() {
+    for text in [
+        "9999-12-31T23:59:59-01:00",
+        "9999-12-31T23:30:00-00:30",
+        "0000-01-01T00:00:00+01:00",
+        "0000-01-01T00:29:59+00:30",
+    ] {
+        assert_eq!(
+            UnixTime::parse_rfc3339(text),
+            Err(TimeError::OutOfRange),
+            "{text}"
+        );
+    }
+    for text in [
+        "9999-12-31T23:59:59.999Z",
+        "0000-01-01T00:00:00Z",
+        "0000-01-01T01:00:00+01:00",
+    ] {
+        let time = UnixTime::parse_rfc3339(text).unwrap();
+        assert_eq!(
+            UnixTime::parse_rfc3339(&time.to_string()),
+            Ok(time),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn http_date_forms() {
     let t = UnixTime::from_secs(784_111_777);

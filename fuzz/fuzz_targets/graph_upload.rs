@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| resumable_core::fuzz_targets::graph::graph_upload_hostile_answers(data));
