@@ -115,14 +115,24 @@ where
     let mut stopping = false;
     loop {
         let now = clock.now();
-        while let Some(request) = (!stopping).then(|| machine.poll_request(now)).flatten() {
-            let limit = machine.time_limit(&request);
-            in_flight.push(Box::pin(
-                async move { exchange.send(&request, limit).await },
-            ));
-        }
-        while let Some(event) = machine.poll_event() {
-            on_event(machine, event);
+        loop {
+            while let Some(request) = (!stopping).then(|| machine.poll_request(now)).flatten() {
+                let limit = machine.time_limit(&request);
+                in_flight.push(Box::pin(
+                    async move { exchange.send(&request, limit).await },
+                ));
+            }
+            let mut handled = false;
+            while let Some(event) = machine.poll_event() {
+                on_event(machine, event);
+                handled = true;
+            }
+            // `on_event` may have given the machine a command (a commit once all bytes are
+            // in): poll for requests again, or that request would wait for the next wake-up,
+            // which may never come.
+            if !handled {
+                break;
+            }
         }
         if machine.is_finished() {
             // Events pushed by `on_event` itself (none expected) would be lost otherwise.
