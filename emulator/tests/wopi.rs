@@ -573,3 +573,62 @@ async fn partial_stores_and_lost_answers_on_updates() {
     );
     assert_eq!(stats.bytes_received_twice, (bytes.len() - 100) as u64);
 }
+
+/// The counters a client's order is judged by: an update past the host's offset is out of
+/// order; bytes below the offset the host had told the client are re-sent confirmed bytes;
+/// bytes below an offset whose answer was lost are not (the client could not know).
+#[tokio::test]
+async fn out_of_order_updates_and_confirmed_bytes_sent_again_are_counted() {
+    let script = "wopi-update#3=lose-answer".parse().unwrap();
+    let wopi = Wopi::new(config().with_script(script)).await;
+    let source = data(10_000, 5);
+    let (_, bytes) = stream(&source, &[]);
+    let token = wopi.create("f9").await;
+    // #1: 0..100 confirmed.
+    let first = wopi.update("f9", &token, 0, &bytes[..100]).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    // #2: 40 bytes the host had told the client it had, sent again: refused, counted.
+    let again = wopi.update("f9", &token, 60, &bytes[60..120]).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(offset_header(&again), 100);
+    let stats = wopi.emulator.stats();
+    assert_eq!(
+        (
+            stats.wopi_confirmed_bytes_resent,
+            stats.wopi_updates_out_of_order
+        ),
+        (40, 0)
+    );
+    // #3: 100..300 stored, answer lost. #4: the same range again is no re-send of confirmed
+    // bytes (the client never heard of them), though the host received them twice.
+    let lost = wopi
+        .client
+        .post(wopi.url("f9", false))
+        .header("x-wopi-override", "UPDATE_UPLOAD_SESSION")
+        .header("x-wopi-uploadsessiontoken", &token)
+        .header("x-wopi-contentrangeoffset", "100")
+        .header("x-wopi-contentrangelength", "200")
+        .body(bytes[100..300].to_vec())
+        .send()
+        .await;
+    assert!(lost.is_err(), "the answer was lost");
+    let resend = wopi.update("f9", &token, 100, &bytes[100..300]).await;
+    assert_eq!(offset_header(&resend), 300);
+    let stats = wopi.emulator.stats();
+    assert_eq!(stats.wopi_confirmed_bytes_resent, 40);
+    assert!(stats.bytes_received_twice >= 200 + 40);
+    // #5: the refusal told the client 300; a range past it is out of order.
+    let ahead = wopi.update("f9", &token, 500, &bytes[500..600]).await;
+    assert_eq!(ahead.status(), StatusCode::BAD_REQUEST);
+    // #6: and now 300 is confirmed: sending 250.. again counts 50.
+    let behind = wopi.update("f9", &token, 250, &bytes[250..400]).await;
+    assert_eq!(behind.status(), StatusCode::BAD_REQUEST);
+    let stats = wopi.emulator.stats();
+    assert_eq!(
+        (
+            stats.wopi_confirmed_bytes_resent,
+            stats.wopi_updates_out_of_order
+        ),
+        (90, 1)
+    );
+}
