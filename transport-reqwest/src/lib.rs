@@ -82,7 +82,8 @@
 //!   executor after each confirmed fragment; a checkpoint whose source changed restarts in a new
 //!   session; a damaged one restarts; one of another upload is refused.
 //! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
-//! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session.
+//! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session (a WOPI
+//!   session cannot be deleted: the host lets it expire).
 //!
 //! ## Other machines
 //!
