@@ -2,8 +2,8 @@
 //!
 //! A checkpoint is used only when it belongs to this upload and the source still matches it:
 //!
-//! - a checkpoint of another destination (another creation URL or target kind), or a file that
-//!   is not a checkpoint at all, is refused: the caller named the wrong file, and overwriting it
+//! - a checkpoint of another destination (another creation URL or target kind) or of another
+//!   protocol (a WOPI upload), or a file that is not a checkpoint at all, is refused: the caller named the wrong file, and overwriting it
 //!   could destroy something;
 //! - a damaged checkpoint (its CRC fails) is set aside: the upload starts over;
 //! - a source whose size or confirmed bytes changed (its fingerprint fails
@@ -260,6 +260,15 @@ pub(crate) async fn plan(
             return Err(StartError::CheckpointMismatch {
                 path: store.path().to_path_buf(),
                 reason: "is not a checkpoint file (refusing to overwrite it)".into(),
+            });
+        }
+        Err(CheckpointError::WrongProtocol { found, .. }) => {
+            // A WOPI checkpoint holds a session of its own: overwriting it would lose that.
+            return Err(StartError::CheckpointMismatch {
+                path: store.path().to_path_buf(),
+                reason: format!(
+                    "is the checkpoint of a {found}, not of a Graph upload session (refusing to overwrite it)"
+                ),
             });
         }
         Err(error) => {

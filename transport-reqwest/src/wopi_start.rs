@@ -183,7 +183,7 @@ async fn load(
         }
         Err(CheckpointError::WrongProtocol { found, .. }) => {
             return Err(mismatch(format!(
-                "is the checkpoint of a {found:?} upload, not of a WOPI upload"
+                "is the checkpoint of a {found}, not of a WOPI upload session (refusing to overwrite it)"
             )));
         }
         // Damaged, or of another format version: nothing in it can be trusted; start over.

@@ -411,3 +411,40 @@ async fn hashing_reports_its_progress() {
     assert_eq!(reports.last(), Some(&(3_500_000, 3_500_000)));
     assert!(reports.len() >= 2, "{reports:?}");
 }
+
+/// A Graph job never overwrites a WOPI checkpoint, nor a WOPI job a Graph one: each holds a
+/// session of its own.
+#[tokio::test]
+async fn a_checkpoint_of_the_other_protocol_is_refused_and_kept() {
+    let emulator = start(host(|_| {})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::new(dir.path().join("x.checkpoint"));
+    let bytes = data(300_000, 7);
+    let uploader = Uploader::builder().token(Secret::new("t")).build().unwrap();
+    let mut task = uploader
+        .start_wopi(job(&emulator, "x", &bytes, 100_000).checkpoint(store.clone()))
+        .await
+        .unwrap();
+    while let Some(event) = task.next().await {
+        if matches!(event, WopiEvent::RangeAcknowledged { .. }) {
+            task.stop();
+        }
+    }
+    assert!(task.finish().await.is_err());
+    let saved = store.load().unwrap().unwrap();
+    let graph = resumable_reqwest::UploadJob::new(
+        BytesSource::new(bytes.clone()),
+        resumable_reqwest::Destination::new_session(emulator.drive_upload_session_url("x")),
+        resumable_core::engine::Target::DriveItem(resumable_core::engine::DriveItem::new()),
+    )
+    .checkpoint(store.clone());
+    let error = uploader.start(graph).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("is the checkpoint of a WOPI upload session, not of a Graph upload session"),
+        "{error}"
+    );
+    assert_eq!(store.load().unwrap().unwrap(), saved, "left as it was");
+    assert_eq!(emulator.stats().requests.get("create-drive"), None);
+}
