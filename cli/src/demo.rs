@@ -6,7 +6,8 @@
 //! not depend on how the others are scheduled; the drive upload also gets two scripted faults,
 //! a lost answer and a session that expires early, so a resynchronisation and a session
 //! recreation show up in every run. The WOPI upload hashes the file first (its ChunkId), then
-//! goes through the emulator's WOPI host in framed ranges and one `PutChunkedFile`.
+//! goes through the emulator's WOPI host in framed ranges and one `PutChunkedFile`; the answer
+//! to its second range is lost, so a resynchronisation shows up there too.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -144,6 +145,10 @@ fn variants(
             (drive_fragments / 3).max(3),
             Fault::ExpireSession,
         );
+    // The WOPI upload loses the answer to its second range: it must probe where the host is
+    // and go on from there without sending again what the host has.
+    let wopi_range = (args.size / 8).clamp(64 * 1024, 8 << 20);
+    let wopi_script = FaultScript::default().on(RequestKind::WopiUpdate, 2, Fault::LoseAnswer);
     let mail_source: Arc<dyn Source> = Arc::new(Prefix::new(file.clone(), mail_len));
     vec![
         Variant {
@@ -178,11 +183,11 @@ fn variants(
         },
         Variant {
             protocol: ProtocolArg::Wopi,
-            fragment: FragmentSizing::Fixed(8 << 20),
+            fragment: FragmentSizing::Fixed(wopi_range),
             target: None,
             source: file,
             sha256: sample.sha256.clone(),
-            script: FaultScript::default(),
+            script: wopi_script,
             seed: args.seed.wrapping_add(3),
         },
     ]
