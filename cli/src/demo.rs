@@ -42,7 +42,7 @@ use table::{VariantReport, print_summary};
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// Size of the generated file, such as 256MiB or 1GiB. The mail attachment upload takes at
-    /// most its first 150 MiB (the service's limit).
+    /// most its first 150 MB (150 000 000 bytes, the service's limit).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256MiB")]
     size: u64,
     /// Seeds the file's bytes and the emulators' fault plans.

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use clap::{Args, Subcommand};
 use resumable_emulator::{
-    EmulatorConfig, EmulatorHandle, FaultProfile, FaultScript, StorageMode, TimeScale, serve,
+    EmulatorConfig, EmulatorHandle, FaultProfile, FaultScript, OPTIONS, StorageMode, TimeScale,
+    serve,
 };
 
 use crate::error::CliError;
@@ -45,11 +46,55 @@ pub(crate) struct ServeArgs {
     /// The bearer token session creations must carry (default: any non-empty token).
     #[arg(long, env = "RESUMABLE_EMULATOR_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Any other emulator setting, as NAME=VALUE (repeatable; applied after the flags above),
+    /// such as `wopi-upload-sessions=false` or `workbook-creation-delay=20s`. `--options`
+    /// lists every name.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_setting)]
+    settings: Vec<(String, String)>,
+    /// List every setting `--set` accepts, with its syntax and an example, and exit.
+    #[arg(long)]
+    options: bool,
+}
+
+/// Splits `NAME=VALUE`; the emulator checks the name and the value.
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=VALUE (for example `--set wopi-upload-sessions=false`; `--options` lists the names)"
+        )),
+    }
+}
+
+/// The `--options` table: one setting per line.
+fn options_table() -> String {
+    let width = OPTIONS.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    let mut table = String::from("settings for --set NAME=VALUE:\n");
+    for option in OPTIONS {
+        table.push_str(&format!(
+            "  {name:<width$}  {help}\n  {blank:<width$}  value: {syntax}; e.g. --set {name}={example}\n",
+            name = option.name,
+            blank = "",
+            help = option.help,
+            syntax = option.syntax,
+            example = option.example,
+        ));
+    }
+    table
 }
 
 /// Runs an `emulator` subcommand.
 pub(crate) fn run(command: EmulatorCommand) -> Result<(), CliError> {
     let EmulatorCommand::Serve(args) = command;
+    if args.options {
+        let mut out = std::io::stdout().lock();
+        out.write_all(options_table().as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(CliError::output)?;
+        return Ok(());
+    }
     let mut config = EmulatorConfig::default()
         .with_addr(args.addr)
         .with_storage(args.storage)
@@ -60,6 +105,11 @@ pub(crate) fn run(command: EmulatorCommand) -> Result<(), CliError> {
     }
     if let Some(token) = args.token {
         config = config.with_bearer_token(token);
+    }
+    for (name, value) in &args.settings {
+        config.set(name, value).map_err(|e| {
+            CliError::Invalid(format!("emulator: {e} (`--options` lists every setting)"))
+        })?;
     }
     crate::runtime::block_on(async {
         serve(config, announce, async {
@@ -80,12 +130,16 @@ fn announce(handle: &EmulatorHandle) {
          \x20 drive item:    POST {drive}\n\
          \x20 print:         POST {print}\n\
          \x20 attachment:    POST {mail}\n\
+         \x20 WOPI file:          {wopi}?access_token=any\n\
+         \x20 workbook:      POST {workbook}/createSession\n\
          \x20 stored files:  GET  {files}\n\
          \x20 counters:      GET  {stats}\n\
          try: RESUMABLE_TOKEN=any resumable upload FILE --endpoint {drive}\n",
         drive = handle.drive_upload_session_url("FILE"),
         print = handle.print_upload_session_url("printer-1", "job-1", "document-1"),
         mail = handle.mail_upload_session_url("message-1"),
+        wopi = handle.wopi_file_url("FILE"),
+        workbook = handle.workbook_url("ITEM"),
         files = handle.files_url(),
         stats = handle.stats_url(),
     );

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod duration;
 mod emulator;
 mod error;
 mod file_hash;
@@ -16,6 +17,7 @@ mod runtime;
 mod size;
 mod upload;
 mod wopi;
+mod workbook;
 
 use error::CliError;
 
@@ -43,6 +45,9 @@ enum Command {
     /// WOPI frame tools: ChunkIds, encoding and decoding frame streams.
     #[command(subcommand)]
     Wopi(wopi::WopiCommand),
+    /// Graph workbook sessions: open one, keep it alive, close it.
+    #[command(subcommand)]
+    Workbook(workbook::WorkbookCommand),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Emulator(command) => emulator::run(command),
         Command::Wopi(command) => wopi::run(command),
+        Command::Workbook(command) => workbook::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

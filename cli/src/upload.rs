@@ -41,7 +41,7 @@ pub(crate) enum ProtocolArg {
     /// Universal Print documents (fragments under 10 MB, up to 4 at once).
     #[value(name = "graph-print")]
     Print,
-    /// Outlook mail attachments (fragments of at most 4 MB, files up to 150 MiB).
+    /// Outlook mail attachments (fragments of at most 4 MB, files up to 150 MB, 150 000 000 bytes).
     #[value(name = "graph-attachment")]
     Attachment,
     /// A WOPI host's upload session (`--endpoint https://host/wopi/files/ID?access_token=…`):

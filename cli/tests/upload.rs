@@ -149,6 +149,10 @@ fn a_server_that_stays_down_fails_with_one_line() {
     assert!(last.contains("could not connect"), "{stderr}");
     assert!(last.contains("check the connection"), "{stderr}");
     assert!(
+        last.contains("kept no checkpoint, so the next one starts over"),
+        "{stderr}"
+    );
+    assert!(
         !stderr.contains("createUploadSession"),
         "no URL in messages: {stderr}"
     );

@@ -261,4 +261,9 @@ async fn mail_attachments_are_at_most_150_mb_in_decimal_megabytes() {
     // 150 MiB would be 157 286 400: SPEC's "150 MB" is decimal.
     let (status, error) = create(150_000_001).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    // The engine refuses what the emulator refuses, so a client built on it never meets this 400.
+    assert_eq!(
+        resumable_core::engine::MAIL_ATTACHMENT_MAX,
+        EmulatorConfig::default().limits.mail_file_max
+    );
 }

@@ -77,6 +77,11 @@ impl HttpClients {
         })
     }
 
+    /// The client for API requests (the caller's, or this crate's own).
+    pub(crate) fn api(&self) -> &reqwest::Client {
+        &self.api
+    }
+
     fn for_auth(&self, auth: Auth) -> &reqwest::Client {
         match auth {
             Auth::Bearer => &self.api,
@@ -358,7 +363,7 @@ async fn read_answer(
     })
 }
 
-fn classify(error: &reqwest::Error) -> TransportError {
+pub(crate) fn classify(error: &reqwest::Error) -> TransportError {
     if error.is_timeout() {
         TransportError::Timeout
     } else if error.is_connect() {
@@ -370,7 +375,7 @@ fn classify(error: &reqwest::Error) -> TransportError {
 
 /// The error's text with its causes, without the URL (reqwest's own `Display` appends the URL,
 /// credentials included).
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut text = DisplayWithoutUrl(error).to_string();
     let mut current = std::error::Error::source(error);
     while let Some(e) = current {

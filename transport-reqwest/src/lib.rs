@@ -90,6 +90,12 @@
 //! [`driver::drive`] is the loop itself, generic over any `StateMachine` that also implements
 //! [`driver::DrivenMachine`]; [`UploadTask`] runs any machine that also implements
 //! [`task_machine::TaskMachine`]: the Graph upload, and the WOPI upload as [`WopiTask`].
+//!
+//! ## Workbook sessions
+//!
+//! [`workbook::WorkbookSession`] opens a Graph workbook session and keeps it alive in the
+//! background (refreshing it when the caller is quiet, replacing it when the service drops it),
+//! sends the caller's workbook requests under it, and closes it on `close()` or drop.
 
 // An upload's failure is returned once, at its end; its size does not matter, and boxing it
 // would only make matching on it clumsier.
@@ -126,6 +132,7 @@ pub mod uploader;
 pub mod wopi_job;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 mod wopi_start;
+pub mod workbook;
 
 pub use checkpoint_store::CheckpointStore;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]

@@ -165,7 +165,7 @@ mod tests {
         };
         assert_eq!(
             failure.to_string(),
-            "the source could not be read; check the file and resume from the checkpoint"
+            "the source could not be read; check the file and run the upload again (with a checkpoint it resumes where it stopped)"
         );
     }
 }

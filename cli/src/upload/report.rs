@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use resumable_core::engine::Completion;
 use resumable_core::engine::wopi::{WopiCompletion, WopiError};
+use resumable_core::engine::{Completion, UploadError};
 use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 
@@ -117,6 +117,10 @@ impl Outcome<'_> {
                 (FailureCause::Wopi(error), checkpoint) => {
                     wopi_reason(error, checkpoint).unwrap_or_else(|| failure.to_string())
                 }
+                // The engine's advice speaks of checkpoints in general; this run kept none.
+                (FailureCause::Upload(UploadError::GaveUp { .. }), None) => format!(
+                    "{failure}; this run kept no checkpoint, so the next one starts over (add --checkpoint PATH to resume instead)"
+                ),
                 _ => failure.to_string(),
             }),
             (_, Ok(_)) => None,

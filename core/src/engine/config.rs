@@ -150,8 +150,10 @@ pub enum Target {
     MailAttachment(MailAttachment),
 }
 
-/// The largest mail attachment an upload session takes (150 MB, read as MiB as Outlook does).
-pub const MAIL_ATTACHMENT_MAX: u64 = 150 * 1024 * 1024;
+/// The largest mail attachment an upload session takes: 150 MB. Read in decimal megabytes, the
+/// smaller reading, so that no service that holds to either reading refuses a file this engine
+/// accepted (the 4 MB fragment limit is read the same way).
+pub const MAIL_ATTACHMENT_MAX: u64 = 150_000_000;
 
 impl Target {
     /// The fragment rule of the target.

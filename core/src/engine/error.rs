@@ -202,7 +202,7 @@ impl fmt::Display for UploadError {
                 reason,
             } => write!(
                 f,
-                "{reason} while {} (last: {last}); check the connection and resume from the checkpoint later",
+                "{reason} while {} (last: {last}); check the connection and run the upload again (with a checkpoint it resumes where it stopped)",
                 describe(*during)
             ),
             UploadError::SessionLost {
@@ -255,7 +255,7 @@ impl fmt::Display for UploadError {
                 )
             }
             UploadError::SourceRead => {
-                f.write_str("the source could not be read; check the file and resume from the checkpoint")
+                f.write_str("the source could not be read; check the file and run the upload again (with a checkpoint it resumes where it stopped)")
             }
             UploadError::WrongState { command, state } => {
                 write!(f, "cannot {command} while the upload is {state}")

@@ -64,6 +64,23 @@ fn empty_file_is_refused_with_advice_to_use_a_simple_upload() {
 }
 
 #[test]
+fn a_mail_attachment_over_150_mb_is_refused_before_any_request() {
+    use resumable_core::engine::{MAIL_ATTACHMENT_MAX, MailAttachment};
+    let target = || Target::MailAttachment(MailAttachment::new("a.bin"));
+    let at_limit = UploadConfig::new(target(), 150_000_000);
+    assert!(Upload::create(create_url(Service::Mail), at_limit, Instant::ZERO).is_ok());
+    let over = UploadConfig::new(target(), 150_000_001);
+    let error = Upload::create(create_url(Service::Mail), over, Instant::ZERO).unwrap_err();
+    assert_eq!(
+        error,
+        UploadError::TooLarge {
+            total: 150_000_001,
+            max: MAIL_ATTACHMENT_MAX
+        }
+    );
+}
+
+#[test]
 fn an_hour_of_503s_with_retry_after_finishes_in_milliseconds() {
     let total = 3 * CHUNK;
     let hour = Instant::from_millis(3_600_000);
@@ -292,7 +309,9 @@ fn endless_server_errors_exhaust_the_budget_with_a_clear_error() {
         }
     ));
     assert!(
-        error.to_string().contains("resume from the checkpoint"),
+        error
+            .to_string()
+            .contains("with a checkpoint it resumes where it stopped"),
         "{error}"
     );
     assert!(

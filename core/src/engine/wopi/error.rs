@@ -201,7 +201,7 @@ impl fmt::Display for WopiError {
             } => {
                 write!(f, "{reason} while {} (last: {last}", describe(*during))?;
                 write_reason(f, host_reason)?;
-                f.write_str("); check the connection and resume from the checkpoint later")
+                f.write_str("); check the connection and run the upload again (with a checkpoint it resumes where it stopped)")
             }
             WopiError::SessionLost {
                 sessions,
@@ -229,7 +229,7 @@ impl fmt::Display for WopiError {
                 f.write_str("; the host is misbehaving")
             }
             WopiError::SourceRead => f.write_str(
-                "the source could not be read; check the file and resume from the checkpoint",
+                "the source could not be read; check the file and run the upload again (with a checkpoint it resumes where it stopped)",
             ),
             WopiError::WrongState { command, state } => {
                 write!(f, "cannot {command} while the upload is {state}")
