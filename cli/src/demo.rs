@@ -1,11 +1,13 @@
-//! `resumable demo`: a generated file uploaded with every Graph variant through emulators that
-//! inject faults, with progress bars, what went wrong and how it was handled, and a check that
+//! `resumable demo`: a generated file uploaded with every Graph variant and to a WOPI host,
+//! through emulators that inject faults, with progress bars, what went wrong and how it was handled, and a check that
 //! every stored copy has the file's SHA-256.
 //!
 //! Each variant gets its own emulator (flaky profile, its own seed), so the faults one meets do
 //! not depend on how the others are scheduled; the drive upload also gets two scripted faults,
 //! a lost answer and a session that expires early, so a resynchronisation and a session
-//! recreation show up in every run.
+//! recreation show up in every run. The WOPI upload hashes the file first (its ChunkId), then
+//! goes through the emulator's WOPI host in framed ranges and one `PutChunkedFile`; the answer
+//! to its second range is lost, so a resynchronisation shows up there too.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,10 +21,11 @@ use resumable_core::engine::{
 };
 use resumable_core::secret::Secret;
 use resumable_emulator::{
-    Emulator, EmulatorConfig, Fault, FaultProfile, FaultScript, RequestKind, StorageMode,
+    Emulator, EmulatorConfig, EmulatorHandle, Fault, FaultProfile, FaultScript, RequestKind,
+    StorageMode,
 };
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{Destination, UploadJob, Uploader};
+use resumable_reqwest::{Destination, UploadFailure, UploadJob, UploadStats, Uploader, WopiJob};
 
 use crate::error::CliError;
 use crate::size::{HumanBytes, parse_size};
@@ -51,7 +54,8 @@ pub(crate) struct DemoArgs {
 struct Variant {
     protocol: ProtocolArg,
     fragment: FragmentSizing,
-    target: Target,
+    /// The Graph target; `None` for the WOPI upload.
+    target: Option<Target>,
     source: Arc<dyn Source>,
     sha256: String,
     script: FaultScript,
@@ -94,7 +98,7 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
         ));
     }
     say(
-        "uploading with every Graph variant at once, each to its own emulator with the `flaky` fault profile",
+        "uploading with every Graph variant and to a WOPI host at once, each to its own emulator with the `flaky` fault profile",
     );
     let variants = variants(&args, file, &sample, mail_len);
     let multi = MultiProgress::new();
@@ -141,12 +145,16 @@ fn variants(
             (drive_fragments / 3).max(3),
             Fault::ExpireSession,
         );
+    // The WOPI upload loses the answer to its second range: it must probe where the host is
+    // and go on from there without sending again what the host has.
+    let wopi_range = (args.size / 8).clamp(64 * 1024, 8 << 20);
+    let wopi_script = FaultScript::default().on(RequestKind::WopiUpdate, 2, Fault::LoseAnswer);
     let mail_source: Arc<dyn Source> = Arc::new(Prefix::new(file.clone(), mail_len));
     vec![
         Variant {
             protocol: ProtocolArg::Drive,
             fragment: FragmentSizing::Fixed(drive_fragment),
-            target: Target::DriveItem(DriveItem::new()),
+            target: Some(Target::DriveItem(DriveItem::new())),
             source: file.clone(),
             sha256: sample.sha256.clone(),
             script: drive_script,
@@ -155,11 +163,11 @@ fn variants(
         Variant {
             protocol: ProtocolArg::Print,
             fragment: FragmentSizing::Fixed(5_000_000),
-            target: Target::PrintDocument(PrintDocument::new(
+            target: Some(Target::PrintDocument(PrintDocument::new(
                 "sample.bin",
                 "application/octet-stream",
-            )),
-            source: file,
+            ))),
+            source: file.clone(),
             sha256: sample.sha256.clone(),
             script: FaultScript::default(),
             seed: args.seed.wrapping_add(1),
@@ -167,11 +175,20 @@ fn variants(
         Variant {
             protocol: ProtocolArg::Attachment,
             fragment: FragmentSizing::Fixed(4_000_000),
-            target: Target::MailAttachment(MailAttachment::new("sample.bin")),
+            target: Some(Target::MailAttachment(MailAttachment::new("sample.bin"))),
             source: mail_source,
             sha256: sample.short_sha256.clone(),
             script: FaultScript::default(),
             seed: args.seed.wrapping_add(2),
+        },
+        Variant {
+            protocol: ProtocolArg::Wopi,
+            fragment: FragmentSizing::Fixed(wopi_range),
+            target: None,
+            source: file,
+            sha256: sample.sha256.clone(),
+            script: wopi_script,
+            seed: args.seed.wrapping_add(3),
         },
     ]
 }
@@ -184,40 +201,36 @@ async fn run_variant(variant: Variant, multi: &MultiProgress) -> Result<VariantR
     let emulator = Emulator::start(config)
         .await
         .map_err(|e| CliError::Invalid(format!("cannot start an emulator: {e}")))?;
-    let create_url = match variant.protocol {
-        ProtocolArg::Drive => emulator.drive_upload_session_url("demo/sample.bin"),
-        ProtocolArg::Print => emulator.print_upload_session_url("printer-1", "job-1", "document-1"),
-        ProtocolArg::Attachment => emulator.mail_upload_session_url("message-1"),
-    };
-    let uploader = Uploader::builder()
-        .token(Secret::new("demo-token"))
-        .build()
-        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
     let total = variant.source.len();
-    let (seed, fragment) = (variant.seed, variant.fragment);
-    let job = UploadJob::shared(
-        variant.source,
-        Destination::new_session(create_url),
-        variant.target,
-    )
-    .configure(|config| {
-        config.seed = seed;
-        config.fragment_size = fragment;
-        // The emulator answers 404 for an expired session at once; a second between checks
-        // is plenty here (busy SharePoint sites are why the default waits longer).
-        config.session.not_found_delay = Duration::from_secs(1);
-    });
     let mut progress = Progress::in_group(multi, variant.protocol.name(), total);
-    let mut task = uploader
-        .start(job)
-        .await
-        .map_err(|e| CliError::Invalid(e.to_string()))?;
-    crate::upload::progress::follow(&mut task, &mut progress, None).await;
-    let outcome = task.finish().await;
+    let outcome = match variant.target {
+        Some(target) => {
+            graph_upload(
+                &emulator,
+                variant.protocol,
+                variant.source,
+                target,
+                variant.seed,
+                variant.fragment,
+                &mut progress,
+            )
+            .await?
+        }
+        None => {
+            wopi_upload(
+                &emulator,
+                variant.source,
+                variant.seed,
+                variant.fragment,
+                &mut progress,
+            )
+            .await?
+        }
+    };
     let server = emulator.stats();
     let stored = emulator.files().into_iter().last();
     let (stats, error) = match outcome {
-        Ok(summary) => (summary.stats, None),
+        Ok(stats) => (stats, None),
         Err(failure) => (failure.stats.clone(), Some(failure.to_string())),
     };
     let report = VariantReport {
@@ -236,6 +249,71 @@ async fn run_variant(variant: Variant, multi: &MultiProgress) -> Result<VariantR
         "FAILED"
     });
     Ok(report)
+}
+
+/// A Graph upload of `source` as `target` to `emulator`: its counters, and its error if it
+/// failed.
+async fn graph_upload(
+    emulator: &EmulatorHandle,
+    protocol: ProtocolArg,
+    source: Arc<dyn Source>,
+    target: Target,
+    seed: u64,
+    fragment: FragmentSizing,
+    progress: &mut Progress,
+) -> Result<Result<UploadStats, UploadFailure>, CliError> {
+    let create_url = match protocol {
+        ProtocolArg::Print => emulator.print_upload_session_url("printer-1", "job-1", "document-1"),
+        ProtocolArg::Attachment => emulator.mail_upload_session_url("message-1"),
+        _ => emulator.drive_upload_session_url("demo/sample.bin"),
+    };
+    let uploader = Uploader::builder()
+        .token(Secret::new("demo-token"))
+        .build()
+        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let job = UploadJob::shared(source, Destination::new_session(create_url), target).configure(
+        |config| {
+            config.seed = seed;
+            config.fragment_size = fragment;
+            // The emulator answers 404 for an expired session at once; a second between checks
+            // is plenty here (busy SharePoint sites are why the default waits longer).
+            config.session.not_found_delay = Duration::from_secs(1);
+        },
+    );
+    let mut task = uploader
+        .start(job)
+        .await
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    crate::upload::progress::follow(&mut task, progress, None).await;
+    Ok(task.finish().await.map(|summary| summary.stats))
+}
+
+/// A WOPI upload of `source` to `emulator`'s WOPI host, in ranges of `range` bytes.
+async fn wopi_upload(
+    emulator: &EmulatorHandle,
+    source: Arc<dyn Source>,
+    seed: u64,
+    range: FragmentSizing,
+    progress: &mut Progress,
+) -> Result<Result<UploadStats, UploadFailure>, CliError> {
+    let uploader = Uploader::new()
+        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let url = format!(
+        "{}?access_token=demo-token",
+        emulator.wopi_file_url("sample.bin")
+    );
+    let job = WopiJob::shared(source, url).configure(|config| {
+        config.seed = seed;
+        config.range_size = range;
+    });
+    let mut task = uploader
+        .start_wopi(job)
+        .await
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    // The bar counts the framed stream, as the host's offsets do.
+    progress.set_total(task.progress_total());
+    crate::upload::progress::follow(&mut task, progress, None).await;
+    Ok(task.finish().await.map(|summary| summary.stats))
 }
 
 /// A line on standard error (the bars live there too).

@@ -32,11 +32,12 @@ struct Cli {
 /// The subcommand families.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Upload a file into a Microsoft Graph upload session (resumable, with retries and
-    /// checkpoints). Without --endpoint it goes to an emulator started for the command.
+    /// Upload a file into a Microsoft Graph upload session or, with --protocol wopi, a WOPI
+    /// host's (resumable, with retries and checkpoints). Without --endpoint it goes to an
+    /// emulator started for the command.
     Upload(upload::UploadArgs),
-    /// Upload a generated file with every Graph variant through a faulty emulator, and show
-    /// what happened.
+    /// Upload a generated file with every Graph variant and to a WOPI host through faulty
+    /// emulators, and show what happened.
     Demo(demo::DemoArgs),
     /// The service emulator: strict Graph, WOPI and workbook sessions with fault injection.
     #[command(subcommand)]

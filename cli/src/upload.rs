@@ -1,8 +1,10 @@
-//! `resumable upload FILE`: one file into a Microsoft Graph upload session, resumable.
+//! `resumable upload FILE`: one file into a Microsoft Graph upload session or a WOPI host's
+//! upload session, resumable.
 //!
 //! Without `--endpoint` or `--upload-url` the file goes to an emulator started inside this
 //! process on 127.0.0.1 (the quickest way to see the tool work); with them, to a real service
-//! or to `resumable emulator serve`.
+//! or to `resumable emulator serve`. The WOPI path (`--protocol wopi`) lives in `wopi.rs`; the
+//! progress display and the report are shared.
 
 use std::path::{Path, PathBuf};
 
@@ -25,11 +27,12 @@ use crate::size::parse_size;
 mod embedded;
 pub(crate) mod progress;
 mod report;
+mod wopi;
 
 use progress::Progress;
-pub(crate) use report::Outcome;
+pub(crate) use report::{Completed, Outcome};
 
-/// The Graph upload-session variants.
+/// The upload-session protocols: the Graph variants and WOPI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ProtocolArg {
     /// OneDrive / SharePoint drive items (fragments of 320 KiB multiples, under 60 MiB).
@@ -41,6 +44,11 @@ pub(crate) enum ProtocolArg {
     /// Outlook mail attachments (fragments of at most 4 MB, files up to 150 MB, 150 000 000 bytes).
     #[value(name = "graph-attachment")]
     Attachment,
+    /// A WOPI host's upload session (`--endpoint https://host/wopi/files/ID?access_token=…`):
+    /// the file is hashed first (SpookyHash), sent as framed ranges, then committed with
+    /// `PutChunkedFile`.
+    #[value(name = "wopi")]
+    Wopi,
 }
 
 impl ProtocolArg {
@@ -50,6 +58,7 @@ impl ProtocolArg {
             ProtocolArg::Drive => "graph-drive",
             ProtocolArg::Print => "graph-print",
             ProtocolArg::Attachment => "graph-attachment",
+            ProtocolArg::Wopi => "wopi",
         }
     }
 }
@@ -70,13 +79,14 @@ pub(crate) enum ConflictArg {
 pub(crate) struct UploadArgs {
     /// The file to upload.
     file: PathBuf,
-    /// Which Graph upload session to use.
+    /// Which upload session to use.
     #[arg(long, value_enum, default_value_t = ProtocolArg::Drive)]
     protocol: ProtocolArg,
     /// The createUploadSession URL, such as
-    /// `https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession`. Without it
-    /// (and without --upload-url) the file goes to an emulator started on 127.0.0.1 for this
-    /// command.
+    /// `https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession`; with
+    /// --protocol wopi, the WOPI file URL with its token,
+    /// `https://host/wopi/files/ID?access_token=…`. Without it (and without --upload-url) the
+    /// file goes to an emulator started on 127.0.0.1 for this command.
     #[arg(long, value_name = "URL")]
     endpoint: Option<String>,
     /// The bearer token for creating the session. Prefer the environment variable: a command
@@ -121,6 +131,88 @@ pub(crate) struct UploadArgs {
     /// sessions, item) instead of progress and text.
     #[arg(long)]
     json: bool,
+    /// WOPI: the X-WOPI-SequenceNumber of the version you read (default 1). After a 412 the
+    /// error names the host's number to pass here.
+    #[arg(long, value_name = "N")]
+    sequence_number: Option<u64>,
+    /// WOPI: commit with this X-WOPI-Lock (the lock you hold from LOCK).
+    #[arg(long, value_name = "LOCK")]
+    lock: Option<String>,
+    /// WOPI: commit with this X-WOPI-CoauthLockId (never together with --lock).
+    #[arg(long, value_name = "ID")]
+    coauth_lock_id: Option<String>,
+    /// WOPI: the stream the file is uploaded as (a PutChunkedFile must carry MainContent).
+    #[arg(long, value_name = "NAME")]
+    stream: Option<String>,
+}
+
+impl UploadArgs {
+    /// The WOPI-only flags that were given, by name.
+    fn wopi_flags(&self) -> Vec<&'static str> {
+        let given = [
+            (self.sequence_number.is_some(), "--sequence-number"),
+            (self.lock.is_some(), "--lock"),
+            (self.coauth_lock_id.is_some(), "--coauth-lock-id"),
+            (self.stream.is_some(), "--stream"),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(given, name)| given.then_some(name))
+            .collect()
+    }
+
+    /// The Graph-only flags that were given, by name.
+    fn graph_flags(&self) -> Vec<&'static str> {
+        let given = [
+            (self.conflict.is_some(), "--conflict"),
+            (self.defer_commit, "--defer-commit"),
+            (self.upload_url.is_some(), "--upload-url"),
+            (self.name.is_some() && self.endpoint.is_some(), "--name"),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(given, name)| given.then_some(name))
+            .collect()
+    }
+}
+
+/// Refuses flags that do not go together, before anything is read or sent.
+fn check_combination(args: &UploadArgs) -> Result<(), CliError> {
+    if args.protocol == ProtocolArg::Wopi {
+        if let Some(flag) = args.graph_flags().first() {
+            return Err(CliError::Invalid(format!(
+                "{flag} applies to Graph uploads only, not to --protocol wopi"
+            )));
+        }
+        if args.lock.is_some() && args.coauth_lock_id.is_some() {
+            return Err(CliError::Invalid(
+                "give either --lock or --coauth-lock-id, not both: a WOPI host refuses a commit carrying both".into(),
+            ));
+        }
+        if args.sequence_number == Some(0) {
+            return Err(CliError::Invalid(
+                "--sequence-number must be above 0 (WOPI sequence numbers start at 1)".into(),
+            ));
+        }
+        if let Some(stream) = args.stream.as_deref().filter(|s| *s != "MainContent") {
+            return Err(CliError::Invalid(format!(
+                "--stream {stream}: the file can only be uploaded as MainContent, which every PutChunkedFile must carry (alternate streams go along with it)"
+            )));
+        }
+        if let Some(endpoint) = &args.endpoint
+            && !endpoint.contains("access_token=")
+        {
+            return Err(CliError::Invalid(
+                "--endpoint for --protocol wopi is the file URL with its token: https://host/wopi/files/ID?access_token=…".into(),
+            ));
+        }
+    } else if let Some(flag) = args.wopi_flags().first() {
+        return Err(CliError::Invalid(format!(
+            "{flag} applies to --protocol wopi only, not to {}",
+            args.protocol.name()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `resumable upload`.
@@ -145,6 +237,10 @@ pub(crate) fn run(args: UploadArgs) -> Result<(), CliError> {
 /// Uploads and prints the report. `Err` if it could not get that far; `Ok` with the outcome
 /// (already reported) otherwise.
 async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
+    check_combination(&args)?;
+    if args.protocol == ProtocolArg::Wopi {
+        return wopi::upload(args).await;
+    }
     let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
     let file_name = file_name(&args.file);
     let target = target(&args, &file_name)?;
@@ -187,28 +283,57 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     if !args.json && resumption != Resumption::Fresh {
         eprintln_line(&format!("{file_name}: {resumption}"));
     }
-    let result = follow(task, &mut progress, args.checkpoint.as_deref()).await;
+    let result = follow(task, &mut progress, args.checkpoint.as_deref())
+        .await
+        .map(|summary| summary.map_completion(Completed::Graph));
+    report(
+        &args,
+        &result,
+        emulator.as_ref(),
+        hashing,
+        &resumption,
+        &mut progress,
+    )
+    .await
+}
+
+/// Prints how the upload ended, comparing what the service stored with the local file's
+/// SHA-256 (computed by `hashing` while the upload ran). `Err` if it could not get that far;
+/// `Ok` with the outcome (already reported) otherwise.
+pub(crate) async fn report(
+    args: &UploadArgs,
+    result: &Result<UploadSummary<Completed>, UploadFailure>,
+    emulator: Option<&embedded::Embedded>,
+    hashing: tokio::task::JoinHandle<std::io::Result<String>>,
+    resumption: &Resumption,
+    progress: &mut Progress,
+) -> Result<Result<(), CliError>, CliError> {
     let local_sha256 = hashing
         .await
         .map_err(|e| CliError::Invalid(e.to_string()))?
         .map_err(CliError::file(&args.file))?;
     // The embedded emulator says what it stored; a service may say it in the item's hashes.
-    let stored = match &emulator {
+    let stored = match emulator {
         Some(emulator) => emulator.stored(),
-        None => result
-            .as_ref()
-            .ok()
-            .and_then(|summary| summary.completion.item.as_deref())
-            .and_then(report::StoredCopy::from_item),
+        None => match result {
+            Ok(UploadSummary {
+                completion: Completed::Graph(completion),
+                ..
+            }) => completion
+                .item
+                .as_deref()
+                .and_then(report::StoredCopy::from_item),
+            _ => None,
+        },
     };
     let outcome = Outcome {
         file: &args.file,
         local_sha256: &local_sha256,
-        result: &result,
-        emulator: emulator.as_ref().map(|e| e.base_url()),
+        result,
+        emulator: emulator.map(|e| e.base_url()),
         stored: stored.as_ref(),
         checkpoint: args.checkpoint.as_deref(),
-        resumption: &resumption,
+        resumption,
         name_conflict: progress.met_name_conflict(),
     };
     progress.finish(outcome.status());
@@ -217,19 +342,19 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
 
 /// Follows the task to its end; Ctrl-C stops it, keeping the session when there is a
 /// checkpoint to resume from, and deletes the session otherwise.
-async fn follow(
-    mut task: UploadTask,
+pub(crate) async fn follow<M: progress::Shown>(
+    mut task: UploadTask<M>,
     progress: &mut Progress,
     checkpoint: Option<&Path>,
-) -> Result<UploadSummary, UploadFailure> {
+) -> Result<UploadSummary<M::Completion>, UploadFailure> {
     let keep = checkpoint.is_some();
-    let interrupt = move |task: &UploadTask| {
+    let interrupt = move |task: &UploadTask<M>| {
         if keep {
             task.stop();
             "finishing the request in flight and keeping the session to resume"
         } else {
             task.cancel();
-            "deleting the upload session"
+            M::CANCELLING
         }
     };
     progress::follow(&mut task, progress, Some(&interrupt)).await;
@@ -323,6 +448,11 @@ fn target(args: &UploadArgs, file_name: &str) -> Result<Target, CliError> {
             Target::PrintDocument(PrintDocument::new(name.as_str(), content_type(&name)))
         }
         ProtocolArg::Attachment => Target::MailAttachment(MailAttachment::new(name)),
+        ProtocolArg::Wopi => {
+            return Err(CliError::Invalid(
+                "a WOPI upload has no Graph target".into(),
+            ));
+        }
     })
 }
 
@@ -333,6 +463,7 @@ fn check_chunk_size(protocol: ProtocolArg, target: &Target, size: u64) -> Result
             ProtocolArg::Drive => "graph-drive fragments are multiples of 327680 bytes (320 KiB) under 60 MiB, such as 5MiB or 10MiB",
             ProtocolArg::Print => "graph-print fragments are multiples of 200000 bytes under 10 MB, such as 5MB",
             ProtocolArg::Attachment => "graph-attachment fragments are at most 4 MB (4000000 bytes)",
+            ProtocolArg::Wopi => "wopi ranges are at most 64 MiB, such as 8MiB",
         };
         CliError::Invalid(format!("invalid --chunk-size {size}: {error} ({rule})"))
     })
@@ -351,7 +482,7 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "upload.bin".to_owned())

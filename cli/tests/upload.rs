@@ -3,53 +3,18 @@
 //! binary with SIGKILL in the middle of an upload and run it again.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode};
+use resumable_emulator::EmulatorHandle;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+
+mod common;
+
+use common::{background, data, resumable, run, sha256, text, write};
 
 const KIB320: u64 = 327_680;
-
-fn resumable() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
-    command.env_remove("RESUMABLE_TOKEN");
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| {
-            (i as u32)
-                .wrapping_mul(2_654_435_761)
-                .rotate_left(u32::from(seed % 31)) as u8
-                ^ seed
-        })
-        .collect()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
 
 #[test]
 fn without_a_destination_it_uploads_to_an_embedded_emulator() {
@@ -193,29 +158,6 @@ fn a_server_that_stays_down_fails_with_one_line() {
     );
 }
 
-/// An emulator on its own runtime thread, so the test can block on child processes.
-struct Background {
-    emulator: EmulatorHandle,
-    _runtime: tokio::runtime::Runtime,
-}
-
-fn background(script: &str) -> Background {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let script: FaultScript = script.parse().unwrap();
-    let config = EmulatorConfig::default()
-        .with_storage(StorageMode::Discard)
-        .with_script(script);
-    let emulator = runtime.block_on(Emulator::start(config)).unwrap();
-    Background {
-        emulator,
-        _runtime: runtime,
-    }
-}
-
 /// Every fragment answers `ms` late, so an upload lasts long enough to be killed mid-way.
 fn slow_fragments(count: u64, ms: u64) -> String {
     (1..=count)
@@ -266,7 +208,7 @@ fn kill_mid_upload(emulator: &EmulatorHandle, file: &Path, checkpoint: &Path, fr
 
 #[test]
 fn killed_mid_upload_it_resumes_from_the_checkpoint() {
-    let server = background(&slow_fragments(40, 40));
+    let server = background(&slow_fragments(40, 40), |_| {});
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(24 * KIB320 as usize + 4321, 4);
     let file = write(dir.path(), "big.bin", &bytes);
@@ -303,7 +245,7 @@ fn killed_mid_upload_it_resumes_from_the_checkpoint() {
 
 #[test]
 fn a_file_changed_between_runs_starts_over() {
-    let server = background(&slow_fragments(30, 40));
+    let server = background(&slow_fragments(30, 40), |_| {});
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = data(16 * KIB320 as usize, 5);
     let file = write(dir.path(), "big.bin", &bytes);
@@ -329,7 +271,7 @@ fn a_file_changed_between_runs_starts_over() {
 
 #[test]
 fn it_continues_a_session_created_elsewhere() {
-    let server = background("");
+    let server = background("", |_| {});
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(3 * KIB320 as usize + 9, 6);
     let file = write(dir.path(), "e.bin", &bytes);
@@ -422,10 +364,10 @@ fn the_demo_uploads_every_variant_and_checks_the_hashes() {
         text(&out.stderr)
     );
     let stdout = text(&out.stdout);
-    for variant in ["graph-drive", "graph-print", "graph-attachment"] {
+    for variant in ["graph-drive", "graph-print", "graph-attachment", "wopi"] {
         assert!(stdout.contains(variant), "{stdout}");
     }
-    assert_eq!(stdout.matches("identical (").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("identical (").count(), 4, "{stdout}");
     assert!(
         stdout.contains("sessions lost and recreated: graph-drive"),
         "{stdout}"
@@ -459,7 +401,7 @@ fn json_reports_a_failure_to_start_as_one_object_too() {
 
 #[test]
 fn a_taken_name_fails_with_what_to_do_and_rename_keeps_both() {
-    let server = background("");
+    let server = background("", |_| {});
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "same.bin", &data(KIB320 as usize + 5, 8));
     let upload = |extra: &[&str]| {

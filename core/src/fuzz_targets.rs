@@ -234,9 +234,9 @@ pub fn wopi_upload_hostile_answers(data: &[u8]) {
             break;
         }
         match choices.byte() % 32 {
-            0 => drop(upload.pause()),
-            1 => drop(upload.unpause()),
-            2 => drop(upload.commit_with_sequence_number(u64::from(choices.byte()))),
+            0 => drop(upload.pause(now)),
+            1 => drop(upload.unpause(now)),
+            2 => drop(upload.commit_with_sequence_number(u64::from(choices.byte()), now)),
             _ => {}
         }
         if let Some(request) = upload.poll_request(now) {
@@ -297,10 +297,10 @@ pub fn wopi_upload_hostile_answers(data: &[u8]) {
             now = now.max(deadline);
             upload.handle_timeout(now);
         } else if upload.is_paused() {
-            upload.unpause().expect("paused");
+            upload.unpause(now).expect("paused");
         } else if upload.state() == WopiState::SequenceConflict {
             upload
-                .commit_with_sequence_number(1)
+                .commit_with_sequence_number(1, now)
                 .expect("waiting for a number");
         } else {
             panic!("stalled in {}", upload.state());

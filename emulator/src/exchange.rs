@@ -43,6 +43,9 @@ pub(crate) enum HandlerFault {
     },
     /// The asynchronous operation this request starts fails.
     FailOperation,
+    /// The answer will be lost (the connection dropped after the handler ran): the client
+    /// will not learn what the handler did.
+    AnswerLost,
 }
 
 /// Response extension: the handler applied the [`HandlerFault`] it was given.
@@ -137,7 +140,7 @@ where
             style.expired()
         }
         Fault::LoseAnswer => {
-            let answer = handler(request, HandlerFault::None).await;
+            let answer = handler(request, HandlerFault::AnswerLost).await;
             if is_refusal(&answer) {
                 // Nothing was done, so there is nothing to be unsure about: the refusal is
                 // answered and counted as a refusal, not as a lost answer.

@@ -43,6 +43,16 @@ pub struct StatsSnapshot {
     /// lost answer, overlapping fragments, and resends to a Graph upload that has completed:
     /// those answer `404`, but the emulator knows it stored the bytes).
     pub bytes_received_twice: u64,
+    /// WOPI updates whose offset was past the session's current offset: a client that sent a
+    /// range out of order (skipping bytes). Refused with `400`.
+    #[serde(default)]
+    pub wopi_updates_out_of_order: u64,
+    /// Bytes of WOPI updates that lay below the offset the host had already *told the client*
+    /// (in an answer that was delivered, not lost by a fault): bytes re-sent although the
+    /// client had been told the host had them. Re-sends after a lost answer are not counted
+    /// here (the client could not know); they are in `bytes_received_twice`.
+    #[serde(default)]
+    pub wopi_confirmed_bytes_resent: u64,
     /// Sessions created (upload, WOPI and workbook).
     pub sessions_created: u64,
     /// Sessions live now (created, not yet completed, cancelled or expired and swept).
@@ -75,6 +85,8 @@ pub(crate) struct Stats {
     tallies: Mutex<Tallies>,
     bytes_received: AtomicU64,
     bytes_received_twice: AtomicU64,
+    wopi_updates_out_of_order: AtomicU64,
+    wopi_confirmed_bytes_resent: AtomicU64,
     accept_errors: AtomicU64,
 }
 
@@ -131,6 +143,18 @@ impl Stats {
             .fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// A WOPI update came with an offset past the session's.
+    pub(crate) fn wopi_update_out_of_order(&self) {
+        self.wopi_updates_out_of_order
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A WOPI update carried `bytes` the client had been told the host had.
+    pub(crate) fn wopi_confirmed_resent(&self, bytes: u64) {
+        self.wopi_confirmed_bytes_resent
+            .fetch_add(bytes, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> StatsSnapshot {
         let tallies = self.tallies();
         let requests: BTreeMap<String, u64> = tallies
@@ -151,6 +175,8 @@ impl Stats {
                 .collect(),
             bytes_received: self.bytes_received.load(Ordering::Relaxed),
             bytes_received_twice: self.bytes_received_twice.load(Ordering::Relaxed),
+            wopi_updates_out_of_order: self.wopi_updates_out_of_order.load(Ordering::Relaxed),
+            wopi_confirmed_bytes_resent: self.wopi_confirmed_bytes_resent.load(Ordering::Relaxed),
             sessions_created: tallies.sessions_created,
             sessions_live: 0,
             sessions_expired: tallies.sessions_expired,
@@ -177,7 +203,17 @@ mod tests {
         stats.refusal(416);
         stats.received(10);
         stats.received_twice(4);
+        stats.wopi_update_out_of_order();
+        stats.wopi_confirmed_resent(3);
+        stats.wopi_confirmed_resent(2);
         let snap = stats.snapshot();
+        assert_eq!(
+            (
+                snap.wopi_updates_out_of_order,
+                snap.wopi_confirmed_bytes_resent
+            ),
+            (1, 5)
+        );
         assert_eq!(snap.requests["fragment"], 2);
         assert_eq!(snap.requests_total, 3);
         assert_eq!(snap.faults["lose-answer"], 300);

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use resumable_core::engine::Upload;
+use resumable_core::engine::wopi::WopiUpload;
 use resumable_core::http::{Request, RequestId};
 use resumable_core::machine::StateMachine;
 use resumable_core::time::Instant;
@@ -55,6 +56,24 @@ impl DrivenMachine for Upload {
         }
     }
 
+    fn abandon(&mut self, now: Instant) -> bool {
+        self.cancel(now).is_ok()
+    }
+}
+
+impl DrivenMachine for WopiUpload {
+    fn time_limit(&self, request: &Request) -> Duration {
+        self.timeout_for(request)
+    }
+
+    fn body_sent(&mut self, id: RequestId, _source_crc: u32, started: Option<Instant>) {
+        // The ChunkIds in the frame prefixes already fingerprint the bytes; a CRC adds nothing.
+        if let Some(started) = started {
+            self.fragment_started(id, started);
+        }
+    }
+
+    /// WOPI cannot delete a session: the machine stops at once and the host lets it expire.
     fn abandon(&mut self, now: Instant) -> bool {
         self.cancel(now).is_ok()
     }

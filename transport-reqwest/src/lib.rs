@@ -38,6 +38,31 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Uploading to a WOPI host
+//!
+//! The same [`Uploader`] runs [`WopiJob`]s: the source is hashed first (SpookyHash V2, the
+//! `FullFile` ChunkId, streamed a block at a time), then the WOPI engine's ranges go out in
+//! order, each one's chunk bytes read from the source as it is sent.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use resumable_core::secret::Secret;
+//! use resumable_reqwest::source::FileSource;
+//! use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
+//!
+//! let job = WopiJob::new(
+//!     FileSource::open("report.docx")?,
+//!     "https://host.example/wopi/files/42?access_token=eyJ0eXAi...",
+//! )
+//! .sequence_number(7) // the host's number for the version read
+//! .lock(Secret::new("lock-from-LOCK"))
+//! .on_hash_progress(|hashed, total| eprintln!("hashing {hashed}/{total}"))
+//! .checkpoint(CheckpointStore::new("report.docx.checkpoint"));
+//! let summary = Uploader::new()?.upload_wopi(job).await?;
+//! println!("sequence number now {:?}", summary.completion.sequence_number);
+//! # Ok(()) }
+//! ```
+//!
 //! ## What the transport guarantees
 //!
 //! - **No `Authorization` on upload URLs.** Requests the core marks
@@ -57,12 +82,14 @@
 //!   executor after each confirmed fragment; a checkpoint whose source changed restarts in a new
 //!   session; a damaged one restarts; one of another upload is refused.
 //! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
-//! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session.
+//! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session (a WOPI
+//!   session cannot be deleted: the host lets it expire).
 //!
 //! ## Other machines
 //!
 //! [`driver::drive`] is the loop itself, generic over any `StateMachine` that also implements
-//! [`driver::DrivenMachine`]; [`UploadTask`] is the Graph upload built on it.
+//! [`driver::DrivenMachine`]; [`UploadTask`] runs any machine that also implements
+//! [`task_machine::TaskMachine`]: the Graph upload, and the WOPI upload as [`WopiTask`].
 //!
 //! ## Workbook sessions
 //!
@@ -79,6 +106,7 @@ mod body_stream;
 pub mod checkpoint_store;
 #[cfg(feature = "tokio")]
 mod checkpoint_writer;
+pub mod chunk_hash;
 #[cfg(feature = "tokio")]
 pub mod clock;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
@@ -94,11 +122,16 @@ pub mod source;
 pub mod start;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub mod task;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod task_machine;
 pub mod timeouts;
 pub mod token;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub mod uploader;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub mod wopi_job;
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+mod wopi_start;
 pub mod workbook;
 
 pub use checkpoint_store::CheckpointStore;
@@ -110,3 +143,5 @@ pub use start::{Destination, Resumption, StartError};
 pub use task::UploadTask;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub use uploader::{UploadJob, Uploader, UploaderBuilder};
+#[cfg(all(feature = "tokio", feature = "reqwest"))]
+pub use wopi_job::{WopiJob, WopiSummary, WopiTask};

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use resumable_core::engine::wopi::WopiError;
 use resumable_core::engine::{Completion, UploadError};
 
 use crate::start::{Resumption, StartError};
@@ -37,18 +38,41 @@ impl UploadStats {
     }
 }
 
-/// A completed upload.
+/// A completed upload. `C` is what the service said of the stored file: a Graph
+/// [`Completion`] (item JSON, `Location`), or a WOPI host's
+/// [`WopiCompletion`](resumable_core::engine::wopi::WopiCompletion) (new sequence number, item
+/// version).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct UploadSummary {
-    /// The service's description of the file (item JSON, `Location`).
-    pub completion: Completion,
+pub struct UploadSummary<C = Completion> {
+    /// The service's description of the file.
+    pub completion: C,
     /// What happened on the way.
     pub stats: UploadStats,
     /// How the task began (fresh, resumed, restarted).
     pub resumption: Resumption,
     /// Checkpoints could not be written (the upload went on without them), if so why.
     pub checkpoint_warning: Option<String>,
+}
+
+impl<C> UploadSummary<C> {
+    /// The same summary with its completion turned into something else (for code that
+    /// reports Graph and WOPI uploads alike).
+    ///
+    /// ```
+    /// # fn example(summary: resumable_reqwest::UploadSummary) {
+    /// let item: resumable_reqwest::UploadSummary<Option<String>> =
+    ///     summary.map_completion(|completion| completion.item);
+    /// # }
+    /// ```
+    pub fn map_completion<D>(self, change: impl FnOnce(C) -> D) -> UploadSummary<D> {
+        UploadSummary {
+            completion: change(self.completion),
+            stats: self.stats,
+            resumption: self.resumption,
+            checkpoint_warning: self.checkpoint_warning,
+        }
+    }
 }
 
 /// Why an upload did not complete.
@@ -59,6 +83,9 @@ pub enum FailureCause {
     NotStarted(StartError),
     /// The engine gave up; its error says what to do.
     Upload(UploadError),
+    /// The WOPI engine gave up; its error says what to do (a `412` names the host's sequence
+    /// number, a `409` the host's lock).
+    Wopi(WopiError),
     /// The upload was cancelled (the session was deleted).
     Cancelled,
     /// The upload was stopped on request; the session and the checkpoint are kept to resume.
@@ -72,6 +99,7 @@ impl fmt::Display for FailureCause {
         match self {
             FailureCause::NotStarted(error) => write!(f, "{error}"),
             FailureCause::Upload(error) => write!(f, "{error}"),
+            FailureCause::Wopi(error) => write!(f, "{error}"),
             FailureCause::Cancelled => f.write_str("the upload was cancelled and its session deleted"),
             FailureCause::Stopped => f.write_str(
                 "the upload was stopped; its session and checkpoint are kept: start it again with the same checkpoint to resume",

@@ -2,8 +2,8 @@
 //!
 //! A checkpoint is used only when it belongs to this upload and the source still matches it:
 //!
-//! - a checkpoint of another destination (another creation URL or target kind), or a file that
-//!   is not a checkpoint at all, is refused: the caller named the wrong file, and overwriting it
+//! - a checkpoint of another destination (another creation URL or target kind) or of another
+//!   protocol (a WOPI upload), or a file that is not a checkpoint at all, is refused: the caller named the wrong file, and overwriting it
 //!   could destroy something;
 //! - a damaged checkpoint (its CRC fails) is set aside: the upload starts over;
 //! - a source whose size or confirmed bytes changed (its fingerprint fails
@@ -16,6 +16,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use resumable_core::engine::wopi::WopiError;
 use resumable_core::engine::{
     Checkpoint, CheckpointError, Stage, Target, Upload, UploadConfig, UploadError, Verified,
     VerifyError,
@@ -166,6 +167,17 @@ pub enum StartError {
     },
     /// The writer thread for checkpoints could not start.
     CheckpointWriter(io::Error),
+    /// The WOPI upload cannot be made as configured (a lock and a coauthoring lock together,
+    /// sequence number 0, a range size WOPI refuses).
+    Wopi(WopiError),
+    /// The source changed since the WOPI checkpoint was written: the session holds frames of
+    /// the old content, so the upload in it cannot go on.
+    SourceChangedSinceCheckpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// How the source changed.
+        reason: String,
+    },
 }
 
 impl fmt::Display for StartError {
@@ -189,6 +201,12 @@ impl fmt::Display for StartError {
             StartError::CheckpointWriter(error) => {
                 write!(f, "could not start the checkpoint writer: {error}")
             }
+            StartError::Wopi(error) => write!(f, "{error}"),
+            StartError::SourceChangedSinceCheckpoint { path, reason } => write!(
+                f,
+                "{reason} since the checkpoint {} was written, so its upload cannot go on; delete the checkpoint to upload the file as it is now, or put the old content back to resume",
+                path.display()
+            ),
         }
     }
 }
@@ -197,6 +215,7 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartError::Invalid(error) => Some(error),
+            StartError::Wopi(error) => Some(error),
             StartError::CheckpointUnreadable(error)
             | StartError::SourceUnreadable(error)
             | StartError::CheckpointWriter(error) => Some(error),
@@ -232,15 +251,7 @@ pub(crate) async fn plan(
     let Some(store) = store else {
         return fresh(Resumption::Fresh);
     };
-    let loaded = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || store.load())
-            .await
-            .map_err(io::Error::other)
-            .and_then(|read| read)
-            .map_err(StartError::CheckpointUnreadable)?
-    };
-    let Some(bytes) = loaded else {
+    let Some(bytes) = load_checkpoint(store).await? else {
         return fresh(Resumption::Fresh);
     };
     let checkpoint = match Checkpoint::from_bytes(&bytes) {
@@ -249,6 +260,15 @@ pub(crate) async fn plan(
             return Err(StartError::CheckpointMismatch {
                 path: store.path().to_path_buf(),
                 reason: "is not a checkpoint file (refusing to overwrite it)".into(),
+            });
+        }
+        Err(CheckpointError::WrongProtocol { found, .. }) => {
+            // A WOPI checkpoint holds a session of its own: overwriting it would lose that.
+            return Err(StartError::CheckpointMismatch {
+                path: store.path().to_path_buf(),
+                reason: format!(
+                    "is the checkpoint of a {found}, not of a Graph upload session (refusing to overwrite it)"
+                ),
             });
         }
         Err(error) => {
@@ -306,6 +326,18 @@ pub(crate) async fn plan(
             })
         }
     }
+}
+
+/// The bytes of `store`'s checkpoint, if there is one, read off the executor.
+pub(crate) async fn load_checkpoint(
+    store: &CheckpointStore,
+) -> Result<Option<Vec<u8>>, StartError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.load())
+        .await
+        .map_err(io::Error::other)
+        .and_then(|read| read)
+        .map_err(StartError::CheckpointUnreadable)
 }
 
 /// The upload `destination` asks for, without a checkpoint.

@@ -1,9 +1,12 @@
-//! A running upload: a tokio task driving one [`Upload`], and the handle the caller keeps.
+//! A running upload: a tokio task driving one state machine (a Graph [`Upload`] or a
+//! [`WopiUpload`]), and the handle the caller keeps.
 //!
-//! The handle is a [`Stream`] of the engine's [`Event`]s (progress, retries, resyncs, lost
-//! sessions, the end), takes commands ([`UploadTask::cancel`], [`UploadTask::commit`],
-//! [`UploadTask::stop`]) and yields the outcome ([`UploadTask::finish`]). Dropping the handle
-//! before the end cancels the upload: the session is deleted, as an abandoned upload should be.
+//! The handle is a [`Stream`] of the machine's events (progress, retries, resyncs, lost
+//! sessions, the end), takes commands ([`UploadTask::cancel`], [`UploadTask::stop`], and the
+//! protocol's own: [`UploadTask::commit`] for Graph, [`UploadTask::commit_with_sequence_number`]
+//! for WOPI) and yields the outcome ([`UploadTask::finish`]). Dropping the handle before the end
+//! cancels the upload: a Graph session is deleted, as an abandoned upload should be (a WOPI
+//! session cannot be deleted; it expires).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,9 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use futures::Stream;
+use resumable_core::engine::wopi::WopiUpload;
 use resumable_core::engine::{Event, ExplicitCommit, Upload};
 use resumable_core::http::{Auth, Body, Method, Request, RequestId, RequestKind};
 use resumable_core::secret::SecretUrl;
+use resumable_core::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -23,11 +28,18 @@ use crate::driver::{Command, DriveEnd, drive};
 use crate::exchange::Exchange;
 use crate::outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use crate::start::Resumption;
+use crate::task_machine::{Milestone, TaskMachine};
 
 /// Called with every event, on the upload's task, before the event goes to the stream.
-pub type EventCallback = Box<dyn FnMut(&Event) + Send>;
+pub type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;
 
-/// A running upload.
+/// Acts on the machine after one of its events, at the given time (a Graph upload that
+/// commits as soon as all bytes are received).
+pub(crate) type EventHook<M> =
+    Box<dyn FnMut(&mut M, &<M as resumable_core::machine::StateMachine>::Event, Instant) + Send>;
+
+/// A running upload: of a Graph [`Upload`] by default, of a [`WopiUpload`] as a
+/// [`WopiTask`](crate::WopiTask).
 ///
 /// ```no_run
 /// # async fn example(uploader: resumable_reqwest::Uploader, job: resumable_reqwest::UploadJob)
@@ -45,16 +57,17 @@ pub type EventCallback = Box<dyn FnMut(&Event) + Send>;
 /// println!("{}", summary.completion.item.unwrap_or_default());
 /// # Ok(()) }
 /// ```
-pub struct UploadTask {
-    events: mpsc::UnboundedReceiver<Event>,
-    commands: Option<mpsc::UnboundedSender<Command<Upload>>>,
-    task: Option<JoinHandle<Result<UploadSummary, UploadFailure>>>,
+pub struct UploadTask<M: TaskMachine = Upload> {
+    events: mpsc::UnboundedReceiver<M::Event>,
+    commands: Option<mpsc::UnboundedSender<Command<M>>>,
+    task: Option<JoinHandle<Result<UploadSummary<M::Completion>, UploadFailure>>>,
     resumption: Resumption,
     total: u64,
+    progress_total: u64,
     sent: Arc<AtomicU64>,
 }
 
-impl UploadTask {
+impl<M: TaskMachine> UploadTask<M> {
     /// How the upload began (fresh, resumed from a checkpoint, restarted).
     pub fn resumption(&self) -> &Resumption {
         &self.resumption
@@ -65,20 +78,60 @@ impl UploadTask {
         self.total
     }
 
+    /// The size the machine's progress events count toward: the file's size for Graph, the
+    /// framed session stream's (the file and 32 bytes of frame prefix per chunk) for WOPI.
+    pub fn progress_total(&self) -> u64 {
+        self.progress_total
+    }
+
     /// Source bytes handed to connections so far, retries included: moves while a fragment is
     /// on its way, for a live progress display. Confirmed progress comes with the events.
     pub fn bytes_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }
 
-    /// Cancels the upload: the session is deleted and the outcome is
-    /// [`FailureCause::Cancelled`]. Does nothing once the upload has ended.
+    /// Cancels the upload: a Graph session is deleted (a WOPI session is left to expire) and
+    /// the outcome is [`FailureCause::Cancelled`]. Does nothing once the upload has ended.
     pub fn cancel(&self) {
-        self.send(Command::apply(|upload: &mut Upload, now| {
-            let _ = upload.cancel(now);
+        self.send(Command::apply(|machine: &mut M, now| {
+            machine.cancel_at(now)
         }));
     }
 
+    /// Stops sending and ends the task, leaving the session and the checkpoint as they are, to
+    /// resume later. The outcome is [`FailureCause::Stopped`].
+    pub fn stop(&self) {
+        self.send(Command::Stop);
+    }
+
+    fn send(&self, command: Command<M>) {
+        if let Some(commands) = &self.commands {
+            let _ = commands.send(command);
+        }
+    }
+
+    /// Waits for the end. Events not yet taken from the stream are dropped.
+    ///
+    /// An upload that needs a decision does not end by itself: after [`Event::CommitPending`]
+    /// (a deferred commit, unless the job commits when received) call [`UploadTask::commit`],
+    /// and after [`Event::NameConflict`] call [`UploadTask::commit_with_source_url`] or
+    /// [`UploadTask::cancel`]; a WOPI `412` under
+    /// [`SequenceConflictPolicy::Ask`](resumable_core::engine::wopi::SequenceConflictPolicy::Ask)
+    /// waits for [`UploadTask::commit_with_sequence_number`]. Until then the task waits (and
+    /// the session eventually expires).
+    pub async fn finish(mut self) -> Result<UploadSummary<M::Completion>, UploadFailure> {
+        self.events.close();
+        let Some(task) = self.task.take() else {
+            return Err(interrupted(self.total));
+        };
+        let outcome = task.await.unwrap_or_else(|_| Err(interrupted(self.total)));
+        // Only now may the command channel close: closing it earlier would cancel the upload.
+        self.commands.take();
+        outcome
+    }
+}
+
+impl UploadTask<Upload> {
     /// Commits an upload waiting in [`Event::CommitPending`] (a deferred commit), with
     /// `POST uploadUrl`.
     pub fn commit(&self) {
@@ -94,46 +147,54 @@ impl UploadTask {
             let _ = upload.commit_with_source_url(commit, now);
         }));
     }
+}
 
-    /// Stops sending and ends the task, leaving the session and the checkpoint as they are, to
-    /// resume later. The outcome is [`FailureCause::Stopped`].
-    pub fn stop(&self) {
-        self.send(Command::Stop);
+impl UploadTask<WopiUpload> {
+    /// After a `412` the job chose to decide on
+    /// ([`WopiEvent::SequenceConflict`](resumable_core::engine::wopi::WopiEvent::SequenceConflict)
+    /// with `retrying: false`): commits again with `sequence_number`, typically the host's,
+    /// which overwrites the version the host holds.
+    pub fn commit_with_sequence_number(&self, sequence_number: u64) {
+        self.send(Command::apply(move |upload: &mut WopiUpload, now| {
+            let _ = upload.commit_with_sequence_number(sequence_number, now);
+        }));
     }
 
-    fn send(&self, command: Command<Upload>) {
-        if let Some(commands) = &self.commands {
-            let _ = commands.send(command);
-        }
+    /// Pauses: nothing new is sent but keep-alives, which keep the session from expiring.
+    pub fn pause(&self) {
+        self.send(Command::apply(|upload: &mut WopiUpload, now| {
+            let _ = upload.pause(now);
+        }));
     }
 
-    /// Waits for the end. Events not yet taken from the stream are dropped.
-    ///
-    /// An upload that needs a decision does not end by itself: after [`Event::CommitPending`]
-    /// (a deferred commit, unless the job commits when received) call [`UploadTask::commit`],
-    /// and after [`Event::NameConflict`] call [`UploadTask::commit_with_source_url`] or
-    /// [`UploadTask::cancel`]; until then the task waits (and the session eventually expires).
-    pub async fn finish(mut self) -> Result<UploadSummary, UploadFailure> {
-        self.events.close();
-        let Some(task) = self.task.take() else {
-            return Err(interrupted(self.total));
-        };
-        let outcome = task.await.unwrap_or_else(|_| Err(interrupted(self.total)));
-        // Only now may the command channel close: closing it earlier would cancel the upload.
-        self.commands.take();
-        outcome
+    /// Ends a pause (in a new session if the old one lapsed meanwhile).
+    pub fn unpause(&self) {
+        self.send(Command::apply(|upload: &mut WopiUpload, now| {
+            let _ = upload.unpause(now);
+        }));
     }
 }
 
-impl Stream for UploadTask {
-    type Item = Event;
+impl<M: TaskMachine> std::fmt::Debug for UploadTask<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadTask")
+            .field("resumption", &self.resumption)
+            .field("total", &self.total)
+            .field("progress_total", &self.progress_total)
+            .field("bytes_sent", &self.bytes_sent())
+            .finish_non_exhaustive()
+    }
+}
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+impl<M: TaskMachine> Stream for UploadTask<M> {
+    type Item = M::Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<M::Event>> {
         self.events.poll_recv(cx)
     }
 }
 
-impl Drop for UploadTask {
+impl<M: TaskMachine> Drop for UploadTask<M> {
     fn drop(&mut self) {
         // Closing the command channel tells the task its caller is gone: it cancels the upload
         // (deleting the session) and ends. The task itself is left to run to that end.
@@ -153,77 +214,81 @@ fn interrupted(total: u64) -> UploadFailure {
 }
 
 /// What the task needs besides the machine.
-pub(crate) struct TaskParts {
+pub(crate) struct TaskParts<M: TaskMachine> {
     pub(crate) exchange: Arc<Exchange>,
     pub(crate) clock: Clock,
     pub(crate) writer: Option<CheckpointWriter>,
-    pub(crate) callback: Option<EventCallback>,
-    pub(crate) commit_when_received: bool,
+    pub(crate) callback: Option<EventCallback<M::Event>>,
+    pub(crate) hook: Option<EventHook<M>>,
     pub(crate) keep_completed_checkpoint: bool,
     pub(crate) resumption: Resumption,
     pub(crate) abandoned: Option<SecretUrl>,
 }
 
-/// Spawns the task driving `upload`.
-pub(crate) fn spawn(mut upload: Upload, parts: TaskParts) -> UploadTask {
+/// Spawns the task driving `machine`.
+pub(crate) fn spawn<M: TaskMachine>(mut machine: M, parts: TaskParts<M>) -> UploadTask<M> {
     let (event_tx, events) = mpsc::unbounded_channel();
     let (commands, command_rx) = mpsc::unbounded_channel();
-    let total = upload.total();
+    let total = parts.exchange.source().len();
+    let progress_total = machine.progress_total();
     let sent = parts.exchange.bytes_sent_counter();
     let resumption = parts.resumption.clone();
-    upload.set_wall_clock(parts.clock.wall_clock());
-    let task = tokio::spawn(run(upload, parts, command_rx, event_tx));
+    machine.anchor(parts.clock.wall_clock());
+    let task = tokio::spawn(run(machine, parts, command_rx, event_tx));
     UploadTask {
         events,
         commands: Some(commands),
         task: Some(task),
         resumption,
         total,
+        progress_total,
         sent,
     }
 }
 
 /// The task's body: drive the machine, save checkpoints, count, report.
-async fn run(
-    mut upload: Upload,
-    mut parts: TaskParts,
-    commands: mpsc::UnboundedReceiver<Command<Upload>>,
-    events: mpsc::UnboundedSender<Event>,
-) -> Result<UploadSummary, UploadFailure> {
+async fn run<M: TaskMachine>(
+    mut machine: M,
+    mut parts: TaskParts<M>,
+    commands: mpsc::UnboundedReceiver<Command<M>>,
+    events: mpsc::UnboundedSender<M::Event>,
+) -> Result<UploadSummary<M::Completion>, UploadFailure> {
     let started = tokio::time::Instant::now();
     if let Some(url) = parts.abandoned.take() {
         delete_abandoned(parts.exchange.clone(), url);
     }
+    let total = parts.exchange.source().len();
     let mut stats = UploadStats {
-        total: upload.total(),
+        total,
         ..UploadStats::default()
     };
     let mut ending: Option<FailureCause> = None;
     let mut completion = None;
     let writer = parts.writer.as_ref();
     if let Some(writer) = writer {
-        writer.save(upload.checkpoint().to_bytes());
+        writer.save(machine.checkpoint_bytes());
     }
+    let clock = parts.clock;
     let end = drive(
-        &mut upload,
+        &mut machine,
         &parts.exchange,
-        &parts.clock,
+        &clock,
         commands,
-        |upload: &mut Upload, event: Event| {
-            match &event {
-                Event::RetryScheduled { .. } => stats.retries += 1,
-                Event::Resynchronised { .. } => stats.resyncs += 1,
-                Event::SessionLost { .. } => stats.sessions_lost += 1,
-                Event::CommitPending { .. } if parts.commit_when_received => {
-                    let _ = upload.commit(parts.clock.now());
-                }
-                Event::Completed(done) => completion = Some(done.clone()),
-                Event::Failed(error) => ending = Some(FailureCause::Upload(error.clone())),
-                Event::Cancelled => ending = Some(FailureCause::Cancelled),
-                _ => {}
+        |machine: &mut M, event: M::Event| {
+            match M::milestone(&event) {
+                Milestone::Retry => stats.retries += 1,
+                Milestone::Resync => stats.resyncs += 1,
+                Milestone::SessionLost => stats.sessions_lost += 1,
+                Milestone::Completed(done) => completion = Some(done),
+                Milestone::Failed(cause) => ending = Some(cause),
+                Milestone::Cancelled => ending = Some(FailureCause::Cancelled),
+                Milestone::Other => {}
             }
-            if let Some(writer) = writer.filter(|_| changes_checkpoint(&event)) {
-                writer.save(upload.checkpoint().to_bytes());
+            if let Some(hook) = parts.hook.as_mut() {
+                hook(machine, &event, clock.now());
+            }
+            if let Some(writer) = writer.filter(|_| M::saves_checkpoint(&event)) {
+                writer.save(machine.checkpoint_bytes());
             }
             if let Some(callback) = parts.callback.as_mut() {
                 callback(&event);
@@ -232,13 +297,13 @@ async fn run(
         },
     )
     .await;
-    // The last fragment's answer is the item, not a range list: a completion confirms all.
+    // A completion confirms all; before it, the machine's count (in source bytes).
     stats.confirmed = if completion.is_some() {
-        upload.total()
+        total
     } else {
-        upload.confirmed()
+        machine.confirmed_source_bytes().min(total)
     };
-    stats.sessions = upload.sessions();
+    stats.sessions = machine.sessions();
     stats.bytes_sent = parts.exchange.bytes_sent();
     stats.elapsed = started.elapsed();
     let mut checkpoint_warning = None;
@@ -267,21 +332,6 @@ async fn run(
             checkpoint_warning,
         }),
     }
-}
-
-/// Events after which the checkpoint changes in a way worth saving: a new session, confirmed
-/// bytes, the server's word on where it is, a lost session, the end.
-fn changes_checkpoint(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::SessionCreated { .. }
-            | Event::FragmentAcknowledged { .. }
-            | Event::Resynchronised { .. }
-            | Event::SessionLost { .. }
-            | Event::CommitPending { .. }
-            | Event::NameConflict
-            | Event::Completed(_)
-    )
 }
 
 /// Deletes, in the background and at most once, the session of an older version of the source.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use resumable_core::engine::{Event, Target, UploadConfig};
+use resumable_core::engine::{Event, Target, Upload, UploadConfig};
 use resumable_core::secret::Secret;
 
 use crate::checkpoint_store::CheckpointStore;
@@ -14,7 +14,7 @@ use crate::exchange::{Exchange, HttpClients};
 use crate::outcome::{UploadFailure, UploadSummary};
 use crate::source::Source;
 use crate::start::{Destination, StartError, plan};
-use crate::task::{EventCallback, TaskParts, UploadTask, spawn};
+use crate::task::{EventCallback, EventHook, TaskParts, UploadTask, spawn};
 use crate::timeouts::TimeoutPolicy;
 use crate::token::{StaticToken, TokenProvider};
 
@@ -128,9 +128,9 @@ impl UploadJob {
 /// ```
 #[derive(Clone)]
 pub struct Uploader {
-    clients: HttpClients,
-    tokens: Option<Arc<dyn TokenProvider>>,
-    timeouts: TimeoutPolicy,
+    pub(crate) clients: HttpClients,
+    pub(crate) tokens: Option<Arc<dyn TokenProvider>>,
+    pub(crate) timeouts: TimeoutPolicy,
 }
 
 impl std::fmt::Debug for Uploader {
@@ -236,6 +236,13 @@ impl Uploader {
             source,
             self.timeouts,
         ));
+        let hook: Option<EventHook<Upload>> = commit_when_received.then(|| {
+            Box::new(|upload: &mut Upload, event: &Event, now| {
+                if let Event::CommitPending { .. } = event {
+                    let _ = upload.commit(now);
+                }
+            }) as EventHook<Upload>
+        });
         Ok(spawn(
             plan.upload,
             TaskParts {
@@ -243,7 +250,7 @@ impl Uploader {
                 clock,
                 writer,
                 callback,
-                commit_when_received,
+                hook,
                 keep_completed_checkpoint,
                 resumption: plan.resumption,
                 abandoned: plan.abandoned,

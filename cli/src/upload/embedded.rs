@@ -6,7 +6,7 @@ use super::ProtocolArg;
 use super::report::StoredCopy;
 use crate::error::CliError;
 
-/// A running emulator and the creation URL for this upload.
+/// A running emulator and the creation URL (the WOPI file URL) for this upload.
 pub(crate) struct Embedded {
     handle: EmulatorHandle,
     create_url: String,
@@ -29,6 +29,11 @@ impl Embedded {
                 handle.print_upload_session_url("printer-1", "job-1", "document-1")
             }
             ProtocolArg::Attachment => handle.mail_upload_session_url("message-1"),
+            // The embedded host takes any access token.
+            ProtocolArg::Wopi => format!(
+                "{}?access_token=embedded-emulator",
+                handle.wopi_file_url(file_name)
+            ),
         };
         Ok(Embedded { handle, create_url })
     }
@@ -38,7 +43,8 @@ impl Embedded {
         self.handle.base_url()
     }
 
-    /// The `createUploadSession` URL for the upload.
+    /// The `createUploadSession` URL for the upload (for WOPI, the file URL with its
+    /// `access_token`).
     pub(crate) fn create_url(&self) -> &str {
         &self.create_url
     }

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use resumable_core::engine::{Event, Failure, SessionLossCause};
+use resumable_core::engine::wopi::{WopiEvent, WopiSessionLoss, WopiUpload};
+use resumable_core::engine::{Event, Failure, SessionLossCause, Upload};
 use resumable_reqwest::UploadTask;
+use resumable_reqwest::task_machine::TaskMachine;
 
 use crate::size::HumanBytes;
 
@@ -103,13 +105,48 @@ impl Progress {
             }
             _ => {}
         }
-        let note = describe(event);
+        self.show(describe(event), notable(event));
+    }
+
+    /// Takes in one event of a WOPI upload (its counts are in bytes of the framed stream).
+    pub(crate) fn on_wopi_event(&mut self, event: &WopiEvent, bytes_sent: u64) {
+        match event {
+            WopiEvent::RangeAcknowledged { confirmed, .. } => {
+                self.confirmed = *confirmed;
+                self.sent_at_confirmation = bytes_sent;
+            }
+            WopiEvent::Resynchronised { offset, .. } => {
+                self.resyncs += 1;
+                self.confirmed = *offset;
+                self.sent_at_confirmation = bytes_sent;
+            }
+            WopiEvent::RetryScheduled { .. } => self.retries += 1,
+            WopiEvent::Completed(_) => self.confirmed = self.total,
+            WopiEvent::SessionCreated { number } => self.session = *number,
+            WopiEvent::SessionLost {
+                starting_over: true,
+                ..
+            } => {
+                self.confirmed = 0;
+                self.sent_at_confirmation = bytes_sent;
+            }
+            _ => {}
+        }
+        let notable = !matches!(
+            event,
+            WopiEvent::RangeAcknowledged { .. } | WopiEvent::Completed(_)
+        );
+        self.show(describe_wopi(event), notable);
+    }
+
+    /// Moves the display after an event: the bar, and a line for `note` if there is one.
+    fn show(&mut self, note: Option<String>, notable: bool) {
         let counters = self.counters();
         match &mut self.display {
             Display::Bar(bar) => {
                 bar.set_position(self.confirmed);
                 bar.set_message(counters);
-                if let Some(note) = note.filter(|_| notable(event)) {
+                if let Some(note) = note.filter(|_| notable) {
                     bar.println(format!("  {note}"));
                 }
             }
@@ -131,6 +168,15 @@ impl Progress {
                 }
             }
             Display::Quiet => {}
+        }
+    }
+
+    /// Changes the size the progress counts toward (a WOPI upload counts its framed stream,
+    /// known once the file is hashed).
+    pub(crate) fn set_total(&mut self, total: u64) {
+        self.total = total;
+        if let Display::Bar(bar) = &self.display {
+            bar.set_length(total);
         }
     }
 
@@ -167,27 +213,55 @@ impl Progress {
     }
 }
 
+/// What Ctrl-C does to a task; it returns what it does, for the line it prints.
+pub(crate) type OnInterrupt<'a, M> = &'a dyn Fn(&UploadTask<M>) -> &'static str;
+
+/// A machine whose events the display knows how to show.
+pub(crate) trait Shown: TaskMachine + Sized {
+    /// What cancelling does, for the line Ctrl-C prints.
+    const CANCELLING: &'static str;
+
+    /// Shows `event`, acting on `task` where the event asks for it.
+    fn show(task: &UploadTask<Self>, progress: &mut Progress, event: &Self::Event);
+}
+
+impl Shown for Upload {
+    const CANCELLING: &'static str = "deleting the upload session";
+
+    fn show(task: &UploadTask<Upload>, progress: &mut Progress, event: &Event) {
+        if let Event::NameConflict = event {
+            // The caller chose (or left) `fail`: the bytes are not committed under another
+            // name behind their back. The session goes.
+            task.cancel();
+        }
+        progress.on_event(event, task.bytes_sent());
+    }
+}
+
+impl Shown for WopiUpload {
+    // WOPI has no way to delete a session: the host drops it when it expires.
+    const CANCELLING: &'static str = "cancelling; the host lets the session expire";
+
+    fn show(task: &UploadTask<WopiUpload>, progress: &mut Progress, event: &WopiEvent) {
+        progress.on_wopi_event(event, task.bytes_sent());
+    }
+}
+
 /// Feeds `task`'s events to `progress` until the stream ends, moving the bar with the bytes on
-/// their way. A name conflict cancels the upload (see [`Progress::met_name_conflict`]). With `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task; it says
-/// what it does) instead of ending the process, and a second Ctrl-C exits at once.
-pub(crate) async fn follow(
-    task: &mut UploadTask,
+/// their way. A name conflict cancels the upload (see [`Progress::met_name_conflict`]). With
+/// `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task; it says what it does)
+/// instead of ending the process, and a second Ctrl-C exits at once.
+pub(crate) async fn follow<M: Shown>(
+    task: &mut UploadTask<M>,
     progress: &mut Progress,
-    on_interrupt: Option<&dyn Fn(&UploadTask) -> &'static str>,
+    on_interrupt: Option<OnInterrupt<'_, M>>,
 ) {
     let mut ticks = tokio::time::interval(Duration::from_millis(100));
     let mut interrupted = false;
     loop {
         tokio::select! {
             event = task.next() => match event {
-                Some(event) => {
-                    if let Event::NameConflict = event {
-                        // The caller chose (or left) `fail`: the bytes are not committed under
-                        // another name behind their back. The session goes.
-                        task.cancel();
-                    }
-                    progress.on_event(&event, task.bytes_sent());
-                }
+                Some(event) => M::show(task, progress, &event),
                 None => return,
             },
             _ = ticks.tick() => progress.tick(task.bytes_sent()),
@@ -273,10 +347,77 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
     })
 }
 
+/// A line saying what a WOPI event means, for the events worth a line.
+pub(crate) fn describe_wopi(event: &WopiEvent) -> Option<String> {
+    Some(match event {
+        WopiEvent::SessionCreated { number: 1 } => "upload session created".into(),
+        WopiEvent::SessionCreated { number } => format!("new upload session created (#{number})"),
+        WopiEvent::RetryScheduled {
+            reason,
+            delay,
+            host_reason,
+            ..
+        } => {
+            let host = host_reason
+                .as_deref()
+                .map(|r| format!(" (host: {r})"))
+                .unwrap_or_default();
+            format!(
+                "{reason}{}{host}; retrying in {:.1} s",
+                hint(reason),
+                delay.as_secs_f64()
+            )
+        }
+        WopiEvent::Resynchronised { believed, offset } => format!(
+            "the host is at byte {offset} of the stream (believed {believed}); continuing from there"
+        ),
+        WopiEvent::SessionLost {
+            cause,
+            starting_over,
+        } => {
+            let cause = match cause {
+                WopiSessionLoss::Expired => "the upload session expired",
+                WopiSessionLoss::Gone => "the host no longer knows the upload session (410)",
+                WopiSessionLoss::PositionUnknown => {
+                    "the host's position in the session could not be learnt"
+                }
+            };
+            if *starting_over {
+                format!("{cause}; starting over in a new session")
+            } else {
+                cause.to_owned()
+            }
+        }
+        WopiEvent::FallingBack => {
+            "the host does not support upload sessions (501): sending the file in one PutChunkedFile".into()
+        }
+        WopiEvent::SequenceConflict {
+            sent,
+            host,
+            retrying,
+            ..
+        } => {
+            let host = host.map_or_else(|| "another number".to_owned(), |n| n.to_string());
+            if *retrying {
+                format!("the host is at sequence number {host}, not {sent}; committing with {host}")
+            } else {
+                format!("the host is at sequence number {host}, not {sent} (412)")
+            }
+        }
+        WopiEvent::ExpiryWarning { .. } => "the idle upload session will expire soon".into(),
+        WopiEvent::KeptAlive { .. } => "kept the idle upload session alive".into(),
+        WopiEvent::Cancelled => "cancelled; the host lets the session expire".into(),
+        WopiEvent::Completed(_) => "completed".into(),
+        _ => return None,
+    })
+}
+
 /// What a status means, for readers who do not know them by heart.
 fn hint(reason: &Failure) -> &'static str {
     match reason {
         Failure::Status(404 | 410) => " (session not found)",
+        Failure::Status(409) => " (lock mismatch)",
+        Failure::Status(412) => " (sequence number mismatch)",
         Failure::Status(416) => " (range not expected)",
         Failure::Status(429) => " (throttled)",
         Failure::Status(503) => " (service unavailable)",
@@ -340,5 +481,41 @@ mod tests {
         );
         assert_eq!(progress.confirmed, 40);
         assert_eq!(progress.counters(), "0 retries · 1 resync · session 2");
+    }
+
+    #[test]
+    fn wopi_events_read_as_sentences_and_move_the_counters() {
+        let conflict = WopiEvent::SequenceConflict {
+            sent: 1,
+            host: Some(4),
+            retrying: false,
+            maybe_own_commit: false,
+        };
+        assert_eq!(
+            describe_wopi(&conflict).unwrap(),
+            "the host is at sequence number 4, not 1 (412)"
+        );
+        let lost = WopiEvent::SessionLost {
+            cause: WopiSessionLoss::Gone,
+            starting_over: true,
+        };
+        assert_eq!(
+            describe_wopi(&lost).unwrap(),
+            "the host no longer knows the upload session (410); starting over in a new session"
+        );
+        let mut progress = Progress::with_display(Display::Quiet, 1_032);
+        progress.on_wopi_event(
+            &WopiEvent::RangeAcknowledged {
+                offset: 0,
+                len: 500,
+                confirmed: 500,
+                total: 1_032,
+            },
+            468,
+        );
+        progress.on_wopi_event(&WopiEvent::SessionCreated { number: 2 }, 468);
+        progress.on_wopi_event(&lost, 468);
+        assert_eq!(progress.confirmed, 0);
+        assert_eq!(progress.counters(), "0 retries · 0 resyncs · session 2");
     }
 }

@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use resumable_core::engine::UploadError;
+use resumable_core::engine::wopi::{WopiCompletion, WopiError};
+use resumable_core::engine::{Completion, UploadError};
 use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 
@@ -40,6 +41,15 @@ impl StoredCopy {
     }
 }
 
+/// What the service said of the stored file.
+#[derive(Clone, Debug)]
+pub(crate) enum Completed {
+    /// A Graph upload: the item JSON, `Location`.
+    Graph(Completion),
+    /// A WOPI upload: the host's new sequence number and item version.
+    Wopi(WopiCompletion),
+}
+
 /// Everything the final report needs.
 pub(crate) struct Outcome<'a> {
     /// The local file.
@@ -47,7 +57,7 @@ pub(crate) struct Outcome<'a> {
     /// Its SHA-256.
     pub(crate) local_sha256: &'a str,
     /// How the upload ended.
-    pub(crate) result: &'a Result<UploadSummary, UploadFailure>,
+    pub(crate) result: &'a Result<UploadSummary<Completed>, UploadFailure>,
     /// The embedded emulator's address, if the upload went there.
     pub(crate) emulator: Option<&'a str>,
     /// What the embedded emulator stored.
@@ -104,6 +114,9 @@ impl Outcome<'_> {
                     path.display()
                 ),
                 (FailureCause::Cancelled, None) => "interrupted; the upload was cancelled and its session deleted (add --checkpoint PATH to be able to resume)".into(),
+                (FailureCause::Wopi(error), checkpoint) => {
+                    wopi_reason(error, checkpoint).unwrap_or_else(|| failure.to_string())
+                }
                 // The engine's advice speaks of checkpoints in general; this run kept none.
                 (FailureCause::Upload(UploadError::GaveUp { .. }), None) => format!(
                     "{failure}; this run kept no checkpoint, so the next one starts over (add --checkpoint PATH to resume instead)"
@@ -137,11 +150,14 @@ impl Outcome<'_> {
     pub(crate) fn json(&self) -> Value {
         let stats = self.stats();
         let (item, location) = match self.result {
-            Ok(summary) => (
-                summary.completion.item.as_deref().map(parse_item),
-                summary.completion.location.clone(),
+            Ok(UploadSummary {
+                completion: Completed::Graph(completion),
+                ..
+            }) => (
+                completion.item.as_deref().map(parse_item),
+                completion.location.clone(),
             ),
-            Err(_) => (None, None),
+            _ => (None, None),
         };
         let mut object = json!({
             "status": self.status(),
@@ -158,6 +174,15 @@ impl Outcome<'_> {
         });
         if let Some(location) = location {
             object["location"] = location.into();
+        }
+        if let Ok(UploadSummary {
+            completion: Completed::Wopi(done),
+            ..
+        }) = self.result
+        {
+            object["sequence_number"] = done.sequence_number.into();
+            object["item_version"] = done.item_version.clone().into();
+            object["inline"] = done.inline.into();
         }
         if let Some(stored) = self.stored {
             object["stored"] = json!({
@@ -249,9 +274,48 @@ pub(crate) fn print_start_failure(file: &Path, error: &CliError) -> Result<(), C
     out.flush().map_err(CliError::output)
 }
 
+/// What to do after a WOPI `412` or `409`, naming the flag to pass.
+fn wopi_reason(error: &WopiError, checkpoint: Option<&Path>) -> Option<String> {
+    let resume = checkpoint
+        .map(|path| {
+            format!(
+                " and the same --checkpoint {} (the upload goes on in its session)",
+                path.display()
+            )
+        })
+        .unwrap_or_default();
+    match error {
+        WopiError::SequenceMismatch {
+            sent,
+            host: Some(host),
+            maybe_own_commit,
+            ..
+        } => {
+            let own = if *maybe_own_commit {
+                " (an earlier commit of this upload lost its answer, so the host's version may be this file already)"
+            } else {
+                ""
+            };
+            Some(format!(
+                "the host refused the commit (412): the file is at sequence number {host} on the host, not {sent}, so it changed since that version was read{own}; to overwrite the host's version with this file, run again with --sequence-number {host}{resume}"
+            ))
+        }
+        WopiError::LockMismatch { mechanism, .. } => {
+            let mechanism = mechanism
+                .as_deref()
+                .map(|m| format!(" (by {m})"))
+                .unwrap_or_default();
+            Some(format!(
+                "the host refused the commit (409): the file is locked{mechanism} with another lock than the one sent; run again with the lock you hold, --lock LOCK (or --coauth-lock-id ID for a coauthoring lock){resume}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Where the file went, from the emulator's record or the service's answer.
 fn where_it_went(
-    summary: &UploadSummary,
+    summary: &UploadSummary<Completed>,
     stored: Option<&StoredCopy>,
     emulator: Option<&str>,
 ) -> Option<String> {
@@ -261,7 +325,20 @@ fn where_it_went(
             stored.path, stored.size
         ));
     }
-    if let Some(item) = summary.completion.item.as_deref().map(parse_item) {
+    let summary = match &summary.completion {
+        Completed::Graph(completion) => completion,
+        Completed::Wopi(done) => {
+            let number = done
+                .sequence_number
+                .map(|n| format!(", sequence number now {n}"))
+                .unwrap_or_default();
+            let version = done.item_version.as_deref().unwrap_or("unknown");
+            return Some(format!(
+                "stored by the WOPI host as version {version}{number}"
+            ));
+        }
+    };
+    if let Some(item) = summary.item.as_deref().map(parse_item) {
         let field = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
         let mut parts = Vec::new();
         if let Some(name) = field("name") {
@@ -278,7 +355,6 @@ fn where_it_went(
         }
     }
     summary
-        .completion
         .location
         .as_ref()
         .map(|location| format!("stored at {location}"))

@@ -81,7 +81,7 @@ fn a_412_asked_waits_for_the_caller_and_commits_with_the_number_given() {
         up.state() == WopiState::SequenceConflict
     });
     assert_eq!(stopped, None);
-    upload.commit_with_sequence_number(9).unwrap();
+    upload.commit_with_sequence_number(9, sim.now).unwrap();
     let outcome = sim.run(&mut upload);
     assert!(matches!(&outcome, Outcome::Completed(done) if done.sequence_number == Some(10)));
     sim.assert_clean(1);

@@ -53,7 +53,7 @@ fn a_pause_of_hours_is_kept_alive_and_the_upload_finishes_in_one_session() {
     let mut sim = Sim::new(20_000, &[], 4);
     let mut upload = sim.upload(&[], 1_000, 4);
     sim.run_until(&mut upload, |_, up| up.confirmed() >= 5_000);
-    upload.pause().unwrap();
+    upload.pause(sim.now).unwrap();
     let paused_at = sim.now;
     sim.idle_until(&mut upload, paused_at + Duration::from_secs(3 * 3600));
     assert_eq!(upload.state(), WopiState::Paused);
@@ -68,7 +68,7 @@ fn a_pause_of_hours_is_kept_alive_and_the_upload_finishes_in_one_session() {
         sim.host.live_session(sim.now).is_some(),
         "the session is alive"
     );
-    upload.unpause().unwrap();
+    upload.unpause(sim.now).unwrap();
     let outcome = sim.run(&mut upload);
     assert!(
         matches!(&outcome, Outcome::Completed(done) if done.sessions == 1),
@@ -86,7 +86,7 @@ fn a_pause_left_to_lapse_warns_first_then_a_new_session_follows_the_unpause() {
     config.keep_alive = false;
     let mut upload = sim.upload_with(config);
     sim.run_until(&mut upload, |_, up| up.confirmed() >= 5_000);
-    upload.pause().unwrap();
+    upload.pause(sim.now).unwrap();
     let expires = upload.expires_at().unwrap();
     sim.idle_until(&mut upload, expires + Duration::from_secs(3600));
     let warning = sim
@@ -114,7 +114,7 @@ fn a_pause_left_to_lapse_warns_first_then_a_new_session_follows_the_unpause() {
         None,
         "the host dropped it too"
     );
-    upload.unpause().unwrap();
+    upload.unpause(sim.now).unwrap();
     let outcome = sim.run(&mut upload);
     assert!(
         matches!(&outcome, Outcome::Completed(done) if done.sessions == 2),

@@ -34,6 +34,9 @@ pub(crate) struct WopiSession {
     pub(super) file_id: String,
     /// Bytes of the session stream received.
     pub(super) offset: u64,
+    /// The offset the host last told the client in an answer that reached it (a lost answer
+    /// tells nothing): bytes below it re-sent are bytes the client knew the host had.
+    pub(super) confirmed: u64,
     /// Frame reader and chunk store; `None` while a request is writing to them.
     pub(super) stream: Option<(FrameReader, ChunkStore)>,
     /// The store's part file (none when content is discarded); created by the first write.

@@ -284,6 +284,7 @@ async fn create_session(state: &AppState, file_id: &str) -> Response {
         ordinal: state.ids.ordinal(),
         file_id: file_id.to_owned(),
         offset: 0,
+        confirmed: 0,
         stream: Some((
             FrameReader::new(decoder_config(state, BodyKind::UploadSessionStream)),
             store,
@@ -364,9 +365,24 @@ async fn update_session(
         )
         .await;
     }
+    let answer_lost = matches!(
+        fault,
+        HandlerFault::AnswerLost | HandlerFault::PartialStore { lost: true, .. }
+    );
     let taken = {
         let mut guard = lock(&session);
+        let resent = guard.confirmed.saturating_sub(offset).min(length);
+        if resent > 0 {
+            state.stats.wopi_confirmed_resent(resent);
+        }
+        if offset > guard.offset {
+            state.stats.wopi_update_out_of_order();
+        }
         if offset != guard.offset {
+            // The refusal carries the host's offset: the client learns it.
+            if !answer_lost {
+                guard.confirmed = guard.offset;
+            }
             Err((
                 guard.offset,
                 "the offset is not the session's current offset",
@@ -441,6 +457,9 @@ async fn update_session(
         return wopi_failure(StatusCode::GONE, "the upload session has expired");
     }
     guard.offset += stored;
+    if !answer_lost {
+        guard.confirmed = guard.offset;
+    }
     guard.expires_at = deadline_after(guard.idle);
     guard.stream = Some((reader, store));
     let mut answer = with_offset(StatusCode::OK.into_response(), guard.offset);

@@ -104,6 +104,12 @@ impl WopiCheckpoint {
         self.protocol
     }
 
+    /// The file URL the upload goes to (with its `access_token`: a credential that prints
+    /// redacted).
+    pub fn file_url(&self) -> &SecretUrl {
+        &self.file_url
+    }
+
     /// The configuration the upload runs with.
     pub fn config(&self) -> &WopiConfig {
         &self.config
@@ -215,6 +221,37 @@ impl WopiCheckpoint {
     /// `access_token` after the old one expired.
     pub fn with_file_url(mut self, file_url: impl Into<alloc::string::String>) -> Self {
         self.file_url = SecretUrl::new(file_url);
+        self
+    }
+
+    /// The same checkpoint committing with `sequence_number`: the way to resume an upload that
+    /// stopped on a `412` with the host's number (see
+    /// [`WopiError::SequenceMismatch`](super::WopiError::SequenceMismatch)). A checkpoint that
+    /// waited for that decision commits with it.
+    ///
+    /// ```
+    /// use resumable_core::engine::wopi::{WopiConfig, WopiStream, WopiUpload};
+    /// use resumable_core::time::Instant;
+    /// use resumable_core::wopi::ChunkId;
+    /// let config = WopiConfig::new(vec![WopiStream::main_content(ChunkId::of(b"abc"), 3)]);
+    /// let upload = WopiUpload::new("https://h/wopi/files/1", config, Instant::ZERO).unwrap();
+    /// let checkpoint = upload.checkpoint().with_sequence_number(8);
+    /// assert_eq!(checkpoint.sequence_number(), 8);
+    /// ```
+    pub fn with_sequence_number(mut self, sequence_number: u64) -> Self {
+        self.sequence_number = sequence_number;
+        self.config.sequence_number = sequence_number;
+        if let WopiStage::SequenceConflict { .. } = self.stage {
+            self.stage = WopiStage::Committing;
+        }
+        self
+    }
+
+    /// The same checkpoint committing with these locks (`X-WOPI-Lock`, `X-WOPI-CoauthLockId`;
+    /// never both): the way to resume after a `409` once the caller holds the host's lock.
+    pub fn with_locks(mut self, lock: Option<Secret>, coauth_lock_id: Option<Secret>) -> Self {
+        self.config.lock = lock;
+        self.config.coauth_lock_id = coauth_lock_id;
         self
     }
 

@@ -321,17 +321,17 @@ fn a_5xx_with_an_offset_is_trusted_and_one_without_makes_a_probe() {
 fn commands_are_refused_in_states_that_do_not_take_them() {
     let mut drive = Drive::new(config());
     assert_eq!(
-        drive.up.commit_with_sequence_number(3),
+        drive.up.commit_with_sequence_number(3, drive.now),
         Err(WopiError::WrongState {
             command: "commit with a sequence number",
             state: WopiState::CreatingSession
         })
     );
-    assert!(drive.up.unpause().is_err());
-    drive.up.cancel().unwrap();
+    assert!(drive.up.unpause(drive.now).is_err());
+    drive.up.cancel(drive.now).unwrap();
     assert_eq!(drive.events(), vec![WopiEvent::Cancelled]);
-    assert!(drive.up.pause().is_err());
-    assert!(drive.up.cancel().is_err());
+    assert!(drive.up.pause(drive.now).is_err());
+    assert!(drive.up.cancel(drive.now).is_err());
     drive.no_request();
 }
 

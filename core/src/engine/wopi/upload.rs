@@ -287,11 +287,16 @@ impl WopiUpload {
         }
     }
 
-    /// Pauses the upload: no range, session creation or commit starts until
+    /// Pauses the upload at `now`: no range, session creation or commit starts until
     /// [`WopiUpload::unpause`] (a request in flight still gets its answer). The session's
     /// sliding expiry keeps running: with keep-alive on (the default) a minimal update extends
-    /// it shortly before it lapses; off, [`WopiEvent::ExpiryWarning`] comes instead.
-    pub fn pause(&mut self) -> Result<(), WopiError> {
+    /// it shortly before it lapses; off, [`WopiEvent::ExpiryWarning`] comes instead. A session
+    /// that lapsed by `now` is reported lost at once, so the pause never hides a loss.
+    pub fn pause(&mut self, now: Instant) -> Result<(), WopiError> {
+        if self.is_over() {
+            return Err(self.wrong_state("pause"));
+        }
+        self.check_expiry(now);
         if self.is_over() {
             return Err(self.wrong_state("pause"));
         }
@@ -299,49 +304,68 @@ impl WopiUpload {
         Ok(())
     }
 
-    /// Ends a pause. If the session expired meanwhile, a new one is created and the stream
-    /// starts again.
-    pub fn unpause(&mut self) -> Result<(), WopiError> {
+    /// Ends a pause at `now`. If the session expired meanwhile (by `now`, even if no timeout
+    /// was handed in since), it is reported lost, a new one is created and the stream starts
+    /// again.
+    pub fn unpause(&mut self, now: Instant) -> Result<(), WopiError> {
         if self.is_over() || !self.paused {
             return Err(self.wrong_state("unpause"));
         }
         self.paused = false;
+        self.check_expiry(now);
         Ok(())
     }
 
-    /// Turns keeping an idle session alive on or off (see [`WopiConfig::keep_alive`]).
-    pub fn set_keep_alive(&mut self, keep_alive: bool) {
+    /// Turns keeping an idle session alive on or off at `now` (see [`WopiConfig::keep_alive`]).
+    /// Turned off inside the expiry margin of an idle session, the warning comes at once;
+    /// turned on there, the keep-alive goes with the next `poll_request`.
+    pub fn set_keep_alive(&mut self, keep_alive: bool, now: Instant) {
         self.keep_alive = keep_alive;
         if keep_alive {
             // A warning given while keep-alive was off must not stop the keep-alive now.
             self.warned = false;
         }
+        if !self.is_over() {
+            self.check_expiry(now);
+        }
     }
 
-    /// After a `412` ([`WopiState::SequenceConflict`]): commits again with `sequence_number`,
-    /// typically the host's (which overwrites the version the host holds). If the session was
-    /// lost while waiting, the stream is uploaded again first.
-    pub fn commit_with_sequence_number(&mut self, sequence_number: u64) -> Result<(), WopiError> {
+    /// After a `412` ([`WopiState::SequenceConflict`]): commits again at `now` with
+    /// `sequence_number`, typically the host's (which overwrites the version the host holds).
+    /// If the session lapsed while waiting (by `now`), the loss is reported and the stream is
+    /// uploaded again in a new session first.
+    pub fn commit_with_sequence_number(
+        &mut self,
+        sequence_number: u64,
+        now: Instant,
+    ) -> Result<(), WopiError> {
         if !matches!(self.phase, Phase::SequenceConflict { .. }) {
             return Err(self.wrong_state("commit with a sequence number"));
         }
         if sequence_number == 0 {
             return Err(super::config::WopiConfigError::ZeroSequenceNumber.into());
         }
+        self.check_expiry(now);
+        if self.is_over() {
+            return Err(self.wrong_state("commit with a sequence number"));
+        }
         self.sequence_number = sequence_number;
         self.phase = self.working_phase();
         Ok(())
     }
 
-    /// Cancels the upload at once with [`WopiEvent::Cancelled`]. Answers to requests in flight
-    /// are ignored. WOPI has no way to delete an upload session: the host drops it when it
-    /// expires.
-    pub fn cancel(&mut self) -> Result<(), WopiError> {
+    /// Cancels the upload at `now` with [`WopiEvent::Cancelled`]. Answers to requests in
+    /// flight are ignored and every timer stops. WOPI has no way to delete an upload session:
+    /// the host drops it when it expires. (`now` is taken, as by every command, so a caller
+    /// drives all of them alike; a cancel has nothing to time.)
+    pub fn cancel(&mut self, now: Instant) -> Result<(), WopiError> {
+        let _ = now;
         if self.is_over() {
             return Err(self.wrong_state("cancel"));
         }
         self.in_flight.clear();
         self.schedule.open();
+        self.expiry.clear();
         self.events.push(WopiEvent::Cancelled);
         self.phase = Phase::Cancelled;
         Ok(())

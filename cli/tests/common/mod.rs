@@ -1,0 +1,70 @@
+//! Shared by the command's end-to-end tests: running the binary, test files, hashes.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode};
+use sha2::{Digest, Sha256};
+
+pub fn resumable() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
+    command.env_remove("RESUMABLE_TOKEN");
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    command.output().unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(u32::from(seed % 31)) as u8
+                ^ seed
+        })
+        .collect()
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// An emulator on its own runtime thread, so a test can block on child processes.
+pub struct Background {
+    pub emulator: EmulatorHandle,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+/// An emulator that keeps only sizes and hashes, with `script`'s faults and whatever
+/// `configure` changes.
+pub fn background(script: &str, configure: impl FnOnce(&mut EmulatorConfig)) -> Background {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let script: FaultScript = script.parse().unwrap();
+    let mut config = EmulatorConfig::default()
+        .with_storage(StorageMode::Discard)
+        .with_script(script);
+    configure(&mut config);
+    let emulator = runtime.block_on(Emulator::start(config)).unwrap();
+    Background { emulator, runtime }
+}
