@@ -4,15 +4,15 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+mod common;
+
+use common::text;
+
+/// The binary, with no token from the environment for the emulator either.
 fn resumable() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
-    command.env_remove("RESUMABLE_TOKEN");
+    let mut command = common::resumable();
     command.env_remove("RESUMABLE_EMULATOR_TOKEN");
     command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A server that is killed when the test ends, pass or fail.

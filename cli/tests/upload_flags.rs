@@ -2,44 +2,18 @@
 //! them (the real binary) against an emulator in the test, whose stored files are the evidence:
 //! `--defer-commit`, `--token` and `--conflict replace`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+
+mod common;
+
+use common::{data, resumable, sha256, text, write};
 
 const KIB320: usize = 327_680;
-
-fn resumable() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
-    command.env_remove("RESUMABLE_TOKEN");
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn bytes_of(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(7) as u8 ^ seed)
-        .collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn file_in(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
 
 /// An emulator on a runtime of its own, so the test thread can wait on child processes.
 struct Service {
@@ -86,8 +60,8 @@ fn defer_commit_stores_the_file_only_when_it_is_committed() {
     let script: FaultScript = "fragment#3=slow:3000".parse().unwrap();
     let server = service(EmulatorConfig::default().with_script(script));
     let dir = tempfile::tempdir().unwrap();
-    let bytes = bytes_of(2 * KIB320 + 5, 1);
-    let file = file_in(dir.path(), "late.bin", &bytes);
+    let bytes = data(2 * KIB320 + 5, 1);
+    let file = write(dir.path(), "late.bin", &bytes);
     let mut child = resumable()
         .env("RESUMABLE_TOKEN", "t")
         .args([
@@ -135,7 +109,7 @@ fn defer_commit_stores_the_file_only_when_it_is_committed() {
     assert_eq!(server.requests("commit"), 1);
     assert_eq!(
         server.stored_at("late.bin"),
-        [(bytes.len() as u64, sha256_hex(&bytes))]
+        [(bytes.len() as u64, sha256(&bytes))]
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["status"], "completed", "{report}");
@@ -162,8 +136,8 @@ fn upload_with_token(server: &Service, file: &Path, token: &str, json: bool) -> 
 fn a_token_from_the_command_line_is_sent_and_never_printed() {
     let server = service(EmulatorConfig::default().with_bearer_token(TOKEN));
     let dir = tempfile::tempdir().unwrap();
-    let bytes = bytes_of(1000, 2);
-    let file = file_in(dir.path(), "t.bin", &bytes);
+    let bytes = data(1000, 2);
+    let file = write(dir.path(), "t.bin", &bytes);
     for json in [false, true] {
         let out = upload_with_token(&server, &file, TOKEN, json);
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -174,7 +148,7 @@ fn a_token_from_the_command_line_is_sent_and_never_printed() {
     // The emulator accepts only this token, so the sessions were created with it.
     assert_eq!(server.emulator.stats().sessions_created, 2);
     for name in ["t.bin", "t-json.bin"] {
-        assert_eq!(server.stored_at(name), [(1000, sha256_hex(&bytes))]);
+        assert_eq!(server.stored_at(name), [(1000, sha256(&bytes))]);
     }
 
     // A token the service refuses: the error names the 401 but not the token.
@@ -196,10 +170,10 @@ fn a_token_from_the_command_line_is_sent_and_never_printed() {
 fn conflict_replace_overwrites_the_file_of_the_same_name() {
     let server = service(EmulatorConfig::default());
     let dir = tempfile::tempdir().unwrap();
-    let first = bytes_of(KIB320 + 100, 3);
-    let second = bytes_of(2 * KIB320 + 7, 4);
+    let first = data(KIB320 + 100, 3);
+    let second = data(2 * KIB320 + 7, 4);
     let upload = |bytes: &[u8], extra: &[&str]| {
-        let file = file_in(dir.path(), "same.bin", bytes);
+        let file = write(dir.path(), "same.bin", bytes);
         resumable()
             .env("RESUMABLE_TOKEN", "t")
             .args(["upload", "--json", "--chunk-size", "320KiB", "--endpoint"])
@@ -223,12 +197,12 @@ fn conflict_replace_overwrites_the_file_of_the_same_name() {
     let hash = replaced["item"]["file"]["hashes"]["sha256Hash"]
         .as_str()
         .unwrap();
-    assert_eq!(hash.to_lowercase(), sha256_hex(&second));
+    assert_eq!(hash.to_lowercase(), sha256(&second));
     assert_ne!(replaced["item"]["eTag"], created["item"]["eTag"]);
     // The emulator lists every completed upload; the newest at the name holds the new bytes.
     let uploads = server.stored_at("same.bin");
     assert_eq!(
         uploads.last(),
-        Some(&(second.len() as u64, sha256_hex(&second)))
+        Some(&(second.len() as u64, sha256(&second)))
     );
 }

@@ -12,6 +12,10 @@ use resumable_emulator::{
 };
 use serde_json::Value;
 
+mod common;
+
+use common::{resumable, text};
+
 /// Service time runs this many times faster than real time: a persistent session expires after
 /// one idle second.
 const SCALE: f64 = 300.0;
@@ -19,16 +23,6 @@ const SCALE: f64 = 300.0;
 const INACTIVITY: &str = "1s";
 /// The bearer token the test emulator accepts; it must never be printed.
 const TOKEN: &str = "token-6f1d2a-must-not-be-printed";
-
-fn resumable() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
-    command.env_remove("RESUMABLE_TOKEN");
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// An emulator on its own runtime, alive while the test runs the binary.
 struct Service {

@@ -2,7 +2,7 @@
 //!
 //! A WOPI upload with the `FullFile` scheme needs the hash of the whole file before its first
 //! byte goes out (the ChunkId is in the first frame's prefix), so this is a full read of the
-//! file: streamed in [`BLOCK_SIZE`] blocks, never the whole file in memory, and reporting how
+//! file: streamed in [`BLOCK_SIZE`](crate::source::BLOCK_SIZE) blocks, never the whole file in memory, and reporting how
 //! far it got so a caller can show it.
 
 use std::io;
@@ -11,7 +11,7 @@ use resumable_core::range::ByteRange;
 use resumable_core::wopi::ChunkId;
 use resumable_core::wopi::spooky::SpookyHasher;
 
-use crate::source::{BLOCK_SIZE, Source};
+use crate::source::{Source, for_each_block};
 
 /// The ChunkId of `range` of `source`. `progress` is called after each block with the bytes
 /// hashed so far (from the start of `range`).
@@ -36,27 +36,19 @@ pub fn chunk_id_of(
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<ChunkId> {
     let mut hasher = SpookyHasher::new(0, 0);
-    let mut buf = vec![0u8; (range.len() as usize).min(BLOCK_SIZE)];
-    let mut offset = range.start();
-    while offset < range.end() {
-        let n = ((range.end() - offset) as usize).min(buf.len());
-        match source.slice(ByteRange::with_len(offset, n as u64).unwrap_or(range)) {
-            Some(bytes) if bytes.len() == n => hasher.update(&bytes),
-            _ => {
-                source.read_exact_at(offset, &mut buf[..n])?;
-                hasher.update(&buf[..n]);
-            }
-        }
-        offset += n as u64;
-        progress(offset - range.start());
-    }
+    let mut done = 0;
+    for_each_block(source, range, &mut |block| {
+        hasher.update(block);
+        done += block.len() as u64;
+        progress(done);
+    })?;
     Ok(ChunkId::of_hasher(&hasher))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::FileSource;
+    use crate::source::{BLOCK_SIZE, FileSource};
     use proptest::prelude::*;
 
     #[test]

@@ -215,19 +215,33 @@ impl BytesSource {
 /// CRC32 of a range of a source, read in blocks (for checkpoint fingerprints).
 pub fn crc32_of(source: &dyn Source, range: ByteRange) -> io::Result<u32> {
     let mut hasher = crc32fast::Hasher::new();
-    if let Some(bytes) = source.slice(range) {
-        hasher.update(&bytes);
-        return Ok(hasher.finalize());
+    for_each_block(source, range, &mut |block| hasher.update(block))?;
+    Ok(hasher.finalize())
+}
+
+/// Hands `range` of `source` to `each` in order, at most [`BLOCK_SIZE`] bytes at a time: the
+/// bytes of a source that holds them are not copied; a file is read into one reused buffer.
+pub(crate) fn for_each_block(
+    source: &dyn Source,
+    range: ByteRange,
+    each: &mut dyn FnMut(&[u8]),
+) -> io::Result<()> {
+    if let Some(bytes) = source
+        .slice(range)
+        .filter(|b| b.len() as u64 == range.len())
+    {
+        bytes.chunks(BLOCK_SIZE).for_each(each);
+        return Ok(());
     }
     let mut buf = vec![0u8; (range.len() as usize).min(BLOCK_SIZE)];
     let mut offset = range.start();
     while offset < range.end() {
         let n = ((range.end() - offset) as usize).min(buf.len());
         source.read_exact_at(offset, &mut buf[..n])?;
-        hasher.update(&buf[..n]);
+        each(&buf[..n]);
         offset += n as u64;
     }
-    Ok(hasher.finalize())
+    Ok(())
 }
 
 /// The block size for reads from a file: large enough that per-read costs vanish, small enough
