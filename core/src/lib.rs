@@ -190,6 +190,7 @@ extern crate std;
 
 pub mod buffer;
 pub mod chunk;
+pub mod digest;
 #[cfg(feature = "alloc")]
 pub mod engine;
 #[cfg(feature = "alloc")]

@@ -1,0 +1,179 @@
+//! [`SourceDigest`]: the hashes of a source, taken from the reads done to send it.
+
+use sha1::Digest as _;
+
+use super::quick_xor::{Base64, QUICK_XOR_BASE64_LEN, QUICK_XOR_LEN, QuickXorHash};
+
+/// The hashes of a source of known size, fed with the bytes a transport reads to send it.
+///
+/// Fragments are read in order, but retries read bytes again and a resumed upload skips what
+/// the service already holds, so the digest keeps a cursor: [`SourceDigest::update`] takes
+/// whatever part of a read continues from it and ignores the rest. What the sending never read
+/// (the bytes a resumed upload skipped) the transport reads for the digest alone, from
+/// [`SourceDigest::next_offset`], before the service's copy is checked. In the common case every
+/// byte is read once, for sending and hashing together.
+///
+/// ```
+/// use resumable_core::digest::SourceDigest;
+/// let mut digest = SourceDigest::new(11);
+/// digest.update(0, b"hello ");
+/// digest.update(3, b"lo wor"); // a retry: only "wor" is new
+/// assert_eq!(digest.next_offset(), 9);
+/// digest.update(9, b"ld");
+/// let hashes = digest.hashes().unwrap();
+/// assert_eq!(hashes.quick_xor_base64().as_str(), "aCgDG9jwBhDc4Q1yawMZAAAAAAA=");
+/// assert_eq!(hashes.crc32, crc32fast::hash(b"hello world"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SourceDigest {
+    total: u64,
+    quick_xor: QuickXorHash,
+    crc32: crc32fast::Hasher,
+    sha1: sha1::Sha1,
+    sha256: sha2::Sha256,
+}
+
+impl SourceDigest {
+    /// A digest of a source of `total` bytes, nothing read yet.
+    pub fn new(total: u64) -> Self {
+        SourceDigest {
+            total,
+            quick_xor: QuickXorHash::new(),
+            crc32: crc32fast::Hasher::new(),
+            sha1: sha1::Sha1::new(),
+            sha256: sha2::Sha256::new(),
+        }
+    }
+
+    /// The source's size.
+    pub const fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The first byte not hashed yet (the total once all are).
+    pub const fn next_offset(&self) -> u64 {
+        self.quick_xor.len()
+    }
+
+    /// Whether every byte was hashed.
+    pub const fn is_complete(&self) -> bool {
+        self.next_offset() >= self.total
+    }
+
+    /// Takes the bytes read at `offset`: the part that continues from
+    /// [`SourceDigest::next_offset`], inside the source's size. Returns how many bytes were
+    /// taken.
+    pub fn update(&mut self, offset: u64, bytes: &[u8]) -> usize {
+        let next = self.next_offset();
+        let end = offset.saturating_add(bytes.len() as u64).min(self.total);
+        if offset > next || end <= next {
+            return 0;
+        }
+        // Both differences are below `bytes.len()`, so they fit a usize.
+        let skip = (next - offset) as usize;
+        let take = (end - next) as usize;
+        let new = &bytes[skip..skip + take];
+        self.quick_xor.update(new);
+        self.crc32.update(new);
+        self.sha1.update(new);
+        self.sha256.update(new);
+        take
+    }
+
+    /// The finished hashes, once every byte was hashed.
+    pub fn hashes(&self) -> Option<SourceHashes> {
+        if !self.is_complete() {
+            return None;
+        }
+        Some(SourceHashes {
+            size: self.total,
+            quick_xor: self.quick_xor.finish(),
+            crc32: self.crc32.clone().finalize(),
+            sha1: self.sha1.clone().finalize().into(),
+            sha256: self.sha256.clone().finalize().into(),
+        })
+    }
+}
+
+/// The hashes of a whole source, to check a stored copy against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SourceHashes {
+    /// The source's size.
+    pub size: u64,
+    /// QuickXorHash (OneDrive, SharePoint).
+    pub quick_xor: [u8; QUICK_XOR_LEN],
+    /// CRC-32 (IEEE).
+    pub crc32: u32,
+    /// SHA-1.
+    pub sha1: [u8; 20],
+    /// SHA-256.
+    pub sha256: [u8; 32],
+}
+
+impl SourceHashes {
+    /// The hashes of `bytes`, all at once.
+    ///
+    /// ```
+    /// use resumable_core::digest::SourceHashes;
+    /// let hashes = SourceHashes::of(b"hello world");
+    /// assert_eq!(hashes.quick_xor_base64().as_str(), "aCgDG9jwBhDc4Q1yawMZAAAAAAA=");
+    /// assert_eq!(hashes.size, 11);
+    /// ```
+    pub fn of(bytes: &[u8]) -> Self {
+        let mut digest = SourceDigest::new(bytes.len() as u64);
+        digest.update(0, bytes);
+        // Every byte was just given.
+        digest.hashes().unwrap_or(SourceHashes {
+            size: 0,
+            quick_xor: [0; QUICK_XOR_LEN],
+            crc32: 0,
+            sha1: [0; 20],
+            sha256: [0; 32],
+        })
+    }
+
+    /// The QuickXorHash in base64, as Graph writes it.
+    pub fn quick_xor_base64(&self) -> Base64<QUICK_XOR_BASE64_LEN> {
+        Base64::encode(&self.quick_xor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Reads in any order, overlapping, repeated, past the end: the digest equals the
+        /// digest of the source read once, provided what follows the cursor is read at last.
+        #[test]
+        fn any_reads_give_the_hashes_of_the_whole(
+            data in proptest::collection::vec(any::<u8>(), 1..3000),
+            reads in proptest::collection::vec((0usize..3000, 0usize..700), 0..20),
+        ) {
+            let mut digest = SourceDigest::new(data.len() as u64);
+            for (start, len) in reads {
+                let start = start.min(data.len());
+                let end = (start + len).min(data.len());
+                digest.update(start as u64, &data[start..end]);
+            }
+            let next = digest.next_offset() as usize;
+            digest.update(next as u64, &data[next..]);
+            prop_assert_eq!(digest.hashes(), Some(SourceHashes::of(&data)));
+        }
+    }
+
+    #[test]
+    fn incomplete_digests_have_no_hashes() {
+        let mut digest = SourceDigest::new(4);
+        digest.update(0, b"abc");
+        assert_eq!(digest.hashes(), None);
+        assert_eq!(digest.update(4, b"d"), 0);
+        assert_eq!(digest.update(3, b"defg"), 1);
+        assert_eq!(
+            digest.hashes().unwrap().sha256,
+            SourceHashes::of(b"abcd").sha256
+        );
+    }
+}

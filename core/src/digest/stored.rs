@@ -1,0 +1,348 @@
+//! Whether a stored file is the source: its size and every hash the service reported, compared
+//! with the source's [`SourceHashes`].
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde_json::Value;
+
+use crate::json::property;
+
+use super::source::SourceHashes;
+
+/// A hash a service may report for a stored file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum HashKind {
+    /// Graph `quickXorHash` (base64).
+    QuickXor,
+    /// Graph `sha1Hash` (hex).
+    Sha1,
+    /// Graph `crc32Hash` (hex; OneDrive writes it little-endian, either order is read).
+    Crc32,
+    /// Graph `sha256Hash` or WOPI `SHA256` (hex or base64).
+    Sha256,
+}
+
+impl HashKind {
+    /// The name the service uses.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HashKind::QuickXor => "quickXorHash",
+            HashKind::Sha1 => "sha1Hash",
+            HashKind::Crc32 => "crc32Hash",
+            HashKind::Sha256 => "sha256Hash",
+        }
+    }
+}
+
+impl fmt::Display for HashKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What was checked of a stored file before the upload was called done.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Verification {
+    /// The stored size was compared with the source's (and matched).
+    pub size: bool,
+    /// Hashes the service reported that matched the source's.
+    pub hashes: Vec<HashKind>,
+    /// What the service said of the stored file that could be checked beyond size and hashes
+    /// (for mail attachments: the `Location` of the attachment).
+    pub location: bool,
+}
+
+impl Verification {
+    /// Whether a hash matched: the service holds the source's bytes, not only as many.
+    pub fn has_hash(&self) -> bool {
+        !self.hashes.is_empty()
+    }
+}
+
+impl fmt::Display for Verification {
+    /// `size and quickXorHash checked`, `size checked, no hash returned`, ...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<&str> = Vec::new();
+        if self.size {
+            parts.push("size");
+        }
+        parts.extend(self.hashes.iter().map(|h| h.name()));
+        if parts.is_empty() && self.location {
+            return f.write_str("location returned; no size or hash returned");
+        }
+        if parts.is_empty() {
+            return f.write_str("nothing returned to check");
+        }
+        for (i, part) in parts.iter().enumerate() {
+            match i {
+                0 => {}
+                _ if i + 1 == parts.len() => f.write_str(" and ")?,
+                _ => f.write_str(", ")?,
+            }
+            f.write_str(part)?;
+        }
+        f.write_str(" checked")?;
+        if !self.has_hash() {
+            f.write_str(", no hash returned")?;
+        }
+        Ok(())
+    }
+}
+
+/// How a stored file differs from the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mismatch {
+    /// The stored size is not the source's.
+    Size {
+        /// The source's size.
+        source: u64,
+        /// What the service reported.
+        stored: u64,
+    },
+    /// A hash differs.
+    Hash {
+        /// Which.
+        kind: HashKind,
+        /// The source's, as the service writes it.
+        source: String,
+        /// What the service reported.
+        stored: String,
+    },
+    /// The service described the file without a size, or not as JSON.
+    Unreadable,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::Size { source, stored } => write!(
+                f,
+                "the service stored {stored} bytes, the source has {source}"
+            ),
+            Mismatch::Hash {
+                kind,
+                source,
+                stored,
+            } => write!(
+                f,
+                "the stored file's {kind} is {stored}, the source's is {source}"
+            ),
+            Mismatch::Unreadable => {
+                f.write_str("the service described the stored file without a readable size")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Mismatch {}
+
+/// Checks a Graph item (drive item or print document JSON) against the source: `size` (which
+/// must be there when `size_required`) and each of `file.hashes.{quickXorHash, sha1Hash,
+/// crc32Hash, sha256Hash}` present. Property names in any casing.
+///
+/// ```
+/// use resumable_core::digest::SourceHashes;
+/// use resumable_core::digest::stored::{check_graph_item, HashKind, Mismatch};
+/// let source = SourceHashes::of(b"hello world");
+/// let item = r#"{"size": 11, "file": {"hashes": {"quickXorHash": "aCgDG9jwBhDc4Q1yawMZAAAAAAA="}}}"#;
+/// let checked = check_graph_item(item, &source, true).unwrap();
+/// assert_eq!(checked.hashes, vec![HashKind::QuickXor]);
+/// assert_eq!(checked.to_string(), "size and quickXorHash checked");
+/// let short = r#"{"size": 10}"#;
+/// assert_eq!(check_graph_item(short, &source, true), Err(Mismatch::Size { source: 11, stored: 10 }));
+/// assert_eq!(check_graph_item(r#"{"size": 11}"#, &source, true).unwrap().to_string(),
+///     "size checked, no hash returned");
+/// ```
+pub fn check_graph_item(
+    item: &str,
+    source: &SourceHashes,
+    size_required: bool,
+) -> Result<Verification, Mismatch> {
+    let Ok(Value::Object(item)) = serde_json::from_str::<Value>(item) else {
+        return Err(Mismatch::Unreadable);
+    };
+    let mut checked = Verification::default();
+    match property(&item, "size").map(size_of) {
+        Some(Some(stored)) if stored == source.size => checked.size = true,
+        Some(Some(stored)) => {
+            return Err(Mismatch::Size {
+                source: source.size,
+                stored,
+            });
+        }
+        Some(None) => return Err(Mismatch::Unreadable),
+        None if size_required => return Err(Mismatch::Unreadable),
+        None => {}
+    }
+    let hashes = property(&item, "file")
+        .and_then(Value::as_object)
+        .and_then(|file| property(file, "hashes"))
+        .and_then(Value::as_object);
+    if let Some(hashes) = hashes {
+        for kind in [
+            HashKind::QuickXor,
+            HashKind::Sha1,
+            HashKind::Crc32,
+            HashKind::Sha256,
+        ] {
+            match property(hashes, kind.name()) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(stored)) if stored.is_empty() => {}
+                Some(stored) => {
+                    let stored = match stored {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    check_hash(kind, &stored, source)?;
+                    checked.hashes.push(kind);
+                }
+            }
+        }
+    }
+    Ok(checked)
+}
+
+/// Checks one reported hash against the source's.
+///
+/// ```
+/// use resumable_core::digest::SourceHashes;
+/// use resumable_core::digest::stored::{check_hash, HashKind};
+/// let source = SourceHashes::of(b"abc");
+/// // crc32("abc") = 0x352441C2; OneDrive writes it little-endian.
+/// assert!(check_hash(HashKind::Crc32, "C2412435", &source).is_ok());
+/// assert!(check_hash(HashKind::Crc32, "352441c2", &source).is_ok());
+/// assert!(check_hash(HashKind::Crc32, "00000000", &source).is_err());
+/// ```
+pub fn check_hash(kind: HashKind, stored: &str, source: &SourceHashes) -> Result<(), Mismatch> {
+    let stored = stored.trim();
+    let matches = match kind {
+        HashKind::QuickXor => stored == source.quick_xor_base64().as_str(),
+        HashKind::Sha1 => hex_eq(stored, &source.sha1),
+        HashKind::Crc32 => {
+            hex_eq(stored, &source.crc32.to_be_bytes())
+                || hex_eq(stored, &source.crc32.to_le_bytes())
+        }
+        HashKind::Sha256 => {
+            hex_eq(stored, &source.sha256)
+                || stored == super::Base64::<44>::encode(&source.sha256).as_str()
+        }
+    };
+    if matches {
+        return Ok(());
+    }
+    Err(Mismatch::Hash {
+        kind,
+        source: written(kind, source),
+        stored: stored.chars().take(100).collect(),
+    })
+}
+
+/// The source's hash as a service writes it.
+fn written(kind: HashKind, source: &SourceHashes) -> String {
+    match kind {
+        HashKind::QuickXor => source.quick_xor_base64().as_str().into(),
+        HashKind::Sha1 => hex(&source.sha1),
+        HashKind::Crc32 => hex(&source.crc32.to_le_bytes()),
+        HashKind::Sha256 => hex(&source.sha256),
+    }
+}
+
+/// Upper-case hex, as Graph writes hashes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+fn hex_eq(text: &str, bytes: &[u8]) -> bool {
+    text.len() == bytes.len() * 2
+        && text
+            .as_bytes()
+            .chunks_exact(2)
+            .zip(bytes)
+            .all(|(pair, &b)| {
+                let nibble = |c: u8| char::from(c).to_digit(16);
+                matches!((nibble(pair[0]), nibble(pair[1])), (Some(h), Some(l)) if h * 16 + l == u32::from(b))
+            })
+}
+
+/// A size written as a number (or, by some services, a numeric string).
+fn size_of(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reported_hash_is_compared() {
+        let source = SourceHashes::of(b"hello world");
+        let good = alloc::format!(
+            r#"{{"Size":11,"File":{{"Hashes":{{"quickXorHash":"{}","sha1Hash":"{}","crc32Hash":"{}","sha256Hash":"{}"}}}}}}"#,
+            source.quick_xor_base64(),
+            hex(&source.sha1),
+            hex(&source.crc32.to_le_bytes()),
+            hex(&source.sha256).to_lowercase(),
+        );
+        let checked = check_graph_item(&good, &source, true).unwrap();
+        assert_eq!(checked.hashes.len(), 4);
+        assert_eq!(
+            checked.to_string(),
+            "size, quickXorHash, sha1Hash, crc32Hash and sha256Hash checked"
+        );
+        for (name, wrong) in [
+            ("quickXorHash", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ("sha1Hash", "0000000000000000000000000000000000000000"),
+            ("crc32Hash", "00000000"),
+            ("sha256Hash", "00"),
+        ] {
+            let bad = alloc::format!(r#"{{"size":11,"file":{{"hashes":{{"{name}":"{wrong}"}}}}}}"#);
+            let error = check_graph_item(&bad, &source, true).unwrap_err();
+            assert!(matches!(error, Mismatch::Hash { .. }), "{name}: {error}");
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn sizes_must_be_there_when_required_and_equal() {
+        let source = SourceHashes::of(b"abc");
+        assert_eq!(
+            check_graph_item("{}", &source, true),
+            Err(Mismatch::Unreadable)
+        );
+        assert_eq!(
+            check_graph_item("not json", &source, false),
+            Err(Mismatch::Unreadable)
+        );
+        assert_eq!(
+            check_graph_item("{}", &source, false).unwrap().to_string(),
+            "nothing returned to check"
+        );
+        assert_eq!(
+            check_graph_item(r#"{"size":0}"#, &source, true),
+            Err(Mismatch::Size {
+                source: 3,
+                stored: 0
+            })
+        );
+        assert_eq!(
+            check_graph_item(r#"{"size":"3"}"#, &source, true).map(|v| v.size),
+            Ok(true)
+        );
+    }
+}
