@@ -185,7 +185,9 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// The largest backoff ceiling.
     pub max_backoff: Duration,
-    /// Blind retries (no `Retry-After`) allowed without progress in between.
+    /// Retries allowed without progress in between: blind ones, and those a `Retry-After`
+    /// asked for alike (a service that answers `503 Retry-After: 1` forever must not be
+    /// retried forever).
     pub max_attempts: u32,
     /// The longest single wait a `Retry-After` may ask for; a longer one gives up.
     pub max_retry_after: Duration,
@@ -258,10 +260,11 @@ impl Retrier {
     /// How long to wait before the next attempt, after a failure at `now`. `retry_after` is the
     /// server's wait, if it gave one (already converted with [`RetryAfter::delay_from`]).
     ///
-    /// A blind retry spends one unit of budget and waits a uniformly random time up to the current
-    /// backoff ceiling. A directed retry waits at least what the server asked (plus jitter up to
-    /// the ceiling, so many clients do not return at the same instant) and spends no budget.
-    /// Either gives up if it would stall past [`RetryPolicy::max_stall`].
+    /// A blind retry waits a uniformly random time up to the current backoff ceiling. A
+    /// directed retry waits at least what the server asked (plus up to a second of jitter, so
+    /// many clients do not return at the same instant). Either spends one unit of budget
+    /// ([`RetryPolicy::max_attempts`]), and either gives up if it would stall past
+    /// [`RetryPolicy::max_stall`].
     pub fn schedule(
         &mut self,
         now: Instant,
@@ -270,25 +273,23 @@ impl Retrier {
         let ceiling = self.ceiling();
         let jitter_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
         let jitter = Duration::from_millis(self.rng.below_or_equal(jitter_ms));
+        if let Some(asked) = retry_after.filter(|asked| *asked > self.policy.max_retry_after) {
+            return Err(GiveUp::RetryAfterTooLong {
+                asked,
+                max: self.policy.max_retry_after,
+            });
+        }
+        if self.attempts >= self.policy.max_attempts {
+            return Err(GiveUp::BudgetExhausted {
+                attempts: self.attempts,
+            });
+        }
         let delay = match retry_after {
-            Some(asked) if asked > self.policy.max_retry_after => {
-                return Err(GiveUp::RetryAfterTooLong {
-                    asked,
-                    max: self.policy.max_retry_after,
-                });
-            }
             Some(asked) => asked.saturating_add(jitter.min(Duration::from_secs(1))),
-            None => {
-                if self.attempts >= self.policy.max_attempts {
-                    return Err(GiveUp::BudgetExhausted {
-                        attempts: self.attempts,
-                    });
-                }
-                self.attempts += 1;
-                jitter
-            }
+            None => jitter,
         };
         self.check_stall(now, delay)?;
+        self.attempts += 1;
         Ok(delay)
     }
 

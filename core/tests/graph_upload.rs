@@ -10,6 +10,7 @@
 mod graph_upload {
     mod finishing;
     pub mod harness;
+    mod hostile;
     mod lessons;
     mod misbehaving;
     mod properties;

@@ -331,6 +331,9 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
             let cause = match cause {
                 SessionLossCause::Expired => "the upload session expired",
                 SessionLossCause::NotFound => "the upload session is gone (404)",
+                SessionLossCause::Unverifiable => {
+                    "the upload session holds bytes sent before the interruption, and the file changed since"
+                }
             };
             if *starting_over {
                 format!("{cause}; starting over in a new session")
@@ -340,6 +343,12 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         }
         Event::CommitPending { .. } => "all bytes received; committing".into(),
         Event::NameConflict => "the name is taken (409)".into(),
+        Event::ProtocolViolation(violation) => {
+            format!("{violation}; asking the service where it is")
+        }
+        Event::NotThisUpload(mismatch) => format!(
+            "the file found at the destination is not this upload ({mismatch}); uploading again"
+        ),
         Event::Cancelled => "cancelled; the session was deleted".into(),
         // A failure is the command's last line; saying it twice helps no one.
         Event::Completed(_) => "completed".into(),

@@ -116,6 +116,9 @@ pub enum Mismatch {
     },
     /// The service described the file without a size, or not as JSON.
     Unreadable,
+    /// A file found by looking it up carries no hash and was last modified before this
+    /// upload's session was made (or when is unknown): nothing shows it is this upload's.
+    NotProven,
 }
 
 impl fmt::Display for Mismatch {
@@ -136,11 +139,99 @@ impl fmt::Display for Mismatch {
             Mismatch::Unreadable => {
                 f.write_str("the service described the stored file without a readable size")
             }
+            Mismatch::NotProven => f.write_str(
+                "the file found there has no hash and is not newer than this upload's session",
+            ),
         }
     }
 }
 
 impl core::error::Error for Mismatch {}
+
+/// What a Graph answer says of a stored file (drive item or print document JSON): its size,
+/// the hashes in `file.hashes`, and when it was last modified. Property names in any casing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredItem {
+    /// `size`, if given (a number, or a numeric string).
+    pub size: Option<u64>,
+    /// The hashes given, as written (`quickXorHash` base64, the others hex).
+    pub hashes: Vec<(HashKind, String)>,
+    /// `lastModifiedDateTime`, as written.
+    pub modified: Option<String>,
+}
+
+impl StoredItem {
+    /// Reads the item JSON. Not JSON, not an object, or a `size` that is not a number is
+    /// [`Mismatch::Unreadable`].
+    pub fn parse_graph(item: &str) -> Result<StoredItem, Mismatch> {
+        let Ok(Value::Object(item)) = serde_json::from_str::<Value>(item) else {
+            return Err(Mismatch::Unreadable);
+        };
+        let size = match property(&item, "size") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(size_of(value).ok_or(Mismatch::Unreadable)?),
+        };
+        let mut hashes = Vec::new();
+        let listed = property(&item, "file")
+            .and_then(Value::as_object)
+            .and_then(|file| property(file, "hashes"))
+            .and_then(Value::as_object);
+        for kind in [
+            HashKind::QuickXor,
+            HashKind::Sha1,
+            HashKind::Crc32,
+            HashKind::Sha256,
+        ] {
+            match listed.and_then(|hashes| property(hashes, kind.name())) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(text)) if text.is_empty() => {}
+                Some(Value::String(text)) => hashes.push((kind, text.clone())),
+                Some(other) => hashes.push((kind, other.to_string())),
+            }
+        }
+        let modified = property(&item, "lastModifiedDateTime")
+            .and_then(Value::as_str)
+            .map(String::from);
+        Ok(StoredItem {
+            size,
+            hashes,
+            modified,
+        })
+    }
+
+    /// Compares the size with the source's `total`; a missing size is a mismatch when
+    /// `required`. Returns whether a size was compared.
+    pub fn check_size(&self, total: u64, required: bool) -> Result<bool, Mismatch> {
+        match self.size {
+            Some(stored) if stored == total => Ok(true),
+            Some(stored) => Err(Mismatch::Size {
+                source: total,
+                stored,
+            }),
+            None if required => Err(Mismatch::Unreadable),
+            None => Ok(false),
+        }
+    }
+
+    /// Compares the size and every hash given with the source's.
+    pub fn check(
+        &self,
+        source: &SourceHashes,
+        size_required: bool,
+    ) -> Result<Verification, Mismatch> {
+        let size = self.check_size(source.size, size_required)?;
+        let mut hashes = Vec::new();
+        for (kind, stored) in &self.hashes {
+            check_hash(*kind, stored, source)?;
+            hashes.push(*kind);
+        }
+        Ok(Verification {
+            size,
+            hashes,
+            location: false,
+        })
+    }
+}
 
 /// Checks a Graph item (drive item or print document JSON) against the source: `size` (which
 /// must be there when `size_required`) and each of `file.hashes.{quickXorHash, sha1Hash,
@@ -164,48 +255,7 @@ pub fn check_graph_item(
     source: &SourceHashes,
     size_required: bool,
 ) -> Result<Verification, Mismatch> {
-    let Ok(Value::Object(item)) = serde_json::from_str::<Value>(item) else {
-        return Err(Mismatch::Unreadable);
-    };
-    let mut checked = Verification::default();
-    match property(&item, "size").map(size_of) {
-        Some(Some(stored)) if stored == source.size => checked.size = true,
-        Some(Some(stored)) => {
-            return Err(Mismatch::Size {
-                source: source.size,
-                stored,
-            });
-        }
-        Some(None) => return Err(Mismatch::Unreadable),
-        None if size_required => return Err(Mismatch::Unreadable),
-        None => {}
-    }
-    let hashes = property(&item, "file")
-        .and_then(Value::as_object)
-        .and_then(|file| property(file, "hashes"))
-        .and_then(Value::as_object);
-    if let Some(hashes) = hashes {
-        for kind in [
-            HashKind::QuickXor,
-            HashKind::Sha1,
-            HashKind::Crc32,
-            HashKind::Sha256,
-        ] {
-            match property(hashes, kind.name()) {
-                None | Some(Value::Null) => {}
-                Some(Value::String(stored)) if stored.is_empty() => {}
-                Some(stored) => {
-                    let stored = match stored {
-                        Value::String(text) => text.clone(),
-                        other => other.to_string(),
-                    };
-                    check_hash(kind, &stored, source)?;
-                    checked.hashes.push(kind);
-                }
-            }
-        }
-    }
-    Ok(checked)
+    StoredItem::parse_graph(item)?.check(source, size_required)
 }
 
 /// Checks one reported hash against the source's.

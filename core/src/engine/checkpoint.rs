@@ -60,6 +60,12 @@ pub struct Fingerprint {
     /// Confirmed fragments with their CRC-32, in ascending order. Bytes the server holds from a
     /// partly stored fragment have no entry (only whole fragments were measured).
     pub fragments: Vec<FragmentCrc>,
+    /// The source's modification time (nanoseconds since the Unix epoch) when the upload
+    /// began, if the transport knows it. A resume whose source still has it may take bytes the
+    /// session holds beyond the CRCs, from requests in flight at the interruption, as the
+    /// source's ([`Upload::accept_held_bytes`](super::Upload::accept_held_bytes)).
+    #[serde(default)]
+    pub modified: Option<u64>,
 }
 
 /// Which protocol a checkpoint belongs to, so a checkpoint of another machine is refused.
@@ -134,6 +140,10 @@ pub struct Checkpoint {
     /// The explicit commit last sent, so a resume can look for its item.
     #[serde(default)]
     pub(crate) commit: Option<ExplicitCommit>,
+    /// When the session was created, on the server's clock: an item found by lookup that is
+    /// older was not made by this upload.
+    #[serde(default)]
+    pub(crate) session_created: Option<UnixTime>,
 }
 
 impl Checkpoint {
@@ -276,9 +286,11 @@ impl Checkpoint {
         self.fingerprint = Fingerprint {
             size: total,
             fragments: Vec::new(),
+            modified: None,
         };
         self.may_have_finished = false;
         self.commit = None;
+        self.session_created = None;
         self
     }
 

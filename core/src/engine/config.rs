@@ -329,10 +329,36 @@ pub struct SessionPolicy {
     /// moments could arrive after it. Never more than a quarter of the lifetime the server
     /// granted.
     pub expiry_margin: Duration,
+    /// Answers that break the protocol (an item before the last byte, ranges claiming bytes
+    /// never sent) tolerated before giving up on the service. Each one leads to asking the
+    /// service where it is.
+    #[serde(default = "default_max_violations")]
+    pub max_violations: u32,
+    /// Times a session may lose bytes it had confirmed before the upload gives up on it.
+    #[serde(default = "default_max_regressions")]
+    pub max_regressions: u32,
+    /// The send budget of one session: at most this many times the file, plus four of the
+    /// largest fragments, go into one session (retries and re-sends included). A session that
+    /// has not kept the file by then is given up on. A new session has a budget of its own.
+    #[serde(default = "default_send_budget_files")]
+    pub send_budget_files: u32,
+}
+
+const fn default_max_violations() -> u32 {
+    3
+}
+
+const fn default_max_regressions() -> u32 {
+    3
+}
+
+const fn default_send_budget_files() -> u32 {
+    2
 }
 
 impl Default for SessionPolicy {
-    /// 3 retries 5 s apart, 3 sessions, start over, a 10 s expiry margin.
+    /// 3 retries 5 s apart, 3 sessions, start over, a 10 s expiry margin, 3 protocol
+    /// violations, 3 regressions, and a send budget of twice the file per session.
     fn default() -> Self {
         SessionPolicy {
             not_found_retries: 3,
@@ -340,6 +366,9 @@ impl Default for SessionPolicy {
             max_sessions: 3,
             on_loss: SessionLoss::StartOver,
             expiry_margin: Duration::from_secs(10),
+            max_violations: default_max_violations(),
+            max_regressions: default_max_regressions(),
+            send_budget_files: default_send_budget_files(),
         }
     }
 }

@@ -10,8 +10,10 @@ use crate::chunk::FragmentSizeError;
 use crate::http::{RequestKind, TransportError};
 use crate::retry::GiveUp;
 
+use crate::digest::stored::Mismatch;
+
 use super::answer::AnswerError;
-use super::event::SessionLossCause;
+use super::event::{SessionLossCause, Violation};
 use super::state::State;
 
 /// Why an upload failed or a command was refused.
@@ -96,6 +98,44 @@ pub enum UploadError {
     },
     /// A resumed checkpoint has no session and no creation URL to make one.
     NothingToResume,
+    /// The service named the finished file, but what it stored is not the source: its size or
+    /// a hash it reported differs. The upload is **not** complete.
+    StoredFileDiffers {
+        /// What the upload created.
+        destination: Destination,
+        /// What differs.
+        mismatch: Mismatch,
+    },
+    /// The service broke the protocol again and again (claimed bytes never sent, announced
+    /// the file before the last byte, lost bytes it had confirmed): the engine gave up on it
+    /// rather than trust it.
+    ServiceMisbehaved {
+        /// The last violation.
+        violation: Violation,
+        /// How many there were.
+        times: u32,
+    },
+    /// The upload sent more bytes into one session than its budget allows
+    /// ([`SessionPolicy::send_budget_files`](super::SessionPolicy::send_budget_files) times the
+    /// file, plus a few fragments) without the session holding the file: the service keeps
+    /// losing or refusing what it is sent.
+    SendBudgetSpent {
+        /// Bytes sent into the session.
+        sent: u64,
+        /// The file's size.
+        total: u64,
+    },
+    /// The service's answers to a request could not be used, several times over (not JSON, no
+    /// `uploadUrl`, an `uploadUrl` that is not an `http(s)` URL): a fault of the service or of
+    /// something between it and this client, not of the connection.
+    ProtocolError {
+        /// What the request was for.
+        during: RequestKind,
+        /// What was wrong with the last answer.
+        last: Failure,
+        /// How many such answers came.
+        times: u32,
+    },
 }
 
 /// What an upload creates, so a message can say where to look for it.
@@ -123,6 +163,11 @@ pub enum Failure {
     /// The server accepted the request with this 2xx status but stored none of its bytes (it
     /// still lists them as missing).
     NoProgress(u16),
+    /// The session-creation answer had no `uploadUrl`.
+    NoUploadUrl,
+    /// The session-creation answer's `uploadUrl` is not an `http(s)` URL without user
+    /// information.
+    BadUploadUrl,
 }
 
 impl fmt::Display for Failure {
@@ -133,6 +178,10 @@ impl fmt::Display for Failure {
             Failure::Unreadable(error) => write!(f, "unreadable answer: {error}"),
             Failure::NoProgress(status) => {
                 write!(f, "HTTP {status} without progress (nothing was stored)")
+            }
+            Failure::NoUploadUrl => f.write_str("an answer without an uploadUrl"),
+            Failure::BadUploadUrl => {
+                f.write_str("an uploadUrl that is not an http(s) URL without user information")
             }
         }
     }
@@ -225,6 +274,7 @@ impl fmt::Display for UploadError {
                 let how = match cause {
                     SessionLossCause::Expired => "expired",
                     SessionLossCause::NotFound => "was lost (404)",
+                    SessionLossCause::Unverifiable => "held bytes that could not be checked",
                 };
                 let (waited, next) = match name_conflict {
                     false => (
@@ -262,6 +312,37 @@ impl fmt::Display for UploadError {
             }
             UploadError::NothingToResume => f.write_str(
                 "the checkpoint has no session and no creation URL; start a new upload",
+            ),
+            UploadError::StoredFileDiffers {
+                destination,
+                mismatch,
+            } => {
+                let what = match destination {
+                    Destination::DriveItem => "file",
+                    Destination::PrintDocument => "document",
+                    Destination::MailAttachment => "attachment",
+                };
+                write!(
+                    f,
+                    "the service reported the {what} as stored, but it is not this source: {mismatch}; the upload is NOT complete: delete or replace the stored {what} and upload again"
+                )
+            }
+            UploadError::ServiceMisbehaved { violation, times } => write!(
+                f,
+                "gave up on the service after {times} answers that broke the protocol (last: {violation}); nothing it says about this upload can be trusted: check the service (or whatever stands between it and this client) and upload again"
+            ),
+            UploadError::SendBudgetSpent { sent, total } => write!(
+                f,
+                "sent {sent} bytes into one session for a {total}-byte file without the service keeping them; it keeps losing or refusing what it is sent: check the service and upload again"
+            ),
+            UploadError::ProtocolError {
+                during,
+                last,
+                times,
+            } => write!(
+                f,
+                "the service's answers while {} could not be used {times} times (last: {last}); this is a fault of the service or of something between it and this client (a proxy, a captive portal), not of the connection: check the URL and the service",
+                describe(*during)
             ),
         }
     }

@@ -12,6 +12,8 @@ use crate::json::property;
 use crate::range::ByteRange;
 use crate::time::{Duration, Instant, UnixTime};
 
+use crate::digest::stored::Verification;
+
 use super::error::{Failure, UploadError};
 
 /// The finished upload, as the service described it.
@@ -29,9 +31,24 @@ pub struct Completion {
     pub item: Option<String>,
     /// The `Location` header (mail attachments), if the answer had one.
     pub location: Option<String>,
+    /// What was checked of the stored file against the source before the upload was called
+    /// done (its size, the hashes the service reported); `Display` says it in a phrase such as
+    /// `size and quickXorHash checked`.
+    #[serde(default)]
+    pub verification: Verification,
 }
 
 impl Completion {
+    /// A completion as an answer gave it, nothing checked yet.
+    pub(crate) fn new(status: u16, item: Option<String>, location: Option<String>) -> Self {
+        Completion {
+            status,
+            item,
+            location,
+            verification: Verification::default(),
+        }
+    }
+
     /// The same completion with every pre-authenticated link taken out of the item: properties
     /// whose name ends in `downloadUrl` (`@microsoft.graph.downloadUrl`,
     /// `@content.downloadUrl`), at any depth, any casing. An item that is not JSON is dropped,
@@ -57,6 +74,7 @@ impl Completion {
             status: self.status,
             item,
             location: self.location.clone(),
+            verification: self.verification.clone(),
         }
     }
 }
@@ -94,6 +112,7 @@ impl fmt::Debug for Completion {
             .field("status", &self.status)
             .field("item", &self.item.as_deref().map(ItemSummary))
             .field("location", &self.location)
+            .field("verification", &self.verification)
             .finish()
     }
 }
@@ -105,6 +124,53 @@ pub enum SessionLossCause {
     Expired,
     /// The server kept answering `404` (or `410`) for it.
     NotFound,
+    /// On resume, the session held bytes sent before the interruption that cannot be checked
+    /// against the source as it is now (it was modified since): they may be its old content.
+    Unverifiable,
+}
+
+/// An answer that broke the protocol: the service claimed something that cannot be true.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Violation {
+    /// It named the finished file while bytes of it were never confirmed.
+    PrematureEnd {
+        /// Bytes confirmed when the answer came.
+        confirmed: u64,
+        /// The file's size.
+        total: u64,
+    },
+    /// It claimed to hold bytes this upload never sent into the session.
+    ClaimedUnsent {
+        /// The first such range.
+        range: ByteRange,
+    },
+    /// It lost bytes it had confirmed: it holds fewer than it once said.
+    Regressed {
+        /// Bytes it had confirmed.
+        from: u64,
+        /// Bytes it holds now.
+        to: u64,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::PrematureEnd { confirmed, total } => write!(
+                f,
+                "the service announced the finished file when only {confirmed} of {total} bytes were confirmed"
+            ),
+            Violation::ClaimedUnsent { range } => write!(
+                f,
+                "the service claimed to hold bytes {range}, which this upload never sent to it"
+            ),
+            Violation::Regressed { from, to } => write!(
+                f,
+                "the service lost bytes it had confirmed (it held {from}, now {to})"
+            ),
+        }
+    }
 }
 
 /// One thing that happened.
@@ -163,7 +229,16 @@ pub enum Event {
     /// [`Upload::commit_with_source_url`](super::Upload::commit_with_source_url) to store it under
     /// another name or with `replace`, or [`Upload::cancel`](super::Upload::cancel).
     NameConflict,
-    /// The file exists. The machine is finished.
+    /// An answer broke the protocol. The engine asks the service where it is and goes on;
+    /// after [`SessionPolicy::max_violations`](super::SessionPolicy::max_violations) of them, or
+    /// [`max_regressions`](super::SessionPolicy::max_regressions) regressions, it gives up on the
+    /// service. Nothing to do; show it.
+    ProtocolViolation(Violation),
+    /// A file the service named after a lost answer is not this upload's (its size or a hash
+    /// differs, or nothing proves it is): the upload goes on in a new session. Nothing to do.
+    NotThisUpload(crate::digest::stored::Mismatch),
+    /// The file exists, and its size and hashes (as far as the service reported them) match
+    /// the source: [`Completion::verification`] says what was checked. The machine is finished.
     Completed(Completion),
     /// The upload stopped. Show the error (its `Display` says what to do); the machine is finished.
     /// Keep the last checkpoint if the error says to resume.

@@ -10,11 +10,13 @@ use crate::retry::StatusClass;
 use crate::time::Instant;
 
 use super::answer::{Answer, parse_answer, service_error_code};
-use super::config::Target;
 use super::error::{Failure, UploadError};
 use super::event::{Completion, Event, SessionLossCause};
 use super::schedule::retry_after;
-use super::upload::{CommitRoute, FragmentInFlight, Phase, Sent, Upload};
+use super::upload::{Candidate, CommitRoute, FragmentInFlight, Phase, Sent, Upload};
+
+/// Session-creation answers that cannot be used, tolerated before the upload stops.
+const MAX_MALFORMED: u32 = 3;
 
 impl Upload {
     pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
@@ -27,10 +29,22 @@ impl Upload {
             Sent::Commit => self.on_commit(now, &response),
             Sent::CheckCompletion => self.on_check_completion(now, &response),
             Sent::Cancel => self.on_cancel(now, &response),
+            Sent::Discard => self.on_discarded(),
+        }
+    }
+
+    /// A session given up on was deleted (or not: it expires on its own).
+    fn on_discarded(&mut self) {
+        if let Phase::Abandoning(error) = &self.phase {
+            let error = error.clone();
+            self.fail(error);
         }
     }
 
     pub(crate) fn on_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
+        if matches!(sent, Sent::Discard) {
+            return self.on_discarded();
+        }
         if error == TransportError::SourceRead {
             self.fail(UploadError::SourceRead);
             return;
@@ -57,7 +71,7 @@ impl Upload {
                 RequestKind::Commit
             }
             Sent::CheckCompletion => RequestKind::FetchResource,
-            Sent::Cancel => RequestKind::Cancel,
+            Sent::Cancel | Sent::Discard => RequestKind::Cancel,
         };
         self.retry_later(now, kind, failure, None);
     }
@@ -81,24 +95,28 @@ impl Upload {
         match StatusClass::of(response.status) {
             StatusClass::Success => {
                 let status = match parse_answer(response, self.config.total) {
-                    Ok(Answer::Session(status)) if status.upload_url.is_some() => status,
-                    Ok(_) => {
-                        let failure = Failure::Status(response.status);
-                        self.retry_later(now, kind, failure, None);
-                        return;
+                    Ok(Answer::Session(status))
+                        if status.upload_url.as_ref().is_some_and(is_usable_url) =>
+                    {
+                        status
                     }
-                    Err(error) => {
-                        self.retry_later(now, kind, Failure::Unreadable(error), None);
-                        return;
+                    Ok(Answer::Session(status)) if status.upload_url.is_some() => {
+                        return self.malformed(now, kind, Failure::BadUploadUrl);
                     }
+                    Ok(_) => return self.malformed(now, kind, Failure::NoUploadUrl),
+                    Err(error) => return self.malformed(now, kind, Failure::Unreadable(error)),
                 };
                 self.upload_url = status.upload_url.clone();
                 self.sessions += 1;
+                self.session_created = self.clock.unix_at(now);
+                self.session_answered = true;
                 self.schedule.progress(now);
                 if status.next_expected.as_ref().is_some_and(|r| !r.is_empty()) {
-                    self.apply_status(now, &status, true);
+                    if !self.apply_status(now, &status, true) {
+                        return;
+                    }
                 } else if let Some(expires) = status.expires {
-                    self.expiry.set_absolute(now, expires, &self.clock);
+                    self.set_expiry(now, expires);
                 }
                 self.events.push(Event::SessionCreated {
                     number: self.sessions,
@@ -126,7 +144,9 @@ impl Upload {
                 Ok(Answer::Session(status)) if status.next_expected.is_some() => {
                     let authoritative = self.fragments_in_flight() == 0;
                     let before = self.missing.received();
-                    self.apply_status(now, &status, authoritative);
+                    if !self.apply_status(now, &status, authoritative) {
+                        return;
+                    }
                     if self.missing.received() == before && self.missing.is_missing(fragment.range)
                     {
                         // "Accepted", yet none of it stored: a retry like any failure, so a
@@ -148,25 +168,17 @@ impl Upload {
                 // 202 means "accepted, more needed", whatever the body looks like.
                 Ok(Answer::Item(item)) if response.status != 202 => {
                     self.measure(now, &fragment);
-                    self.complete(Completion {
-                        status: response.status,
-                        item: Some(item),
-                        location: response.header("location").map(Into::into),
-                    });
+                    let location = response.header("location").map(Into::into);
+                    let completion = Completion::new(response.status, Some(item), location);
+                    self.answer_names_file(now, Some(fragment.range), completion);
                 }
                 Ok(Answer::Location(location)) if response.status != 202 => {
-                    self.complete(Completion {
-                        status: response.status,
-                        item: None,
-                        location: Some(location),
-                    })
+                    let completion = Completion::new(response.status, None, Some(location));
+                    self.answer_names_file(now, Some(fragment.range), completion);
                 }
                 Ok(Answer::Empty) if is_last && response.status != 202 => {
-                    self.complete(Completion {
-                        status: response.status,
-                        item: None,
-                        location: None,
-                    })
+                    let completion = Completion::new(response.status, None, None);
+                    self.answer_names_file(now, Some(fragment.range), completion);
                 }
                 other => {
                     let failure = match other {
@@ -198,6 +210,9 @@ impl Upload {
             }
             // Only a drive item has a name to conflict over; its way out is an explicit commit.
             StatusClass::Fatal if response.status == 409 && is_last && self.is_drive_item() => {
+                // The service took the bytes and refused the name: they are held, and stay.
+                let _ = self.missing.mark_received(fragment.range);
+                self.settle_fingerprints();
                 self.name_conflict()
             }
             StatusClass::Fatal => self.reject(kind, response),
@@ -210,7 +225,9 @@ impl Upload {
             StatusClass::Success => match parse_answer(response, self.config.total) {
                 Ok(Answer::Session(status)) if status.next_expected.is_some() => {
                     let authoritative = self.fragments_in_flight() == 0;
-                    self.apply_status(now, &status, authoritative);
+                    if !self.apply_status(now, &status, authoritative) {
+                        return;
+                    }
                     let offset = self
                         .missing
                         .first_gap()
@@ -228,11 +245,10 @@ impl Upload {
                         self.phase = Phase::Uploading;
                     }
                 }
-                Ok(Answer::Item(item)) => self.complete(Completion {
-                    status: response.status,
-                    item: Some(item),
-                    location: None,
-                }),
+                Ok(Answer::Item(item)) => {
+                    let completion = Completion::new(response.status, Some(item), None);
+                    self.answer_names_file(now, None, completion);
+                }
                 Ok(_) => {
                     self.retry_later(now, kind, Failure::Status(response.status), None);
                 }
@@ -256,27 +272,26 @@ impl Upload {
                     if status.next_expected.as_ref().is_some_and(|r| !r.is_empty()) =>
                 {
                     // The server lacks bytes after all: upload them, then commit again.
-                    self.apply_status(now, &status, true);
-                    self.phase = Phase::Uploading;
+                    if self.apply_status(now, &status, true) {
+                        self.phase = Phase::Uploading;
+                    }
                 }
                 Ok(Answer::Session(_)) => {
                     self.retry_later(now, kind, Failure::Status(response.status), None);
                 }
-                Ok(Answer::Item(item)) => self.complete(Completion {
-                    status: response.status,
-                    item: Some(item),
-                    location: response.header("location").map(Into::into),
-                }),
-                Ok(Answer::Location(location)) => self.complete(Completion {
-                    status: response.status,
-                    item: None,
-                    location: Some(location),
-                }),
-                Ok(Answer::Empty) => self.complete(Completion {
-                    status: response.status,
-                    item: None,
-                    location: None,
-                }),
+                Ok(Answer::Item(item)) => {
+                    let location = response.header("location").map(Into::into);
+                    let completion = Completion::new(response.status, Some(item), location);
+                    self.answer_names_file(now, None, completion);
+                }
+                Ok(Answer::Location(location)) => {
+                    let completion = Completion::new(response.status, None, Some(location));
+                    self.answer_names_file(now, None, completion);
+                }
+                Ok(Answer::Empty) => {
+                    let completion = Completion::new(response.status, None, None);
+                    self.answer_names_file(now, None, completion);
+                }
                 Err(error) => {
                     self.maybe_completed = true;
                     self.retry_later(now, kind, Failure::Unreadable(error), None);
@@ -299,19 +314,14 @@ impl Upload {
         let kind = RequestKind::FetchResource;
         match StatusClass::of(response.status) {
             StatusClass::Success => {
-                let size = serde_json::from_slice::<serde_json::Value>(&response.body)
-                    .ok()
-                    .and_then(|item| item.get("size").and_then(serde_json::Value::as_u64));
-                if size == Some(self.config.total) {
-                    self.complete(Completion {
-                        status: response.status,
-                        item: Some(alloc::string::String::from_utf8_lossy(&response.body).into()),
-                        location: None,
-                    });
-                } else {
-                    self.maybe_completed = false;
-                    self.lose_session(now, SessionLossCause::NotFound);
-                }
+                // Found by path: it must prove it is this upload's (size, hashes, or a
+                // modification after this session was made), else it is someone else's file.
+                let item = alloc::string::String::from_utf8_lossy(&response.body).into();
+                let candidate = Candidate {
+                    completion: Completion::new(response.status, Some(item), None),
+                    looked_up: true,
+                };
+                self.finish_candidate(now, candidate);
             }
             StatusClass::SessionGone => {
                 self.maybe_completed = false;
@@ -371,8 +381,17 @@ impl Upload {
         self.events.push(Event::NameConflict);
     }
 
-    fn is_drive_item(&self) -> bool {
-        matches!(self.config.target, Target::DriveItem(_))
+    /// A session-creation answer that cannot be used: retried, at most [`MAX_MALFORMED`] times.
+    fn malformed(&mut self, now: Instant, kind: RequestKind, failure: Failure) {
+        self.malformed += 1;
+        if self.malformed >= MAX_MALFORMED {
+            return self.fail(UploadError::ProtocolError {
+                during: kind,
+                last: failure,
+                times: self.malformed,
+            });
+        }
+        self.retry_later(now, kind, failure, None);
     }
 
     /// After an unclear outcome, no fragment goes out before the server said where it is.
@@ -387,4 +406,24 @@ impl Upload {
         self.planner.record(fragment.range.len(), elapsed);
         self.throughput.record(fragment.range.len(), elapsed);
     }
+}
+
+/// Whether a URL the service gave can be used: `http` or `https`, a host, no user information
+/// (which an HTTP client would turn into an `Authorization` header), no spaces or control
+/// characters.
+pub(crate) fn is_usable_url(url: &crate::secret::SecretUrl) -> bool {
+    let text = url.expose();
+    let lower = |n: usize| text.get(..n).map(str::to_ascii_lowercase);
+    let rest = if lower(8).as_deref() == Some("https://") {
+        &text[8..]
+    } else if lower(7).as_deref() == Some("http://") {
+        &text[7..]
+    } else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !authority.is_empty()
+        && !authority.starts_with(':')
+        && !authority.contains('@')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }

@@ -60,6 +60,7 @@ mod session;
 mod state;
 mod throughput;
 mod upload;
+mod verdict;
 pub mod wopi;
 
 pub use checkpoint::{
@@ -71,7 +72,7 @@ pub use config::{
     PrintDocument, SessionLoss, SessionPolicy, Target, UploadConfig,
 };
 pub use error::{Destination, Failure, UploadError};
-pub use event::{Completion, Event, SessionLossCause};
+pub use event::{Completion, Event, SessionLossCause, Violation};
 pub use event_queue::EventQueue;
 pub use expiry::SessionExpiry;
 pub use in_flight::InFlight;

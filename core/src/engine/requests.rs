@@ -16,12 +16,16 @@ use crate::secret::SecretUrl;
 use crate::time::Instant;
 
 use super::config::Target;
+use super::error::UploadError;
 use super::upload::{CommitRoute, ExplicitCommit, FragmentInFlight, Phase, Sent, Upload};
 
 impl Upload {
     /// The next request the current phase needs, if it may go now.
     pub(crate) fn next_request(&mut self, now: Instant) -> Option<Request> {
         let has = |upload: &Upload, kind: fn(&Sent) -> bool| upload.in_flight.notes().any(kind);
+        if let Some(url) = self.discard.pop() {
+            return Some(self.delete_request(url));
+        }
         match &self.phase {
             Phase::Creating if !has(self, |s| matches!(s, Sent::Create)) => {
                 Some(self.create_request())
@@ -31,7 +35,18 @@ impl Upload {
             }
             Phase::Uploading if self.fragments_in_flight() < self.config.max_in_flight() => {
                 let range = self.next_fragment()?;
+                if self.sent_in_session.saturating_add(range.len()) > self.send_budget() {
+                    self.abandon_session(UploadError::SendBudgetSpent {
+                        sent: self.sent_in_session,
+                        total: self.config.total,
+                    });
+                    return self.next_request(now);
+                }
                 Some(self.fragment_request(range, now)?)
+            }
+            Phase::Abandoning(_) if !has(self, |s| matches!(s, Sent::Discard)) => {
+                let url = self.upload_url.clone()?;
+                Some(self.delete_request(url))
             }
             Phase::Committing(CommitRoute::Post) if !has(self, |s| matches!(s, Sent::Commit)) => {
                 Some(self.session_request(Sent::Commit, Method::Post, RequestKind::Commit)?)
@@ -110,6 +125,7 @@ impl Upload {
             Header::new("Content-Range", alloc::format!("{content_range}")),
             Header::new("Content-Type", "application/octet-stream"),
         ];
+        self.account_sent(range);
         let id = self.in_flight.issue(Sent::Fragment(FragmentInFlight {
             range,
             issued: now,
@@ -145,6 +161,20 @@ impl Upload {
             auth: Auth::None,
             body: Body::Empty,
         })
+    }
+
+    /// `DELETE` of a session given up on; its answer changes nothing.
+    fn delete_request(&mut self, url: SecretUrl) -> Request {
+        let id = self.in_flight.issue(Sent::Discard);
+        Request {
+            id,
+            kind: RequestKind::Cancel,
+            method: Method::Delete,
+            url,
+            headers: Vec::new(),
+            auth: Auth::None,
+            body: Body::Empty,
+        }
     }
 
     fn explicit_commit_request(&mut self, commit: &ExplicitCommit) -> Option<Request> {

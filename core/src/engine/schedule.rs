@@ -38,7 +38,7 @@ impl RetrySchedule {
     }
 
     /// After a failure at `now`: closes the gate until the retry time and returns it. A wait the
-    /// server asked for (`retry_after`) spends no budget; a blind one does.
+    /// server asked for (`retry_after`) and a blind one both spend budget.
     pub fn after_failure(
         &mut self,
         now: Instant,

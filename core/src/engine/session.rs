@@ -10,27 +10,50 @@ use super::answer::SessionStatus;
 use super::checkpoint::FragmentCrc;
 use super::config::{ConflictBehavior, SessionLoss, Target};
 use super::error::{Failure, UploadError};
-use super::event::{Completion, Event, SessionLossCause};
+use super::event::{Completion, Event, SessionLossCause, Violation};
 use super::upload::{Missing, Phase, Sent, Upload};
 
 impl Upload {
     /// Takes in a session object from the server. `authoritative` answers replace what the
     /// engine believed; others (answers overtaken by concurrent requests) can only add to what
     /// the server has, since a server never loses bytes it confirmed within a session.
+    ///
+    /// An answer that claims bytes this upload never sent into the session is not taken (a
+    /// protocol violation: the service is asked again); on a resume that cannot vouch for the
+    /// source, such bytes make the session unusable. A session that lost confirmed bytes is
+    /// counted against [`SessionPolicy::max_regressions`](super::SessionPolicy::max_regressions).
+    /// Returns whether the upload goes on from this answer (`false`: it changed course, and
+    /// the caller must not act on the answer any further).
     pub(crate) fn apply_status(
         &mut self,
         now: Instant,
         status: &SessionStatus,
         authoritative: bool,
-    ) {
+    ) -> bool {
+        self.session_answered = true;
         if let Some(expires) = status.expires {
-            self.expiry.set_absolute(now, expires, &self.clock);
+            self.set_expiry(now, expires);
         }
         let Some(ranges) = &status.next_expected else {
-            return;
+            return true;
         };
         let before = self.missing.received();
         let server: Missing = missing_from(ranges, self.config.total);
+        if self.baseline_pending && authoritative {
+            // A session made elsewhere, or resumed with the source vouched for: what it holds
+            // is the account it starts from.
+            self.baseline_pending = false;
+            self.unsent = server.clone();
+        }
+        if let Some(range) = self.claimed_unsent(&server) {
+            if core::mem::take(&mut self.unverified_resume) {
+                self.lose_session(now, SessionLossCause::Unverifiable);
+            } else {
+                self.violation(now, Violation::ClaimedUnsent { range });
+            }
+            return false;
+        }
+        self.unverified_resume = false;
         if authoritative {
             self.missing = server;
         } else {
@@ -48,6 +71,11 @@ impl Upload {
             }
             self.missing = if fits { merged } else { server };
         }
+        let received = self.missing.received();
+        if authoritative && received < self.high_water && !self.regressed(self.high_water, received)
+        {
+            return false;
+        }
         if authoritative && !self.missing.is_complete() {
             // The session is alive and still lacks bytes: whatever request was in doubt did not
             // finish the upload, so a later 404 means "lost", not "maybe done"; and the bytes
@@ -55,13 +83,57 @@ impl Upload {
             self.maybe_completed = false;
             self.awaiting_caller = false;
         }
-        if self.missing.received() > before {
-            // Only progress forgives earlier 404s: a server that alternates "not found" with
-            // "alive, nothing new" must not reset the count and loop forever.
+        if received > self.high_water.max(before) {
+            // Only progress beyond the most the session ever held forgives earlier 404s and
+            // refills the retry budget: a server that forgets and is sent the same bytes again,
+            // or alternates "not found" with "alive, nothing new", must not loop forever.
             self.not_found = 0;
             self.schedule.progress(now);
         }
+        self.high_water = self.high_water.max(received);
         self.settle_fingerprints();
+        true
+    }
+
+    /// The first range the server claims to hold (not listed in `server`) that is not in this
+    /// session's account.
+    fn claimed_unsent(&self, server: &Missing) -> Option<ByteRange> {
+        let total = self.config.total;
+        let mut offset = 0;
+        for gap in server.iter().chain(ByteRange::new(total, u64::MAX)) {
+            if let Some(held) = ByteRange::new(offset, gap.start().min(total)) {
+                let claimed = self.unsent.iter().find_map(|u| held.intersection(&u));
+                if claimed.is_some() {
+                    return claimed;
+                }
+            }
+            offset = gap.end();
+        }
+        None
+    }
+
+    /// Records that `range` goes out in a fragment: it joins this session's account.
+    pub(crate) fn account_sent(&mut self, range: ByteRange) {
+        self.sent_in_session = self.sent_in_session.saturating_add(range.len());
+        if self.unsent.mark_received(range).is_err() {
+            // Only a set split into more gaps than it holds gets here: stop judging claims
+            // rather than judge them wrongly.
+            self.unsent = Missing::complete(self.config.total);
+        }
+    }
+
+    /// Takes an expiry from an answer of the session. One already past on the server's clock
+    /// (as far as the engine can place it) comes from a skewed clock: the session just
+    /// answered, so it is alive; keep what was known and let later answers say.
+    pub(crate) fn set_expiry(&mut self, now: Instant, expires: crate::time::UnixTime) {
+        if self
+            .clock
+            .unix_at(now)
+            .is_some_and(|server_now| expires <= server_now)
+        {
+            return;
+        }
+        self.expiry.set_absolute(now, expires, &self.clock);
     }
 
     /// Moves fragments whose fate was open into the fingerprint when the server has all of their
@@ -133,15 +205,22 @@ impl Upload {
         if self.name_conflict {
             self.phase = Phase::NameConflict;
             self.events.push(Event::NameConflict);
-        } else if self.config.target.defer_commit() || self.item_url().is_none() {
+        } else if self.config.target.defer_commit() {
             self.phase = Phase::CommitPending;
             self.events.push(Event::CommitPending {
                 expires: self.expiry.wall(),
             });
         } else {
+            // Every byte is in but no file was named. Ask the session once; if it still holds
+            // everything without a file, commit it (`POST uploadUrl`, SPEC 1.1); if it is gone
+            // (404), the file was made: find it and check it.
             self.awaiting_caller = false;
             self.maybe_completed = true;
-            self.phase = Phase::CheckingCompletion;
+            self.phase = if core::mem::replace(&mut self.confirming_end, true) {
+                Phase::Committing(super::upload::CommitRoute::Post)
+            } else {
+                Phase::Resync
+            };
         }
     }
 
@@ -184,7 +263,9 @@ impl Upload {
     /// progress, and the waits count toward the stall limit.
     pub(crate) fn session_not_found(&mut self, now: Instant, kind: RequestKind, status: u16) {
         self.not_found += 1;
-        if self.not_found > self.config.session.not_found_retries {
+        // Past its recorded expiry, a 404 is the expiry, not a busy site.
+        let expired = !self.session_answered && self.expiry.has_expired(now);
+        if expired || self.not_found > self.config.session.not_found_retries {
             self.lose_session(now, SessionLossCause::NotFound);
             return;
         }
@@ -244,8 +325,20 @@ impl Upload {
             });
             return;
         }
+        if cause != SessionLossCause::NotFound {
+            // Alive, as far as anyone knows: delete it rather than leave its bytes behind.
+            self.discard.extend(self.upload_url.take());
+        }
         self.upload_url = None;
         self.explicit_commit = None;
+        self.unsent = Missing::new(self.config.total);
+        self.baseline_pending = false;
+        self.unverified_resume = false;
+        self.sent_in_session = 0;
+        self.high_water = 0;
+        self.session_created = None;
+        self.session_answered = false;
+        self.confirming_end = false;
         self.missing = Missing::new(self.config.total);
         self.fingerprints.clear();
         self.unsettled.clear();
@@ -257,7 +350,9 @@ impl Upload {
     /// Declares the session expired if its deadline passed while nothing is in flight (a request
     /// in flight will be answered, and its answer extends the expiry or says the session is gone).
     pub(crate) fn check_expiry(&mut self, now: Instant) {
-        if self.expiry_applies() && self.expiry.has_expired(now) {
+        // A session is never dropped without a request: on resume, the first answer says
+        // whether the recorded expiry still holds.
+        if self.expiry_applies() && self.session_answered && self.expiry.has_expired(now) {
             self.lose_session(now, SessionLossCause::Expired);
         }
     }
@@ -295,7 +390,8 @@ impl Upload {
             Phase::CommitPending
             | Phase::NameConflict
             | Phase::Committing(_)
-            | Phase::CheckingCompletion => return true,
+            | Phase::CheckingCompletion
+            | Phase::Verifying(_) => return true,
             Phase::Uploading | Phase::Resync => {}
             _ => return false,
         }

@@ -36,7 +36,12 @@ pub enum State {
     /// The last answer was lost and the session is gone: checking whether the item exists with
     /// the expected size. Keep driving the loop.
     CheckingCompletion,
-    /// Deleting the session (`DELETE uploadUrl`). Keep driving the loop.
+    /// The service says the file exists; its size is checked, and its hashes wait for the
+    /// source's: give them with [`Upload::set_source_hashes`](super::Upload::set_source_hashes)
+    /// (a transport reads what it has not hashed yet, then gives them).
+    Verifying,
+    /// Deleting the session (`DELETE uploadUrl`), after a cancel or before giving up on a
+    /// session that misbehaved. Keep driving the loop.
     Cancelling,
     /// Done: the file exists. Nothing more to do.
     Completed,
@@ -64,6 +69,7 @@ impl fmt::Display for State {
             State::NameConflict => "stopped on a name conflict",
             State::Committing => "committing",
             State::CheckingCompletion => "checking completion",
+            State::Verifying => "checking the stored file",
             State::Cancelling => "cancelling",
             State::Completed => "completed",
             State::Failed => "failed",

@@ -279,25 +279,68 @@ fn commands_in_the_wrong_state_say_so() {
 }
 
 #[test]
-fn all_bytes_without_deferred_commit_checks_the_item() {
+fn all_bytes_without_an_item_ask_the_session_then_commit_it() {
     let mut up = created(10);
     let put = up.poll_request(Instant::ZERO).unwrap();
     answer(&mut up, &put, 202, r#"{"nextExpectedRanges":[]}"#);
-    assert_eq!(up.state(), State::CheckingCompletion);
-    let check = up.poll_request(Instant::ZERO).unwrap();
     assert_eq!(
-        (check.method, check.auth, check.kind),
-        (Method::Get, Auth::Bearer, RequestKind::FetchResource)
+        up.state(),
+        State::Resynchronising,
+        "asks before anything else"
     );
+    let status = up.poll_request(Instant::ZERO).unwrap();
+    assert_eq!(
+        (status.method, status.kind),
+        (Method::Get, RequestKind::Status)
+    );
+    answer(&mut up, &status, 200, r#"{"nextExpectedRanges":[]}"#);
+    assert_eq!(up.state(), State::Committing, "still no file: commit it");
+    let commit = up.poll_request(Instant::ZERO).unwrap();
+    assert_eq!(
+        (commit.method, commit.auth, commit.kind),
+        (Method::Post, Auth::None, RequestKind::Commit)
+    );
+    answer(&mut up, &commit, 201, r#"{"id":"1","size":10}"#);
+    let Some(Event::Completed(done)) = events(&mut up).pop() else {
+        panic!("not completed");
+    };
+    assert_eq!(
+        done.verification.to_string(),
+        "size checked, no hash returned"
+    );
+}
+
+#[test]
+fn all_bytes_then_a_gone_session_look_the_item_up_and_check_it() {
+    let mut up = created(10);
+    let put = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &put, 202, r#"{"nextExpectedRanges":[]}"#);
+    let status = up.poll_request(Instant::ZERO).unwrap();
+    answer(&mut up, &status, 404, "");
+    let mut now = Instant::ZERO;
+    let check = loop {
+        now = up.poll_timeout().unwrap_or(now);
+        up.handle_timeout(now);
+        let request = up.poll_request(now).unwrap();
+        if request.kind == RequestKind::FetchResource {
+            break request;
+        }
+        answer(&mut up, &request, 404, "");
+    };
+    assert_eq!((check.method, check.auth), (Method::Get, Auth::Bearer));
     assert_eq!(
         check.url.expose(),
         "https://graph.example/v1.0/me/drive/root:/a.bin:"
     );
+    // No hash, and no modification time after the session was made: not proven this
+    // upload's, so the upload starts over rather than claim someone else's file.
     answer(&mut up, &check, 200, r#"{"id":"1","size":10}"#);
-    assert!(matches!(
-        events(&mut up).pop(),
-        Some(Event::Completed(Completion { status: 200, .. }))
-    ));
+    let seen = events(&mut up);
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::NotThisUpload(_))),
+        "{seen:?}"
+    );
+    assert_eq!(up.state(), State::CreatingSession);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::chunk::ChunkPlanner;
+use crate::digest::SourceHashes;
 use crate::http::{Request, RequestId};
 use crate::range::ByteRange;
 use crate::range_set::RangeSet;
@@ -40,10 +41,25 @@ pub(crate) enum Phase {
     NameConflict,
     Committing(CommitRoute),
     CheckingCompletion,
+    /// The service says the file exists: checking it against the source's hashes, which the
+    /// transport has yet to give ([`Upload::set_source_hashes`]).
+    Verifying(Candidate),
+    /// Deleting a session the upload gives up on, then failing with the error.
+    Abandoning(UploadError),
     Cancelling,
     Completed(Completion),
     Failed,
     Cancelled,
+}
+
+/// A stored file the service named as this upload's, before it is checked against the source.
+#[derive(Clone, Debug)]
+pub(crate) struct Candidate {
+    pub(crate) completion: Completion,
+    /// Found by reading the item after a lost answer (a mismatch then means "someone else's
+    /// file": upload again), rather than named by the answer to this upload's own request (a
+    /// mismatch then means the service stored other bytes: fail).
+    pub(crate) looked_up: bool,
 }
 
 /// How a commit is made.
@@ -64,6 +80,8 @@ pub(crate) enum Sent {
     Commit,
     CheckCompletion,
     Cancel,
+    /// `DELETE` of a session the upload no longer uses; its answer changes nothing.
+    Discard,
 }
 
 /// A fragment request in flight, with what the transport reported about it.
@@ -155,6 +173,41 @@ pub struct Upload {
     /// The service refused the name (`409`): the bytes wait in the session, and a file already
     /// holds the name, so a check by path would find the wrong file.
     pub(crate) name_conflict: bool,
+    /// The source's hashes, once the transport gave them: what a stored file is checked against.
+    pub(crate) source_hashes: Option<SourceHashes>,
+    /// This session's account: the bytes it may hold only if this upload sent them (or found
+    /// them there when it took the session over). A service claiming one of them holds bytes
+    /// it never received.
+    pub(crate) unsent: Missing,
+    /// The next status answer sets the account: a session made elsewhere, or resumed with a
+    /// source known unchanged, holds whatever it holds.
+    pub(crate) baseline_pending: bool,
+    /// Resumed without proof that the source is unchanged: bytes the session holds beyond the
+    /// checkpoint's CRCs cannot be vouched for, so the session is given up if it has any.
+    pub(crate) unverified_resume: bool,
+    /// Source bytes sent into the current session (retries included), against the send budget.
+    pub(crate) sent_in_session: u64,
+    /// The most bytes the current session confirmed at once.
+    pub(crate) high_water: u64,
+    /// Times a session lost bytes it had confirmed.
+    pub(crate) regressions: u32,
+    /// Answers that broke the protocol (items before the last byte, bytes never sent).
+    pub(crate) violations: u32,
+    /// Session-creation answers that could not be used.
+    pub(crate) malformed: u32,
+    /// When the current session was created, on the server's clock: an item found by lookup
+    /// that is older was not made by it.
+    pub(crate) session_created: Option<UnixTime>,
+    /// Sessions to delete: given up on while still alive.
+    pub(crate) discard: Vec<SecretUrl>,
+    /// Every byte is stored but no item came and no commit was asked for: the service has been
+    /// asked once where it is; if it says so again, the session is committed.
+    pub(crate) confirming_end: bool,
+    /// The source's modification time, as the transport read it (see
+    /// [`Upload::set_source_modified`]).
+    pub(crate) source_modified: Option<u64>,
+    /// The session answered in this process: its expiry is known first-hand.
+    pub(crate) session_answered: bool,
 }
 
 impl Upload {
@@ -181,6 +234,20 @@ impl Upload {
             explicit_commit: None,
             cancel_requested: false,
             name_conflict: false,
+            source_hashes: None,
+            unsent: Missing::new(config.total),
+            baseline_pending: false,
+            unverified_resume: false,
+            sent_in_session: 0,
+            high_water: 0,
+            regressions: 0,
+            violations: 0,
+            malformed: 0,
+            session_created: None,
+            discard: Vec::new(),
+            confirming_end: false,
+            source_modified: None,
+            session_answered: false,
             config,
         })
     }
@@ -244,6 +311,8 @@ impl Upload {
         let mut upload = Upload::with_phase(config, Phase::Resync, now)?;
         upload.upload_url = Some(upload_url);
         upload.sessions = 1;
+        // Made elsewhere: whatever it holds was sent by whoever made it.
+        upload.baseline_pending = true;
         Ok(upload)
     }
 
@@ -287,6 +356,7 @@ impl Upload {
             sessions,
             may_have_finished,
             commit,
+            session_created,
             ..
         } = checkpoint;
         let phase = match (&stage, &upload_url, &create_url) {
@@ -318,10 +388,24 @@ impl Upload {
             if let Some(expires) = expires {
                 upload.expiry.set_absolute(now, expires, &upload.clock);
             }
+            // The account: what the checkpoint confirmed and what its CRCs cover. Bytes beyond it
+            // came from requests in flight at the interruption; unless the transport vouches
+            // for the source (`accept_held_bytes`), they are not taken on trust.
+            for range in upload
+                .confirmed_ranges()
+                .into_iter()
+                .chain(fingerprint.fragments.iter().map(|f| f.range))
+            {
+                let _ = upload.unsent.mark_received(range);
+            }
+            upload.high_water = upload.missing.received();
+            upload.unverified_resume = true;
             upload.fingerprints = fingerprint.fragments;
             upload.maybe_completed = may_have_finished;
             upload.explicit_commit = commit;
+            upload.session_created = session_created;
         }
+        upload.source_modified = fingerprint.modified;
         Ok(upload)
     }
 
@@ -365,6 +449,8 @@ impl Upload {
             Phase::Resync => State::Resynchronising,
             Phase::Committing(_) => State::Committing,
             Phase::CheckingCompletion => State::CheckingCompletion,
+            Phase::Verifying(_) => State::Verifying,
+            Phase::Abandoning(_) => State::Cancelling,
         }
     }
 
@@ -455,13 +541,7 @@ impl Upload {
             Phase::CommitPending | Phase::Committing(_) => Stage::CommitPending,
             _ => Stage::Uploading,
         };
-        let mut confirmed = Vec::new();
-        let mut offset = 0;
-        for gap in self.missing.iter() {
-            confirmed.extend(ByteRange::new(offset, gap.start()));
-            offset = gap.end();
-        }
-        confirmed.extend(ByteRange::new(offset, self.config.total));
+        let confirmed = self.confirmed_ranges();
         Checkpoint {
             version: CHECKPOINT_VERSION,
             protocol: Protocol::GraphUploadSession,
@@ -474,10 +554,65 @@ impl Upload {
             fingerprint: super::checkpoint::Fingerprint {
                 size: self.config.total,
                 fragments: self.fingerprints.clone(),
+                modified: self.source_modified,
             },
             sessions: self.sessions,
             may_have_finished: self.upload_url.is_some() && self.next_requests_may_finish(),
             commit: self.explicit_commit.clone(),
+            session_created: self.session_created,
+        }
+    }
+
+    /// The ranges the server confirmed, ascending.
+    pub(crate) fn confirmed_ranges(&self) -> Vec<ByteRange> {
+        let mut confirmed = Vec::new();
+        let mut offset = 0;
+        for gap in self.missing.iter() {
+            confirmed.extend(ByteRange::new(offset, gap.start()));
+            offset = gap.end();
+        }
+        confirmed.extend(ByteRange::new(offset, self.config.total));
+        confirmed
+    }
+
+    /// Gives the source's hashes ([`SourceDigest`](crate::digest::SourceDigest), fed with the
+    /// bytes read for sending). **A transport must give them** when the machine is in
+    /// [`State::Verifying`] (and may give them earlier, as soon as they are complete): the
+    /// service's word that the file exists ends the upload only once its size and every hash
+    /// it reports match these. Hashes of another size are ignored.
+    pub fn set_source_hashes(&mut self, now: Instant, hashes: SourceHashes) {
+        if hashes.size != self.config.total {
+            return;
+        }
+        self.source_hashes = Some(hashes);
+        if let Phase::Verifying(candidate) = &self.phase {
+            let candidate = candidate.clone();
+            self.finish_candidate(now, candidate);
+        }
+    }
+
+    /// Whether the machine waits for [`Upload::set_source_hashes`] before it can end.
+    pub fn awaits_source_hashes(&self) -> bool {
+        matches!(self.phase, Phase::Verifying(_))
+    }
+
+    /// Records the source's modification time (nanoseconds since the Unix epoch, as the
+    /// transport read it when the upload began), kept in the checkpoint's fingerprint so a
+    /// later resume can tell whether the source was touched since.
+    pub fn set_source_modified(&mut self, modified: Option<u64>) {
+        self.source_modified = modified;
+    }
+
+    /// Vouches for the source on resume: it is unchanged since the checkpoint was taken (the
+    /// transport compared its modification time with the fingerprint's). Bytes the session
+    /// holds beyond what the checkpoint confirmed, sent by requests in flight when the upload
+    /// was interrupted, are then taken as this source's. Without it a session holding such bytes
+    /// is given up and the upload starts over in a new one, since they may be the source's old
+    /// content.
+    pub fn accept_held_bytes(&mut self) {
+        if self.unverified_resume {
+            self.unverified_resume = false;
+            self.baseline_pending = true;
         }
     }
 

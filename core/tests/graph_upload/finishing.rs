@@ -55,6 +55,7 @@ fn resume_after_a_crash_at_every_step(service: Service, total: u64, seed: u64, d
             let bytes = checkpoints[written].to_bytes();
             let checkpoint = Checkpoint::from_bytes(&bytes).unwrap();
             let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+            resumed.accept_held_bytes(); // the same source, unchanged
             let outcome = sim.run(&mut resumed);
             let at = format!("step {step}, checkpoint {written}: {outcome:?}");
             sim.assert_clean();
@@ -180,6 +181,7 @@ fn a_crash_after_the_commit_went_out_resumes_to_completion() {
     sim.abandon_in_flight();
     assert_eq!(sim.server.completions, 1, "the commit went through");
     let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+    resumed.accept_held_bytes(); // the same source, unchanged
     let before = sim.requests.len();
     completes(&mut sim, &mut resumed);
     assert_eq!(sim.server.completions, 1, "nothing uploaded again");

@@ -5,6 +5,7 @@
 //! (as a transport reads a file), reports their CRC-32, and jumps time straight to the next
 //! answer or the machine's `poll_timeout`, so hours of retries take milliseconds.
 
+use resumable_core::digest::SourceHashes;
 use resumable_core::engine::{
     Checkpoint, Completion, DriveItem, Event, FragmentSizing, MailAttachment, PrintDocument, State,
     Target, Upload, UploadConfig, UploadError,
@@ -301,6 +302,10 @@ impl Sim {
     pub fn send(&mut self, upload: &mut Upload) {
         if self.commit_when_pending && upload.state() == State::CommitPending {
             upload.commit(self.now).expect("commit while pending");
+        }
+        if upload.awaits_source_hashes() {
+            // What a transport does: the source's hashes, from the reads that sent it.
+            upload.set_source_hashes(self.now, SourceHashes::of(&self.source));
         }
         self.pump(upload);
     }

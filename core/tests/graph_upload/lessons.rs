@@ -6,6 +6,7 @@ use resumable_core::engine::{
 use resumable_core::http::{Auth, Body, Method, RequestKind, Response};
 use resumable_core::machine::StateMachine;
 use resumable_core::range::ByteRange;
+use resumable_core::secret::SecretUrl;
 use resumable_core::time::{Duration, Instant};
 
 use super::harness::{Fault, Sim, completes, config, create_url, random_faults, upload};
@@ -180,6 +181,7 @@ fn lesson_06_resume_reads_the_source_at_the_server_offset() {
         })
         .unwrap();
     let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+    resumed.accept_held_bytes(); // the same source, unchanged
     let before = sim.requests.len();
     completes(&mut sim, &mut resumed);
     let after = &sim.requests[before..];
@@ -357,6 +359,7 @@ fn lesson_13_completion_is_tracked_locally() {
     assert!(matches!(checkpoint.stage(), Stage::Completed(_)));
     // Resuming a completed upload sends nothing and reports completion.
     let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+    resumed.accept_held_bytes(); // the same source, unchanged
     assert!(resumed.poll_request(sim.now).is_none());
     assert!(matches!(resumed.poll_event(), Some(Event::Completed(_))));
     assert!(resumed.is_finished());
@@ -368,22 +371,15 @@ fn lesson_14_the_server_offset_is_trusted_and_64_bit() {
     let total: u64 = 5 * 1024 * 1024 * 1024;
     let mut config = UploadConfig::new(Target::DriveItem(DriveItem::new()), total);
     config.fragment_size = FragmentSizing::Fixed(32 * CHUNK);
-    let mut up = Upload::create(create_url(Service::Drive), config, Instant::ZERO).unwrap();
+    // A session another process made and filled to 4 GiB: what it holds is its account.
+    let url = SecretUrl::new("https://up.sim.example/s?tempauth=x");
+    let mut up = Upload::continue_session(url, config, Instant::ZERO).unwrap();
     let now = Instant::ZERO;
-    let create = up.poll_request(now).unwrap();
+    let status = up.poll_request(now).unwrap();
     up.handle_response(
         now,
-        create.id,
-        Response::new(200).with_body(
-            r#"{"uploadUrl":"https://up.sim.example/s?tempauth=x","nextExpectedRanges":["0-"]}"#,
-        ),
-    );
-    let first = up.poll_request(now).unwrap();
-    // The server says it has far more than one fragment (another process uploaded it).
-    up.handle_response(
-        now,
-        first.id,
-        Response::new(202).with_body(r#"{"nextExpectedRanges":["4294967296-"]}"#),
+        status.id,
+        Response::new(200).with_body(r#"{"nextExpectedRanges":["4294967296-"]}"#),
     );
     let next = up.poll_request(now).unwrap();
     // 2^32 is not on the 320 KiB grid: the fragment ends on it, within the preferred size.
@@ -396,16 +392,4 @@ fn lesson_14_the_server_offset_is_trusted_and_64_bit() {
         Some("bytes 4294967296-4305387519/5368709120")
     );
     assert_eq!(up.confirmed(), 4_294_967_296);
-    // And when it says it has less than was sent, it is believed too.
-    up.handle_response(
-        now,
-        next.id,
-        Response::new(202).with_body(r#"{"nextExpectedRanges":["4294967297-"]}"#),
-    );
-    let again = up.poll_request(now).unwrap();
-    let Body::Source(range) = again.body else {
-        panic!()
-    };
-    assert_eq!(range.start(), 4_294_967_297);
-    assert_eq!(range.end() % CHUNK, 0);
 }

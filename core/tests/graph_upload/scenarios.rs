@@ -1,17 +1,17 @@
 //! Sizes, variants and scenarios the engine must handle end to end.
 
 use resumable_core::engine::{
-    Checkpoint, CheckpointError, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLoss,
-    SessionLossCause, State, Target, Upload, UploadConfig, UploadError, VerifyError,
+    Checkpoint, CheckpointError, ConflictBehavior, DriveItem, Event, ExplicitCommit, Failure,
+    SessionLoss, SessionLossCause, State, Target, Upload, UploadConfig, UploadError, VerifyError,
 };
 use resumable_core::http::{Auth, Body, Method, RequestKind};
 use resumable_core::machine::StateMachine;
 use resumable_core::range::ByteRange;
 use resumable_core::retry::GiveUp;
-use resumable_core::time::{Duration, Instant};
+use resumable_core::time::{Duration, Instant, WallClock};
 
 use super::harness::{Fault, Outcome, Sim, completes, config, create_url, upload};
-use super::server::{GRAPH_HOST, Service};
+use super::server::{GRAPH_HOST, GraphServer, Service};
 
 const CHUNK: u64 = 327_680;
 
@@ -80,22 +80,35 @@ fn a_mail_attachment_over_150_mb_is_refused_before_any_request() {
     );
 }
 
-#[test]
-fn an_hour_of_503s_with_retry_after_finishes_in_milliseconds() {
-    let total = 3 * CHUNK;
+/// For an hour, every request to the session answers 503 "come back in 2 minutes".
+fn an_hour_of_503s(seed: u64) -> Sim {
     let hour = Instant::from_millis(3_600_000);
-    let mut sim =
-        Sim::new(Service::Drive, total, 22).with_faults(Box::new(move |request, _, now, _| {
-            // For an hour, every request to the session answers 503 "come back in 2 minutes".
+    let mut sim = Sim::new(Service::Drive, 3 * CHUNK, seed).with_faults(Box::new(
+        move |request, _, now, _| {
             if now < hour && request.kind != RequestKind::CreateSession {
                 Fault::Status(503, Some("120"))
             } else {
                 Fault::None
             }
-        }));
+        },
+    ));
     sim.server.lifetime = Duration::from_secs(3 * 3600);
+    sim
+}
+
+#[test]
+fn an_hour_of_503s_with_retry_after_finishes_in_milliseconds_when_the_budget_allows() {
+    let total = 3 * CHUNK;
+    let hour = Instant::from_millis(3_600_000);
+    let mut sim = an_hour_of_503s(22);
     let started = std::time::Instant::now();
-    let mut up = upload(Service::Drive, total, 22);
+    let mut config = config(Service::Drive, total, 22);
+    config.retry.max_attempts = 40;
+    let mut up = Upload::create(create_url(Service::Drive), config, Instant::ZERO).unwrap();
+    up.set_wall_clock(WallClock::new(
+        Instant::ZERO,
+        GraphServer::wall(Instant::ZERO),
+    ));
     let _ = sim.run(&mut up);
     assert!(sim.now >= hour, "an hour of virtual time passed");
     assert!(matches!(sim.events.last(), Some(Event::Completed(_))));
@@ -109,6 +122,40 @@ fn an_hour_of_503s_with_retry_after_finishes_in_milliseconds() {
     assert!(waits >= 29, "each 503 was honoured: {waits}");
     // Milliseconds in practice; the bound leaves room for a loaded machine.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn endless_503s_with_retry_after_spend_the_retry_budget() {
+    let mut sim = an_hour_of_503s(23);
+    let mut up = upload(Service::Drive, 3 * CHUNK, 23);
+    let Outcome::Failed(error) = sim.run(&mut up) else {
+        panic!("must give up");
+    };
+    assert!(
+        matches!(
+            error,
+            UploadError::GaveUp {
+                last: Failure::Status(503),
+                reason: GiveUp::BudgetExhausted { attempts: 10 },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let asked = sim
+        .requests
+        .iter()
+        .filter(|r| r.kind != RequestKind::CreateSession)
+        .count();
+    assert_eq!(
+        asked, 11,
+        "the first try and ten retries, each after its Retry-After"
+    );
+    assert!(
+        sim.now < Instant::from_millis(11 * 121_000),
+        "{:?}",
+        sim.now
+    );
 }
 
 #[test]

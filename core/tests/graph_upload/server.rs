@@ -6,6 +6,7 @@
 //! more fragments in flight than the target allows. Overlaps and skips answer 416, a gone or
 //! expired session answers 404, a finished one too.
 
+use resumable_core::digest::SourceHashes;
 use std::collections::BTreeMap;
 
 use resumable_core::http::{Auth, Body, Method, Request, Response};
@@ -120,6 +121,9 @@ pub struct GraphServer {
     pub fragment_puts: usize,
     /// Uploads turned into files (a file stored twice counts twice).
     pub completions: usize,
+    /// Expiry times are written this far in the past (a server whose clock is wrong): the
+    /// sessions live on regardless.
+    pub expiry_skew: Duration,
 }
 
 impl GraphServer {
@@ -137,7 +141,14 @@ impl GraphServer {
             max_in_flight_seen: 0,
             fragment_puts: 0,
             completions: 0,
+            expiry_skew: Duration::ZERO,
         }
+    }
+
+    /// An expiry as the server writes it, with its skew.
+    fn written_expiry(&self, at: Instant) -> UnixTime {
+        let skew = i64::try_from(self.expiry_skew.as_millis()).unwrap_or(i64::MAX);
+        UnixTime::from_millis(Self::wall(at).as_millis().saturating_sub(skew))
     }
 
     /// The server's wall clock at `now`.
@@ -270,8 +281,9 @@ impl GraphServer {
             Method::Put => self.explicit_commit(now, &url, request),
             Method::Get => match self.files.get(&url) {
                 Some(file) => self.answer(now, 200).with_body(format!(
-                    r#"{{"id":"item","name":"x","size":{}}}"#,
-                    file.len()
+                    r#"{{"id":"item","name":"x","size":{},"file":{{"hashes":{{"quickXorHash":"{}"}}}}}}"#,
+                    file.len(),
+                    SourceHashes::of(file).quick_xor_base64()
                 )),
                 None => self.answer(now, 404),
             },
@@ -341,7 +353,7 @@ impl GraphServer {
                 name,
             },
         );
-        let expires = Self::wall(now + self.lifetime);
+        let expires = self.written_expiry(now + self.lifetime);
         let (status, first) = match self.service {
             Service::Drive => (200, "\"0-\"".to_owned()),
             Service::Print => (200, format!("\"0-{}\"", total - 1)),
@@ -353,7 +365,7 @@ impl GraphServer {
     }
 
     fn session_body(&self, now: Instant, session: &Session) -> String {
-        let expires = Self::wall(session.expires);
+        let expires = self.written_expiry(session.expires);
         let _ = now;
         let gaps: Vec<String> = match self.service {
             Service::Drive if self.list_every_gap => {
@@ -510,10 +522,11 @@ impl GraphServer {
         let size = session.total;
         match self.service {
             Service::Drive => {
+                let quick_xor = SourceHashes::of(&session.data).quick_xor_base64();
                 self.files.insert(key, session.data);
                 self.existing.push(name.clone());
                 self.answer(now, 201).with_body(format!(
-                    r#"{{"id":"01ABC","name":"{name}","size":{size},"file":{{"hashes":{{}}}}}}"#
+                    r#"{{"id":"01ABC","name":"{name}","size":{size},"file":{{"hashes":{{"quickXorHash":"{quick_xor}"}}}}}}"#
                 ))
             }
             Service::Print => {

@@ -1,0 +1,286 @@
+//! Servers that lie: an item before the last byte, the wrong size or hash, someone else's file
+//! at the path, bytes claimed that were never sent, confirmed bytes forgotten again and again,
+//! endless throttling, a clock in the past, unusable creation answers. Each run must end with
+//! the source stored (and `Completed`) or with a clear failure, never `Completed` otherwise, and
+//! within bounded requests.
+
+use resumable_core::digest::SourceHashes;
+use resumable_core::digest::stored::{HashKind, Mismatch};
+use resumable_core::engine::{Event, Failure, UploadError, Violation};
+use resumable_core::http::{Method, RequestKind};
+use resumable_core::time::{Duration, Instant};
+
+use super::harness::{Fault, Outcome, Sim, completes, upload};
+use super::server::{GRAPH_HOST, Service};
+
+const CHUNK: u64 = 327_680;
+
+/// A body for [`Fault::Answer`], which wants a `'static` text.
+fn body(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// The indexes of requests of `kind` in the order the machine sent them.
+fn fragment_answers(sim: &Sim) -> usize {
+    sim.fragments().len()
+}
+
+fn violations(sim: &Sim) -> Vec<Violation> {
+    sim.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ProtocolViolation(v) => Some(*v),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_item_before_the_last_byte_is_a_violation_then_the_upload_goes_on() {
+    let total = 4 * CHUNK;
+    let item = body(format!(r#"{{"id":"x","size":{total}}}"#));
+    // Request 0 creates the session; 2 is the second fragment of four.
+    let mut sim =
+        Sim::new(Service::Drive, total, 71).with_script(vec![(2, Fault::Answer(201, item))]);
+    let mut up = upload(Service::Drive, total, 71);
+    completes(&mut sim, &mut up);
+    assert!(matches!(
+        violations(&sim)[..],
+        [Violation::PrematureEnd { total: t, .. }] if t == total
+    ));
+    let Some(Event::Completed(done)) = sim.events.last() else {
+        unreachable!()
+    };
+    assert_eq!(
+        done.verification.to_string(),
+        "size and quickXorHash checked"
+    );
+}
+
+#[test]
+fn a_server_that_insists_on_an_early_item_is_given_up_on() {
+    let total = 4 * CHUNK;
+    let item = body(format!(r#"{{"id":"x","size":{total}}}"#));
+    let mut sim =
+        Sim::new(Service::Drive, total, 72).with_faults(Box::new(move |request, _, _, _| {
+            match request.kind {
+                RequestKind::Fragment | RequestKind::Status => Fault::Answer(201, item),
+                _ => Fault::None,
+            }
+        }));
+    let mut up = upload(Service::Drive, total, 72);
+    let outcome = sim.run(&mut up);
+    let Outcome::Failed(UploadError::ServiceMisbehaved { times, violation }) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(times, 4);
+    assert!(matches!(violation, Violation::PrematureEnd { .. }));
+    // The session it gave up on was deleted.
+    assert_eq!(sim.requests.last().map(|r| r.method), Some(Method::Delete));
+    assert!(sim.requests.len() < 20, "{}", sim.requests.len());
+}
+
+#[test]
+fn a_final_item_of_the_wrong_size_fails_clearly() {
+    for stored in [0, 3 * CHUNK + 1] {
+        let total = 3 * CHUNK;
+        let item = body(format!(r#"{{"id":"x","size":{stored}}}"#));
+        let mut sim =
+            Sim::new(Service::Drive, total, 73).with_script(vec![(3, Fault::Answer(201, item))]);
+        let mut up = upload(Service::Drive, total, 73);
+        let outcome = sim.run(&mut up);
+        let Outcome::Failed(error) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            error,
+            UploadError::StoredFileDiffers {
+                destination: resumable_core::engine::Destination::DriveItem,
+                mismatch: Mismatch::Size {
+                    source: total,
+                    stored
+                },
+            }
+        );
+        let text = error.to_string();
+        assert!(
+            text.contains("NOT complete") && text.contains(&stored.to_string()),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_final_item_with_another_hash_fails_clearly() {
+    let total = 3 * CHUNK;
+    let other = SourceHashes::of(&vec![7u8; total as usize]);
+    let item = body(format!(
+        r#"{{"id":"x","size":{total},"file":{{"hashes":{{"quickXorHash":"{}"}}}}}}"#,
+        other.quick_xor_base64()
+    ));
+    let mut sim =
+        Sim::new(Service::Drive, total, 74).with_script(vec![(3, Fault::Answer(201, item))]);
+    let mut up = upload(Service::Drive, total, 74);
+    let outcome = sim.run(&mut up);
+    let Outcome::Failed(UploadError::StoredFileDiffers { mismatch, .. }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        matches!(
+            mismatch,
+            Mismatch::Hash {
+                kind: HashKind::QuickXor,
+                ..
+            }
+        ),
+        "{mismatch:?}"
+    );
+}
+
+#[test]
+fn an_older_file_at_the_path_is_not_taken_for_the_upload() {
+    let total = 2 * CHUNK;
+    // The last fragment's connection breaks with nothing stored, and the session dies.
+    let mut sim = Sim::new(Service::Drive, total, 75)
+        .with_script(vec![(2, Fault::CutOff(0)), (3, Fault::KillSession)]);
+    // Someone's older file of the same size holds the path.
+    let item_url = format!("{GRAPH_HOST}/me/drive/root:/file.bin:");
+    sim.server
+        .files
+        .insert(item_url, vec![0xAB; total as usize]);
+    let mut up = upload(Service::Drive, total, 75);
+    completes(&mut sim, &mut up);
+    assert!(
+        sim.events
+            .iter()
+            .any(|e| matches!(e, Event::NotThisUpload(Mismatch::Hash { .. }))),
+        "{:?}",
+        sim.events
+    );
+    assert_eq!(up.sessions(), 2, "uploaded again in a new session");
+}
+
+#[test]
+fn ranges_claiming_bytes_never_sent_are_not_followed() {
+    let total = 6 * CHUNK;
+    let skip = body(format!(r#"{{"nextExpectedRanges":["{}-"]}}"#, 4 * CHUNK));
+    let mut sim =
+        Sim::new(Service::Drive, total, 76).with_script(vec![(1, Fault::Answer(202, skip))]);
+    let mut up = upload(Service::Drive, total, 76);
+    completes(&mut sim, &mut up);
+    assert!(matches!(
+        violations(&sim)[..],
+        [Violation::ClaimedUnsent { .. }]
+    ));
+}
+
+#[test]
+fn a_server_that_keeps_forgetting_is_given_up_on_within_the_send_budget() {
+    let total = 12 * CHUNK;
+    let mut count = 0;
+    let mut sim =
+        Sim::new(Service::Drive, total, 77).with_faults(Box::new(move |request, _, _, _| {
+            if request.kind != RequestKind::Fragment {
+                return Fault::None;
+            }
+            count += 1;
+            if count % 3 == 0 {
+                Fault::Answer(202, r#"{"nextExpectedRanges":["0-"]}"#)
+            } else {
+                Fault::None
+            }
+        }));
+    let mut up = upload(Service::Drive, total, 77);
+    let outcome = sim.run(&mut up);
+    match &outcome {
+        Outcome::Failed(UploadError::ServiceMisbehaved { violation, .. }) => {
+            assert!(matches!(violation, Violation::Regressed { .. }));
+            assert!(outcome_text(&outcome).contains("lost bytes it had confirmed"));
+        }
+        Outcome::Completed(_) => sim.assert_stored_source(),
+        other => panic!("{other:?}"),
+    }
+    let sent: u64 = sim.fragments().iter().map(|r| r.body.len()).sum();
+    assert!(sent <= 2 * total + 4 * CHUNK, "sent {sent} for {total}");
+    assert!(fragment_answers(&sim) < 60);
+}
+
+fn outcome_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Failed(error) => error.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_session_expiring_in_the_past_is_used_anyway() {
+    let total = 2 * CHUNK;
+    // The server writes expiry times a day early: by them, every session expired long ago.
+    let mut sim = Sim::new(Service::Drive, total, 78);
+    sim.server.expiry_skew = Duration::from_secs(24 * 3600);
+    let mut up = upload(Service::Drive, total, 78);
+    completes(&mut sim, &mut up);
+    assert_eq!(up.sessions(), 1, "not dropped without a request");
+}
+
+#[test]
+fn unusable_creation_answers_end_with_a_protocol_error() {
+    for (answer, last) in [
+        ("<html>captive portal</html>", None),
+        (
+            r#"{"expirationDateTime":"2030-01-01T00:00:00Z"}"#,
+            Some(Failure::NoUploadUrl),
+        ),
+        (
+            r#"{"uploadUrl":"ftp://up.example/s"}"#,
+            Some(Failure::BadUploadUrl),
+        ),
+        (
+            r#"{"uploadUrl":"https://user:pw@up.example/s"}"#,
+            Some(Failure::BadUploadUrl),
+        ),
+    ] {
+        let mut sim =
+            Sim::new(Service::Drive, CHUNK, 79).with_faults(Box::new(move |request, _, _, _| {
+                match request.kind {
+                    RequestKind::CreateSession => Fault::Answer(200, answer),
+                    _ => Fault::None,
+                }
+            }));
+        let mut up = upload(Service::Drive, CHUNK, 79);
+        let outcome = sim.run(&mut up);
+        let Outcome::Failed(UploadError::ProtocolError {
+            during,
+            last: got,
+            times,
+        }) = &outcome
+        else {
+            panic!("{answer}: {outcome:?}")
+        };
+        assert_eq!(
+            (*during, *times),
+            (RequestKind::CreateSession, 3),
+            "{answer}"
+        );
+        if let Some(last) = last {
+            assert_eq!(*got, last);
+        }
+        assert!(!outcome_text(&outcome).contains("check the connection"));
+        assert_eq!(sim.requests.len(), 3, "{answer}");
+    }
+}
+
+#[test]
+fn completion_always_follows_every_byte_and_a_matching_file() {
+    // Every completed run of the property tests above ends on a verified file; this checks
+    // the plain path says so.
+    let total = 5 * CHUNK + 1;
+    let mut sim = Sim::new(Service::Drive, total, 80);
+    let mut up = upload(Service::Drive, total, 80);
+    completes(&mut sim, &mut up);
+    let Some(Event::Completed(done)) = sim.events.last() else {
+        unreachable!()
+    };
+    assert!(done.verification.size && done.verification.hashes == [HashKind::QuickXor]);
+    let _ = Instant::ZERO;
+}
