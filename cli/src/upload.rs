@@ -21,8 +21,8 @@ use resumable_reqwest::{
 };
 
 use crate::error::CliError;
-use crate::file_hash::sha256_of_file;
 use crate::size::parse_size;
+use resumable_core::digest::stored::hex;
 
 mod embedded;
 pub(crate) mod progress;
@@ -253,11 +253,6 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     config
         .validate()
         .map_err(|e| CliError::Invalid(e.to_string()))?;
-    // Hash the local file while it uploads, for the report.
-    let hashing = {
-        let path = args.file.clone();
-        tokio::task::spawn_blocking(move || sha256_of_file(&path))
-    };
     let (destination, token, emulator) = destination(&args, &file_name).await?;
     let mut uploader = Uploader::builder();
     if let Some(token) = token {
@@ -286,11 +281,12 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     let result = follow(task, &mut progress, args.checkpoint.as_deref())
         .await
         .map(|summary| summary.map_completion(Completed::Graph));
+    // The local file's hashes come from the reads that sent it: no pass of their own.
     report(
         &args,
         &result,
         emulator.as_ref(),
-        hashing,
+        None,
         &resumption,
         &mut progress,
     )
@@ -298,20 +294,29 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
 }
 
 /// Prints how the upload ended, comparing what the service stored with the local file's
-/// SHA-256 (computed by `hashing` while the upload ran). `Err` if it could not get that far;
-/// `Ok` with the outcome (already reported) otherwise.
+/// SHA-256 (from the upload's own reads, or computed by `hashing` while the upload ran). `Err`
+/// if it could not get that far; `Ok` with the outcome (already reported) otherwise.
 pub(crate) async fn report(
     args: &UploadArgs,
     result: &Result<UploadSummary<Completed>, UploadFailure>,
     emulator: Option<&embedded::Embedded>,
-    hashing: tokio::task::JoinHandle<std::io::Result<String>>,
+    hashing: Option<tokio::task::JoinHandle<std::io::Result<String>>>,
     resumption: &Resumption,
     progress: &mut Progress,
 ) -> Result<Result<(), CliError>, CliError> {
-    let local_sha256 = hashing
-        .await
-        .map_err(|e| CliError::Invalid(e.to_string()))?
-        .map_err(CliError::file(&args.file))?;
+    let local_sha256 = match hashing {
+        Some(hashing) => Some(
+            hashing
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))?
+                .map_err(CliError::file(&args.file))?,
+        ),
+        None => result
+            .as_ref()
+            .ok()
+            .and_then(|summary| summary.source_hashes)
+            .map(|hashes| hex(&hashes.sha256).to_ascii_lowercase()),
+    };
     // The embedded emulator says what it stored; a service may say it in the item's hashes.
     let stored = match emulator {
         Some(emulator) => emulator.stored(),
@@ -328,7 +333,7 @@ pub(crate) async fn report(
     };
     let outcome = Outcome {
         file: &args.file,
-        local_sha256: &local_sha256,
+        local_sha256: local_sha256.as_deref(),
         result,
         emulator: emulator.map(|e| e.base_url()),
         stored: stored.as_ref(),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
+use resumable_core::digest::SourceHashes;
 use resumable_core::engine::Upload;
 use resumable_core::engine::wopi::WopiUpload;
 use resumable_core::http::{Request, RequestId};
@@ -35,6 +36,17 @@ pub trait DrivenMachine: StateMachine {
         let _ = (id, source_crc, started);
     }
 
+    /// Whether the machine waits for the source's hashes before it can end (the service named
+    /// the stored file, and its hashes must be compared with the source's).
+    fn awaits_source_hashes(&self) -> bool {
+        false
+    }
+
+    /// Gives the source's hashes, or the error that kept them from being computed.
+    fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
+        let _ = (now, hashes);
+    }
+
     /// The caller went away (dropped its handle without waiting for the end): wind down, for
     /// instance by deleting the session. Returns `false` if the machine cannot, and the loop
     /// then stops at once.
@@ -47,6 +59,17 @@ pub trait DrivenMachine: StateMachine {
 impl DrivenMachine for Upload {
     fn time_limit(&self, request: &Request) -> Duration {
         self.timeout_for(request)
+    }
+
+    fn awaits_source_hashes(&self) -> bool {
+        Upload::awaits_source_hashes(self)
+    }
+
+    fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
+        match hashes {
+            Ok(hashes) => self.set_source_hashes(now, hashes),
+            Err(_) => self.source_unreadable(now),
+        }
     }
 
     fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
@@ -152,6 +175,11 @@ where
             if !handled {
                 break;
             }
+        }
+        if machine.awaits_source_hashes() {
+            let hashes = exchange.source_hashes().await;
+            machine.give_source_hashes(clock.now(), hashes);
+            continue;
         }
         if machine.is_finished() {
             // Events pushed by `on_event` itself (none expected) would be lost otherwise.

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use resumable_core::digest::SourceHashes;
 use resumable_core::http::{
     Auth, Body, Method, Request, RequestId, Response, Segment, TransportError,
 };
@@ -30,6 +31,7 @@ use resumable_core::http::{
 use crate::body_stream::{BodyProgress, observe, read_ahead};
 use crate::prefetch::Prefetcher;
 use crate::source::Source;
+use crate::source_digest::DigestingSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
 
@@ -132,32 +134,50 @@ pub struct Exchange {
     clients: HttpClients,
     tokens: Option<Arc<dyn TokenProvider>>,
     source: Arc<dyn Source>,
+    digest: Arc<DigestingSource>,
     timeouts: TimeoutPolicy,
     sent: Arc<AtomicU64>,
     prefetcher: Arc<Prefetcher>,
 }
 
 impl Exchange {
-    /// An exchange reading bodies from `source`.
+    /// An exchange reading bodies from `source`. Every block read passes through a
+    /// [`DigestingSource`], so the source's hashes come from the reads that send it.
     pub fn new(
         clients: HttpClients,
         tokens: Option<Arc<dyn TokenProvider>>,
         source: Arc<dyn Source>,
         timeouts: TimeoutPolicy,
     ) -> Self {
+        let digest = Arc::new(DigestingSource::new(source));
         Exchange {
             clients,
             tokens,
-            source,
+            source: digest.clone(),
+            digest,
             timeouts,
             sent: Arc::new(AtomicU64::new(0)),
             prefetcher: Arc::new(Prefetcher::default()),
         }
     }
 
-    /// The source bodies are read from.
+    /// The source bodies are read from (reads through it feed the source's hashes).
     pub fn source(&self) -> &Arc<dyn Source> {
         &self.source
+    }
+
+    /// The source's hashes, if the reads so far covered every byte (no read of its own).
+    pub fn source_hashes_so_far(&self) -> Option<SourceHashes> {
+        self.digest.hashes_so_far()
+    }
+
+    /// The source's hashes: those the reads so far computed, completed by reading what they
+    /// did not (off the executor).
+    pub async fn source_hashes(&self) -> std::io::Result<SourceHashes> {
+        let digest = self.digest.clone();
+        tokio::task::spawn_blocking(move || digest.hashes())
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     /// Source bytes handed to connections so far, retries included (a progress indicator that

@@ -118,6 +118,7 @@ pub mod outcome;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 mod prefetch;
 pub mod source;
+pub mod source_digest;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub mod start;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]

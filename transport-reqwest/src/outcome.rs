@@ -1,5 +1,6 @@
 //! How an upload ended, and what happened on the way.
 
+use resumable_core::digest::SourceHashes;
 use std::fmt;
 use std::time::Duration;
 
@@ -53,6 +54,9 @@ pub struct UploadSummary<C = Completion> {
     pub resumption: Resumption,
     /// Checkpoints could not be written (the upload went on without them), if so why.
     pub checkpoint_warning: Option<String>,
+    /// The source's hashes (QuickXorHash, CRC-32, SHA-1, SHA-256), computed from the reads
+    /// that sent it, when every byte was read in this run.
+    pub source_hashes: Option<SourceHashes>,
 }
 
 impl<C> UploadSummary<C> {
@@ -70,6 +74,7 @@ impl<C> UploadSummary<C> {
             completion: change(self.completion),
             stats: self.stats,
             resumption: self.resumption,
+            source_hashes: self.source_hashes,
             checkpoint_warning: self.checkpoint_warning,
         }
     }

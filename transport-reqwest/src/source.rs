@@ -38,6 +38,13 @@ pub trait Source: Send + Sync + 'static {
 
     /// A short description for messages (a file name), never a secret.
     fn describe(&self) -> String;
+
+    /// When the source was last modified (nanoseconds since the Unix epoch), as it was when
+    /// opened, if known. A checkpoint keeps it, so a resume can tell whether the source was
+    /// touched since.
+    fn last_modified(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A file, read with positional reads (`pread`), never buffered whole.
@@ -57,25 +64,52 @@ pub struct FileSource {
     file: File,
     len: u64,
     path: PathBuf,
+    modified: Option<u64>,
 }
 
 impl FileSource {
-    /// Opens `path` for reading and records its current size.
+    /// Opens `path` for reading and records its current size and modification time.
+    ///
+    /// Only regular files: a FIFO, a device or a directory is refused before it is opened
+    /// (opening a FIFO would block until something writes to it, and its bytes cannot be read
+    /// again for a retry).
+    ///
+    /// ```
+    /// use resumable_reqwest::source::FileSource;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let error = FileSource::open(dir.path()).unwrap_err();
+    /// assert!(error.to_string().contains("is not a regular file"), "{error}");
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let described = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+        let not_regular = || {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a regular file (a pipe, a device or a directory cannot be uploaded resumably: copy it to a file first)",
+                    path.display()
+                ),
+            )
+        };
+        if !std::fs::metadata(&path).map_err(described)?.is_file() {
+            return Err(not_regular());
+        }
+        let file = File::open(&path).map_err(described)?;
         let metadata = file.metadata()?;
         if !metadata.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{} is not a regular file", path.display()),
-            ));
+            return Err(not_regular());
         }
+        let modified = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_nanos()).ok());
         Ok(FileSource {
             file,
             len: metadata.len(),
             path,
+            modified,
         })
     }
 
@@ -130,6 +164,10 @@ impl Source for FileSource {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn last_modified(&self) -> Option<u64> {
+        self.modified
     }
 }
 

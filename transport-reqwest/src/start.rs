@@ -242,8 +242,10 @@ pub(crate) async fn plan(
 ) -> Result<Plan, StartError> {
     config.validate().map_err(StartError::Invalid)?;
     let fresh = |resumption| -> Result<Plan, StartError> {
+        let mut upload = fresh_upload(destination, config.clone(), now)?;
+        upload.set_source_modified(source.last_modified());
         Ok(Plan {
-            upload: fresh_upload(destination, config.clone(), now)?,
+            upload,
             resumption,
             abandoned: None,
         })
@@ -293,12 +295,24 @@ pub(crate) async fn plan(
                     sessions: checkpoint.sessions(),
                 },
             };
+            // Untouched since the checkpoint (same modification time): bytes the session holds
+            // from requests in flight at the interruption are this source's.
+            let unchanged = checkpoint
+                .fingerprint()
+                .modified
+                .is_some_and(|was| source.last_modified() == Some(was));
             match Upload::resume(checkpoint, now) {
-                Ok(upload) => Ok(Plan {
-                    upload,
-                    resumption,
-                    abandoned: None,
-                }),
+                Ok(mut upload) => {
+                    if unchanged {
+                        upload.accept_held_bytes();
+                    }
+                    upload.set_source_modified(source.last_modified());
+                    Ok(Plan {
+                        upload,
+                        resumption,
+                        abandoned: None,
+                    })
+                }
                 // A checkpoint taken before any session, of a session made elsewhere: nothing
                 // in it to continue.
                 Err(UploadError::NothingToResume) => fresh(Resumption::Fresh),
@@ -317,8 +331,9 @@ pub(crate) async fn plan(
             let Some(create_url) = create_url else {
                 return Err(StartError::SourceChanged { reason });
             };
-            let upload = Upload::create(create_url.expose(), config.clone(), now)
+            let mut upload = Upload::create(create_url.expose(), config.clone(), now)
                 .map_err(StartError::Invalid)?;
+            upload.set_source_modified(source.last_modified());
             Ok(Plan {
                 upload,
                 resumption: Resumption::Restarted { reason },

@@ -321,6 +321,7 @@ async fn run<M: TaskMachine>(
             stats,
             resumption: parts.resumption,
             checkpoint_warning,
+            source_hashes: parts.exchange.source_hashes_so_far(),
         }),
         (end, _, ending) => Err(UploadFailure {
             cause: match (end, ending) {

@@ -218,11 +218,18 @@ impl Uploader {
             return Err(StartError::NoToken);
         }
         let clock = Clock::new();
+        // Built first, so the reads that check a checkpoint also feed the source's hashes.
+        let exchange = Arc::new(Exchange::new(
+            self.clients.clone(),
+            self.tokens.clone(),
+            source,
+            self.timeouts,
+        ));
         let plan = plan(
             &destination,
             config,
             checkpoint.as_ref(),
-            &source,
+            exchange.source(),
             clock.now(),
         )
         .await?;
@@ -230,12 +237,6 @@ impl Uploader {
             .map(CheckpointWriter::start)
             .transpose()
             .map_err(StartError::CheckpointWriter)?;
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            self.tokens.clone(),
-            source,
-            self.timeouts,
-        ));
         let hook: Option<EventHook<Upload>> = commit_when_received.then(|| {
             Box::new(|upload: &mut Upload, event: &Event, now| {
                 if let Event::CommitPending { .. } = event {

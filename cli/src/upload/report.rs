@@ -54,8 +54,8 @@ pub(crate) enum Completed {
 pub(crate) struct Outcome<'a> {
     /// The local file.
     pub(crate) file: &'a Path,
-    /// Its SHA-256.
-    pub(crate) local_sha256: &'a str,
+    /// Its SHA-256, when it was read whole.
+    pub(crate) local_sha256: Option<&'a str>,
     /// How the upload ended.
     pub(crate) result: &'a Result<UploadSummary<Completed>, UploadFailure>,
     /// The embedded emulator's address, if the upload went there.
@@ -75,7 +75,13 @@ impl Outcome<'_> {
     /// emulator stored other bytes than the local file's).
     pub(crate) fn status(&self) -> &'static str {
         match self.result {
-            Ok(_) if self.stored.is_some_and(|s| s.sha256 != self.local_sha256) => "mismatch",
+            Ok(_)
+                if self
+                    .stored
+                    .is_some_and(|s| Some(s.sha256.as_str()) != self.local_sha256) =>
+            {
+                "mismatch"
+            }
             Ok(_) if self.emulator.is_some() && self.stored.is_none() => "mismatch",
             Ok(_) => "completed",
             Err(failure) => match failure.cause {
@@ -101,7 +107,9 @@ impl Outcome<'_> {
             ("mismatch", _) => Some(match self.stored {
                 Some(stored) => format!(
                     "the service stored {} bytes with SHA-256 {}, not the local file's {}; did the file change during the upload? upload it again",
-                    stored.size, stored.sha256, self.local_sha256
+                    stored.size,
+                    stored.sha256,
+                    self.local_sha256.unwrap_or("unknown")
                 ),
                 None => "the upload completed but the emulator lists no stored file; this is a bug, please report it".into(),
             }),
@@ -176,6 +184,17 @@ impl Outcome<'_> {
             object["location"] = location.into();
         }
         if let Ok(UploadSummary {
+            completion: Completed::Graph(completion),
+            source_hashes,
+            ..
+        }) = self.result
+        {
+            object["verified"] = completion.verification.to_string().into();
+            if let Some(hashes) = source_hashes {
+                object["quick_xor_hash"] = hashes.quick_xor_base64().as_str().into();
+            }
+        }
+        if let Ok(UploadSummary {
             completion: Completed::Wopi(done),
             ..
         }) = self.result
@@ -233,9 +252,21 @@ impl Outcome<'_> {
                 stats.confirmed, stats.total
             )),
         }
-        lines.push(format!("local  SHA-256 {}", self.local_sha256));
+        if let Ok(UploadSummary {
+            completion: Completed::Graph(completion),
+            ..
+        }) = self.result
+        {
+            lines.push(format!(
+                "verified against the service: {}",
+                completion.verification
+            ));
+        }
+        if let Some(local) = self.local_sha256 {
+            lines.push(format!("local  SHA-256 {local}"));
+        }
         if let Some(stored) = self.stored {
-            let verdict = if stored.sha256 == self.local_sha256 {
+            let verdict = if Some(stored.sha256.as_str()) == self.local_sha256 {
                 "identical"
             } else {
                 "DIFFERENT"

@@ -106,7 +106,7 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
         &args,
         &result,
         emulator.as_ref(),
-        hashing,
+        Some(hashing),
         &resumption,
         &mut progress,
     )

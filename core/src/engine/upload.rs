@@ -591,6 +591,15 @@ impl Upload {
         }
     }
 
+    /// Reports that the source could not be read to compute its hashes: the upload fails with
+    /// [`UploadError::SourceRead`] (nothing can be called done unchecked).
+    pub fn source_unreadable(&mut self, now: Instant) {
+        let _ = now;
+        if !self.is_over() {
+            self.fail(UploadError::SourceRead);
+        }
+    }
+
     /// Whether the machine waits for [`Upload::set_source_hashes`] before it can end.
     pub fn awaits_source_hashes(&self) -> bool {
         matches!(self.phase, Phase::Verifying(_))

@@ -1,0 +1,133 @@
+//! The source's hashes, taken from the reads that send it: a [`Source`] wrapper that feeds
+//! every block it reads to a [`SourceDigest`].
+//!
+//! Each block a body reads (and each block read to check a checkpoint on resume) passes
+//! through [`DigestingSource`] once, on the blocking thread that read it, so the hashes cost no
+//! read of their own. The digest takes only what continues from its cursor (retries read bytes
+//! again; print fragments go out of order); when the machine asks for the hashes
+//! ([`Upload::awaits_source_hashes`](resumable_core::engine::Upload::awaits_source_hashes)),
+//! [`DigestingSource::hashes`] reads whatever the sending never did (the part a resumed upload
+//! skipped), and only that.
+
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use resumable_core::digest::{SourceDigest, SourceHashes};
+use resumable_core::range::ByteRange;
+
+use crate::source::{Source, for_each_block};
+
+/// A source whose reads feed a digest of it.
+pub struct DigestingSource {
+    inner: Arc<dyn Source>,
+    digest: Mutex<SourceDigest>,
+}
+
+impl DigestingSource {
+    /// Wraps `inner`; nothing is hashed yet.
+    pub fn new(inner: Arc<dyn Source>) -> Self {
+        let digest = SourceDigest::new(inner.len());
+        DigestingSource {
+            inner,
+            digest: Mutex::new(digest),
+        }
+    }
+
+    /// The first byte not hashed yet.
+    pub fn hashed(&self) -> u64 {
+        self.lock().next_offset()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SourceDigest> {
+        self.digest.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take(&self, offset: u64, bytes: &[u8]) {
+        let mut digest = self.lock();
+        if digest.next_offset() >= offset && digest.next_offset() < offset + bytes.len() as u64 {
+            digest.update(offset, bytes);
+        }
+    }
+
+    /// The source's hashes, if the reads so far covered every byte.
+    pub fn hashes_so_far(&self) -> Option<SourceHashes> {
+        self.lock().hashes()
+    }
+
+    /// The source's hashes: what the reads so far hashed, completed by reading the rest.
+    /// Blocks (call it off the executor).
+    pub fn hashes(&self) -> io::Result<SourceHashes> {
+        loop {
+            let (next, total) = {
+                let digest = self.lock();
+                if let Some(hashes) = digest.hashes() {
+                    return Ok(hashes);
+                }
+                (digest.next_offset(), digest.total())
+            };
+            let Some(rest) = ByteRange::new(next, total) else {
+                continue;
+            };
+            let mut offset = rest.start();
+            for_each_block(&*self.inner, rest, &mut |block| {
+                self.take(offset, block);
+                offset += block.len() as u64;
+            })?;
+        }
+    }
+}
+
+impl fmt::Debug for DigestingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DigestingSource")
+            .field("source", &self.inner.describe())
+            .field("hashed", &self.hashed())
+            .finish()
+    }
+}
+
+impl Source for DigestingSource {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_exact_at(offset, buf)?;
+        self.take(offset, buf);
+        Ok(())
+    }
+
+    fn slice(&self, range: ByteRange) -> Option<Bytes> {
+        let bytes = self.inner.slice(range)?;
+        self.take(range.start(), &bytes);
+        Some(bytes)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn last_modified(&self) -> Option<u64> {
+        self.inner.last_modified()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::BytesSource;
+
+    #[test]
+    fn reads_in_any_order_then_the_rest_give_the_whole_sources_hashes() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let source = DigestingSource::new(Arc::new(BytesSource::new(data.clone())));
+        let mut buf = vec![0u8; 30_000];
+        source.read_exact_at(50_000, &mut buf).unwrap(); // ahead of the cursor: not taken
+        source.read_exact_at(0, &mut buf).unwrap();
+        source.read_exact_at(10_000, &mut buf).unwrap(); // overlaps: the new part is taken
+        assert_eq!(source.hashed(), 40_000);
+        assert_eq!(source.hashes().unwrap(), SourceHashes::of(&data));
+    }
+}
