@@ -62,6 +62,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(err @ CliError::BadUrl(_)) => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "resumable: {err}");
+            ExitCode::from(2)
+        }
         Err(err) => {
             use std::io::Write as _;
             let _ = writeln!(std::io::stderr(), "resumable: {err}");

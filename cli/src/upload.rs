@@ -20,7 +20,7 @@ use resumable_reqwest::{
     Uploader,
 };
 
-use crate::error::CliError;
+use crate::error::{CliError, check_url};
 use crate::size::parse_size;
 use resumable_core::digest::stored::hex;
 
@@ -123,12 +123,15 @@ pub(crate) struct UploadArgs {
     /// item's path and name are in the URL.
     #[arg(long)]
     name: Option<String>,
-    /// Blind retries allowed without progress before giving up (the waits double from 1 s up
-    /// to 60 s, so 10 retries against a server that stays down take a few minutes).
+    /// Retries allowed without progress before giving up, whether blind (the waits double from
+    /// 1 s up to 60 s) or asked for with Retry-After (each such wait counts too, and one over an
+    /// hour gives up at once). Other bounds: 2 hours without progress; at most twice the file
+    /// plus 4 fragments sent into one session; 3 sessions; 3 protocol violations or lost
+    /// confirmed bytes from the service.
     #[arg(long, value_name = "N", default_value_t = 10)]
     retries: u32,
-    /// Print one JSON object at the end (status, bytes, sha256, elapsed_ms, retries, resyncs,
-    /// sessions, item) instead of progress and text.
+    /// Print one JSON object at the end (status, bytes, sha256, verified, quick_xor_hash,
+    /// elapsed_ms, retries, resyncs, sessions, item) instead of progress and text.
     #[arg(long)]
     json: bool,
     /// WOPI: the X-WOPI-SequenceNumber of the version you read (default 1). After a 412 the
@@ -176,8 +179,15 @@ impl UploadArgs {
     }
 }
 
-/// Refuses flags that do not go together, before anything is read or sent.
+/// Refuses flags that do not go together, and URLs that cannot be used, before anything is
+/// read or sent.
 fn check_combination(args: &UploadArgs) -> Result<(), CliError> {
+    if let Some(endpoint) = &args.endpoint {
+        check_url("--endpoint", endpoint)?;
+    }
+    if let Some(upload_url) = &args.upload_url {
+        check_url("--upload-url", upload_url)?;
+    }
     if args.protocol == ProtocolArg::Wopi {
         if let Some(flag) = args.graph_flags().first() {
             return Err(CliError::Invalid(format!(

@@ -258,6 +258,7 @@ pub(crate) async fn follow<M: Shown>(
 ) {
     let mut ticks = tokio::time::interval(Duration::from_millis(100));
     let mut interrupted = false;
+    let mut terminate = Terminate::new();
     loop {
         tokio::select! {
             event = task.next() => match event {
@@ -265,7 +266,11 @@ pub(crate) async fn follow<M: Shown>(
                 None => return,
             },
             _ = ticks.tick() => progress.tick(task.bytes_sent()),
-            _ = tokio::signal::ctrl_c(), if on_interrupt.is_some() => {
+            // SIGTERM (a service manager, `kill`, a container stopping) stops like Ctrl-C.
+            _ = async { tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = terminate.recv() => {}
+            } }, if on_interrupt.is_some() => {
                 if interrupted {
                     // A second Ctrl-C: the user will not wait for the request in flight.
                     // Checkpoints are written by rename, so none is left half-written.
@@ -282,6 +287,31 @@ pub(crate) async fn follow<M: Shown>(
                 }
             }
         }
+    }
+}
+
+/// `SIGTERM`, where the platform has it.
+struct Terminate {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Terminate {
+    fn new() -> Self {
+        Terminate {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves when `SIGTERM` arrives (never, where it cannot be watched).
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.signal {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
     }
 }
 

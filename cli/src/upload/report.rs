@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use resumable_core::engine::wopi::{WopiCompletion, WopiError};
-use resumable_core::engine::{Completion, UploadError};
+use resumable_core::engine::{Completion, Failure, UploadError};
 use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 
@@ -148,7 +148,18 @@ impl Outcome<'_> {
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes()).map_err(CliError::output)?;
         out.flush().map_err(CliError::output)?;
+        let bad_url = matches!(
+            self.result,
+            Err(UploadFailure {
+                cause: FailureCause::Upload(UploadError::ProtocolError {
+                    last: Failure::BadUploadUrl,
+                    ..
+                }),
+                ..
+            })
+        );
         match self.reason() {
+            Some(reason) if bad_url => Err(CliError::BadUrl(reason)),
             Some(reason) => Err(CliError::Invalid(reason)),
             None => Ok(()),
         }

@@ -382,9 +382,11 @@ impl Upload {
     }
 
     /// A session-creation answer that cannot be used: retried, at most [`MAX_MALFORMED`] times.
+    /// An `uploadUrl` that is not a usable URL ends the upload at once: the service chose it,
+    /// and asking again would only bring another.
     fn malformed(&mut self, now: Instant, kind: RequestKind, failure: Failure) {
         self.malformed += 1;
-        if self.malformed >= MAX_MALFORMED {
+        if self.malformed >= MAX_MALFORMED || failure == Failure::BadUploadUrl {
             return self.fail(UploadError::ProtocolError {
                 during: kind,
                 last: failure,
