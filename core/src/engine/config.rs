@@ -338,8 +338,9 @@ pub struct SessionPolicy {
     #[serde(default = "default_max_regressions")]
     pub max_regressions: u32,
     /// The send budget of one session: at most this many times the file, plus four of the
-    /// largest fragments, go into one session (retries and re-sends included). A session that
-    /// has not kept the file by then is given up on. A new session has a budget of its own.
+    /// largest fragments, plus the bytes the session confirmed, go into one session (retries
+    /// and re-sends included). A session that has not kept the file by then is given up on. A
+    /// new session has a budget of its own.
     #[serde(default = "default_send_budget_files")]
     pub send_budget_files: u32,
 }

@@ -60,6 +60,7 @@ impl Completion {
     ///     status: 201,
     ///     item: Some(r#"{"id":"01","@microsoft.graph.downloadUrl":"https://dl/x?tempauth=t"}"#.into()),
     ///     location: None,
+    ///     verification: Default::default(),
     /// };
     /// assert_eq!(done.without_links().item.as_deref(), Some(r#"{"id":"01"}"#));
     /// assert!(!format!("{done:?}").contains("tempauth"));

@@ -181,13 +181,15 @@ impl Upload {
     }
 
     /// The budget of source bytes one session may be sent: a multiple of the file plus four of
-    /// the largest fragments.
+    /// the largest fragments, plus what the session confirmed (progress justifies the bytes
+    /// that bought it).
     pub(crate) fn send_budget(&self) -> u64 {
         let files = u64::from(self.config.session.send_budget_files.max(1));
         self.config
             .total
             .saturating_mul(files)
             .saturating_add(self.config.largest_fragment().saturating_mul(4))
+            .saturating_add(self.high_water)
     }
 
     pub(crate) fn is_drive_item(&self) -> bool {

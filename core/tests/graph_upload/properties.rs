@@ -48,10 +48,18 @@ fn judge(service: Service, sim: &Sim, outcome: Outcome) -> Result<(), TestCaseEr
         }
     }
     match outcome {
-        Outcome::Completed(_) => {
+        Outcome::Completed(done) => {
             prop_assert_eq!(sim.server.files.len(), 1);
             let stored = sim.server.files.values().next().unwrap();
             prop_assert!(stored == &sim.source, "stored bytes differ");
+            // Completed only after the checks each service allows: size and QuickXorHash for
+            // a drive item, size for a print document, the Location of an attachment.
+            let checked = &done.verification;
+            match service {
+                Service::Drive => prop_assert!(checked.size && checked.has_hash(), "{checked}"),
+                Service::Print => prop_assert!(checked.size, "{checked}"),
+                Service::Mail => prop_assert!(checked.location, "{checked}"),
+            }
         }
         Outcome::Failed(error) => {
             prop_assert!(
@@ -60,6 +68,7 @@ fn judge(service: Service, sim: &Sim, outcome: Outcome) -> Result<(), TestCaseEr
                     UploadError::GaveUp { .. }
                         | UploadError::SessionLost { .. }
                         | UploadError::CompletionUnconfirmed { .. }
+                        | UploadError::SendBudgetSpent { .. }
                 ),
                 "unexpected failure {error:?}"
             );

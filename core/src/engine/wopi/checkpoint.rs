@@ -368,6 +368,7 @@ impl WopiUpload {
             upload.offset = offset.min(upload.stream.len());
             // Updates (or a commit) may have gone out after this checkpoint was written.
             upload.unsure = upload.offset < upload.stream.len();
+            upload.sent_end = None;
             upload.commit_unclear |= upload.offset == upload.stream.len();
             if let Some(expires) = expires {
                 let clock = upload.clock;

@@ -91,6 +91,23 @@ pub enum WopiError {
         /// The host's `X-WOPI-FailureReason` on that answer.
         host_reason: Option<String>,
     },
+    /// The host broke the protocol again and again (offsets past the bytes sent, confirmed
+    /// bytes forgotten), or kept losing what it was sent past the send budget: the engine gave
+    /// up on it rather than trust it.
+    HostMisbehaved {
+        /// The last violation.
+        violation: crate::engine::Violation,
+        /// How many there were.
+        times: u32,
+    },
+    /// More than twice the session stream (plus a few ranges) went into one session without
+    /// the host keeping it: it keeps losing or refusing what it is sent.
+    SendBudgetSpent {
+        /// Stream bytes sent into the session.
+        sent: u64,
+        /// The session stream's length.
+        stream_len: u64,
+    },
     /// The transport could not read the source.
     SourceRead,
     /// A command was given in a state that does not take it.
@@ -228,6 +245,14 @@ impl fmt::Display for WopiError {
                 write_reason(f, host_reason)?;
                 f.write_str("; the host is misbehaving")
             }
+            WopiError::HostMisbehaved { violation, times } => write!(
+                f,
+                "gave up on the host after {times} answers that broke the protocol (last: {violation}); nothing it says about this upload can be trusted: check the host and upload again"
+            ),
+            WopiError::SendBudgetSpent { sent, stream_len } => write!(
+                f,
+                "sent {sent} bytes into one session for a {stream_len}-byte stream without the host keeping them; it keeps losing or refusing what it is sent: check the host and upload again"
+            ),
             WopiError::SourceRead => f.write_str(
                 "the source could not be read; check the file and run the upload again (with a checkpoint it resumes where it stopped)",
             ),

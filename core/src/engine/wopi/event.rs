@@ -122,6 +122,10 @@ pub enum WopiEvent {
         /// may be this upload's own, stored by that commit.
         maybe_own_commit: bool,
     },
+    /// The host's answer broke the protocol: an offset past every byte sent into the session,
+    /// or below what it had confirmed. The engine probes where the host is and goes on; after
+    /// a few such answers it gives up on the host. Nothing to do; show it.
+    ProtocolViolation(crate::engine::Violation),
     /// The host stored the file. The machine is finished.
     Completed(WopiCompletion),
     /// The upload stopped. Show the error (its `Display` says what to do); the machine is

@@ -77,6 +77,16 @@ impl WopiUpload {
             Header::new(RANGE_LENGTH, alloc::format!("{len}")),
             Header::new("Content-Type", "application/octet-stream"),
         ];
+        self.sent_in_session = self.sent_in_session.saturating_add(len);
+        if self.sent_in_session > self.send_budget() {
+            self.fail(super::WopiError::SendBudgetSpent {
+                sent: self.sent_in_session - len,
+                stream_len: self.stream.len(),
+            });
+            return None;
+        }
+        let end = self.offset + len;
+        self.sent_end = self.sent_end.map(|sent| sent.max(end));
         let id = self.in_flight.issue(Sent::Update(UpdateInFlight {
             offset: self.offset,
             len,

@@ -12,6 +12,9 @@ use super::event::{WopiCompletion, WopiEvent, WopiSessionLoss};
 use super::headers::failure_reason;
 use super::upload::{Phase, UpdateInFlight, WopiUpload};
 
+/// Answers that break the protocol (or lose confirmed bytes) tolerated before the engine gives
+/// up on the host.
+const MAX_VIOLATIONS: u32 = 3;
 impl WopiUpload {
     /// Whether the machine waits for the caller (paused, or a `412` to decide): only
     /// keep-alives go out.
@@ -105,6 +108,15 @@ impl WopiUpload {
         }
     }
 
+    /// The budget of stream bytes one session may be sent: twice the stream plus four of the
+    /// largest ranges.
+    pub(crate) fn send_budget(&self) -> u64 {
+        self.stream
+            .len()
+            .saturating_mul(2)
+            .saturating_add(self.config.largest_range().saturating_mul(4))
+    }
+
     /// Moves to the host's offset `reported` where the engine believed `believed`. Returns
     /// whether the offset was usable (an offset past the stream ends the upload).
     pub(crate) fn take_offset(&mut self, now: Instant, believed: u64, reported: u64) -> bool {
@@ -116,6 +128,36 @@ impl WopiUpload {
                 host_reason: self.host_reason.clone(),
             });
             return false;
+        }
+        let claimed = self
+            .sent_end
+            .and_then(|sent| crate::range::ByteRange::new(sent, reported));
+        let regressed = reported < self.offset && !self.unsure;
+        if claimed.is_some() || regressed {
+            // The host claims bytes it was never sent, or lost bytes it had confirmed: take
+            // nothing from it, probe where it is, and give up on it if it insists.
+            let violation = match claimed {
+                Some(range) => crate::engine::Violation::ClaimedUnsent { range },
+                None => crate::engine::Violation::Regressed {
+                    from: self.offset,
+                    to: reported,
+                },
+            };
+            self.violations += 1;
+            self.events.push(WopiEvent::ProtocolViolation(violation));
+            if self.violations > MAX_VIOLATIONS {
+                let times = self.violations;
+                self.fail(WopiError::HostMisbehaved { violation, times });
+                return false;
+            }
+            if claimed.is_some() {
+                self.unsure = true;
+                return false;
+            }
+        }
+        if self.sent_end.is_none() {
+            // The first answer of a resumed session: what it holds is its account.
+            self.sent_end = Some(reported.max(believed));
         }
         if reported > self.offset {
             self.schedule.progress(now);
@@ -142,6 +184,8 @@ impl WopiUpload {
         self.expiry.clear();
         self.offset = 0;
         self.unsure = false;
+        self.sent_end = Some(0);
+        self.sent_in_session = 0;
         self.keep_alive_refused = false;
         self.warned = false;
         let starting_over = self.sessions < self.config.max_sessions;

@@ -114,6 +114,14 @@ pub struct WopiUpload {
     pub(crate) clock: ServerClock,
     pub(crate) throughput: Throughput,
     pub(crate) events: EventQueue<WopiEvent>,
+    /// The end of the furthest update sent into this session: a host offset past it claims
+    /// bytes never sent. `None` on a resumed session until its first answer (updates in flight
+    /// at the interruption may have landed).
+    pub(crate) sent_end: Option<u64>,
+    /// Stream bytes sent into this session, retries included, against the send budget.
+    pub(crate) sent_in_session: u64,
+    /// Answers that broke the protocol, and times confirmed bytes were lost, in this upload.
+    pub(crate) violations: u32,
 }
 
 impl WopiUpload {
@@ -156,6 +164,9 @@ impl WopiUpload {
             clock: ServerClock::new(),
             throughput: Throughput::new(),
             events: EventQueue::new(),
+            sent_end: Some(0),
+            sent_in_session: 0,
+            violations: 0,
             stream,
             config,
         })
