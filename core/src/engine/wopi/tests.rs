@@ -19,6 +19,7 @@ use super::*;
 
 mod commit;
 mod expiry;
+mod lying_host;
 
 pub(super) const URL: &str = "https://wopi.example/wopi/files/F1?access_token=AT-secret";
 pub(super) const TOKEN: &str = "ST-secret";
