@@ -89,6 +89,17 @@ impl DrivenMachine for WopiUpload {
         self.timeout_for(request)
     }
 
+    fn awaits_source_hashes(&self) -> bool {
+        WopiUpload::awaits_source_hashes(self)
+    }
+
+    fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
+        match hashes {
+            Ok(hashes) => self.set_source_hashes(now, hashes),
+            Err(_) => self.source_unreadable(now),
+        }
+    }
+
     fn body_sent(&mut self, id: RequestId, _source_crc: u32, started: Option<Instant>) {
         // The ChunkIds in the frame prefixes already fingerprint the bytes; a CRC adds nothing.
         if let Some(started) = started {

@@ -212,12 +212,21 @@ impl Uploader {
             keep_completed_checkpoint,
         } = job;
         let clock = Clock::new();
+        // Built first: the pass that reads the source for its ChunkId goes through the
+        // exchange's digesting source, so it yields the source's hashes too, with no read of
+        // their own.
+        let exchange = Arc::new(Exchange::new(
+            self.clients.clone(),
+            self.tokens.clone(),
+            source,
+            self.timeouts,
+        ));
         let plan = plan_wopi(
             &file_url,
             config,
             &settings,
             checkpoint.as_ref(),
-            &source,
+            exchange.source(),
             hash_progress,
             clock.now(),
         )
@@ -226,12 +235,6 @@ impl Uploader {
             .map(CheckpointWriter::start)
             .transpose()
             .map_err(StartError::CheckpointWriter)?;
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            self.tokens.clone(),
-            source,
-            self.timeouts,
-        ));
         Ok(spawn(
             plan.upload,
             TaskParts {

@@ -306,6 +306,13 @@ impl Sim {
 
     /// Drains `poll_request` and `poll_event`.
     pub fn pump(&mut self, upload: &mut WopiUpload) {
+        if upload.awaits_source_hashes() {
+            // What a transport does: the hashes from the pass that read the source.
+            upload.set_source_hashes(
+                self.now,
+                resumable_core::digest::SourceHashes::of(&self.source),
+            );
+        }
         while let Some(request) = upload.poll_request(self.now) {
             assert!(
                 self.pending.is_empty(),

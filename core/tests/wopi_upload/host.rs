@@ -140,6 +140,9 @@ impl WopiHost {
         let path_end = request.url.expose().find('?').unwrap();
         let commit = request.url.expose()[..path_end].ends_with("/contents");
         match (request.header("X-WOPI-Override"), commit) {
+            (None, false) if request.method == resumable_core::http::Method::Get => {
+                self.check_file_info()
+            }
             (Some("CREATE_UPLOAD_SESSION"), false) => self.create(now),
             (Some("UPDATE_UPLOAD_SESSION"), false) => self.update(now, request, body, store_limit),
             (Some("PUT_CHUNKED_FILE"), true) => self.commit(now, request, body),
@@ -150,6 +153,18 @@ impl WopiHost {
                 failure(400, "unknown operation")
             }
         }
+    }
+
+    /// `CheckFileInfo`: the committed `MainContent`'s size and SHA-256 (base64).
+    fn check_file_info(&self) -> Response {
+        let content = self.streams.get("MainContent").cloned().unwrap_or_default();
+        let sha = resumable_core::digest::SourceHashes::of(&content).sha256;
+        let sha = base64_of(&sha);
+        Response::new(200).with_body(format!(
+            r#"{{"BaseFileName":"f.docx","Size":{},"SHA256":"{sha}","Version":"{}"}}"#,
+            content.len(),
+            self.sequence
+        ))
     }
 
     fn create(&mut self, now: Instant) -> Response {
@@ -361,4 +376,26 @@ impl WopiHost {
             .with_header("X-WOPI-SequenceNumber", self.sequence.to_string())
             .with_header("X-WOPI-ItemVersion", format!("v{}", self.version))
     }
+}
+
+/// Standard base64 with padding.
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for group in bytes.chunks(3) {
+        let b = [
+            group[0],
+            *group.get(1).unwrap_or(&0),
+            *group.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

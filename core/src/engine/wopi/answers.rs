@@ -33,6 +33,7 @@ impl WopiUpload {
             Sent::Create { issued } => self.on_create(now, issued, &response),
             Sent::Update(update) => self.on_update(now, update, &response),
             Sent::Commit => self.on_commit(now, &response),
+            Sent::FileInfo => self.on_file_info(now, &response),
         }
     }
 
@@ -53,6 +54,7 @@ impl WopiUpload {
                 self.commit_unclear |= error.is_ambiguous();
                 RequestKind::Commit
             }
+            Sent::FileInfo => RequestKind::FetchResource,
         };
         self.retry_later(now, kind, Failure::Transport(error), None, None);
     }
@@ -175,11 +177,12 @@ impl WopiUpload {
     fn on_commit(&mut self, now: Instant, response: &Response) {
         let kind = RequestKind::Commit;
         match response.status {
-            200..=299 => self.complete(WopiCompletion {
+            200..=299 => self.committed(WopiCompletion {
                 sequence_number: sequence_number(response),
                 item_version: host_text(response, ITEM_VERSION),
                 sessions: self.sessions,
                 inline: self.inline,
+                verification: Default::default(),
             }),
             409 => self.fail(WopiError::LockMismatch {
                 lock: response.header(LOCK).map(Secret::new),

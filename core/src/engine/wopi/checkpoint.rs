@@ -289,7 +289,10 @@ impl WopiUpload {
     /// the session token (credentials): see [`WopiCheckpoint`].
     pub fn checkpoint(&self) -> WopiCheckpoint {
         let stage = match &self.phase {
-            Phase::Completed(completion) => WopiStage::Completed(completion.clone()),
+            // The commit was answered: the file is stored, whatever CheckFileInfo says next.
+            Phase::Completed(completion)
+            | Phase::CheckingFile(completion)
+            | Phase::VerifyingFile { completion, .. } => WopiStage::Completed(completion.clone()),
             Phase::SequenceConflict { host } => WopiStage::SequenceConflict { host: *host },
             _ if self.inline => WopiStage::Committing,
             _ if self.token.is_none() => WopiStage::NotStarted,

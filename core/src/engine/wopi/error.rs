@@ -100,6 +100,9 @@ pub enum WopiError {
         /// How many there were.
         times: u32,
     },
+    /// The host committed, but `CheckFileInfo` describes another file than the source: its
+    /// `Size` or `SHA256` differs. The upload is **not** complete.
+    StoredFileDiffers(crate::digest::stored::Mismatch),
     /// More than twice the session stream (plus a few ranges) went into one session without
     /// the host keeping it: it keeps losing or refusing what it is sent.
     SendBudgetSpent {
@@ -248,6 +251,10 @@ impl fmt::Display for WopiError {
             WopiError::HostMisbehaved { violation, times } => write!(
                 f,
                 "gave up on the host after {times} answers that broke the protocol (last: {violation}); nothing it says about this upload can be trusted: check the host and upload again"
+            ),
+            WopiError::StoredFileDiffers(mismatch) => write!(
+                f,
+                "the host committed the file, but CheckFileInfo says it is not this source: {mismatch}; the upload is NOT complete: upload again (and check the host)"
             ),
             WopiError::SendBudgetSpent { sent, stream_len } => write!(
                 f,

@@ -23,6 +23,10 @@ pub struct WopiCompletion {
     /// Whether the chunks went inline in the commit rather than through a session (the host
     /// answered `501` to `CreateUploadSession`, or there was nothing to upload).
     pub inline: bool,
+    /// What `CheckFileInfo` let the engine check of the stored file (its `Size`, its
+    /// `SHA256`); empty when the host offers no `CheckFileInfo`.
+    #[serde(default)]
+    pub verification: crate::digest::stored::Verification,
 }
 
 /// Why a WOPI upload session was lost.

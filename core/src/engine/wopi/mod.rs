@@ -205,6 +205,7 @@ mod session;
 mod state;
 mod streams;
 mod upload;
+mod verdict;
 
 pub use checkpoint::{WopiCheckpoint, WopiStage};
 pub use config::{SequenceConflictPolicy, WopiConfig, WopiConfigError};

@@ -35,7 +35,22 @@ impl WopiUpload {
             Phase::Creating => Some(self.create_request(now)),
             Phase::Uploading => self.update_request(now, false),
             Phase::Committing => self.commit_request(),
+            Phase::CheckingFile(_) => Some(self.file_info_request()),
             _ => None,
+        }
+    }
+
+    /// `CheckFileInfo`: `GET` on the file URL (its `access_token` is the only credential).
+    fn file_info_request(&mut self) -> Request {
+        let id = self.in_flight.issue(Sent::FileInfo);
+        Request {
+            id,
+            kind: RequestKind::FetchResource,
+            method: Method::Get,
+            url: self.file_url.clone(),
+            headers: alloc::vec::Vec::new(),
+            auth: Auth::None,
+            body: Body::Empty,
         }
     }
 

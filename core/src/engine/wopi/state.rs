@@ -24,6 +24,11 @@ pub enum WopiState {
     Paused,
     /// Committing (`PUT_CHUNKED_FILE`). Keep driving the loop.
     Committing,
+    /// The commit succeeded: reading `CheckFileInfo` to check the stored file's size and
+    /// `SHA256` against the source (waiting for
+    /// [`WopiUpload::set_source_hashes`](super::WopiUpload::set_source_hashes) if needed). Keep
+    /// driving the loop.
+    CheckingFile,
     /// The commit met a `412` and the policy is to ask: call
     /// [`WopiUpload::commit_with_sequence_number`](super::WopiUpload::commit_with_sequence_number)
     /// (with the host's number to overwrite its version) or
@@ -56,6 +61,7 @@ impl fmt::Display for WopiState {
             WopiState::WaitingToRetry => "waiting to retry",
             WopiState::Paused => "paused",
             WopiState::Committing => "committing",
+            WopiState::CheckingFile => "checking the stored file",
             WopiState::SequenceConflict => "waiting for a decision on a sequence-number conflict",
             WopiState::Completed => "completed",
             WopiState::Failed => "failed",

@@ -217,6 +217,26 @@ fn ranges_follow_the_hosts_offset_and_the_commit_carries_no_chunk() {
             .with_header("X-WOPI-SequenceNumber", "6")
             .with_header("X-WOPI-ItemVersion", "v6"),
     );
+    // Then the host's word on what it stored: CheckFileInfo.
+    assert_eq!(drive.up.state(), WopiState::CheckingFile);
+    let info = drive.request();
+    assert_eq!(
+        (info.method, info.auth, info.url.expose()),
+        (Method::Get, Auth::None, URL)
+    );
+    drive.answer(&info, file_info(LEN, &source()));
+    assert!(
+        drive.up.awaits_source_hashes(),
+        "its SHA256 waits for the source's"
+    );
+    drive
+        .up
+        .set_source_hashes(drive.now, crate::digest::SourceHashes::of(&source()));
+    let mut verification = crate::digest::stored::Verification::default();
+    verification.size = true;
+    verification
+        .hashes
+        .push(crate::digest::stored::HashKind::Sha256);
     assert_eq!(
         drive.events().last(),
         Some(&WopiEvent::Completed(WopiCompletion {
@@ -224,9 +244,19 @@ fn ranges_follow_the_hosts_offset_and_the_commit_carries_no_chunk() {
             item_version: Some("v6".into()),
             sessions: 1,
             inline: false,
+            verification,
         }))
     );
     assert!(drive.up.is_finished());
+}
+
+/// A `CheckFileInfo` answer for a file of `size` bytes whose content is `content`.
+pub(super) fn file_info(size: u64, content: &[u8]) -> Response {
+    let sha = crate::digest::SourceHashes::of(content).sha256;
+    let sha = crate::digest::Base64::<44>::encode(&sha);
+    Response::new(200).with_body(format!(
+        r#"{{"BaseFileName":"a.docx","Size":{size},"SHA256":"{sha}","Version":"v"}}"#
+    ))
 }
 
 #[test]

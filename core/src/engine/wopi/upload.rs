@@ -35,6 +35,13 @@ pub(crate) enum Phase {
     SequenceConflict {
         host: Option<u64>,
     },
+    /// The commit succeeded: `CheckFileInfo` says what the host stored.
+    CheckingFile(WopiCompletion),
+    /// The host reported a `SHA256`; the source's hashes have yet to come.
+    VerifyingFile {
+        completion: WopiCompletion,
+        sha256: String,
+    },
     Completed(WopiCompletion),
     Failed,
     Cancelled,
@@ -43,9 +50,13 @@ pub(crate) enum Phase {
 /// What a request in flight was for.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Sent {
-    Create { issued: Instant },
+    Create {
+        issued: Instant,
+    },
     Update(UpdateInFlight),
     Commit,
+    /// `CheckFileInfo` after the commit.
+    FileInfo,
 }
 
 /// An `UpdateUploadSession` in flight.
@@ -122,6 +133,8 @@ pub struct WopiUpload {
     pub(crate) sent_in_session: u64,
     /// Answers that broke the protocol, and times confirmed bytes were lost, in this upload.
     pub(crate) violations: u32,
+    /// The source's hashes, once the transport gave them.
+    pub(crate) source_hashes: Option<crate::digest::SourceHashes>,
 }
 
 impl WopiUpload {
@@ -167,6 +180,7 @@ impl WopiUpload {
             sent_end: Some(0),
             sent_in_session: 0,
             violations: 0,
+            source_hashes: None,
             stream,
             config,
         })
@@ -227,6 +241,7 @@ impl WopiUpload {
             Phase::Uploading if self.unsure => WopiState::Resynchronising,
             Phase::Uploading => WopiState::Uploading,
             Phase::Committing => WopiState::Committing,
+            Phase::CheckingFile(_) | Phase::VerifyingFile { .. } => WopiState::CheckingFile,
         }
     }
 

@@ -2,6 +2,7 @@
 //! holds, and a commit whose answer was lost.
 
 use alloc::format;
+use alloc::string::ToString;
 use alloc::vec;
 
 use crate::http::{RequestKind, Response, TransportError};
@@ -121,14 +122,38 @@ fn a_501_falls_back_to_one_put_chunked_file_with_the_chunk_inline() {
     assert_eq!(decoded.chunks.len(), 1);
     assert_eq!(&decoded.chunks[0].1[..], &source()[..]);
     drive.answer(&commit, Response::new(200));
-    assert!(matches!(
-        drive.events().last(),
-        Some(WopiEvent::Completed(WopiCompletion {
-            inline: true,
-            sessions: 0,
-            ..
-        }))
-    ));
+    // A host without CheckFileInfo: the commit's answer is the only word, and says so.
+    let info = drive.request();
+    drive.answer(&info, Response::new(501));
+    let Some(WopiEvent::Completed(done)) = drive.events().pop() else {
+        panic!("not completed");
+    };
+    assert!(done.inline && done.sessions == 0);
+    assert_eq!(done.verification.to_string(), "nothing returned to check");
+}
+
+#[test]
+fn a_stored_file_of_another_size_or_hash_is_not_completed() {
+    for (size, content) in [(LEN + 1, source()), (LEN, vec![0u8; LEN as usize])] {
+        let mut drive = Drive::new(config());
+        drive
+            .up
+            .set_source_hashes(drive.now, crate::digest::SourceHashes::of(&source()));
+        drive.start();
+        drive.upload_all();
+        let commit = drive.request();
+        drive.answer(&commit, Response::new(200));
+        let info = drive.request();
+        drive.answer(&info, super::file_info(size, &content));
+        let Some(WopiEvent::Failed(error)) = drive.events().pop() else {
+            panic!("completed with another file");
+        };
+        assert!(
+            matches!(error, WopiError::StoredFileDiffers(_)),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("NOT complete"), "{error}");
+    }
 }
 
 #[test]
