@@ -94,8 +94,8 @@ mod workbook;
 
 pub use clock::{ServiceDuration, TimeScale};
 pub use config::{
-    ConfigError, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm, StorageMode,
-    WopiConfig, WorkbookConfig,
+    ConfigError, DriveHashes, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm,
+    StorageMode, WopiConfig, WorkbookConfig,
 };
 pub use faults::{
     Fault, FaultProfile, FaultScript, MAX_RETRY_AFTER_SECS, MAX_SLOW_MS, RequestKind,

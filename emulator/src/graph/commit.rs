@@ -13,7 +13,7 @@ use super::session::{Content, GraphSession, Variant, lock};
 use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::clock::wall_now;
-use crate::storage::{Finished, Protocol, StoredFile, completed_at};
+use crate::storage::{Finished, Protocol, StoredFile};
 
 /// Keeps the part file under its final name (unless content is discarded) and lists the file.
 pub(crate) async fn finish_file(
@@ -27,14 +27,9 @@ pub(crate) async fn finish_file(
         Some(part) => Some(state.storage.keep(&part, &path).await?),
         None => None,
     };
-    state.storage.record(StoredFile {
-        path,
-        size: finished.size,
-        sha256: finished.sha256,
-        protocol,
-        completed_at: completed_at(wall_now()),
-        disk_path,
-    });
+    state
+        .storage
+        .record(StoredFile::new(path, &finished.hashes, protocol, disk_path));
     state.stats.file_completed();
     Ok(())
 }
@@ -79,14 +74,10 @@ pub(crate) async fn commit_drive(
             }
         };
         let (target, conflict) = place.unwrap_or((target, conflict));
-        let outcome = state.drive.commit(
-            &target,
-            conflict,
-            finished.size,
-            &finished.sha256,
-            &state.ids,
-            wall_now(),
-        );
+        let outcome =
+            state
+                .drive
+                .commit(&target, conflict, &finished.hashes, &state.ids, wall_now());
         let (status, item) = match outcome {
             CommitOutcome::Conflict => {
                 return graph_error(
@@ -102,7 +93,7 @@ pub(crate) async fn commit_drive(
         (status, item, finished, guard.part.clone())
     };
     let (status, item, finished, part) = committed;
-    state.graph.complete(session, finished.size);
+    state.graph.complete(session, finished.size());
     if let Err(error) = finish_file(
         state,
         finished,
@@ -114,7 +105,7 @@ pub(crate) async fn commit_drive(
     {
         return super::create::storage_failure(&error);
     }
-    json_answer(status, item.json())
+    json_answer(status, item.json(state.config.graph.drive_hashes))
 }
 
 /// `503` with `Retry-After: 1`: the upload's last bytes are still being finished, so it cannot

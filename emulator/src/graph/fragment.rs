@@ -504,7 +504,7 @@ async fn complete(
             }
         }
         Variant::Mail { message, name } => {
-            state.graph.complete(session, finished.size);
+            state.graph.complete(session, finished.size());
             let path = format!("{message}/attachments/{name}");
             if let Err(error) = finish_file(state, finished, part, path, protocol).await {
                 return super::create::storage_failure(&error);
@@ -522,8 +522,8 @@ async fn complete(
             name,
             content_type,
         } => {
-            state.graph.complete(session, finished.size);
-            let size = finished.size;
+            state.graph.complete(session, finished.size());
+            let size = finished.size();
             if let Err(error) = finish_file(state, finished, part, document.clone(), protocol).await
             {
                 return super::create::storage_failure(&error);

@@ -380,8 +380,7 @@ mod tests {
                 content_type: None,
             },
             Content::Complete(Finished {
-                size: 100,
-                sha256: String::new(),
+                hashes: resumable_core::digest::SourceHashes::of(&[0; 100]),
                 disk_path: None,
             }),
             100,
