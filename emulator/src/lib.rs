@@ -43,7 +43,7 @@
 //! | `POST …/workbook/createSession`, `GET …/workbook/operations/{id}`, `GET …/workbook/sessionInfoResource(key='…')`, `POST …/workbook/refreshSession`, `POST …/workbook/closeSession`, `GET …/workbook/worksheets` | workbook sessions |
 //! | `POST /wopi/files/{id}?access_token=…` with `X-WOPI-Override: CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`, `LOCK`, `UNLOCK`, `REFRESH_LOCK` | WOPI upload sessions and locks |
 //! | `POST /wopi/files/{id}/contents?access_token=…` with `X-WOPI-Override: PUT_CHUNKED_FILE` | WOPI commit |
-//! | `GET /wopi/files/{id}?access_token=…` | WOPI `CheckFileInfo` (size, version, sequence number) |
+//! | `GET /wopi/files/{id}?access_token=…` | WOPI `CheckFileInfo` (size, SHA-256, version, sequence number) |
 //! | `GET /_emulator/files`, `GET /_emulator/stats` | inspection (JSON) |
 //!
 //! ## Time

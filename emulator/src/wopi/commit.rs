@@ -163,7 +163,7 @@ pub(crate) async fn put_chunked_file(
         Err(reason) => return server_error(&reason),
     };
     let path = format!("wopi/files/{file_id}");
-    let size = finished.size();
+    let hashes = finished.hashes;
     if let Err(error) = finish_file(state, finished, part, path, Protocol::Wopi).await {
         return server_error(&error.to_string());
     }
@@ -172,7 +172,8 @@ pub(crate) async fn put_chunked_file(
         let file = files.entry(file_id.to_owned()).or_default();
         file.sequence = file.sequence.max(sequence).saturating_add(1);
         file.version += 1;
-        file.size = size;
+        file.size = hashes.size;
+        file.sha256 = Some(hashes.sha256);
         (file.sequence, file.version_text())
     };
     let mut answer = StatusCode::OK.into_response();

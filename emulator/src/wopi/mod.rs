@@ -236,11 +236,12 @@ fn decoder_config(state: &AppState, body: BodyKind) -> DecoderConfig {
     DecoderConfig::new(body).with_max_payload_len(state.config.wopi.max_file_size)
 }
 
-/// `CheckFileInfo`: the file's name, the size and version of its last committed content, and
-/// what the host supports. The required properties (`BaseFileName`, `OwnerId`, `Size`,
-/// `UserId`, `Version`), the capabilities a client of upload sessions looks at, and
-/// `SequenceNumber`, the emulator's addition: the number the next `PUT_CHUNKED_FILE` must carry
-/// (0 before the first commit: any number above 0 is accepted then).
+/// `CheckFileInfo`: the file's name, the size, hash and version of its last committed content,
+/// and what the host supports. The required properties (`BaseFileName`, `OwnerId`, `Size`,
+/// `UserId`, `Version`), `SHA256` (the content's SHA-256 in base64, as WOPI hosts write it: what
+/// a client checks a commit against), the capabilities a client of upload sessions looks at,
+/// and `SequenceNumber`, the emulator's addition: the number the next `PUT_CHUNKED_FILE` must
+/// carry (0 before the first commit: any number above 0 is accepted then).
 fn check_file_info(state: &AppState, file_id: &str) -> Response {
     let file = state.wopi.files().get(file_id).cloned().unwrap_or_default();
     let mut answer = json_answer(
@@ -250,6 +251,7 @@ fn check_file_info(state: &AppState, file_id: &str) -> Response {
             "OwnerId": "emulator-owner",
             "UserId": "emulator-user",
             "Size": file.size,
+            "SHA256": file.sha256_text(),
             "Version": file.version_text(),
             "SequenceNumber": file.sequence,
             "SupportsUpdate": true,
