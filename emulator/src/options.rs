@@ -80,7 +80,7 @@ pub const OPTIONS: &[ConfigOption] = &[
     ),
     option(
         "script",
-        "TARGET#N=FAULT[, ...] (see FaultScript)",
+        "TARGET#N|*|N/K=FAULT[, ...] (see FaultScript)",
         "faults.script",
         "faults at exact requests",
         "fragment#2=lose-answer, workbook-create#1=status:504",
