@@ -1,4 +1,6 @@
-//! `GET`, `DELETE` and `POST` on an upload URL, and the explicit commit by item path.
+//! `GET`, `DELETE` and `POST` on an upload URL, and the requests on a drive item by path: the
+//! explicit commit (`PUT`) and the lookup (`GET`) a client makes to learn what is stored under a
+//! name, typically after the answer to its last fragment was lost.
 //!
 //! Requests that race on one session are settled by its lock, not by arrival order on the
 //! wire: of a commit and a `DELETE`, or of two commits, exactly one succeeds and the other
@@ -66,6 +68,24 @@ pub(crate) async fn commit(
             "A commit has an empty body.",
         ),
         Some(_) => commit_drive(&state, &session, None).await,
+    }
+}
+
+/// `GET …/{parent}:/{name}:` (or `…/root:/{path}`): the drive item stored under that path
+/// (`200`, the same JSON a commit answers), or `404 itemNotFound`.
+pub(crate) async fn get_item(
+    state: Arc<AppState>,
+    request: Request,
+    target: DriveTarget,
+) -> Response {
+    let _ = BodyReader::new(request, &state.stats, false).drain().await;
+    match state.drive.at(&target) {
+        Some(item) => json_answer(StatusCode::OK, item.json(state.config.graph.drive_hashes)),
+        None => graph_error(
+            StatusCode::NOT_FOUND,
+            "itemNotFound",
+            "The resource could not be found.",
+        ),
     }
 }
 

@@ -50,12 +50,13 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
                 | GraphRoute::CreateDriveReplace { .. }
                 | GraphRoute::CreatePrint { .. }
                 | GraphRoute::CreateMail { .. }
-        ) | (&Method::PUT, GraphRoute::ItemByPath(_))
+        ) | (&Method::PUT | &Method::GET, GraphRoute::ItemByPath(_))
     );
     if creates && let Err(answer) = require_bearer(&state, request.headers()) {
         let kind = match &route {
             GraphRoute::CreatePrint { .. } => RequestKind::CreatePrint,
             GraphRoute::CreateMail { .. } => RequestKind::CreateMail,
+            GraphRoute::ItemByPath(_) if method == Method::GET => RequestKind::GetItem,
             GraphRoute::ItemByPath(_) => RequestKind::ExplicitCommit,
             _ => RequestKind::CreateDrive,
         };
@@ -95,6 +96,13 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
             let (kind, style) = graph(RequestKind::ExplicitCommit);
             exchange(&state.clone(), request, kind, style, None, |request, _| {
                 control::explicit_commit(state, request, target)
+            })
+            .await
+        }
+        (Method::GET, GraphRoute::ItemByPath(target)) => {
+            let (kind, style) = graph(RequestKind::GetItem);
+            exchange(&state.clone(), request, kind, style, None, |request, _| {
+                control::get_item(state, request, target)
             })
             .await
         }
