@@ -47,8 +47,20 @@ impl RetryAfterForm {
 /// assert_eq!(throttle, Fault::Throttle { status: 429, retry_after: RetryAfterForm::HttpDate(3) });
 /// assert_eq!(throttle.to_string(), "throttle:429:date:3");
 /// assert!("status:200".parse::<Fault>().is_err());
+/// assert_eq!("malformed-create:no-url".parse::<Fault>().unwrap(), Fault::MalformedCreate { no_url: true });
 /// ```
 /// In JSON (fault scripts given as JSON) a fault is its text form.
+///
+/// ## Faults that break the protocol
+///
+/// The faults from [`ExpiredSession`](Fault::ExpiredSession) on are not accidents of the network
+/// but lies: answers that an independent, hostile Graph or WOPI server gave a client, and that
+/// a correct client must not believe (it checks the item's size and hashes, the ranges the
+/// server claims, the offset it answers, the item it finds by path). The server's real state
+/// stays truthful unless a fault says otherwise: a `GET` on the upload URL after a lie tells
+/// where the server really is. The [`FaultProfile`](crate::FaultProfile) mixes never draw
+/// them: a client is meant to survive the profiles and to refuse these, so they come from fault
+/// scripts only. Each is counted only when it struck a request it could lie about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Fault {
@@ -99,7 +111,29 @@ pub enum Fault {
     Transient404,
     /// The asynchronous workbook-session creation this request starts ends `failed`.
     FailOperation,
+    /// On a Graph `createUploadSession`: create the session, but answer an
+    /// `expirationDateTime` an hour in the past (a server whose clock is off). The session
+    /// lives as long as any other.
+    ExpiredSession,
+    /// On a `createUploadSession` (Graph) or `CREATE_UPLOAD_SESSION` (WOPI): create nothing,
+    /// and answer success (`200`; mail `201`) with a body that is not JSON although
+    /// `Content-Type` says it is; with `no_url`, a JSON session without `uploadUrl` (WOPI:
+    /// without `UploadSessionToken`).
+    MalformedCreate {
+        /// Answer JSON without the URL instead of a body that is not JSON.
+        no_url: bool,
+    },
+    /// On a WOPI `UPDATE_UPLOAD_SESSION`: do the update, but answer an
+    /// `X-WOPI-UploadSessionCurrentOffset` `bytes` larger than what the host has. The host's
+    /// offset stays true: an update sent from the claimed offset answers `400`.
+    WopiOffsetJump {
+        /// How many bytes the answered offset exceeds the host's (at least 1).
+        bytes: u64,
+    },
 }
+
+/// The default of `wopi-offset-jump`.
+const OFFSET_JUMP_BYTES: u64 = 65_536;
 
 impl Fault {
     /// The name under which the fault is counted in `/_emulator/stats`.
@@ -124,7 +158,21 @@ impl Fault {
             Fault::ExpireSession => "expire-session".into(),
             Fault::Transient404 => "transient-404".into(),
             Fault::FailOperation => "fail-operation".into(),
+            Fault::ExpiredSession => "expired-session".into(),
+            Fault::MalformedCreate { no_url: false } => "malformed-create".into(),
+            Fault::MalformedCreate { no_url: true } => "malformed-create-no-url".into(),
+            Fault::WopiOffsetJump { .. } => "wopi-offset-jump".into(),
         }
+    }
+
+    /// Whether the fault is a lie of a hostile server (see [Faults that break the
+    /// protocol](Fault#faults-that-break-the-protocol)): the handler builds it, and it is
+    /// counted only when the handler could tell it.
+    pub fn breaks_protocol(&self) -> bool {
+        matches!(
+            self,
+            Fault::ExpiredSession | Fault::MalformedCreate { .. } | Fault::WopiOffsetJump { .. }
+        )
     }
 
     /// Whether the fault can be injected into a request of `kind`; `in_session` says whether the
@@ -147,6 +195,11 @@ impl Fault {
             Fault::ExpireSession => in_session && kind.addresses_session(),
             Fault::Transient404 => in_session && kind.is_graph_upload(),
             Fault::FailOperation => kind == RequestKind::WorkbookCreate,
+            Fault::ExpiredSession => kind.creates_graph_upload(),
+            Fault::MalformedCreate { .. } => {
+                kind.creates_graph_upload() || kind == RequestKind::WopiCreate
+            }
+            Fault::WopiOffsetJump { .. } => in_session && kind == RequestKind::WopiUpdate,
         }
     }
 }
@@ -172,6 +225,10 @@ impl fmt::Display for Fault {
             Fault::ExpireSession => f.write_str("expire-session"),
             Fault::Transient404 => f.write_str("transient-404"),
             Fault::FailOperation => f.write_str("fail-operation"),
+            Fault::ExpiredSession => f.write_str("expired-session"),
+            Fault::MalformedCreate { no_url: false } => f.write_str("malformed-create"),
+            Fault::MalformedCreate { no_url: true } => f.write_str("malformed-create:no-url"),
+            Fault::WopiOffsetJump { bytes } => write!(f, "wopi-offset-jump:{bytes}"),
         }
     }
 }
@@ -258,12 +315,27 @@ impl FromStr for Fault {
             "expire-session" => Fault::ExpireSession,
             "transient-404" => Fault::Transient404,
             "fail-operation" => Fault::FailOperation,
+            "expired-session" => Fault::ExpiredSession,
+            "malformed-create" => Fault::MalformedCreate {
+                no_url: match parts.next() {
+                    None => false,
+                    Some("no-url") => true,
+                    Some(_) => return Err(bad("malformed-create or malformed-create:no-url")),
+                },
+            },
+            "wopi-offset-jump" => Fault::WopiOffsetJump {
+                bytes: match parts.next() {
+                    None => OFFSET_JUMP_BYTES,
+                    part => positive(part, "wopi-offset-jump:BYTES")?,
+                },
+            },
             _ => {
                 return Err(bad(
                     "one of drop-before-body, drop-mid-body:N, drop-after-body, lose-answer, \
                      partial-store:N, partial-store-lost:N, status:CODE, \
                      throttle:CODE:seconds|date:SECS, slow:MS, expire-session, transient-404, \
-                     fail-operation",
+                     fail-operation, expired-session, malformed-create[:no-url], \
+                     wopi-offset-jump[:N]",
                 ));
             }
         };
@@ -301,6 +373,10 @@ mod tests {
             Fault::ExpireSession,
             Fault::Transient404,
             Fault::FailOperation,
+            Fault::ExpiredSession,
+            Fault::MalformedCreate { no_url: false },
+            Fault::MalformedCreate { no_url: true },
+            Fault::WopiOffsetJump { bytes: 9 },
         ];
         for fault in faults {
             assert_eq!(fault.to_string().parse::<Fault>().unwrap(), fault);
@@ -324,9 +400,15 @@ mod tests {
             "partial-store:0",
             "partial-store-lost:0",
             "drop-mid-body:0",
+            "malformed-create:html",
+            "wopi-offset-jump:0",
         ] {
             assert!(text.parse::<Fault>().is_err(), "{text:?} parsed");
         }
+        assert_eq!(
+            "wopi-offset-jump".parse::<Fault>().unwrap(),
+            Fault::WopiOffsetJump { bytes: 65_536 }
+        );
     }
 
     #[test]
@@ -341,5 +423,14 @@ mod tests {
         assert!(Fault::Transient404.applies_to(RequestKind::Status, true));
         assert!(!Fault::Transient404.applies_to(RequestKind::WopiUpdate, true));
         assert!(Fault::ExpireSession.applies_to(RequestKind::WopiUpdate, true));
+        assert!(Fault::ExpiredSession.applies_to(RequestKind::CreateMail, false));
+        assert!(!Fault::ExpiredSession.applies_to(RequestKind::WopiCreate, false));
+        assert!(Fault::MalformedCreate { no_url: true }.applies_to(RequestKind::WopiCreate, false));
+        assert!(
+            !Fault::MalformedCreate { no_url: true }.applies_to(RequestKind::WorkbookCreate, false)
+        );
+        let jump = Fault::WopiOffsetJump { bytes: 1 };
+        assert!(jump.applies_to(RequestKind::WopiUpdate, true));
+        assert!(!jump.applies_to(RequestKind::Fragment, true));
     }
 }

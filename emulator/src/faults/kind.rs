@@ -150,6 +150,15 @@ impl RequestKind {
         )
     }
 
+    /// Whether the request creates a Graph upload session (drive item, print document or mail
+    /// attachment).
+    pub const fn creates_graph_upload(self) -> bool {
+        matches!(
+            self,
+            RequestKind::CreateDrive | RequestKind::CreatePrint | RequestKind::CreateMail
+        )
+    }
+
     /// Whether the request belongs to a Graph upload session (where `404` may be transient).
     pub const fn is_graph_upload(self) -> bool {
         matches!(

@@ -66,30 +66,50 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
     match (method, route) {
         (Method::POST, GraphRoute::CreateDrive(target)) => {
             let (kind, style) = graph(RequestKind::CreateDrive);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::drive(state, request, DriveCreate::Path(target))
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::drive(state, request, DriveCreate::Path(target), fault),
+            )
             .await
         }
         (Method::POST, GraphRoute::CreateDriveReplace { item, .. }) => {
             let (kind, style) = graph(RequestKind::CreateDrive);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::drive(state, request, DriveCreate::Replace(item))
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::drive(state, request, DriveCreate::Replace(item), fault),
+            )
             .await
         }
         (Method::POST, GraphRoute::CreatePrint { document }) => {
             let (kind, style) = graph(RequestKind::CreatePrint);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::print(state, request, document)
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::print(state, request, document, fault),
+            )
             .await
         }
         (Method::POST, GraphRoute::CreateMail { message }) => {
             let (kind, style) = graph(RequestKind::CreateMail);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::mail(state, request, message)
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::mail(state, request, message, fault),
+            )
             .await
         }
         (Method::PUT, GraphRoute::ItemByPath(target)) => {
