@@ -47,7 +47,8 @@ pub(crate) enum HandlerFault {
     /// The answer will be lost (the connection dropped after the handler ran): the client
     /// will not learn what the handler did.
     AnswerLost,
-    /// Lie as this fault says (one for which [`Fault::breaks_protocol`] holds).
+    /// Lie as this fault says (one for which [`Fault::breaks_protocol`] holds). After an
+    /// applied `old-item` the connection is dropped.
     Misbehave(Fault),
 }
 
@@ -196,14 +197,23 @@ where
             }
             refusal_counted(state, answer)
         }
-        Fault::ExpiredSession | Fault::MalformedCreate { .. } | Fault::WopiOffsetJump { .. } => {
+        Fault::WrongSize { .. }
+        | Fault::WrongHash
+        | Fault::OldItem
+        | Fault::ExpiredSession
+        | Fault::MalformedCreate { .. }
+        | Fault::WopiOffsetJump { .. } => {
             let answer = handler(request, HandlerFault::Misbehave(fault)).await;
             if answer.extensions().get::<FaultApplied>().is_none() {
-                // Refused, or nothing to lie about.
+                // Refused, or nothing to lie about (a wrong size on a fragment that is not the last).
                 return refusal_counted(state, answer);
             }
             count();
-            answer
+            if fault == Fault::OldItem {
+                connection.drop_connection().await
+            } else {
+                answer
+            }
         }
     }
 }

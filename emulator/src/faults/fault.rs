@@ -47,20 +47,23 @@ impl RetryAfterForm {
 /// assert_eq!(throttle, Fault::Throttle { status: 429, retry_after: RetryAfterForm::HttpDate(3) });
 /// assert_eq!(throttle.to_string(), "throttle:429:date:3");
 /// assert!("status:200".parse::<Fault>().is_err());
+/// assert_eq!("wrong-size:0".parse::<Fault>().unwrap(), Fault::WrongSize { reported: Some(0) });
 /// assert_eq!("malformed-create:no-url".parse::<Fault>().unwrap(), Fault::MalformedCreate { no_url: true });
 /// ```
 /// In JSON (fault scripts given as JSON) a fault is its text form.
 ///
 /// ## Faults that break the protocol
 ///
-/// The faults from [`ExpiredSession`](Fault::ExpiredSession) on are not accidents of the network
+/// The faults from [`WrongSize`](Fault::WrongSize) on are not accidents of the network
 /// but lies: answers that an independent, hostile Graph or WOPI server gave a client, and that
 /// a correct client must not believe (it checks the item's size and hashes, the ranges the
 /// server claims, the offset it answers, the item it finds by path). The server's real state
 /// stays truthful unless a fault says otherwise: a `GET` on the upload URL after a lie tells
 /// where the server really is. The [`FaultProfile`](crate::FaultProfile) mixes never draw
 /// them: a client is meant to survive the profiles and to refuse these, so they come from fault
-/// scripts only. Each is counted only when it struck a request it could lie about.
+/// scripts only. Each is counted only when it struck a request it could lie about (a
+/// `wrong-size` on a fragment that is not the last has no item to lie in, and nothing is
+/// counted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Fault {
@@ -111,6 +114,25 @@ pub enum Fault {
     Transient404,
     /// The asynchronous workbook-session creation this request starts ends `failed`.
     FailOperation,
+    /// On the request that finishes a drive item or print document (the last fragment, or the
+    /// commit of a deferred or conflicted upload): complete it truthfully, but answer a `size`
+    /// that is not the stored file's.
+    WrongSize {
+        /// The size reported; `None`: the true size plus one. A figure that happens to be the
+        /// true size is reported plus one, so the size is always wrong.
+        reported: Option<u64>,
+    },
+    /// On the request that finishes a drive item: complete it truthfully, but answer hashes of
+    /// other bytes: `quickXorHash` (and `sha1Hash`, `crc32Hash` on personal drives) are those of
+    /// as many zero bytes as the file has (of `0xFF` bytes when the file is all zeros).
+    WrongHash,
+    /// On the last fragment of a drive item: read the body, store nothing and close the
+    /// connection (as `drop-after-body`); the session ends, so it answers `404` to everything
+    /// from now on; and the item's path now holds someone else's older file: the same size,
+    /// other content (the hashes of that many zero bytes), `createdDateTime` and
+    /// `lastModifiedDateTime` a day before the session was created. A client that looks the
+    /// item up by path after losing the answer finds that file.
+    OldItem,
     /// On a Graph `createUploadSession`: create the session, but answer an
     /// `expirationDateTime` an hour in the past (a server whose clock is off). The session
     /// lives as long as any other.
@@ -158,6 +180,9 @@ impl Fault {
             Fault::ExpireSession => "expire-session".into(),
             Fault::Transient404 => "transient-404".into(),
             Fault::FailOperation => "fail-operation".into(),
+            Fault::WrongSize { .. } => "wrong-size".into(),
+            Fault::WrongHash => "wrong-hash".into(),
+            Fault::OldItem => "old-item".into(),
             Fault::ExpiredSession => "expired-session".into(),
             Fault::MalformedCreate { no_url: false } => "malformed-create".into(),
             Fault::MalformedCreate { no_url: true } => "malformed-create-no-url".into(),
@@ -171,7 +196,12 @@ impl Fault {
     pub fn breaks_protocol(&self) -> bool {
         matches!(
             self,
-            Fault::ExpiredSession | Fault::MalformedCreate { .. } | Fault::WopiOffsetJump { .. }
+            Fault::WrongSize { .. }
+                | Fault::WrongHash
+                | Fault::OldItem
+                | Fault::ExpiredSession
+                | Fault::MalformedCreate { .. }
+                | Fault::WopiOffsetJump { .. }
         )
     }
 
@@ -195,6 +225,11 @@ impl Fault {
             Fault::ExpireSession => in_session && kind.addresses_session(),
             Fault::Transient404 => in_session && kind.is_graph_upload(),
             Fault::FailOperation => kind == RequestKind::WorkbookCreate,
+            Fault::OldItem => in_session && kind == RequestKind::Fragment,
+            Fault::WrongSize { .. } | Fault::WrongHash => {
+                (in_session && matches!(kind, RequestKind::Fragment | RequestKind::Commit))
+                    || kind == RequestKind::ExplicitCommit
+            }
             Fault::ExpiredSession => kind.creates_graph_upload(),
             Fault::MalformedCreate { .. } => {
                 kind.creates_graph_upload() || kind == RequestKind::WopiCreate
@@ -225,6 +260,12 @@ impl fmt::Display for Fault {
             Fault::ExpireSession => f.write_str("expire-session"),
             Fault::Transient404 => f.write_str("transient-404"),
             Fault::FailOperation => f.write_str("fail-operation"),
+            Fault::WrongSize { reported: None } => f.write_str("wrong-size"),
+            Fault::WrongSize {
+                reported: Some(size),
+            } => write!(f, "wrong-size:{size}"),
+            Fault::WrongHash => f.write_str("wrong-hash"),
+            Fault::OldItem => f.write_str("old-item"),
             Fault::ExpiredSession => f.write_str("expired-session"),
             Fault::MalformedCreate { no_url: false } => f.write_str("malformed-create"),
             Fault::MalformedCreate { no_url: true } => f.write_str("malformed-create:no-url"),
@@ -315,6 +356,14 @@ impl FromStr for Fault {
             "expire-session" => Fault::ExpireSession,
             "transient-404" => Fault::Transient404,
             "fail-operation" => Fault::FailOperation,
+            "wrong-size" => Fault::WrongSize {
+                reported: match parts.next() {
+                    None => None,
+                    part => Some(number(part, "wrong-size:BYTES")?),
+                },
+            },
+            "wrong-hash" => Fault::WrongHash,
+            "old-item" => Fault::OldItem,
             "expired-session" => Fault::ExpiredSession,
             "malformed-create" => Fault::MalformedCreate {
                 no_url: match parts.next() {
@@ -334,8 +383,8 @@ impl FromStr for Fault {
                     "one of drop-before-body, drop-mid-body:N, drop-after-body, lose-answer, \
                      partial-store:N, partial-store-lost:N, status:CODE, \
                      throttle:CODE:seconds|date:SECS, slow:MS, expire-session, transient-404, \
-                     fail-operation, expired-session, malformed-create[:no-url], \
-                     wopi-offset-jump[:N]",
+                     fail-operation, wrong-size[:N], wrong-hash, old-item, expired-session, \
+                     malformed-create[:no-url], wopi-offset-jump[:N]",
                 ));
             }
         };
@@ -373,6 +422,10 @@ mod tests {
             Fault::ExpireSession,
             Fault::Transient404,
             Fault::FailOperation,
+            Fault::WrongSize { reported: None },
+            Fault::WrongSize { reported: Some(0) },
+            Fault::WrongHash,
+            Fault::OldItem,
             Fault::ExpiredSession,
             Fault::MalformedCreate { no_url: false },
             Fault::MalformedCreate { no_url: true },
@@ -400,6 +453,7 @@ mod tests {
             "partial-store:0",
             "partial-store-lost:0",
             "drop-mid-body:0",
+            "wrong-size:big",
             "malformed-create:html",
             "wopi-offset-jump:0",
         ] {
@@ -423,6 +477,10 @@ mod tests {
         assert!(Fault::Transient404.applies_to(RequestKind::Status, true));
         assert!(!Fault::Transient404.applies_to(RequestKind::WopiUpdate, true));
         assert!(Fault::ExpireSession.applies_to(RequestKind::WopiUpdate, true));
+        assert!(Fault::OldItem.applies_to(RequestKind::Fragment, true));
+        assert!(!Fault::OldItem.applies_to(RequestKind::Status, true));
+        assert!(Fault::WrongHash.applies_to(RequestKind::Commit, true));
+        assert!(Fault::WrongSize { reported: None }.applies_to(RequestKind::ExplicitCommit, false));
         assert!(Fault::ExpiredSession.applies_to(RequestKind::CreateMail, false));
         assert!(!Fault::ExpiredSession.applies_to(RequestKind::WopiCreate, false));
         assert!(Fault::MalformedCreate { no_url: true }.applies_to(RequestKind::WopiCreate, false));

@@ -25,7 +25,7 @@ use super::{field, read_json};
 use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::body::BodyReader;
-use crate::exchange::content_length;
+use crate::exchange::{HandlerFault, content_length};
 
 /// `GET {uploadUrl}`: where the server is.
 pub(crate) fn status(state: &AppState, session: &Mutex<GraphSession>) -> Response {
@@ -52,6 +52,7 @@ pub(crate) async fn commit(
     state: Arc<AppState>,
     session: Arc<Mutex<GraphSession>>,
     request: Request,
+    fault: HandlerFault,
 ) -> Response {
     let declared = content_length(request.headers());
     let mut body = BodyReader::new(request, &state.stats, false);
@@ -67,7 +68,7 @@ pub(crate) async fn commit(
             "invalidRequest",
             "A commit has an empty body.",
         ),
-        Some(_) => commit_drive(&state, &session, None).await,
+        Some(_) => commit_drive(&state, &session, None, fault.misbehaviour()).await,
     }
 }
 
@@ -95,6 +96,7 @@ pub(crate) async fn explicit_commit(
     state: Arc<AppState>,
     request: Request,
     target: DriveTarget,
+    fault: HandlerFault,
 ) -> Response {
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
@@ -125,5 +127,11 @@ pub(crate) async fn explicit_commit(
             "The upload session named by sourceUrl was not found or has expired.",
         );
     };
-    commit_drive(&state, &session, Some((target, conflict))).await
+    commit_drive(
+        &state,
+        &session,
+        Some((target, conflict)),
+        fault.misbehaviour(),
+    )
+    .await
 }

@@ -290,6 +290,7 @@ fn open(
         content,
         part,
         lifetime,
+        created_wall: wall_now(),
         expires_at: deadline_after(lifetime),
         expires_wall: wall_after(lifetime),
         ended: false,

@@ -168,6 +168,33 @@ impl DriveNamespace {
         items.by_key.insert(item.target.key(), item.clone());
         CommitOutcome::Created(item)
     }
+
+    /// Puts someone else's file at `target` in place of whatever was there: a new item with
+    /// these `hashes`, created and last modified at `when` (the `old-item` fault).
+    pub(crate) fn plant(
+        &self,
+        target: &DriveTarget,
+        hashes: &SourceHashes,
+        ids: &IdSource,
+        when: UnixTime,
+    ) -> DriveItem {
+        let mut items = self.items();
+        if let Some(previous) = items.by_key.remove(&target.key()) {
+            items.key_of_id.remove(&previous.id);
+        }
+        let item = DriveItem {
+            id: ids.item_id(),
+            target: target.clone(),
+            size: hashes.size,
+            hashes: *hashes,
+            version: 1,
+            created: when,
+            modified: when,
+        };
+        items.key_of_id.insert(item.id.clone(), item.target.key());
+        items.by_key.insert(item.target.key(), item.clone());
+        item
+    }
 }
 
 /// `name 1.ext`, `name 2.ext`, ...: the first free name in the folder, as OneDrive renames.

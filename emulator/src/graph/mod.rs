@@ -6,6 +6,7 @@ mod control;
 mod create;
 pub(crate) mod drive;
 mod fragment;
+mod misbehave;
 pub(crate) mod path;
 pub(crate) mod session;
 
@@ -114,9 +115,14 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
         }
         (Method::PUT, GraphRoute::ItemByPath(target)) => {
             let (kind, style) = graph(RequestKind::ExplicitCommit);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                control::explicit_commit(state, request, target)
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| control::explicit_commit(state, request, target, fault),
+            )
             .await
         }
         (Method::GET, GraphRoute::ItemByPath(target)) => {
@@ -191,7 +197,7 @@ pub(crate) async fn upload_url(
         |request, fault| async move {
             match kind {
                 RequestKind::Fragment => fragment::put(state, session, request, fault).await,
-                RequestKind::Commit => control::commit(state, session, request).await,
+                RequestKind::Commit => control::commit(state, session, request, fault).await,
                 RequestKind::Status => {
                     drain(&state, request, kind).await;
                     control::status(&state, &session)

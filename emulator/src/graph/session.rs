@@ -90,6 +90,8 @@ pub(crate) struct GraphSession {
     /// by the first write, so it may not exist yet.
     pub(crate) part: Option<PathBuf>,
     pub(crate) lifetime: Duration,
+    /// When the session was created (wall clock).
+    pub(crate) created_wall: UnixTime,
     pub(crate) expires_at: Instant,
     pub(crate) expires_wall: UnixTime,
     /// Set when the session is gone for good (expired early, cancelled, committed).
@@ -328,6 +330,7 @@ mod tests {
             content,
             part: None,
             lifetime: Duration::from_secs(60),
+            created_wall: UnixTime::from_secs(0),
             expires_at: Instant::now(),
             expires_wall: UnixTime::from_secs(0),
             ended: false,
