@@ -197,15 +197,19 @@ where
             }
             refusal_counted(state, answer)
         }
-        Fault::WrongSize { .. }
+        Fault::PrematureItem
+        | Fault::WrongSize { .. }
         | Fault::WrongHash
         | Fault::OldItem
+        | Fault::SkipAhead { .. }
+        | Fault::Regress
+        | Fault::EmptyAccept
         | Fault::ExpiredSession
         | Fault::MalformedCreate { .. }
         | Fault::WopiOffsetJump { .. } => {
             let answer = handler(request, HandlerFault::Misbehave(fault)).await;
             if answer.extensions().get::<FaultApplied>().is_none() {
-                // Refused, or nothing to lie about (a wrong size on a fragment that is not the last).
+                // Refused, or nothing to lie about (a premature item on the last fragment).
                 return refusal_counted(state, answer);
             }
             count();

@@ -6,7 +6,10 @@
 //! shapes (`SPEC.md`), so a client that passes it is right rather than lucky; and it injects
 //! faults from a seeded plan (dropped connections, lost answers after the bytes were stored,
 //! partial stores, 5xx, throttling with `Retry-After`, slow answers, early expiry, transient
-//! 404s), counting every one.
+//! 404s), counting every one. Fault scripts can also make it lie as hostile servers have lied
+//! to real clients (an item before the last fragment, a wrong size or hash, someone else's
+//! file at the path, ranges or offsets past what was received, a forgotten upload): see
+//! [`Fault`].
 //!
 //! ## Use
 //!

@@ -54,7 +54,7 @@ impl RetryAfterForm {
 ///
 /// ## Faults that break the protocol
 ///
-/// The faults from [`WrongSize`](Fault::WrongSize) on are not accidents of the network
+/// The faults from [`PrematureItem`](Fault::PrematureItem) on are not accidents of the network
 /// but lies: answers that an independent, hostile Graph or WOPI server gave a client, and that
 /// a correct client must not believe (it checks the item's size and hashes, the ranges the
 /// server claims, the offset it answers, the item it finds by path). The server's real state
@@ -62,8 +62,7 @@ impl RetryAfterForm {
 /// where the server really is. The [`FaultProfile`](crate::FaultProfile) mixes never draw
 /// them: a client is meant to survive the profiles and to refuse these, so they come from fault
 /// scripts only. Each is counted only when it struck a request it could lie about (a
-/// `wrong-size` on a fragment that is not the last has no item to lie in, and nothing is
-/// counted).
+/// `premature-item` on the last fragment is no lie, and nothing is counted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Fault {
@@ -114,6 +113,12 @@ pub enum Fault {
     Transient404,
     /// The asynchronous workbook-session creation this request starts ends `failed`.
     FailOperation,
+    /// On a Graph fragment that does not complete the upload: store it, then answer `201
+    /// Created` with the finished resource as if it did: a drive item whose `size` is the total
+    /// (its hashes are of the bytes stored so far), a print document of the total size, or a
+    /// mail attachment's empty `201` with `Location`. Nothing is committed: the session stays
+    /// alive at its true position, and the item is not in the drive.
+    PrematureItem,
     /// On the request that finishes a drive item or print document (the last fragment, or the
     /// commit of a deferred or conflicted upload): complete it truthfully, but answer a `size`
     /// that is not the stored file's.
@@ -133,6 +138,24 @@ pub enum Fault {
     /// `lastModifiedDateTime` a day before the session was created. A client that looks the
     /// item up by path after losing the answer finds that file.
     OldItem,
+    /// On a drive or mail fragment that does not complete the upload: store it, then answer
+    /// `nextExpectedRanges` that start `bytes` past its end (at most at the last byte), claiming
+    /// bytes the client never sent. The server's position stays where the bytes end: a fragment
+    /// sent from the claimed start answers `416`.
+    SkipAhead {
+        /// How far past the received bytes the claimed ranges start (at least 1).
+        bytes: u64,
+    },
+    /// On a drive or mail fragment: store it, then forget every byte of the session (the part
+    /// file is emptied) and answer in-progress with `["0-"]` (mail: `["0"]`). On every third
+    /// fragment (`fragment#3/3=regress`) an upload of more than three fragments never ends.
+    Regress,
+    /// On the last fragment of a drive item created without `deferCommit`: store it, but
+    /// answer `202 Accepted` with `nextExpectedRanges: []` and no item, as if commit were
+    /// deferred. The file is created only when the client commits (`POST {uploadUrl}` with
+    /// `Content-Length: 0`, or the explicit commit); until then `GET {uploadUrl}` answers
+    /// `{"nextExpectedRanges": []}`.
+    EmptyAccept,
     /// On a Graph `createUploadSession`: create the session, but answer an
     /// `expirationDateTime` an hour in the past (a server whose clock is off). The session
     /// lives as long as any other.
@@ -153,6 +176,9 @@ pub enum Fault {
         bytes: u64,
     },
 }
+
+/// The default of `skip-ahead`: one drive alignment unit (320 KiB) past the received bytes.
+const SKIP_AHEAD_BYTES: u64 = 327_680;
 
 /// The default of `wopi-offset-jump`.
 const OFFSET_JUMP_BYTES: u64 = 65_536;
@@ -180,9 +206,13 @@ impl Fault {
             Fault::ExpireSession => "expire-session".into(),
             Fault::Transient404 => "transient-404".into(),
             Fault::FailOperation => "fail-operation".into(),
+            Fault::PrematureItem => "premature-item".into(),
             Fault::WrongSize { .. } => "wrong-size".into(),
             Fault::WrongHash => "wrong-hash".into(),
             Fault::OldItem => "old-item".into(),
+            Fault::SkipAhead { .. } => "skip-ahead".into(),
+            Fault::Regress => "regress".into(),
+            Fault::EmptyAccept => "empty-accept".into(),
             Fault::ExpiredSession => "expired-session".into(),
             Fault::MalformedCreate { no_url: false } => "malformed-create".into(),
             Fault::MalformedCreate { no_url: true } => "malformed-create-no-url".into(),
@@ -196,9 +226,13 @@ impl Fault {
     pub fn breaks_protocol(&self) -> bool {
         matches!(
             self,
-            Fault::WrongSize { .. }
+            Fault::PrematureItem
+                | Fault::WrongSize { .. }
                 | Fault::WrongHash
                 | Fault::OldItem
+                | Fault::SkipAhead { .. }
+                | Fault::Regress
+                | Fault::EmptyAccept
                 | Fault::ExpiredSession
                 | Fault::MalformedCreate { .. }
                 | Fault::WopiOffsetJump { .. }
@@ -225,7 +259,11 @@ impl Fault {
             Fault::ExpireSession => in_session && kind.addresses_session(),
             Fault::Transient404 => in_session && kind.is_graph_upload(),
             Fault::FailOperation => kind == RequestKind::WorkbookCreate,
-            Fault::OldItem => in_session && kind == RequestKind::Fragment,
+            Fault::PrematureItem
+            | Fault::OldItem
+            | Fault::SkipAhead { .. }
+            | Fault::Regress
+            | Fault::EmptyAccept => in_session && kind == RequestKind::Fragment,
             Fault::WrongSize { .. } | Fault::WrongHash => {
                 (in_session && matches!(kind, RequestKind::Fragment | RequestKind::Commit))
                     || kind == RequestKind::ExplicitCommit
@@ -260,12 +298,16 @@ impl fmt::Display for Fault {
             Fault::ExpireSession => f.write_str("expire-session"),
             Fault::Transient404 => f.write_str("transient-404"),
             Fault::FailOperation => f.write_str("fail-operation"),
+            Fault::PrematureItem => f.write_str("premature-item"),
             Fault::WrongSize { reported: None } => f.write_str("wrong-size"),
             Fault::WrongSize {
                 reported: Some(size),
             } => write!(f, "wrong-size:{size}"),
             Fault::WrongHash => f.write_str("wrong-hash"),
             Fault::OldItem => f.write_str("old-item"),
+            Fault::SkipAhead { bytes } => write!(f, "skip-ahead:{bytes}"),
+            Fault::Regress => f.write_str("regress"),
+            Fault::EmptyAccept => f.write_str("empty-accept"),
             Fault::ExpiredSession => f.write_str("expired-session"),
             Fault::MalformedCreate { no_url: false } => f.write_str("malformed-create"),
             Fault::MalformedCreate { no_url: true } => f.write_str("malformed-create:no-url"),
@@ -356,6 +398,7 @@ impl FromStr for Fault {
             "expire-session" => Fault::ExpireSession,
             "transient-404" => Fault::Transient404,
             "fail-operation" => Fault::FailOperation,
+            "premature-item" => Fault::PrematureItem,
             "wrong-size" => Fault::WrongSize {
                 reported: match parts.next() {
                     None => None,
@@ -364,6 +407,14 @@ impl FromStr for Fault {
             },
             "wrong-hash" => Fault::WrongHash,
             "old-item" => Fault::OldItem,
+            "skip-ahead" => Fault::SkipAhead {
+                bytes: match parts.next() {
+                    None => SKIP_AHEAD_BYTES,
+                    part => positive(part, "skip-ahead:BYTES")?,
+                },
+            },
+            "regress" => Fault::Regress,
+            "empty-accept" => Fault::EmptyAccept,
             "expired-session" => Fault::ExpiredSession,
             "malformed-create" => Fault::MalformedCreate {
                 no_url: match parts.next() {
@@ -383,7 +434,8 @@ impl FromStr for Fault {
                     "one of drop-before-body, drop-mid-body:N, drop-after-body, lose-answer, \
                      partial-store:N, partial-store-lost:N, status:CODE, \
                      throttle:CODE:seconds|date:SECS, slow:MS, expire-session, transient-404, \
-                     fail-operation, wrong-size[:N], wrong-hash, old-item, expired-session, \
+                     fail-operation, premature-item, wrong-size[:N], wrong-hash, old-item, \
+                     skip-ahead[:N], regress, empty-accept, expired-session, \
                      malformed-create[:no-url], wopi-offset-jump[:N]",
                 ));
             }
@@ -422,10 +474,14 @@ mod tests {
             Fault::ExpireSession,
             Fault::Transient404,
             Fault::FailOperation,
+            Fault::PrematureItem,
             Fault::WrongSize { reported: None },
             Fault::WrongSize { reported: Some(0) },
             Fault::WrongHash,
             Fault::OldItem,
+            Fault::SkipAhead { bytes: 5 },
+            Fault::Regress,
+            Fault::EmptyAccept,
             Fault::ExpiredSession,
             Fault::MalformedCreate { no_url: false },
             Fault::MalformedCreate { no_url: true },
@@ -453,12 +509,19 @@ mod tests {
             "partial-store:0",
             "partial-store-lost:0",
             "drop-mid-body:0",
+            "premature-item:1",
             "wrong-size:big",
+            "skip-ahead:0",
             "malformed-create:html",
             "wopi-offset-jump:0",
+            "regress:3",
         ] {
             assert!(text.parse::<Fault>().is_err(), "{text:?} parsed");
         }
+        assert_eq!(
+            "skip-ahead".parse::<Fault>().unwrap(),
+            Fault::SkipAhead { bytes: 327_680 }
+        );
         assert_eq!(
             "wopi-offset-jump".parse::<Fault>().unwrap(),
             Fault::WopiOffsetJump { bytes: 65_536 }
@@ -477,8 +540,8 @@ mod tests {
         assert!(Fault::Transient404.applies_to(RequestKind::Status, true));
         assert!(!Fault::Transient404.applies_to(RequestKind::WopiUpdate, true));
         assert!(Fault::ExpireSession.applies_to(RequestKind::WopiUpdate, true));
-        assert!(Fault::OldItem.applies_to(RequestKind::Fragment, true));
-        assert!(!Fault::OldItem.applies_to(RequestKind::Status, true));
+        assert!(Fault::PrematureItem.applies_to(RequestKind::Fragment, true));
+        assert!(!Fault::PrematureItem.applies_to(RequestKind::Status, true));
         assert!(Fault::WrongHash.applies_to(RequestKind::Commit, true));
         assert!(Fault::WrongSize { reported: None }.applies_to(RequestKind::ExplicitCommit, false));
         assert!(Fault::ExpiredSession.applies_to(RequestKind::CreateMail, false));

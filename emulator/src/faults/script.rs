@@ -53,7 +53,7 @@ impl ScriptRule {
 /// |---|---|
 /// | `N` | the `N`-th (from 1) |
 /// | `*` | every one (the endless `503`: `fragment#*=throttle:503:seconds:1`) |
-/// | `N/K` | the `N`-th and every `K`-th after it (`fragment#3/3=lose-answer`: the 3rd, 6th, 9th, ...) |
+/// | `N/K` | the `N`-th and every `K`-th after it (`fragment#3/3=regress`: the 3rd, 6th, 9th, ...) |
 ///
 /// When several rules strike one request, the first listed wins.
 ///
@@ -69,10 +69,10 @@ impl ScriptRule {
 /// assert_eq!(script.rules().len(), 2);
 /// assert_eq!(script.rules()[0].fault, Fault::LoseAnswer);
 /// assert_eq!(script.to_string(), "fragment#2=lose-answer, workbook-create#1=status:504");
-/// let endless: FaultScript = "status#*=status:503, fragment#3/3=lose-answer".parse().unwrap();
+/// let endless: FaultScript = "status#*=status:503, fragment#3/3=regress".parse().unwrap();
 /// assert!(endless.rules()[0].strikes(1) && endless.rules()[0].strikes(1000));
 /// assert!(endless.rules()[1].strikes(6) && !endless.rules()[1].strikes(7));
-/// assert_eq!(endless.to_string(), "status#*=status:503, fragment#3/3=lose-answer");
+/// assert_eq!(endless.to_string(), "status#*=status:503, fragment#3/3=regress");
 /// assert!("fragment#0=lose-answer".parse::<FaultScript>().is_err());
 /// assert!("fragment#2/0=lose-answer".parse::<FaultScript>().is_err());
 /// assert!("fragment=lose-answer".parse::<FaultScript>().is_err());

@@ -26,8 +26,9 @@
 //! Bodies of refused requests are read and discarded so the client gets the answer rather than
 //! a reset; bytes the server already had count as received twice.
 //!
-//! A fragment that passes every rule may be answered with a lie (`wrong-size`, `wrong-hash`,
-//! `old-item`): the lies are told in [`super::misbehave`].
+//! A fragment that passes every rule may be answered with a lie (`premature-item`,
+//! `skip-ahead`, `regress`, `empty-accept`, `wrong-size`, `wrong-hash`, `old-item`): the lies
+//! are told in [`super::misbehave`].
 
 use std::sync::{Arc, Mutex};
 
@@ -319,6 +320,12 @@ pub(crate) async fn put(
             return answer;
         }
     };
+    let writer = match (lie, writer) {
+        (Some(Fault::Regress), Writer::Sequential(boxed)) => {
+            return misbehave::regress(&state, &session, boxed.0, total).await;
+        }
+        (_, writer) => writer,
+    };
     let mut answer = settle(&state, &session, range, total, writer, stored, lie).await;
     if keep.is_some() {
         answer.extensions_mut().insert(FaultApplied);
@@ -390,7 +397,7 @@ async fn release(session: &Mutex<GraphSession>, range: ByteRange, writer: Writer
 
 /// The answer to a request that finished its work on a session that ended meanwhile: its bytes
 /// go with the session's part file.
-fn ended_meanwhile(session: &Mutex<GraphSession>) -> Response {
+pub(super) fn ended_meanwhile(session: &Mutex<GraphSession>) -> Response {
     let part = lock(session).part.clone();
     if let Some(part) = part {
         remove_part(&part);
@@ -461,6 +468,9 @@ async fn settle(
     };
     let Some(completion) = done else {
         let guard = lock(session);
+        if let Some(answer) = lie.and_then(|lie| misbehave::in_progress(state, &guard, lie)) {
+            return answer;
+        }
         return json_answer(
             in_progress_status(&guard.variant),
             guard.status_json(drive_form),
@@ -470,7 +480,7 @@ async fn settle(
 }
 
 /// The status of an answer that more is needed: mail answers `200`, the others `202`.
-fn in_progress_status(variant: &Variant) -> StatusCode {
+pub(super) fn in_progress_status(variant: &Variant) -> StatusCode {
     match variant {
         Variant::Mail { .. } => StatusCode::OK,
         _ => StatusCode::ACCEPTED,
@@ -483,7 +493,7 @@ enum Completion {
 }
 
 /// The last byte arrived: finish the content and answer as the variant does (or as `lie` says:
-/// `wrong-size`, `wrong-hash`).
+/// `empty-accept`, `wrong-size`, `wrong-hash`).
 async fn complete(
     state: &Arc<AppState>,
     session: &Arc<Mutex<GraphSession>>,
@@ -516,12 +526,17 @@ async fn complete(
     let protocol = variant.protocol();
     match variant {
         Variant::Drive { defer_commit, .. } => {
-            if defer_commit {
+            let empty_accept = lie == Some(Fault::EmptyAccept) && !defer_commit;
+            if defer_commit || empty_accept {
                 let guard = lock(session);
-                json_answer(
+                let answer = json_answer(
                     StatusCode::ACCEPTED,
                     guard.status_json(state.config.graph.drive_range_form),
-                )
+                );
+                if empty_accept {
+                    return FaultApplied::mark(answer);
+                }
+                answer
             } else {
                 commit_drive(state, session, None, lie).await
             }

@@ -1,12 +1,12 @@
 //! The lies of a hostile Graph server, told on requests that passed every rule.
 //!
-//! Each is a fault a script places (see [`Fault`]: `wrong-size`, `wrong-hash`, `old-item`);
-//! each is what an independent server answered a real client. The server's own state stays
-//! truthful unless the lie is about that state (`old-item` ends the session and replaces the
-//! item), so
+//! Each is a fault a script places (see [`Fault`]: `premature-item`, `skip-ahead`, `regress`,
+//! `empty-accept`, `wrong-size`, `wrong-hash`, `old-item`); each is what an independent server
+//! answered a real client. The server's own state stays truthful unless the lie is about that
+//! state (`regress` forgets the bytes, `old-item` ends the session and replaces the item), so
 //! a client that asks again (`GET {uploadUrl}`, a lookup by path) can find the truth where the
-//! real server would have told it. A function here leaves the answer unmarked when the request
-//! gives nothing to lie about; the fault is then not counted.
+//! real server would have told it. A function here answers `None` or leaves the answer unmarked
+//! when the request gives nothing to lie about; the fault is then not counted.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -18,16 +18,109 @@ use resumable_core::digest::SourceHashes;
 use resumable_core::time::UnixTime;
 use serde_json::Value;
 
-use super::drive::hashes_json;
-use super::session::{GraphSession, Variant, lock};
+use super::commit::{attachment_created, print_document_json};
+use super::drive::{DriveItem, hashes_json};
+use super::fragment::{ended_meanwhile, in_progress_status};
+use super::session::{Content, GraphSession, Variant, lock};
+use crate::answer::json_answer;
 use crate::app::AppState;
+use crate::clock::wall_now;
 use crate::config::DriveHashes;
 use crate::exchange::FaultApplied;
 use crate::faults::Fault;
-use crate::storage::ContentDigest;
+use crate::storage::{ContentDigest, SequentialSink};
 
 /// How much older than the session the item `old-item` plants is.
 const OLD_ITEM_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// The lie told instead of an in-progress answer, if `lie` is one and the fragment gives it
+/// something to lie about: `premature-item` (every variant) and `skip-ahead` (drive items and
+/// mail attachments, unless a single byte is missing).
+pub(super) fn in_progress(
+    state: &AppState,
+    session: &GraphSession,
+    lie: Fault,
+) -> Option<Response> {
+    let total = session.total?;
+    let drive_form = state.config.graph.drive_range_form;
+    let answer = match (lie, &session.variant) {
+        (Fault::PrematureItem, Variant::Drive { target, .. }) => {
+            // The bytes stored so far, described as the whole file.
+            let Content::Sequential(Some(sink)) = &session.content else {
+                return None;
+            };
+            let now = wall_now();
+            let item = DriveItem {
+                id: state.ids.item_id(),
+                target: target.clone(),
+                size: total,
+                hashes: sink.hashes(),
+                version: 1,
+                created: now,
+                modified: now,
+            };
+            json_answer(
+                StatusCode::CREATED,
+                item.json(state.config.graph.drive_hashes),
+            )
+        }
+        (
+            Fault::PrematureItem,
+            Variant::Print {
+                document,
+                name,
+                content_type,
+            },
+        ) => json_answer(
+            StatusCode::CREATED,
+            print_document_json(document, name, content_type, total),
+        ),
+        (Fault::PrematureItem, Variant::Mail { message, .. }) => attachment_created(state, message),
+        (Fault::SkipAhead { bytes }, Variant::Drive { .. } | Variant::Mail { .. }) => {
+            let claimed = session
+                .position
+                .saturating_add(bytes)
+                .min(total.saturating_sub(1));
+            if claimed <= session.position {
+                return None;
+            }
+            json_answer(
+                in_progress_status(&session.variant),
+                session.status_json_claiming(claimed, drive_form),
+            )
+        }
+        _ => return None,
+    };
+    Some(FaultApplied::mark(answer))
+}
+
+/// `regress`: the fragment was stored into `sink`; now every byte of the session is forgotten
+/// and the answer asks for the upload from its first byte.
+pub(super) async fn regress(
+    state: &AppState,
+    session: &Arc<Mutex<GraphSession>>,
+    mut sink: SequentialSink,
+    total: u64,
+) -> Response {
+    let emptied = sink.reset().await;
+    let mut guard = lock(session);
+    if guard.ended {
+        drop(guard);
+        return ended_meanwhile(session);
+    }
+    guard.content = Content::Sequential(Some(sink));
+    if let Err(error) = emptied {
+        return super::create::storage_failure(&error);
+    }
+    guard.total.get_or_insert(total);
+    guard.position = 0;
+    guard.extend();
+    let answer = json_answer(
+        in_progress_status(&guard.variant),
+        guard.status_json(state.config.graph.drive_range_form),
+    );
+    FaultApplied::mark(answer)
+}
 
 /// `old-item`: the last fragment was read and nothing kept; the session ends (every request on
 /// it answers `404` from now on) and someone else's older file of `total` bytes takes the

@@ -89,6 +89,20 @@ impl SequentialSink {
         }
     }
 
+    /// The hashes of the bytes appended so far.
+    pub(crate) fn hashes(&self) -> resumable_core::digest::SourceHashes {
+        self.digest.hashes()
+    }
+
+    /// Forgets every byte appended: the stream is empty again (and so is its part file).
+    pub(crate) async fn reset(&mut self) -> io::Result<()> {
+        self.rollback(Checkpoint {
+            len: 0,
+            digest: ContentDigest::new(),
+        })
+        .await
+    }
+
     /// Forgets everything appended since `checkpoint`.
     pub(crate) async fn rollback(&mut self, checkpoint: Checkpoint) -> io::Result<()> {
         self.len = checkpoint.len;
@@ -178,6 +192,23 @@ mod tests {
         expected.extend_from_slice(&last);
         assert_eq!(finished.hashes, SourceHashes::of(&expected));
         assert_eq!(std::fs::read(part.unwrap()).unwrap(), expected);
+    }
+
+    #[tokio::test]
+    async fn a_reset_stream_is_empty_on_disk_and_in_the_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.part");
+        let mut sink = SequentialSink::on_disk(path.clone());
+        sink.write(&Bytes::from(vec![3u8; 2 * WRITE_BATCH]))
+            .await
+            .unwrap();
+        sink.reset().await.unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        sink.write(&Bytes::from_static(b"again")).await.unwrap();
+        assert_eq!(sink.hashes(), SourceHashes::of(b"again"));
+        let (finished, part) = sink.finish().await.unwrap();
+        assert_eq!(finished.hashes, SourceHashes::of(b"again"));
+        assert_eq!(std::fs::read(part.unwrap()).unwrap(), b"again");
     }
 
     #[tokio::test]
