@@ -261,6 +261,48 @@ impl FromStr for RangeForm {
     }
 }
 
+/// Which hashes a drive item reports in `file.hashes`.
+///
+/// ```
+/// use resumable_emulator::DriveHashes;
+/// assert_eq!("personal".parse::<DriveHashes>().unwrap(), DriveHashes::Personal);
+/// assert_eq!(DriveHashes::Business.to_string(), "business");
+/// assert!("sha256".parse::<DriveHashes>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DriveHashes {
+    /// `quickXorHash` only, as OneDrive for work or school and SharePoint report.
+    #[default]
+    Business,
+    /// `quickXorHash`, `sha1Hash` and `crc32Hash`, as personal OneDrive reports.
+    Personal,
+}
+
+impl fmt::Display for DriveHashes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DriveHashes::Business => "business",
+            DriveHashes::Personal => "personal",
+        })
+    }
+}
+
+impl FromStr for DriveHashes {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, ConfigError> {
+        match text.trim() {
+            "business" => Ok(DriveHashes::Business),
+            "personal" => Ok(DriveHashes::Personal),
+            _ => Err(ConfigError::new(
+                "drive hashes",
+                text,
+                "expected business or personal",
+            )),
+        }
+    }
+}
+
 /// Graph upload-session behaviour.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphConfig {
@@ -270,6 +312,9 @@ pub struct GraphConfig {
     pub session_lifetime: Duration,
     /// The form of drive `nextExpectedRanges`.
     pub drive_range_form: RangeForm,
+    /// The hashes drive items report. Never `sha256Hash`: Microsoft documents it as not
+    /// supported, so a client must not rely on it.
+    pub drive_hashes: DriveHashes,
 }
 
 impl Default for GraphConfig {
@@ -277,6 +322,7 @@ impl Default for GraphConfig {
         GraphConfig {
             session_lifetime: Duration::from_secs(15 * 60),
             drive_range_form: RangeForm::Open,
+            drive_hashes: DriveHashes::Business,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Faults that need no knowledge of the protocol (dropped connections, server errors,
 //! throttling, lost answers, slow answers, early expiry, transient 404s) are injected here, so
 //! every endpoint gets them alike. Faults that change what a handler stores (partial stores, a
-//! failed workbook operation) are handed to the handler, which marks its answer with
+//! failed workbook operation) or what it answers (the lies of a hostile server, see
+//! [`Fault::breaks_protocol`]) are handed to the handler, which marks its answer with
 //! [`FaultApplied`] when it applied one; only then is the fault counted.
 //!
 //! A fault is counted only when it did what its name says: a lost answer on a request the
@@ -46,11 +47,32 @@ pub(crate) enum HandlerFault {
     /// The answer will be lost (the connection dropped after the handler ran): the client
     /// will not learn what the handler did.
     AnswerLost,
+    /// Lie as this fault says (one for which [`Fault::breaks_protocol`] holds). After an
+    /// applied `old-item` the connection is dropped.
+    Misbehave(Fault),
+}
+
+impl HandlerFault {
+    /// The lie the handler is asked to tell, if any.
+    pub(crate) fn misbehaviour(self) -> Option<Fault> {
+        match self {
+            HandlerFault::Misbehave(fault) => Some(fault),
+            _ => None,
+        }
+    }
 }
 
 /// Response extension: the handler applied the [`HandlerFault`] it was given.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FaultApplied;
+
+impl FaultApplied {
+    /// Marks `answer` as carrying the fault its handler was given.
+    pub(crate) fn mark(mut answer: Response) -> Response {
+        answer.extensions_mut().insert(FaultApplied);
+        answer
+    }
+}
 
 /// The declared body length, if any.
 pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
@@ -174,6 +196,28 @@ where
                 count();
             }
             refusal_counted(state, answer)
+        }
+        Fault::PrematureItem
+        | Fault::WrongSize { .. }
+        | Fault::WrongHash
+        | Fault::OldItem
+        | Fault::SkipAhead { .. }
+        | Fault::Regress
+        | Fault::EmptyAccept
+        | Fault::ExpiredSession
+        | Fault::MalformedCreate { .. }
+        | Fault::WopiOffsetJump { .. } => {
+            let answer = handler(request, HandlerFault::Misbehave(fault)).await;
+            if answer.extensions().get::<FaultApplied>().is_none() {
+                // Refused, or nothing to lie about (a premature item on the last fragment).
+                return refusal_counted(state, answer);
+            }
+            count();
+            if fault == Fault::OldItem {
+                connection.drop_connection().await
+            } else {
+                answer
+            }
         }
     }
 }

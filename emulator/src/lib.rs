@@ -6,7 +6,10 @@
 //! shapes (`SPEC.md`), so a client that passes it is right rather than lucky; and it injects
 //! faults from a seeded plan (dropped connections, lost answers after the bytes were stored,
 //! partial stores, 5xx, throttling with `Retry-After`, slow answers, early expiry, transient
-//! 404s), counting every one.
+//! 404s), counting every one. Fault scripts can also make it lie as hostile servers have lied
+//! to real clients (an item before the last fragment, a wrong size or hash, someone else's
+//! file at the path, ranges or offsets past what was received, a forgotten upload): see
+//! [`Fault`].
 //!
 //! ## Use
 //!
@@ -40,10 +43,11 @@
 //! | `POST /v1.0/me/messages/{m}/attachments/createUploadSession` | `201` + session |
 //! | `PUT/GET/DELETE/POST /_up/{id}?tempauth=…` (`tempauthtoken` for print, `authtoken` for mail) | fragment, status, cancel, deferred commit |
 //! | `PUT /v1.0/{drive}/items/{parent}:/{name}:` with `@microsoft.graph.sourceUrl` | explicit commit |
+//! | `GET /v1.0/{drive}/items/{parent}:/{name}:`, `GET /v1.0/{drive}/root:/{path}` | the drive item at that path, or `404` |
 //! | `POST …/workbook/createSession`, `GET …/workbook/operations/{id}`, `GET …/workbook/sessionInfoResource(key='…')`, `POST …/workbook/refreshSession`, `POST …/workbook/closeSession`, `GET …/workbook/worksheets` | workbook sessions |
 //! | `POST /wopi/files/{id}?access_token=…` with `X-WOPI-Override: CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`, `LOCK`, `UNLOCK`, `REFRESH_LOCK` | WOPI upload sessions and locks |
 //! | `POST /wopi/files/{id}/contents?access_token=…` with `X-WOPI-Override: PUT_CHUNKED_FILE` | WOPI commit |
-//! | `GET /wopi/files/{id}?access_token=…` | WOPI `CheckFileInfo` (size, version, sequence number) |
+//! | `GET /wopi/files/{id}?access_token=…` | WOPI `CheckFileInfo` (size, SHA-256, version, sequence number) |
 //! | `GET /_emulator/files`, `GET /_emulator/stats` | inspection (JSON) |
 //!
 //! ## Time
@@ -94,8 +98,8 @@ mod workbook;
 
 pub use clock::{ServiceDuration, TimeScale};
 pub use config::{
-    ConfigError, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm, StorageMode,
-    WopiConfig, WorkbookConfig,
+    ConfigError, DriveHashes, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm,
+    StorageMode, WopiConfig, WorkbookConfig,
 };
 pub use faults::{
     Fault, FaultProfile, FaultScript, MAX_RETRY_AFTER_SECS, MAX_SLOW_MS, RequestKind,

@@ -80,7 +80,7 @@ pub const OPTIONS: &[ConfigOption] = &[
     ),
     option(
         "script",
-        "TARGET#N=FAULT[, ...] (see FaultScript)",
+        "TARGET#N|*|N/K=FAULT[, ...] (see FaultScript)",
         "faults.script",
         "faults at exact requests",
         "fragment#2=lose-answer, workbook-create#1=status:504",
@@ -112,6 +112,13 @@ pub const OPTIONS: &[ConfigOption] = &[
         "graph.drive_range_form",
         "drive nextExpectedRanges as \"26-\" (OneDrive) or \"26-4533321\" (SharePoint)",
         "closed",
+    ),
+    option(
+        "drive-hashes",
+        "business|personal",
+        "graph.drive_hashes",
+        "drive items report quickXorHash (business) or also sha1Hash and crc32Hash (personal)",
+        "personal",
     ),
     option(
         "drive-alignment",
@@ -345,6 +352,7 @@ impl EmulatorConfig {
             "bearer-token" => self.bearer_token = Some(token(option, value)?),
             "session-lifetime" => self.graph.session_lifetime = duration(option, value)?,
             "drive-range-form" => self.graph.drive_range_form = parse_detailed(option, value)?,
+            "drive-hashes" => self.graph.drive_hashes = parse_detailed(option, value)?,
             "drive-alignment" => limits.drive_alignment = at_least_one(option, value)?,
             "drive-request-limit" => limits.drive_request_limit = at_least_one(option, value)?,
             "drive-quota" => limits.drive_quota = parse(option, value)?,
@@ -411,7 +419,7 @@ impl EmulatorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RangeForm;
+    use crate::config::{DriveHashes, RangeForm};
 
     #[test]
     fn every_option_accepts_its_example_and_changes_its_field() {
@@ -441,6 +449,7 @@ mod tests {
             ("wopi-access-token", "w-token"),
             ("wopi-upload-sessions", "false"),
             ("drive-range-form", "closed"),
+            ("drive-hashes", "personal"),
             ("workbook-creation-delay", "1.5m"),
             ("workbook-always-async", "true"),
             ("wopi-known-files", "a, b"),
@@ -454,6 +463,7 @@ mod tests {
         );
         assert!(!config.wopi.upload_sessions);
         assert_eq!(config.graph.drive_range_form, RangeForm::Closed);
+        assert_eq!(config.graph.drive_hashes, DriveHashes::Personal);
         assert_eq!(config.workbook.creation_delay, Duration::from_secs(90));
         assert!(config.workbook.always_async);
         assert_eq!(
@@ -483,6 +493,7 @@ mod tests {
             ("bearer-token", "two words"),
             ("bearer-token", ""),
             ("drive-range-form", "bare"),
+            ("drive-hashes", "sha256"),
         ] {
             let error = config.set(name, value).unwrap_err();
             assert_eq!(error.setting(), name.trim_start_matches("--"), "{name}");

@@ -418,3 +418,37 @@ async fn the_same_seed_gives_the_same_faults() {
     let other = run(12).await;
     assert_ne!(first, other);
 }
+
+#[tokio::test]
+async fn a_repeating_rule_strikes_every_request_of_its_kind() {
+    // The endless 503: every status query is throttled, for as long as the client asks; the
+    // fragments, another kind, are untouched.
+    let (emulator, client, url, file) =
+        scripted("status#*=throttle:503:seconds:1, fragment#2/2=status:500").await;
+    for _ in 0..5 {
+        let answer = call(&client, Method::GET, &url).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers()["retry-after"], "1");
+    }
+    let statuses: Vec<u16> = {
+        let mut statuses = Vec::new();
+        let mut at = 0;
+        while statuses.len() < 5 {
+            let end = (at + KIB320).min(TOTAL);
+            let answer = put_range(&client, &url, &file[at..end], at, TOTAL)
+                .await
+                .unwrap();
+            if answer.status().is_success() {
+                at = end;
+            }
+            statuses.push(answer.status().as_u16());
+        }
+        statuses
+    };
+    // Fragments 2 and 4 fail; 1, 3 and 5 go through, and the fifth is the last.
+    assert_eq!(statuses, [202, 500, 202, 500, 201]);
+    let stats = emulator.stats();
+    assert_eq!(stats.faults["throttle-503-seconds"], 5);
+    assert_eq!(stats.faults["status-500"], 2);
+    assert_eq!(emulator.files()[0].sha256, sha256(&file));
+}

@@ -62,14 +62,16 @@ async fn a_two_fragment_upload_stores_exactly_what_was_sent() {
     let (_, item) = json(last).await;
     assert_eq!(item["name"], "two.bin");
     assert_eq!(item["size"], file.len());
+    // OneDrive for Business reports the QuickXorHash only (the default drive kind).
     assert_eq!(
-        item["file"]["hashes"]["sha256Hash"],
-        sha256(&file).to_uppercase()
+        item["file"]["hashes"],
+        json!({"quickXorHash": quick_xor(&file)})
     );
     let files = emulator.files();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].path, "me/drive/root:/docs/two.bin");
     assert_eq!(files[0].sha256, sha256(&file));
+    assert_eq!(files[0].quick_xor_hash, quick_xor(&file));
     assert_eq!(files[0].protocol, Protocol::GraphDrive);
     let on_disk = std::fs::read(files[0].disk_path.as_ref().unwrap()).unwrap();
     assert_eq!(on_disk, file);

@@ -339,3 +339,43 @@ async fn an_item_path_names_the_same_item_however_it_is_spelled() {
         "drives/d1/items/01PARENT:/sub/b.bin"
     );
 }
+
+#[tokio::test]
+async fn a_committed_item_can_be_looked_up_by_its_path() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let file = data(3000, 12);
+    let lookup = |path: &str| {
+        client
+            .get(format!("{}/me/drive/{path}", emulator.graph_url()))
+            .header("authorization", TOKEN)
+            .send()
+    };
+    let (status, missing) = json(lookup("root:/docs/look.bin:").await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"]["code"], "itemNotFound");
+
+    let url = drive_session(&emulator, &client, "docs/look.bin", json!({})).await;
+    let (_, item) = json(put_range(&client, &url, &file, 0, 3000).await.unwrap()).await;
+    // Every spelling of the path finds the item; names compare without regard to case.
+    for path in [
+        "root:/docs/look.bin:",
+        "root:/docs/look.bin",
+        "items/root:/DOCS/Look.bin:",
+    ] {
+        let (status, found) = json(lookup(path).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(found, item, "{path}");
+    }
+    // A lookup is a Graph call like any other: it needs the bearer token.
+    let anonymous = client
+        .get(format!(
+            "{}/me/drive/root:/docs/look.bin",
+            emulator.graph_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(emulator.stats().requests["get-item"], 5);
+}

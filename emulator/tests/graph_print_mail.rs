@@ -78,6 +78,8 @@ async fn print_segments_go_in_any_order() {
         (stored.protocol, stored.sha256.as_str()),
         (Protocol::GraphPrint, sha256(&file).as_str())
     );
+    // Segments out of order: the QuickXorHash is of the file, not of the arrival order.
+    assert_eq!(stored.quick_xor_hash, quick_xor(&file));
     assert_eq!(stored.path, "print/printers/p1/jobs/j1/documents/d1");
     assert_eq!(
         call(&client, Method::GET, &url).await.unwrap().status(),

@@ -38,6 +38,7 @@ async fn files_and_stats_describe_what_arrived() {
         assert_eq!(entry["path"], "me/drive/root:/inspect/x.bin");
         assert_eq!(entry["size"], file.len());
         assert_eq!(entry["sha256"], sha256(&file));
+        assert_eq!(entry["quick_xor_hash"], quick_xor(&file));
         assert_eq!(entry["protocol"], "graph-drive");
         assert!(UnixTime::parse_rfc3339(entry["completed_at"].as_str().unwrap()).is_ok());
         assert_eq!(entry["disk_path"].is_null(), discard);

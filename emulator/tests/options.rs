@@ -9,6 +9,7 @@ use common::*;
 use reqwest::StatusCode;
 use resumable_emulator::{EmulatorConfig, OPTIONS};
 use serde_json::json;
+use sha1::Digest;
 
 fn config_from_flags(flags: &[(&str, &str)]) -> EmulatorConfig {
     let mut config = EmulatorConfig::default();
@@ -113,6 +114,46 @@ async fn a_slow_always_asynchronous_workbook_creation_is_settable() {
     // 10 service seconds at x50: 200 ms.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(poll().await, "succeeded");
+}
+
+#[tokio::test]
+async fn personal_drive_items_report_sha1_and_crc32_besides_the_quick_xor_hash() {
+    let client = client();
+    let file = data(KIB320 + 77, 9);
+    for (flags, personal) in [(vec![], false), (vec![("drive-hashes", "personal")], true)] {
+        let emulator = start(config_from_flags(&flags)).await;
+        let url = drive_session(&emulator, &client, "h.bin", json!({})).await;
+        put_range(&client, &url, &file[..KIB320], 0, file.len())
+            .await
+            .unwrap();
+        let (status, item) = json(
+            put_range(&client, &url, &file[KIB320..], KIB320, file.len())
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let hashes = &item["file"]["hashes"];
+        assert_eq!(hashes["quickXorHash"], quick_xor(&file));
+        assert!(hashes.get("sha256Hash").is_none(), "{hashes}");
+        if !personal {
+            assert_eq!(hashes.as_object().unwrap().len(), 1, "{hashes}");
+            continue;
+        }
+        let sha1: String = sha1::Sha1::digest(&file)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        let crc: String = crc32fast::hash(&file)
+            .to_le_bytes()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        assert_eq!(
+            (&hashes["sha1Hash"], &hashes["crc32Hash"]),
+            (&json!(sha1), &json!(crc))
+        );
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! WOPI `CheckFileInfo`: what a client learns of a file before it uploads (its committed size,
-//! version and sequence number).
+//! SHA-256, version and sequence number).
 
 mod common;
 
@@ -52,6 +52,30 @@ async fn commit(
         .unwrap()
 }
 
+/// The SHA-256 of `data` in standard base64 (the encoding written out here, not the
+/// emulator's).
+fn sha256_base64(data: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(data);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = String::new();
+    for byte in digest.iter() {
+        bits.push_str(&format!("{byte:08b}"));
+    }
+    // 256 bits: 42 whole sextets and 4 bits padded with zeros, then one `=`.
+    bits.push_str("00");
+    let mut out: String = bits
+        .as_bytes()
+        .chunks(6)
+        .map(|six| {
+            let value = six.iter().fold(0, |v, b| v * 2 + usize::from(*b == b'1'));
+            char::from(alphabet[value])
+        })
+        .collect();
+    out.push('=');
+    out
+}
+
 async fn check_file_info(
     emulator: &resumable_emulator::EmulatorHandle,
     client: &reqwest::Client,
@@ -63,7 +87,7 @@ async fn check_file_info(
 }
 
 #[tokio::test]
-async fn check_file_info_tells_the_committed_size_version_and_sequence_number() {
+async fn check_file_info_tells_the_committed_size_hash_version_and_sequence_number() {
     let emulator = start(EmulatorConfig {
         wopi: WopiConfig {
             access_token: Some(Secret::new("t")),
@@ -82,6 +106,8 @@ async fn check_file_info_tells_the_committed_size_version_and_sequence_number() 
         (Some(0), Some("v0"))
     );
     assert_eq!(fresh["SupportsUpdate"], true);
+    // Nothing committed yet: the file is empty, and so is what its hash is of.
+    assert_eq!(fresh["SHA256"], sha256_base64(b""));
     assert!(fresh["OwnerId"].is_string() && fresh["UserId"].is_string());
 
     let source = data(2500, 46);
@@ -90,6 +116,7 @@ async fn check_file_info_tells_the_committed_size_version_and_sequence_number() 
     let (status, committed) = check_file_info(&emulator, &client, "doc.bin", "t").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(committed["Size"], 2500);
+    assert_eq!(committed["SHA256"], sha256_base64(&source));
     assert_eq!(
         committed["Version"],
         answer.headers()["x-wopi-itemversion"].to_str().unwrap()
@@ -98,9 +125,13 @@ async fn check_file_info_tells_the_committed_size_version_and_sequence_number() 
     assert_eq!(committed["SequenceNumber"], 2);
     let next = commit(&emulator, &client, "doc.bin", 2, &source[..100]).await;
     assert_eq!(next.status(), StatusCode::OK);
+    let (_, replaced) = check_file_info(&emulator, &client, "doc.bin", "t").await;
     assert_eq!(
-        check_file_info(&emulator, &client, "doc.bin", "t").await.1["Size"],
-        100
+        (&replaced["Size"], &replaced["SHA256"]),
+        (
+            &Value::from(100),
+            &Value::from(sha256_base64(&source[..100]))
+        )
     );
 
     let (unknown, _) = check_file_info(&emulator, &client, "other", "t").await;

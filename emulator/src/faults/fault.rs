@@ -47,8 +47,22 @@ impl RetryAfterForm {
 /// assert_eq!(throttle, Fault::Throttle { status: 429, retry_after: RetryAfterForm::HttpDate(3) });
 /// assert_eq!(throttle.to_string(), "throttle:429:date:3");
 /// assert!("status:200".parse::<Fault>().is_err());
+/// assert_eq!("wrong-size:0".parse::<Fault>().unwrap(), Fault::WrongSize { reported: Some(0) });
+/// assert_eq!("malformed-create:no-url".parse::<Fault>().unwrap(), Fault::MalformedCreate { no_url: true });
 /// ```
 /// In JSON (fault scripts given as JSON) a fault is its text form.
+///
+/// ## Faults that break the protocol
+///
+/// The faults from [`PrematureItem`](Fault::PrematureItem) on are not accidents of the network
+/// but lies: answers that an independent, hostile Graph or WOPI server gave a client, and that
+/// a correct client must not believe (it checks the item's size and hashes, the ranges the
+/// server claims, the offset it answers, the item it finds by path). The server's real state
+/// stays truthful unless a fault says otherwise: a `GET` on the upload URL after a lie tells
+/// where the server really is. The [`FaultProfile`](crate::FaultProfile) mixes never draw
+/// them: a client is meant to survive the profiles and to refuse these, so they come from fault
+/// scripts only. Each is counted only when it struck a request it could lie about (a
+/// `premature-item` on the last fragment is no lie, and nothing is counted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Fault {
@@ -99,7 +113,75 @@ pub enum Fault {
     Transient404,
     /// The asynchronous workbook-session creation this request starts ends `failed`.
     FailOperation,
+    /// On a Graph fragment that does not complete the upload: store it, then answer `201
+    /// Created` with the finished resource as if it did: a drive item whose `size` is the total
+    /// (its hashes are of the bytes stored so far), a print document of the total size, or a
+    /// mail attachment's empty `201` with `Location`. Nothing is committed: the session stays
+    /// alive at its true position, and the item is not in the drive.
+    PrematureItem,
+    /// On the request that finishes a drive item or print document (the last fragment, or the
+    /// commit of a deferred or conflicted upload): complete it truthfully, but answer a `size`
+    /// that is not the stored file's.
+    WrongSize {
+        /// The size reported; `None`: the true size plus one. A figure that happens to be the
+        /// true size is reported plus one, so the size is always wrong.
+        reported: Option<u64>,
+    },
+    /// On the request that finishes a drive item: complete it truthfully, but answer hashes of
+    /// other bytes: `quickXorHash` (and `sha1Hash`, `crc32Hash` on personal drives) are those of
+    /// as many zero bytes as the file has (of `0xFF` bytes when the file is all zeros).
+    WrongHash,
+    /// On the last fragment of a drive item: read the body, store nothing and close the
+    /// connection (as `drop-after-body`); the session ends, so it answers `404` to everything
+    /// from now on; and the item's path now holds someone else's older file: the same size,
+    /// other content (the hashes of that many zero bytes), `createdDateTime` and
+    /// `lastModifiedDateTime` a day before the session was created. A client that looks the
+    /// item up by path after losing the answer finds that file.
+    OldItem,
+    /// On a drive or mail fragment that does not complete the upload: store it, then answer
+    /// `nextExpectedRanges` that start `bytes` past its end (at most at the last byte), claiming
+    /// bytes the client never sent. The server's position stays where the bytes end: a fragment
+    /// sent from the claimed start answers `416`.
+    SkipAhead {
+        /// How far past the received bytes the claimed ranges start (at least 1).
+        bytes: u64,
+    },
+    /// On a drive or mail fragment: store it, then forget every byte of the session (the part
+    /// file is emptied) and answer in-progress with `["0-"]` (mail: `["0"]`). On every third
+    /// fragment (`fragment#3/3=regress`) an upload of more than three fragments never ends.
+    Regress,
+    /// On the last fragment of a drive item created without `deferCommit`: store it, but
+    /// answer `202 Accepted` with `nextExpectedRanges: []` and no item, as if commit were
+    /// deferred. The file is created only when the client commits (`POST {uploadUrl}` with
+    /// `Content-Length: 0`, or the explicit commit); until then `GET {uploadUrl}` answers
+    /// `{"nextExpectedRanges": []}`.
+    EmptyAccept,
+    /// On a Graph `createUploadSession`: create the session, but answer an
+    /// `expirationDateTime` an hour in the past (a server whose clock is off). The session
+    /// lives as long as any other.
+    ExpiredSession,
+    /// On a `createUploadSession` (Graph) or `CREATE_UPLOAD_SESSION` (WOPI): create nothing,
+    /// and answer success (`200`; mail `201`) with a body that is not JSON although
+    /// `Content-Type` says it is; with `no_url`, a JSON session without `uploadUrl` (WOPI:
+    /// without `UploadSessionToken`).
+    MalformedCreate {
+        /// Answer JSON without the URL instead of a body that is not JSON.
+        no_url: bool,
+    },
+    /// On a WOPI `UPDATE_UPLOAD_SESSION`: do the update, but answer an
+    /// `X-WOPI-UploadSessionCurrentOffset` `bytes` larger than what the host has. The host's
+    /// offset stays true: an update sent from the claimed offset answers `400`.
+    WopiOffsetJump {
+        /// How many bytes the answered offset exceeds the host's (at least 1).
+        bytes: u64,
+    },
 }
+
+/// The default of `skip-ahead`: one drive alignment unit (320 KiB) past the received bytes.
+const SKIP_AHEAD_BYTES: u64 = 327_680;
+
+/// The default of `wopi-offset-jump`.
+const OFFSET_JUMP_BYTES: u64 = 65_536;
 
 impl Fault {
     /// The name under which the fault is counted in `/_emulator/stats`.
@@ -124,7 +206,37 @@ impl Fault {
             Fault::ExpireSession => "expire-session".into(),
             Fault::Transient404 => "transient-404".into(),
             Fault::FailOperation => "fail-operation".into(),
+            Fault::PrematureItem => "premature-item".into(),
+            Fault::WrongSize { .. } => "wrong-size".into(),
+            Fault::WrongHash => "wrong-hash".into(),
+            Fault::OldItem => "old-item".into(),
+            Fault::SkipAhead { .. } => "skip-ahead".into(),
+            Fault::Regress => "regress".into(),
+            Fault::EmptyAccept => "empty-accept".into(),
+            Fault::ExpiredSession => "expired-session".into(),
+            Fault::MalformedCreate { no_url: false } => "malformed-create".into(),
+            Fault::MalformedCreate { no_url: true } => "malformed-create-no-url".into(),
+            Fault::WopiOffsetJump { .. } => "wopi-offset-jump".into(),
         }
+    }
+
+    /// Whether the fault is a lie of a hostile server (see [Faults that break the
+    /// protocol](Fault#faults-that-break-the-protocol)): the handler builds it, and it is
+    /// counted only when the handler could tell it.
+    pub fn breaks_protocol(&self) -> bool {
+        matches!(
+            self,
+            Fault::PrematureItem
+                | Fault::WrongSize { .. }
+                | Fault::WrongHash
+                | Fault::OldItem
+                | Fault::SkipAhead { .. }
+                | Fault::Regress
+                | Fault::EmptyAccept
+                | Fault::ExpiredSession
+                | Fault::MalformedCreate { .. }
+                | Fault::WopiOffsetJump { .. }
+        )
     }
 
     /// Whether the fault can be injected into a request of `kind`; `in_session` says whether the
@@ -147,6 +259,20 @@ impl Fault {
             Fault::ExpireSession => in_session && kind.addresses_session(),
             Fault::Transient404 => in_session && kind.is_graph_upload(),
             Fault::FailOperation => kind == RequestKind::WorkbookCreate,
+            Fault::PrematureItem
+            | Fault::OldItem
+            | Fault::SkipAhead { .. }
+            | Fault::Regress
+            | Fault::EmptyAccept => in_session && kind == RequestKind::Fragment,
+            Fault::WrongSize { .. } | Fault::WrongHash => {
+                (in_session && matches!(kind, RequestKind::Fragment | RequestKind::Commit))
+                    || kind == RequestKind::ExplicitCommit
+            }
+            Fault::ExpiredSession => kind.creates_graph_upload(),
+            Fault::MalformedCreate { .. } => {
+                kind.creates_graph_upload() || kind == RequestKind::WopiCreate
+            }
+            Fault::WopiOffsetJump { .. } => in_session && kind == RequestKind::WopiUpdate,
         }
     }
 }
@@ -172,6 +298,20 @@ impl fmt::Display for Fault {
             Fault::ExpireSession => f.write_str("expire-session"),
             Fault::Transient404 => f.write_str("transient-404"),
             Fault::FailOperation => f.write_str("fail-operation"),
+            Fault::PrematureItem => f.write_str("premature-item"),
+            Fault::WrongSize { reported: None } => f.write_str("wrong-size"),
+            Fault::WrongSize {
+                reported: Some(size),
+            } => write!(f, "wrong-size:{size}"),
+            Fault::WrongHash => f.write_str("wrong-hash"),
+            Fault::OldItem => f.write_str("old-item"),
+            Fault::SkipAhead { bytes } => write!(f, "skip-ahead:{bytes}"),
+            Fault::Regress => f.write_str("regress"),
+            Fault::EmptyAccept => f.write_str("empty-accept"),
+            Fault::ExpiredSession => f.write_str("expired-session"),
+            Fault::MalformedCreate { no_url: false } => f.write_str("malformed-create"),
+            Fault::MalformedCreate { no_url: true } => f.write_str("malformed-create:no-url"),
+            Fault::WopiOffsetJump { bytes } => write!(f, "wopi-offset-jump:{bytes}"),
         }
     }
 }
@@ -258,12 +398,45 @@ impl FromStr for Fault {
             "expire-session" => Fault::ExpireSession,
             "transient-404" => Fault::Transient404,
             "fail-operation" => Fault::FailOperation,
+            "premature-item" => Fault::PrematureItem,
+            "wrong-size" => Fault::WrongSize {
+                reported: match parts.next() {
+                    None => None,
+                    part => Some(number(part, "wrong-size:BYTES")?),
+                },
+            },
+            "wrong-hash" => Fault::WrongHash,
+            "old-item" => Fault::OldItem,
+            "skip-ahead" => Fault::SkipAhead {
+                bytes: match parts.next() {
+                    None => SKIP_AHEAD_BYTES,
+                    part => positive(part, "skip-ahead:BYTES")?,
+                },
+            },
+            "regress" => Fault::Regress,
+            "empty-accept" => Fault::EmptyAccept,
+            "expired-session" => Fault::ExpiredSession,
+            "malformed-create" => Fault::MalformedCreate {
+                no_url: match parts.next() {
+                    None => false,
+                    Some("no-url") => true,
+                    Some(_) => return Err(bad("malformed-create or malformed-create:no-url")),
+                },
+            },
+            "wopi-offset-jump" => Fault::WopiOffsetJump {
+                bytes: match parts.next() {
+                    None => OFFSET_JUMP_BYTES,
+                    part => positive(part, "wopi-offset-jump:BYTES")?,
+                },
+            },
             _ => {
                 return Err(bad(
                     "one of drop-before-body, drop-mid-body:N, drop-after-body, lose-answer, \
                      partial-store:N, partial-store-lost:N, status:CODE, \
                      throttle:CODE:seconds|date:SECS, slow:MS, expire-session, transient-404, \
-                     fail-operation",
+                     fail-operation, premature-item, wrong-size[:N], wrong-hash, old-item, \
+                     skip-ahead[:N], regress, empty-accept, expired-session, \
+                     malformed-create[:no-url], wopi-offset-jump[:N]",
                 ));
             }
         };
@@ -301,6 +474,18 @@ mod tests {
             Fault::ExpireSession,
             Fault::Transient404,
             Fault::FailOperation,
+            Fault::PrematureItem,
+            Fault::WrongSize { reported: None },
+            Fault::WrongSize { reported: Some(0) },
+            Fault::WrongHash,
+            Fault::OldItem,
+            Fault::SkipAhead { bytes: 5 },
+            Fault::Regress,
+            Fault::EmptyAccept,
+            Fault::ExpiredSession,
+            Fault::MalformedCreate { no_url: false },
+            Fault::MalformedCreate { no_url: true },
+            Fault::WopiOffsetJump { bytes: 9 },
         ];
         for fault in faults {
             assert_eq!(fault.to_string().parse::<Fault>().unwrap(), fault);
@@ -324,9 +509,23 @@ mod tests {
             "partial-store:0",
             "partial-store-lost:0",
             "drop-mid-body:0",
+            "premature-item:1",
+            "wrong-size:big",
+            "skip-ahead:0",
+            "malformed-create:html",
+            "wopi-offset-jump:0",
+            "regress:3",
         ] {
             assert!(text.parse::<Fault>().is_err(), "{text:?} parsed");
         }
+        assert_eq!(
+            "skip-ahead".parse::<Fault>().unwrap(),
+            Fault::SkipAhead { bytes: 327_680 }
+        );
+        assert_eq!(
+            "wopi-offset-jump".parse::<Fault>().unwrap(),
+            Fault::WopiOffsetJump { bytes: 65_536 }
+        );
     }
 
     #[test]
@@ -341,5 +540,18 @@ mod tests {
         assert!(Fault::Transient404.applies_to(RequestKind::Status, true));
         assert!(!Fault::Transient404.applies_to(RequestKind::WopiUpdate, true));
         assert!(Fault::ExpireSession.applies_to(RequestKind::WopiUpdate, true));
+        assert!(Fault::PrematureItem.applies_to(RequestKind::Fragment, true));
+        assert!(!Fault::PrematureItem.applies_to(RequestKind::Status, true));
+        assert!(Fault::WrongHash.applies_to(RequestKind::Commit, true));
+        assert!(Fault::WrongSize { reported: None }.applies_to(RequestKind::ExplicitCommit, false));
+        assert!(Fault::ExpiredSession.applies_to(RequestKind::CreateMail, false));
+        assert!(!Fault::ExpiredSession.applies_to(RequestKind::WopiCreate, false));
+        assert!(Fault::MalformedCreate { no_url: true }.applies_to(RequestKind::WopiCreate, false));
+        assert!(
+            !Fault::MalformedCreate { no_url: true }.applies_to(RequestKind::WorkbookCreate, false)
+        );
+        let jump = Fault::WopiOffsetJump { bytes: 1 };
+        assert!(jump.applies_to(RequestKind::WopiUpdate, true));
+        assert!(!jump.applies_to(RequestKind::Fragment, true));
     }
 }

@@ -37,6 +37,8 @@ pub enum RequestKind {
     Commit,
     /// `PUT …/items/{parent}:/{name}:` with `@microsoft.graph.sourceUrl`: explicit commit.
     ExplicitCommit,
+    /// `GET …/{parent}:/{name}:` (or `GET …/root:/{path}`): a drive item by path.
+    GetItem,
     /// `POST …/workbook/createSession`.
     WorkbookCreate,
     /// `GET …/workbook/operations/{id}`.
@@ -63,7 +65,7 @@ pub enum RequestKind {
 
 impl RequestKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [RequestKind; 19] = [
+    pub const ALL: [RequestKind; 20] = [
         RequestKind::CreateDrive,
         RequestKind::CreatePrint,
         RequestKind::CreateMail,
@@ -72,6 +74,7 @@ impl RequestKind {
         RequestKind::Cancel,
         RequestKind::Commit,
         RequestKind::ExplicitCommit,
+        RequestKind::GetItem,
         RequestKind::WorkbookCreate,
         RequestKind::WorkbookOperation,
         RequestKind::WorkbookSessionInfo,
@@ -96,6 +99,7 @@ impl RequestKind {
             RequestKind::Cancel => "cancel",
             RequestKind::Commit => "commit",
             RequestKind::ExplicitCommit => "explicit-commit",
+            RequestKind::GetItem => "get-item",
             RequestKind::WorkbookCreate => "workbook-create",
             RequestKind::WorkbookOperation => "workbook-operation",
             RequestKind::WorkbookSessionInfo => "workbook-session-info",
@@ -123,6 +127,7 @@ impl RequestKind {
         !matches!(
             self,
             RequestKind::Status
+                | RequestKind::GetItem
                 | RequestKind::WorkbookOperation
                 | RequestKind::WorkbookSessionInfo
                 | RequestKind::WorkbookCall
@@ -142,6 +147,15 @@ impl RequestKind {
                 | RequestKind::WopiCommit
                 | RequestKind::WorkbookRefresh
                 | RequestKind::WorkbookCall
+        )
+    }
+
+    /// Whether the request creates a Graph upload session (drive item, print document or mail
+    /// attachment).
+    pub const fn creates_graph_upload(self) -> bool {
+        matches!(
+            self,
+            RequestKind::CreateDrive | RequestKind::CreatePrint | RequestKind::CreateMail
         )
     }
 

@@ -1,4 +1,6 @@
-//! `GET`, `DELETE` and `POST` on an upload URL, and the explicit commit by item path.
+//! `GET`, `DELETE` and `POST` on an upload URL, and the requests on a drive item by path: the
+//! explicit commit (`PUT`) and the lookup (`GET`) a client makes to learn what is stored under a
+//! name, typically after the answer to its last fragment was lost.
 //!
 //! Requests that race on one session are settled by its lock, not by arrival order on the
 //! wire: of a commit and a `DELETE`, or of two commits, exactly one succeeds and the other
@@ -23,7 +25,7 @@ use super::{field, read_json};
 use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::body::BodyReader;
-use crate::exchange::content_length;
+use crate::exchange::{HandlerFault, content_length};
 
 /// `GET {uploadUrl}`: where the server is.
 pub(crate) fn status(state: &AppState, session: &Mutex<GraphSession>) -> Response {
@@ -50,6 +52,7 @@ pub(crate) async fn commit(
     state: Arc<AppState>,
     session: Arc<Mutex<GraphSession>>,
     request: Request,
+    fault: HandlerFault,
 ) -> Response {
     let declared = content_length(request.headers());
     let mut body = BodyReader::new(request, &state.stats, false);
@@ -65,7 +68,25 @@ pub(crate) async fn commit(
             "invalidRequest",
             "A commit has an empty body.",
         ),
-        Some(_) => commit_drive(&state, &session, None).await,
+        Some(_) => commit_drive(&state, &session, None, fault.misbehaviour()).await,
+    }
+}
+
+/// `GET …/{parent}:/{name}:` (or `…/root:/{path}`): the drive item stored under that path
+/// (`200`, the same JSON a commit answers), or `404 itemNotFound`.
+pub(crate) async fn get_item(
+    state: Arc<AppState>,
+    request: Request,
+    target: DriveTarget,
+) -> Response {
+    let _ = BodyReader::new(request, &state.stats, false).drain().await;
+    match state.drive.at(&target) {
+        Some(item) => json_answer(StatusCode::OK, item.json(state.config.graph.drive_hashes)),
+        None => graph_error(
+            StatusCode::NOT_FOUND,
+            "itemNotFound",
+            "The resource could not be found.",
+        ),
     }
 }
 
@@ -75,6 +96,7 @@ pub(crate) async fn explicit_commit(
     state: Arc<AppState>,
     request: Request,
     target: DriveTarget,
+    fault: HandlerFault,
 ) -> Response {
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
@@ -105,5 +127,11 @@ pub(crate) async fn explicit_commit(
             "The upload session named by sourceUrl was not found or has expired.",
         );
     };
-    commit_drive(&state, &session, Some((target, conflict))).await
+    commit_drive(
+        &state,
+        &session,
+        Some((target, conflict)),
+        fault.misbehaviour(),
+    )
+    .await
 }

@@ -7,13 +7,18 @@
 //! Mail attachments under 3 MB are accepted: the service
 //! documents sessions "from 3 MB" as advice for when to use one, not as a refusal; above
 //! [`Limits::mail_file_max`](crate::Limits::mail_file_max) they are refused.
+//!
+//! A create that passes every check may still be answered with a lie: `expired-session` (an
+//! expiry in the past) or `malformed-create` (no session, a body that is not JSON or has no
+//! `uploadUrl`); see [`Fault`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use resumable_core::time::UnixTime;
 use serde_json::Value;
 
 use super::drive::{ConflictBehavior, DriveItem};
@@ -22,7 +27,9 @@ use super::session::{Content, GraphSession, Variant};
 use super::{field, range_set_for, read_json};
 use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
-use crate::clock::{deadline_after, wall_after};
+use crate::clock::{deadline_after, wall_after, wall_now};
+use crate::exchange::{FaultApplied, HandlerFault};
+use crate::faults::Fault;
 
 /// Where a drive upload goes, before the request body is read.
 pub(crate) enum DriveCreate {
@@ -37,7 +44,12 @@ fn bad_request(message: &str) -> Response {
 }
 
 /// `POST …:/createUploadSession` for a drive item.
-pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCreate) -> Response {
+pub(crate) async fn drive(
+    state: Arc<AppState>,
+    request: Request,
+    place: DriveCreate,
+    fault: HandlerFault,
+) -> Response {
     let headers = request.headers().clone();
     let body = match read_json(&state, request, true).await {
         Ok(body) => body,
@@ -94,7 +106,7 @@ pub(crate) async fn drive(state: Arc<AppState>, request: Request, place: DriveCr
         defer_commit,
     };
     let content = Content::Sequential(Some(state.storage.sequential()));
-    open(&state, variant, file_size, content, StatusCode::OK)
+    open(&state, variant, file_size, content, StatusCode::OK, fault)
 }
 
 /// A drive file's size against the largest file (`400`) and the quota (`507`).
@@ -142,7 +154,12 @@ fn check_preconditions(headers: &HeaderMap, existing: Option<&DriveItem>) -> Res
 }
 
 /// `POST print/…/documents/{d}/createUploadSession`.
-pub(crate) async fn print(state: Arc<AppState>, request: Request, document: String) -> Response {
+pub(crate) async fn print(
+    state: Arc<AppState>,
+    request: Request,
+    document: String,
+    fault: HandlerFault,
+) -> Response {
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
         Err(refusal) => return refusal,
@@ -180,11 +197,17 @@ pub(crate) async fn print(state: Arc<AppState>, request: Request, document: Stri
         Some(size),
         content,
         StatusCode::OK,
+        fault,
     )
 }
 
 /// `POST …/messages/{m}/attachments/createUploadSession`.
-pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String) -> Response {
+pub(crate) async fn mail(
+    state: Arc<AppState>,
+    request: Request,
+    message: String,
+    fault: HandlerFault,
+) -> Response {
     let body = match read_json(&state, request, false).await {
         Ok(body) => body,
         Err(refusal) => return refusal,
@@ -220,6 +243,7 @@ pub(crate) async fn mail(state: Arc<AppState>, request: Request, message: String
         Some(size),
         content,
         StatusCode::CREATED,
+        fault,
     )
 }
 
@@ -230,9 +254,20 @@ fn open(
     total: Option<u64>,
     content: Content,
     status: StatusCode,
+    fault: HandlerFault,
 ) -> Response {
     if !state.slots.acquire() {
         return state.sessions_exhausted(Style::Graph);
+    }
+    if let Some(Fault::MalformedCreate { no_url }) = fault.misbehaviour() {
+        // Nothing is created: the slot goes back, and the sink, which has written nothing,
+        // has no part file to remove.
+        state.slots.release();
+        let lifetime = state
+            .config
+            .time_scale
+            .real(state.config.graph.session_lifetime);
+        return FaultApplied::mark(malformed_created(status, no_url, wall_after(lifetime)));
     }
     let lifetime = state
         .config
@@ -255,15 +290,39 @@ fn open(
         content,
         part,
         lifetime,
+        created_wall: wall_now(),
         expires_at: deadline_after(lifetime),
         expires_wall: wall_after(lifetime),
         ended: false,
     };
     let url = state.upload_url(&session);
-    let body = session.created_json(&url, state.config.graph.drive_range_form);
+    let mut body = session.created_json(&url, state.config.graph.drive_range_form);
     state.graph.insert(session);
     state.stats.session_created();
+    if fault.misbehaviour() == Some(Fault::ExpiredSession) {
+        // A server whose clock is an hour behind: the session lives on regardless.
+        let past = UnixTime::from_millis(wall_now().as_millis().saturating_sub(3_600_000));
+        body["expirationDateTime"] = Value::from(past.to_string());
+        return FaultApplied::mark(json_answer(status, body));
+    }
     json_answer(status, body)
+}
+
+/// The answer to a create that `malformed-create` strikes: a body that claims to be JSON and
+/// is not (an HTML page, as a proxy in the way might send), or a session without `uploadUrl`.
+fn malformed_created(status: StatusCode, no_url: bool, expiry: UnixTime) -> Response {
+    if no_url {
+        return json_answer(
+            status,
+            serde_json::json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.uploadSession",
+                "expirationDateTime": expiry.to_string(),
+                "nextExpectedRanges": ["0-"],
+            }),
+        );
+    }
+    let page = "<html><head><title>Upload session</title></head><body>created</body></html>";
+    (status, [(header::CONTENT_TYPE, "application/json")], page).into_response()
 }
 
 pub(crate) fn storage_failure(error: &std::io::Error) -> Response {

@@ -4,11 +4,15 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Mutex;
 
+use resumable_core::digest::SourceHashes;
+use resumable_core::digest::stored::hex;
 use resumable_core::time::UnixTime;
 use serde_json::{Value, json};
 
 use super::path::DriveTarget;
+use crate::config::DriveHashes;
 use crate::ids::IdSource;
+use crate::storage::base64;
 
 /// What to do when the name is taken (`@microsoft.graph.conflictBehavior`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -39,7 +43,8 @@ pub(crate) struct DriveItem {
     pub(crate) id: String,
     pub(crate) target: DriveTarget,
     pub(crate) size: u64,
-    pub(crate) sha256: String,
+    /// The hashes of the content.
+    pub(crate) hashes: SourceHashes,
     pub(crate) version: u64,
     pub(crate) created: UnixTime,
     pub(crate) modified: UnixTime,
@@ -50,8 +55,8 @@ impl DriveItem {
         format!("\"{{{}}},{}\"", self.id, self.version)
     }
 
-    /// The drive item JSON Graph answers with.
-    pub(crate) fn json(&self) -> Value {
+    /// The drive item JSON Graph answers with; `reported` says which hashes it carries.
+    pub(crate) fn json(&self, reported: DriveHashes) -> Value {
         json!({
             "id": self.id,
             "name": self.target.name,
@@ -62,7 +67,7 @@ impl DriveItem {
             "lastModifiedDateTime": self.modified.to_string(),
             "file": {
                 "mimeType": "application/octet-stream",
-                "hashes": { "sha256Hash": self.sha256.to_uppercase() },
+                "hashes": hashes_json(&self.hashes, reported),
             },
             "parentReference": {
                 "driveId": self.target.drive,
@@ -70,6 +75,18 @@ impl DriveItem {
             },
         })
     }
+}
+
+/// The `hashes` resource: `quickXorHash` (base64) always; personal OneDrive adds `sha1Hash`
+/// (upper-case hex) and `crc32Hash` (the CRC-32's bytes in little-endian order, upper-case
+/// hex, as OneDrive writes it). No `sha256Hash`: Microsoft documents it as not supported.
+pub(crate) fn hashes_json(hashes: &SourceHashes, reported: DriveHashes) -> Value {
+    let mut json = json!({ "quickXorHash": base64(&hashes.quick_xor) });
+    if reported == DriveHashes::Personal {
+        json["sha1Hash"] = Value::from(hex(&hashes.sha1));
+        json["crc32Hash"] = Value::from(hex(&hashes.crc32.to_le_bytes()));
+    }
+    json
 }
 
 /// What a commit did.
@@ -107,13 +124,12 @@ impl DriveNamespace {
         items.by_key.get(key).cloned()
     }
 
-    /// Puts content of `size` bytes hashing to `sha256` at `target`, as `behavior` says.
+    /// Puts content with these `hashes` at `target`, as `behavior` says.
     pub(crate) fn commit(
         &self,
         target: &DriveTarget,
         behavior: ConflictBehavior,
-        size: u64,
-        sha256: &str,
+        hashes: &SourceHashes,
         ids: &IdSource,
         now: UnixTime,
     ) -> CommitOutcome {
@@ -125,8 +141,8 @@ impl DriveNamespace {
                 ConflictBehavior::Fail => return CommitOutcome::Conflict,
                 ConflictBehavior::Replace => {
                     let item = DriveItem {
-                        size,
-                        sha256: sha256.to_owned(),
+                        size: hashes.size,
+                        hashes: *hashes,
                         version: existing.version + 1,
                         modified: now,
                         ..existing
@@ -142,8 +158,8 @@ impl DriveNamespace {
         let item = DriveItem {
             id: ids.item_id(),
             target,
-            size,
-            sha256: sha256.to_owned(),
+            size: hashes.size,
+            hashes: *hashes,
             version: 1,
             created: now,
             modified: now,
@@ -151,6 +167,33 @@ impl DriveNamespace {
         items.key_of_id.insert(item.id.clone(), item.target.key());
         items.by_key.insert(item.target.key(), item.clone());
         CommitOutcome::Created(item)
+    }
+
+    /// Puts someone else's file at `target` in place of whatever was there: a new item with
+    /// these `hashes`, created and last modified at `when` (the `old-item` fault).
+    pub(crate) fn plant(
+        &self,
+        target: &DriveTarget,
+        hashes: &SourceHashes,
+        ids: &IdSource,
+        when: UnixTime,
+    ) -> DriveItem {
+        let mut items = self.items();
+        if let Some(previous) = items.by_key.remove(&target.key()) {
+            items.key_of_id.remove(&previous.id);
+        }
+        let item = DriveItem {
+            id: ids.item_id(),
+            target: target.clone(),
+            size: hashes.size,
+            hashes: *hashes,
+            version: 1,
+            created: when,
+            modified: when,
+        };
+        items.key_of_id.insert(item.id.clone(), item.target.key());
+        items.by_key.insert(item.target.key(), item.clone());
+        item
     }
 }
 
@@ -183,44 +226,59 @@ mod tests {
         let drive = DriveNamespace::default();
         let ids = IdSource::new();
         let now = UnixTime::from_secs(1);
+        let (a, b, c) = (
+            SourceHashes::of(b"a"),
+            SourceHashes::of(b"bb"),
+            SourceHashes::of(b"ccc"),
+        );
         let CommitOutcome::Created(first) =
-            drive.commit(&target("a.bin"), ConflictBehavior::Fail, 1, "aa", &ids, now)
+            drive.commit(&target("a.bin"), ConflictBehavior::Fail, &a, &ids, now)
         else {
             panic!("first commit must create");
         };
         assert!(matches!(
-            drive.commit(&target("A.BIN"), ConflictBehavior::Fail, 2, "bb", &ids, now),
+            drive.commit(&target("A.BIN"), ConflictBehavior::Fail, &b, &ids, now),
             CommitOutcome::Conflict
         ));
-        let CommitOutcome::Replaced(replaced) = drive.commit(
-            &target("a.bin"),
-            ConflictBehavior::Replace,
-            2,
-            "bb",
-            &ids,
-            now,
-        ) else {
+        let CommitOutcome::Replaced(replaced) =
+            drive.commit(&target("a.bin"), ConflictBehavior::Replace, &b, &ids, now)
+        else {
             panic!("replace must replace");
         };
         assert_eq!(
             (replaced.id.as_str(), replaced.version),
             (first.id.as_str(), 2)
         );
-        assert_eq!(drive.by_id(&first.id).unwrap().sha256, "bb");
+        assert_eq!(drive.by_id(&first.id).unwrap().hashes, b);
+        assert_eq!(drive.by_id(&first.id).unwrap().size, 2);
         for want in ["a 1.bin", "a 2.bin"] {
-            let CommitOutcome::Created(renamed) = drive.commit(
-                &target("a.bin"),
-                ConflictBehavior::Rename,
-                3,
-                "cc",
-                &ids,
-                now,
-            ) else {
+            let CommitOutcome::Created(renamed) =
+                drive.commit(&target("a.bin"), ConflictBehavior::Rename, &c, &ids, now)
+            else {
                 panic!("rename must create");
             };
             assert_eq!(renamed.target.name, want);
         }
         assert_eq!("RePlace".parse(), Ok(ConflictBehavior::Replace));
         assert!("overwrite".parse::<ConflictBehavior>().is_err());
+    }
+
+    #[test]
+    fn items_report_the_hashes_of_their_kind_of_drive() {
+        let hashes = SourceHashes::of(b"abc");
+        let business = hashes_json(&hashes, DriveHashes::Business);
+        assert_eq!(
+            business,
+            json!({ "quickXorHash": hashes.quick_xor_base64().as_str() })
+        );
+        let personal = hashes_json(&hashes, DriveHashes::Personal);
+        // crc32("abc") = 0x352441C2, written little-endian.
+        assert_eq!(personal["crc32Hash"], "C2412435");
+        assert_eq!(
+            personal["sha1Hash"],
+            "A9993E364706816ABA3E25717850C26C9CD0D89D"
+        );
+        assert_eq!(personal["quickXorHash"], business["quickXorHash"]);
+        assert!(personal.get("sha256Hash").is_none());
     }
 }

@@ -25,21 +25,27 @@
 //!
 //! Bodies of refused requests are read and discarded so the client gets the answer rather than
 //! a reset; bytes the server already had count as received twice.
+//!
+//! A fragment that passes every rule may be answered with a lie (`premature-item`,
+//! `skip-ahead`, `regress`, `empty-accept`, `wrong-size`, `wrong-hash`, `old-item`): the lies
+//! are told in [`super::misbehave`].
 
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use resumable_core::range::{ByteRange, ContentRange};
 use tokio::time::Instant;
 
-use super::commit::{commit_drive, finish_file};
+use super::commit::{attachment_created, commit_drive, finish_file, print_document_json};
+use super::misbehave;
 use super::session::{Content, GraphSession, Variant, lock};
 use crate::answer::{Style, graph_error, json_answer};
 use crate::app::AppState;
 use crate::body::BodyReader;
 use crate::exchange::{FaultApplied, HandlerFault, content_length};
+use crate::faults::Fault;
 use crate::storage::{Checkpoint, PositionalSink, SegmentWriter, SequentialSink, remove_part};
 
 /// Where the fragment's bytes go while its body is read.
@@ -285,6 +291,14 @@ pub(crate) async fn put(
             return refusal.answer;
         }
     };
+    let lie = fault.misbehaviour();
+    let is_drive = matches!(lock(&session).variant, Variant::Drive { .. });
+    if lie == Some(Fault::OldItem) && is_drive && range.end() == total {
+        // The last fragment is read whole and nothing is kept, as after `drop-after-body`.
+        let _ = body.drain().await;
+        release(&session, range, writer).await;
+        return misbehave::old_item(&state, &session, total).await;
+    }
     let keep = match fault {
         // A store of nothing is no partial store: the fragment goes through whole.
         HandlerFault::PartialStore { keep, .. } => {
@@ -306,7 +320,13 @@ pub(crate) async fn put(
             return answer;
         }
     };
-    let mut answer = settle(&state, &session, range, total, writer, stored).await;
+    let writer = match (lie, writer) {
+        (Some(Fault::Regress), Writer::Sequential(boxed)) => {
+            return misbehave::regress(&state, &session, boxed.0, total).await;
+        }
+        (_, writer) => writer,
+    };
+    let mut answer = settle(&state, &session, range, total, writer, stored, lie).await;
     if keep.is_some() {
         answer.extensions_mut().insert(FaultApplied);
     }
@@ -377,7 +397,7 @@ async fn release(session: &Mutex<GraphSession>, range: ByteRange, writer: Writer
 
 /// The answer to a request that finished its work on a session that ended meanwhile: its bytes
 /// go with the session's part file.
-fn ended_meanwhile(session: &Mutex<GraphSession>) -> Response {
+pub(super) fn ended_meanwhile(session: &Mutex<GraphSession>) -> Response {
     let part = lock(session).part.clone();
     if let Some(part) = part {
         remove_part(&part);
@@ -385,7 +405,7 @@ fn ended_meanwhile(session: &Mutex<GraphSession>) -> Response {
     Style::Graph.expired()
 }
 
-/// Records the stored bytes and answers: in progress, or complete.
+/// Records the stored bytes and answers: in progress, or complete (telling `lie`, if any).
 async fn settle(
     state: &Arc<AppState>,
     session: &Arc<Mutex<GraphSession>>,
@@ -393,6 +413,7 @@ async fn settle(
     total: u64,
     writer: Writer,
     stored: u64,
+    lie: Option<Fault>,
 ) -> Response {
     let drive_form = state.config.graph.drive_range_form;
     let done = {
@@ -447,13 +468,23 @@ async fn settle(
     };
     let Some(completion) = done else {
         let guard = lock(session);
-        let status = match guard.variant {
-            Variant::Mail { .. } => StatusCode::OK,
-            _ => StatusCode::ACCEPTED,
-        };
-        return json_answer(status, guard.status_json(drive_form));
+        if let Some(answer) = lie.and_then(|lie| misbehave::in_progress(state, &guard, lie)) {
+            return answer;
+        }
+        return json_answer(
+            in_progress_status(&guard.variant),
+            guard.status_json(drive_form),
+        );
     };
-    complete(state, session, completion).await
+    complete(state, session, completion, lie).await
+}
+
+/// The status of an answer that more is needed: mail answers `200`, the others `202`.
+pub(super) fn in_progress_status(variant: &Variant) -> StatusCode {
+    match variant {
+        Variant::Mail { .. } => StatusCode::OK,
+        _ => StatusCode::ACCEPTED,
+    }
 }
 
 enum Completion {
@@ -461,11 +492,13 @@ enum Completion {
     Positional(PositionalSink),
 }
 
-/// The last byte arrived: finish the content and answer as the variant does.
+/// The last byte arrived: finish the content and answer as the variant does (or as `lie` says:
+/// `empty-accept`, `wrong-size`, `wrong-hash`).
 async fn complete(
     state: &Arc<AppState>,
     session: &Arc<Mutex<GraphSession>>,
     completion: Completion,
+    lie: Option<Fault>,
 ) -> Response {
     let finished = match completion {
         Completion::Sequential(sink) => sink.finish().await,
@@ -493,52 +526,52 @@ async fn complete(
     let protocol = variant.protocol();
     match variant {
         Variant::Drive { defer_commit, .. } => {
-            if defer_commit {
+            let empty_accept = lie == Some(Fault::EmptyAccept) && !defer_commit;
+            if defer_commit || empty_accept {
                 let guard = lock(session);
-                json_answer(
+                let answer = json_answer(
                     StatusCode::ACCEPTED,
                     guard.status_json(state.config.graph.drive_range_form),
-                )
+                );
+                if empty_accept {
+                    return FaultApplied::mark(answer);
+                }
+                answer
             } else {
-                commit_drive(state, session, None).await
+                commit_drive(state, session, None, lie).await
             }
         }
         Variant::Mail { message, name } => {
-            state.graph.complete(session, finished.size);
+            state.graph.complete(session, finished.size());
             let path = format!("{message}/attachments/{name}");
             if let Err(error) = finish_file(state, finished, part, path, protocol).await {
                 return super::create::storage_failure(&error);
             }
-            let attachment = state.ids.item_id();
-            let location = format!("{}/v1.0/{message}/attachments/{attachment}", state.base_url);
-            let mut answer = StatusCode::CREATED.into_response();
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                answer.headers_mut().insert(header::LOCATION, value);
-            }
-            answer
+            attachment_created(state, &message)
         }
         Variant::Print {
             document,
             name,
             content_type,
         } => {
-            state.graph.complete(session, finished.size);
-            let size = finished.size;
+            state.graph.complete(session, finished.size());
+            let hashes = finished.hashes;
             if let Err(error) = finish_file(state, finished, part, document.clone(), protocol).await
             {
                 return super::create::storage_failure(&error);
             }
-            let doc_id = document.rsplit('/').next().unwrap_or_default().to_owned();
-            json_answer(
-                StatusCode::CREATED,
-                serde_json::json!({
-                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.printDocument",
-                    "id": doc_id,
-                    "documentName": name,
-                    "contentType": content_type,
-                    "size": size,
-                }),
-            )
+            let mut json = print_document_json(&document, &name, &content_type, hashes.size);
+            let reported = state.config.graph.drive_hashes;
+            let lied = match lie {
+                Some(lie) => misbehave::doctor_item(&mut json, lie, &hashes, reported).await,
+                None => false,
+            };
+            let answer = json_answer(StatusCode::CREATED, json);
+            if lied {
+                FaultApplied::mark(answer)
+            } else {
+                answer
+            }
         }
     }
 }

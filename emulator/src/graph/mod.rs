@@ -6,6 +6,7 @@ mod control;
 mod create;
 pub(crate) mod drive;
 mod fragment;
+mod misbehave;
 pub(crate) mod path;
 pub(crate) mod session;
 
@@ -50,12 +51,13 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
                 | GraphRoute::CreateDriveReplace { .. }
                 | GraphRoute::CreatePrint { .. }
                 | GraphRoute::CreateMail { .. }
-        ) | (&Method::PUT, GraphRoute::ItemByPath(_))
+        ) | (&Method::PUT | &Method::GET, GraphRoute::ItemByPath(_))
     );
     if creates && let Err(answer) = require_bearer(&state, request.headers()) {
         let kind = match &route {
             GraphRoute::CreatePrint { .. } => RequestKind::CreatePrint,
             GraphRoute::CreateMail { .. } => RequestKind::CreateMail,
+            GraphRoute::ItemByPath(_) if method == Method::GET => RequestKind::GetItem,
             GraphRoute::ItemByPath(_) => RequestKind::ExplicitCommit,
             _ => RequestKind::CreateDrive,
         };
@@ -65,36 +67,68 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
     match (method, route) {
         (Method::POST, GraphRoute::CreateDrive(target)) => {
             let (kind, style) = graph(RequestKind::CreateDrive);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::drive(state, request, DriveCreate::Path(target))
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::drive(state, request, DriveCreate::Path(target), fault),
+            )
             .await
         }
         (Method::POST, GraphRoute::CreateDriveReplace { item, .. }) => {
             let (kind, style) = graph(RequestKind::CreateDrive);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::drive(state, request, DriveCreate::Replace(item))
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::drive(state, request, DriveCreate::Replace(item), fault),
+            )
             .await
         }
         (Method::POST, GraphRoute::CreatePrint { document }) => {
             let (kind, style) = graph(RequestKind::CreatePrint);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::print(state, request, document)
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::print(state, request, document, fault),
+            )
             .await
         }
         (Method::POST, GraphRoute::CreateMail { message }) => {
             let (kind, style) = graph(RequestKind::CreateMail);
-            exchange(&state.clone(), request, kind, style, None, |request, _| {
-                create::mail(state, request, message)
-            })
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| create::mail(state, request, message, fault),
+            )
             .await
         }
         (Method::PUT, GraphRoute::ItemByPath(target)) => {
             let (kind, style) = graph(RequestKind::ExplicitCommit);
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| control::explicit_commit(state, request, target, fault),
+            )
+            .await
+        }
+        (Method::GET, GraphRoute::ItemByPath(target)) => {
+            let (kind, style) = graph(RequestKind::GetItem);
             exchange(&state.clone(), request, kind, style, None, |request, _| {
-                control::explicit_commit(state, request, target)
+                control::get_item(state, request, target)
             })
             .await
         }
@@ -163,7 +197,7 @@ pub(crate) async fn upload_url(
         |request, fault| async move {
             match kind {
                 RequestKind::Fragment => fragment::put(state, session, request, fault).await,
-                RequestKind::Commit => control::commit(state, session, request).await,
+                RequestKind::Commit => control::commit(state, session, request, fault).await,
                 RequestKind::Status => {
                     drain(&state, request, kind).await;
                     control::status(&state, &session)

@@ -90,6 +90,8 @@ pub(crate) struct GraphSession {
     /// by the first write, so it may not exist yet.
     pub(crate) part: Option<PathBuf>,
     pub(crate) lifetime: Duration,
+    /// When the session was created (wall clock).
+    pub(crate) created_wall: UnixTime,
     pub(crate) expires_at: Instant,
     pub(crate) expires_wall: UnixTime,
     /// Set when the session is gone for good (expired early, cancelled, committed).
@@ -131,25 +133,42 @@ impl GraphSession {
         if self.all_received() {
             return Vec::new();
         }
-        match (&self.variant, &self.content) {
-            (_, Content::Positional { missing, .. }) => {
+        match &self.content {
+            Content::Positional { missing, .. } => {
                 missing.iter().map(|gap| gap.to_string()).collect()
             }
-            (Variant::Mail { .. }, _) => vec![self.position.to_string()],
-            (Variant::Drive { .. }, _) => match (drive_form, self.total) {
-                (RangeForm::Closed, Some(total)) if total > self.position => {
-                    vec![format!("{}-{}", self.position, total - 1)]
+            _ => self.ranges_from(self.position, drive_form),
+        }
+    }
+
+    /// The ranges of an in-order upload that lacks everything from `from` on, as the variant
+    /// writes them.
+    fn ranges_from(&self, from: u64, drive_form: RangeForm) -> Vec<String> {
+        match &self.variant {
+            Variant::Mail { .. } => vec![from.to_string()],
+            Variant::Drive { .. } => match (drive_form, self.total) {
+                (RangeForm::Closed, Some(total)) if total > from => {
+                    vec![format!("{from}-{}", total - 1)]
                 }
-                _ => vec![format!("{}-", self.position)],
+                _ => vec![format!("{from}-")],
             },
-            (Variant::Print { .. }, _) => vec![format!("{}-", self.position)],
+            Variant::Print { .. } => vec![format!("{from}-")],
         }
     }
 
     /// The status body (`GET {uploadUrl}` and in-progress fragment answers). Mail writes
     /// PascalCase names, the others camelCase.
     pub(crate) fn status_json(&self, drive_form: RangeForm) -> Value {
-        let ranges = self.expected_ranges(drive_form);
+        self.status_json_with(self.expected_ranges(drive_form))
+    }
+
+    /// A status body that claims the upload lacks everything from `from` on, whatever it
+    /// really lacks (the lie of `skip-ahead`).
+    pub(crate) fn status_json_claiming(&self, from: u64, drive_form: RangeForm) -> Value {
+        self.status_json_with(self.ranges_from(from, drive_form))
+    }
+
+    fn status_json_with(&self, ranges: Vec<String>) -> Value {
         let expiry = self.expires_wall.to_string();
         match self.variant {
             Variant::Mail { .. } => json!({
@@ -328,6 +347,7 @@ mod tests {
             content,
             part: None,
             lifetime: Duration::from_secs(60),
+            created_wall: UnixTime::from_secs(0),
             expires_at: Instant::now(),
             expires_wall: UnixTime::from_secs(0),
             ended: false,
@@ -380,8 +400,7 @@ mod tests {
                 content_type: None,
             },
             Content::Complete(Finished {
-                size: 100,
-                sha256: String::new(),
+                hashes: resumable_core::digest::SourceHashes::of(&[0; 100]),
                 disk_path: None,
             }),
             100,

@@ -1,10 +1,13 @@
-//! Where received bytes go: files in a directory, or nowhere but a running SHA-256.
+//! Where received bytes go: files in a directory, or nowhere but their running hashes.
 //!
 //! Bytes are written as they arrive, never gathered into a whole file in memory: drive fragments
 //! are up to 60 MiB and files may be many GiB. In-order streams (drive items, mail attachments,
 //! WOPI session streams) go through a [`SequentialSink`], which hashes as it writes; print
-//! documents, whose fragments come in any order, go through a [`PositionalSink`].
+//! documents, whose fragments come in any order, go through a [`PositionalSink`]. Either way a
+//! finished stream is described by its [`SourceHashes`] (size, QuickXorHash, CRC-32, SHA-1,
+//! SHA-256), taken in the one pass that writes or reads the bytes.
 
+mod digest;
 mod positional;
 mod sequential;
 
@@ -14,10 +17,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use resumable_core::digest::SourceHashes;
 use resumable_core::time::UnixTime;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+pub(crate) use digest::{ContentDigest, base64};
 pub(crate) use positional::{PositionalSink, SegmentWriter};
 pub(crate) use sequential::{Checkpoint, SequentialSink};
 
@@ -50,6 +54,8 @@ pub struct StoredFile {
     pub size: u64,
     /// SHA-256 of the content, lowercase hex.
     pub sha256: String,
+    /// QuickXorHash of the content, base64 (what a drive item reports as `quickXorHash`).
+    pub quick_xor_hash: String,
     /// The protocol it arrived by.
     pub protocol: Protocol,
     /// When the last byte was accepted (RFC 3339).
@@ -58,12 +64,38 @@ pub struct StoredFile {
     pub disk_path: Option<PathBuf>,
 }
 
-/// The content of a finished stream: its size and hash, and where it lies if it was kept.
+/// The content of a finished stream: its size and hashes, and where it lies if it was kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Finished {
-    pub(crate) size: u64,
-    pub(crate) sha256: String,
+    pub(crate) hashes: SourceHashes,
     pub(crate) disk_path: Option<PathBuf>,
+}
+
+impl Finished {
+    /// The content's size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.hashes.size
+    }
+}
+
+impl StoredFile {
+    /// The listing of content with these `hashes`, stored at `path`.
+    pub(crate) fn new(
+        path: String,
+        hashes: &SourceHashes,
+        protocol: Protocol,
+        disk_path: Option<PathBuf>,
+    ) -> Self {
+        StoredFile {
+            path,
+            size: hashes.size,
+            sha256: hex(&hashes.sha256),
+            quick_xor_hash: base64(&hashes.quick_xor),
+            protocol,
+            completed_at: completed_at(crate::clock::wall_now()),
+            disk_path,
+        }
+    }
 }
 
 enum Place {
@@ -193,13 +225,9 @@ fn file_name_of(path: &str) -> String {
     }
 }
 
-/// Lowercase hex of a digest.
+/// Lowercase hex of a digest, as `/_emulator/files` writes the SHA-256.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    resumable_core::digest::stored::hex(bytes).to_ascii_lowercase()
 }
 
 /// Opens a part file for writing, creating it if it does not exist yet (never truncating).
@@ -266,14 +294,14 @@ pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()
 }
 
 /// Copies `pieces` (file, offset, length) one after another into a new file at `dest`, hashing
-/// as it goes; returns the size and SHA-256.
+/// as it goes; returns the hashes of what it wrote.
 pub(crate) async fn assemble(
     pieces: Vec<(PathBuf, u64, u64)>,
     dest: PathBuf,
-) -> io::Result<(u64, String)> {
+) -> io::Result<SourceHashes> {
     tokio::task::spawn_blocking(move || {
         let out = File::create(&dest)?;
-        let mut hasher = Sha256::new();
+        let mut digest = ContentDigest::new();
         let mut buf = vec![0u8; WRITE_BATCH];
         let mut size = 0u64;
         let mut open: Option<(PathBuf, File)> = None;
@@ -289,34 +317,32 @@ pub(crate) async fn assemble(
                 let n = (len - done).min(WRITE_BATCH as u64) as usize;
                 read_at(source, &mut buf[..n], offset + done)?;
                 write_at(&out, &buf[..n], size)?;
-                hasher.update(&buf[..n]);
+                digest.update(&buf[..n]);
                 done += n as u64;
                 size += n as u64;
             }
         }
-        Ok((size, hex(&hasher.finalize())))
+        Ok(digest.hashes())
     })
     .await
     .map_err(io::Error::other)?
 }
 
-/// SHA-256 of a whole file, read in blocks on a blocking thread.
-async fn hash_file(path: PathBuf) -> io::Result<(u64, String)> {
+/// The hashes of a whole file, read once in blocks on a blocking thread.
+async fn hash_file(path: PathBuf) -> io::Result<SourceHashes> {
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
         let mut file = File::open(&path)?;
-        let mut hasher = Sha256::new();
+        let mut digest = ContentDigest::new();
         let mut buf = vec![0u8; WRITE_BATCH];
-        let mut size = 0u64;
         loop {
             let n = file.read(&mut buf)?;
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
-            size += n as u64;
+            digest.update(&buf[..n]);
         }
-        Ok((size, hex(&hasher.finalize())))
+        Ok(digest.hashes())
     })
     .await
     .map_err(io::Error::other)?

@@ -1,6 +1,6 @@
 //! Any-order streams (print documents): segments land at their offsets.
 //!
-//! On disk each segment is written where it belongs as it arrives, and the hash is computed by
+//! On disk each segment is written where it belongs as it arrives, and the hashes are computed by
 //! reading the file back once it is complete. As for in-order streams, the part file is opened
 //! for each batch written and closed again, and created by the first write, so a session holds
 //! no file descriptor between requests and a declared size allocates nothing. When content is discarded there is no file to read
@@ -13,9 +13,8 @@ use std::io;
 use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
-use sha2::{Digest, Sha256};
 
-use super::{Finished, WRITE_BATCH, hash_file, hex, open_part, write_at};
+use super::{ContentDigest, Finished, WRITE_BATCH, hash_file, open_part, write_at};
 
 /// A stream whose segments arrive in any order.
 pub(crate) enum PositionalSink {
@@ -23,8 +22,8 @@ pub(crate) enum PositionalSink {
         path: PathBuf,
     },
     Discard {
-        hashed_to: u64,
-        hasher: Sha256,
+        /// The hashed prefix; its length is where the next segment to hash starts.
+        digest: ContentDigest,
         ahead: BTreeMap<u64, Vec<Bytes>>,
     },
 }
@@ -51,8 +50,7 @@ impl PositionalSink {
 
     pub(crate) fn discarding() -> Self {
         PositionalSink::Discard {
-            hashed_to: 0,
-            hasher: Sha256::new(),
+            digest: ContentDigest::new(),
             ahead: BTreeMap::new(),
         }
     }
@@ -83,12 +81,7 @@ impl PositionalSink {
 
     /// Accepts the first `keep` bytes of a finished segment that starts at `offset`.
     pub(crate) fn accept(&mut self, offset: u64, segment: SegmentWriter, keep: u64) {
-        let PositionalSink::Discard {
-            hashed_to,
-            hasher,
-            ahead,
-        } = self
-        else {
+        let PositionalSink::Discard { digest, ahead } = self else {
             // On disk the bytes are already in place.
             return;
         };
@@ -111,40 +104,36 @@ impl PositionalSink {
             return;
         }
         ahead.insert(offset, kept);
-        while let Some(parts) = ahead.remove(hashed_to) {
+        while let Some(parts) = ahead.remove(&digest.len()) {
             for part in parts {
-                hasher.update(&part);
-                *hashed_to += part.len() as u64;
+                digest.update(&part);
             }
         }
     }
 
-    /// The size and hash of the complete stream; the part file (if any) stays where it is.
+    /// The size and hashes of the complete stream; the part file (if any) stays where it is.
+    ///
+    /// On disk the segments landed wherever they belong, so the hashes that need the bytes in
+    /// order (SHA-1, SHA-256, CRC-32) come from reading the file once, now.
     pub(crate) async fn finish(self) -> io::Result<(Finished, Option<PathBuf>)> {
         match self {
             PositionalSink::Disk { path } => {
-                let (size, sha256) = hash_file(path.clone()).await?;
+                let hashes = hash_file(path.clone()).await?;
                 Ok((
                     Finished {
-                        size,
-                        sha256,
+                        hashes,
                         disk_path: None,
                     },
                     Some(path),
                 ))
             }
-            PositionalSink::Discard {
-                hashed_to,
-                hasher,
-                ahead,
-            } => {
+            PositionalSink::Discard { digest, ahead } => {
                 if !ahead.is_empty() {
                     return Err(io::Error::other("segments left unhashed at completion"));
                 }
                 Ok((
                     Finished {
-                        size: hashed_to,
-                        sha256: hex(&hasher.finalize()),
+                        hashes: digest.hashes(),
                         disk_path: None,
                     },
                     None,
@@ -200,6 +189,7 @@ impl SegmentWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use resumable_core::digest::SourceHashes;
 
     async fn send(sink: &mut PositionalSink, offset: u64, data: &[u8], keep: u64) {
         let mut segment = sink.segment(offset);
@@ -222,8 +212,7 @@ mod tests {
             send(&mut sink, 0, &data[0..20], 10).await;
             send(&mut sink, 10, &data[10..20], 10).await;
             let (finished, part) = sink.finish().await.unwrap();
-            assert_eq!(finished.size, 100);
-            assert_eq!(finished.sha256, hex(&Sha256::digest(&data)));
+            assert_eq!(finished.hashes, SourceHashes::of(&data));
             if let Some(part) = part {
                 assert_eq!(std::fs::read(part).unwrap(), data);
             }
@@ -235,6 +224,7 @@ mod tests {
 mod proptests {
     use super::*;
     use proptest::prelude::*;
+    use resumable_core::digest::SourceHashes;
 
     async fn send(
         data: &[u8],
@@ -293,8 +283,7 @@ mod proptests {
                 }
             });
             let (finished, _) = runtime.block_on(sink.finish()).unwrap();
-            prop_assert_eq!(finished.size, total as u64);
-            prop_assert_eq!(finished.sha256, hex(&Sha256::digest(&data)));
+            prop_assert_eq!(finished.hashes, SourceHashes::of(&data));
         }
     }
 }

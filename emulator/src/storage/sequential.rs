@@ -9,15 +9,14 @@ use std::io;
 use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
-use sha2::{Digest, Sha256};
 
-use super::{Finished, WRITE_BATCH, hex, open_part, write_at};
+use super::{ContentDigest, Finished, WRITE_BATCH, open_part, write_at};
 
 /// Where a stream stood before a fragment, so a fragment that fails can be undone.
 #[derive(Clone)]
 pub(crate) struct Checkpoint {
     len: u64,
-    hasher: Sha256,
+    digest: ContentDigest,
 }
 
 struct DiskFile {
@@ -27,11 +26,11 @@ struct DiskFile {
     flushed: u64,
 }
 
-/// An append-only stream with a running SHA-256, on disk or discarded.
+/// An append-only stream with its running hashes, on disk or discarded.
 pub(crate) struct SequentialSink {
     disk: Option<DiskFile>,
     len: u64,
-    hasher: Sha256,
+    digest: ContentDigest,
 }
 
 impl SequentialSink {
@@ -44,7 +43,7 @@ impl SequentialSink {
                 flushed: 0,
             }),
             len: 0,
-            hasher: Sha256::new(),
+            digest: ContentDigest::new(),
         }
     }
 
@@ -52,7 +51,7 @@ impl SequentialSink {
         SequentialSink {
             disk: None,
             len: 0,
-            hasher: Sha256::new(),
+            digest: ContentDigest::new(),
         }
     }
 
@@ -63,7 +62,7 @@ impl SequentialSink {
 
     /// Appends `data`; it reaches the disk at the latest on the next [`flush`](Self::flush).
     pub(crate) async fn write(&mut self, data: &Bytes) -> io::Result<()> {
-        self.hasher.update(data);
+        self.digest.update(data);
         self.len += data.len() as u64;
         if let Some(disk) = &mut self.disk {
             disk.pending.extend_from_slice(data);
@@ -86,14 +85,28 @@ impl SequentialSink {
     pub(crate) fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             len: self.len,
-            hasher: self.hasher.clone(),
+            digest: self.digest.clone(),
         }
+    }
+
+    /// The hashes of the bytes appended so far.
+    pub(crate) fn hashes(&self) -> resumable_core::digest::SourceHashes {
+        self.digest.hashes()
+    }
+
+    /// Forgets every byte appended: the stream is empty again (and so is its part file).
+    pub(crate) async fn reset(&mut self) -> io::Result<()> {
+        self.rollback(Checkpoint {
+            len: 0,
+            digest: ContentDigest::new(),
+        })
+        .await
     }
 
     /// Forgets everything appended since `checkpoint`.
     pub(crate) async fn rollback(&mut self, checkpoint: Checkpoint) -> io::Result<()> {
         self.len = checkpoint.len;
-        self.hasher = checkpoint.hasher;
+        self.digest = checkpoint.digest;
         if let Some(disk) = &mut self.disk {
             disk.pending.clear();
             if disk.flushed > checkpoint.len {
@@ -108,7 +121,7 @@ impl SequentialSink {
         Ok(())
     }
 
-    /// Flushes and returns the size and hash; the part file (if any) stays where it is, created
+    /// Flushes and returns the size and hashes; the part file (if any) stays where it is, created
     /// empty if nothing was ever written to it.
     pub(crate) async fn finish(mut self) -> io::Result<(Finished, Option<PathBuf>)> {
         self.flush().await?;
@@ -121,8 +134,7 @@ impl SequentialSink {
                 .map_err(io::Error::other)??;
         }
         let finished = Finished {
-            size: self.len,
-            sha256: hex(&self.hasher.finalize()),
+            hashes: self.digest.hashes(),
             disk_path: None,
         };
         Ok((finished, self.disk.map(|d| d.path)))
@@ -154,10 +166,7 @@ impl DiskFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sha(data: &[u8]) -> String {
-        hex(&Sha256::digest(data))
-    }
+    use resumable_core::digest::SourceHashes;
 
     #[tokio::test]
     async fn rollback_undoes_a_fragment_on_disk_and_in_the_hash() {
@@ -181,9 +190,25 @@ mod tests {
         let (finished, part) = sink.finish().await.unwrap();
         let mut expected = first.to_vec();
         expected.extend_from_slice(&last);
-        assert_eq!(finished.size, expected.len() as u64);
-        assert_eq!(finished.sha256, sha(&expected));
+        assert_eq!(finished.hashes, SourceHashes::of(&expected));
         assert_eq!(std::fs::read(part.unwrap()).unwrap(), expected);
+    }
+
+    #[tokio::test]
+    async fn a_reset_stream_is_empty_on_disk_and_in_the_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.part");
+        let mut sink = SequentialSink::on_disk(path.clone());
+        sink.write(&Bytes::from(vec![3u8; 2 * WRITE_BATCH]))
+            .await
+            .unwrap();
+        sink.reset().await.unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        sink.write(&Bytes::from_static(b"again")).await.unwrap();
+        assert_eq!(sink.hashes(), SourceHashes::of(b"again"));
+        let (finished, part) = sink.finish().await.unwrap();
+        assert_eq!(finished.hashes, SourceHashes::of(b"again"));
+        assert_eq!(std::fs::read(part.unwrap()).unwrap(), b"again");
     }
 
     #[tokio::test]
@@ -195,8 +220,7 @@ mod tests {
         sink.rollback(checkpoint).await.unwrap();
         sink.write(&Bytes::from_static(b"world")).await.unwrap();
         let (finished, part) = sink.finish().await.unwrap();
-        assert_eq!(finished.size, 11);
-        assert_eq!(finished.sha256, sha(b"hello world"));
+        assert_eq!(finished.hashes, SourceHashes::of(b"hello world"));
         assert!(part.is_none());
     }
 }

@@ -163,7 +163,7 @@ pub(crate) async fn put_chunked_file(
         Err(reason) => return server_error(&reason),
     };
     let path = format!("wopi/files/{file_id}");
-    let size = finished.size;
+    let hashes = finished.hashes;
     if let Err(error) = finish_file(state, finished, part, path, Protocol::Wopi).await {
         return server_error(&error.to_string());
     }
@@ -172,7 +172,8 @@ pub(crate) async fn put_chunked_file(
         let file = files.entry(file_id.to_owned()).or_default();
         file.sequence = file.sequence.max(sequence).saturating_add(1);
         file.version += 1;
-        file.size = size;
+        file.size = hashes.size;
+        file.sha256 = Some(hashes.sha256);
         (file.sequence, file.version_text())
     };
     let mut answer = StatusCode::OK.into_response();
@@ -329,14 +330,13 @@ async fn build(
         };
         copies.push((path.clone(), chunk.offset, chunk.len));
     }
-    let (size, sha256) = assemble(copies, dest.clone()).await.map_err(io)?;
+    let hashes = assemble(copies, dest.clone()).await.map_err(io)?;
     for part in [inline_part, session_part].into_iter().flatten() {
         let _ = tokio::fs::remove_file(part).await;
     }
     Ok((
         Finished {
-            size,
-            sha256,
+            hashes,
             disk_path: None,
         },
         Some(dest),

@@ -18,10 +18,21 @@ pub(crate) struct FileState {
     pub(crate) version: u64,
     /// The size of the last committed content (0 before the first commit).
     pub(crate) size: u64,
+    /// The SHA-256 of the last committed content (`None` before the first commit: empty).
+    pub(crate) sha256: Option<[u8; 32]>,
     pub(crate) lock: Option<String>,
 }
 
 impl FileState {
+    /// The SHA-256 of the committed content in base64, as CheckFileInfo's `SHA256` writes it. A
+    /// file never committed is empty, and so is its hash's input.
+    pub(crate) fn sha256_text(&self) -> String {
+        let sha256 = self
+            .sha256
+            .unwrap_or_else(|| crate::storage::ContentDigest::new().hashes().sha256);
+        crate::storage::base64(&sha256)
+    }
+
     /// The version as `X-WOPI-ItemVersion` and CheckFileInfo's `Version` write it.
     pub(crate) fn version_text(&self) -> String {
         format!("v{}", self.version)

@@ -36,7 +36,7 @@ use crate::clock::deadline_after;
 use crate::exchange::{
     FaultApplied, HandlerFault, SessionRef, content_length, exchange, refuse_before_faults,
 };
-use crate::faults::RequestKind;
+use crate::faults::{Fault, RequestKind};
 use crate::graph::query_value;
 
 const OVERRIDE: HeaderName = HeaderName::from_static("x-wopi-override");
@@ -167,7 +167,7 @@ pub(crate) async fn files(
             match (kind, operation.as_deref()) {
                 (RequestKind::WopiCreate, _) => {
                     drain(&state, request, false).await;
-                    create_session(&state, &file_id).await
+                    create_session(&state, &file_id, fault).await
                 }
                 (RequestKind::WopiUpdate, _) => {
                     update_session(&state, request, &file_id, session.map(|(_, s)| s), fault).await
@@ -236,11 +236,12 @@ fn decoder_config(state: &AppState, body: BodyKind) -> DecoderConfig {
     DecoderConfig::new(body).with_max_payload_len(state.config.wopi.max_file_size)
 }
 
-/// `CheckFileInfo`: the file's name, the size and version of its last committed content, and
-/// what the host supports. The required properties (`BaseFileName`, `OwnerId`, `Size`,
-/// `UserId`, `Version`), the capabilities a client of upload sessions looks at, and
-/// `SequenceNumber`, the emulator's addition: the number the next `PUT_CHUNKED_FILE` must carry
-/// (0 before the first commit: any number above 0 is accepted then).
+/// `CheckFileInfo`: the file's name, the size, hash and version of its last committed content,
+/// and what the host supports. The required properties (`BaseFileName`, `OwnerId`, `Size`,
+/// `UserId`, `Version`), `SHA256` (the content's SHA-256 in base64, as WOPI hosts write it: what
+/// a client checks a commit against), the capabilities a client of upload sessions looks at,
+/// and `SequenceNumber`, the emulator's addition: the number the next `PUT_CHUNKED_FILE` must
+/// carry (0 before the first commit: any number above 0 is accepted then).
 fn check_file_info(state: &AppState, file_id: &str) -> Response {
     let file = state.wopi.files().get(file_id).cloned().unwrap_or_default();
     let mut answer = json_answer(
@@ -250,6 +251,7 @@ fn check_file_info(state: &AppState, file_id: &str) -> Response {
             "OwnerId": "emulator-owner",
             "UserId": "emulator-user",
             "Size": file.size,
+            "SHA256": file.sha256_text(),
             "Version": file.version_text(),
             "SequenceNumber": file.sequence,
             "SupportsUpdate": true,
@@ -266,7 +268,9 @@ fn check_file_info(state: &AppState, file_id: &str) -> Response {
 }
 
 /// `CREATE_UPLOAD_SESSION`: `200 {"UploadSessionToken": …}`, or `501` without upload sessions.
-async fn create_session(state: &AppState, file_id: &str) -> Response {
+/// Under `malformed-create` nothing is created and the `200` carries a body that is not JSON,
+/// or (`malformed-create:no-url`) JSON without `UploadSessionToken`.
+async fn create_session(state: &AppState, file_id: &str, fault: HandlerFault) -> Response {
     if !state.config.wopi.upload_sessions {
         return wopi_failure(
             StatusCode::NOT_IMPLEMENTED,
@@ -275,6 +279,20 @@ async fn create_session(state: &AppState, file_id: &str) -> Response {
     }
     if !state.slots.acquire() {
         return state.sessions_exhausted(Style::Wopi);
+    }
+    if let Some(Fault::MalformedCreate { no_url }) = fault.misbehaviour() {
+        state.slots.release();
+        let answer = if no_url {
+            json_answer(StatusCode::OK, json!({}))
+        } else {
+            (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                "<html><body>upload session created</body></html>",
+            )
+                .into_response()
+        };
+        return FaultApplied::mark(answer);
     }
     let store = ChunkStore::new(&state.storage);
     let part = store.sink.part_path().map(PathBuf::from);
@@ -462,9 +480,14 @@ async fn update_session(
     }
     guard.expires_at = deadline_after(guard.idle);
     guard.stream = Some((reader, store));
-    let mut answer = with_offset(StatusCode::OK.into_response(), guard.offset);
+    if let Some(Fault::WopiOffsetJump { bytes }) = fault.misbehaviour() {
+        // The host's offset stays true; only the answer claims bytes it never received.
+        let claimed = guard.offset.saturating_add(bytes);
+        return FaultApplied::mark(with_offset(StatusCode::OK.into_response(), claimed));
+    }
+    let answer = with_offset(StatusCode::OK.into_response(), guard.offset);
     if keep.is_some() {
-        answer.extensions_mut().insert(FaultApplied);
+        return FaultApplied::mark(answer);
     }
     answer
 }

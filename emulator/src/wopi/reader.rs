@@ -372,7 +372,6 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
     use resumable_core::wopi::{BodyKind, StreamChunk, UploadStream};
-    use sha2::Digest;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
@@ -411,7 +410,7 @@ mod proptests {
                 reader.finish().unwrap();
                 let found: Vec<_> = store.chunks().iter().map(|c| (c.id, c.offset, c.len)).collect();
                 let (finished, _) = store.sink.finish().await.unwrap();
-                (found, finished.sha256)
+                (found, finished.hashes)
             });
             let mut offset = 0;
             let expected: Vec<_> = chunks.iter().map(|c| {
@@ -420,7 +419,7 @@ mod proptests {
                 item
             }).collect();
             prop_assert_eq!(found, expected);
-            prop_assert_eq!(hash, crate::storage::hex(&sha2::Sha256::digest(&source)));
+            prop_assert_eq!(hash, resumable_core::digest::SourceHashes::of(&source));
         }
     }
 }

@@ -48,6 +48,13 @@ pub fn sha256(data: &[u8]) -> String {
         .collect()
 }
 
+/// The QuickXorHash of `data` in base64, as a drive item reports `quickXorHash`.
+pub fn quick_xor(data: &[u8]) -> String {
+    resumable_core::digest::SourceHashes::of(data)
+        .quick_xor_base64()
+        .to_string()
+}
+
 pub async fn json(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();
