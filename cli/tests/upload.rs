@@ -12,7 +12,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{background, data, resumable, run, sha256, text, write};
+use common::{background, data, quick_xor, resumable, run, sha256, text, write};
 
 const KIB320: u64 = 327_680;
 
@@ -348,10 +348,13 @@ fn emulator_serve_prints_its_url_and_takes_uploads() {
     server.wait().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let hash = report["item"]["file"]["hashes"]["sha256Hash"]
+    let hash = report["item"]["file"]["hashes"]["quickXorHash"]
         .as_str()
         .unwrap();
-    assert_eq!(hash.to_lowercase(), sha256(&bytes));
+    assert_eq!(hash, quick_xor(&bytes));
+    assert_eq!(report["verified"], "size and quickXorHash checked");
+    assert_eq!(report["quick_xor_hash"], quick_xor(&bytes));
+    assert_eq!(report["sha256"], sha256(&bytes));
 }
 
 #[test]

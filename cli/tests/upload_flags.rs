@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{data, resumable, sha256, text, write};
+use common::{data, quick_xor, resumable, sha256, text, write};
 
 const KIB320: usize = 327_680;
 
@@ -194,10 +194,13 @@ fn conflict_replace_overwrites_the_file_of_the_same_name() {
     assert_eq!(replaced["item"]["id"], created["item"]["id"]);
     assert_eq!(replaced["item"]["name"], "same.bin");
     assert_eq!(replaced["item"]["size"], second.len());
-    let hash = replaced["item"]["file"]["hashes"]["sha256Hash"]
+    // The service's QuickXorHash is that of the new bytes, and the command checked it.
+    let hash = replaced["item"]["file"]["hashes"]["quickXorHash"]
         .as_str()
         .unwrap();
-    assert_eq!(hash.to_lowercase(), sha256(&second));
+    assert_eq!(hash, quick_xor(&second));
+    assert_eq!(replaced["verified"], "size and quickXorHash checked");
+    assert_eq!(replaced["sha256"], sha256(&second));
     assert_ne!(replaced["item"]["eTag"], created["item"]["eTag"]);
     // The emulator lists every completed upload; the newest at the name holds the new bytes.
     let uploads = server.stored_at("same.bin");

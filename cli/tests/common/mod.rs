@@ -33,6 +33,14 @@ pub fn data(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// The QuickXorHash of `bytes`, in base64 as Graph writes it.
+pub fn quick_xor(bytes: &[u8]) -> String {
+    resumable_core::digest::SourceHashes::of(bytes)
+        .quick_xor_base64()
+        .as_str()
+        .to_owned()
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

@@ -221,6 +221,24 @@ impl WopiUpload {
         if retrying {
             return;
         }
+        if self.commit_unclear && self.own_commit_check.is_none() {
+            // An earlier commit of this upload lost its answer: the host's newer version may
+            // be this very file. CheckFileInfo tells: the source's size and SHA-256 prove it;
+            // anything else leaves the conflict as it is.
+            self.own_commit_check = Some(WopiError::SequenceMismatch {
+                sent,
+                host,
+                maybe_own_commit: true,
+                host_reason: failure_reason(response),
+            });
+            return self.committed(WopiCompletion {
+                sequence_number: host,
+                item_version: host_text(response, ITEM_VERSION),
+                sessions: self.sessions,
+                inline: self.inline,
+                verification: Default::default(),
+            });
+        }
         if self.config.on_sequence_conflict == SequenceConflictPolicy::Ask {
             self.phase = Phase::SequenceConflict { host };
         } else {

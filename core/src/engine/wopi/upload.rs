@@ -133,6 +133,9 @@ pub struct WopiUpload {
     pub(crate) sent_in_session: u64,
     /// Answers that broke the protocol, and times confirmed bytes were lost, in this upload.
     pub(crate) violations: u32,
+    /// Checking whether the host's version after a `412` is this upload's own lost commit:
+    /// the error to report if it cannot be shown to be.
+    pub(crate) own_commit_check: Option<super::WopiError>,
     /// The source's hashes, once the transport gave them.
     pub(crate) source_hashes: Option<crate::digest::SourceHashes>,
 }
@@ -181,6 +184,7 @@ impl WopiUpload {
             sent_in_session: 0,
             violations: 0,
             source_hashes: None,
+            own_commit_check: None,
             stream,
             config,
         })

@@ -71,16 +71,13 @@ impl WopiUpload {
                 let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&response.body)
                 else {
                     // Not a CheckFileInfo answer: nothing to check, as with a host without one.
-                    return self.complete(completion);
+                    return self.unchecked(completion);
                 };
                 let size = property(&info, "Size").and_then(Value::as_u64);
                 if let (Some(stored), Some(source)) = (size, self.main_content_len())
                     && stored != source
                 {
-                    return self.fail(WopiError::StoredFileDiffers(Mismatch::Size {
-                        source,
-                        stored,
-                    }));
+                    return self.differs(Mismatch::Size { source, stored });
                 }
                 let verification = Verification {
                     size: size.is_some(),
@@ -100,7 +97,25 @@ impl WopiUpload {
                 self.retry_status(now, RequestKind::FetchResource, response);
             }
             // No CheckFileInfo to be had: the commit's answer is the only word.
-            _ => self.complete(completion),
+            _ => self.unchecked(completion),
+        }
+    }
+
+    /// Nothing could be checked: the commit's answer stands, unless the question was whether
+    /// the host's version is this upload's own (then the conflict stands).
+    fn unchecked(&mut self, completion: WopiCompletion) {
+        match self.own_commit_check.take() {
+            Some(conflict) => self.fail(conflict),
+            None => self.complete(completion),
+        }
+    }
+
+    /// The stored file is not the source: after this upload's commit, a failure; when asking
+    /// whether the host's version is this upload's own, the conflict stands.
+    fn differs(&mut self, mismatch: Mismatch) {
+        match self.own_commit_check.take() {
+            Some(conflict) => self.fail(conflict),
+            None => self.fail(WopiError::StoredFileDiffers(mismatch)),
         }
     }
 
@@ -114,11 +129,11 @@ impl WopiUpload {
     ) {
         let _ = now;
         let Some(sha256) = sha256 else {
-            return self.complete(completion);
+            return self.unchecked(completion);
         };
         if !self.main_content_is_the_source() {
             // The source holds other streams too: its hashes are not the file's.
-            return self.complete(completion);
+            return self.unchecked(completion);
         }
         let Some(source) = self.source_hashes else {
             self.phase = Phase::VerifyingFile { completion, sha256 };
@@ -127,16 +142,21 @@ impl WopiUpload {
         match check_hash(HashKind::Sha256, &sha256, &source) {
             Ok(()) => {
                 completion.verification.hashes.push(HashKind::Sha256);
+                self.own_commit_check = None;
                 self.complete(completion);
             }
-            Err(mismatch) => self.fail(WopiError::StoredFileDiffers(mismatch)),
+            Err(mismatch) => self.differs(mismatch),
         }
     }
 
     /// Whether the `MainContent` stream is the whole source (one stream from byte 0), so the
     /// source's hashes are the stored file's. Unknown (true) until the hashes come.
     fn main_content_is_the_source(&self) -> bool {
-        let main = self.config.streams.iter().find(|s| s.stream_id == MAIN_CONTENT);
+        let main = self
+            .config
+            .streams
+            .iter()
+            .find(|s| s.stream_id == MAIN_CONTENT);
         let from_start = main.is_some_and(|s| s.source_offset == 0);
         from_start
             && self

@@ -208,5 +208,47 @@ fn a_lost_commit_answer_then_410_uploads_again_and_a_412_says_it_may_be_our_own(
         retrying: false,
         maybe_own_commit: true
     }));
-    assert_eq!(drive.up.state(), WopiState::SequenceConflict);
+    // CheckFileInfo is asked whether the host's version is this file; it holds other bytes,
+    // so the conflict stands and waits for the caller.
+    assert_eq!(drive.up.state(), WopiState::CheckingFile);
+    let info = drive.request();
+    drive.answer(&info, super::file_info(LEN, &[7u8; LEN as usize]));
+    drive
+        .up
+        .set_source_hashes(drive.now, crate::digest::SourceHashes::of(&source()));
+    assert!(matches!(
+        drive.events().last(),
+        Some(WopiEvent::Failed(WopiError::SequenceMismatch {
+            host: Some(2),
+            ..
+        }))
+    ));
+}
+
+#[test]
+fn a_412_after_a_lost_commit_is_our_own_file_when_check_file_info_shows_it() {
+    let mut drive = Drive::new(config());
+    drive.start();
+    drive.upload_all();
+    let commit = drive.request();
+    drive
+        .up
+        .handle_transport_error(drive.now, commit.id, TransportError::Timeout);
+    let wait = drive.up.poll_timeout().unwrap();
+    drive.jump(wait);
+    let again = drive.request();
+    drive.answer(
+        &again,
+        Response::new(412).with_header("X-WOPI-SequenceNumber", "2"),
+    );
+    let info = drive.request();
+    drive.answer(&info, super::file_info(LEN, &source()));
+    drive
+        .up
+        .set_source_hashes(drive.now, crate::digest::SourceHashes::of(&source()));
+    let Some(WopiEvent::Completed(done)) = drive.events().pop() else {
+        panic!("not completed");
+    };
+    assert_eq!(done.sequence_number, Some(2));
+    assert_eq!(done.verification.to_string(), "size and sha256Hash checked");
 }
