@@ -4,6 +4,8 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use crate::digest::SourceHashes;
+use crate::digest::stored::{StoredItem, check_hash};
 use crate::engine::answer::{Answer, parse_answer, service_error_code};
 use crate::engine::{
     Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, FragmentSizing, MailAttachment,
@@ -11,12 +13,79 @@ use crate::engine::{
 };
 use crate::http::{Auth, Body, Method, Request, RequestKind, Response, TransportError};
 use crate::machine::StateMachine;
-use crate::range::ContentRange;
+use crate::range::{ByteRange, ContentRange};
 use crate::retry::StatusClass;
 use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 
 use super::Choices;
+
+/// The source's hashes as the harness's transport reports them: the items it answers carry
+/// these, or other ones.
+fn source_hashes(total: u64) -> SourceHashes {
+    SourceHashes {
+        size: total,
+        quick_xor: [7; 20],
+        crc32: 0x1234_5678,
+        sha1: [9; 20],
+        sha256: [3; 32],
+    }
+}
+
+/// A finished item: mostly of the right size, with the source's QuickXorHash, another one, or
+/// none.
+fn item_body(choices: &mut Choices<'_>, total: u64) -> String {
+    let size = match choices.byte() % 8 {
+        0 => total + 1,
+        1 => 0,
+        _ => total,
+    };
+    let hash = match choices.byte() % 3 {
+        0 => String::new(),
+        1 => format!(
+            r#","file":{{"hashes":{{"quickXorHash":"{}"}}}}"#,
+            source_hashes(total).quick_xor_base64()
+        ),
+        _ => r#","file":{"hashes":{"quickXorHash":"AAAAAAAAAAAAAAAAAAAAAAAAAAA="}}"#.into(),
+    };
+    format!(r#"{{"id":"item","size":{size}{hash}}}"#)
+}
+
+/// `Completed` only for a file proven to be the source: an item of the source's size whose
+/// every hash is the source's, after every byte went out in a session this upload made (or one
+/// it took over, whose earlier bytes it cannot know).
+fn assert_proven(
+    done: &crate::engine::Completion,
+    total: u64,
+    sent: &[ByteRange],
+    took_over: bool,
+) {
+    if let Some(item) = done.item.as_deref() {
+        let stored = StoredItem::parse_graph(item).expect("a completed item is readable");
+        assert!(
+            stored.size.is_none_or(|size| size == total),
+            "completed with size {:?}",
+            stored.size
+        );
+        for (kind, value) in &stored.hashes {
+            assert!(
+                check_hash(*kind, value, &source_hashes(total)).is_ok(),
+                "completed with another {kind}"
+            );
+        }
+        assert_eq!(done.verification.hashes.len(), stored.hashes.len());
+    }
+    if !took_over {
+        let mut unsent = crate::range_set::RangeSet::<64>::new(total);
+        for range in sent {
+            let _ = unsent.mark_received(*range);
+        }
+        assert!(
+            unsent.is_complete() || unsent.len() >= 60,
+            "completed before every byte went out"
+        );
+    }
+}
 
 /// Where the harness's sessions live; every URL under it carries [`TOKEN`].
 const UPLOAD_ORIGIN: &str = "https://up.example/";
@@ -164,6 +233,8 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
             .given
             .push(format!("{UPLOAD_ORIGIN}s0?tempauth={TOKEN}"));
     }
+    let took_over = upload.upload_url().is_some();
+    let mut sent: Vec<ByteRange> = Vec::new();
     let mut now = Instant::ZERO;
     for _ in 0..3_000 {
         if upload.is_finished() || choices.is_empty() {
@@ -179,6 +250,9 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
         }
         while let Some(request) = upload.poll_request(now) {
             harness.check_request(&request, &config, now);
+            if let Body::Source(range) = request.body {
+                sent.push(range);
+            }
             harness.outstanding.push(request);
         }
         if !harness.outstanding.is_empty() {
@@ -200,6 +274,7 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
             upload.handle_timeout(now);
         } else {
             match upload.state() {
+                State::Verifying => upload.set_source_hashes(now, source_hashes(total)),
                 State::CommitPending if choices.byte() & 1 == 0 => {
                     upload.commit(now).expect("commit pending")
                 }
@@ -219,6 +294,9 @@ pub fn graph_upload_hostile_answers(data: &[u8]) {
         while let Some(event) = upload.poll_event() {
             let printed = format!("{event:?}");
             assert!(!printed.contains(TOKEN), "{printed}");
+            if let Event::Completed(done) = &event {
+                assert_proven(done, total, &sent, took_over);
+            }
             if let Event::RetryScheduled { at, delay, .. } = event {
                 let asked = harness.asked.unwrap_or(Duration::ZERO);
                 assert!(delay >= asked, "waits {delay:?} where {asked:?} was asked");
@@ -417,7 +495,7 @@ impl Harness {
             _ if request.kind == RequestKind::Fragment && plausible => {
                 fragment_reply(choices, request, total)
             }
-            0 => format!("{{\"id\":\"item\",\"size\":{total}}}"),
+            0 => item_body(choices, total),
             1 => String::new(),
             2 => "{\"error\":{\"code\":\"nameAlreadyExists\"}}".into(),
             3 => "\u{0}garbage".into(),
@@ -464,11 +542,11 @@ fn fragment_reply(choices: &mut Choices<'_>, request: &Request, total: u64) -> S
         _ => total,
     };
     match choices.byte() % 6 {
-        0 if end == total => format!("{{\"id\":\"item\",\"size\":{total}}}"),
+        0 if end == total => item_body(choices, total),
         1 if end == total => String::new(),
         2 if end == total => "{\"nextExpectedRanges\":[]}".into(),
         3 => session_body(choices, total, None),
         _ if end < total => format!("{{\"nextExpectedRanges\":[\"{end}-\"]}}"),
-        _ => format!("{{\"id\":\"item\",\"size\":{total}}}"),
+        _ => item_body(choices, total),
     }
 }

@@ -178,3 +178,19 @@ fn bytes_found_missing_after_a_commit_pending_resume_are_uploaded_like_any_other
         starting_over: true
     }));
 }
+
+mod hostile_answers {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Whatever the service answers, the machine never panics, stalls or prints a secret,
+        /// and completes only on a file proven to be the source (the checks live in the fuzz
+        /// target's body).
+        #[test]
+        fn hostile_answers_never_complete_on_another_file(data in prop::collection::vec(any::<u8>(), 0..800)) {
+            crate::fuzz_targets::graph::graph_upload_hostile_answers(&data);
+        }
+    }
+}
