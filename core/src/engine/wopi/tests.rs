@@ -232,11 +232,11 @@ fn ranges_follow_the_hosts_offset_and_the_commit_carries_no_chunk() {
     drive
         .up
         .set_source_hashes(drive.now, crate::digest::SourceHashes::of(&source()));
-    let mut verification = crate::digest::stored::Verification::default();
-    verification.size = true;
-    verification
-        .hashes
-        .push(crate::digest::stored::HashKind::Sha256);
+    let verification = crate::digest::stored::Verification {
+        size: true,
+        hashes: vec![crate::digest::stored::HashKind::Sha256],
+        location: false,
+    };
     assert_eq!(
         drive.events().last(),
         Some(&WopiEvent::Completed(WopiCompletion {

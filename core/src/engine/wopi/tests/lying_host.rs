@@ -48,7 +48,7 @@ fn a_host_that_keeps_forgetting_is_given_up_on() {
     while let Some(update) = drive.up.poll_request(drive.now) {
         updates += 1;
         // Every third update, the host has forgotten everything.
-        let end = offset_of(&update) + update.body.len() as u64;
+        let end = offset_of(&update) + update.body.len();
         let offset = if updates % 3 == 0 { 0 } else { end };
         drive.answer(&update, at(200, offset));
         assert!(updates < 40, "bounded");
