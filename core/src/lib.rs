@@ -20,6 +20,7 @@
 //! | [`chunk`] | [`FragmentRule`](chunk::FragmentRule)s per target and the [`ChunkPlanner`](chunk::ChunkPlanner) |
 //! | [`retry`] | status classification, backoff with jitter, retry budgets, `Retry-After` |
 //! | [`buffer`] | [`BufferTooSmall`](buffer::BufferTooSmall): encoders write into caller-owned buffers |
+//! | [`digest`] | QuickXorHash, the [`SourceDigest`](digest::SourceDigest) of a source taken from the reads that send it, and (alloc) the check of a stored file against it |
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
 //! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
 //! | `engine` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors and checkpoints |
@@ -46,7 +47,10 @@
 //! The machine never holds payload bytes. For a fragment it says "bytes 5 242 880 to 15 728 639 of
 //! the source"; the transport reads them (again, for a retry), reports their CRC-32 with
 //! `record_fragment_crc` so checkpoints can fingerprint the source, and sends them without any
-//! transform. Requests to an upload URL carry `Auth::None`: only the session creation (and an
+//! transform. It also feeds what it reads to a [`SourceDigest`](digest::SourceDigest), and when
+//! the machine waits for the source's hashes (`awaits_source_hashes`: the service named the
+//! stored file, whose size and hashes must match the source's before the upload is done), gives
+//! them with `set_source_hashes`. Requests to an upload URL carry `Auth::None`: only the session creation (and an
 //! explicit commit) carry `Auth::Bearer`, for which the transport attaches the caller's token.
 //!
 //! Here is the whole loop, with a closure standing in for HTTP (a tiny drive service that stores
@@ -54,6 +58,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {
+//! use resumable_core::digest::SourceHashes;
 //! use resumable_core::engine::{DriveItem, Event, Target, Upload, UploadConfig};
 //! use resumable_core::http::{Body, Method, Request, Response, TransportError};
 //! use resumable_core::machine::StateMachine;
@@ -71,7 +76,11 @@
 //!         ),
 //!         Method::Put if stored.len() + body.len() == 1_000_000 => {
 //!             stored.extend_from_slice(body);
-//!             Response::new(201).with_body(r#"{"id":"01","name":"big.bin","size":1000000}"#)
+//!             // The item with the hash the service computed of what it stored.
+//!             let hash = SourceHashes::of(&stored).quick_xor_base64();
+//!             Response::new(201).with_body(format!(
+//!                 r#"{{"id":"01","name":"big.bin","size":1000000,"file":{{"hashes":{{"quickXorHash":"{hash}"}}}}}}"#
+//!             ))
 //!         }
 //!         Method::Put => {
 //!             stored.extend_from_slice(body);
@@ -90,6 +99,11 @@
 //! upload.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(SystemTime::now())));
 //! let mut item = None;
 //! while !upload.is_finished() {
+//!     // The service named the file: give the source's hashes (a real transport computes them
+//!     // from the reads that sent the bytes) so the machine can check the stored copy.
+//!     if upload.awaits_source_hashes() {
+//!         upload.set_source_hashes(now, SourceHashes::of(&file));
+//!     }
 //!     // Send what the machine asks for. (A real transport sends concurrently, with
 //!     // `upload.timeout_for(&request)` as the time limit, and feeds answers as they come.)
 //!     while let Some(request) = upload.poll_request(now) {
@@ -113,7 +127,10 @@
 //!                 // Show progress; persist `upload.checkpoint().to_bytes()` to survive a crash.
 //!                 assert!(confirmed <= total);
 //!             }
-//!             Event::Completed(done) => item = done.item,
+//!             Event::Completed(done) => {
+//!                 assert_eq!(done.verification.to_string(), "size and quickXorHash checked");
+//!                 item = done.item;
+//!             }
 //!             Event::Failed(error) => panic!("{error}"),
 //!             _ => {}
 //!         }
@@ -130,6 +147,18 @@
 //! # }
 //! # Ok::<(), resumable_core::engine::UploadError>(())
 //! ```
+//!
+//! ## What `Completed` proves
+//!
+//! `Event::Completed` means the service holds the source's bytes: it comes only after every byte
+//! was confirmed in the session's account (an item before the last byte, ranges claiming bytes
+//! never sent, or confirmed bytes forgotten are protocol violations, and a service that insists
+//! is given up on), and only once the stored file's size and every hash the service reported
+//! matched the source's (`Completion::verification` says which). A file found by looking it up
+//! after a lost answer must prove it is this upload's, or the upload goes on in a new session.
+//! Every loop is bounded: retries (`Retry-After` waits included), time without progress, bytes
+//! sent into one session, sessions, violations. See `engine::SessionPolicy` and
+//! `retry::RetryPolicy`.
 //!
 //! What each state asks of the caller is written on `engine::State` (for instance
 //! `CommitPending`: call `commit` before the session expires), and what to do on each event on

@@ -73,6 +73,12 @@
 //! - **Bytes as they are.** No compression, no redirects, `Content-Length` always sent; source
 //!   ranges are read by position when sent (again for a retry), a short read is an error, never
 //!   zeros.
+//! - **Completion proven.** Every block read for sending passes through a
+//!   [`DigestingSource`](source_digest::DigestingSource), so the source's QuickXorHash, CRC-32,
+//!   SHA-1 and SHA-256 come from the same reads; when the engine waits for them (the service
+//!   named the stored file), the driver hands them over, reading only what the sending never
+//!   read. An upload ends `Completed` only once the stored file's size and hashes match, and
+//!   [`UploadSummary::source_hashes`] carries them (no second pass for a summary).
 //! - **Time limits that scale.** Each request's limit comes from its machine
 //!   ([`DrivenMachine::time_limit`](driver::DrivenMachine::time_limit); for Graph uploads
 //!   `Upload::timeout_for`, which grows with the fragment and shrinks with the measured
