@@ -24,15 +24,16 @@ use super::upload::{Candidate, Phase, Sent, Upload};
 
 impl Upload {
     /// The service named the finished file in answer to this upload's own request. Only once
-    /// every byte is in this session's account: the missing bytes other than `range` (the
-    /// request's own fragment, if it carried one) and the fragments in flight must be none.
+    /// every byte is in this session's account: every byte went out in it (or was there when it
+    /// was taken over), or the confirmed bytes with `range` (the request's own fragment, if it
+    /// carried one) and the fragments in flight make the whole file.
     pub(crate) fn answer_names_file(
         &mut self,
         now: Instant,
         range: Option<ByteRange>,
         completion: Completion,
     ) {
-        if !self.would_complete(range) {
+        if !self.unsent.is_complete() && !self.would_complete(range) {
             let violation = Violation::PrematureEnd {
                 confirmed: self.missing.received(),
                 total: self.config.total,

@@ -292,3 +292,20 @@ fn completion_always_follows_every_byte_and_a_matching_file() {
     assert!(done.verification.size && done.verification.hashes == [HashKind::QuickXor]);
     let _ = Instant::ZERO;
 }
+
+#[test]
+fn a_status_answering_the_item_after_a_lost_last_answer_is_checked_then_taken() {
+    let total = 2 * CHUNK;
+    // The last fragment's answer is lost, and the status request (a GET on a finished session)
+    // answers with the item instead of 404, as some services do: every byte went out, so the
+    // item is a candidate, and its size and hash prove it.
+    let mut sim = Sim::new(Service::Drive, total, 81).with_script(vec![(2, Fault::LostAnswer)]);
+    let item = body(format!(
+        r#"{{"id":"x","size":{total},"file":{{"hashes":{{"quickXorHash":"{}"}}}}}}"#,
+        SourceHashes::of(&sim.source).quick_xor_base64()
+    ));
+    sim = sim.with_script(vec![(2, Fault::LostAnswer), (3, Fault::Answer(200, item))]);
+    let mut up = upload(Service::Drive, total, 81);
+    completes(&mut sim, &mut up);
+    assert!(violations(&sim).is_empty(), "{:?}", violations(&sim));
+}
