@@ -6,7 +6,7 @@
 
 use resumable_core::digest::SourceHashes;
 use resumable_core::digest::stored::{HashKind, Mismatch};
-use resumable_core::engine::{Event, Failure, UploadError, Violation};
+use resumable_core::engine::{Event, Failure, Upload, UploadError, Violation};
 use resumable_core::http::{Method, RequestKind};
 use resumable_core::time::{Duration, Instant};
 
@@ -308,4 +308,53 @@ fn a_status_answering_the_item_after_a_lost_last_answer_is_checked_then_taken() 
     let mut up = upload(Service::Drive, total, 81);
     completes(&mut sim, &mut up);
     assert!(violations(&sim).is_empty(), "{:?}", violations(&sim));
+}
+
+/// Runs a drive upload of four fragments until its first is confirmed and its second is on its
+/// way, takes the checkpoint, and kills it: the second fragment still lands on the server.
+fn killed_with_a_fragment_in_flight(seed: u64) -> (Sim, resumable_core::engine::Checkpoint) {
+    let total = 4 * CHUNK;
+    let mut sim = Sim::new(Service::Drive, total, seed);
+    let mut up = upload(Service::Drive, total, seed);
+    while up.confirmed() < CHUNK {
+        assert!(sim.step(&mut up).is_none());
+    }
+    sim.pump(&mut up);
+    let checkpoint = up.checkpoint();
+    assert_eq!(checkpoint.confirmed_bytes(), CHUNK);
+    assert_eq!(sim.fragments().len(), 2, "the second fragment is on its way");
+    drop(up);
+    sim.abandon_in_flight();
+    (sim, checkpoint)
+}
+
+#[test]
+fn a_resume_that_cannot_vouch_for_the_source_gives_up_bytes_it_cannot_check() {
+    let (mut sim, checkpoint) = killed_with_a_fragment_in_flight(82);
+    // The file changed inside the fragment that was stored but never answered (same size).
+    sim.source[CHUNK as usize + 10] ^= 0xFF;
+    // Without the transport vouching (its modification time changed), the bytes the session
+    // holds beyond the checkpoint may be the old content: a new session, the old one deleted.
+    let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+    completes(&mut sim, &mut resumed);
+    assert!(sim.events.iter().any(|e| matches!(
+        e,
+        Event::SessionLost {
+            cause: resumable_core::engine::SessionLossCause::Unverifiable,
+            starting_over: true
+        }
+    )));
+    assert!(sim.requests.iter().any(|r| r.method == Method::Delete));
+}
+
+#[test]
+fn a_resume_vouched_for_keeps_the_bytes_in_flight_at_the_interruption() {
+    let (mut sim, checkpoint) = killed_with_a_fragment_in_flight(83);
+    let mut resumed = Upload::resume(checkpoint, sim.now).unwrap();
+    resumed.accept_held_bytes(); // the same modification time: the same source
+    let before = sim.requests.len();
+    completes(&mut sim, &mut resumed);
+    assert_eq!(resumed.sessions(), 1);
+    let resent = sim.fragment_ranges_from(before);
+    assert!(resent.iter().all(|r| r.start() >= 2 * CHUNK), "{resent:?}");
 }
