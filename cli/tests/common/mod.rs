@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode};
 use sha2::{Digest, Sha256};
 
+pub mod served;
+
 pub fn resumable() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
     command.env_remove("RESUMABLE_TOKEN");
