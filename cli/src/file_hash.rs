@@ -1,12 +1,18 @@
-//! SHA-256 of a file, read in pieces (memory stays flat whatever the size).
+//! Hex of hashes, and (for tests) the SHA-256 of a file read in pieces.
 
-use std::fs::File;
-use std::io::{self, Read};
-use std::path::Path;
+#[cfg(test)]
+use std::{
+    fs::File,
+    io::{self, Read},
+    path::Path,
+};
 
+#[cfg(test)]
 use sha2::{Digest, Sha256};
 
-/// The lowercase hex SHA-256 of the file at `path`.
+/// The lowercase hex SHA-256 of the file at `path` (for tests: uploads take theirs from the
+/// reads that send the file).
+#[cfg(test)]
 pub(crate) fn sha256_of_file(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();

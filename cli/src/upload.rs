@@ -291,42 +291,30 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     let result = follow(task, &mut progress, args.checkpoint.as_deref())
         .await
         .map(|summary| summary.map_completion(Completed::Graph));
-    // The local file's hashes come from the reads that sent it: no pass of their own.
     report(
         &args,
         &result,
         emulator.as_ref(),
-        None,
         &resumption,
         &mut progress,
     )
-    .await
 }
 
 /// Prints how the upload ended, comparing what the service stored with the local file's
-/// SHA-256 (from the upload's own reads, or computed by `hashing` while the upload ran). `Err`
-/// if it could not get that far; `Ok` with the outcome (already reported) otherwise.
-pub(crate) async fn report(
+/// SHA-256, which comes from the reads that sent it (no pass of its own). `Err` if it could not
+/// get that far; `Ok` with the outcome (already reported) otherwise.
+pub(crate) fn report(
     args: &UploadArgs,
     result: &Result<UploadSummary<Completed>, UploadFailure>,
     emulator: Option<&embedded::Embedded>,
-    hashing: Option<tokio::task::JoinHandle<std::io::Result<String>>>,
     resumption: &Resumption,
     progress: &mut Progress,
 ) -> Result<Result<(), CliError>, CliError> {
-    let local_sha256 = match hashing {
-        Some(hashing) => Some(
-            hashing
-                .await
-                .map_err(|e| CliError::Invalid(e.to_string()))?
-                .map_err(CliError::file(&args.file))?,
-        ),
-        None => result
-            .as_ref()
-            .ok()
-            .and_then(|summary| summary.source_hashes)
-            .map(|hashes| hex(&hashes.sha256).to_ascii_lowercase()),
-    };
+    let local_sha256 = result
+        .as_ref()
+        .ok()
+        .and_then(|summary| summary.source_hashes)
+        .map(|hashes| hex(&hashes.sha256).to_ascii_lowercase());
     // The embedded emulator says what it stored; a service may say it in the item's hashes.
     let stored = match emulator {
         Some(emulator) => emulator.stored(),

@@ -210,6 +210,7 @@ impl Outcome<'_> {
             ..
         }) = self.result
         {
+            object["verified"] = done.verification.to_string().into();
             object["sequence_number"] = done.sequence_number.into();
             object["item_version"] = done.item_version.clone().into();
             object["inline"] = done.inline.into();
@@ -263,15 +264,22 @@ impl Outcome<'_> {
                 stats.confirmed, stats.total
             )),
         }
-        if let Ok(UploadSummary {
-            completion: Completed::Graph(completion),
-            ..
-        }) = self.result
-        {
-            lines.push(format!(
+        match self.result {
+            Ok(UploadSummary {
+                completion: Completed::Graph(completion),
+                ..
+            }) => lines.push(format!(
                 "verified against the service: {}",
                 completion.verification
-            ));
+            )),
+            Ok(UploadSummary {
+                completion: Completed::Wopi(done),
+                ..
+            }) => lines.push(format!(
+                "verified against the host's CheckFileInfo: {}",
+                done.verification
+            )),
+            Err(_) => {}
         }
         if let Some(local) = self.local_sha256 {
             lines.push(format!("local  SHA-256 {local}"));

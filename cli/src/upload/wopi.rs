@@ -17,7 +17,6 @@ use super::{
     Completed, ProtocolArg, UploadArgs, embedded, eprintln_line, file_name, follow, report,
 };
 use crate::error::CliError;
-use crate::file_hash::sha256_of_file;
 use crate::size::HumanBytes;
 
 /// Files at least this large get a line (or a bar) while they are hashed: the hash reads the
@@ -35,10 +34,6 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
             ))
         })?;
     }
-    let hashing = {
-        let path = args.file.clone();
-        tokio::task::spawn_blocking(move || sha256_of_file(&path))
-    };
     let (file_url, emulator) = match &args.endpoint {
         Some(endpoint) => (endpoint.clone(), None),
         None => {
@@ -106,11 +101,9 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
         &args,
         &result,
         emulator.as_ref(),
-        Some(hashing),
         &resumption,
         &mut progress,
     )
-    .await
 }
 
 /// Shows the hashing of a large file: a bar on a terminal, a line per quarter otherwise.

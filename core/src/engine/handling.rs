@@ -22,6 +22,14 @@ impl Upload {
     pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
         self.clock.observe(now, &response);
         self.expiry.reanchor(&self.clock);
+        let fragment = matches!(sent, Sent::Fragment(_));
+        self.dispatch_response(now, sent, response);
+        if fragment {
+            self.revisit_pending_candidate(now);
+        }
+    }
+
+    fn dispatch_response(&mut self, now: Instant, sent: Sent, response: Response) {
         match sent {
             Sent::Create => self.on_create(now, &response),
             Sent::Fragment(fragment) => self.on_fragment(now, fragment, &response),
@@ -42,6 +50,14 @@ impl Upload {
     }
 
     pub(crate) fn on_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
+        let fragment = matches!(sent, Sent::Fragment(_));
+        self.dispatch_transport_error(now, sent, error);
+        if fragment {
+            self.revisit_pending_candidate(now);
+        }
+    }
+
+    fn dispatch_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
         if matches!(sent, Sent::Discard) {
             return self.on_discarded();
         }

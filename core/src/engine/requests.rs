@@ -33,7 +33,10 @@ impl Upload {
             Phase::Resync if !has(self, |s| matches!(s, Sent::Status)) => {
                 Some(self.session_request(Sent::Status, Method::Get, RequestKind::Status)?)
             }
-            Phase::Uploading if self.fragments_in_flight() < self.config.max_in_flight() => {
+            Phase::Uploading
+                if self.fragments_in_flight() < self.config.max_in_flight()
+                    && self.pending_candidate.is_none() =>
+            {
                 let range = self.next_fragment()?;
                 if self.sent_in_session.saturating_add(range.len()) > self.send_budget() {
                     self.abandon_session(UploadError::SendBudgetSpent {

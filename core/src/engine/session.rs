@@ -72,8 +72,9 @@ impl Upload {
             self.missing = if fits { merged } else { server };
         }
         let received = self.missing.received();
-        if authoritative && received < self.high_water && !self.regressed(self.high_water, received)
-        {
+        // Lost what the last answer had confirmed (not the most ever: after one regression,
+        // every answer while the lost bytes go again would count once more).
+        if authoritative && received < before && !self.regressed(before, received) {
             return false;
         }
         if authoritative && !self.missing.is_complete() {
@@ -339,6 +340,7 @@ impl Upload {
         self.session_created = None;
         self.session_answered = false;
         self.confirming_end = false;
+        self.pending_candidate = None;
         self.missing = Missing::new(self.config.total);
         self.fingerprints.clear();
         self.unsettled.clear();

@@ -208,6 +208,9 @@ pub struct Upload {
     pub(crate) source_modified: Option<u64>,
     /// The session answered in this process: its expiry is known first-hand.
     pub(crate) session_answered: bool,
+    /// The service named the file while other fragments were in flight: judged once they are
+    /// answered (no new fragment goes out meanwhile). The range is the answering fragment's.
+    pub(crate) pending_candidate: Option<(Option<ByteRange>, Completion)>,
 }
 
 impl Upload {
@@ -248,6 +251,7 @@ impl Upload {
             confirming_end: false,
             source_modified: None,
             session_answered: false,
+            pending_candidate: None,
             config,
         })
     }

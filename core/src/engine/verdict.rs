@@ -33,7 +33,19 @@ impl Upload {
         range: Option<ByteRange>,
         completion: Completion,
     ) {
-        if !self.unsent.is_complete() && !self.would_complete(range) {
+        if self.fragments_in_flight() > 0 {
+            // Other fragments are on their way (print documents): the file cannot hold their
+            // bytes before they land. Judge it once they are answered.
+            self.pending_candidate = Some((range, completion));
+            return;
+        }
+        // This answer decides; an earlier one waiting for the fragments in flight is moot.
+        self.pending_candidate = None;
+        // A file named after the last fragment's answer was lost (a status or a commit naming
+        // it) stands on every byte having gone out; otherwise the confirmed bytes and this
+        // request's own fragment must make the whole file.
+        let after_lost_answer = range.is_none() && self.unsent.is_complete();
+        if !after_lost_answer && !self.would_complete(range) {
             let violation = Violation::PrematureEnd {
                 confirmed: self.missing.received(),
                 total: self.config.total,
@@ -48,6 +60,16 @@ impl Upload {
                 looked_up: false,
             },
         );
+    }
+
+    /// Judges the file the service named while fragments were in flight, once none are.
+    pub(crate) fn revisit_pending_candidate(&mut self, now: Instant) {
+        if self.fragments_in_flight() > 0 || self.is_over() {
+            return;
+        }
+        if let Some((range, completion)) = self.pending_candidate.take() {
+            self.answer_names_file(now, range, completion);
+        }
     }
 
     /// Whether the service would hold every byte with `range` and the fragments in flight.

@@ -322,7 +322,11 @@ fn killed_with_a_fragment_in_flight(seed: u64) -> (Sim, resumable_core::engine::
     sim.pump(&mut up);
     let checkpoint = up.checkpoint();
     assert_eq!(checkpoint.confirmed_bytes(), CHUNK);
-    assert_eq!(sim.fragments().len(), 2, "the second fragment is on its way");
+    assert_eq!(
+        sim.fragments().len(),
+        2,
+        "the second fragment is on its way"
+    );
     drop(up);
     sim.abandon_in_flight();
     (sim, checkpoint)
