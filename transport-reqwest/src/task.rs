@@ -306,6 +306,19 @@ async fn run<M: TaskMachine>(
     stats.sessions = machine.sessions();
     stats.bytes_sent = parts.exchange.bytes_sent();
     stats.elapsed = started.elapsed();
+    let failed = end == DriveEnd::Finished
+        && matches!(
+            ending,
+            Some(FailureCause::Upload(_) | FailureCause::Wopi(_))
+        );
+    if failed
+        && writer.is_none()
+        && let Some(url) = machine.session_left_behind()
+    {
+        // Without a checkpoint nothing can resume this session: delete it rather than leave
+        // its bytes on the service until it expires.
+        delete_session(&parts.exchange, url).await;
+    }
     let mut checkpoint_warning = None;
     if let Some(writer) = writer {
         let finished_for_good = completion.is_some() && !parts.keep_completed_checkpoint
@@ -338,6 +351,12 @@ async fn run<M: TaskMachine>(
 /// Deletes, in the background and at most once, the session of an older version of the source.
 /// A failure only means the session expires on its own.
 fn delete_abandoned(exchange: Arc<Exchange>, url: SecretUrl) {
+    tokio::spawn(async move { delete_session(&exchange, url).await });
+}
+
+/// `DELETE` of a session nothing will use again, once; a failure only means it expires on its
+/// own.
+async fn delete_session(exchange: &Exchange, url: SecretUrl) {
     let request = Request {
         id: RequestId(u64::MAX),
         kind: RequestKind::Cancel,
@@ -347,9 +366,7 @@ fn delete_abandoned(exchange: Arc<Exchange>, url: SecretUrl) {
         auth: Auth::None,
         body: Body::Empty,
     };
-    tokio::spawn(async move {
-        let _ = exchange
-            .send(&request, std::time::Duration::from_secs(30))
-            .await;
-    });
+    let _ = exchange
+        .send(&request, std::time::Duration::from_secs(10))
+        .await;
 }

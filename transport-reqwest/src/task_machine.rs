@@ -60,6 +60,12 @@ pub trait TaskMachine: DrivenMachine<Event: Clone + Send + 'static> + Send + 'st
 
     /// Whether the checkpoint changed in a way worth saving after `event`.
     fn saves_checkpoint(event: &Self::Event) -> bool;
+
+    /// The session to delete when the upload failed and no checkpoint can resume it (nothing
+    /// else will ever use it), if the protocol can delete one.
+    fn session_left_behind(&self) -> Option<resumable_core::secret::SecretUrl> {
+        None
+    }
 }
 
 impl TaskMachine for Upload {
@@ -87,6 +93,10 @@ impl TaskMachine for Upload {
 
     fn cancel_at(&mut self, now: Instant) {
         let _ = self.cancel(now);
+    }
+
+    fn session_left_behind(&self) -> Option<resumable_core::secret::SecretUrl> {
+        self.upload_url().cloned()
     }
 
     fn milestone(event: &Event) -> Milestone<Completion> {

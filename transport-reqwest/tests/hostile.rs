@@ -345,6 +345,9 @@ async fn an_endless_503_ends_with_the_retry_budget() {
         let stats = emulator.stats();
         assert_eq!(stats.faults["throttle-503-seconds"], 3, "{script}");
         assert!(stats.requests_total <= 8, "{script}: {stats:?}");
+        // Without a checkpoint nothing can resume the session it gave up on: it is deleted.
+        let sessions = u64::from(during == RequestKind::Fragment);
+        assert_eq!(requests(&emulator, "cancel"), sessions, "{script}");
     }
 }
 

@@ -45,6 +45,8 @@ impl Upload {
     fn on_discarded(&mut self) {
         if let Phase::Abandoning(error) = &self.phase {
             let error = error.clone();
+            // Deleted: nothing is left to resume or to delete again.
+            self.upload_url = None;
             self.fail(error);
         }
     }
