@@ -22,7 +22,6 @@ use resumable_reqwest::{
 
 use crate::error::{CliError, check_url};
 use crate::size::parse_size;
-use resumable_core::digest::stored::hex;
 
 mod embedded;
 pub(crate) mod progress;
@@ -310,28 +309,17 @@ pub(crate) fn report(
     resumption: &Resumption,
     progress: &mut Progress,
 ) -> Result<Result<(), CliError>, CliError> {
-    let local_sha256 = result
+    // The local file's hashes come from the reads that sent it (no pass of their own).
+    let local = result
         .as_ref()
         .ok()
-        .and_then(|summary| summary.source_hashes)
-        .map(|hashes| hex(&hashes.sha256).to_ascii_lowercase());
-    // The embedded emulator says what it stored; a service may say it in the item's hashes.
-    let stored = match emulator {
-        Some(emulator) => emulator.stored(),
-        None => match result {
-            Ok(UploadSummary {
-                completion: Completed::Graph(completion),
-                ..
-            }) => completion
-                .item
-                .as_deref()
-                .and_then(report::StoredCopy::from_item),
-            _ => None,
-        },
-    };
+        .and_then(|summary| summary.source_hashes);
+    // The embedded emulator says what it stored (the service's own word was checked by the
+    // engine before it called the upload complete).
+    let stored = emulator.and_then(embedded::Embedded::stored);
     let outcome = Outcome {
         file: &args.file,
-        local_sha256: local_sha256.as_deref(),
+        local: local.as_ref(),
         result,
         emulator: emulator.map(|e| e.base_url()),
         stored: stored.as_ref(),

@@ -200,7 +200,7 @@ fn conflict_replace_overwrites_the_file_of_the_same_name() {
         .unwrap();
     assert_eq!(hash, quick_xor(&second));
     assert_eq!(replaced["verified"], "size and quickXorHash checked");
-    assert_eq!(replaced["sha256"], sha256(&second));
+    assert_eq!(replaced["quick_xor_hash"], quick_xor(&second));
     assert_ne!(replaced["item"]["eTag"], created["item"]["eTag"]);
     // The emulator lists every completed upload; the newest at the name holds the new bytes.
     let uploads = server.stored_at("same.bin");

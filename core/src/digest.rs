@@ -14,4 +14,4 @@ mod source;
 pub mod stored;
 
 pub use quick_xor::{Base64, QUICK_XOR_BASE64_LEN, QUICK_XOR_LEN, QuickXorHash};
-pub use source::{SourceDigest, SourceHashes};
+pub use source::{HashKinds, SourceDigest, SourceHashes};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use resumable_core::digest::SourceHashes;
+use resumable_core::digest::{HashKinds, SourceHashes};
 use resumable_core::engine::Upload;
 use resumable_core::engine::wopi::WopiUpload;
 use resumable_core::http::{Request, RequestId};
@@ -42,6 +42,12 @@ pub trait DrivenMachine: StateMachine {
         false
     }
 
+    /// The hashes the machine needs (QuickXorHash and CRC-32 always; SHA-1 or SHA-256 when it
+    /// says so).
+    fn wanted_hash_kinds(&self) -> HashKinds {
+        HashKinds::CHEAP
+    }
+
     /// Gives the source's hashes, or the error that kept them from being computed.
     fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
         let _ = (now, hashes);
@@ -63,6 +69,10 @@ impl DrivenMachine for Upload {
 
     fn awaits_source_hashes(&self) -> bool {
         Upload::awaits_source_hashes(self)
+    }
+
+    fn wanted_hash_kinds(&self) -> HashKinds {
+        Upload::wanted_hash_kinds(self)
     }
 
     fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
@@ -91,6 +101,10 @@ impl DrivenMachine for WopiUpload {
 
     fn awaits_source_hashes(&self) -> bool {
         WopiUpload::awaits_source_hashes(self)
+    }
+
+    fn wanted_hash_kinds(&self) -> HashKinds {
+        WopiUpload::wanted_hash_kinds(self)
     }
 
     fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
@@ -188,7 +202,7 @@ where
             }
         }
         if machine.awaits_source_hashes() {
-            let hashes = exchange.source_hashes().await;
+            let hashes = exchange.source_hashes(machine.wanted_hash_kinds()).await;
             machine.give_source_hashes(clock.now(), hashes);
             continue;
         }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use resumable_core::digest::SourceHashes;
+use resumable_core::digest::{HashKinds, SourceHashes};
 use resumable_core::http::{
     Auth, Body, Method, Request, RequestId, Response, Segment, TransportError,
 };
@@ -171,13 +171,22 @@ impl Exchange {
         self.digest.hashes_so_far()
     }
 
-    /// The source's hashes: those the reads so far computed, completed by reading what they
-    /// did not (off the executor).
-    pub async fn source_hashes(&self) -> std::io::Result<SourceHashes> {
+    /// The source's hashes including `kinds`: those the reads so far computed, completed by
+    /// reading what they did not (off the executor).
+    pub async fn source_hashes(&self, kinds: HashKinds) -> std::io::Result<SourceHashes> {
         let digest = self.digest.clone();
-        tokio::task::spawn_blocking(move || digest.hashes())
+        tokio::task::spawn_blocking(move || digest.hashes_with(kinds))
             .await
             .map_err(std::io::Error::other)?
+    }
+
+    /// The same exchange, its reads computing also the costly hashes `kinds` names (SHA-256
+    /// for a WOPI host's `CheckFileInfo`). Call it before anything is read.
+    pub fn with_hash_kinds(mut self, kinds: HashKinds) -> Self {
+        let inner = self.digest.inner();
+        self.digest = Arc::new(DigestingSource::with_kinds(inner, kinds));
+        self.source = self.digest.clone();
+        self
     }
 
     /// Source bytes handed to connections so far, retries included (a progress indicator that

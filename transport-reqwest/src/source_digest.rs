@@ -14,7 +14,7 @@ use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use resumable_core::digest::{SourceDigest, SourceHashes};
+use resumable_core::digest::{HashKinds, SourceDigest, SourceHashes};
 use resumable_core::range::ByteRange;
 
 use crate::source::{Source, for_each_block};
@@ -26,13 +26,24 @@ pub struct DigestingSource {
 }
 
 impl DigestingSource {
-    /// Wraps `inner`; nothing is hashed yet.
+    /// Wraps `inner`, computing QuickXorHash and CRC-32 (the cheap ones) as it is read;
+    /// nothing is hashed yet.
     pub fn new(inner: Arc<dyn Source>) -> Self {
-        let digest = SourceDigest::new(inner.len());
+        DigestingSource::with_kinds(inner, HashKinds::CHEAP)
+    }
+
+    /// Wraps `inner`, computing also the costly hashes `kinds` names as it is read.
+    pub fn with_kinds(inner: Arc<dyn Source>, kinds: HashKinds) -> Self {
+        let digest = SourceDigest::with_kinds(inner.len(), kinds);
         DigestingSource {
             inner,
             digest: Mutex::new(digest),
         }
+    }
+
+    /// The source it reads.
+    pub fn inner(&self) -> Arc<dyn Source> {
+        self.inner.clone()
     }
 
     /// The first byte not hashed yet.
@@ -54,6 +65,18 @@ impl DigestingSource {
     /// The source's hashes, if the reads so far covered every byte.
     pub fn hashes_so_far(&self) -> Option<SourceHashes> {
         self.lock().hashes()
+    }
+
+    /// The source's hashes including `kinds`: what the reads so far hashed, completed by
+    /// reading the rest; if the reads did not compute a kind asked for, the whole source is
+    /// read again for it. Blocks (call it off the executor).
+    pub fn hashes_with(&self, kinds: HashKinds) -> io::Result<SourceHashes> {
+        let computed = self.lock().kinds();
+        if computed.covers(kinds) {
+            return self.hashes();
+        }
+        let again = DigestingSource::with_kinds(self.inner.clone(), computed.union(kinds));
+        again.hashes()
     }
 
     /// The source's hashes: what the reads so far hashed, completed by reading the rest.
@@ -122,12 +145,26 @@ mod tests {
     #[test]
     fn reads_in_any_order_then_the_rest_give_the_whole_sources_hashes() {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
-        let source = DigestingSource::new(Arc::new(BytesSource::new(data.clone())));
+        let source =
+            DigestingSource::with_kinds(Arc::new(BytesSource::new(data.clone())), HashKinds::ALL);
         let mut buf = vec![0u8; 30_000];
         source.read_exact_at(50_000, &mut buf).unwrap(); // ahead of the cursor: not taken
         source.read_exact_at(0, &mut buf).unwrap();
         source.read_exact_at(10_000, &mut buf).unwrap(); // overlaps: the new part is taken
         assert_eq!(source.hashed(), 40_000);
         assert_eq!(source.hashes().unwrap(), SourceHashes::of(&data));
+    }
+
+    #[test]
+    fn kinds_the_reads_did_not_compute_are_read_for_again() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i % 253) as u8).collect();
+        let source = DigestingSource::new(Arc::new(BytesSource::new(data.clone())));
+        let mut buf = vec![0u8; 70_000];
+        source.read_exact_at(0, &mut buf).unwrap();
+        let cheap = source.hashes().unwrap();
+        assert_eq!((cheap.sha1, cheap.sha256), (None, None));
+        assert_eq!(cheap.quick_xor, SourceHashes::of(&data).quick_xor);
+        let all = source.hashes_with(HashKinds::ALL).unwrap();
+        assert_eq!(all, SourceHashes::of(&data));
     }
 }

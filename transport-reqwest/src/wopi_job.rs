@@ -215,12 +215,15 @@ impl Uploader {
         // Built first: the pass that reads the source for its ChunkId goes through the
         // exchange's digesting source, so it yields the source's hashes too, with no read of
         // their own.
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            self.tokens.clone(),
-            source,
-            self.timeouts,
-        ));
+        let exchange = Arc::new(
+            Exchange::new(
+                self.clients.clone(),
+                self.tokens.clone(),
+                source,
+                self.timeouts,
+            )
+            .with_hash_kinds(WopiUpload::SOURCE_HASH_KINDS),
+        );
         let plan = plan_wopi(
             &file_url,
             config,

@@ -59,6 +59,7 @@ impl Embedded {
                 path: file.path,
                 size: file.size,
                 sha256: file.sha256,
+                quick_xor: file.quick_xor_hash,
             })
     }
 }

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use resumable_core::digest::SourceHashes;
+use resumable_core::digest::stored::hex;
 use resumable_core::engine::wopi::{WopiCompletion, WopiError};
 use resumable_core::engine::{Completion, Failure, UploadError};
 use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
@@ -19,25 +21,20 @@ pub(crate) struct StoredCopy {
     pub(crate) path: String,
     /// Its size.
     pub(crate) size: u64,
-    /// Its SHA-256, as the emulator computed it from the bytes it received.
+    /// Its SHA-256 (lowercase hex), as the emulator computed it from the bytes it received.
     pub(crate) sha256: String,
+    /// Its QuickXorHash (base64), likewise.
+    pub(crate) quick_xor: String,
 }
 
 impl StoredCopy {
-    /// What a drive item says of itself when it carries a SHA-256 (`file.hashes.sha256Hash`,
-    /// as OneDrive personal accounts and the emulator report it); `None` otherwise.
-    pub(crate) fn from_item(item: &str) -> Option<StoredCopy> {
-        let item: Value = serde_json::from_str(item).ok()?;
-        let sha256 = item.pointer("/file/hashes/sha256Hash")?.as_str()?;
-        Some(StoredCopy {
-            path: item
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("the item")
-                .to_owned(),
-            size: item.get("size").and_then(Value::as_u64).unwrap_or(0),
-            sha256: sha256.to_ascii_lowercase(),
-        })
+    /// Whether it is the local file: by SHA-256 where the upload computed one (WOPI), else by
+    /// QuickXorHash.
+    fn is(&self, local: &SourceHashes) -> bool {
+        match local.sha256 {
+            Some(sha256) => hex(&sha256).eq_ignore_ascii_case(&self.sha256),
+            None => local.quick_xor_base64().as_str() == self.quick_xor,
+        }
     }
 }
 
@@ -54,8 +51,8 @@ pub(crate) enum Completed {
 pub(crate) struct Outcome<'a> {
     /// The local file.
     pub(crate) file: &'a Path,
-    /// Its SHA-256, when it was read whole.
-    pub(crate) local_sha256: Option<&'a str>,
+    /// Its hashes, from the reads that sent it, when it was read whole.
+    pub(crate) local: Option<&'a SourceHashes>,
     /// How the upload ended.
     pub(crate) result: &'a Result<UploadSummary<Completed>, UploadFailure>,
     /// The embedded emulator's address, if the upload went there.
@@ -78,7 +75,7 @@ impl Outcome<'_> {
             Ok(_)
                 if self
                     .stored
-                    .is_some_and(|s| Some(s.sha256.as_str()) != self.local_sha256) =>
+                    .is_some_and(|s| !self.local.is_some_and(|l| s.is(l))) =>
             {
                 "mismatch"
             }
@@ -106,10 +103,12 @@ impl Outcome<'_> {
             ("completed", _) => None,
             ("mismatch", _) => Some(match self.stored {
                 Some(stored) => format!(
-                    "the service stored {} bytes with SHA-256 {}, not the local file's {}; did the file change during the upload? upload it again",
+                    "the service stored {} bytes with QuickXorHash {}, not the local file's {}; did the file change during the upload? upload it again",
                     stored.size,
-                    stored.sha256,
-                    self.local_sha256.unwrap_or("unknown")
+                    stored.quick_xor,
+                    self.local
+                        .map(|l| l.quick_xor_base64().as_str().to_owned())
+                        .unwrap_or_else(|| "unknown".into())
                 ),
                 None => "the upload completed but the emulator lists no stored file; this is a bug, please report it".into(),
             }),
@@ -183,7 +182,8 @@ impl Outcome<'_> {
             "file": self.file.display().to_string(),
             "bytes": stats.total,
             "confirmed": stats.confirmed,
-            "sha256": self.local_sha256,
+            "sha256": self.local.and_then(|l| l.sha256).map(|h| hex(&h).to_ascii_lowercase()),
+            "quick_xor_hash": self.local.map(|l| l.quick_xor_base64().as_str().to_owned()),
             "elapsed_ms": u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
             "retries": stats.retries,
             "resyncs": stats.resyncs,
@@ -196,14 +196,10 @@ impl Outcome<'_> {
         }
         if let Ok(UploadSummary {
             completion: Completed::Graph(completion),
-            source_hashes,
             ..
         }) = self.result
         {
             object["verified"] = completion.verification.to_string().into();
-            if let Some(hashes) = source_hashes {
-                object["quick_xor_hash"] = hashes.quick_xor_base64().as_str().into();
-            }
         }
         if let Ok(UploadSummary {
             completion: Completed::Wopi(done),
@@ -220,6 +216,7 @@ impl Outcome<'_> {
                 "path": stored.path,
                 "size": stored.size,
                 "sha256": stored.sha256,
+                "quick_xor_hash": stored.quick_xor,
             });
         }
         if let Some(reason) = self.reason() {
@@ -281,16 +278,25 @@ impl Outcome<'_> {
             )),
             Err(_) => {}
         }
-        if let Some(local) = self.local_sha256 {
-            lines.push(format!("local  SHA-256 {local}"));
+        if let Some(local) = self.local {
+            lines.push(format!("local  QuickXorHash {}", local.quick_xor_base64()));
+            if let Some(sha256) = local.sha256 {
+                lines.push(format!(
+                    "local  SHA-256 {}",
+                    hex(&sha256).to_ascii_lowercase()
+                ));
+            }
         }
         if let Some(stored) = self.stored {
-            let verdict = if Some(stored.sha256.as_str()) == self.local_sha256 {
+            let verdict = if self.local.is_some_and(|l| stored.is(l)) {
                 "identical"
             } else {
                 "DIFFERENT"
             };
-            lines.push(format!("stored SHA-256 {} ({verdict})", stored.sha256));
+            lines.push(format!(
+                "stored QuickXorHash {} ({verdict})",
+                stored.quick_xor
+            ));
         }
         if let Ok(UploadSummary {
             checkpoint_warning: Some(warning),
@@ -413,27 +419,4 @@ fn where_it_went(
 /// The item JSON as a value (kept as a string if the service sent something else).
 fn parse_item(item: &str) -> Value {
     serde_json::from_str(item).unwrap_or_else(|_| Value::String(item.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_items_sha256_is_read_in_any_case() {
-        let item = r#"{"name":"a.bin","size":3,"file":{"hashes":{"sha256Hash":"BA7816BF"}}}"#;
-        assert_eq!(
-            StoredCopy::from_item(item),
-            Some(StoredCopy {
-                path: "a.bin".into(),
-                size: 3,
-                sha256: "ba7816bf".into()
-            })
-        );
-        assert_eq!(
-            StoredCopy::from_item(r#"{"name":"a.bin","file":{"hashes":{"quickXorHash":"x"}}}"#),
-            None
-        );
-        assert_eq!(StoredCopy::from_item("not json"), None);
-    }
 }

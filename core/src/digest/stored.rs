@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::json::property;
 
-use super::source::SourceHashes;
+use super::source::{HashKinds, SourceHashes};
 
 /// A hash a service may report for a stored file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,6 +55,10 @@ pub struct Verification {
     /// What the service said of the stored file that could be checked beyond size and hashes
     /// (for mail attachments: the `Location` of the attachment).
     pub location: bool,
+    /// Hashes the service reported that were not computed of the source (a costly one, where a
+    /// cheap one that was computed matched).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub unchecked: Vec<HashKind>,
 }
 
 impl Verification {
@@ -87,8 +91,11 @@ impl fmt::Display for Verification {
             f.write_str(part)?;
         }
         f.write_str(" checked")?;
-        if !self.has_hash() {
+        if !self.has_hash() && self.unchecked.is_empty() {
             f.write_str(", no hash returned")?;
+        }
+        for kind in &self.unchecked {
+            write!(f, "; {kind} not computed")?;
         }
         Ok(())
     }
@@ -213,7 +220,17 @@ impl StoredItem {
         }
     }
 
-    /// Compares the size and every hash given with the source's.
+    /// The costly hashes the item reports: those the source's hashes must hold for every
+    /// reported hash to be compared.
+    pub fn reported_kinds(&self) -> HashKinds {
+        HashKinds {
+            sha1: self.hashes.iter().any(|(k, _)| *k == HashKind::Sha1),
+            sha256: self.hashes.iter().any(|(k, _)| *k == HashKind::Sha256),
+        }
+    }
+
+    /// Compares the size and every hash given with the source's (a costly hash the source's
+    /// hashes lack is listed as unchecked).
     pub fn check(
         &self,
         source: &SourceHashes,
@@ -221,14 +238,19 @@ impl StoredItem {
     ) -> Result<Verification, Mismatch> {
         let size = self.check_size(source.size, size_required)?;
         let mut hashes = Vec::new();
+        let mut unchecked = Vec::new();
         for (kind, stored) in &self.hashes {
-            check_hash(*kind, stored, source)?;
-            hashes.push(*kind);
+            if check_hash(*kind, stored, source)? {
+                hashes.push(*kind);
+            } else {
+                unchecked.push(*kind);
+            }
         }
         Ok(Verification {
             size,
             hashes,
             location: false,
+            unchecked,
         })
     }
 }
@@ -258,33 +280,39 @@ pub fn check_graph_item(
     StoredItem::parse_graph(item)?.check(source, size_required)
 }
 
-/// Checks one reported hash against the source's.
+/// Checks one reported hash against the source's: `Ok(true)` if it matches, `Ok(false)` if the
+/// source's hashes lack that kind (not computed).
 ///
 /// ```
 /// use resumable_core::digest::SourceHashes;
 /// use resumable_core::digest::stored::{check_hash, HashKind};
 /// let source = SourceHashes::of(b"abc");
 /// // crc32("abc") = 0x352441C2; OneDrive writes it little-endian.
-/// assert!(check_hash(HashKind::Crc32, "C2412435", &source).is_ok());
-/// assert!(check_hash(HashKind::Crc32, "352441c2", &source).is_ok());
+/// assert_eq!(check_hash(HashKind::Crc32, "C2412435", &source), Ok(true));
+/// assert_eq!(check_hash(HashKind::Crc32, "352441c2", &source), Ok(true));
 /// assert!(check_hash(HashKind::Crc32, "00000000", &source).is_err());
 /// ```
-pub fn check_hash(kind: HashKind, stored: &str, source: &SourceHashes) -> Result<(), Mismatch> {
+pub fn check_hash(kind: HashKind, stored: &str, source: &SourceHashes) -> Result<bool, Mismatch> {
     let stored = stored.trim();
     let matches = match kind {
         HashKind::QuickXor => stored == source.quick_xor_base64().as_str(),
-        HashKind::Sha1 => hex_eq(stored, &source.sha1),
+        HashKind::Sha1 => match &source.sha1 {
+            Some(sha1) => hex_eq(stored, sha1),
+            None => return Ok(false),
+        },
         HashKind::Crc32 => {
             hex_eq(stored, &source.crc32.to_be_bytes())
                 || hex_eq(stored, &source.crc32.to_le_bytes())
         }
-        HashKind::Sha256 => {
-            hex_eq(stored, &source.sha256)
-                || stored == super::Base64::<44>::encode(&source.sha256).as_str()
-        }
+        HashKind::Sha256 => match &source.sha256 {
+            Some(sha256) => {
+                hex_eq(stored, sha256) || stored == super::Base64::<44>::encode(sha256).as_str()
+            }
+            None => return Ok(false),
+        },
     };
     if matches {
-        return Ok(());
+        return Ok(true);
     }
     Err(Mismatch::Hash {
         kind,
@@ -297,9 +325,9 @@ pub fn check_hash(kind: HashKind, stored: &str, source: &SourceHashes) -> Result
 fn written(kind: HashKind, source: &SourceHashes) -> String {
     match kind {
         HashKind::QuickXor => source.quick_xor_base64().as_str().into(),
-        HashKind::Sha1 => hex(&source.sha1),
+        HashKind::Sha1 => source.sha1.map(|h| hex(&h)).unwrap_or_default(),
         HashKind::Crc32 => hex(&source.crc32.to_le_bytes()),
-        HashKind::Sha256 => hex(&source.sha256),
+        HashKind::Sha256 => source.sha256.map(|h| hex(&h)).unwrap_or_default(),
     }
 }
 
@@ -345,9 +373,9 @@ mod tests {
         let good = alloc::format!(
             r#"{{"Size":11,"File":{{"Hashes":{{"quickXorHash":"{}","sha1Hash":"{}","crc32Hash":"{}","sha256Hash":"{}"}}}}}}"#,
             source.quick_xor_base64(),
-            hex(&source.sha1),
+            hex(&source.sha1.unwrap()),
             hex(&source.crc32.to_le_bytes()),
-            hex(&source.sha256).to_lowercase(),
+            hex(&source.sha256.unwrap()).to_lowercase(),
         );
         let checked = check_graph_item(&good, &source, true).unwrap();
         assert_eq!(checked.hashes.len(), 4);

@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::chunk::ChunkPlanner;
-use crate::digest::SourceHashes;
+use crate::digest::{HashKinds, SourceHashes};
 use crate::http::{Request, RequestId};
 use crate::range::ByteRange;
 use crate::range_set::RangeSet;
@@ -211,6 +211,9 @@ pub struct Upload {
     /// The service named the file while other fragments were in flight: judged once they are
     /// answered (no new fragment goes out meanwhile). The range is the answering fragment's.
     pub(crate) pending_candidate: Option<(Option<ByteRange>, Completion)>,
+    /// The costly hashes the stored file's check needs of the source (beyond QuickXorHash and
+    /// CRC-32): asked of the transport through [`Upload::wanted_hash_kinds`].
+    pub(crate) wanted_kinds: HashKinds,
 }
 
 impl Upload {
@@ -252,6 +255,7 @@ impl Upload {
             source_modified: None,
             session_answered: false,
             pending_candidate: None,
+            wanted_kinds: HashKinds::CHEAP,
             config,
         })
     }
@@ -588,7 +592,13 @@ impl Upload {
         if hashes.size != self.config.total {
             return;
         }
-        self.source_hashes = Some(hashes);
+        // Keep the richer of what was given.
+        if self
+            .source_hashes
+            .is_none_or(|known| hashes.kinds().covers(known.kinds()))
+        {
+            self.source_hashes = Some(hashes);
+        }
         if let Phase::Verifying(candidate) = &self.phase {
             let candidate = candidate.clone();
             self.finish_candidate(now, candidate);
@@ -602,6 +612,14 @@ impl Upload {
         if !self.is_over() {
             self.fail(UploadError::SourceRead);
         }
+    }
+
+    /// The hashes the source's must include when given with [`Upload::set_source_hashes`]:
+    /// QuickXorHash and CRC-32 always; SHA-1 or SHA-256 only when the service reported no
+    /// cheap hash but those (a transport that computed only the cheap ones reads the source
+    /// again for them).
+    pub fn wanted_hash_kinds(&self) -> HashKinds {
+        self.wanted_kinds
     }
 
     /// Whether the machine waits for [`Upload::set_source_hashes`] before it can end.

@@ -13,7 +13,8 @@
 //! last byte, confirmed bytes forgotten) lead to asking the service where it is; after a few,
 //! the upload gives up on the service, deleting the session, rather than loop or believe it.
 
-use crate::digest::stored::{Mismatch, StoredItem, Verification};
+use crate::digest::HashKinds;
+use crate::digest::stored::{HashKind, Mismatch, StoredItem, Verification};
 use crate::range::ByteRange;
 use crate::time::{Instant, UnixTime};
 
@@ -119,7 +120,24 @@ impl Upload {
                 ..Verification::default()
             }
         } else {
-            let Some(source) = self.source_hashes else {
+            // A cheap hash (QuickXorHash, CRC-32) the reads computed proves the content; if the
+            // service reports only costly ones, the source's must be computed for them.
+            let cheap = stored
+                .hashes
+                .iter()
+                .any(|(kind, _)| matches!(kind, HashKind::QuickXor | HashKind::Crc32));
+            let wanted = if cheap {
+                HashKinds::CHEAP
+            } else {
+                stored.reported_kinds()
+            };
+            let usable = self.source_hashes.filter(|h| h.kinds().covers(wanted));
+            let Some(source) = usable else {
+                if self.wanted_kinds.covers(wanted) && self.source_hashes.is_some() {
+                    // Asked for and still not given: nothing proves the file.
+                    return self.fail(UploadError::SourceRead);
+                }
+                self.wanted_kinds = self.wanted_kinds.union(wanted);
                 self.in_flight.clear();
                 self.schedule.open();
                 self.phase = Phase::Verifying(candidate);

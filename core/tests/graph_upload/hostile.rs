@@ -362,3 +362,40 @@ fn a_resume_vouched_for_keeps_the_bytes_in_flight_at_the_interruption() {
     let resent = sim.fragment_ranges_from(before);
     assert!(resent.iter().all(|r| r.start() >= 2 * CHUNK), "{resent:?}");
 }
+
+#[test]
+fn a_service_reporting_only_a_costly_hash_gets_it_computed_and_compared() {
+    let total = 2 * CHUNK;
+    for (right, seed) in [(true, 84), (false, 85)] {
+        let mut sim = Sim::new(Service::Drive, total, seed);
+        let sha1 = if right {
+            SourceHashes::of(&sim.source).sha1.unwrap()
+        } else {
+            [0x5A; 20]
+        };
+        let item = body(format!(
+            r#"{{"id":"x","size":{total},"file":{{"hashes":{{"sha1Hash":"{}"}}}}}}"#,
+            resumable_core::digest::stored::hex(&sha1)
+        ));
+        sim = sim.with_script(vec![(2, Fault::Answer(201, item))]);
+        let mut up = upload(Service::Drive, total, seed);
+        let outcome = sim.run(&mut up);
+        // No QuickXorHash to go by: the engine asked for the source's SHA-1.
+        assert!(up.wanted_hash_kinds().sha1);
+        match outcome {
+            Outcome::Completed(done) if right => {
+                assert_eq!(done.verification.hashes, [HashKind::Sha1]);
+            }
+            Outcome::Failed(UploadError::StoredFileDiffers { mismatch, .. }) if !right => {
+                assert!(matches!(
+                    mismatch,
+                    Mismatch::Hash {
+                        kind: HashKind::Sha1,
+                        ..
+                    }
+                ));
+            }
+            other => panic!("{right}: {other:?}"),
+        }
+    }
+}

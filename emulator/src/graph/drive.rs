@@ -83,7 +83,7 @@ impl DriveItem {
 pub(crate) fn hashes_json(hashes: &SourceHashes, reported: DriveHashes) -> Value {
     let mut json = json!({ "quickXorHash": base64(&hashes.quick_xor) });
     if reported == DriveHashes::Personal {
-        json["sha1Hash"] = Value::from(hex(&hashes.sha1));
+        json["sha1Hash"] = Value::from(hex(&hashes.sha1.unwrap_or_default()));
         json["crc32Hash"] = Value::from(hex(&hashes.crc32.to_le_bytes()));
     }
     json

@@ -61,8 +61,8 @@ impl ContentDigest {
             size: self.len(),
             quick_xor: hashers.quick_xor.finish(),
             crc32: hashers.crc32.clone().finalize(),
-            sha1: hashers.sha1.clone().finalize().into(),
-            sha256: hashers.sha256.clone().finalize().into(),
+            sha1: Some(hashers.sha1.clone().finalize().into()),
+            sha256: Some(hashers.sha256.clone().finalize().into()),
         }
     }
 }

@@ -89,7 +89,7 @@ impl StoredFile {
         StoredFile {
             path,
             size: hashes.size,
-            sha256: hex(&hashes.sha256),
+            sha256: hex(&hashes.sha256.unwrap_or_default()),
             quick_xor_hash: base64(&hashes.quick_xor),
             protocol,
             completed_at: completed_at(crate::clock::wall_now()),

@@ -173,7 +173,7 @@ pub(crate) async fn put_chunked_file(
         file.sequence = file.sequence.max(sequence).saturating_add(1);
         file.version += 1;
         file.size = hashes.size;
-        file.sha256 = Some(hashes.sha256);
+        file.sha256 = hashes.sha256;
         (file.sequence, file.version_text())
     };
     let mut answer = StatusCode::OK.into_response();

@@ -29,7 +29,8 @@ impl FileState {
     pub(crate) fn sha256_text(&self) -> String {
         let sha256 = self
             .sha256
-            .unwrap_or_else(|| crate::storage::ContentDigest::new().hashes().sha256);
+            .or_else(|| crate::storage::ContentDigest::new().hashes().sha256)
+            .unwrap_or_default();
         crate::storage::base64(&sha256)
     }
 

@@ -236,6 +236,7 @@ fn ranges_follow_the_hosts_offset_and_the_commit_carries_no_chunk() {
         size: true,
         hashes: vec![crate::digest::stored::HashKind::Sha256],
         location: false,
+        unchecked: vec![],
     };
     assert_eq!(
         drive.events().last(),
@@ -252,7 +253,7 @@ fn ranges_follow_the_hosts_offset_and_the_commit_carries_no_chunk() {
 
 /// A `CheckFileInfo` answer for a file of `size` bytes whose content is `content`.
 pub(super) fn file_info(size: u64, content: &[u8]) -> Response {
-    let sha = crate::digest::SourceHashes::of(content).sha256;
+    let sha = crate::digest::SourceHashes::of(content).sha256.unwrap();
     let sha = crate::digest::Base64::<44>::encode(&sha);
     Response::new(200).with_body(format!(
         r#"{{"BaseFileName":"a.docx","Size":{size},"SHA256":"{sha}","Version":"v"}}"#

@@ -6,8 +6,8 @@
 
 use serde_json::Value;
 
-use crate::digest::SourceHashes;
 use crate::digest::stored::{HashKind, Mismatch, Verification, check_hash};
+use crate::digest::{HashKinds, SourceHashes};
 use crate::http::{RequestKind, Response};
 use crate::json::property;
 use crate::retry::StatusClass;
@@ -44,6 +44,18 @@ impl WopiUpload {
             self.phase,
             Phase::Completed(_) | Phase::Failed | Phase::Cancelled
         )
+    }
+
+    /// The hashes a WOPI upload needs of the source: SHA-256, which `CheckFileInfo` reports.
+    /// A transport computes them in the pass that reads the source for its ChunkIds.
+    pub const SOURCE_HASH_KINDS: HashKinds = HashKinds {
+        sha1: false,
+        sha256: true,
+    };
+
+    /// The hashes the machine needs of the source ([`WopiUpload::SOURCE_HASH_KINDS`]).
+    pub fn wanted_hash_kinds(&self) -> HashKinds {
+        Self::SOURCE_HASH_KINDS
     }
 
     /// Whether the machine waits for [`WopiUpload::set_source_hashes`] before it can end.
@@ -135,12 +147,13 @@ impl WopiUpload {
             // The source holds other streams too: its hashes are not the file's.
             return self.unchecked(completion);
         }
-        let Some(source) = self.source_hashes else {
+        let Some(source) = self.source_hashes.filter(|h| h.sha256.is_some()) else {
             self.phase = Phase::VerifyingFile { completion, sha256 };
             return;
         };
         match check_hash(HashKind::Sha256, &sha256, &source) {
-            Ok(()) => {
+            Ok(false) => self.unchecked(completion),
+            Ok(true) => {
                 completion.verification.hashes.push(HashKind::Sha256);
                 self.own_commit_check = None;
                 self.complete(completion);
