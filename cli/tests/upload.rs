@@ -24,13 +24,17 @@ fn without_a_destination_it_uploads_to_an_embedded_emulator() {
     let out = run(resumable().arg("upload").arg(&file));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    let expected = sha256(&bytes);
+    let expected = quick_xor(&bytes);
     assert!(
-        stdout.contains(&format!("local  SHA-256 {expected}")),
+        stdout.contains(&format!("local  QuickXorHash {expected}")),
         "{stdout}"
     );
     assert!(
-        stdout.contains(&format!("stored SHA-256 {expected} (identical)")),
+        stdout.contains(&format!("stored QuickXorHash {expected} (identical)")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("verified against the service: size and quickXorHash checked"),
         "{stdout}"
     );
     assert!(

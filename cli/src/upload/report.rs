@@ -293,10 +293,15 @@ impl Outcome<'_> {
             } else {
                 "DIFFERENT"
             };
-            lines.push(format!(
-                "stored QuickXorHash {} ({verdict})",
-                stored.quick_xor
-            ));
+            // Compared the way `StoredCopy::is` compares: by SHA-256 where the upload has one.
+            if self.local.is_some_and(|l| l.sha256.is_some()) {
+                lines.push(format!("stored SHA-256 {} ({verdict})", stored.sha256));
+            } else {
+                lines.push(format!(
+                    "stored QuickXorHash {} ({verdict})",
+                    stored.quick_xor
+                ));
+            }
         }
         if let Ok(UploadSummary {
             checkpoint_warning: Some(warning),

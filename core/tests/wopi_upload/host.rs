@@ -158,7 +158,9 @@ impl WopiHost {
     /// `CheckFileInfo`: the committed `MainContent`'s size and SHA-256 (base64).
     fn check_file_info(&self) -> Response {
         let content = self.streams.get("MainContent").cloned().unwrap_or_default();
-        let sha = resumable_core::digest::SourceHashes::of(&content).sha256;
+        let sha = resumable_core::digest::SourceHashes::of(&content)
+            .sha256
+            .unwrap_or_default();
         let sha = base64_of(&sha);
         Response::new(200).with_body(format!(
             r#"{{"BaseFileName":"f.docx","Size":{},"SHA256":"{sha}","Version":"{}"}}"#,
