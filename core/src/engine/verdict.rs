@@ -93,15 +93,29 @@ impl Upload {
     /// are not known yet.
     pub(crate) fn finish_candidate(&mut self, now: Instant, candidate: Candidate) {
         let Some(item) = candidate.completion.item.as_deref() else {
-            // A mail attachment: `201` with its `Location`; nothing else to check.
-            let verification = Verification {
-                location: candidate.completion.location.is_some(),
-                ..Verification::default()
-            };
-            return self.complete(Completion {
-                verification,
-                ..candidate.completion
-            });
+            let is_mail = matches!(self.config.target, Target::MailAttachment(_));
+            if is_mail && candidate.completion.location.is_some() {
+                // A mail attachment: `201` with its `Location`; nothing else to check.
+                let verification = Verification {
+                    location: true,
+                    ..Verification::default()
+                };
+                return self.complete(Completion {
+                    verification,
+                    ..candidate.completion
+                });
+            }
+            // "Done" with nothing to check (no item, no attachment Location): as good as a lost
+            // answer. Read the item where only this upload can have made it, else say so.
+            self.maybe_completed = true;
+            self.awaiting_caller = false;
+            if self.completion_check_url().is_some() && !candidate.looked_up {
+                self.in_flight.clear();
+                self.phase = Phase::CheckingCompletion;
+            } else {
+                self.fail(self.completion_unconfirmed());
+            }
+            return;
         };
         let stored = match StoredItem::parse_graph(item) {
             Ok(stored) => stored,

@@ -399,3 +399,46 @@ fn a_service_reporting_only_a_costly_hash_gets_it_computed_and_compared() {
         }
     }
 }
+
+#[test]
+fn a_done_answer_with_nothing_to_check_is_not_taken_on_faith() {
+    // The last fragment of a drive item answers 201 with no item and no Location: the file is
+    // looked up by path and proven by its hash (the honest server stored it on the way).
+    let total = 2 * CHUNK;
+    let mut sim = Sim::new(Service::Drive, total, 86);
+    let mut up = upload(Service::Drive, total, 86);
+    // The fragment is stored, its answer replaced by an empty 201.
+    sim = sim.with_script(vec![(2, Fault::Answer(201, ""))]);
+    let outcome = sim.run(&mut up);
+    // The empty answer stored nothing here: the lookup finds no file, and the upload cannot be
+    // confirmed rather than be called done.
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(UploadError::CompletionUnconfirmed { .. }) | Outcome::Completed(_)
+        ),
+        "{outcome:?}"
+    );
+    if let Outcome::Completed(done) = &outcome {
+        assert!(done.verification.has_hash(), "{done:?}");
+        sim.assert_stored_source();
+    }
+    assert!(
+        sim.requests
+            .iter()
+            .any(|r| r.kind == resumable_core::http::RequestKind::FetchResource),
+        "looked the item up"
+    );
+    // A print document has nowhere to look: unconfirmed, never completed.
+    let mut sim =
+        Sim::new(Service::Print, 200_000, 87).with_script(vec![(1, Fault::Answer(201, ""))]);
+    let mut up = upload(Service::Print, 200_000, 87);
+    let outcome = sim.run(&mut up);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(UploadError::CompletionUnconfirmed { .. })
+        ),
+        "{outcome:?}"
+    );
+}
