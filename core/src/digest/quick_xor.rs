@@ -145,8 +145,15 @@ pub struct Base64<const N: usize>([u8; N]);
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 impl<const N: usize> Base64<N> {
-    /// Encodes `bytes`, whose base64 form must be exactly `N` characters long.
-    pub(crate) fn encode(bytes: &[u8]) -> Self {
+    /// Encodes `bytes`, whose base64 form must be exactly `N` characters long
+    /// (`bytes.len().div_ceil(3) * 4`).
+    ///
+    /// ```
+    /// use resumable_core::digest::Base64;
+    /// assert_eq!(Base64::<4>::encode(b"f").as_str(), "Zg==");
+    /// assert_eq!(Base64::<8>::encode(b"foob").as_str(), "Zm9vYg==");
+    /// ```
+    pub fn encode(bytes: &[u8]) -> Self {
         debug_assert_eq!(bytes.len().div_ceil(3) * 4, N);
         let mut out = [b'='; N];
         for (group, dst) in bytes.chunks(3).zip(out.chunks_exact_mut(4)) {
@@ -161,6 +168,11 @@ impl<const N: usize> Base64<N> {
             }
         }
         Base64(out)
+    }
+
+    /// The text as ASCII bytes.
+    pub const fn into_bytes(self) -> [u8; N] {
+        self.0
     }
 
     /// The text.
@@ -224,6 +236,15 @@ mod tests {
         let mut one = QuickXorHash::new();
         one.update(&[1]);
         assert_eq!(one.finish()[0], 1);
+    }
+
+    #[test]
+    fn base64_pads_like_the_standard() {
+        assert_eq!(Base64::<0>::encode(b"").as_str(), "");
+        assert_eq!(Base64::<4>::encode(b"f").as_str(), "Zg==");
+        assert_eq!(Base64::<4>::encode(b"fo").as_str(), "Zm8=");
+        assert_eq!(Base64::<4>::encode(b"foo").as_str(), "Zm9v");
+        assert_eq!(Base64::<8>::encode(b"foob").as_str(), "Zm9vYg==");
     }
 
     #[test]

@@ -289,6 +289,25 @@ impl FragmentSizing {
         }
     }
 
+    /// The largest fragment this sizing may choose.
+    ///
+    /// ```
+    /// use resumable_core::engine::FragmentSizing;
+    /// assert_eq!(FragmentSizing::Fixed(327_680).largest(), 327_680);
+    /// ```
+    pub const fn largest(&self) -> u64 {
+        match *self {
+            FragmentSizing::Fixed(size) => size,
+            FragmentSizing::Adaptive { initial, max, .. } => {
+                if initial > max {
+                    initial
+                } else {
+                    max
+                }
+            }
+        }
+    }
+
     /// The planner this sizing asks for under `rule`.
     pub fn planner(&self, rule: FragmentRule) -> ChunkPlanner {
         match *self {
@@ -448,10 +467,7 @@ impl UploadConfig {
 
     /// The largest fragment the planner may choose.
     pub(crate) fn largest_fragment(&self) -> u64 {
-        match self.fragment_size {
-            FragmentSizing::Fixed(size) => size,
-            FragmentSizing::Adaptive { initial, max, .. } => initial.max(max),
-        }
+        self.fragment_size.largest()
     }
 
     /// The planner this configuration asks for.

@@ -26,8 +26,6 @@ pub const CHUNK_ID_LEN: usize = 16;
 /// Length of a ChunkId's base64 form (with its two `=` of padding).
 pub const CHUNK_ID_BASE64_LEN: usize = 24;
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 impl ChunkId {
     /// The ChunkId of `chunk`.
     ///
@@ -85,19 +83,7 @@ impl ChunkId {
     /// assert_eq!(&ChunkId::of(b"SomeRandomText").to_base64(), b"pBw0Ufss5SPFsfoEWGi2+w==");
     /// ```
     pub fn to_base64(&self) -> [u8; CHUNK_ID_BASE64_LEN] {
-        let mut out = [b'='; CHUNK_ID_BASE64_LEN];
-        let (groups, last) = self.0.as_chunks::<3>();
-        for (group, dst) in groups.iter().zip(out.chunks_exact_mut(4)) {
-            let n = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
-            for (i, d) in dst.iter_mut().enumerate() {
-                *d = ALPHABET[(n >> (18 - 6 * i) & 63) as usize];
-            }
-        }
-        // 16 = 5 * 3 + 1: one byte is left, written as two characters and two `=`.
-        let byte = last[0];
-        out[20] = ALPHABET[usize::from(byte >> 2)];
-        out[21] = ALPHABET[usize::from(byte & 3) << 4];
-        out
+        crate::digest::Base64::<CHUNK_ID_BASE64_LEN>::encode(&self.0).into_bytes()
     }
 
     /// Parses the base64 form from bytes: exactly 24 characters of the standard alphabet ending

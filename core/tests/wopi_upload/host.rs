@@ -161,7 +161,7 @@ impl WopiHost {
         let sha = resumable_core::digest::SourceHashes::of(&content)
             .sha256
             .unwrap_or_default();
-        let sha = base64_of(&sha);
+        let sha = resumable_core::digest::Base64::<44>::encode(&sha);
         Response::new(200).with_body(format!(
             r#"{{"BaseFileName":"f.docx","Size":{},"SHA256":"{sha}","Version":"{}"}}"#,
             content.len(),
@@ -378,26 +378,4 @@ impl WopiHost {
             .with_header("X-WOPI-SequenceNumber", self.sequence.to_string())
             .with_header("X-WOPI-ItemVersion", format!("v{}", self.version))
     }
-}
-
-/// Standard base64 with padding.
-fn base64_of(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for group in bytes.chunks(3) {
-        let b = [
-            group[0],
-            *group.get(1).unwrap_or(&0),
-            *group.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= group.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

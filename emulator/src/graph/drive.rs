@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use super::path::DriveTarget;
 use crate::config::DriveHashes;
 use crate::ids::IdSource;
-use crate::storage::base64;
 
 /// What to do when the name is taken (`@microsoft.graph.conflictBehavior`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -81,7 +80,7 @@ impl DriveItem {
 /// (upper-case hex) and `crc32Hash` (the CRC-32's bytes in little-endian order, upper-case
 /// hex, as OneDrive writes it). No `sha256Hash`: Microsoft documents it as not supported.
 pub(crate) fn hashes_json(hashes: &SourceHashes, reported: DriveHashes) -> Value {
-    let mut json = json!({ "quickXorHash": base64(&hashes.quick_xor) });
+    let mut json = json!({ "quickXorHash": hashes.quick_xor_base64().as_str() });
     if reported == DriveHashes::Personal {
         json["sha1Hash"] = Value::from(hex(&hashes.sha1.unwrap_or_default()));
         json["crc32Hash"] = Value::from(hex(&hashes.crc32.to_le_bytes()));

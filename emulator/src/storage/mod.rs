@@ -21,7 +21,7 @@ use resumable_core::digest::SourceHashes;
 use resumable_core::time::UnixTime;
 use serde::{Deserialize, Serialize};
 
-pub(crate) use digest::{ContentDigest, base64};
+pub(crate) use digest::ContentDigest;
 pub(crate) use positional::{PositionalSink, SegmentWriter};
 pub(crate) use sequential::{Checkpoint, SequentialSink};
 
@@ -90,7 +90,7 @@ impl StoredFile {
             path,
             size: hashes.size,
             sha256: hex(&hashes.sha256.unwrap_or_default()),
-            quick_xor_hash: base64(&hashes.quick_xor),
+            quick_xor_hash: hashes.quick_xor_base64().as_str().to_owned(),
             protocol,
             completed_at: completed_at(crate::clock::wall_now()),
             disk_path,

@@ -31,7 +31,9 @@ impl FileState {
             .sha256
             .or_else(|| crate::storage::ContentDigest::new().hashes().sha256)
             .unwrap_or_default();
-        crate::storage::base64(&sha256)
+        resumable_core::digest::Base64::<44>::encode(&sha256)
+            .as_str()
+            .to_owned()
     }
 
     /// The version as `X-WOPI-ItemVersion` and CheckFileInfo's `Version` write it.

@@ -165,14 +165,6 @@ impl WopiConfig {
         Ok(())
     }
 
-    /// The largest range the planner may choose.
-    pub(crate) fn largest_range(&self) -> u64 {
-        match self.range_size {
-            FragmentSizing::Fixed(size) => size,
-            FragmentSizing::Adaptive { initial, max, .. } => initial.max(max),
-        }
-    }
-
     /// The range planner this configuration asks for.
     pub(crate) fn planner(&self) -> ChunkPlanner {
         self.range_size.planner(FragmentRule::WOPI_UPLOAD_SESSION)

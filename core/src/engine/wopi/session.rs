@@ -114,7 +114,7 @@ impl WopiUpload {
         self.stream
             .len()
             .saturating_mul(2)
-            .saturating_add(self.config.largest_range().saturating_mul(4))
+            .saturating_add(self.config.range_size.largest().saturating_mul(4))
     }
 
     /// Moves to the host's offset `reported` where the engine believed `believed`. Returns

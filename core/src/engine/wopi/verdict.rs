@@ -34,16 +34,9 @@ impl WopiUpload {
     /// [`WopiError::SourceRead`].
     pub fn source_unreadable(&mut self, now: Instant) {
         let _ = now;
-        if !self.is_finished_phase() {
+        if !self.is_over() {
             self.fail(WopiError::SourceRead);
         }
-    }
-
-    fn is_finished_phase(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::Completed(_) | Phase::Failed | Phase::Cancelled
-        )
     }
 
     /// The hashes a WOPI upload needs of the source: SHA-256, which `CheckFileInfo` reports.
