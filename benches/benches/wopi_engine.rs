@@ -11,10 +11,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use resumable_core::engine::FragmentSizing;
-use resumable_core::engine::wopi::{WopiConfig, WopiStream, WopiUpload};
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::wopi::{WopiConfig, WopiStream, WopiUpload};
 use resumable_core::http::{RequestKind, Response};
-use resumable_core::machine::StateMachine;
+use resumable_core::session::StateMachine;
 use resumable_core::time::Instant;
 use resumable_core::wopi::ChunkId;
 

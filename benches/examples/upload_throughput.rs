@@ -22,7 +22,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use bytes::Bytes;
-use resumable_core::engine::{DriveItem, FragmentSizing, Target};
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::{DriveItem, Target};
 use resumable_core::secret::Secret;
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, StorageMode};
 use resumable_reqwest::source::FileSource;

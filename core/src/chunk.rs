@@ -346,5 +346,79 @@ impl ChunkPlanner {
     }
 }
 
+/// How fragment sizes are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum FragmentSizing {
+    /// Always about this many bytes (must suit the target's rule).
+    Fixed(u64),
+    /// Start at `initial` and steer each fragment toward taking `target` on the measured link,
+    /// within `min..=max` (see [`ChunkPlanner::adaptive`]).
+    Adaptive {
+        /// The first fragment size.
+        initial: u64,
+        /// The time one fragment should take.
+        target: Duration,
+        /// The smallest fragment size.
+        min: u64,
+        /// The largest fragment size.
+        max: u64,
+    },
+}
+
+impl FragmentSizing {
+    /// Checks every size this sizing names (the fixed size; the initial, smallest and largest
+    /// adaptive sizes) against `rule`.
+    ///
+    /// ```
+    /// use resumable_core::chunk::FragmentRule;
+    /// use resumable_core::chunk::FragmentSizing;
+    /// assert!(FragmentSizing::Fixed(1_000).check(FragmentRule::WOPI_UPLOAD_SESSION).is_ok());
+    /// assert!(FragmentSizing::Fixed(1_000).check(FragmentRule::GRAPH_DRIVE).is_err());
+    /// ```
+    pub fn check(&self, rule: FragmentRule) -> Result<(), FragmentSizeError> {
+        match *self {
+            FragmentSizing::Fixed(size) => rule.check(size),
+            FragmentSizing::Adaptive {
+                initial, min, max, ..
+            } => [initial, min, max]
+                .into_iter()
+                .try_for_each(|size| rule.check(size)),
+        }
+    }
+
+    /// The largest fragment this sizing may choose.
+    ///
+    /// ```
+    /// use resumable_core::chunk::FragmentSizing;
+    /// assert_eq!(FragmentSizing::Fixed(327_680).largest(), 327_680);
+    /// ```
+    pub const fn largest(&self) -> u64 {
+        match *self {
+            FragmentSizing::Fixed(size) => size,
+            FragmentSizing::Adaptive { initial, max, .. } => {
+                if initial > max {
+                    initial
+                } else {
+                    max
+                }
+            }
+        }
+    }
+
+    /// The planner this sizing asks for under `rule`.
+    pub fn planner(&self, rule: FragmentRule) -> ChunkPlanner {
+        match *self {
+            FragmentSizing::Fixed(size) => ChunkPlanner::new(rule, size),
+            FragmentSizing::Adaptive {
+                initial,
+                target,
+                min,
+                max,
+            } => ChunkPlanner::adaptive(rule, initial, target, min, max),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

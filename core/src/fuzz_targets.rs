@@ -198,12 +198,12 @@ pub fn chunk_id_base64(data: &[u8]) {
 /// second request while one is in flight, never stall (no request, no deadline, nothing to wait
 /// for), and never print a secret.
 pub fn wopi_upload_hostile_answers(data: &[u8]) {
-    use crate::engine::FragmentSizing;
-    use crate::engine::wopi::{
+    use crate::chunk::FragmentSizing;
+    use crate::wopi::{
         SequenceConflictPolicy, WopiConfig, WopiEvent, WopiState, WopiStream, WopiUpload,
     };
     use crate::http::{Body, Response, TransportError};
-    use crate::machine::StateMachine;
+    use crate::session::StateMachine;
     use crate::time::{Duration, Instant};
     use alloc::format;
     use alloc::string::ToString;

@@ -59,9 +59,9 @@
 //! ```
 //! # #[cfg(feature = "alloc")] {
 //! use resumable_core::digest::SourceHashes;
-//! use resumable_core::engine::{DriveItem, Event, Target, Upload, UploadConfig};
+//! use resumable_core::graph::{DriveItem, Event, Target, Upload, UploadConfig};
 //! use resumable_core::http::{Body, Method, Request, Response, TransportError};
-//! use resumable_core::machine::StateMachine;
+//! use resumable_core::session::StateMachine;
 //! use resumable_core::time::{Instant, UnixTime, WallClock};
 //! use std::time::SystemTime;
 //!
@@ -145,7 +145,7 @@
 //! assert_eq!(stored, file);
 //! assert!(item.unwrap().contains("big.bin"));
 //! # }
-//! # Ok::<(), resumable_core::engine::UploadError>(())
+//! # Ok::<(), resumable_core::graph::UploadError>(())
 //! ```
 //!
 //! ## What `Completed` proves
@@ -221,7 +221,7 @@ pub mod buffer;
 pub mod chunk;
 pub mod digest;
 #[cfg(feature = "alloc")]
-pub mod engine;
+pub mod graph;
 #[cfg(feature = "alloc")]
 #[doc(hidden)]
 pub mod fuzz_targets;
@@ -229,14 +229,16 @@ pub mod fuzz_targets;
 pub mod http;
 #[cfg(feature = "alloc")]
 mod json;
-#[cfg(feature = "alloc")]
-pub mod machine;
 pub mod range;
 pub mod range_set;
 pub mod retry;
 #[cfg(feature = "alloc")]
 pub mod secret;
+#[cfg(feature = "alloc")]
+pub mod session;
 pub mod time;
+#[cfg(feature = "alloc")]
+pub mod wire;
 pub mod wopi;
 #[cfg(feature = "alloc")]
 pub mod workbook;

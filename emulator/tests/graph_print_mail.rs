@@ -265,7 +265,7 @@ async fn mail_attachments_are_at_most_150_mb_in_decimal_megabytes() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     // The engine refuses what the emulator refuses, so a client built on it never meets this 400.
     assert_eq!(
-        resumable_core::engine::MAIL_ATTACHMENT_MAX,
+        resumable_core::graph::MAIL_ATTACHMENT_MAX,
         EmulatorConfig::default().limits.mail_file_max
     );
 }

@@ -13,10 +13,10 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use resumable_core::digest::{HashKinds, SourceHashes};
-use resumable_core::engine::Upload;
-use resumable_core::engine::wopi::WopiUpload;
+use resumable_core::graph::Upload;
+use resumable_core::wopi::WopiUpload;
 use resumable_core::http::{Request, RequestId};
-use resumable_core::machine::StateMachine;
+use resumable_core::session::StateMachine;
 use resumable_core::time::Instant;
 use tokio::sync::mpsc;
 

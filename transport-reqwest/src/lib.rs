@@ -9,7 +9,7 @@
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures::StreamExt;
-//! use resumable_core::engine::{DriveItem, Event, Target};
+//! use resumable_core::graph::{DriveItem, Event, Target};
 //! use resumable_core::secret::Secret;
 //! use resumable_reqwest::source::FileSource;
 //! use resumable_reqwest::{CheckpointStore, Destination, UploadJob, Uploader};

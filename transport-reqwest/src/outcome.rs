@@ -4,8 +4,8 @@ use resumable_core::digest::SourceHashes;
 use std::fmt;
 use std::time::Duration;
 
-use resumable_core::engine::wopi::WopiError;
-use resumable_core::engine::{Completion, UploadError};
+use resumable_core::wopi::WopiError;
+use resumable_core::graph::{Completion, UploadError};
 
 use crate::start::{Resumption, StartError};
 
@@ -41,7 +41,7 @@ impl UploadStats {
 
 /// A completed upload. `C` is what the service said of the stored file: a Graph
 /// [`Completion`] (item JSON, `Location`), or a WOPI host's
-/// [`WopiCompletion`](resumable_core::engine::wopi::WopiCompletion) (new sequence number, item
+/// [`WopiCompletion`](resumable_core::wopi::WopiCompletion) (new sequence number, item
 /// version).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -5,7 +5,7 @@
 //! through [`DigestingSource`] once, on the blocking thread that read it, so the hashes cost no
 //! read of their own. The digest takes only what continues from its cursor (retries read bytes
 //! again; print fragments go out of order); when the machine asks for the hashes
-//! ([`Upload::awaits_source_hashes`](resumable_core::engine::Upload::awaits_source_hashes)),
+//! ([`Upload::awaits_source_hashes`](resumable_core::graph::Upload::awaits_source_hashes)),
 //! [`DigestingSource::hashes`] reads whatever the sending never did (the part a resumed upload
 //! skipped), and only that.
 

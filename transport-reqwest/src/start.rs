@@ -16,11 +16,9 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use resumable_core::engine::wopi::WopiError;
-use resumable_core::engine::{
-    Checkpoint, CheckpointError, Stage, Target, Upload, UploadConfig, UploadError, Verified,
-    VerifyError,
-};
+use resumable_core::wopi::WopiError;
+use resumable_core::graph::{Checkpoint, Stage, Target, Upload, UploadConfig, UploadError, Verified};
+use resumable_core::session::{CheckpointError, VerifyError};
 use resumable_core::secret::SecretUrl;
 use resumable_core::time::Instant;
 

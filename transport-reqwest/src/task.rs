@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use resumable_core::engine::wopi::WopiUpload;
-use resumable_core::engine::{Event, ExplicitCommit, Upload};
+use resumable_core::wopi::WopiUpload;
+use resumable_core::graph::{Event, ExplicitCommit, Upload};
 use resumable_core::http::{Auth, Body, Method, Request, RequestId, RequestKind};
 use resumable_core::secret::SecretUrl;
 use resumable_core::time::Instant;
@@ -36,7 +36,7 @@ pub type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;
 /// Acts on the machine after one of its events, at the given time (a Graph upload that
 /// commits as soon as all bytes are received).
 pub(crate) type EventHook<M> =
-    Box<dyn FnMut(&mut M, &<M as resumable_core::machine::StateMachine>::Event, Instant) + Send>;
+    Box<dyn FnMut(&mut M, &<M as resumable_core::session::StateMachine>::Event, Instant) + Send>;
 
 /// A running upload: of a Graph [`Upload`] by default, of a [`WopiUpload`] as a
 /// [`WopiTask`](crate::WopiTask).
@@ -45,7 +45,7 @@ pub(crate) type EventHook<M> =
 /// # async fn example(uploader: resumable_reqwest::Uploader, job: resumable_reqwest::UploadJob)
 /// # -> Result<(), Box<dyn std::error::Error>> {
 /// use futures::StreamExt;
-/// use resumable_core::engine::Event;
+/// use resumable_core::graph::Event;
 ///
 /// let mut task = uploader.start(job).await?;
 /// while let Some(event) = task.next().await {
@@ -116,7 +116,7 @@ impl<M: TaskMachine> UploadTask<M> {
     /// (a deferred commit, unless the job commits when received) call [`UploadTask::commit`],
     /// and after [`Event::NameConflict`] call [`UploadTask::commit_with_source_url`] or
     /// [`UploadTask::cancel`]; a WOPI `412` under
-    /// [`SequenceConflictPolicy::Ask`](resumable_core::engine::wopi::SequenceConflictPolicy::Ask)
+    /// [`SequenceConflictPolicy::Ask`](resumable_core::wopi::SequenceConflictPolicy::Ask)
     /// waits for [`UploadTask::commit_with_sequence_number`]. Until then the task waits (and
     /// the session eventually expires).
     pub async fn finish(mut self) -> Result<UploadSummary<M::Completion>, UploadFailure> {
@@ -151,7 +151,7 @@ impl UploadTask<Upload> {
 
 impl UploadTask<WopiUpload> {
     /// After a `412` the job chose to decide on
-    /// ([`WopiEvent::SequenceConflict`](resumable_core::engine::wopi::WopiEvent::SequenceConflict)
+    /// ([`WopiEvent::SequenceConflict`](resumable_core::wopi::WopiEvent::SequenceConflict)
     /// with `retrying: false`): commits again with `sequence_number`, typically the host's,
     /// which overwrites the version the host holds.
     pub fn commit_with_sequence_number(&self, sequence_number: u64) {

@@ -2,8 +2,8 @@
 //! [`WopiUpload`] both run in one [`UploadTask`](crate::UploadTask), with one loop, one
 //! checkpoint writer and one way of counting what happened.
 
-use resumable_core::engine::wopi::{WopiCompletion, WopiEvent, WopiUpload};
-use resumable_core::engine::{Completion, Event, Upload};
+use resumable_core::wopi::{WopiCompletion, WopiEvent, WopiUpload};
+use resumable_core::graph::{Completion, Event, Upload};
 use resumable_core::time::{Instant, WallClock};
 use resumable_core::wopi::CHUNK_PREFIX_LEN;
 

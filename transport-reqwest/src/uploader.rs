@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use resumable_core::engine::{Event, Target, Upload, UploadConfig};
+use resumable_core::graph::{Event, Target, Upload, UploadConfig};
 use resumable_core::secret::Secret;
 
 use crate::checkpoint_store::CheckpointStore;
@@ -21,7 +21,8 @@ use crate::token::{StaticToken, TokenProvider};
 /// One file to upload: where its bytes come from, where they go, and how.
 ///
 /// ```
-/// use resumable_core::engine::{DriveItem, FragmentSizing, Target};
+/// use resumable_core::chunk::FragmentSizing;
+/// use resumable_core::graph::{DriveItem, Target};
 /// use resumable_reqwest::{CheckpointStore, Destination, UploadJob};
 /// use resumable_reqwest::source::BytesSource;
 ///
@@ -111,7 +112,7 @@ impl UploadJob {
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// use resumable_core::engine::{DriveItem, Target};
+/// use resumable_core::graph::{DriveItem, Target};
 /// use resumable_core::secret::Secret;
 /// use resumable_reqwest::{Destination, UploadJob, Uploader};
 /// use resumable_reqwest::source::FileSource;

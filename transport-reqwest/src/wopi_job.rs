@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use resumable_core::engine::wopi::{WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload};
+use resumable_core::wopi::{WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload};
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_core::wopi::ChunkId;
 
@@ -33,7 +33,7 @@ pub type WopiSummary = UploadSummary<WopiCompletion>;
 /// One file to upload to a WOPI host: where its bytes come from, the file URL, and how.
 ///
 /// ```
-/// use resumable_core::engine::FragmentSizing;
+/// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::secret::Secret;
 /// use resumable_reqwest::{CheckpointStore, WopiJob};
 /// use resumable_reqwest::source::BytesSource;
@@ -179,7 +179,7 @@ impl Uploader {
     /// ```no_run
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
     /// use futures::StreamExt;
-    /// use resumable_core::engine::wopi::WopiEvent;
+    /// use resumable_core::wopi::WopiEvent;
     /// use resumable_reqwest::source::FileSource;
     /// use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
     ///

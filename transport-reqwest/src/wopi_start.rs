@@ -18,10 +18,10 @@
 use std::io;
 use std::sync::Arc;
 
-use resumable_core::engine::wopi::{
+use resumable_core::wopi::{
     WopiCheckpoint, WopiConfig, WopiError, WopiStage, WopiStream, WopiUpload,
 };
-use resumable_core::engine::{CheckpointError, SourceChange, VerifyError};
+use resumable_core::session::{CheckpointError, SourceChange, VerifyError};
 use resumable_core::range::ByteRange;
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_core::time::Instant;

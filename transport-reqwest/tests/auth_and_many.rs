@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use resumable_core::engine::{DriveItem, FragmentSizing, Target, UploadError};
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::{DriveItem, Target, UploadError};
 use resumable_core::http::{Auth, Body, Method, Request, RequestId, RequestKind};
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_reqwest::exchange::{Exchange, HttpClients};

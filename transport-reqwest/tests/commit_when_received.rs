@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use resumable_core::engine::{DriveItem, FragmentSizing, Target};
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::{DriveItem, Target};
 use resumable_core::secret::Secret;
 use resumable_emulator::{Emulator, EmulatorConfig, StorageMode};
 use resumable_reqwest::source::BytesSource;

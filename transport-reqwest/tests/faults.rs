@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use resumable_core::engine::{MailAttachment, PrintDocument, Target};
+use resumable_core::graph::{MailAttachment, PrintDocument, Target};
 use resumable_emulator::EmulatorHandle;
 use resumable_reqwest::UploadJob;
 use resumable_reqwest::source::BytesSource;

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use resumable_core::engine::{Checkpoint, Event, MailAttachment, Target};
+use resumable_core::graph::{Checkpoint, Event, MailAttachment, Target};
 use resumable_emulator::EmulatorHandle;
 use resumable_reqwest::source::{BytesSource, FileSource, Source};
 use resumable_reqwest::{
@@ -41,7 +41,7 @@ fn job_with(
     job(
         emulator.drive_upload_session_url("r.bin"),
         source,
-        Target::DriveItem(resumable_core::engine::DriveItem::new()),
+        Target::DriveItem(resumable_core::graph::DriveItem::new()),
         KIB320,
     )
     .checkpoint(store.clone())
@@ -264,7 +264,7 @@ async fn another_uploads_checkpoint_is_refused() {
     let elsewhere = job(
         emulator.drive_upload_session_url("other.bin"),
         Arc::new(BytesSource::new(bytes.clone())),
-        Target::DriveItem(resumable_core::engine::DriveItem::new()),
+        Target::DriveItem(resumable_core::graph::DriveItem::new()),
         KIB320,
     )
     .checkpoint(store.clone());

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use resumable_core::engine::FragmentSizing;
-use resumable_core::engine::wopi::{
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::wopi::{
     SequenceConflictPolicy, WopiConfig, WopiError, WopiEvent, WopiSessionLoss,
 };
 use resumable_core::secret::Secret;
@@ -435,7 +435,7 @@ async fn a_checkpoint_of_the_other_protocol_is_refused_and_kept() {
     let graph = resumable_reqwest::UploadJob::new(
         BytesSource::new(bytes.clone()),
         resumable_reqwest::Destination::new_session(emulator.drive_upload_session_url("x")),
-        resumable_core::engine::Target::DriveItem(resumable_core::engine::DriveItem::new()),
+        resumable_core::graph::Target::DriveItem(resumable_core::graph::DriveItem::new()),
     )
     .checkpoint(store.clone());
     let error = uploader.start(graph).await.unwrap_err();

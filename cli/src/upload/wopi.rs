@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resumable_core::chunk::FragmentRule;
-use resumable_core::engine::FragmentSizing;
+use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::Secret;
 use resumable_reqwest::source::{FileSource, Source};
 use resumable_reqwest::{CheckpointStore, Resumption, Uploader, WopiJob};

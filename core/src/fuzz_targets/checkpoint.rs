@@ -3,10 +3,11 @@
 use alloc::format;
 use alloc::vec::Vec;
 
-use crate::engine::wopi::{WopiCheckpoint, WopiUpload};
-use crate::engine::{CHECKPOINT_VERSION, Checkpoint, Upload};
+use crate::wopi::{WopiCheckpoint, WopiUpload};
+use crate::graph::{Checkpoint, Upload};
+use crate::session::CHECKPOINT_VERSION;
 use crate::http::Response;
-use crate::machine::StateMachine;
+use crate::session::StateMachine;
 use crate::time::Instant;
 
 use super::Choices;

@@ -6,13 +6,11 @@ use alloc::vec::Vec;
 
 use crate::digest::SourceHashes;
 use crate::digest::stored::{StoredItem, check_hash};
-use crate::engine::answer::{Answer, parse_answer, service_error_code};
-use crate::engine::{
-    Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, FragmentSizing, MailAttachment,
-    PrintDocument, SessionLoss, State, Target, Upload, UploadConfig,
-};
+use crate::wire::graph_answer::{Answer, parse_answer, service_error_code};
+use crate::chunk::FragmentSizing;
+use crate::graph::{Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, MailAttachment, PrintDocument, SessionLoss, State, Target, Upload, UploadConfig};
 use crate::http::{Auth, Body, Method, Request, RequestKind, Response, TransportError};
-use crate::machine::StateMachine;
+use crate::session::StateMachine;
 use crate::range::{ByteRange, ContentRange};
 use crate::retry::StatusClass;
 use crate::secret::SecretUrl;
@@ -55,7 +53,7 @@ fn item_body(choices: &mut Choices<'_>, total: u64) -> String {
 /// every hash is the source's, after every byte went out in a session this upload made (or one
 /// it took over, whose earlier bytes it cannot know).
 fn assert_proven(
-    done: &crate::engine::Completion,
+    done: &crate::graph::Completion,
     total: u64,
     sent: &[ByteRange],
     took_over: bool,

@@ -5,7 +5,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::http::{Auth, Request, RequestKind, Response, TransportError};
-use crate::machine::StateMachine;
+use crate::session::StateMachine;
 use crate::retry::{StatusClass, requested_wait};
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 use crate::workbook::{

@@ -66,7 +66,7 @@
 //!
 //! ```
 //! use resumable_core::http::{Request, RequestKind, Response};
-//! use resumable_core::machine::StateMachine;
+//! use resumable_core::session::StateMachine;
 //! use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
 //! use std::time::SystemTime;
 //! use resumable_core::workbook::{

@@ -13,11 +13,11 @@ use super::event::{Creation, ExpiryReason, WorkbookEvent};
 use super::graph_error::GraphError;
 use super::keep_alive::KeepAlive;
 use super::url::WorkbookUrl;
-use crate::engine::ServerClock;
+use crate::session::ServerClock;
 use crate::http::{
     Auth, Body, Header, Method, Request, RequestId, RequestKind, Response, TransportError,
 };
-use crate::machine::StateMachine;
+use crate::session::StateMachine;
 use crate::retry::Retrier;
 use crate::secret::{Secret, SecretUrl};
 use crate::time::{Instant, WallClock};
@@ -133,7 +133,7 @@ impl WorkbookSession {
     ///
     /// ```
     /// use resumable_core::http::{Method, RequestKind};
-    /// use resumable_core::machine::StateMachine;
+    /// use resumable_core::session::StateMachine;
     /// use resumable_core::time::Instant;
     /// use resumable_core::workbook::{WorkbookConfig, WorkbookSession, WorkbookUrl};
     ///

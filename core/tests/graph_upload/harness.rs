@@ -6,12 +6,10 @@
 //! answer or the machine's `poll_timeout`, so hours of retries take milliseconds.
 
 use resumable_core::digest::SourceHashes;
-use resumable_core::engine::{
-    Checkpoint, Completion, DriveItem, Event, FragmentSizing, MailAttachment, PrintDocument, State,
-    Target, Upload, UploadConfig, UploadError,
-};
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::{Checkpoint, Completion, DriveItem, Event, MailAttachment, PrintDocument, State, Target, Upload, UploadConfig, UploadError};
 use resumable_core::http::{Auth, Body, Request, RequestKind, Response, TransportError};
-use resumable_core::machine::StateMachine;
+use resumable_core::session::StateMachine;
 use resumable_core::range::{ByteRange, ContentRange};
 use resumable_core::retry::{JitterRng, StatusClass};
 use resumable_core::time::{Duration, Instant, WallClock};
@@ -119,7 +117,7 @@ pub fn target(service: Service) -> Target {
 /// A configuration for `service` with small fragments, so small files make many of them.
 pub fn config(service: Service, total: u64, seed: u64) -> UploadConfig {
     let mut config = UploadConfig::new(target(service), total);
-    config.fragment_size = resumable_core::engine::FragmentSizing::Fixed(match service {
+    config.fragment_size = resumable_core::chunk::FragmentSizing::Fixed(match service {
         Service::Drive => 327_680,
         Service::Print => 200_000,
         Service::Mail => 300_000,

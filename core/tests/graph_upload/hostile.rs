@@ -6,7 +6,8 @@
 
 use resumable_core::digest::SourceHashes;
 use resumable_core::digest::stored::{HashKind, Mismatch};
-use resumable_core::engine::{Event, Failure, Upload, UploadError, Violation};
+use resumable_core::graph::{Event, Upload, UploadError};
+use resumable_core::session::{Failure, Violation};
 use resumable_core::http::{Method, RequestKind};
 use resumable_core::time::{Duration, Instant};
 
@@ -95,7 +96,7 @@ fn a_final_item_of_the_wrong_size_fails_clearly() {
         assert_eq!(
             error,
             UploadError::StoredFileDiffers {
-                destination: resumable_core::engine::Destination::DriveItem,
+                destination: resumable_core::graph::Destination::DriveItem,
                 mismatch: Mismatch::Size {
                     source: total,
                     stored
@@ -312,7 +313,7 @@ fn a_status_answering_the_item_after_a_lost_last_answer_is_checked_then_taken() 
 
 /// Runs a drive upload of four fragments until its first is confirmed and its second is on its
 /// way, takes the checkpoint, and kills it: the second fragment still lands on the server.
-fn killed_with_a_fragment_in_flight(seed: u64) -> (Sim, resumable_core::engine::Checkpoint) {
+fn killed_with_a_fragment_in_flight(seed: u64) -> (Sim, resumable_core::graph::Checkpoint) {
     let total = 4 * CHUNK;
     let mut sim = Sim::new(Service::Drive, total, seed);
     let mut up = upload(Service::Drive, total, seed);
@@ -344,7 +345,7 @@ fn a_resume_that_cannot_vouch_for_the_source_gives_up_bytes_it_cannot_check() {
     assert!(sim.events.iter().any(|e| matches!(
         e,
         Event::SessionLost {
-            cause: resumable_core::engine::SessionLossCause::Unverifiable,
+            cause: resumable_core::graph::SessionLossCause::Unverifiable,
             starting_over: true
         }
     )));

@@ -1,10 +1,9 @@
 //! One test per lesson of SPEC section 5 that concerns upload sessions, named after it.
 
-use resumable_core::engine::{
-    Checkpoint, DriveItem, Event, FragmentSizing, Stage, State, Target, Upload, UploadConfig,
-};
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::{Checkpoint, DriveItem, Event, Stage, State, Target, Upload, UploadConfig};
 use resumable_core::http::{Auth, Body, Method, RequestKind, Response};
-use resumable_core::machine::StateMachine;
+use resumable_core::session::StateMachine;
 use resumable_core::range::ByteRange;
 use resumable_core::secret::SecretUrl;
 use resumable_core::time::{Duration, Instant};
@@ -126,7 +125,7 @@ fn lesson_04_a_small_file_completes_with_exactly_one_put() {
 
 #[test]
 fn lesson_05_open_ranges_are_not_mangled() {
-    use resumable_core::engine::answer::{Answer, parse_answer};
+    use resumable_core::wire::graph_answer::{Answer, parse_answer};
     let answer = Response::new(202).with_body(r#"{"nextExpectedRanges":["26-"]}"#);
     let Ok(Answer::Session(status)) = parse_answer(&answer, 100) else {
         panic!("a session answer")
@@ -243,7 +242,7 @@ fn lesson_09_engine_half_retries_describe_the_same_source_range_again() {
 
 #[test]
 fn lesson_10_property_names_in_any_casing() {
-    use resumable_core::engine::answer::{Answer, parse_answer};
+    use resumable_core::wire::graph_answer::{Answer, parse_answer};
     let answer = Response::new(200).with_body(
         r#"{"EXPIRATIONDATETIME":"2026-01-29T09:21:55.523Z","nextexpectedranges":"5-9, 20-"}"#,
     );

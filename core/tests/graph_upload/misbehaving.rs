@@ -1,7 +1,8 @@
 //! Servers that misbehave or answer in unusual shapes: several gaps, accepted fragments
 //! that store nothing, 404s alternating with live answers, a dead session after a doubt.
 
-use resumable_core::engine::{Failure, Upload, UploadError};
+use resumable_core::graph::{Upload, UploadError};
+use resumable_core::session::Failure;
 use resumable_core::http::RequestKind;
 use resumable_core::range::ByteRange;
 use resumable_core::retry::GiveUp;

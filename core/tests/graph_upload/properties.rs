@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use resumable_core::engine::UploadError;
+use resumable_core::graph::UploadError;
 use resumable_core::http::{Auth, Body, Request, RequestKind};
 use resumable_core::retry::JitterRng;
 use resumable_core::time::Instant;

@@ -1,11 +1,9 @@
 //! Sizes, variants and scenarios the engine must handle end to end.
 
-use resumable_core::engine::{
-    Checkpoint, CheckpointError, ConflictBehavior, DriveItem, Event, ExplicitCommit, Failure,
-    SessionLoss, SessionLossCause, State, Target, Upload, UploadConfig, UploadError, VerifyError,
-};
+use resumable_core::graph::{Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLoss, SessionLossCause, State, Target, Upload, UploadConfig, UploadError};
+use resumable_core::session::{CheckpointError, Failure, VerifyError};
 use resumable_core::http::{Auth, Body, Method, RequestKind};
-use resumable_core::machine::StateMachine;
+use resumable_core::session::StateMachine;
 use resumable_core::range::ByteRange;
 use resumable_core::retry::GiveUp;
 use resumable_core::time::{Duration, Instant, WallClock};
@@ -65,7 +63,7 @@ fn empty_file_is_refused_with_advice_to_use_a_simple_upload() {
 
 #[test]
 fn a_mail_attachment_over_150_mb_is_refused_before_any_request() {
-    use resumable_core::engine::{MAIL_ATTACHMENT_MAX, MailAttachment};
+    use resumable_core::graph::{MAIL_ATTACHMENT_MAX, MailAttachment};
     let target = || Target::MailAttachment(MailAttachment::new("a.bin"));
     let at_limit = UploadConfig::new(target(), 150_000_000);
     assert!(Upload::create(create_url(Service::Mail), at_limit, Instant::ZERO).is_ok());
@@ -497,7 +495,7 @@ fn a_changed_source_fails_verification_and_restarts_whole() {
     };
     assert_eq!(
         change,
-        resumable_core::engine::SourceChange::Fragment {
+        resumable_core::session::SourceChange::Fragment {
             range: ByteRange::new(CHUNK, 2 * CHUNK).unwrap()
         }
     );

@@ -1,8 +1,8 @@
 //! Checkpoints across a process kill: resume at the host's offset, after the session expired,
 //! after completion; a changed source and damaged files are refused with typed errors.
 
-use resumable_core::engine::wopi::{WopiCheckpoint, WopiEvent, WopiStage, WopiUpload};
-use resumable_core::engine::{CheckpointError, SourceChange, VerifyError};
+use resumable_core::wopi::{WopiCheckpoint, WopiEvent, WopiStage, WopiUpload};
+use resumable_core::session::{CheckpointError, SourceChange, VerifyError};
 use resumable_core::http::RequestKind;
 use resumable_core::range::ByteRange;
 use resumable_core::time::{Duration, Instant};
@@ -170,7 +170,7 @@ fn damaged_and_foreign_checkpoints_are_typed_errors() {
         WopiCheckpoint::from_bytes(newer.as_bytes()),
         Err(CheckpointError::UnsupportedVersion { found: 2 })
     );
-    assert!(resumable_core::engine::Checkpoint::from_bytes(&saved).is_err());
+    assert!(resumable_core::graph::Checkpoint::from_bytes(&saved).is_err());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The commit against the host: sequence numbers under each policy, locks, 413, the 501
 //! fallback, a lost commit answer, several streams, and chunks the host already holds.
 
-use resumable_core::engine::wopi::{
+use resumable_core::wopi::{
     SequenceConflictPolicy, WopiConfig, WopiError, WopiEvent, WopiState,
 };
 use resumable_core::http::RequestKind;

@@ -1,7 +1,7 @@
 //! Ranges under faults: sizes at the range boundaries, lost answers after storing, partial
 //! stores, timeouts, 5xx, and 400s with and without the host's offset.
 
-use resumable_core::engine::wopi::{WopiEvent, WopiSessionLoss};
+use resumable_core::wopi::{WopiEvent, WopiSessionLoss};
 use resumable_core::http::RequestKind;
 
 use super::harness::{Fault, Outcome, Sim, random_faults};
@@ -169,7 +169,7 @@ fn heavy_random_faults_still_store_the_file_and_resend_only_probes() {
         let mut config =
             super::harness::config(super::harness::streams(&sim.source, &[]), 1_500, seed);
         config.on_sequence_conflict =
-            resumable_core::engine::wopi::SequenceConflictPolicy::Adopt { max: 4 };
+            resumable_core::wopi::SequenceConflictPolicy::Adopt { max: 4 };
         let mut upload = sim.upload_with(config);
         let outcome = sim.run(&mut upload);
         assert!(

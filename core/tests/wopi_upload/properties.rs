@@ -4,7 +4,7 @@
 //! the commit. The model is the source itself.
 
 use proptest::prelude::*;
-use resumable_core::engine::wopi::{SequenceConflictPolicy, WopiCheckpoint, WopiUpload};
+use resumable_core::wopi::{SequenceConflictPolicy, WopiCheckpoint, WopiUpload};
 use resumable_core::range::ByteRange;
 use resumable_core::wopi::ChunkId;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use resumable_core::http::{Request, RequestKind};
-use resumable_core::machine::StateMachine;
+use resumable_core::session::StateMachine;
 use resumable_core::time::Instant;
 use resumable_core::workbook::{WorkbookEvent, WorkbookSession as SessionMachine};
 use tokio::sync::{mpsc, watch};

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use resumable_core::engine::{DriveItem, FragmentSizing, Target, UploadConfig};
+use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::{DriveItem, Target, UploadConfig};
 use resumable_core::secret::Secret;
 use resumable_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode, StoredFile, TimeScale,

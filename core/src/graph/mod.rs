@@ -1,0 +1,68 @@
+//! The upload engine: Microsoft Graph upload sessions (drive items, print documents, mail
+//! attachments) as a sans-IO state machine, [`Upload`].
+//!
+//! # Life of an upload
+//!
+//! 1. **Create the session** ([`State::CreatingSession`]): `POST createUploadSession` with the
+//!    target's JSON body (`item`/`conflictBehavior`/`name`/`fileSize`/`deferCommit`, print
+//!    `properties`, or the mail `AttachmentItem`) and the caller's bearer token, for this
+//!    request only. Or start from a session made elsewhere ([`Upload::continue_session`]) or from
+//!    a [`Checkpoint`] ([`Upload::resume`]); both ask the server where it is first.
+//! 2. **Upload fragments** ([`State::Uploading`]): `PUT uploadUrl` with `Content-Range` and a
+//!    body described as a range of the source ([`Body::Source`](crate::http::Body::Source)), never
+//!    with an `Authorization` header. Drives and mail send in order, one at a time; drives end
+//!    every fragment but the last on a 320 KiB boundary; print documents keep up to four in
+//!    flight.
+//! 3. **Resynchronise when unsure** ([`State::Resynchronising`]): after a timeout, a lost
+//!    connection, a 5xx, a 416 or a 404, `GET uploadUrl` says which bytes the server has; the
+//!    next fragment starts there (skipping or trimming what was already stored).
+//! 4. **Wait when told** ([`State::WaitingToRetry`]): `Retry-After` is honoured; blind retries
+//!    back off exponentially with seeded jitter inside a budget that refills on progress.
+//! 5. **Finish**: the last fragment's answer carries the item ([`State::Completed`]); with a
+//!    deferred commit the bytes wait in [`State::CommitPending`] for [`Upload::commit`]; a name
+//!    conflict waits in [`State::NameConflict`] for [`Upload::commit_with_source_url`].
+//!
+//! Sessions expire: the engine knows when from `expirationDateTime` (each answer extends it) and
+//! treats the session as gone shortly before, rather than sending into a dead session. A session
+//! that is gone (404 after a few delayed retries, or expired) is replaced by a new one and the
+//! upload starts over, within [`SessionPolicy::max_sessions`]. Two exceptions: when a request
+//! that could have finished the upload went unanswered, the engine first checks whether it did
+//! (or reports [`UploadError::CompletionUnconfirmed`]); and when every byte was stored and the
+//! upload waited for the caller (a commit, a name conflict), it reports
+//! [`UploadError::UncommittedSessionLost`] and stops, since the caller had yet to decide.
+//!
+//! The WOPI dialect, [`wopi::WopiUpload`], lives in [`wopi`]: the same driver loop, retry
+//! rules, expiry bookkeeping and checkpoint envelope, over WOPI upload sessions.
+//!
+//! # Reusable pieces
+//!
+//! The parts that are not Graph-specific are public so other machines (WOPI upload sessions,
+//! workbook sessions) use the same behaviour: [`InFlight`] (request ids and what each request
+//! was for), [`EventQueue`], [`RetrySchedule`] and [`retry_after`] (backoff, budget, the
+//! "not before" gate), [`ServerClock`] and [`SessionExpiry`] (expiry known ahead, on the
+//! server's clock), [`Throughput`] (measured rate and time limits that scale with it).
+
+mod checkpoint;
+mod config;
+mod driver;
+mod error;
+mod event;
+mod handling;
+mod requests;
+mod session;
+mod state;
+mod upload;
+mod verdict;
+
+pub use checkpoint::{Checkpoint, Fingerprint, FragmentCrc, Stage, Verified};
+pub use config::{
+    ConflictBehavior, DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, SessionLoss,
+    SessionPolicy, Target, UploadConfig,
+};
+pub use error::{Destination, UploadError};
+pub use event::{Completion, Event, SessionLossCause};
+pub use state::State;
+pub use upload::{ExplicitCommit, Upload};
+
+#[cfg(test)]
+mod tests;

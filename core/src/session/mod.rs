@@ -1,0 +1,39 @@
+//! The session machinery every dialect shares: the driver-loop contract and the pieces the
+//! Graph, WOPI and workbook machines are built from.
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`StateMachine`] | the driver-loop contract a transport drives |
+//! | [`Dialect`] | what a protocol decides (its next request, what an answer means, its timers); every dialect gets its [`StateMachine`] from it |
+//! | [`InFlight`] | request ids and what each request was for |
+//! | [`EventQueue`] | events waiting for `poll_event` |
+//! | [`RetrySchedule`], [`retry_after`] | backoff, retry budget and the "not before" gate |
+//! | [`ServerClock`], [`SessionExpiry`] | expiry known ahead, on the server's clock |
+//! | [`Throughput`] | the measured rate, and time limits that scale with it |
+//! | [`Failure`] | what made a request fail |
+//! | [`Violation`] | an answer that broke the protocol |
+//! | [`CheckpointError`], [`Protocol`], [`SourceChange`], [`VerifyError`] | the checkpoint envelope every dialect's checkpoint is stored in |
+
+pub(crate) mod checkpoint_envelope;
+mod event_queue;
+mod expiry;
+mod failure;
+mod in_flight;
+mod machine;
+mod schedule;
+mod server_clock;
+mod throughput;
+mod violation;
+
+pub use checkpoint_envelope::{
+    CHECKPOINT_VERSION, CheckpointError, Protocol, SourceChange, VerifyError,
+};
+pub use event_queue::EventQueue;
+pub use expiry::SessionExpiry;
+pub use failure::Failure;
+pub use in_flight::InFlight;
+pub use machine::StateMachine;
+pub use schedule::{RetrySchedule, retry_after};
+pub use server_clock::ServerClock;
+pub use throughput::{ASSUMED_RATE, BASE_TIMEOUT, Throughput};
+pub use violation::Violation;
