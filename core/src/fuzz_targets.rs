@@ -199,12 +199,12 @@ pub fn chunk_id_base64(data: &[u8]) {
 /// for), and never print a secret.
 pub fn wopi_upload_hostile_answers(data: &[u8]) {
     use crate::chunk::FragmentSizing;
-    use crate::wopi::{
-        SequenceConflictPolicy, WopiConfig, WopiEvent, WopiState, WopiStream, WopiUpload,
-    };
     use crate::http::{Body, Response, TransportError};
     use crate::session::StateMachine;
     use crate::time::{Duration, Instant};
+    use crate::wopi::{
+        SequenceConflictPolicy, WopiConfig, WopiEvent, WopiState, WopiStream, WopiUpload,
+    };
     use alloc::format;
     use alloc::string::ToString;
 

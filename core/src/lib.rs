@@ -221,10 +221,10 @@ pub mod buffer;
 pub mod chunk;
 pub mod digest;
 #[cfg(feature = "alloc")]
-pub mod graph;
-#[cfg(feature = "alloc")]
 #[doc(hidden)]
 pub mod fuzz_targets;
+#[cfg(feature = "alloc")]
+pub mod graph;
 #[cfg(feature = "alloc")]
 pub mod http;
 #[cfg(feature = "alloc")]

@@ -3,12 +3,12 @@
 use alloc::format;
 use alloc::vec::Vec;
 
-use crate::wopi::{WopiCheckpoint, WopiUpload};
 use crate::graph::{Checkpoint, Upload};
-use crate::session::CHECKPOINT_VERSION;
 use crate::http::Response;
+use crate::session::CHECKPOINT_VERSION;
 use crate::session::StateMachine;
 use crate::time::Instant;
+use crate::wopi::{WopiCheckpoint, WopiUpload};
 
 use super::Choices;
 

@@ -4,17 +4,20 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use crate::chunk::FragmentSizing;
 use crate::digest::SourceHashes;
 use crate::digest::stored::{StoredItem, check_hash};
-use crate::wire::graph_answer::{Answer, parse_answer, service_error_code};
-use crate::chunk::FragmentSizing;
-use crate::graph::{Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, MailAttachment, PrintDocument, SessionLoss, State, Target, Upload, UploadConfig};
+use crate::graph::{
+    Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, MailAttachment, PrintDocument,
+    SessionLoss, State, Target, Upload, UploadConfig,
+};
 use crate::http::{Auth, Body, Method, Request, RequestKind, Response, TransportError};
-use crate::session::StateMachine;
 use crate::range::{ByteRange, ContentRange};
 use crate::retry::StatusClass;
 use crate::secret::SecretUrl;
+use crate::session::StateMachine;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
+use crate::wire::graph_answer::{Answer, parse_answer, service_error_code};
 
 use super::Choices;
 
@@ -52,12 +55,7 @@ fn item_body(choices: &mut Choices<'_>, total: u64) -> String {
 /// `Completed` only for a file proven to be the source: an item of the source's size whose
 /// every hash is the source's, after every byte went out in a session this upload made (or one
 /// it took over, whose earlier bytes it cannot know).
-fn assert_proven(
-    done: &crate::graph::Completion,
-    total: u64,
-    sent: &[ByteRange],
-    took_over: bool,
-) {
+fn assert_proven(done: &crate::graph::Completion, total: u64, sent: &[ByteRange], took_over: bool) {
     if let Some(item) = done.item.as_deref() {
         let stored = StoredItem::parse_graph(item).expect("a completed item is readable");
         assert!(

@@ -5,8 +5,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::http::{Auth, Request, RequestKind, Response, TransportError};
-use crate::session::StateMachine;
 use crate::retry::{StatusClass, requested_wait};
+use crate::session::StateMachine;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 use crate::workbook::{
     InactivityLimits, MAX_POLL_INTERVAL, SESSION_HEADER, WorkbookConfig, WorkbookEvent,

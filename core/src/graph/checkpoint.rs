@@ -43,7 +43,6 @@ use super::upload::ExplicitCommit;
 use crate::session::checkpoint_envelope;
 use crate::session::{CheckpointError, Protocol, SourceChange, VerifyError};
 
-
 /// The CRC-32 of one fragment of the source that the server confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FragmentCrc {
@@ -355,4 +354,3 @@ impl Verified {
         self.confirmed_bytes.saturating_sub(self.checked_bytes)
     }
 }
-

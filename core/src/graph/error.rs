@@ -12,10 +12,10 @@ use crate::retry::GiveUp;
 
 use crate::digest::stored::Mismatch;
 
-use crate::session::Failure;
 use super::event::SessionLossCause;
-use crate::session::Violation;
 use super::state::State;
+use crate::session::Failure;
+use crate::session::Violation;
 
 /// Why an upload failed or a command was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]

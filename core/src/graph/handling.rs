@@ -9,12 +9,12 @@ use crate::http::{RequestKind, Response, TransportError};
 use crate::retry::StatusClass;
 use crate::time::Instant;
 
-use crate::wire::graph_answer::{Answer, parse_answer, service_error_code};
 use super::error::UploadError;
-use crate::session::Failure;
 use super::event::{Completion, Event, SessionLossCause};
-use crate::session::retry_after;
 use super::upload::{Candidate, CommitRoute, FragmentInFlight, Phase, Sent, Upload};
+use crate::session::Failure;
+use crate::session::retry_after;
+use crate::wire::graph_answer::{Answer, parse_answer, service_error_code};
 
 /// Session-creation answers that cannot be used, tolerated before the upload stops.
 const MAX_MALFORMED: u32 = 3;

@@ -44,7 +44,7 @@
 
 mod checkpoint;
 mod config;
-mod driver;
+mod dialect;
 mod error;
 mod event;
 mod handling;

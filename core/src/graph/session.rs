@@ -6,14 +6,14 @@ use crate::range::ByteRange;
 use crate::range_set::RangeSet;
 use crate::time::{Duration, Instant};
 
-use crate::wire::graph_answer::SessionStatus;
 use super::checkpoint::FragmentCrc;
 use super::config::{ConflictBehavior, SessionLoss, Target};
 use super::error::UploadError;
-use crate::session::Failure;
 use super::event::{Completion, Event, SessionLossCause};
-use crate::session::Violation;
 use super::upload::{Missing, Phase, Sent, Upload};
+use crate::session::Failure;
+use crate::session::Violation;
+use crate::wire::graph_answer::SessionStatus;
 
 impl Upload {
     /// Takes in a session object from the server. `authoritative` answers replace what the

@@ -7,12 +7,12 @@ use alloc::vec::Vec;
 
 use super::session::missing_from;
 use super::*;
-use crate::http::{Auth, Body, Method, Request, RequestId, RequestKind, Response, TransportError};
 use crate::chunk::FragmentSizing;
-use crate::session::{Failure, StateMachine};
-use crate::wire::graph_answer as answer;
+use crate::http::{Auth, Body, Method, Request, RequestId, RequestKind, Response, TransportError};
 use crate::range::ByteRange;
+use crate::session::{Failure, StateMachine};
 use crate::time::{Duration, Instant};
+use crate::wire::graph_answer as answer;
 
 const CREATE: &str = "https://graph.example/v1.0/me/drive/root:/a.bin:/createUploadSession";
 const SESSION: &str =

@@ -15,17 +15,17 @@ use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 
 use super::checkpoint::{Checkpoint, FragmentCrc, Stage};
-use crate::session::{CHECKPOINT_VERSION, Protocol};
 use super::config::{ConflictBehavior, Target, UploadConfig};
 use super::error::UploadError;
 use super::event::{Completion, Event};
+use super::state::State;
 use crate::session::EventQueue;
-use crate::session::SessionExpiry;
 use crate::session::InFlight;
 use crate::session::RetrySchedule;
 use crate::session::ServerClock;
-use super::state::State;
+use crate::session::SessionExpiry;
 use crate::session::Throughput;
+use crate::session::{CHECKPOINT_VERSION, Protocol};
 
 /// The ranges the server lacks. Sixty-four gaps are far more than a sequential upload ever has
 /// and than four parallel print fragments make; a longer server list is folded (see
@@ -74,7 +74,7 @@ pub(crate) enum CommitRoute {
 
 /// What a request in flight was for.
 #[derive(Clone, Debug)]
-pub(crate) enum Sent {
+pub enum Sent {
     Create,
     Fragment(FragmentInFlight),
     Status,
@@ -87,7 +87,7 @@ pub(crate) enum Sent {
 
 /// A fragment request in flight, with what the transport reported about it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct FragmentInFlight {
+pub struct FragmentInFlight {
     pub(crate) range: ByteRange,
     pub(crate) issued: Instant,
     pub(crate) started: Option<Instant>,

@@ -21,8 +21,8 @@ use crate::time::{Instant, UnixTime};
 use super::config::Target;
 use super::error::UploadError;
 use super::event::{Completion, Event, SessionLossCause};
-use crate::session::Violation;
 use super::upload::{Candidate, Phase, Sent, Upload};
+use crate::session::Violation;
 
 impl Upload {
     /// The service named the finished file in answer to this upload's own request. Only once

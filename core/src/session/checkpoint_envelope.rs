@@ -15,8 +15,6 @@ use crate::range::ByteRange;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-
-
 /// The format version this build writes and reads.
 pub const CHECKPOINT_VERSION: u32 = 1;
 

@@ -1,4 +1,5 @@
-//! The driver-loop contract every state machine in this crate follows.
+//! The driver-loop contract every state machine in this crate follows, and the one
+//! implementation of it that every dialect shares.
 //!
 //! A transport drives any of them with the same loop (see the crate documentation for a complete
 //! example):
@@ -11,9 +12,17 @@
 //!
 //! Requests may be in flight concurrently when the machine hands out several before any answer;
 //! each answer goes back with the [`RequestId`] of its request.
+//!
+//! A protocol does not implement [`StateMachine`] itself: it is a [`Dialect`] (what it decides:
+//! its next request, what an answer means, its timers), and the bookkeeping around those
+//! decisions (matching answers to requests, ignoring late answers, the retry gate, draining
+//! events) is written once, here.
 
 use crate::http::{Request, RequestId, Response, TransportError};
 use crate::time::Instant;
+
+use super::event_queue::EventQueue;
+use super::in_flight::InFlight;
 
 /// A sans-IO protocol state machine.
 pub trait StateMachine {
@@ -42,4 +51,117 @@ pub trait StateMachine {
     /// Whether the machine has reached an end (completed, failed or cancelled) and will send
     /// nothing more. Drain `poll_event` after it turns true: the final events are still queued.
     fn is_finished(&self) -> bool;
+}
+
+/// What a protocol decides; [`StateMachine`] comes with it.
+///
+/// The dialect keeps its requests in flight in an [`InFlight`] table (each with a note of what
+/// it was for, [`Dialect::Sent`]) and its events in an [`EventQueue`]; the shared
+/// implementation matches each answer to its note, drops answers once the machine has ended or
+/// forgotten the request, runs the dialect's timers before it asks for a request, and holds
+/// requests back while the dialect waits (a retry's back-off).
+pub trait Dialect {
+    /// What the machine reports.
+    type Event;
+    /// The note kept with each request in flight: what it was for.
+    type Sent;
+
+    /// The requests in flight.
+    fn in_flight(&mut self) -> &mut InFlight<Self::Sent>;
+
+    /// The events waiting for `poll_event`.
+    fn events(&mut self) -> &mut EventQueue<Self::Event>;
+
+    /// Whether the machine has ended (completed, failed, cancelled): it sends nothing more and
+    /// ignores answers.
+    fn has_ended(&self) -> bool;
+
+    /// What the answer to a request sent for `sent` means.
+    fn on_answer(&mut self, now: Instant, sent: Self::Sent, response: Response);
+
+    /// What it means that a request sent for `sent` got no answer.
+    fn on_no_answer(&mut self, now: Instant, sent: Self::Sent, error: TransportError);
+
+    /// Acts on the timers that are due at `now` (a retry wait that ended, a session that
+    /// expired, a deadline that passed).
+    fn on_timers(&mut self, now: Instant);
+
+    /// Whether requests are held back at `now` (a retry's back-off).
+    fn is_waiting(&self, now: Instant) -> bool {
+        let _ = now;
+        false
+    }
+
+    /// The request the protocol wants next, if any.
+    fn next_request(&mut self, now: Instant) -> Option<Request>;
+
+    /// The earliest of the protocol's timers, if any is set.
+    fn next_timer(&self) -> Option<Instant>;
+}
+
+impl<D: Dialect> StateMachine for D {
+    type Event = D::Event;
+
+    /// Feeds the answer to request `id`. Answers to requests the machine no longer waits for
+    /// (after a cancel, a lost session or the end) are ignored.
+    fn handle_response(&mut self, now: Instant, id: RequestId, response: Response) {
+        if self.has_ended() {
+            return;
+        }
+        if let Some(sent) = self.in_flight().take(id) {
+            self.on_answer(now, sent, response);
+        }
+    }
+
+    /// Reports that request `id` got no answer; ignored like a late answer.
+    fn handle_transport_error(&mut self, now: Instant, id: RequestId, error: TransportError) {
+        if self.has_ended() {
+            return;
+        }
+        if let Some(sent) = self.in_flight().take(id) {
+            self.on_no_answer(now, sent, error);
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if !self.has_ended() {
+            self.on_timers(now);
+        }
+    }
+
+    /// The next request, if one may go at `now`: the timers due are acted on first, and
+    /// nothing goes during a wait.
+    fn poll_request(&mut self, now: Instant) -> Option<Request> {
+        if self.has_ended() {
+            return None;
+        }
+        self.on_timers(now);
+        if self.has_ended() || self.is_waiting(now) {
+            return None;
+        }
+        self.next_request(now)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.has_ended() {
+            return None;
+        }
+        self.next_timer()
+    }
+
+    fn poll_event(&mut self) -> Option<D::Event> {
+        self.events().pop()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.has_ended()
+    }
+}
+
+/// The earlier of two optional deadlines.
+pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }

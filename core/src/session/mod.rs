@@ -32,7 +32,7 @@ pub use event_queue::EventQueue;
 pub use expiry::SessionExpiry;
 pub use failure::Failure;
 pub use in_flight::InFlight;
-pub use machine::StateMachine;
+pub use machine::{Dialect, StateMachine, earliest};
 pub use schedule::{RetrySchedule, retry_after};
 pub use server_clock::ServerClock;
 pub use throughput::{ASSUMED_RATE, BASE_TIMEOUT, Throughput};

@@ -7,10 +7,10 @@
 
 use alloc::string::String;
 
-use crate::wire::graph_answer::AnswerError;
 use crate::http::Response;
 use crate::json::property;
 use crate::secret::{Secret, SecretUrl};
+use crate::wire::graph_answer::AnswerError;
 
 /// Chooses the operation.
 pub(crate) const OVERRIDE: &str = "X-WOPI-Override";

@@ -9,20 +9,20 @@
 //! - On the commit: `409` is fatal with the host's lock, `412` follows the sequence policy,
 //!   `413` is fatal; on creation, `501` falls back to one `PutChunkedFile`.
 
-use crate::session::Failure;
 use crate::http::{RequestKind, Response, TransportError};
 use crate::retry::StatusClass;
 use crate::secret::Secret;
+use crate::session::Failure;
 use crate::time::Instant;
 
 use super::config::SequenceConflictPolicy;
 use super::error::WopiError;
 use super::event::{WopiCompletion, WopiEvent, WopiSessionLoss};
+use super::upload::{Phase, Sent, UpdateInFlight, WopiUpload};
 use crate::wire::wopi_headers::{
     CONFLICTING_MECHANISM, ITEM_VERSION, LOCK, current_offset, failure_reason, host_text,
     sequence_number, session_token,
 };
-use super::upload::{Phase, Sent, UpdateInFlight, WopiUpload};
 
 impl WopiUpload {
     pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {

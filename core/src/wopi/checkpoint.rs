@@ -23,10 +23,10 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::checkpoint_envelope;
-use crate::session::{CHECKPOINT_VERSION, CheckpointError, Protocol, SourceChange, VerifyError};
 use crate::range::ByteRange;
 use crate::secret::{Secret, SecretUrl};
+use crate::session::checkpoint_envelope;
+use crate::session::{CHECKPOINT_VERSION, CheckpointError, Protocol, SourceChange, VerifyError};
 use crate::time::{Instant, UnixTime};
 use crate::wopi::ChunkId;
 

@@ -11,8 +11,8 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizeError};
 use crate::chunk::FragmentSizing;
+use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizeError};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use crate::time::Duration;

@@ -7,10 +7,10 @@
 use alloc::string::String;
 use core::fmt;
 
-use crate::session::Failure;
 use crate::http::RequestKind;
 use crate::retry::GiveUp;
 use crate::secret::Secret;
+use crate::session::Failure;
 
 use super::config::WopiConfigError;
 use super::state::WopiState;

@@ -193,15 +193,15 @@
 //! # Ok::<(), resumable_core::wopi::WopiError>(())
 //! ```
 
-mod codec;
 #[cfg(feature = "alloc")]
 mod answers;
 #[cfg(feature = "alloc")]
 mod checkpoint;
+mod codec;
 #[cfg(feature = "alloc")]
 mod config;
 #[cfg(feature = "alloc")]
-mod driver;
+mod dialect;
 #[cfg(feature = "alloc")]
 mod error;
 #[cfg(feature = "alloc")]

@@ -13,11 +13,11 @@ use crate::range::ByteRange;
 use crate::time::Instant;
 use crate::wopi::{PutChunkedFileMessage, StreamChunk, put_chunked_file_body};
 
+use super::upload::{Phase, Sent, UpdateInFlight, WopiUpload};
 use crate::wire::wopi_headers::{
     COAUTH_LOCK_ID, CREATE_UPLOAD_SESSION, LOCK, OVERRIDE, PUT_CHUNKED_FILE, RANGE_LENGTH,
     RANGE_OFFSET, SEQUENCE_NUMBER, SESSION_TOKEN, UPDATE_UPLOAD_SESSION,
 };
-use super::upload::{Phase, Sent, UpdateInFlight, WopiUpload};
 
 impl WopiUpload {
     /// The next request the current phase needs, if one may go at `now`. One at a time: an

@@ -3,14 +3,14 @@
 
 use alloc::string::String;
 
-use crate::session::{Failure, retry_after};
 use crate::http::{RequestKind, Response};
+use crate::session::{Failure, retry_after};
 use crate::time::{Duration, Instant};
 
 use super::error::WopiError;
 use super::event::{WopiCompletion, WopiEvent, WopiSessionLoss};
-use crate::wire::wopi_headers::failure_reason;
 use super::upload::{Phase, UpdateInFlight, WopiUpload};
+use crate::wire::wopi_headers::failure_reason;
 
 /// Answers that break the protocol (or lose confirmed bytes) tolerated before the engine gives
 /// up on the host.

@@ -7,10 +7,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::chunk::FragmentSizing;
-use crate::session::Failure;
 use crate::http::{Auth, Body, Method, Request, RequestKind, Response, Segment, TransportError};
-use crate::session::StateMachine;
 use crate::secret::Secret;
+use crate::session::Failure;
+use crate::session::StateMachine;
 use crate::time::{Duration, Instant};
 use crate::wopi::{
     BodyKind, ChunkId, DecoderConfig, FrameKind, FramePrefix, decode_put_chunked_file,
@@ -433,7 +433,7 @@ fn checkpoints_resume_with_a_probe_at_the_confirmed_offset() {
 #[test]
 fn a_graph_checkpoint_is_refused_by_name() {
     use crate::graph::{DriveItem, Target, Upload, UploadConfig};
-use crate::session::{CheckpointError, Protocol};
+    use crate::session::{CheckpointError, Protocol};
     let graph = Upload::create(
         "https://g/root:/a:/createUploadSession",
         UploadConfig::new(Target::DriveItem(DriveItem::new()), 5),

@@ -9,18 +9,18 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::chunk::ChunkPlanner;
-use crate::session::{EventQueue, InFlight, RetrySchedule, ServerClock, SessionExpiry, Throughput};
 use crate::http::{Request, RequestId};
 use crate::secret::{Secret, SecretUrl};
+use crate::session::{EventQueue, InFlight, RetrySchedule, ServerClock, SessionExpiry, Throughput};
 use crate::time::{Duration, Instant, WallClock};
 use crate::wopi::{FramedChunk, UploadStream};
 
 use super::config::WopiConfig;
 use super::error::WopiError;
 use super::event::{WopiCompletion, WopiEvent};
-use crate::wire::wopi_headers::contents_url;
-use super::state::WopiState;
 use super::file_streams::session_stream;
+use super::state::WopiState;
+use crate::wire::wopi_headers::contents_url;
 
 /// Where the machine is.
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ pub(crate) enum Phase {
 
 /// What a request in flight was for.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Sent {
+pub enum Sent {
     Create {
         issued: Instant,
     },
@@ -61,7 +61,7 @@ pub(crate) enum Sent {
 
 /// An `UpdateUploadSession` in flight.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct UpdateInFlight {
+pub struct UpdateInFlight {
     /// Where its range starts in the stream.
     pub(crate) offset: u64,
     /// Its length (0 only for a keep-alive with nothing left to send).

@@ -1,7 +1,6 @@
 //! The workbook-session state machine: create (at once or as a long-running operation), keep
 //! alive, recreate after expiry, close.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use bytes::Bytes;
@@ -13,13 +12,11 @@ use super::event::{Creation, ExpiryReason, WorkbookEvent};
 use super::graph_error::GraphError;
 use super::keep_alive::KeepAlive;
 use super::url::WorkbookUrl;
-use crate::session::ServerClock;
-use crate::http::{
-    Auth, Body, Header, Method, Request, RequestId, RequestKind, Response, TransportError,
-};
-use crate::session::StateMachine;
+use crate::http::{Auth, Body, Header, Method, Request, RequestKind, Response, TransportError};
 use crate::retry::Retrier;
 use crate::secret::{Secret, SecretUrl};
+use crate::session::ServerClock;
+use crate::session::{Dialect, EventQueue, InFlight};
 use crate::time::{Instant, WallClock};
 
 mod answers;
@@ -51,9 +48,8 @@ pub struct WorkbookSession {
     retrier: Retrier,
     /// The server's wall clock: places `Retry-After` dates.
     clock: ServerClock,
-    next_request_id: u64,
     phase: Phase,
-    in_flight: Option<InFlight>,
+    in_flight: InFlight<Sent>,
     /// The live session, if there is one.
     session: Option<LiveSession>,
     /// The creation in progress, if any.
@@ -65,7 +61,7 @@ pub struct WorkbookSession {
     recreations_in_a_row: u32,
     /// Counts sessions, so answers to the caller's calls under an old session are recognised.
     generation: u64,
-    events: VecDeque<WorkbookEvent>,
+    events: EventQueue<WorkbookEvent>,
 }
 
 /// What the machine is doing.
@@ -97,10 +93,9 @@ struct ServerUrl {
     same_origin: bool,
 }
 
-/// The machine's request awaiting its answer.
+/// What the machine's request in flight was for.
 #[derive(Clone, Debug)]
-struct InFlight {
-    id: RequestId,
+pub struct Sent {
     kind: RequestKind,
     url: SecretUrl,
     sent_at: Instant,
@@ -158,9 +153,8 @@ impl WorkbookSession {
             config,
             retrier,
             clock: ServerClock::new(),
-            next_request_id: 0,
             phase: Phase::Create { at: now },
-            in_flight: None,
+            in_flight: InFlight::new(),
             session: None,
             creation: Some(CreationRun {
                 replacing: None,
@@ -171,7 +165,7 @@ impl WorkbookSession {
             close_requested: false,
             recreations_in_a_row: 0,
             generation: 0,
-            events: VecDeque::new(),
+            events: EventQueue::new(),
         })
     }
 
@@ -327,10 +321,10 @@ impl WorkbookSession {
         match self.phase {
             Phase::Finished | Phase::Close { .. } => {}
             Phase::Live => {
-                self.in_flight = None;
+                self.in_flight.clear();
                 self.phase = Phase::Close { at: now };
             }
-            Phase::Create { .. } | Phase::Fetch { .. } if self.in_flight.is_some() => {
+            Phase::Create { .. } | Phase::Fetch { .. } if !self.in_flight.is_empty() => {
                 self.close_requested = true;
             }
             Phase::Fetch { .. } => self.close_requested = true,
@@ -350,10 +344,10 @@ impl WorkbookSession {
     /// Stops with `event` (closed or failed).
     fn finish(&mut self, event: WorkbookEvent) {
         self.phase = Phase::Finished;
-        self.in_flight = None;
+        self.in_flight.clear();
         self.session = None;
         self.creation = None;
-        self.events.push_back(event);
+        self.events.push(event);
     }
 
     fn fail(&mut self, error: WorkbookError) {
@@ -367,8 +361,8 @@ impl WorkbookSession {
             return;
         };
         // A refresh in flight was about the old session; its answer no longer matters.
-        self.in_flight = None;
-        self.events.push_back(WorkbookEvent::Expired {
+        self.in_flight.clear();
+        self.events.push(WorkbookEvent::Expired {
             session_id: old.id.clone(),
             reason,
         });
@@ -386,12 +380,6 @@ impl WorkbookSession {
             restarts: 0,
         });
         self.phase = Phase::Create { at: now };
-    }
-
-    fn next_id(&mut self) -> RequestId {
-        let id = RequestId(self.next_request_id);
-        self.next_request_id += 1;
-        id
     }
 
     /// The request the current phase wants at `now`, if one is due.
@@ -452,15 +440,25 @@ impl WorkbookSession {
     }
 }
 
-impl StateMachine for WorkbookSession {
+impl Dialect for WorkbookSession {
     type Event = WorkbookEvent;
+    type Sent = Sent;
 
-    fn handle_response(&mut self, now: Instant, id: RequestId, response: Response) {
-        let Some(flight) = self.in_flight.take_if(|flight| flight.id == id) else {
-            // An answer to a request the machine has abandoned (a refresh overtaken by `close`
-            // or by an expiry): nothing depends on it any more.
-            return;
-        };
+    fn in_flight(&mut self) -> &mut InFlight<Sent> {
+        &mut self.in_flight
+    }
+
+    fn events(&mut self) -> &mut EventQueue<WorkbookEvent> {
+        &mut self.events
+    }
+
+    fn has_ended(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Answers to requests the machine has abandoned (a refresh overtaken by `close` or by an
+    /// expiry) never get here: nothing depends on them any more.
+    fn on_answer(&mut self, now: Instant, flight: Sent, response: Response) {
         self.clock.observe(now, &response);
         match flight.kind {
             RequestKind::CreateSession => self.on_create_answer(now, &flight, &response),
@@ -472,18 +470,15 @@ impl StateMachine for WorkbookSession {
         }
     }
 
-    fn handle_transport_error(&mut self, now: Instant, id: RequestId, error: TransportError) {
-        let Some(flight) = self.in_flight.take_if(|flight| flight.id == id) else {
-            return;
-        };
+    fn on_no_answer(&mut self, now: Instant, flight: Sent, error: TransportError) {
         self.on_transport_error(now, &flight, error);
     }
 
-    /// Requests fall due by time and [`poll_request`](StateMachine::poll_request) hands them out;
-    /// the one deadline enforced here is the limit on a long-running creation.
-    fn handle_timeout(&mut self, now: Instant) {
+    /// Requests fall due by time and `next_request` hands them out; the one deadline enforced
+    /// here is the limit on a long-running creation.
+    fn on_timers(&mut self, now: Instant) {
         if let Phase::Poll { deadline, .. } = self.phase
-            && self.in_flight.is_none()
+            && self.in_flight.is_empty()
             && now >= deadline
         {
             self.fail(WorkbookError::CreationTimedOut {
@@ -492,8 +487,8 @@ impl StateMachine for WorkbookSession {
         }
     }
 
-    fn poll_request(&mut self, now: Instant) -> Option<Request> {
-        if self.in_flight.is_some() {
+    fn next_request(&mut self, now: Instant) -> Option<Request> {
+        if !self.in_flight.is_empty() {
             return None;
         }
         let (kind, method, url, auth) = self.due_request(now)?;
@@ -515,9 +510,7 @@ impl StateMachine for WorkbookSession {
             }
             _ => {}
         }
-        let id = self.next_id();
-        self.in_flight = Some(InFlight {
-            id,
+        let id = self.in_flight.issue(Sent {
             kind,
             url: url.clone(),
             sent_at: now,
@@ -533,8 +526,8 @@ impl StateMachine for WorkbookSession {
         })
     }
 
-    fn poll_timeout(&self) -> Option<Instant> {
-        if self.in_flight.is_some() {
+    fn next_timer(&self) -> Option<Instant> {
+        if !self.in_flight.is_empty() {
             return None;
         }
         match &self.phase {
@@ -543,14 +536,6 @@ impl StateMachine for WorkbookSession {
             Phase::Live => self.next_refresh(),
             Phase::Finished => None,
         }
-    }
-
-    fn poll_event(&mut self) -> Option<WorkbookEvent> {
-        self.events.pop_front()
-    }
-
-    fn is_finished(&self) -> bool {
-        self.phase == Phase::Finished
     }
 }
 

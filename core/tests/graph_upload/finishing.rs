@@ -1,7 +1,10 @@
 //! How an upload ends: crashes near the end and resuming from them, commits whose answers
 //! are lost, and sessions lost while waiting for the caller.
 
-use resumable_core::graph::{Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLossCause, Stage, State, Target, Upload, UploadError};
+use resumable_core::graph::{
+    Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLossCause, Stage, State,
+    Target, Upload, UploadError,
+};
 use resumable_core::http::RequestKind;
 use resumable_core::time::Instant;
 

@@ -5,13 +5,16 @@
 //! (as a transport reads a file), reports their CRC-32, and jumps time straight to the next
 //! answer or the machine's `poll_timeout`, so hours of retries take milliseconds.
 
-use resumable_core::digest::SourceHashes;
 use resumable_core::chunk::FragmentSizing;
-use resumable_core::graph::{Checkpoint, Completion, DriveItem, Event, MailAttachment, PrintDocument, State, Target, Upload, UploadConfig, UploadError};
+use resumable_core::digest::SourceHashes;
+use resumable_core::graph::{
+    Checkpoint, Completion, DriveItem, Event, MailAttachment, PrintDocument, State, Target, Upload,
+    UploadConfig, UploadError,
+};
 use resumable_core::http::{Auth, Body, Request, RequestKind, Response, TransportError};
-use resumable_core::session::StateMachine;
 use resumable_core::range::{ByteRange, ContentRange};
 use resumable_core::retry::{JitterRng, StatusClass};
+use resumable_core::session::StateMachine;
 use resumable_core::time::{Duration, Instant, WallClock};
 
 use super::server::{GRAPH_HOST, GraphServer, Service, UPLOAD_HOST};

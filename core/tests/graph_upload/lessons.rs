@@ -1,11 +1,13 @@
 //! One test per lesson of SPEC section 5 that concerns upload sessions, named after it.
 
 use resumable_core::chunk::FragmentSizing;
-use resumable_core::graph::{Checkpoint, DriveItem, Event, Stage, State, Target, Upload, UploadConfig};
+use resumable_core::graph::{
+    Checkpoint, DriveItem, Event, Stage, State, Target, Upload, UploadConfig,
+};
 use resumable_core::http::{Auth, Body, Method, RequestKind, Response};
-use resumable_core::session::StateMachine;
 use resumable_core::range::ByteRange;
 use resumable_core::secret::SecretUrl;
+use resumable_core::session::StateMachine;
 use resumable_core::time::{Duration, Instant};
 
 use super::harness::{Fault, Sim, completes, config, create_url, random_faults, upload};

@@ -2,10 +2,10 @@
 //! that store nothing, 404s alternating with live answers, a dead session after a doubt.
 
 use resumable_core::graph::{Upload, UploadError};
-use resumable_core::session::Failure;
 use resumable_core::http::RequestKind;
 use resumable_core::range::ByteRange;
 use resumable_core::retry::GiveUp;
+use resumable_core::session::Failure;
 use resumable_core::time::{Duration, Instant};
 
 use super::harness::{

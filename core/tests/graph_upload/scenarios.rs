@@ -1,11 +1,14 @@
 //! Sizes, variants and scenarios the engine must handle end to end.
 
-use resumable_core::graph::{Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLoss, SessionLossCause, State, Target, Upload, UploadConfig, UploadError};
-use resumable_core::session::{CheckpointError, Failure, VerifyError};
+use resumable_core::graph::{
+    Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLoss, SessionLossCause,
+    State, Target, Upload, UploadConfig, UploadError,
+};
 use resumable_core::http::{Auth, Body, Method, RequestKind};
-use resumable_core::session::StateMachine;
 use resumable_core::range::ByteRange;
 use resumable_core::retry::GiveUp;
+use resumable_core::session::StateMachine;
+use resumable_core::session::{CheckpointError, Failure, VerifyError};
 use resumable_core::time::{Duration, Instant, WallClock};
 
 use super::harness::{Fault, Outcome, Sim, completes, config, create_url, upload};

@@ -1,12 +1,12 @@
 //! Checkpoints across a process kill: resume at the host's offset, after the session expired,
 //! after completion; a changed source and damaged files are refused with typed errors.
 
-use resumable_core::wopi::{WopiCheckpoint, WopiEvent, WopiStage, WopiUpload};
-use resumable_core::session::{CheckpointError, SourceChange, VerifyError};
 use resumable_core::http::RequestKind;
 use resumable_core::range::ByteRange;
+use resumable_core::session::{CheckpointError, SourceChange, VerifyError};
 use resumable_core::time::{Duration, Instant};
 use resumable_core::wopi::ChunkId;
+use resumable_core::wopi::{WopiCheckpoint, WopiEvent, WopiStage, WopiUpload};
 
 use super::harness::{Outcome, Sim, streams};
 

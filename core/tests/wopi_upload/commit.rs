@@ -1,12 +1,10 @@
 //! The commit against the host: sequence numbers under each policy, locks, 413, the 501
 //! fallback, a lost commit answer, several streams, and chunks the host already holds.
 
-use resumable_core::wopi::{
-    SequenceConflictPolicy, WopiConfig, WopiError, WopiEvent, WopiState,
-};
 use resumable_core::http::RequestKind;
 use resumable_core::secret::Secret;
 use resumable_core::wopi::ChunkId;
+use resumable_core::wopi::{SequenceConflictPolicy, WopiConfig, WopiError, WopiEvent, WopiState};
 
 use super::harness::{Fault, Outcome, Sim, config, streams};
 

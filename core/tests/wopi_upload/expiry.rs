@@ -1,9 +1,9 @@
 //! The sliding expiry on the virtual clock: 410 and the session budget, pauses kept alive for
 //! hours, pauses left to lapse, and a host on a scaled clock.
 
-use resumable_core::wopi::{WopiError, WopiEvent, WopiSessionLoss, WopiState};
 use resumable_core::http::RequestKind;
 use resumable_core::time::{Duration, Instant};
+use resumable_core::wopi::{WopiError, WopiEvent, WopiSessionLoss, WopiState};
 
 use super::harness::{Fault, Outcome, Sim, config, streams};
 

@@ -1,8 +1,8 @@
 //! Ranges under faults: sizes at the range boundaries, lost answers after storing, partial
 //! stores, timeouts, 5xx, and 400s with and without the host's offset.
 
-use resumable_core::wopi::{WopiEvent, WopiSessionLoss};
 use resumable_core::http::RequestKind;
+use resumable_core::wopi::{WopiEvent, WopiSessionLoss};
 
 use super::harness::{Fault, Outcome, Sim, random_faults};
 use super::host::StaleUpdate;

@@ -9,15 +9,15 @@
 use std::collections::BTreeMap;
 
 use resumable_core::chunk::FragmentSizing;
+use resumable_core::http::{Body, Request, RequestKind, Response, Segment, TransportError};
+use resumable_core::retry::{JitterRng, RetryPolicy};
+use resumable_core::session::StateMachine;
+use resumable_core::time::{Duration, Instant};
+use resumable_core::wopi::ChunkId;
 use resumable_core::wopi::{
     SequenceConflictPolicy, WopiCheckpoint, WopiCompletion, WopiConfig, WopiError, WopiEvent,
     WopiStream, WopiUpload,
 };
-use resumable_core::http::{Body, Request, RequestKind, Response, Segment, TransportError};
-use resumable_core::session::StateMachine;
-use resumable_core::retry::{JitterRng, RetryPolicy};
-use resumable_core::time::{Duration, Instant};
-use resumable_core::wopi::ChunkId;
 
 use super::host::{FILE_URL, WopiHost};
 

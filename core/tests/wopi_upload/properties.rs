@@ -4,9 +4,9 @@
 //! the commit. The model is the source itself.
 
 use proptest::prelude::*;
-use resumable_core::wopi::{SequenceConflictPolicy, WopiCheckpoint, WopiUpload};
 use resumable_core::range::ByteRange;
 use resumable_core::wopi::ChunkId;
+use resumable_core::wopi::{SequenceConflictPolicy, WopiCheckpoint, WopiUpload};
 
 use super::harness::{Outcome, Sim, config, random_faults, streams};
 

@@ -5,8 +5,8 @@ use std::string::String;
 use std::vec::Vec;
 
 use resumable_core::http::RequestKind;
-use resumable_core::session::StateMachine;
 use resumable_core::retry::{GiveUp, RetryPolicy};
+use resumable_core::session::StateMachine;
 use resumable_core::time::{Duration, Instant};
 use resumable_core::workbook::{
     Creation, OperationStatus, RetryCause, WorkbookConfig, WorkbookError, WorkbookEvent,

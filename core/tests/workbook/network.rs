@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::vec::Vec;
 
 use resumable_core::http::{Request, RequestId, RequestKind, Response};
-use resumable_core::session::StateMachine;
 use resumable_core::retry::JitterRng;
+use resumable_core::session::StateMachine;
 use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
 use resumable_core::workbook::{
     CallOutcome, WorkbookCall, WorkbookConfig, WorkbookEvent, WorkbookSession, WorkbookUrl,

@@ -5,8 +5,8 @@ use std::string::String;
 use std::vec::Vec;
 
 use resumable_core::http::RequestKind;
-use resumable_core::session::StateMachine;
 use resumable_core::secret::Secret;
+use resumable_core::session::StateMachine;
 use resumable_core::time::Duration;
 use resumable_core::workbook::{
     CallOutcome, Creation, ExpiryReason, InvalidSessionCode, WorkbookConfig, WorkbookError,

@@ -54,4 +54,6 @@ pub use message::{
 pub use put_chunked_file::{
     DecodedPutChunkedFile, PutChunkedFileError, decode_put_chunked_file, put_chunked_file_body,
 };
-pub use upload_stream::{FramedChunk, StreamChunk, StreamError, StreamPiece, StreamPieces, UploadStream};
+pub use upload_stream::{
+    FramedChunk, StreamChunk, StreamError, StreamPiece, StreamPieces, UploadStream,
+};

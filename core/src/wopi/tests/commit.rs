@@ -6,8 +6,8 @@ use alloc::string::ToString;
 use alloc::vec;
 
 use crate::http::{RequestKind, Response, TransportError};
-use crate::session::StateMachine;
 use crate::secret::Secret;
+use crate::session::StateMachine;
 use crate::wopi::{BodyKind, ChunkId, DecoderConfig, decode_put_chunked_file};
 
 use super::super::*;

@@ -1,6 +1,6 @@
 //! How the session machine reads the answer to each of its requests.
 
-use super::{CreationRun, InFlight, LiveSession, Phase, ServerUrl, WorkbookSession};
+use super::{CreationRun, LiveSession, Phase, Sent, ServerUrl, WorkbookSession};
 use crate::http::{RequestKind, Response, TransportError};
 use crate::retry::{GiveUp, StatusClass, requested_wait};
 use crate::secret::SecretUrl;
@@ -14,7 +14,7 @@ use crate::workbook::session_info::SessionInfo;
 use crate::workbook::url::resolve;
 
 impl WorkbookSession {
-    pub(super) fn on_create_answer(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
+    pub(super) fn on_create_answer(&mut self, now: Instant, flight: &Sent, answer: &Response) {
         match answer.status {
             202 => {
                 let Some(location) = answer.header("Location") else {
@@ -48,7 +48,7 @@ impl WorkbookSession {
         }
     }
 
-    pub(super) fn on_poll_answer(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
+    pub(super) fn on_poll_answer(&mut self, now: Instant, flight: &Sent, answer: &Response) {
         match answer.status {
             200..=299 => {}
             404 | 410 => return self.restart_creation(now, RetryCause::Status(answer.status)),
@@ -61,7 +61,7 @@ impl WorkbookSession {
         self.retrier.progress(now);
         match parsed {
             OperationAnswer::Pending(status) => {
-                self.events.push_back(WorkbookEvent::Polling { status });
+                self.events.push(WorkbookEvent::Polling { status });
                 // The session did not exist when this poll was answered, so its idle clock
                 // cannot have started before the poll was sent.
                 if let Some(creation) = self.creation.as_mut() {
@@ -80,7 +80,7 @@ impl WorkbookSession {
                 }
             }
             OperationAnswer::Succeeded { resource_location } => {
-                self.events.push_back(WorkbookEvent::Polling {
+                self.events.push(WorkbookEvent::Polling {
                     status: OperationStatus::Succeeded,
                 });
                 match self.server_url(&flight.url, &resource_location) {
@@ -90,7 +90,7 @@ impl WorkbookSession {
                 }
             }
             OperationAnswer::Failed { error } => {
-                self.events.push_back(WorkbookEvent::Polling {
+                self.events.push(WorkbookEvent::Polling {
                     status: OperationStatus::Failed,
                 });
                 self.fail(WorkbookError::OperationFailed { error });
@@ -98,7 +98,7 @@ impl WorkbookSession {
         }
     }
 
-    pub(super) fn on_fetch_answer(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
+    pub(super) fn on_fetch_answer(&mut self, now: Instant, flight: &Sent, answer: &Response) {
         match answer.status {
             200..=299 => match SessionInfo::parse(&answer.body) {
                 Ok(info) => self.session_ready(now, info),
@@ -110,7 +110,7 @@ impl WorkbookSession {
         }
     }
 
-    pub(super) fn on_refresh_answer(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
+    pub(super) fn on_refresh_answer(&mut self, now: Instant, flight: &Sent, answer: &Response) {
         if (200..300).contains(&answer.status) {
             let Some(session) = self.session.as_mut() else {
                 return;
@@ -119,8 +119,7 @@ impl WorkbookSession {
             let next_refresh = session.keep_alive.refresh_due();
             self.retrier.progress(now);
             self.recreations_in_a_row = 0;
-            self.events
-                .push_back(WorkbookEvent::Refreshed { next_refresh });
+            self.events.push(WorkbookEvent::Refreshed { next_refresh });
             return;
         }
         let error = GraphError::from_body(&answer.body);
@@ -137,7 +136,7 @@ impl WorkbookSession {
         self.retry_or_reject(now, flight, answer);
     }
 
-    pub(super) fn on_close_answer(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
+    pub(super) fn on_close_answer(&mut self, now: Instant, flight: &Sent, answer: &Response) {
         let gone = matches!(answer.status, 404 | 410)
             || GraphError::from_body(&answer.body)
                 .is_some_and(|error| error.invalid_session_code().is_some());
@@ -152,7 +151,7 @@ impl WorkbookSession {
     pub(super) fn on_transport_error(
         &mut self,
         now: Instant,
-        flight: &InFlight,
+        flight: &Sent,
         error: TransportError,
     ) {
         let creating = matches!(
@@ -191,7 +190,7 @@ impl WorkbookSession {
             self.config.refresh_interval(persist_changes),
         );
         self.retrier.progress(now);
-        self.events.push_back(match creation.replacing {
+        self.events.push(match creation.replacing {
             Some(old_session_id) => WorkbookEvent::Recreated {
                 old_session_id,
                 new_session_id: info.id.clone(),
@@ -243,7 +242,7 @@ impl WorkbookSession {
         creation.restarts += 1;
         creation.how = Creation::Immediate;
         self.phase = Phase::Create { at: now };
-        self.events.push_back(WorkbookEvent::Retrying {
+        self.events.push(WorkbookEvent::Retrying {
             request: RequestKind::CreateSession,
             cause,
             wait: Duration::ZERO,
@@ -252,7 +251,7 @@ impl WorkbookSession {
 
     /// An error answer that is not about the session: retry it if SPEC section 4 says so,
     /// otherwise stop.
-    fn retry_or_reject(&mut self, now: Instant, flight: &InFlight, answer: &Response) {
+    fn retry_or_reject(&mut self, now: Instant, flight: &Sent, answer: &Response) {
         match StatusClass::of(answer.status) {
             StatusClass::Throttled | StatusClass::Transient => {
                 let wait = self.requested_wait(now, answer);
@@ -305,7 +304,7 @@ impl WorkbookSession {
             }
             Phase::Finished => return,
         }
-        self.events.push_back(WorkbookEvent::Retrying {
+        self.events.push(WorkbookEvent::Retrying {
             request,
             cause,
             wait,
@@ -350,7 +349,7 @@ impl WorkbookSession {
         })
     }
 
-    fn malformed(&mut self, flight: &InFlight, answer: &Response, problem: AnswerProblem) {
+    fn malformed(&mut self, flight: &Sent, answer: &Response, problem: AnswerProblem) {
         self.fail(WorkbookError::MalformedAnswer {
             request: flight.kind,
             status: answer.status,

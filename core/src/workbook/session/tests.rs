@@ -1,6 +1,7 @@
 use super::*;
-use crate::http::Response;
+use crate::http::{RequestId, Response};
 use crate::retry::GiveUp;
+use crate::session::StateMachine;
 use crate::time::Duration;
 use crate::workbook::{
     AnswerProblem, CallOutcome, InvalidSessionCode, OperationStatus, RetryCause, WorkbookError,

@@ -1,8 +1,8 @@
 use super::*;
 use crate::fuzz_targets::concat_segments;
 use crate::secret::Secret;
-use crate::wopi::{ChunkingScheme, MAIN_CONTENT, StreamSignature};
 use crate::wopi::{ChunkSignature, DecodeErrorKind};
+use crate::wopi::{ChunkingScheme, MAIN_CONTENT, StreamSignature};
 use alloc::vec;
 use proptest::prelude::*;
 use std::string::ToString;
