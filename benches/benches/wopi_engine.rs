@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use resumable_core::chunk::FragmentSizing;
-use resumable_core::wopi::{WopiConfig, WopiStream, WopiUpload};
 use resumable_core::http::{RequestKind, Response};
 use resumable_core::session::StateMachine;
 use resumable_core::time::Instant;
 use resumable_core::wopi::ChunkId;
+use resumable_core::wopi::{WopiConfig, WopiStream, WopiUpload};
 
 const GIB: u64 = 1024 * 1024 * 1024;
 

@@ -17,7 +17,9 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::MultiProgress;
 use resumable_core::chunk::FragmentSizing;
-use resumable_core::graph::{DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, Target};
+use resumable_core::graph::{
+    DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, Target,
+};
 use resumable_core::secret::Secret;
 use resumable_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, Fault, FaultProfile, FaultScript, RequestKind,

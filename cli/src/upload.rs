@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use resumable_core::chunk::FragmentSizing;
-use resumable_core::graph::{ConflictBehavior, DriveItem, MailAttachment, PrintDocument, Target, UploadConfig};
+use resumable_core::graph::{
+    ConflictBehavior, DriveItem, MailAttachment, PrintDocument, Target, UploadConfig,
+};
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_reqwest::source::{FileSource, Source};
 use resumable_reqwest::{

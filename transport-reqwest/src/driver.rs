@@ -4,128 +4,19 @@
 //! drain `poll_request` (each request goes out concurrently, under the time limit the machine
 //! computed), drain `poll_event`, then wait for the first of an answer, the machine's deadline or
 //! a command from the caller. It knows nothing of Graph, WOPI or workbooks: what it needs from a
-//! machine beyond [`StateMachine`] is the small [`DrivenMachine`] trait, so the upload task of
+//! machine beyond the driver loop is the core's [`Driven`] trait, so the upload task of
 //! this crate and drivers of other machines share one loop.
 
-use std::time::Duration;
+use resumable_core::time::Instant;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use resumable_core::digest::{HashKinds, SourceHashes};
-use resumable_core::graph::Upload;
-use resumable_core::wopi::WopiUpload;
-use resumable_core::http::{Request, RequestId};
-use resumable_core::session::StateMachine;
-use resumable_core::time::Instant;
+use resumable_core::session::Driven;
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::exchange::{Delivery, Exchange};
-
-/// What the driver loop needs from a state machine besides the driver-loop contract.
-pub trait DrivenMachine: StateMachine {
-    /// The time limit for `request`: when it passes without an answer, the driver reports
-    /// [`TransportError::Timeout`](resumable_core::http::TransportError::Timeout). It should scale with the body and the measured throughput.
-    fn time_limit(&self, request: &Request) -> Duration;
-
-    /// Reports that the body of request `id` went out whole, with the CRC-32 of its source
-    /// bytes, its first byte having left at `started`. Called before the request's answer is
-    /// handed in.
-    fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
-        let _ = (id, source_crc, started);
-    }
-
-    /// Whether the machine waits for the source's hashes before it can end (the service named
-    /// the stored file, and its hashes must be compared with the source's).
-    fn awaits_source_hashes(&self) -> bool {
-        false
-    }
-
-    /// The hashes the machine needs (QuickXorHash and CRC-32 always; SHA-1 or SHA-256 when it
-    /// says so).
-    fn wanted_hash_kinds(&self) -> HashKinds {
-        HashKinds::CHEAP
-    }
-
-    /// Gives the source's hashes, or the error that kept them from being computed.
-    fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
-        let _ = (now, hashes);
-    }
-
-    /// The caller went away (dropped its handle without waiting for the end): wind down, for
-    /// instance by deleting the session. Returns `false` if the machine cannot, and the loop
-    /// then stops at once.
-    fn abandon(&mut self, now: Instant) -> bool {
-        let _ = now;
-        false
-    }
-}
-
-impl DrivenMachine for Upload {
-    fn time_limit(&self, request: &Request) -> Duration {
-        self.timeout_for(request)
-    }
-
-    fn awaits_source_hashes(&self) -> bool {
-        Upload::awaits_source_hashes(self)
-    }
-
-    fn wanted_hash_kinds(&self) -> HashKinds {
-        Upload::wanted_hash_kinds(self)
-    }
-
-    fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
-        match hashes {
-            Ok(hashes) => self.set_source_hashes(now, hashes),
-            Err(_) => self.source_unreadable(now),
-        }
-    }
-
-    fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
-        self.record_fragment_crc(id, source_crc);
-        if let Some(started) = started {
-            self.fragment_started(id, started);
-        }
-    }
-
-    fn abandon(&mut self, now: Instant) -> bool {
-        self.cancel(now).is_ok()
-    }
-}
-
-impl DrivenMachine for WopiUpload {
-    fn time_limit(&self, request: &Request) -> Duration {
-        self.timeout_for(request)
-    }
-
-    fn awaits_source_hashes(&self) -> bool {
-        WopiUpload::awaits_source_hashes(self)
-    }
-
-    fn wanted_hash_kinds(&self) -> HashKinds {
-        WopiUpload::wanted_hash_kinds(self)
-    }
-
-    fn give_source_hashes(&mut self, now: Instant, hashes: std::io::Result<SourceHashes>) {
-        match hashes {
-            Ok(hashes) => self.set_source_hashes(now, hashes),
-            Err(_) => self.source_unreadable(now),
-        }
-    }
-
-    fn body_sent(&mut self, id: RequestId, _source_crc: u32, started: Option<Instant>) {
-        // The ChunkIds in the frame prefixes already fingerprint the bytes; a CRC adds nothing.
-        if let Some(started) = started {
-            self.fragment_started(id, started);
-        }
-    }
-
-    /// WOPI cannot delete a session: the machine stops at once and the host lets it expire.
-    fn abandon(&mut self, now: Instant) -> bool {
-        self.cancel(now).is_ok()
-    }
-}
 
 /// An action on a machine at a given time (a cancel, a commit).
 pub type Action<M> = Box<dyn FnOnce(&mut M, Instant) + Send>;
@@ -162,7 +53,7 @@ pub enum DriveEnd {
 ///
 /// `on_event` gets each event with the machine (to take a checkpoint, or to act on the event
 /// with a command of its own). Commands from `commands` are applied between turns; when every
-/// sender is gone, the machine is [abandoned](DrivenMachine::abandon) and the loop runs on until
+/// sender is gone, the machine is [abandoned](Driven::abandon) and the loop runs on until
 /// it winds down. After [`Command::Stop`] the loop sends nothing new and returns once the
 /// requests in flight are answered. Requests still in flight when the machine finishes are dropped (their
 /// connections closed): the machine ignores their answers anyway.
@@ -174,7 +65,7 @@ pub async fn drive<M, F>(
     mut on_event: F,
 ) -> DriveEnd
 where
-    M: DrivenMachine,
+    M: Driven,
     F: FnMut(&mut M, M::Event),
 {
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Delivery>> = FuturesUnordered::new();
@@ -203,7 +94,7 @@ where
         }
         if machine.awaits_source_hashes() {
             let hashes = exchange.source_hashes(machine.wanted_hash_kinds()).await;
-            machine.give_source_hashes(clock.now(), hashes);
+            machine.give_source_hashes(clock.now(), hashes.ok());
             continue;
         }
         if machine.is_finished() {
@@ -250,7 +141,7 @@ where
 }
 
 /// Hands one request's outcome to the machine: the body's CRC first, then the answer.
-fn hand_in<M: DrivenMachine>(machine: &mut M, clock: &Clock, delivery: Delivery) {
+fn hand_in<M: Driven>(machine: &mut M, clock: &Clock, delivery: Delivery) {
     let now = clock.now();
     if let Some(crc) = delivery.source_crc {
         let started = delivery.body_started.map(|at| clock.at(at));

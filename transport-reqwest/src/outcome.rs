@@ -4,8 +4,8 @@ use resumable_core::digest::SourceHashes;
 use std::fmt;
 use std::time::Duration;
 
-use resumable_core::wopi::WopiError;
 use resumable_core::graph::{Completion, UploadError};
+use resumable_core::wopi::WopiError;
 
 use crate::start::{Resumption, StartError};
 
@@ -97,6 +97,18 @@ pub enum FailureCause {
     Stopped,
     /// The task ended without an outcome (it panicked or was aborted): a bug.
     Interrupted,
+}
+
+impl From<UploadError> for FailureCause {
+    fn from(error: UploadError) -> Self {
+        FailureCause::Upload(error)
+    }
+}
+
+impl From<WopiError> for FailureCause {
+    fn from(error: WopiError) -> Self {
+        FailureCause::Wopi(error)
+    }
 }
 
 impl fmt::Display for FailureCause {

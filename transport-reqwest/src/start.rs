@@ -16,11 +16,13 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use resumable_core::wopi::WopiError;
-use resumable_core::graph::{Checkpoint, Stage, Target, Upload, UploadConfig, UploadError, Verified};
-use resumable_core::session::{CheckpointError, VerifyError};
+use resumable_core::graph::{
+    Checkpoint, Stage, Target, Upload, UploadConfig, UploadError, Verified,
+};
 use resumable_core::secret::SecretUrl;
+use resumable_core::session::{CheckpointError, VerifyError};
 use resumable_core::time::Instant;
+use resumable_core::wopi::WopiError;
 
 use crate::checkpoint_store::CheckpointStore;
 use crate::source::{Source, crc32_of};

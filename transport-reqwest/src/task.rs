@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use resumable_core::wopi::WopiUpload;
 use resumable_core::graph::{Event, ExplicitCommit, Upload};
 use resumable_core::http::{Auth, Body, Method, Request, RequestId, RequestKind};
 use resumable_core::secret::SecretUrl;
 use resumable_core::time::Instant;
+use resumable_core::wopi::WopiUpload;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -28,7 +28,8 @@ use crate::driver::{Command, DriveEnd, drive};
 use crate::exchange::Exchange;
 use crate::outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use crate::start::Resumption;
-use crate::task_machine::{Milestone, TaskMachine};
+use crate::task_machine::TaskMachine;
+use resumable_core::session::Milestone;
 
 /// Called with every event, on the upload's task, before the event goes to the stream.
 pub type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;
@@ -280,9 +281,9 @@ async fn run<M: TaskMachine>(
                 Milestone::Resync => stats.resyncs += 1,
                 Milestone::SessionLost => stats.sessions_lost += 1,
                 Milestone::Completed(done) => completion = Some(done),
-                Milestone::Failed(cause) => ending = Some(cause),
+                Milestone::Failed(error) => ending = Some(error.into()),
                 Milestone::Cancelled => ending = Some(FailureCause::Cancelled),
-                Milestone::Other => {}
+                _ => {}
             }
             if let Some(hook) = parts.hook.as_mut() {
                 hook(machine, &event, clock.now());

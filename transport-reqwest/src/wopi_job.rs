@@ -8,9 +8,9 @@
 
 use std::sync::Arc;
 
-use resumable_core::wopi::{WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload};
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_core::wopi::ChunkId;
+use resumable_core::wopi::{WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload};
 
 use crate::checkpoint_store::CheckpointStore;
 use crate::checkpoint_writer::CheckpointWriter;

@@ -18,14 +18,14 @@
 use std::io;
 use std::sync::Arc;
 
+use resumable_core::range::ByteRange;
+use resumable_core::secret::{Secret, SecretUrl};
+use resumable_core::session::{CheckpointError, SourceChange, VerifyError};
+use resumable_core::time::Instant;
+use resumable_core::wopi::ChunkId;
 use resumable_core::wopi::{
     WopiCheckpoint, WopiConfig, WopiError, WopiStage, WopiStream, WopiUpload,
 };
-use resumable_core::session::{CheckpointError, SourceChange, VerifyError};
-use resumable_core::range::ByteRange;
-use resumable_core::secret::{Secret, SecretUrl};
-use resumable_core::time::Instant;
-use resumable_core::wopi::ChunkId;
 
 use crate::checkpoint_store::CheckpointStore;
 use crate::chunk_hash::chunk_id_of;

@@ -9,13 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use resumable_core::digest::stored::{HashKind, Mismatch};
-use resumable_core::wopi::{WopiConfig, WopiError};
 use resumable_core::chunk::FragmentSizing;
-use resumable_core::graph::{ConflictBehavior, Destination, Event, ExplicitCommit, PrintDocument, Target, UploadError};
-use resumable_core::session::{Failure, Violation};
+use resumable_core::digest::stored::{HashKind, Mismatch};
+use resumable_core::graph::{
+    ConflictBehavior, Destination, Event, ExplicitCommit, PrintDocument, Target, UploadError,
+};
 use resumable_core::http::RequestKind;
 use resumable_core::retry::GiveUp;
+use resumable_core::session::{Failure, Violation};
+use resumable_core::wopi::{WopiConfig, WopiError};
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, StorageMode};
 use resumable_reqwest::source::{BytesSource, Source};
 use resumable_reqwest::{FailureCause, UploadFailure, UploadJob, UploadSummary, WopiJob};

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use resumable_core::chunk::FragmentSizing;
+use resumable_core::secret::Secret;
 use resumable_core::wopi::{
     SequenceConflictPolicy, WopiConfig, WopiError, WopiEvent, WopiSessionLoss,
 };
-use resumable_core::secret::Secret;
 use resumable_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, FaultProfile, StatsSnapshot, StorageMode, TimeScale,
 };

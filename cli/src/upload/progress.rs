@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use resumable_core::wopi::{WopiEvent, WopiSessionLoss, WopiUpload};
 use resumable_core::graph::{Event, SessionLossCause, Upload};
 use resumable_core::session::Failure;
+use resumable_core::wopi::{WopiEvent, WopiSessionLoss, WopiUpload};
 use resumable_reqwest::UploadTask;
 use resumable_reqwest::task_machine::TaskMachine;
 

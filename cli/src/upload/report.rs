@@ -5,9 +5,9 @@ use std::path::Path;
 
 use resumable_core::digest::SourceHashes;
 use resumable_core::digest::stored::hex;
-use resumable_core::wopi::{WopiCompletion, WopiError};
 use resumable_core::graph::{Completion, UploadError};
 use resumable_core::session::Failure;
+use resumable_core::wopi::{WopiCompletion, WopiError};
 use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 

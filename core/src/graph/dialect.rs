@@ -1,10 +1,16 @@
-//! What the Graph dialect decides; [`StateMachine`](crate::session::StateMachine) comes from it.
+//! What the Graph dialect decides ([`StateMachine`](crate::session::StateMachine) comes from
+//! it), and what it answers a transport ([`Driven`], [`Transfer`]).
 
-use crate::http::{Request, Response, TransportError};
-use crate::session::{Dialect, EventQueue, InFlight, earliest};
-use crate::time::Instant;
+use alloc::vec::Vec;
 
-use super::event::Event;
+use crate::digest::{HashKinds, SourceHashes};
+use crate::http::{Request, RequestId, Response, TransportError};
+use crate::secret::SecretUrl;
+use crate::session::{Dialect, Driven, EventQueue, InFlight, Milestone, Transfer, earliest};
+use crate::time::{Duration, Instant, WallClock};
+
+use super::error::UploadError;
+use super::event::{Completion, Event};
 use super::upload::{Sent, Upload};
 
 impl Dialect for Upload {
@@ -57,5 +63,98 @@ impl Dialect for Upload {
             None
         };
         earliest(self.schedule.deadline(), expiry)
+    }
+}
+
+impl Driven for Upload {
+    fn time_limit(&self, request: &Request) -> Duration {
+        self.timeout_for(request)
+    }
+
+    fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
+        self.record_fragment_crc(id, source_crc);
+        if let Some(started) = started {
+            self.fragment_started(id, started);
+        }
+    }
+
+    fn awaits_source_hashes(&self) -> bool {
+        Upload::awaits_source_hashes(self)
+    }
+
+    fn wanted_hash_kinds(&self) -> HashKinds {
+        Upload::wanted_hash_kinds(self)
+    }
+
+    fn give_source_hashes(&mut self, now: Instant, hashes: Option<SourceHashes>) {
+        match hashes {
+            Some(hashes) => self.set_source_hashes(now, hashes),
+            None => self.source_unreadable(now),
+        }
+    }
+
+    /// Cancels: the session is deleted.
+    fn abandon(&mut self, now: Instant) -> bool {
+        self.cancel(now).is_ok()
+    }
+}
+
+impl Transfer for Upload {
+    type Completion = Completion;
+    type Error = UploadError;
+
+    fn progress_total(&self) -> u64 {
+        self.total()
+    }
+
+    fn confirmed_source_bytes(&self) -> u64 {
+        self.confirmed()
+    }
+
+    fn sessions(&self) -> u32 {
+        Upload::sessions(self)
+    }
+
+    fn checkpoint_bytes(&self) -> Vec<u8> {
+        self.checkpoint().to_bytes()
+    }
+
+    fn anchor(&mut self, wall: WallClock) {
+        self.set_wall_clock(wall);
+    }
+
+    fn cancel_at(&mut self, now: Instant) {
+        let _ = self.cancel(now);
+    }
+
+    fn session_left_behind(&self) -> Option<SecretUrl> {
+        self.upload_url().cloned()
+    }
+
+    fn milestone(event: &Event) -> Milestone<Completion, UploadError> {
+        match event {
+            Event::RetryScheduled { .. } => Milestone::Retry,
+            Event::Resynchronised { .. } => Milestone::Resync,
+            Event::SessionLost { .. } => Milestone::SessionLost,
+            Event::Completed(done) => Milestone::Completed(done.clone()),
+            Event::Failed(error) => Milestone::Failed(error.clone()),
+            Event::Cancelled => Milestone::Cancelled,
+            _ => Milestone::Other,
+        }
+    }
+
+    /// A new session, confirmed bytes, the server's word on where it is, a lost session, the
+    /// end.
+    fn saves_checkpoint(event: &Event) -> bool {
+        matches!(
+            event,
+            Event::SessionCreated { .. }
+                | Event::FragmentAcknowledged { .. }
+                | Event::Resynchronised { .. }
+                | Event::SessionLost { .. }
+                | Event::CommitPending { .. }
+                | Event::NameConflict
+                | Event::Completed(_)
+        )
     }
 }

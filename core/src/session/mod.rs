@@ -4,6 +4,7 @@
 //! | item | what it is |
 //! |---|---|
 //! | [`StateMachine`] | the driver-loop contract a transport drives |
+//! | [`Driven`], [`Transfer`], [`Milestone`] | what a transport asks of a machine beyond the loop: time limits, body-sent reports, source hashes, winding down, progress, checkpoints |
 //! | [`Dialect`] | what a protocol decides (its next request, what an answer means, its timers); every dialect gets its [`StateMachine`] from it |
 //! | [`InFlight`] | request ids and what each request was for |
 //! | [`EventQueue`] | events waiting for `poll_event` |
@@ -15,6 +16,7 @@
 //! | [`CheckpointError`], [`Protocol`], [`SourceChange`], [`VerifyError`] | the checkpoint envelope every dialect's checkpoint is stored in |
 
 pub(crate) mod checkpoint_envelope;
+mod contract;
 mod event_queue;
 mod expiry;
 mod failure;
@@ -28,6 +30,7 @@ mod violation;
 pub use checkpoint_envelope::{
     CHECKPOINT_VERSION, CheckpointError, Protocol, SourceChange, VerifyError,
 };
+pub use contract::{Driven, Milestone, Transfer};
 pub use event_queue::EventQueue;
 pub use expiry::SessionExpiry;
 pub use failure::Failure;

@@ -1,10 +1,16 @@
-//! What the WOPI dialect decides; [`StateMachine`](crate::session::StateMachine) comes from it.
+//! What the WOPI dialect decides ([`StateMachine`](crate::session::StateMachine) comes from
+//! it), and what it answers a transport ([`Driven`], [`Transfer`]).
 
-use crate::http::{Request, Response, TransportError};
-use crate::session::{Dialect, EventQueue, InFlight, earliest};
-use crate::time::Instant;
+use alloc::vec::Vec;
 
-use super::event::WopiEvent;
+use crate::digest::{HashKinds, SourceHashes};
+use crate::http::{Request, RequestId, Response, TransportError};
+use crate::session::{Dialect, Driven, EventQueue, InFlight, Milestone, Transfer, earliest};
+use crate::time::{Duration, Instant, WallClock};
+
+use super::codec::CHUNK_PREFIX_LEN;
+use super::error::WopiError;
+use super::event::{WopiCompletion, WopiEvent};
 use super::upload::{Sent, WopiUpload};
 
 impl Dialect for WopiUpload {
@@ -53,5 +59,104 @@ impl Dialect for WopiUpload {
     /// extend it.
     fn next_timer(&self) -> Option<Instant> {
         earliest(self.schedule.deadline(), self.expiry_timer())
+    }
+}
+
+impl Driven for WopiUpload {
+    fn time_limit(&self, request: &Request) -> Duration {
+        self.timeout_for(request)
+    }
+
+    /// The ChunkIds in the frame prefixes already fingerprint the bytes; a CRC adds nothing.
+    fn body_sent(&mut self, id: RequestId, _source_crc: u32, started: Option<Instant>) {
+        if let Some(started) = started {
+            self.fragment_started(id, started);
+        }
+    }
+
+    fn awaits_source_hashes(&self) -> bool {
+        WopiUpload::awaits_source_hashes(self)
+    }
+
+    fn wanted_hash_kinds(&self) -> HashKinds {
+        WopiUpload::wanted_hash_kinds(self)
+    }
+
+    fn give_source_hashes(&mut self, now: Instant, hashes: Option<SourceHashes>) {
+        match hashes {
+            Some(hashes) => self.set_source_hashes(now, hashes),
+            None => self.source_unreadable(now),
+        }
+    }
+
+    /// WOPI cannot delete a session: the machine stops at once and the host lets it expire.
+    fn abandon(&mut self, now: Instant) -> bool {
+        self.cancel(now).is_ok()
+    }
+}
+
+impl Transfer for WopiUpload {
+    type Completion = WopiCompletion;
+    type Error = WopiError;
+
+    fn progress_total(&self) -> u64 {
+        self.stream_len()
+    }
+
+    /// The chunk bytes inside the part of the session stream the host confirmed (frame
+    /// prefixes are not the source's).
+    fn confirmed_source_bytes(&self) -> u64 {
+        let offset = self.confirmed();
+        self.upload_stream()
+            .frames()
+            .iter()
+            .map(|frame| {
+                let payload = frame.stream_offset + CHUNK_PREFIX_LEN as u64;
+                offset.saturating_sub(payload).min(frame.chunk.len)
+            })
+            .sum()
+    }
+
+    fn sessions(&self) -> u32 {
+        WopiUpload::sessions(self)
+    }
+
+    fn checkpoint_bytes(&self) -> Vec<u8> {
+        self.checkpoint().to_bytes()
+    }
+
+    fn anchor(&mut self, wall: WallClock) {
+        self.set_wall_clock(wall);
+    }
+
+    fn cancel_at(&mut self, now: Instant) {
+        let _ = self.cancel(now);
+    }
+
+    fn milestone(event: &WopiEvent) -> Milestone<WopiCompletion, WopiError> {
+        match event {
+            WopiEvent::RetryScheduled { .. } => Milestone::Retry,
+            WopiEvent::Resynchronised { .. } => Milestone::Resync,
+            WopiEvent::SessionLost { .. } => Milestone::SessionLost,
+            WopiEvent::Completed(done) => Milestone::Completed(done.clone()),
+            WopiEvent::Failed(error) => Milestone::Failed(error.clone()),
+            WopiEvent::Cancelled => Milestone::Cancelled,
+            _ => Milestone::Other,
+        }
+    }
+
+    /// A new session, confirmed ranges (keep-alives included), the host's word on where it
+    /// is, a lost session, the fallback to one commit, a `412` waiting for the caller, the end.
+    fn saves_checkpoint(event: &WopiEvent) -> bool {
+        matches!(
+            event,
+            WopiEvent::SessionCreated { .. }
+                | WopiEvent::RangeAcknowledged { .. }
+                | WopiEvent::Resynchronised { .. }
+                | WopiEvent::SessionLost { .. }
+                | WopiEvent::FallingBack
+                | WopiEvent::SequenceConflict { .. }
+                | WopiEvent::Completed(_)
+        )
     }
 }

@@ -16,8 +16,8 @@ use crate::http::{Auth, Body, Header, Method, Request, RequestKind, Response, Tr
 use crate::retry::Retrier;
 use crate::secret::{Secret, SecretUrl};
 use crate::session::ServerClock;
-use crate::session::{Dialect, EventQueue, InFlight};
-use crate::time::{Instant, WallClock};
+use crate::session::{Dialect, Driven, EventQueue, InFlight};
+use crate::time::{Duration, Instant, WallClock};
 
 mod answers;
 
@@ -536,6 +536,39 @@ impl Dialect for WorkbookSession {
             Phase::Live => self.next_refresh(),
             Phase::Finished => None,
         }
+    }
+}
+
+/// The time limit of the machine's requests other than refreshes. A `createSession` without
+/// `Prefer: respond-async` is held open while the service creates the session, which can take a
+/// while on a large workbook; the gateway answers `504` long before this.
+pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// The shortest time limit of a refresh, whatever the (scaled) inactivity limit.
+const MIN_REFRESH_TIME_LIMIT: Duration = Duration::from_millis(250);
+
+impl Driven for WorkbookSession {
+    /// A refresh gets the safety margin of its schedule: it was sent that long before the
+    /// assumed expiry, so an answer later than that comes too late to matter, while giving up
+    /// then lets the retry go out on a new connection before the server's clock runs out. Every
+    /// other request gets two minutes.
+    fn time_limit(&self, request: &Request) -> Duration {
+        if request.kind != RequestKind::Refresh {
+            return REQUEST_TIME_LIMIT;
+        }
+        let config = self.config();
+        let persist = self.persist_changes().unwrap_or(config.persist_changes);
+        let margin = config
+            .inactivity
+            .limit_for(persist)
+            .saturating_sub(config.refresh_interval(persist));
+        margin.clamp(MIN_REFRESH_TIME_LIMIT, REQUEST_TIME_LIMIT)
+    }
+
+    /// The caller went away: close the session rather than leave it to expire.
+    fn abandon(&mut self, now: Instant) -> bool {
+        self.close(now);
+        true
     }
 }
 

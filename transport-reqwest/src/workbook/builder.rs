@@ -15,12 +15,13 @@ use tokio::sync::{mpsc, watch};
 use super::caller::{CallSender, WorkbookCaller};
 use super::handle::WorkbookSession;
 use super::state::SessionState;
-use super::task::{self, REQUEST_TIME_LIMIT, TaskOutputs, WorkbookEventCallback};
+use super::task::{self, TaskOutputs, WorkbookEventCallback};
 use crate::clock::Clock;
 use crate::exchange::{Exchange, HttpClients};
 use crate::source::BytesSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::{StaticToken, TokenProvider};
+use resumable_core::workbook::REQUEST_TIME_LIMIT;
 
 /// The longest answer to a caller's request that is read by default: a large range read is a
 /// few megabytes; more than this is a runaway answer.

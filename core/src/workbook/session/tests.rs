@@ -600,3 +600,74 @@ fn failed_refreshes_retry_before_the_expiry_until_the_budget_runs_out() {
 mod hostile_answers;
 mod recreation;
 mod timing;
+
+/// The transport-facing answers: time limits and winding down.
+mod driven {
+    use super::super::*;
+    use crate::http::{Auth, Body, Method, RequestId};
+    use crate::secret::SecretUrl;
+    use crate::session::StateMachine;
+    use crate::workbook::{InactivityLimits, WorkbookConfig, WorkbookEvent, WorkbookUrl};
+    use alloc::vec::Vec;
+
+    type SessionMachine = WorkbookSession;
+
+    fn request(kind: RequestKind) -> Request {
+        Request {
+            id: RequestId(0),
+            kind,
+            method: Method::Post,
+            url: SecretUrl::new("https://example.com/workbook/refreshSession"),
+            headers: Vec::new(),
+            auth: Auth::Bearer,
+            body: Body::Empty,
+        }
+    }
+
+    fn machine(limit: Duration) -> SessionMachine {
+        let url = WorkbookUrl::new("https://example.com/v1.0/me/drive/items/1/workbook").unwrap();
+        let config = WorkbookConfig {
+            inactivity: InactivityLimits::uniform(limit),
+            ..WorkbookConfig::new(true)
+        };
+        SessionMachine::new(url, config, Instant::ZERO).unwrap()
+    }
+
+    #[test]
+    fn a_refresh_waits_no_longer_than_its_margin() {
+        // Five minutes: refreshed after four, so a refresh has one minute to answer.
+        let real = machine(Duration::from_secs(300));
+        assert_eq!(
+            real.time_limit(&request(RequestKind::Refresh)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            real.time_limit(&request(RequestKind::CreateSession)),
+            REQUEST_TIME_LIMIT
+        );
+        // Two seconds: refreshed after one, one second to answer.
+        let fast = machine(Duration::from_secs(2));
+        assert_eq!(
+            fast.time_limit(&request(RequestKind::Refresh)),
+            Duration::from_secs(1)
+        );
+        // Never below the floor, never above the general limit.
+        let tiny = machine(Duration::from_millis(100));
+        assert_eq!(
+            tiny.time_limit(&request(RequestKind::Refresh)),
+            MIN_REFRESH_TIME_LIMIT
+        );
+    }
+
+    #[test]
+    fn abandoning_closes() {
+        let mut session = machine(Duration::from_secs(300));
+        assert!(session.abandon(Instant::ZERO));
+        // Nothing was created yet: closing ends the machine at once.
+        assert!(session.is_finished());
+        assert_eq!(
+            session.poll_event(),
+            Some(WorkbookEvent::Closed { session_id: None })
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! What a transport asks of a machine beyond the driver loop: time limits, reports on bodies
+//! sent, the source's hashes, winding down, and (for uploads) progress, checkpoints and what
+//! each event means. With these, a transport holds no protocol policy of its own: the Graph,
+//! WOPI and workbook machines answer every question it has.
+
+use alloc::vec::Vec;
+
+use crate::digest::{HashKinds, SourceHashes};
+use crate::http::{Request, RequestId};
+use crate::secret::SecretUrl;
+use crate::time::{Duration, Instant, WallClock};
+
+use super::machine::StateMachine;
+
+/// What the driver loop needs from a machine besides [`StateMachine`].
+pub trait Driven: StateMachine {
+    /// The time limit for `request`: when it passes without an answer, the transport reports
+    /// [`TransportError::Timeout`](crate::http::TransportError::Timeout). For uploads it grows
+    /// with the body and shrinks with the measured throughput.
+    fn time_limit(&self, request: &Request) -> Duration;
+
+    /// Reports that the body of request `id` went out whole, with the CRC-32 of its source
+    /// bytes, its first byte having left at `started`. Call it before handing in the request's
+    /// answer.
+    fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
+        let _ = (id, source_crc, started);
+    }
+
+    /// Whether the machine waits for the source's hashes before it can end (the service named
+    /// the stored file, whose hashes must match the source's).
+    fn awaits_source_hashes(&self) -> bool {
+        false
+    }
+
+    /// The hashes the machine needs (QuickXorHash and CRC-32 always; SHA-1 or SHA-256 when it
+    /// says so).
+    fn wanted_hash_kinds(&self) -> HashKinds {
+        HashKinds::CHEAP
+    }
+
+    /// Gives the source's hashes, or `None` when the source could not be read to the end.
+    fn give_source_hashes(&mut self, now: Instant, hashes: Option<SourceHashes>) {
+        let _ = (now, hashes);
+    }
+
+    /// The caller went away (dropped its handle without waiting for the end): wind down, for
+    /// instance by deleting the session. Returns `false` if the machine cannot, and the loop
+    /// then stops at once.
+    fn abandon(&mut self, now: Instant) -> bool {
+        let _ = now;
+        false
+    }
+}
+
+/// What an event means to whoever runs an upload: what it counts, and whether it ends it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Milestone<C, E> {
+    /// A retry was scheduled.
+    Retry,
+    /// The machine learnt where the server is and went on from there.
+    Resync,
+    /// A session was lost.
+    SessionLost,
+    /// The server stored the file (and it was checked).
+    Completed(C),
+    /// The machine gave up.
+    Failed(E),
+    /// The caller cancelled.
+    Cancelled,
+    /// Nothing to count.
+    Other,
+}
+
+/// An upload machine, as a transport runs it: progress, checkpoints, and what each event
+/// means. Implemented by the Graph [`Upload`](crate::graph::Upload) and the
+/// [`WopiUpload`](crate::wopi::WopiUpload).
+pub trait Transfer: Driven {
+    /// What the service says of the stored file.
+    type Completion: Clone;
+    /// Why the upload failed.
+    type Error: Clone;
+
+    /// The size the machine's progress events count toward (the file for Graph, the framed
+    /// session stream for WOPI).
+    fn progress_total(&self) -> u64;
+
+    /// Bytes of the source the server has confirmed.
+    fn confirmed_source_bytes(&self) -> u64;
+
+    /// Sessions made or used so far.
+    fn sessions(&self) -> u32;
+
+    /// The machine's checkpoint, encoded. It holds credentials (the session URL): store it like
+    /// a password.
+    fn checkpoint_bytes(&self) -> Vec<u8>;
+
+    /// Gives the machine the wall-clock time once, right after construction: expiry times and
+    /// `Retry-After` dates are wall-clock times.
+    fn anchor(&mut self, wall: WallClock);
+
+    /// Cancels at `now`, if the upload has not ended.
+    fn cancel_at(&mut self, now: Instant);
+
+    /// What `event` means.
+    fn milestone(event: &Self::Event) -> Milestone<Self::Completion, Self::Error>;
+
+    /// Whether the checkpoint changed in a way worth saving after `event`.
+    fn saves_checkpoint(event: &Self::Event) -> bool;
+
+    /// The session to delete when the upload failed and no checkpoint can resume it (nothing
+    /// else will ever use it), if the protocol can delete one.
+    fn session_left_behind(&self) -> Option<SecretUrl> {
+        None
+    }
+}
