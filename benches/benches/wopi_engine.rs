@@ -26,7 +26,7 @@ fn upload(total: u64, range: u64) -> u64 {
     let mut config = WopiConfig::new(vec![WopiStream::main_content(ChunkId::of(b"x"), total)]);
     config.range_size = FragmentSizing::Fixed(range);
     let url = "https://host.example/wopi/files/1?access_token=t";
-    let mut machine = WopiUpload::new(url, config, Instant::ZERO).expect("valid configuration");
+    let mut machine = WopiUpload::create(url, config, Instant::ZERO).expect("valid configuration");
     let now = Instant::ZERO;
     let mut updates = 0;
     while let Some(request) = machine.poll_request(now) {

@@ -224,7 +224,7 @@ pub fn wopi_upload_hostile_answers(data: &[u8]) {
     };
     config.retry.max_attempts = 3;
     let url = "https://h.example/wopi/files/1?access_token=AT-fuzz";
-    let Ok(mut upload) = WopiUpload::new(url, config, Instant::ZERO) else {
+    let Ok(mut upload) = WopiUpload::create(url, config, Instant::ZERO) else {
         return;
     };
     let stream_len = upload.stream_len();

@@ -123,7 +123,7 @@
 //!     // Report what happened.
 //!     while let Some(event) = upload.poll_event() {
 //!         match event {
-//!             Event::FragmentAcknowledged { confirmed, total, .. } => {
+//!             Event::Acknowledged { confirmed, total, .. } => {
 //!                 // Show progress; persist `upload.checkpoint().to_bytes()` to survive a crash.
 //!                 assert!(confirmed <= total);
 //!             }

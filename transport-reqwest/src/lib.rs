@@ -29,7 +29,7 @@
 //! println!("{}", task.resumption());
 //! while let Some(event) = task.next().await {
 //!     match event {
-//!         Event::FragmentAcknowledged { confirmed, total, .. } => println!("{confirmed}/{total}"),
+//!         Event::Acknowledged { confirmed, total, .. } => println!("{confirmed}/{total}"),
 //!         Event::RetryScheduled { reason, delay, .. } => println!("retry in {delay:?}: {reason}"),
 //!         _ => {}
 //!     }

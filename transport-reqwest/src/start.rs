@@ -109,7 +109,9 @@ pub(crate) async fn plan(
     source: &Arc<dyn Source>,
     now: Instant,
 ) -> Result<StartPlan, StartError> {
-    config.validate().map_err(StartError::Invalid)?;
+    config
+        .validate()
+        .map_err(|error| StartError::Invalid(error.into()))?;
     let stored = match store {
         Some(store) => load_checkpoint(store).await?,
         None => None,

@@ -50,7 +50,7 @@ pub(crate) type EventHook<M> =
 ///
 /// let mut task = uploader.start(job).await?;
 /// while let Some(event) = task.next().await {
-///     if let Event::FragmentAcknowledged { confirmed, total, .. } = event {
+///     if let Event::Acknowledged { confirmed, total, .. } = event {
 ///         println!("{confirmed} of {total} bytes");
 ///     }
 /// }

@@ -193,7 +193,7 @@ impl Uploader {
     /// .checkpoint(CheckpointStore::new("big.docx.checkpoint"));
     /// let mut task = uploader.start_wopi(job).await?;
     /// while let Some(event) = task.next().await {
-    ///     if let WopiEvent::RangeAcknowledged { confirmed, total, .. } = event {
+    ///     if let WopiEvent::Acknowledged { confirmed, total, .. } = event {
     ///         println!("{confirmed}/{total}");
     ///     }
     /// }

@@ -21,7 +21,7 @@ async fn stop_after(job: UploadJob, fragments: usize) {
     let mut task = uploader().start(job).await.unwrap();
     let mut acknowledged = 0;
     while let Some(event) = task.next().await {
-        if let Event::FragmentAcknowledged { .. } = event {
+        if let Event::Acknowledged { .. } = event {
             acknowledged += 1;
             if acknowledged == fragments {
                 task.stop();

@@ -174,7 +174,7 @@ async fn events_stream_in_order_and_reach_the_callback() {
     let confirmed: Vec<u64> = streamed
         .iter()
         .filter_map(|e| match e {
-            Event::FragmentAcknowledged { confirmed, .. } => Some(*confirmed),
+            Event::Acknowledged { confirmed, .. } => Some(*confirmed),
             _ => None,
         })
         .collect();
@@ -217,7 +217,7 @@ async fn cancel_deletes_the_session_and_dropping_the_task_does_too() {
         .await
         .unwrap();
     while let Some(event) = task.next().await {
-        if let Event::FragmentAcknowledged { .. } = event {
+        if let Event::Acknowledged { .. } = event {
             task.cancel();
         }
     }
@@ -233,7 +233,7 @@ async fn cancel_deletes_the_session_and_dropping_the_task_does_too() {
         .await
         .unwrap();
     while let Some(event) = task.next().await {
-        if let Event::FragmentAcknowledged { .. } = event {
+        if let Event::Acknowledged { .. } = event {
             break;
         }
     }

@@ -274,7 +274,7 @@ async fn a_session_expired_on_the_hosts_scaled_clock_is_replaced() {
     let mut task = Uploader::new().unwrap().start_wopi(job).await.unwrap();
     let mut paused = false;
     while let Some(event) = task.next().await {
-        if let WopiEvent::RangeAcknowledged { confirmed, .. } = event
+        if let WopiEvent::Acknowledged { confirmed, .. } = event
             && confirmed >= 200_000
             && !paused
         {
@@ -309,7 +309,7 @@ async fn a_stopped_upload_resumes_from_its_checkpoint_where_the_host_is() {
         .await
         .unwrap();
     while let Some(event) = task.next().await {
-        if matches!(event, WopiEvent::RangeAcknowledged { confirmed, .. } if confirmed >= 300_000) {
+        if matches!(event, WopiEvent::Acknowledged { confirmed, .. } if confirmed >= 300_000) {
             task.stop();
         }
     }
@@ -353,7 +353,7 @@ async fn a_source_changed_since_the_checkpoint_is_refused_with_what_to_do() {
         .await
         .unwrap();
     while let Some(event) = task.next().await {
-        if matches!(event, WopiEvent::RangeAcknowledged { .. }) {
+        if matches!(event, WopiEvent::Acknowledged { .. }) {
             task.stop();
         }
     }
@@ -427,7 +427,7 @@ async fn a_checkpoint_of_the_other_protocol_is_refused_and_kept() {
         .await
         .unwrap();
     while let Some(event) = task.next().await {
-        if matches!(event, WopiEvent::RangeAcknowledged { .. }) {
+        if matches!(event, WopiEvent::Acknowledged { .. }) {
             task.stop();
         }
     }

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use resumable_core::graph::{Event, SessionLossCause, Upload};
-use resumable_core::session::Failure;
-use resumable_core::wopi::{WopiEvent, WopiSessionLoss, WopiUpload};
+use resumable_core::graph::{Event, Upload};
+use resumable_core::wopi::{WopiEvent, WopiUpload};
 use resumable_reqwest::UploadTask;
 use resumable_reqwest::task_machine::TaskMachine;
 
@@ -83,7 +82,7 @@ impl Progress {
     /// Takes in one event.
     pub(crate) fn on_event(&mut self, event: &Event, bytes_sent: u64) {
         match event {
-            Event::FragmentAcknowledged { confirmed, .. } => {
+            Event::Acknowledged { confirmed, .. } => {
                 self.confirmed = *confirmed;
                 self.sent_at_confirmation = bytes_sent;
             }
@@ -112,7 +111,7 @@ impl Progress {
     /// Takes in one event of a WOPI upload (its counts are in bytes of the framed stream).
     pub(crate) fn on_wopi_event(&mut self, event: &WopiEvent, bytes_sent: u64) {
         match event {
-            WopiEvent::RangeAcknowledged { confirmed, .. } => {
+            WopiEvent::Acknowledged { confirmed, .. } => {
                 self.confirmed = *confirmed;
                 self.sent_at_confirmation = bytes_sent;
             }
@@ -135,7 +134,7 @@ impl Progress {
         }
         let notable = !matches!(
             event,
-            WopiEvent::RangeAcknowledged { .. } | WopiEvent::Completed(_)
+            WopiEvent::Acknowledged { .. } | WopiEvent::Completed(_)
         );
         self.show(describe_wopi(event), notable);
     }
@@ -335,142 +334,29 @@ pub(crate) fn plural(n: u32, one: &'static str, many: &'static str) -> &'static 
 
 /// Whether an event deserves a line of its own above the bar (progress does not).
 fn notable(event: &Event) -> bool {
-    !matches!(
-        event,
-        Event::FragmentAcknowledged { .. } | Event::Completed(_)
-    )
+    !matches!(event, Event::Acknowledged { .. } | Event::Completed(_))
 }
 
-/// A line saying what an event means, for the events worth a line.
+/// A line saying what an event means, for the events worth a line (not progress: the bar
+/// shows it; not a failure: it is the command's last line, and saying it twice helps no one).
 pub(crate) fn describe(event: &Event) -> Option<String> {
-    Some(match event {
-        Event::SessionCreated { number: 1, .. } => "upload session created".into(),
-        Event::SessionCreated { number, .. } => format!("new upload session created (#{number})"),
-        Event::RetryScheduled { reason, delay, .. } => format!(
-            "{reason}{}; retrying in {:.1} s",
-            hint(reason),
-            delay.as_secs_f64()
-        ),
-        Event::Resynchronised { offset, confirmed } => format!(
-            "asked the server where it is: it has {}, continuing from byte {offset}",
-            HumanBytes(*confirmed)
-        ),
-        Event::SessionLost {
-            cause,
-            starting_over,
-        } => {
-            let cause = match cause {
-                SessionLossCause::Expired => "the upload session expired",
-                SessionLossCause::NotFound => "the upload session is gone (404)",
-                SessionLossCause::Unverifiable => {
-                    "the upload session holds bytes sent before the interruption, and the file changed since"
-                }
-            };
-            if *starting_over {
-                format!("{cause}; starting over in a new session")
-            } else {
-                cause.to_owned()
-            }
-        }
-        Event::CommitPending { .. } => "all bytes received; committing".into(),
-        Event::NameConflict => "the name is taken (409)".into(),
-        Event::ProtocolViolation(violation) => {
-            format!("{violation}; asking the service where it is")
-        }
-        Event::NotThisUpload(mismatch) => format!(
-            "the file found at the destination is not this upload ({mismatch}); uploading again"
-        ),
-        Event::Cancelled => "cancelled; the session was deleted".into(),
-        // A failure is the command's last line; saying it twice helps no one.
-        Event::Completed(_) => "completed".into(),
-        _ => return None,
-    })
+    (!matches!(event, Event::Acknowledged { .. } | Event::Failed(_))).then(|| event.to_string())
 }
 
 /// A line saying what a WOPI event means, for the events worth a line.
 pub(crate) fn describe_wopi(event: &WopiEvent) -> Option<String> {
-    Some(match event {
-        WopiEvent::SessionCreated { number: 1 } => "upload session created".into(),
-        WopiEvent::SessionCreated { number } => format!("new upload session created (#{number})"),
-        WopiEvent::RetryScheduled {
-            reason,
-            delay,
-            host_reason,
-            ..
-        } => {
-            let host = host_reason
-                .as_deref()
-                .map(|r| format!(" (host: {r})"))
-                .unwrap_or_default();
-            format!(
-                "{reason}{}{host}; retrying in {:.1} s",
-                hint(reason),
-                delay.as_secs_f64()
-            )
-        }
-        WopiEvent::Resynchronised { believed, offset } => format!(
-            "the host is at byte {offset} of the stream (believed {believed}); continuing from there"
-        ),
-        WopiEvent::SessionLost {
-            cause,
-            starting_over,
-        } => {
-            let cause = match cause {
-                WopiSessionLoss::Expired => "the upload session expired",
-                WopiSessionLoss::Gone => "the host no longer knows the upload session (410)",
-                WopiSessionLoss::PositionUnknown => {
-                    "the host's position in the session could not be learnt"
-                }
-            };
-            if *starting_over {
-                format!("{cause}; starting over in a new session")
-            } else {
-                cause.to_owned()
-            }
-        }
-        WopiEvent::FallingBack => {
-            "the host does not support upload sessions (501): sending the file in one PutChunkedFile".into()
-        }
-        WopiEvent::SequenceConflict {
-            sent,
-            host,
-            retrying,
-            ..
-        } => {
-            let host = host.map_or_else(|| "another number".to_owned(), |n| n.to_string());
-            if *retrying {
-                format!("the host is at sequence number {host}, not {sent}; committing with {host}")
-            } else {
-                format!("the host is at sequence number {host}, not {sent} (412)")
-            }
-        }
-        WopiEvent::ExpiryWarning { .. } => "the idle upload session will expire soon".into(),
-        WopiEvent::KeptAlive { .. } => "kept the idle upload session alive".into(),
-        WopiEvent::Cancelled => "cancelled; the host lets the session expire".into(),
-        WopiEvent::Completed(_) => "completed".into(),
-        _ => return None,
-    })
-}
-
-/// What a status means, for readers who do not know them by heart.
-fn hint(reason: &Failure) -> &'static str {
-    match reason {
-        Failure::Status(404 | 410) => " (session not found)",
-        Failure::Status(409) => " (lock mismatch)",
-        Failure::Status(412) => " (sequence number mismatch)",
-        Failure::Status(416) => " (range not expected)",
-        Failure::Status(429) => " (throttled)",
-        Failure::Status(503) => " (service unavailable)",
-        Failure::Status(500..=599) => " (server error)",
-        _ => "",
-    }
+    (!matches!(event, WopiEvent::Acknowledged { .. } | WopiEvent::Failed(_)))
+        .then(|| event.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use resumable_core::graph::SessionLossCause;
     use resumable_core::http::TransportError;
+    use resumable_core::session::Failure;
     use resumable_core::time::Instant;
+    use resumable_core::wopi::WopiSessionLoss;
 
     #[test]
     fn events_read_as_sentences() {
@@ -545,7 +431,7 @@ mod tests {
         );
         let mut progress = Progress::with_display(Display::Quiet, 1_032);
         progress.on_wopi_event(
-            &WopiEvent::RangeAcknowledged {
+            &WopiEvent::Acknowledged {
                 offset: 0,
                 len: 500,
                 confirmed: 500,

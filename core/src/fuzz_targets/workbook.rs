@@ -45,7 +45,7 @@ pub fn workbook_hostile_answers(data: &[u8]) {
     }
     let url = WorkbookUrl::new(format!("{GRAPH}v1.0/me/drive/items/01AB/workbook"))
         .expect("a workbook URL");
-    let Ok(mut session) = WorkbookSession::new(url, config.clone(), Instant::ZERO) else {
+    let Ok(mut session) = WorkbookSession::create(url, config.clone(), Instant::ZERO) else {
         return;
     };
     let mut harness = Harness {

@@ -6,7 +6,7 @@
 //! one, first asking the server where it is, because the server's word beats any record.
 //!
 //! **When to persist.** After every [`Event::SessionCreated`](super::Event::SessionCreated),
-//! [`Event::FragmentAcknowledged`](super::Event::FragmentAcknowledged),
+//! [`Event::Acknowledged`](super::Event::Acknowledged),
 //! [`Event::CommitPending`](super::Event::CommitPending) and
 //! [`Event::NameConflict`](super::Event::NameConflict), and after draining `poll_request` (as the
 //! driver loop does). A checkpoint records whether the requests that may follow it could finish

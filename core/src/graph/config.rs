@@ -15,7 +15,7 @@ use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizing};
 use crate::retry::RetryPolicy;
 use crate::time::Duration;
 
-use super::error::{TargetKind, UploadError};
+use super::error::{ConfigError, TargetKind};
 
 /// What the service does when the file name is taken (`@microsoft.graph.conflictBehavior`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -369,19 +369,19 @@ impl UploadConfig {
 
     /// Checks what can be checked before any request: the file is not empty, fits the target,
     /// and the fragment sizes suit its rule.
-    pub fn validate(&self) -> Result<(), UploadError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.total == 0 {
-            return Err(UploadError::EmptyFile);
+            return Err(ConfigError::EmptyFile);
         }
         if matches!(self.target, Target::MailAttachment(_)) && self.total > MAIL_ATTACHMENT_MAX {
-            return Err(UploadError::TooLarge {
+            return Err(ConfigError::TooLarge {
                 total: self.total,
                 max: MAIL_ATTACHMENT_MAX,
             });
         }
         self.fragment_size
             .check(self.target.rule())
-            .map_err(UploadError::InvalidFragmentSize)
+            .map_err(ConfigError::FragmentSize)
     }
 
     /// How many fragments may be in flight at once for this target.

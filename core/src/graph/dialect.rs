@@ -149,7 +149,7 @@ impl Transfer for Upload {
         matches!(
             event,
             Event::SessionCreated { .. }
-                | Event::FragmentAcknowledged { .. }
+                | Event::Acknowledged { .. }
                 | Event::Resynchronised { .. }
                 | Event::SessionLost { .. }
                 | Event::CommitPending { .. }

@@ -17,10 +17,10 @@ use super::state::State;
 use crate::session::Failure;
 use crate::session::Violation;
 
-/// Why an upload failed or a command was refused.
+/// Why an upload cannot be made as configured ([`UploadConfig::validate`](super::UploadConfig::validate)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum UploadError {
+pub enum ConfigError {
     /// The file has no bytes: an upload session needs at least one. Use a simple upload instead.
     EmptyFile,
     /// The file is larger than the target accepts.
@@ -31,7 +31,38 @@ pub enum UploadError {
         max: u64,
     },
     /// The configured fragment size does not suit the target.
-    InvalidFragmentSize(FragmentSizeError),
+    FragmentSize(FragmentSizeError),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::EmptyFile => f.write_str(
+                "the file is empty and upload sessions need at least one byte; use a simple upload (PUT .../content) instead",
+            ),
+            ConfigError::TooLarge { total, max } => write!(
+                f,
+                "the file has {total} bytes, more than the {max} this target accepts; upload it elsewhere (a drive item) and share a link"
+            ),
+            ConfigError::FragmentSize(error) => write!(f, "invalid fragment size: {error}"),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+impl From<ConfigError> for UploadError {
+    fn from(error: ConfigError) -> Self {
+        UploadError::Config(error)
+    }
+}
+
+/// Why an upload failed or a command was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// The upload cannot be made as configured.
+    Config(ConfigError),
     /// The server refused a request in a way retrying cannot fix (400, 401, 403, 409, 412, 413,
     /// 507, ...).
     Rejected {
@@ -185,14 +216,7 @@ fn advice(status: u16) -> &'static str {
 impl fmt::Display for UploadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UploadError::EmptyFile => f.write_str(
-                "the file is empty and upload sessions need at least one byte; use a simple upload (PUT .../content) instead",
-            ),
-            UploadError::TooLarge { total, max } => write!(
-                f,
-                "the file has {total} bytes, more than the {max} this target accepts; upload it elsewhere (a drive item) and share a link"
-            ),
-            UploadError::InvalidFragmentSize(error) => write!(f, "invalid fragment size: {error}"),
+            UploadError::Config(error) => write!(f, "{error}"),
             UploadError::Rejected {
                 during,
                 status,

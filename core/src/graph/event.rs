@@ -15,6 +15,7 @@ use crate::time::{Duration, Instant, UnixTime};
 use crate::digest::stored::Verification;
 
 use super::error::UploadError;
+use crate::session::failure::{loss_line, retry_line};
 use crate::session::{Failure, Violation};
 
 /// The finished upload, as the service described it.
@@ -144,7 +145,7 @@ pub enum Event {
         expires: Option<UnixTime>,
     },
     /// The server confirmed bytes. Update progress; persist a checkpoint if wanted.
-    FragmentAcknowledged {
+    Acknowledged {
         /// The fragment the answer was for.
         range: ByteRange,
         /// Bytes the server has now.
@@ -203,4 +204,49 @@ pub enum Event {
     Failed(UploadError),
     /// The upload was cancelled. The machine is finished.
     Cancelled,
+}
+
+/// One line that says what happened, for a log or a progress display.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::SessionCreated { number: 1, .. } => f.write_str("upload session created"),
+            Event::SessionCreated { number, .. } => {
+                write!(f, "new upload session created (#{number})")
+            }
+            Event::Acknowledged {
+                confirmed, total, ..
+            } => write!(f, "the server confirmed {confirmed} of {total} bytes"),
+            Event::RetryScheduled { reason, delay, .. } => retry_line(f, reason, None, *delay),
+            Event::Resynchronised { offset, confirmed } => write!(
+                f,
+                "asked the server where it is: it has {confirmed} bytes, continuing from byte {offset}"
+            ),
+            Event::SessionLost {
+                cause,
+                starting_over,
+            } => {
+                let cause = match cause {
+                    SessionLossCause::Expired => "the upload session expired",
+                    SessionLossCause::NotFound => "the upload session is gone (404)",
+                    SessionLossCause::Unverifiable => {
+                        "the upload session holds bytes sent before the interruption, and the file changed since"
+                    }
+                };
+                loss_line(f, cause, *starting_over)
+            }
+            Event::CommitPending { .. } => f.write_str("all bytes received; committing"),
+            Event::NameConflict => f.write_str("the name is taken (409)"),
+            Event::ProtocolViolation(violation) => {
+                write!(f, "{violation}; asking the service where it is")
+            }
+            Event::NotThisUpload(mismatch) => write!(
+                f,
+                "the file found at the destination is not this upload ({mismatch}); uploading again"
+            ),
+            Event::Completed(_) => f.write_str("completed"),
+            Event::Failed(error) => write!(f, "{error}"),
+            Event::Cancelled => f.write_str("cancelled; the session was deleted"),
+        }
+    }
 }

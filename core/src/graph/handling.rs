@@ -175,7 +175,7 @@ impl Upload {
                         return;
                     }
                     self.measure(now, &fragment);
-                    self.events.push(Event::FragmentAcknowledged {
+                    self.events.push(Event::Acknowledged {
                         range: fragment.range,
                         confirmed: self.missing.received(),
                         total,

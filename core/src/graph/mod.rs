@@ -60,7 +60,7 @@ pub use config::{
     ConflictBehavior, DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, SessionLoss,
     SessionPolicy, Target, UploadConfig,
 };
-pub use error::{TargetKind, UploadError};
+pub use error::{ConfigError, TargetKind, UploadError};
 pub use event::{Completion, Event, SessionLossCause};
 pub use start::{Destination, SourceNow, StartPlan, plan_start};
 pub use state::State;

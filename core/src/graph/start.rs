@@ -129,12 +129,13 @@ pub struct StartPlan {
     pub abandoned: Option<SecretUrl>,
 }
 
-/// The source as it is now: its size, its modification time (seconds since the Unix epoch, if
-/// known) and a way to read the CRC-32 of a range of it.
+/// The source as it is now: its size, its modification time (if known, in any unit the
+/// transport keeps the same: nanoseconds since the Unix epoch for files; it is only compared
+/// with the checkpoint's) and a way to read the CRC-32 of a range of it.
 pub struct SourceNow<F> {
     /// Its size in bytes.
     pub len: u64,
-    /// Its modification time, if the source has one.
+    /// Its modification time, if the source has one (only compared for equality).
     pub modified: Option<u64>,
     /// The CRC-32 of a range of it (read when the checkpoint's fingerprint is checked).
     pub crc_of: F,
@@ -173,7 +174,9 @@ pub fn plan_start<E, F>(
 where
     F: FnMut(ByteRange) -> Result<u32, E>,
 {
-    config.validate().map_err(StartError::Invalid)?;
+    config
+        .validate()
+        .map_err(|error| StartError::Invalid(error.into()))?;
     let modified = source.modified;
     let fresh = |resumption| {
         let mut upload = destination

@@ -9,7 +9,7 @@ pub enum State {
     /// token). Keep driving the loop.
     CreatingSession,
     /// Sending fragments. Keep driving the loop; persist a checkpoint after
-    /// [`Event::FragmentAcknowledged`](super::Event::FragmentAcknowledged) if resuming after a
+    /// [`Event::Acknowledged`](super::Event::Acknowledged) if resuming after a
     /// crash matters.
     Uploading,
     /// After an ambiguous failure, a `416`, a `404` or on resume: asking the server which bytes

@@ -265,11 +265,11 @@ impl Upload {
     /// body and the caller's bearer token. `create_url` is the `createUploadSession` URL, such
     /// as `https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession`.
     ///
-    /// Refuses an empty file ([`UploadError::EmptyFile`]: use a simple upload) and fragment
+    /// Refuses an empty file ([`ConfigError::EmptyFile`](super::ConfigError::EmptyFile): use a simple upload) and fragment
     /// sizes the target does not accept.
     ///
     /// ```
-    /// use resumable_core::graph::{DriveItem, State, Target, Upload, UploadConfig, UploadError};
+    /// use resumable_core::graph::{ConfigError, DriveItem, State, Target, Upload, UploadConfig, UploadError};
     /// use resumable_core::http::{Auth, Method};
     /// use resumable_core::session::StateMachine;
     /// use resumable_core::time::Instant;
@@ -282,7 +282,8 @@ impl Upload {
     /// assert_eq!((request.method, request.auth), (Method::Post, Auth::Bearer));
     ///
     /// let empty = UploadConfig::new(Target::DriveItem(DriveItem::new()), 0);
-    /// assert_eq!(Upload::create(url, empty, Instant::ZERO).unwrap_err(), UploadError::EmptyFile);
+    /// let refused = Upload::create(url, empty, Instant::ZERO).unwrap_err();
+    /// assert_eq!(refused, UploadError::Config(ConfigError::EmptyFile));
     /// ```
     pub fn create(
         create_url: impl Into<String>,
@@ -488,8 +489,14 @@ impl Upload {
         self.upload_url.as_ref()
     }
 
+    /// When the session expires, on the caller's clock, if the server said (its
+    /// `expirationDateTime`, placed with the server's clock).
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.expiry.expires_at()
+    }
+
     /// When the session expires on the server's clock, if the server said.
-    pub fn expires(&self) -> Option<UnixTime> {
+    pub fn expires_at_wall(&self) -> Option<UnixTime> {
         self.expiry.wall()
     }
 

@@ -42,3 +42,47 @@ impl fmt::Display for Failure {
         }
     }
 }
+
+impl Failure {
+    /// What a status means, for readers who do not know them by heart (" (throttled)"), or
+    /// nothing.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Failure::Status(404 | 410) => " (session not found)",
+            Failure::Status(409) => " (lock mismatch)",
+            Failure::Status(412) => " (sequence number mismatch)",
+            Failure::Status(416) => " (range not expected)",
+            Failure::Status(429) => " (throttled)",
+            Failure::Status(503) => " (service unavailable)",
+            Failure::Status(500..=599) => " (server error)",
+            _ => "",
+        }
+    }
+}
+
+/// "HTTP 429 (throttled); retrying in 2.0 s": a retry, as a line.
+pub(crate) fn retry_line(
+    f: &mut fmt::Formatter<'_>,
+    reason: &Failure,
+    from: Option<&str>,
+    delay: crate::time::Duration,
+) -> fmt::Result {
+    write!(f, "{reason}{}", reason.hint())?;
+    if let Some(from) = from {
+        write!(f, " (host: {from})")?;
+    }
+    write!(f, "; retrying in {:.1} s", delay.as_secs_f64())
+}
+
+/// "…; starting over in a new session" when a new session follows.
+pub(crate) fn loss_line(
+    f: &mut fmt::Formatter<'_>,
+    cause: &str,
+    starting_over: bool,
+) -> fmt::Result {
+    f.write_str(cause)?;
+    if starting_over {
+        f.write_str("; starting over in a new session")?;
+    }
+    Ok(())
+}

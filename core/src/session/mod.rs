@@ -20,7 +20,7 @@ pub(crate) mod checkpoint_envelope;
 mod contract;
 mod event_queue;
 mod expiry;
-mod failure;
+pub(crate) mod failure;
 mod in_flight;
 mod machine;
 mod resume;

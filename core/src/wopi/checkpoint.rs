@@ -65,7 +65,7 @@ pub enum WopiStage {
 /// use resumable_core::wopi::ChunkId;
 ///
 /// let config = WopiConfig::new(vec![WopiStream::main_content(ChunkId::of(b"abc"), 3)]);
-/// let upload = WopiUpload::new("https://h/wopi/files/1?access_token=s3cr3t", config, Instant::ZERO)
+/// let upload = WopiUpload::create("https://h/wopi/files/1?access_token=s3cr3t", config, Instant::ZERO)
 ///     .unwrap();
 /// let bytes = upload.checkpoint().to_bytes();
 /// let back = WopiCheckpoint::from_bytes(&bytes).unwrap();
@@ -162,7 +162,7 @@ impl WopiCheckpoint {
     ///
     /// let source = b"hello world".to_vec();
     /// let config = WopiConfig::new(vec![WopiStream::main_content(ChunkId::of(&source), 11)]);
-    /// let checkpoint = WopiUpload::new("https://h/wopi/files/1", config, Instant::ZERO)
+    /// let checkpoint = WopiUpload::create("https://h/wopi/files/1", config, Instant::ZERO)
     ///     .unwrap()
     ///     .checkpoint();
     /// fn hasher(bytes: &[u8]) -> impl FnMut(ByteRange) -> Result<ChunkId, ()> + '_ {
@@ -234,7 +234,7 @@ impl WopiCheckpoint {
     /// use resumable_core::time::Instant;
     /// use resumable_core::wopi::ChunkId;
     /// let config = WopiConfig::new(vec![WopiStream::main_content(ChunkId::of(b"abc"), 3)]);
-    /// let upload = WopiUpload::new("https://h/wopi/files/1", config, Instant::ZERO).unwrap();
+    /// let upload = WopiUpload::create("https://h/wopi/files/1", config, Instant::ZERO).unwrap();
     /// let checkpoint = upload.checkpoint().with_sequence_number(8);
     /// assert_eq!(checkpoint.sequence_number(), 8);
     /// ```
@@ -334,7 +334,7 @@ impl WopiUpload {
     /// use resumable_core::time::Instant;
     /// use resumable_core::wopi::ChunkId;
     /// let config = WopiConfig::new(vec![WopiStream::main_content(ChunkId::of(b"abc"), 3)]);
-    /// let upload = WopiUpload::new("https://h/wopi/files/1", config, Instant::ZERO).unwrap();
+    /// let upload = WopiUpload::create("https://h/wopi/files/1", config, Instant::ZERO).unwrap();
     /// let resumed = WopiUpload::resume(upload.checkpoint(), Instant::from_millis(9)).unwrap();
     /// assert_eq!(resumed.state(), WopiState::CreatingSession); // no session had been made
     /// ```

@@ -44,7 +44,7 @@ pub enum SequenceConflictPolicy {
 /// Everything a [`WopiUpload`](super::WopiUpload) needs besides the endpoint URL.
 ///
 /// ```
-/// use resumable_core::wopi::{WopiConfig, WopiConfigError, WopiStream};
+/// use resumable_core::wopi::{WopiConfig, ConfigError, WopiStream};
 /// use resumable_core::secret::Secret;
 /// use resumable_core::wopi::ChunkId;
 ///
@@ -54,7 +54,7 @@ pub enum SequenceConflictPolicy {
 /// config.lock = Some(Secret::new("lock-1"));
 /// assert!(config.validate().is_ok());
 /// config.coauth_lock_id = Some(Secret::new("coauth-1"));
-/// assert_eq!(config.validate(), Err(WopiConfigError::LockAndCoauthLock));
+/// assert_eq!(config.validate(), Err(ConfigError::LockAndCoauthLock));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -131,15 +131,15 @@ impl WopiConfig {
     }
 
     /// Checks what can be checked before any request.
-    pub fn validate(&self) -> Result<(), WopiConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.lock.is_some() && self.coauth_lock_id.is_some() {
-            return Err(WopiConfigError::LockAndCoauthLock);
+            return Err(ConfigError::LockAndCoauthLock);
         }
         if self.sequence_number == 0 {
-            return Err(WopiConfigError::ZeroSequenceNumber);
+            return Err(ConfigError::ZeroSequenceNumber);
         }
         if !self.streams.iter().any(|s| s.stream_id == MAIN_CONTENT) {
-            return Err(WopiConfigError::NoMainContent);
+            return Err(ConfigError::NoMainContent);
         }
         for (index, stream) in self.streams.iter().enumerate() {
             stream.validate()?;
@@ -147,20 +147,20 @@ impl WopiConfig {
                 .iter()
                 .any(|s| s.stream_id == stream.stream_id)
             {
-                return Err(WopiConfigError::DuplicateStream(stream.stream_id.clone()));
+                return Err(ConfigError::DuplicateStream(stream.stream_id.clone()));
             }
         }
         self.range_size
             .check(FragmentRule::WOPI_UPLOAD_SESSION)
-            .map_err(WopiConfigError::RangeSize)?;
+            .map_err(ConfigError::RangeSize)?;
         if self.probe_len == 0 {
-            return Err(WopiConfigError::ZeroProbe);
+            return Err(ConfigError::ZeroProbe);
         }
         if self.max_sessions == 0 {
-            return Err(WopiConfigError::NoSessions);
+            return Err(ConfigError::NoSessions);
         }
         if self.session_lifetime.is_zero() {
-            return Err(WopiConfigError::ZeroLifetime);
+            return Err(ConfigError::ZeroLifetime);
         }
         Ok(())
     }
@@ -174,7 +174,7 @@ impl WopiConfig {
 /// Why a [`WopiConfig`] cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum WopiConfigError {
+pub enum ConfigError {
     /// Both `X-WOPI-Lock` and `X-WOPI-CoauthLockId` were given; a host refuses the pair.
     LockAndCoauthLock,
     /// `X-WOPI-SequenceNumber` must be above 0.
@@ -205,42 +205,40 @@ pub enum WopiConfigError {
     ZeroLifetime,
 }
 
-impl fmt::Display for WopiConfigError {
+impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WopiConfigError::LockAndCoauthLock => {
+            ConfigError::LockAndCoauthLock => {
                 f.write_str("give either a WOPI lock or a coauthoring lock id, not both")
             }
-            WopiConfigError::ZeroSequenceNumber => {
-                f.write_str("the sequence number must be above 0")
-            }
-            WopiConfigError::NoMainContent => f.write_str("no stream is called MainContent"),
-            WopiConfigError::DuplicateStream(name) => write!(f, "two streams are called {name}"),
-            WopiConfigError::UnnamedStream => f.write_str("a stream has no name"),
-            WopiConfigError::FullFileWithSeveralChunks(name) => {
+            ConfigError::ZeroSequenceNumber => f.write_str("the sequence number must be above 0"),
+            ConfigError::NoMainContent => f.write_str("no stream is called MainContent"),
+            ConfigError::DuplicateStream(name) => write!(f, "two streams are called {name}"),
+            ConfigError::UnnamedStream => f.write_str("a stream has no name"),
+            ConfigError::FullFileWithSeveralChunks(name) => {
                 write!(f, "stream {name} is FullFile but lists several chunks")
             }
-            WopiConfigError::EmptyChunk(name) => {
+            ConfigError::EmptyChunk(name) => {
                 write!(f, "stream {name} lists a chunk of no bytes")
             }
-            WopiConfigError::SourceOverflow(name) => {
+            ConfigError::SourceOverflow(name) => {
                 write!(f, "stream {name} ends past 2^64 bytes of the source")
             }
-            WopiConfigError::ConflictingChunk(id) => {
+            ConfigError::ConflictingChunk(id) => {
                 write!(f, "chunk {id} is listed with two different lengths")
             }
-            WopiConfigError::StreamTooLong => {
+            ConfigError::StreamTooLong => {
                 f.write_str("the framed stream would exceed 2^63 - 1 bytes")
             }
-            WopiConfigError::RangeSize(error) => write!(f, "invalid range size: {error}"),
-            WopiConfigError::ZeroProbe => f.write_str("the probe length must be at least 1 byte"),
-            WopiConfigError::NoSessions => f.write_str("max_sessions must be at least 1"),
-            WopiConfigError::ZeroLifetime => f.write_str("the session lifetime must be above 0"),
+            ConfigError::RangeSize(error) => write!(f, "invalid range size: {error}"),
+            ConfigError::ZeroProbe => f.write_str("the probe length must be at least 1 byte"),
+            ConfigError::NoSessions => f.write_str("max_sessions must be at least 1"),
+            ConfigError::ZeroLifetime => f.write_str("the session lifetime must be above 0"),
         }
     }
 }
 
-impl core::error::Error for WopiConfigError {}
+impl core::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
@@ -263,38 +261,35 @@ mod tests {
 
     #[test]
     fn each_invalid_setting_is_named() {
-        let cases: [(Spoil, WopiConfigError); 8] = [
-            (
-                |c| c.sequence_number = 0,
-                WopiConfigError::ZeroSequenceNumber,
-            ),
+        let cases: [(Spoil, ConfigError); 8] = [
+            (|c| c.sequence_number = 0, ConfigError::ZeroSequenceNumber),
             (
                 |c| c.streams[0].stream_id = "Other".into(),
-                WopiConfigError::NoMainContent,
+                ConfigError::NoMainContent,
             ),
             (
                 |c| {
                     let again = c.streams[0].clone();
                     c.streams.push(again);
                 },
-                WopiConfigError::DuplicateStream(MAIN_CONTENT.into()),
+                ConfigError::DuplicateStream(MAIN_CONTENT.into()),
             ),
             (
                 |c| c.range_size = FragmentSizing::Fixed(0),
-                WopiConfigError::RangeSize(FragmentSizeError::Zero),
+                ConfigError::RangeSize(FragmentSizeError::Zero),
             ),
             (
                 |c| c.range_size = FragmentSizing::Fixed(1 << 40),
-                WopiConfigError::RangeSize(FragmentSizeError::TooLarge {
+                ConfigError::RangeSize(FragmentSizeError::TooLarge {
                     size: 1 << 40,
                     max_len: 64 * 1024 * 1024,
                 }),
             ),
-            (|c| c.probe_len = 0, WopiConfigError::ZeroProbe),
-            (|c| c.max_sessions = 0, WopiConfigError::NoSessions),
+            (|c| c.probe_len = 0, ConfigError::ZeroProbe),
+            (|c| c.max_sessions = 0, ConfigError::NoSessions),
             (
                 |c| c.session_lifetime = Duration::ZERO,
-                WopiConfigError::ZeroLifetime,
+                ConfigError::ZeroLifetime,
             ),
         ];
         for (spoil, expected) in cases {

@@ -151,7 +151,7 @@ impl Transfer for WopiUpload {
         matches!(
             event,
             WopiEvent::SessionCreated { .. }
-                | WopiEvent::RangeAcknowledged { .. }
+                | WopiEvent::Acknowledged { .. }
                 | WopiEvent::Resynchronised { .. }
                 | WopiEvent::SessionLost { .. }
                 | WopiEvent::FallingBack

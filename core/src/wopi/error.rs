@@ -12,7 +12,7 @@ use crate::retry::GiveUp;
 use crate::secret::Secret;
 use crate::session::Failure;
 
-use super::config::WopiConfigError;
+use super::config::ConfigError;
 use super::state::WopiState;
 
 /// Why a WOPI upload failed or a command was refused.
@@ -20,7 +20,7 @@ use super::state::WopiState;
 #[non_exhaustive]
 pub enum WopiError {
     /// The configuration cannot be used.
-    Config(WopiConfigError),
+    Config(ConfigError),
     /// The host refused a request in a way retrying cannot fix (400, 401, 403, 404, 413, 501,
     /// ...).
     Rejected {
@@ -122,8 +122,8 @@ pub enum WopiError {
     },
 }
 
-impl From<WopiConfigError> for WopiError {
-    fn from(error: WopiConfigError) -> Self {
+impl From<ConfigError> for WopiError {
+    fn from(error: ConfigError) -> Self {
         WopiError::Config(error)
     }
 }

@@ -2,10 +2,12 @@
 //! [`poll_event`](crate::session::StateMachine::poll_event), each with what the caller should do.
 
 use alloc::string::String;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::session::Failure;
+use crate::session::failure::{loss_line, retry_line};
 use crate::time::{Duration, Instant};
 
 use super::error::WopiError;
@@ -56,7 +58,7 @@ pub enum WopiEvent {
     },
     /// The host took an update. Offsets are in the framed stream (chunk bytes plus 32 bytes of
     /// frame prefix per chunk). Update progress; persist a checkpoint if wanted.
-    RangeAcknowledged {
+    Acknowledged {
         /// Where the update started.
         offset: u64,
         /// Its length.
@@ -137,4 +139,73 @@ pub enum WopiEvent {
     Failed(WopiError),
     /// The upload was cancelled. The machine is finished.
     Cancelled,
+}
+
+/// One line that says what happened, for a log or a progress display.
+impl fmt::Display for WopiEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WopiEvent::SessionCreated { number: 1 } => f.write_str("upload session created"),
+            WopiEvent::SessionCreated { number } => {
+                write!(f, "new upload session created (#{number})")
+            }
+            WopiEvent::Acknowledged {
+                confirmed, total, ..
+            } => write!(f, "the host confirmed {confirmed} of {total} stream bytes"),
+            WopiEvent::RetryScheduled {
+                reason,
+                delay,
+                host_reason,
+                ..
+            } => retry_line(f, reason, host_reason.as_deref(), *delay),
+            WopiEvent::Resynchronised { believed, offset } => write!(
+                f,
+                "the host is at byte {offset} of the stream (believed {believed}); continuing from there"
+            ),
+            WopiEvent::SessionLost {
+                cause,
+                starting_over,
+            } => {
+                let cause = match cause {
+                    WopiSessionLoss::Expired => "the upload session expired",
+                    WopiSessionLoss::Gone => "the host no longer knows the upload session (410)",
+                    WopiSessionLoss::PositionUnknown => {
+                        "the host's position in the session could not be learnt"
+                    }
+                };
+                loss_line(f, cause, *starting_over)
+            }
+            WopiEvent::FallingBack => f.write_str(
+                "the host does not support upload sessions (501): sending the file in one PutChunkedFile",
+            ),
+            WopiEvent::SequenceConflict {
+                sent,
+                host,
+                retrying,
+                ..
+            } => match (host, retrying) {
+                (Some(host), true) => write!(
+                    f,
+                    "the host is at sequence number {host}, not {sent}; committing with {host}"
+                ),
+                (Some(host), false) => {
+                    write!(f, "the host is at sequence number {host}, not {sent} (412)")
+                }
+                (None, _) => write!(
+                    f,
+                    "the host is at another sequence number than {sent} (412)"
+                ),
+            },
+            WopiEvent::ExpiryWarning { .. } => {
+                f.write_str("the idle upload session will expire soon")
+            }
+            WopiEvent::KeptAlive { .. } => f.write_str("kept the idle upload session alive"),
+            WopiEvent::ProtocolViolation(violation) => {
+                write!(f, "{violation}; asking the host where it is")
+            }
+            WopiEvent::Completed(_) => f.write_str("completed"),
+            WopiEvent::Failed(error) => write!(f, "{error}"),
+            WopiEvent::Cancelled => f.write_str("cancelled; the host lets the session expire"),
+        }
+    }
 }

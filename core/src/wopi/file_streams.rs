@@ -24,7 +24,7 @@ use crate::wopi::{
     StreamSignature, UploadStream,
 };
 
-use super::config::WopiConfigError;
+use super::config::ConfigError;
 
 /// One stream of the file (`MainContent` or an alternate stream): its name, how it was chunked,
 /// its chunks in order and where its first byte is in the transport's source.
@@ -141,16 +141,16 @@ impl WopiStream {
     }
 
     /// Checks the stream on its own: chunking and offsets.
-    pub(crate) fn validate(&self) -> Result<(), WopiConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let name = || self.stream_id.clone();
         if self.stream_id.is_empty() {
-            return Err(WopiConfigError::UnnamedStream);
+            return Err(ConfigError::UnnamedStream);
         }
         if self.chunking_scheme == ChunkingScheme::FullFile && self.chunks.len() > 1 {
-            return Err(WopiConfigError::FullFileWithSeveralChunks(name()));
+            return Err(ConfigError::FullFileWithSeveralChunks(name()));
         }
         if self.chunks.iter().any(|chunk| chunk.length == 0) {
-            return Err(WopiConfigError::EmptyChunk(name()));
+            return Err(ConfigError::EmptyChunk(name()));
         }
         let len = self
             .chunks
@@ -158,7 +158,7 @@ impl WopiStream {
             .try_fold(0u64, |sum, chunk| sum.checked_add(chunk.length));
         match len.and_then(|len| self.source_offset.checked_add(len)) {
             Some(_) => Ok(()),
-            None => Err(WopiConfigError::SourceOverflow(name())),
+            None => Err(ConfigError::SourceOverflow(name())),
         }
     }
 }
@@ -172,13 +172,13 @@ const MAX_STREAM_LEN: u64 = i64::MAX as u64;
 pub(crate) fn session_stream(
     streams: &[WopiStream],
     host_chunks: &[ChunkId],
-) -> Result<UploadStream<Vec<FramedChunk>>, WopiConfigError> {
+) -> Result<UploadStream<Vec<FramedChunk>>, ConfigError> {
     let mut lengths: BTreeMap<ChunkId, u64> = BTreeMap::new();
     let mut chunks = Vec::new();
     for chunk in streams.iter().flat_map(WopiStream::source_chunks) {
         match lengths.get(&chunk.id) {
             Some(&len) if len != chunk.len => {
-                return Err(WopiConfigError::ConflictingChunk(chunk.id));
+                return Err(ConfigError::ConflictingChunk(chunk.id));
             }
             Some(_) => continue,
             None => {
@@ -189,9 +189,9 @@ pub(crate) fn session_stream(
             chunks.push(chunk);
         }
     }
-    let stream = UploadStream::from_chunks(chunks).map_err(|_| WopiConfigError::StreamTooLong)?;
+    let stream = UploadStream::from_chunks(chunks).map_err(|_| ConfigError::StreamTooLong)?;
     if stream.len() > MAX_STREAM_LEN {
-        return Err(WopiConfigError::StreamTooLong);
+        return Err(ConfigError::StreamTooLong);
     }
     Ok(stream)
 }
@@ -265,7 +265,7 @@ mod tests {
         );
         assert_eq!(
             session_stream(&[main], &[]).unwrap_err(),
-            WopiConfigError::ConflictingChunk(id)
+            ConfigError::ConflictingChunk(id)
         );
     }
 
@@ -278,9 +278,7 @@ mod tests {
         );
         assert_eq!(
             two.validate(),
-            Err(WopiConfigError::FullFileWithSeveralChunks(
-                MAIN_CONTENT.into()
-            ))
+            Err(ConfigError::FullFileWithSeveralChunks(MAIN_CONTENT.into()))
         );
         let empty_chunk = WopiStream::chunked(
             MAIN_CONTENT,
@@ -292,16 +290,16 @@ mod tests {
         );
         assert_eq!(
             empty_chunk.validate(),
-            Err(WopiConfigError::EmptyChunk(MAIN_CONTENT.into()))
+            Err(ConfigError::EmptyChunk(MAIN_CONTENT.into()))
         );
         let far = WopiStream::main_content(ChunkId::of(b"a"), 10).at_source_offset(u64::MAX - 5);
         assert_eq!(
             far.validate(),
-            Err(WopiConfigError::SourceOverflow(MAIN_CONTENT.into()))
+            Err(ConfigError::SourceOverflow(MAIN_CONTENT.into()))
         );
         assert_eq!(
             WopiStream::full_file("", ChunkId::of(b"a"), 1).validate(),
-            Err(WopiConfigError::UnnamedStream)
+            Err(ConfigError::UnnamedStream)
         );
     }
 

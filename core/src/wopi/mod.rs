@@ -147,7 +147,7 @@
 //! };
 //!
 //! let url = "https://host.example/wopi/files/42?access_token=secret";
-//! let mut upload = WopiUpload::new(url, config, Instant::ZERO)?;
+//! let mut upload = WopiUpload::create(url, config, Instant::ZERO)?;
 //! let mut now = Instant::ZERO; // a real transport reads its monotonic clock here
 //! let mut version = None;
 //! while !upload.is_finished() {
@@ -172,7 +172,7 @@
 //!     // Report what happened.
 //!     while let Some(event) = upload.poll_event() {
 //!         match event {
-//!             WopiEvent::RangeAcknowledged { confirmed, total, .. } => {
+//!             WopiEvent::Acknowledged { confirmed, total, .. } => {
 //!                 // Show progress; persist `upload.checkpoint().to_bytes()` to survive a crash.
 //!                 assert!(confirmed <= total);
 //!             }
@@ -225,7 +225,7 @@ mod verdict;
 pub use checkpoint::{WopiCheckpoint, WopiStage};
 pub use codec::*;
 #[cfg(feature = "alloc")]
-pub use config::{SequenceConflictPolicy, WopiConfig, WopiConfigError};
+pub use config::{ConfigError, SequenceConflictPolicy, WopiConfig};
 #[cfg(feature = "alloc")]
 pub use error::WopiError;
 #[cfg(feature = "alloc")]

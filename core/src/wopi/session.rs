@@ -95,7 +95,7 @@ impl WopiUpload {
             self.planner.record(update.len, elapsed);
             self.throughput.record(update.len, elapsed);
         }
-        self.events.push(WopiEvent::RangeAcknowledged {
+        self.events.push(WopiEvent::Acknowledged {
             offset: update.offset,
             len: update.len,
             confirmed: self.offset,

@@ -119,7 +119,7 @@ pub fn plan_start<E>(
     let Some(checkpoint) = checkpoint else {
         config.streams = vec![WopiStream::full_file(stream_id(&config), whole, len)];
         let upload =
-            WopiUpload::new(file_url.expose(), config, now).map_err(StartError::Invalid)?;
+            WopiUpload::create(file_url.expose(), config, now).map_err(StartError::Invalid)?;
         return Ok(WopiStartPlan {
             upload,
             resumption: Resumption::Fresh,

@@ -8,7 +8,7 @@ pub enum WopiState {
     /// Creating the upload session (`CREATE_UPLOAD_SESSION`). Keep driving the loop.
     CreatingSession,
     /// Sending ranges of the framed stream (`UPDATE_UPLOAD_SESSION`). Keep driving the loop;
-    /// persist a checkpoint after [`WopiEvent::RangeAcknowledged`](super::WopiEvent::RangeAcknowledged)
+    /// persist a checkpoint after [`WopiEvent::Acknowledged`](super::WopiEvent::Acknowledged)
     /// if resuming after a crash matters.
     Uploading,
     /// An update's outcome is unknown (timeout, lost connection, 5xx, or a resume): the next

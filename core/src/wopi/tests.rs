@@ -49,7 +49,7 @@ pub(super) struct Drive {
 impl Drive {
     pub(super) fn new(config: WopiConfig) -> Drive {
         Drive {
-            up: WopiUpload::new(URL, config, Instant::ZERO).unwrap(),
+            up: WopiUpload::create(URL, config, Instant::ZERO).unwrap(),
             now: Instant::ZERO,
         }
     }

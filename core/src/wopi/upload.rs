@@ -80,7 +80,7 @@ pub struct UpdateInFlight {
 /// [module documentation](super) for the loop and the protocol choices). Its methods fall in
 /// four groups:
 ///
-/// - **constructors**: [`WopiUpload::new`], [`WopiUpload::resume`] (from a
+/// - **constructors**: [`WopiUpload::create`], [`WopiUpload::resume`] (from a
 ///   [`WopiCheckpoint`](super::WopiCheckpoint));
 /// - **getters**: [`WopiUpload::state`], [`WopiUpload::confirmed`], [`WopiUpload::stream_len`],
 ///   [`WopiUpload::expires_at`], [`WopiUpload::checkpoint`], [`WopiUpload::timeout_for`], ...;
@@ -209,7 +209,7 @@ impl WopiUpload {
     /// let file = vec![7u8; 100_000];
     /// let config = WopiConfig::new(vec![WopiStream::main_content(ChunkId::of(&file), 100_000)]);
     /// let url = "https://host.example/wopi/files/42?access_token=secret";
-    /// let mut upload = WopiUpload::new(url, config, Instant::ZERO).unwrap();
+    /// let mut upload = WopiUpload::create(url, config, Instant::ZERO).unwrap();
     /// assert_eq!(upload.state(), WopiState::CreatingSession);
     /// assert_eq!(upload.stream_len(), 32 + 100_000); // one Chunk frame
     /// let create = upload.poll_request(Instant::ZERO).unwrap();
@@ -217,7 +217,7 @@ impl WopiUpload {
     /// assert_eq!(create.header("X-WOPI-Override"), Some("CREATE_UPLOAD_SESSION"));
     /// assert!(!format!("{create:?}").contains("secret"));
     /// ```
-    pub fn new(
+    pub fn create(
         file_url: impl Into<String>,
         config: WopiConfig,
         now: Instant,
@@ -373,7 +373,7 @@ impl WopiUpload {
             return Err(self.wrong_state("commit with a sequence number"));
         }
         if sequence_number == 0 {
-            return Err(super::config::WopiConfigError::ZeroSequenceNumber.into());
+            return Err(super::config::ConfigError::ZeroSequenceNumber.into());
         }
         self.check_expiry(now);
         if self.is_over() {

@@ -93,7 +93,7 @@
 //! let url = WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook")?;
 //! let config = WorkbookConfig { respond_async: true, ..WorkbookConfig::new(true) };
 //! let mut now = Instant::ZERO;
-//! let mut session = WorkbookSession::new(url, config, now)?;
+//! let mut session = WorkbookSession::create(url, config, now)?;
 //! session.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(SystemTime::now())));
 //! let close_at = now + Duration::from_secs(30 * 60);
 //! let mut next_read = now + Duration::from_secs(10 * 60);

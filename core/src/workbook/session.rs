@@ -31,7 +31,7 @@ pub const SESSION_HEADER: &str = "workbook-session-id";
 ///
 /// - getters: [`session_id`](Self::session_id), [`persist_changes`](Self::persist_changes),
 ///   [`header`](Self::header), [`next_refresh`](Self::next_refresh),
-///   [`expiry_deadline`](Self::expiry_deadline), [`url`](Self::url), [`config`](Self::config);
+///   [`expires_at`](Self::expires_at), [`url`](Self::url), [`config`](Self::config);
 /// - the caller's own requests: [`begin_call`](Self::begin_call),
 ///   [`handle_workbook_answer`](Self::handle_workbook_answer),
 ///   [`record_activity`](Self::record_activity);
@@ -134,14 +134,14 @@ impl WorkbookSession {
     ///
     /// let url = WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook")?;
     /// let config = WorkbookConfig { respond_async: true, ..WorkbookConfig::new(false) };
-    /// let mut session = WorkbookSession::new(url, config, Instant::ZERO)?;
+    /// let mut session = WorkbookSession::create(url, config, Instant::ZERO)?;
     /// let create = session.poll_request(Instant::ZERO).unwrap();
     /// assert_eq!((create.kind, create.method), (RequestKind::CreateSession, Method::Post));
     /// assert!(create.url.expose().ends_with("/workbook/createSession"));
     /// assert_eq!(create.header("Prefer"), Some("respond-async"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(
+    pub fn create(
         url: WorkbookUrl,
         config: WorkbookConfig,
         now: Instant,
@@ -184,7 +184,7 @@ impl WorkbookSession {
     /// use resumable_core::workbook::{WorkbookConfig, WorkbookSession, WorkbookUrl};
     /// let url = WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook")?;
     /// let now = Instant::ZERO;
-    /// let mut session = WorkbookSession::new(url, WorkbookConfig::new(true), now)?;
+    /// let mut session = WorkbookSession::create(url, WorkbookConfig::new(true), now)?;
     /// session.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(std::time::SystemTime::now())));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -228,7 +228,7 @@ impl WorkbookSession {
 
     /// When the live session would expire if nothing at all were sent: the inactivity limit
     /// after the last activity the machine knows of.
-    pub fn expiry_deadline(&self) -> Option<Instant> {
+    pub fn expires_at(&self) -> Option<Instant> {
         self.live().map(|session| session.keep_alive.expiry())
     }
 

@@ -1,8 +1,8 @@
 //! Sizes, variants and scenarios the engine must handle end to end.
 
 use resumable_core::graph::{
-    Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLoss, SessionLossCause,
-    State, Target, Upload, UploadConfig, UploadError,
+    Checkpoint, ConfigError, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLoss,
+    SessionLossCause, State, Target, Upload, UploadConfig, UploadError,
 };
 use resumable_core::http::{Auth, Body, Method, RequestKind};
 use resumable_core::range::ByteRange;
@@ -60,7 +60,7 @@ fn size_k_chunks_plus_1() {
 fn empty_file_is_refused_with_advice_to_use_a_simple_upload() {
     let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 0);
     let error = Upload::create(create_url(Service::Drive), config, Instant::ZERO).unwrap_err();
-    assert_eq!(error, UploadError::EmptyFile);
+    assert_eq!(error, UploadError::Config(ConfigError::EmptyFile));
     assert!(error.to_string().contains("use a simple upload"));
 }
 
@@ -74,10 +74,10 @@ fn a_mail_attachment_over_150_mb_is_refused_before_any_request() {
     let error = Upload::create(create_url(Service::Mail), over, Instant::ZERO).unwrap_err();
     assert_eq!(
         error,
-        UploadError::TooLarge {
+        UploadError::Config(ConfigError::TooLarge {
             total: 150_000_001,
             max: MAIL_ATTACHMENT_MAX
-        }
+        })
     );
 }
 
@@ -179,7 +179,7 @@ fn print_document_keeps_four_fragments_in_flight_acknowledged_out_of_order() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::FragmentAcknowledged { range, .. } => Some(*range),
+            Event::Acknowledged { range, .. } => Some(*range),
             _ => None,
         })
         .collect();
@@ -541,7 +541,7 @@ fn expiry_uses_the_date_header_not_the_local_clock() {
     up.handle_timeout(Instant::from_millis(60_000));
     assert_eq!(up.poll_timeout(), Some(expiry));
     assert_eq!(
-        up.expires().unwrap().to_string(),
+        up.expires_at_wall().unwrap().to_string(),
         "2026-05-28T20:36:41.000Z"
     );
 }

@@ -25,7 +25,7 @@ fn killed_after(sim: &mut Sim, at_least: u64) -> Vec<u8> {
     let mut saved = Vec::new();
     sim.run_until(&mut upload, |sim, up| {
         // A transport saves after each acknowledged range.
-        if matches!(sim.events.last(), Some(WopiEvent::RangeAcknowledged { .. })) {
+        if matches!(sim.events.last(), Some(WopiEvent::Acknowledged { .. })) {
             saved = up.checkpoint().to_bytes();
         }
         up.confirmed() >= at_least

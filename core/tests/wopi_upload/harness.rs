@@ -188,7 +188,7 @@ impl Sim {
     }
 
     pub fn upload_with(&self, config: WopiConfig) -> WopiUpload {
-        WopiUpload::new(FILE_URL, config, self.now).expect("valid configuration")
+        WopiUpload::create(FILE_URL, config, self.now).expect("valid configuration")
     }
 
     pub fn with_faults(mut self, plan: FaultPlan) -> Sim {

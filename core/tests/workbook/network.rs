@@ -60,7 +60,7 @@ pub(crate) fn wall_start() -> UnixTime {
 impl Simulation {
     pub(crate) fn new(config: WorkbookConfig, server: ServerConfig) -> Self {
         let url = WorkbookUrl::new(BASE).unwrap();
-        let mut machine = WorkbookSession::new(url, config, Instant::ZERO).unwrap();
+        let mut machine = WorkbookSession::create(url, config, Instant::ZERO).unwrap();
         // As a transport does, from its own clock.
         machine.set_wall_clock(WallClock::new(Instant::ZERO, wall_start()));
         Simulation {

@@ -126,7 +126,7 @@ impl WorkbookSessionBuilder {
         }
         .map_err(OpenError::Client)?;
         let clock = Clock::new();
-        let machine = SessionMachine::new(self.url.clone(), self.config, clock.now())
+        let machine = SessionMachine::create(self.url.clone(), self.config, clock.now())
             .map_err(OpenError::Config)?;
         let http = Arc::new(CallSender {
             client: clients.api().clone(),

@@ -88,7 +88,7 @@ fn with_keep_alive_off_a_paused_session_warns_then_lapses_and_a_new_one_follows_
         drive.events(),
         vec![
             WopiEvent::SessionCreated { number: 1 },
-            WopiEvent::RangeAcknowledged {
+            WopiEvent::Acknowledged {
                 offset: 0,
                 len: 400,
                 confirmed: 400,

@@ -17,7 +17,7 @@ fn secs(s: u64) -> Instant {
 }
 
 fn machine(config: WorkbookConfig) -> WorkbookSession {
-    WorkbookSession::new(WorkbookUrl::new(BASE).unwrap(), config, Instant::ZERO).unwrap()
+    WorkbookSession::create(WorkbookUrl::new(BASE).unwrap(), config, Instant::ZERO).unwrap()
 }
 
 fn events(session: &mut WorkbookSession) -> Vec<WorkbookEvent> {
@@ -109,7 +109,7 @@ fn immediate_creation_gives_the_header_and_the_refresh_schedule() {
     assert!(header.sensitive);
     // Counted from when createSession was sent (1 s), not answered (2 s).
     assert_eq!(session.next_refresh(), Some(secs(241)));
-    assert_eq!(session.expiry_deadline(), Some(secs(301)));
+    assert_eq!(session.expires_at(), Some(secs(301)));
     assert_eq!(session.poll_timeout(), Some(secs(241)));
     assert!(session.poll_request(secs(240)).is_none());
 
@@ -570,7 +570,7 @@ fn failed_refreshes_retry_before_the_expiry_until_the_budget_runs_out() {
     let create = session.poll_request(Instant::ZERO).unwrap();
     session.handle_response(Instant::ZERO, create.id, session_body("s1", true));
     events(&mut session);
-    let expiry = session.expiry_deadline().unwrap();
+    let expiry = session.expires_at().unwrap();
     let mut now = session.poll_timeout().unwrap();
     let mut attempts = 0;
     while let Some(refresh) = session.poll_request(now) {
@@ -630,7 +630,7 @@ mod driven {
             inactivity: InactivityLimits::uniform(limit),
             ..WorkbookConfig::new(true)
         };
-        SessionMachine::new(url, config, Instant::ZERO).unwrap()
+        SessionMachine::create(url, config, Instant::ZERO).unwrap()
     }
 
     #[test]
