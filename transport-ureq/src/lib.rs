@@ -9,7 +9,9 @@
 //!
 //! - [`Uploader::upload`] runs a Graph upload session ([`UploadJob`]: drive items, print
 //!   documents, mail attachments) to its end on the calling thread;
-//! - [`Uploader::upload_wopi`] does the same for a WOPI host ([`WopiJob`]).
+//! - [`Uploader::upload_wopi`] does the same for a WOPI host ([`WopiJob`]);
+//! - [`workbook::WorkbookSession`] opens a Graph workbook session and keeps it alive from a
+//!   thread of its own while the caller works.
 //!
 //! ## Uploading a file
 //!
@@ -88,6 +90,7 @@ mod plan;
 pub mod source;
 mod upload;
 mod wopi;
+pub mod workbook;
 
 pub use checkpoint::CheckpointStore;
 pub use exchange::Timeouts;
