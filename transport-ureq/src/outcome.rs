@@ -87,6 +87,27 @@ pub struct Summary<C = Completion> {
     pub source_hashes: Option<SourceHashes>,
 }
 
+impl<C> Summary<C> {
+    /// The same summary with its completion turned into something else (for code that
+    /// reports Graph and WOPI uploads alike).
+    ///
+    /// ```
+    /// # fn example(summary: resumable_ureq::Summary) {
+    /// let checked: resumable_ureq::Summary<String> =
+    ///     summary.map_completion(|completion| completion.verification.to_string());
+    /// # }
+    /// ```
+    pub fn map_completion<D>(self, change: impl FnOnce(C) -> D) -> Summary<D> {
+        Summary {
+            completion: change(self.completion),
+            stats: self.stats,
+            resumption: self.resumption,
+            checkpoint_warning: self.checkpoint_warning,
+            source_hashes: self.source_hashes,
+        }
+    }
+}
+
 /// Why an upload did not complete.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -141,6 +162,8 @@ impl fmt::Display for FailureCause {
 pub struct Failure {
     /// Why.
     pub cause: FailureCause,
+    /// How the upload began; `None` if it did not start.
+    pub resumption: Option<Resumption>,
     /// What happened on the way.
     pub stats: Stats,
     /// Checkpoints could not be written, if so why.
@@ -151,6 +174,7 @@ impl Failure {
     pub(crate) fn not_started(error: StartError) -> Self {
         Failure {
             cause: FailureCause::NotStarted(error),
+            resumption: None,
             stats: Stats::default(),
             checkpoint_warning: None,
         }

@@ -497,6 +497,7 @@ where
                 (_, Some(cause)) => cause,
                 _ => FailureCause::AwaitsDecision,
             },
+            resumption: Some(resumption),
             stats,
             checkpoint_warning: warning,
         }),
