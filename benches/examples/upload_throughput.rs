@@ -23,11 +23,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::Destination;
 use resumable_core::graph::{DriveItem, Target};
 use resumable_core::secret::Secret;
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, StorageMode};
 use resumable_reqwest::source::FileSource;
-use resumable_reqwest::{Destination, UploadJob, Uploader};
+use resumable_reqwest::{UploadJob, Uploader};
 
 const FRAGMENT: usize = 32 * 327_680;
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::MultiProgress;
 use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::Destination;
 use resumable_core::graph::{
     DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, Target,
 };
@@ -26,7 +27,7 @@ use resumable_emulator::{
     StorageMode,
 };
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{Destination, UploadFailure, UploadJob, UploadStats, Uploader, WopiJob};
+use resumable_reqwest::{UploadFailure, UploadJob, UploadStats, Uploader, WopiJob};
 
 use crate::error::CliError;
 use crate::size::{HumanBytes, parse_size};

@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::Destination;
 use resumable_core::graph::{
     ConflictBehavior, DriveItem, MailAttachment, PrintDocument, Target, UploadConfig,
 };
 use resumable_core::secret::{Secret, SecretUrl};
+use resumable_core::session::Resumption;
 use resumable_reqwest::source::{FileSource, Source};
 use resumable_reqwest::{
-    CheckpointStore, Destination, Resumption, UploadFailure, UploadJob, UploadSummary, UploadTask,
-    Uploader,
+    CheckpointStore, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,
 };
 
 use crate::error::{CliError, check_url};

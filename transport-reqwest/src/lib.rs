@@ -12,7 +12,8 @@
 //! use resumable_core::graph::{DriveItem, Event, Target};
 //! use resumable_core::secret::Secret;
 //! use resumable_reqwest::source::FileSource;
-//! use resumable_reqwest::{CheckpointStore, Destination, UploadJob, Uploader};
+//! use resumable_reqwest::{CheckpointStore, UploadJob, Uploader};
+//! use resumable_core::graph::Destination;
 //!
 //! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;
 //! let job = UploadJob::new(
@@ -145,7 +146,7 @@ pub use checkpoint_store::CheckpointStore;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub use start::{Destination, Resumption, StartError};
+pub use start::StartError;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub use task::UploadTask;
 #[cfg(all(feature = "tokio", feature = "reqwest"))]

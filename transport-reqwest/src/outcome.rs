@@ -7,7 +7,8 @@ use std::time::Duration;
 use resumable_core::graph::{Completion, UploadError};
 use resumable_core::wopi::WopiError;
 
-use crate::start::{Resumption, StartError};
+use crate::start::StartError;
+use resumable_core::session::Resumption;
 
 /// What happened during an upload, counted from the engine's events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

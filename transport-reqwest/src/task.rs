@@ -27,9 +27,9 @@ use crate::clock::Clock;
 use crate::driver::{Command, DriveEnd, drive};
 use crate::exchange::Exchange;
 use crate::outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
-use crate::start::Resumption;
 use crate::task_machine::TaskMachine;
 use resumable_core::session::Milestone;
+use resumable_core::session::Resumption;
 
 /// Called with every event, on the upload's task, before the event goes to the stream.
 pub type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;

@@ -13,17 +13,19 @@ use crate::clock::Clock;
 use crate::exchange::{Exchange, HttpClients};
 use crate::outcome::{UploadFailure, UploadSummary};
 use crate::source::Source;
-use crate::start::{Destination, StartError, plan};
+use crate::start::{StartError, plan};
 use crate::task::{EventCallback, EventHook, TaskParts, UploadTask, spawn};
 use crate::timeouts::TimeoutPolicy;
 use crate::token::{StaticToken, TokenProvider};
+use resumable_core::graph::Destination;
 
 /// One file to upload: where its bytes come from, where they go, and how.
 ///
 /// ```
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::graph::{DriveItem, Target};
-/// use resumable_reqwest::{CheckpointStore, Destination, UploadJob};
+/// use resumable_reqwest::{CheckpointStore, UploadJob};
+/// use resumable_core::graph::Destination;
 /// use resumable_reqwest::source::BytesSource;
 ///
 /// let job = UploadJob::new(
@@ -114,7 +116,8 @@ impl UploadJob {
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 /// use resumable_core::graph::{DriveItem, Target};
 /// use resumable_core::secret::Secret;
-/// use resumable_reqwest::{Destination, UploadJob, Uploader};
+/// use resumable_reqwest::{UploadJob, Uploader};
+/// use resumable_core::graph::Destination;
 /// use resumable_reqwest::source::FileSource;
 ///
 /// let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;

@@ -21,7 +21,8 @@ use crate::source::Source;
 use crate::start::StartError;
 use crate::task::{EventCallback, TaskParts, UploadTask, spawn};
 use crate::uploader::Uploader;
-use crate::wopi_start::{CommitSettings, HashProgress, plan_wopi};
+use crate::wopi_start::{HashProgress, plan_wopi};
+use resumable_core::wopi::CommitSettings;
 
 /// A running WOPI upload: a [`Stream`](futures::Stream) of [`WopiEvent`]s, commands, and the
 /// outcome with the host's new sequence number and item version.

@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::Destination;
 use resumable_core::graph::{DriveItem, Target};
 use resumable_core::secret::Secret;
 use resumable_emulator::{Emulator, EmulatorConfig, StorageMode};
 use resumable_reqwest::source::BytesSource;
-use resumable_reqwest::{Destination, UploadJob, Uploader};
+use resumable_reqwest::{UploadJob, Uploader};
 use sha2::{Digest, Sha256};
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use resumable_core::chunk::FragmentSizing;
 use resumable_core::digest::stored::{HashKind, Mismatch};
 use resumable_core::graph::{
-    ConflictBehavior, Destination, Event, ExplicitCommit, PrintDocument, Target, UploadError,
+    ConflictBehavior, Event, ExplicitCommit, PrintDocument, Target, TargetKind, UploadError,
 };
 use resumable_core::http::RequestKind;
 use resumable_core::retry::GiveUp;
@@ -181,7 +181,7 @@ async fn a_wrong_hash_or_size_is_a_stored_file_that_differs() {
     let (outcome, _) = run(drive_job(&emulator, "hash.bin", bytes.clone(), KIB320)).await;
     match upload_error(outcome) {
         UploadError::StoredFileDiffers {
-            destination: Destination::DriveItem,
+            destination: TargetKind::DriveItem,
             mismatch:
                 Mismatch::Hash {
                     kind: HashKind::QuickXor,

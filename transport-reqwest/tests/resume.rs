@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use resumable_core::graph::{Checkpoint, Event, MailAttachment, Target};
+use resumable_core::session::Resumption;
 use resumable_emulator::EmulatorHandle;
 use resumable_reqwest::source::{BytesSource, FileSource, Source};
-use resumable_reqwest::{
-    CheckpointStore, FailureCause, Resumption, StartError, UploadJob, UploadSummary,
-};
+use resumable_reqwest::{CheckpointStore, FailureCause, StartError, UploadJob, UploadSummary};
 
 use common::*;
 

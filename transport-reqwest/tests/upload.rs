@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use resumable_core::graph::Destination;
 use resumable_core::graph::{DriveItem, Event, MailAttachment, PrintDocument, Target, UploadError};
 use resumable_core::http::TransportError;
 use resumable_core::session::Failure;
 use resumable_reqwest::source::BytesSource;
-use resumable_reqwest::{Destination, FailureCause, UploadJob, Uploader};
+use resumable_reqwest::{FailureCause, UploadJob, Uploader};
 
 use common::*;
 

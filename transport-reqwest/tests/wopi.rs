@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::Secret;
+use resumable_core::session::Resumption;
 use resumable_core::wopi::{
     SequenceConflictPolicy, WopiConfig, WopiError, WopiEvent, WopiSessionLoss,
 };
@@ -16,7 +17,7 @@ use resumable_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, FaultProfile, StatsSnapshot, StorageMode, TimeScale,
 };
 use resumable_reqwest::source::BytesSource;
-use resumable_reqwest::{CheckpointStore, FailureCause, Resumption, StartError, Uploader, WopiJob};
+use resumable_reqwest::{CheckpointStore, FailureCause, StartError, Uploader, WopiJob};
 
 use common::{data, sha256};
 
@@ -434,7 +435,7 @@ async fn a_checkpoint_of_the_other_protocol_is_refused_and_kept() {
     let saved = store.load().unwrap().unwrap();
     let graph = resumable_reqwest::UploadJob::new(
         BytesSource::new(bytes.clone()),
-        resumable_reqwest::Destination::new_session(emulator.drive_upload_session_url("x")),
+        resumable_core::graph::Destination::new_session(emulator.drive_upload_session_url("x")),
         resumable_core::graph::Target::DriveItem(resumable_core::graph::DriveItem::new()),
     )
     .checkpoint(store.clone());

@@ -7,8 +7,9 @@ use resumable_core::digest::SourceHashes;
 use resumable_core::digest::stored::hex;
 use resumable_core::graph::{Completion, UploadError};
 use resumable_core::session::Failure;
+use resumable_core::session::Resumption;
 use resumable_core::wopi::{WopiCompletion, WopiError};
-use resumable_reqwest::{FailureCause, Resumption, UploadFailure, UploadStats, UploadSummary};
+use resumable_reqwest::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 
 use super::progress::plural;

@@ -9,8 +9,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resumable_core::chunk::FragmentRule;
 use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::Secret;
+use resumable_core::session::Resumption;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{CheckpointStore, Resumption, Uploader, WopiJob};
+use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
 
 use super::progress::Progress;
 use super::{

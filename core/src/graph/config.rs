@@ -15,7 +15,7 @@ use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizing};
 use crate::retry::RetryPolicy;
 use crate::time::Duration;
 
-use super::error::{Destination, UploadError};
+use super::error::{TargetKind, UploadError};
 
 /// What the service does when the file name is taken (`@microsoft.graph.conflictBehavior`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -166,11 +166,11 @@ impl Target {
     }
 
     /// What the upload creates.
-    pub const fn destination(&self) -> Destination {
+    pub const fn kind(&self) -> TargetKind {
         match self {
-            Target::DriveItem(_) => Destination::DriveItem,
-            Target::PrintDocument(_) => Destination::PrintDocument,
-            Target::MailAttachment(_) => Destination::MailAttachment,
+            Target::DriveItem(_) => TargetKind::DriveItem,
+            Target::PrintDocument(_) => TargetKind::PrintDocument,
+            Target::MailAttachment(_) => TargetKind::MailAttachment,
         }
     }
 

@@ -84,7 +84,7 @@ pub enum UploadError {
     /// says where.
     CompletionUnconfirmed {
         /// What the upload may have created.
-        destination: Destination,
+        destination: TargetKind,
         /// Its size in bytes.
         size: u64,
     },
@@ -103,7 +103,7 @@ pub enum UploadError {
     /// a hash it reported differs. The upload is **not** complete.
     StoredFileDiffers {
         /// What the upload created.
-        destination: Destination,
+        destination: TargetKind,
         /// What differs.
         mismatch: Mismatch,
     },
@@ -142,7 +142,7 @@ pub enum UploadError {
 /// What an upload creates, so a message can say where to look for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Destination {
+pub enum TargetKind {
     /// A file in a drive folder.
     DriveItem,
     /// A document of a print job.
@@ -257,11 +257,11 @@ impl fmt::Display for UploadError {
             }
             UploadError::CompletionUnconfirmed { destination, size } => {
                 let place = match destination {
-                    Destination::DriveItem => {
+                    TargetKind::DriveItem => {
                         "the destination folder holds the file (under rename it may have a new name)"
                     }
-                    Destination::PrintDocument => "the print job lists the document",
-                    Destination::MailAttachment => "the message has the attachment",
+                    TargetKind::PrintDocument => "the print job lists the document",
+                    TargetKind::MailAttachment => "the message has the attachment",
                 };
                 write!(
                     f,
@@ -282,9 +282,9 @@ impl fmt::Display for UploadError {
                 mismatch,
             } => {
                 let what = match destination {
-                    Destination::DriveItem => "file",
-                    Destination::PrintDocument => "document",
-                    Destination::MailAttachment => "attachment",
+                    TargetKind::DriveItem => "file",
+                    TargetKind::PrintDocument => "document",
+                    TargetKind::MailAttachment => "attachment",
                 };
                 write!(
                     f,

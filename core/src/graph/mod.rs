@@ -50,6 +50,7 @@ mod event;
 mod handling;
 mod requests;
 mod session;
+mod start;
 mod state;
 mod upload;
 mod verdict;
@@ -59,8 +60,9 @@ pub use config::{
     ConflictBehavior, DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, SessionLoss,
     SessionPolicy, Target, UploadConfig,
 };
-pub use error::{Destination, UploadError};
+pub use error::{TargetKind, UploadError};
 pub use event::{Completion, Event, SessionLossCause};
+pub use start::{Destination, SourceNow, StartPlan, plan_start};
 pub use state::State;
 pub use upload::{ExplicitCommit, Upload};
 

@@ -439,7 +439,7 @@ impl Upload {
     /// The error for a completion that cannot be confirmed.
     pub(crate) fn completion_unconfirmed(&self) -> UploadError {
         UploadError::CompletionUnconfirmed {
-            destination: self.config.target.destination(),
+            destination: self.config.target.kind(),
             size: self.config.total,
         }
     }

@@ -189,7 +189,7 @@ impl Upload {
             self.lose_session(now, SessionLossCause::NotFound);
         } else {
             self.fail(UploadError::StoredFileDiffers {
-                destination: self.config.target.destination(),
+                destination: self.config.target.kind(),
                 mismatch,
             });
         }

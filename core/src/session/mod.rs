@@ -11,6 +11,7 @@
 //! | [`RetrySchedule`], [`retry_after`] | backoff, retry budget and the "not before" gate |
 //! | [`ServerClock`], [`SessionExpiry`] | expiry known ahead, on the server's clock |
 //! | [`Throughput`] | the measured rate, and time limits that scale with it |
+//! | [`Resumption`], [`StartError`] | how an upload began (fresh, resumed, restarted), and why it could not |
 //! | [`Failure`] | what made a request fail |
 //! | [`Violation`] | an answer that broke the protocol |
 //! | [`CheckpointError`], [`Protocol`], [`SourceChange`], [`VerifyError`] | the checkpoint envelope every dialect's checkpoint is stored in |
@@ -22,6 +23,7 @@ mod expiry;
 mod failure;
 mod in_flight;
 mod machine;
+mod resume;
 mod schedule;
 mod server_clock;
 mod throughput;
@@ -36,6 +38,7 @@ pub use expiry::SessionExpiry;
 pub use failure::Failure;
 pub use in_flight::InFlight;
 pub use machine::{Dialect, StateMachine, earliest};
+pub use resume::{Resumption, StartError};
 pub use schedule::{RetrySchedule, retry_after};
 pub use server_clock::ServerClock;
 pub use throughput::{ASSUMED_RATE, BASE_TIMEOUT, Throughput};

@@ -213,6 +213,8 @@ mod requests;
 #[cfg(feature = "alloc")]
 mod session;
 #[cfg(feature = "alloc")]
+mod start;
+#[cfg(feature = "alloc")]
 mod state;
 #[cfg(feature = "alloc")]
 mod upload;
@@ -230,6 +232,8 @@ pub use error::WopiError;
 pub use event::{WopiCompletion, WopiEvent, WopiSessionLoss};
 #[cfg(feature = "alloc")]
 pub use file_streams::WopiStream;
+#[cfg(feature = "alloc")]
+pub use start::{CommitSettings, WopiStartPlan, check_start, plan_start, stored_checkpoint};
 #[cfg(feature = "alloc")]
 pub use state::WopiState;
 #[cfg(feature = "alloc")]

@@ -96,7 +96,7 @@ fn a_final_item_of_the_wrong_size_fails_clearly() {
         assert_eq!(
             error,
             UploadError::StoredFileDiffers {
-                destination: resumable_core::graph::Destination::DriveItem,
+                destination: resumable_core::graph::TargetKind::DriveItem,
                 mismatch: Mismatch::Size {
                     source: total,
                     stored

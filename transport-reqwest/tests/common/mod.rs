@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use resumable_core::chunk::FragmentSizing;
+use resumable_core::graph::Destination;
 use resumable_core::graph::{DriveItem, Target, UploadConfig};
 use resumable_core::secret::Secret;
 use resumable_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode, StoredFile, TimeScale,
 };
 use resumable_reqwest::source::{BytesSource, Source};
-use resumable_reqwest::{Destination, UploadJob, Uploader};
+use resumable_reqwest::{UploadJob, Uploader};
 use sha2::{Digest, Sha256};
 
 /// 320 KiB: the drive fragment unit.

@@ -23,7 +23,7 @@ fn a_lost_last_answer_under_replace_is_reported_unconfirmed() {
     assert_eq!(
         events(&mut up).pop(),
         Some(Event::Failed(UploadError::CompletionUnconfirmed {
-            destination: Destination::DriveItem,
+            destination: TargetKind::DriveItem,
             size: 10
         }))
     );
