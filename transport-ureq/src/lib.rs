@@ -80,6 +80,10 @@
 //! - `rustls` (default): `https://` URLs, through rustls with the webpki roots. Without it only
 //!   `http://` works (enough for tests against a loopback emulator).
 
+// An upload's failure is returned once, at its end; its size does not matter, and boxing it
+// would only make matching on it clumsier.
+#![allow(clippy::result_large_err)]
+
 mod checkpoint;
 mod clock;
 mod digest;
@@ -94,7 +98,8 @@ pub mod workbook;
 
 pub use checkpoint::CheckpointStore;
 pub use exchange::Timeouts;
-pub use outcome::{Failure, FailureCause, Resumption, StartError, Stats, Summary};
-pub use plan::Destination;
+pub use outcome::{Failure, FailureCause, StartError, Stats, Summary};
+pub use resumable_core::graph::Destination;
+pub use resumable_core::session::Resumption;
 pub use upload::{Progress, UploadHandle, UploadJob, Uploader, UploaderBuilder};
 pub use wopi::WopiJob;

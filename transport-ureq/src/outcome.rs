@@ -2,49 +2,13 @@
 
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use resumable_core::digest::SourceHashes;
 use resumable_core::graph::{Completion, UploadError};
+use resumable_core::session::Resumption;
 use resumable_core::wopi::WopiError;
-
-/// How an upload began.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Resumption {
-    /// Without a checkpoint (or none existed yet).
-    Fresh,
-    /// From a checkpoint; the server is asked where it is first.
-    Resumed {
-        /// Bytes the checkpoint recorded as confirmed.
-        confirmed: u64,
-        /// Sessions the upload had used.
-        sessions: u32,
-    },
-    /// The checkpoint says the upload completed; nothing is sent.
-    AlreadyCompleted,
-    /// A checkpoint existed but could not be used; the upload starts over.
-    Restarted {
-        /// Why, as a sentence fragment ("the source changed size ...").
-        reason: String,
-    },
-}
-
-impl fmt::Display for Resumption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Resumption::Fresh => f.write_str("new upload"),
-            Resumption::Resumed { confirmed, .. } => write!(
-                f,
-                "resuming from the checkpoint ({confirmed} bytes confirmed then)"
-            ),
-            Resumption::AlreadyCompleted => {
-                f.write_str("the checkpoint says this upload completed already")
-            }
-            Resumption::Restarted { reason } => write!(f, "starting over: {reason}"),
-        }
-    }
-}
 
 /// What happened during an upload, counted from the machine's events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -202,8 +166,25 @@ pub enum StartError {
     NoToken,
     /// The checkpoint file could not be read.
     CheckpointUnreadable(io::Error),
+    /// The checkpoint file belongs to another upload, or is not a checkpoint: it is neither
+    /// used nor overwritten.
+    CheckpointRefused {
+        /// The file.
+        path: PathBuf,
+        /// How it differs, completing "the file ...".
+        reason: String,
+    },
     /// The source could not be read to check it against the checkpoint or to hash it.
     SourceUnreadable(io::Error),
+    /// The source changed since the checkpoint and the upload cannot start over: a Graph
+    /// session made elsewhere (no way to make a new one), or a WOPI session that holds frames
+    /// of the old content.
+    SourceChanged {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// How the source changed.
+        reason: String,
+    },
 }
 
 impl fmt::Display for StartError {
@@ -215,9 +196,19 @@ impl fmt::Display for StartError {
                 "creating an upload session needs an access token and none was given; give the uploader one with Uploader::builder().token(...)",
             ),
             StartError::CheckpointUnreadable(error) => write!(f, "{error}"),
+            StartError::CheckpointRefused { path, reason } => write!(
+                f,
+                "{} {reason}; delete it or choose another checkpoint path",
+                path.display()
+            ),
             StartError::SourceUnreadable(error) => {
                 write!(f, "could not read the source: {error}; check the file and run again")
             }
+            StartError::SourceChanged { path, reason } => write!(
+                f,
+                "{reason} since the checkpoint {} was written, and the upload cannot start over here; delete the checkpoint to upload the file as it is now",
+                path.display()
+            ),
         }
     }
 }
@@ -230,7 +221,9 @@ impl std::error::Error for StartError {
             StartError::CheckpointUnreadable(error) | StartError::SourceUnreadable(error) => {
                 Some(error)
             }
-            StartError::NoToken => None,
+            StartError::NoToken
+            | StartError::CheckpointRefused { .. }
+            | StartError::SourceChanged { .. } => None,
         }
     }
 }

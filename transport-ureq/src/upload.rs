@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use resumable_core::graph::{Event, Target, Upload, UploadConfig};
+use resumable_core::graph::{Destination, Event, Target, Upload, UploadConfig};
 use resumable_core::http::{Auth, Body, Method, Request, RequestId, RequestKind};
 use resumable_core::secret::{Secret, SecretUrl};
-use resumable_core::session::{Milestone, StateMachine, Transfer};
+use resumable_core::session::{Milestone, Resumption, StateMachine, Transfer};
 use resumable_core::time::Instant;
 use resumable_core::wopi::WopiUpload;
 
@@ -16,8 +16,8 @@ use crate::checkpoint::CheckpointStore;
 use crate::clock::Clock;
 use crate::driver::{Command, DriveEnd, WhenAlone, drive};
 use crate::exchange::{Exchange, Timeouts, agent};
-use crate::outcome::{Failure, FailureCause, Resumption, Stats, Summary};
-use crate::plan::{Destination, plan_graph};
+use crate::outcome::{Failure, FailureCause, Stats, Summary};
+use crate::plan::plan_graph;
 use crate::source::Source;
 
 /// Runs uploads: the HTTP agent, the bearer token for session creation, the time limits.
@@ -330,15 +330,21 @@ impl UploadHandle<WopiUpload> {
 /// Acts on the machine after one of its events, at the given time.
 type Hook<M> = Box<dyn FnMut(&mut M, &<M as StateMachine>::Event, Instant)>;
 
+/// Called with every event of a machine whose events are `E`.
+type EventCallback<E> = Box<dyn FnMut(&E)>;
+
+/// The sending and the receiving end of a job's commands.
+type Commands<M> = (Sender<Command<M>>, Receiver<Command<M>>);
+
 /// What every job has besides its machine's settings.
 pub(crate) struct Options<M: Transfer> {
     pub(crate) checkpoint: Option<CheckpointStore>,
-    pub(crate) on_event: Option<Box<dyn FnMut(&M::Event)>>,
+    pub(crate) on_event: Option<EventCallback<M::Event>>,
     pub(crate) on_progress: Option<Box<dyn FnMut(Progress)>>,
     pub(crate) keep_completed_checkpoint: bool,
     pub(crate) hook: Option<Hook<M>>,
     /// The commands of the handles given out, and a sender to clone for the next.
-    pub(crate) commands: Option<(Sender<Command<M>>, Receiver<Command<M>>)>,
+    pub(crate) commands: Option<Commands<M>>,
 }
 
 impl<M: Transfer> Default for Options<M> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_core::wopi::{
-    ChunkId, WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload,
+    ChunkId, CommitSettings, WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload,
 };
 
 use crate::checkpoint::CheckpointStore;
@@ -43,6 +43,8 @@ pub struct WopiJob {
     source: Arc<dyn Source>,
     file_url: SecretUrl,
     config: WopiConfig,
+    /// What the job set for the commit: on a resumed job, it replaces the checkpoint's.
+    settings: CommitSettings,
     options: Options<WopiUpload>,
 }
 
@@ -73,6 +75,7 @@ impl WopiJob {
             source,
             file_url: SecretUrl::new(file_url),
             config: WopiConfig::new(vec![main]),
+            settings: CommitSettings::default(),
             options: Options::default(),
         }
     }
@@ -94,14 +97,21 @@ impl WopiJob {
         self.configure(|config| config.range_size = FragmentSizing::Fixed(bytes))
     }
 
-    /// The commit's `X-WOPI-SequenceNumber`: the number of the version the caller read.
-    pub fn sequence_number(self, sequence_number: u64) -> Self {
-        self.configure(|config| config.sequence_number = sequence_number)
+    /// The commit's `X-WOPI-SequenceNumber`: the number of the version the caller read. Given
+    /// on a resumed job, it replaces the checkpoint's: how an upload stopped by a `412` goes on
+    /// with the host's number.
+    pub fn sequence_number(mut self, sequence_number: u64) -> Self {
+        self.config.sequence_number = sequence_number;
+        self.settings.sequence_number = Some(sequence_number);
+        self
     }
 
-    /// Commits with `X-WOPI-Lock: lock` (the lock the caller holds from `LOCK`).
-    pub fn lock(self, lock: Secret) -> Self {
-        self.configure(|config| config.lock = Some(lock))
+    /// Commits with `X-WOPI-Lock: lock` (the lock the caller holds from `LOCK`); given on a
+    /// resumed job, it replaces the checkpoint's.
+    pub fn lock(mut self, lock: Secret) -> Self {
+        self.config.lock = Some(lock);
+        self.settings.locks = Some((self.config.lock.clone(), self.config.coauth_lock_id.clone()));
+        self
     }
 
     /// Saves a checkpoint to `store` whenever the machine says it changed, and resumes from it
@@ -145,6 +155,7 @@ impl Uploader {
             source,
             file_url,
             config,
+            settings,
             options,
         } = job;
         let clock = Clock::new();
@@ -157,6 +168,7 @@ impl Uploader {
         let plan = plan_wopi(
             &file_url,
             config,
+            &settings,
             options.checkpoint.as_ref(),
             &mut exchange,
             clock.now(),

@@ -47,7 +47,7 @@ use resumable_core::workbook::{
 use ureq::http;
 
 use crate::clock::Clock;
-use crate::driver::{Command, DriveEnd, WhenAlone, drive};
+use crate::driver::{Action, Command, DriveEnd, WhenAlone, drive};
 use crate::exchange::{Exchange, Timeouts, agent, classify, run};
 use crate::source::BytesSource;
 
@@ -311,8 +311,7 @@ impl WorkbookSession {
 
     fn request_close(&self) {
         self.shared.end_if_open(SessionState::Closing);
-        let close: Box<dyn FnOnce(&mut Machine, Instant) + Send> =
-            Box::new(|machine, now| machine.close(now));
+        let close: Action<Machine> = Box::new(|machine, now| machine.close(now));
         let _ = self.commands.send(Command::Apply(close));
     }
 
@@ -348,10 +347,9 @@ impl WorkbookSession {
         question: impl FnOnce(&mut Machine, Instant) -> T + Send + 'static,
     ) -> Option<T> {
         let (reply, answer) = channel();
-        let action: Box<dyn FnOnce(&mut Machine, Instant) + Send> =
-            Box::new(move |machine, now| {
-                let _ = reply.send(question(machine, now));
-            });
+        let action: Action<Machine> = Box::new(move |machine, now| {
+            let _ = reply.send(question(machine, now));
+        });
         self.commands.send(Command::Apply(action)).ok()?;
         answer.recv().ok()
     }
