@@ -232,7 +232,8 @@ impl UploadJob {
         self
     }
 
-    /// Calls `callback` whenever the bytes the server confirmed change.
+    /// Calls `callback` whenever the bytes the server confirmed change, the last time with the
+    /// source's size when the upload completed.
     pub fn on_progress(mut self, callback: impl FnMut(Progress) + 'static) -> Self {
         self.options.on_progress = Some(Box::new(callback));
         self
@@ -448,7 +449,11 @@ where
             if let Some(callback) = options.on_event.as_mut() {
                 callback(&event);
             }
-            let now_confirmed = machine.confirmed_source_bytes().min(total);
+            let now_confirmed = if completion.is_some() {
+                total
+            } else {
+                machine.confirmed_source_bytes().min(total)
+            };
             if now_confirmed != confirmed
                 && let Some(callback) = options.on_progress.as_mut()
             {
@@ -523,4 +528,66 @@ fn delete_session(exchange: &mut Exchange, url: SecretUrl) {
         body: Body::Empty,
     };
     let _ = exchange.send(&request, std::time::Duration::from_secs(10));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::BytesSource;
+    use resumable_core::graph::DriveItem;
+
+    #[test]
+    fn tokens_and_upload_urls_never_print_whole() {
+        let uploader = Uploader::builder()
+            .token(Secret::new("eyJ0eXAi-token"))
+            .build();
+        let url = SecretUrl::new("https://up.example/s/1?tempauth=secret-tempauth");
+        let mut job = UploadJob::new(
+            BytesSource::new(vec![1u8; 10]),
+            Destination::existing_session(url),
+            Target::DriveItem(DriveItem::new()),
+        );
+        let handle = job.handle();
+        let printed = format!("{uploader:?} {job:?} {handle:?}");
+        assert!(!printed.contains("eyJ0eXAi-token"), "{printed}");
+        assert!(!printed.contains("secret-tempauth"), "{printed}");
+    }
+
+    #[test]
+    fn a_new_session_without_a_token_does_not_start_and_says_what_to_do() {
+        let job = UploadJob::new(
+            BytesSource::new(vec![1u8; 10]),
+            Destination::new_session(
+                "http://127.0.0.1:9/v1.0/me/drive/root:/a:/createUploadSession",
+            ),
+            Target::DriveItem(DriveItem::new()),
+        );
+        let failure = Uploader::new().upload(job).unwrap_err();
+        assert!(matches!(failure.cause, FailureCause::NotStarted(_)));
+        let message = failure.to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("give the uploader one"), "{message}");
+    }
+
+    #[test]
+    fn an_unreachable_server_ends_in_the_machines_failure_not_a_hang() {
+        // Port 9 (discard) on loopback refuses connections: the machine retries, then gives up
+        // once its budget is spent; the transport only reports each refusal.
+        let job = UploadJob::new(
+            BytesSource::new(vec![1u8; 10]),
+            Destination::existing_session(SecretUrl::new("http://127.0.0.1:9/_up/s?tempauth=t")),
+            Target::DriveItem(DriveItem::new()),
+        )
+        .configure(|config| {
+            config.retry.max_attempts = 2;
+            config.retry.initial_backoff = std::time::Duration::from_millis(5);
+            config.retry.max_backoff = std::time::Duration::from_millis(10);
+        });
+        let failure = Uploader::new().upload(job).unwrap_err();
+        assert!(
+            matches!(failure.cause, FailureCause::Upload(_)),
+            "{failure}"
+        );
+        assert_eq!(failure.resumption, Some(Resumption::Fresh));
+    }
 }
