@@ -22,6 +22,6 @@ mod ureq_transport;
 pub use harness::{Env, KIB320, data, quick_graph, quick_wopi, sha256};
 pub use reqwest_transport::ReqwestTransport;
 pub use transport::{
-    Ending, GraphRun, Outcome, Start, Transport, WopiRun, WorkbookOutcome, WorkbookRun,
+    Ending, GraphRun, Interrupt, Outcome, Start, Transport, WopiRun, WorkbookOutcome, WorkbookRun,
 };
 pub use ureq_transport::UreqTransport;

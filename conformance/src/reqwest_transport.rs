@@ -9,14 +9,16 @@ use resumable_core::session::Resumption;
 use resumable_core::wopi::WopiEvent;
 use resumable_core::workbook::WorkbookUrl;
 use resumable_reqwest::source::FileSource;
+use resumable_reqwest::task_machine::TaskMachine;
 use resumable_reqwest::workbook::{WorkbookRequest, WorkbookSession};
 use resumable_reqwest::{
-    CheckpointStore, FailureCause, UploadFailure, UploadJob, UploadSummary, Uploader, WopiJob,
+    CheckpointStore, FailureCause, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,
+    WopiJob,
 };
 
 use crate::harness::{Env, quick_graph, quick_wopi};
 use crate::transport::{
-    Ending, GraphRun, Outcome, Start, Transport, WopiRun, WorkbookOutcome, WorkbookRun,
+    Ending, GraphRun, Interrupt, Outcome, Start, Transport, WopiRun, WorkbookOutcome, WorkbookRun,
 };
 
 /// The bearer token the emulator is given.
@@ -59,20 +61,29 @@ impl Transport for ReqwestTransport {
                 Err(error) => return Outcome::not_started(error.to_string()),
             };
             let start = start_of(task.resumption());
-            let mut confirmed = 0;
+            let (mut fragments, mut progress) = (0, Vec::new());
             while let Some(event) = task.next().await {
-                if let Event::FragmentAcknowledged { .. } = event {
-                    confirmed += 1;
-                    if Some(confirmed) == run.stop_after {
-                        task.stop();
+                match event {
+                    Event::FragmentAcknowledged { confirmed, .. } => {
+                        progress.push(confirmed);
+                        fragments += 1;
+                        interrupt(&task, Interrupt::at(run.interrupt, fragments));
                     }
+                    // The last fragment's answer names the file: everything is confirmed.
+                    Event::Completed(_) if progress.last() != Some(&task.total()) => {
+                        progress.push(task.total());
+                    }
+                    _ => {}
                 }
             }
             let outcome = task
                 .finish()
                 .await
                 .map(|summary| summary.map_completion(|done| done.verification.to_string()));
-            outcome_of(start, outcome)
+            Outcome {
+                progress,
+                ..outcome_of(start, outcome)
+            }
         })
     }
 
@@ -94,13 +105,11 @@ impl Transport for ReqwestTransport {
                 Err(error) => return Outcome::not_started(error.to_string()),
             };
             let start = start_of(task.resumption());
-            let mut confirmed = 0;
+            let mut ranges = 0;
             while let Some(event) = task.next().await {
                 if let WopiEvent::RangeAcknowledged { .. } = event {
-                    confirmed += 1;
-                    if Some(confirmed) == run.stop_after {
-                        task.stop();
-                    }
+                    ranges += 1;
+                    interrupt(&task, Interrupt::at(run.interrupt, ranges));
                 }
             }
             let outcome = task
@@ -145,6 +154,15 @@ impl Transport for ReqwestTransport {
     }
 }
 
+/// Stops or cancels `task` as `what` says.
+fn interrupt<M: TaskMachine>(task: &UploadTask<M>, what: Option<Interrupt>) {
+    match what {
+        Some(Interrupt::StopAfter(_)) => task.stop(),
+        Some(Interrupt::CancelAfter(_)) => task.cancel(),
+        None => {}
+    }
+}
+
 fn start_of(resumption: &Resumption) -> Start {
     match resumption {
         Resumption::Fresh => Start::Fresh,
@@ -165,15 +183,18 @@ fn outcome_of(start: Start, result: Result<UploadSummary<String>, UploadFailure>
             },
             bytes_sent: summary.stats.bytes_sent,
             sessions: summary.stats.sessions,
+            progress: Vec::new(),
         },
         Err(failure) => Outcome {
             start,
             ending: match failure.cause {
                 FailureCause::Stopped => Ending::Stopped,
+                FailureCause::Cancelled => Ending::Cancelled,
                 _ => Ending::Failed(failure.to_string()),
             },
             bytes_sent: failure.stats.bytes_sent,
             sessions: failure.stats.sessions,
+            progress: Vec::new(),
         },
     }
 }

@@ -11,7 +11,9 @@ use resumable_core::workbook::{CallOutcome, InactivityLimits, WorkbookConfig};
 use resumable_emulator::{EmulatorConfig, StorageMode, TimeScale};
 
 use crate::harness::{Env, KIB320, data, sha256};
-use crate::transport::{Ending, GraphRun, Outcome, Start, Transport, WopiRun, WorkbookRun};
+use crate::transport::{
+    Ending, GraphRun, Interrupt, Outcome, Start, Transport, WopiRun, WorkbookRun,
+};
 
 /// Six whole fragments and a short last one.
 const SIZE: usize = 6 * KIB320 as usize + 1234;
@@ -28,7 +30,7 @@ fn graph_run(env: &Env, name: &str, bytes: &[u8]) -> GraphRun {
         source: env.file(name, bytes),
         fragment: KIB320,
         checkpoint: None,
-        stop_after: None,
+        interrupt: None,
     }
 }
 
@@ -87,6 +89,13 @@ pub fn graph_byte_identical<T: Transport>(transport: &T) {
     assert_eq!(outcome.start, Start::Fresh);
     assert_eq!(outcome.bytes_sent, SIZE as u64);
     assert_eq!(outcome.sessions, 1);
+    let fragments: Vec<u64> = (1..=7).map(|i| (i * KIB320).min(SIZE as u64)).collect();
+    assert_eq!(
+        outcome.progress,
+        fragments,
+        "{}: progress",
+        transport.name()
+    );
     let stats = env.stats();
     assert_eq!(stats.bytes_received_twice, 0);
     assert_eq!(env.requests("fragment"), 7);
@@ -163,7 +172,7 @@ pub fn graph_resume<T: Transport>(transport: &T) {
     let checkpoint = env.path("r.checkpoint");
     let mut run = graph_run(&env, "r.bin", &bytes);
     run.checkpoint = Some(checkpoint.clone());
-    run.stop_after = Some(3);
+    run.interrupt = Some(Interrupt::StopAfter(3));
     let first = transport.graph(&env, &run);
     assert_eq!(first.ending, Ending::Stopped, "{}", transport.name());
     let saved = std::fs::read(&checkpoint).expect("a checkpoint was saved");
@@ -174,7 +183,7 @@ pub fn graph_resume<T: Transport>(transport: &T) {
         "{confirmed} bytes confirmed at the stop"
     );
 
-    run.stop_after = None;
+    run.interrupt = None;
     let second = transport.graph(&env, &run);
     assert_stored(transport, &env, &second, &drive_path("r.bin"), &bytes);
     assert_eq!(second.start, Start::Resumed { confirmed });
@@ -193,6 +202,23 @@ pub fn graph_resume<T: Transport>(transport: &T) {
     assert!(!checkpoint.exists(), "removed once the upload completed");
 }
 
+/// Cancelled after two fragments: the upload ends as cancelled, its session is deleted,
+/// nothing is stored, and the checkpoint (which could only lead to a deleted session) is
+/// removed.
+pub fn graph_cancel<T: Transport>(transport: &T) {
+    let env = Env::with_script("");
+    let checkpoint = env.path("x.checkpoint");
+    let mut run = graph_run(&env, "x.bin", &data(SIZE, 12));
+    run.checkpoint = Some(checkpoint.clone());
+    run.interrupt = Some(Interrupt::CancelAfter(2));
+    let outcome = transport.graph(&env, &run);
+    let name = transport.name();
+    assert_eq!(outcome.ending, Ending::Cancelled, "{name}");
+    assert_eq!(env.requests("cancel"), 1, "{name}: the session was deleted");
+    assert!(env.emulator().files().is_empty(), "{name}");
+    assert!(!checkpoint.exists(), "{name}");
+}
+
 /// The source changed (one byte inside what the server already holds) between the stop and
 /// the resume: the upload starts over in a new session and stores the new content.
 pub fn graph_changed_source_restarts<T: Transport>(transport: &T) {
@@ -201,13 +227,13 @@ pub fn graph_changed_source_restarts<T: Transport>(transport: &T) {
     let checkpoint = env.path("c.checkpoint");
     let mut run = graph_run(&env, "c.bin", &old);
     run.checkpoint = Some(checkpoint.clone());
-    run.stop_after = Some(2);
+    run.interrupt = Some(Interrupt::StopAfter(2));
     assert_eq!(transport.graph(&env, &run).ending, Ending::Stopped);
 
     let mut new = old.clone();
     new[1000] ^= 0xFF;
     env.file("c.bin", &new);
-    run.stop_after = None;
+    run.interrupt = None;
     let outcome = transport.graph(&env, &run);
     assert_stored(transport, &env, &outcome, &drive_path("c.bin"), &new);
     assert_eq!(outcome.start, Start::Restarted);
@@ -265,7 +291,7 @@ fn wopi_run(env: &Env, id: &str, bytes: &[u8]) -> WopiRun {
         source: env.file(id, bytes),
         range: 200_000,
         checkpoint: None,
-        stop_after: None,
+        interrupt: None,
     }
 }
 
@@ -302,12 +328,12 @@ pub fn wopi_resume<T: Transport>(transport: &T) {
     let checkpoint = env.path("w.checkpoint");
     let mut run = wopi_run(&env, "resumed", &bytes);
     run.checkpoint = Some(checkpoint.clone());
-    run.stop_after = Some(2);
+    run.interrupt = Some(Interrupt::StopAfter(2));
     let first = transport.wopi(&env, &run);
     assert_eq!(first.ending, Ending::Stopped, "{}", transport.name());
     assert!(checkpoint.exists());
 
-    run.stop_after = None;
+    run.interrupt = None;
     let second = transport.wopi(&env, &run);
     assert_stored(transport, &env, &second, &wopi_path("resumed"), &bytes);
     assert!(

@@ -35,9 +35,8 @@ pub struct GraphRun {
     pub fragment: u64,
     /// Where to keep a checkpoint (and resume from it), if anywhere.
     pub checkpoint: Option<PathBuf>,
-    /// Stop, as a crash would (session and checkpoint kept), once this many fragments are
-    /// confirmed.
-    pub stop_after: Option<u32>,
+    /// What to do partway, if anything.
+    pub interrupt: Option<Interrupt>,
 }
 
 /// One WOPI upload.
@@ -51,8 +50,27 @@ pub struct WopiRun {
     pub range: u64,
     /// Where to keep a checkpoint (and resume from it), if anywhere.
     pub checkpoint: Option<PathBuf>,
-    /// Stop once this many ranges are confirmed.
-    pub stop_after: Option<u32>,
+    /// What to do partway, if anything.
+    pub interrupt: Option<Interrupt>,
+}
+
+/// What the caller does to an upload partway, once a number of fragments (Graph) or ranges
+/// (WOPI) are confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// Stop, as a crash would: the session and the checkpoint are kept, to resume.
+    StopAfter(u32),
+    /// Cancel: the upload ends and a Graph session is deleted.
+    CancelAfter(u32),
+}
+
+impl Interrupt {
+    /// What to do once the `confirmed`-th fragment or range is confirmed, if anything.
+    pub fn at(interrupt: Option<Interrupt>, confirmed: u32) -> Option<Interrupt> {
+        interrupt.filter(|interrupt| match interrupt {
+            Interrupt::StopAfter(n) | Interrupt::CancelAfter(n) => *n == confirmed,
+        })
+    }
 }
 
 /// How an upload began, whatever the transport calls it.
@@ -83,6 +101,8 @@ pub enum Ending {
     },
     /// Stopped on request.
     Stopped,
+    /// Cancelled on request.
+    Cancelled,
     /// It failed, with this one-line message.
     Failed(String),
 }
@@ -98,6 +118,8 @@ pub struct Outcome {
     pub bytes_sent: u64,
     /// Sessions made or used.
     pub sessions: u32,
+    /// The confirmed bytes of the source the transport reported on the way (Graph uploads).
+    pub progress: Vec<u64>,
 }
 
 impl Outcome {
@@ -108,6 +130,7 @@ impl Outcome {
             ending: Ending::Failed(message),
             bytes_sent: 0,
             sessions: 0,
+            progress: Vec::new(),
         }
     }
 

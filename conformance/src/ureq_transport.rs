@@ -5,18 +5,19 @@ use std::time::Duration;
 
 use resumable_core::graph::{DriveItem, Event, Target};
 use resumable_core::secret::Secret;
+use resumable_core::session::Transfer;
 use resumable_core::wopi::WopiEvent;
 use resumable_core::workbook::WorkbookUrl;
 use resumable_ureq::source::FileSource;
 use resumable_ureq::workbook::{WorkbookRequest, WorkbookSession};
 use resumable_ureq::{
-    CheckpointStore, Destination, Failure, FailureCause, Resumption, Summary, UploadJob, Uploader,
-    WopiJob,
+    CheckpointStore, Destination, Failure, FailureCause, Resumption, Summary, UploadHandle,
+    UploadJob, Uploader, WopiJob,
 };
 
 use crate::harness::{Env, quick_graph, quick_wopi};
 use crate::transport::{
-    Ending, GraphRun, Outcome, Start, Transport, WopiRun, WorkbookOutcome, WorkbookRun,
+    Ending, GraphRun, Interrupt, Outcome, Start, Transport, WopiRun, WorkbookOutcome, WorkbookRun,
 };
 
 /// The bearer token the emulator is given.
@@ -51,21 +52,28 @@ impl Transport for UreqTransport {
             job = job.checkpoint(CheckpointStore::new(path));
         }
         let handle = job.handle();
-        let stop_after = run.stop_after;
-        let mut confirmed = 0;
-        let job = job.on_event(move |event| {
-            if let Event::FragmentAcknowledged { .. } = event {
-                confirmed += 1;
-                if Some(confirmed) == stop_after {
-                    handle.stop();
+        let what = run.interrupt;
+        let mut fragments = 0;
+        let (seen, progress) = mpsc::channel();
+        let job = job
+            .on_event(move |event| {
+                if let Event::FragmentAcknowledged { .. } = event {
+                    fragments += 1;
+                    interrupt(&handle, Interrupt::at(what, fragments));
                 }
-            }
-        });
-        outcome_of(
+            })
+            .on_progress(move |now| {
+                let _ = seen.send(now.confirmed);
+            });
+        let outcome = outcome_of(
             uploader
                 .upload(job)
                 .map(|summary| summary.map_completion(|done| done.verification.to_string())),
-        )
+        );
+        Outcome {
+            progress: progress.try_iter().collect(),
+            ..outcome
+        }
     }
 
     fn wopi(&self, _env: &Env, run: &WopiRun) -> Outcome {
@@ -80,14 +88,12 @@ impl Transport for UreqTransport {
             job = job.checkpoint(CheckpointStore::new(path));
         }
         let handle = job.handle();
-        let stop_after = run.stop_after;
-        let mut confirmed = 0;
+        let what = run.interrupt;
+        let mut ranges = 0;
         let job = job.on_event(move |event| {
             if let WopiEvent::RangeAcknowledged { .. } = event {
-                confirmed += 1;
-                if Some(confirmed) == stop_after {
-                    handle.stop();
-                }
+                ranges += 1;
+                interrupt(&handle, Interrupt::at(what, ranges));
             }
         });
         outcome_of(
@@ -132,6 +138,15 @@ impl Transport for UreqTransport {
     }
 }
 
+/// Stops or cancels the upload behind `handle` as `what` says.
+fn interrupt<M: Transfer>(handle: &UploadHandle<M>, what: Option<Interrupt>) {
+    match what {
+        Some(Interrupt::StopAfter(_)) => handle.stop(),
+        Some(Interrupt::CancelAfter(_)) => handle.cancel(),
+        None => {}
+    }
+}
+
 fn outcome_of(result: Result<Summary<String>, Failure>) -> Outcome {
     match result {
         Ok(summary) => Outcome {
@@ -141,15 +156,18 @@ fn outcome_of(result: Result<Summary<String>, Failure>) -> Outcome {
             },
             bytes_sent: summary.stats.bytes_sent,
             sessions: summary.stats.sessions,
+            progress: Vec::new(),
         },
         Err(failure) => Outcome {
             start: start_of(failure.resumption.as_ref()),
             ending: match failure.cause {
                 FailureCause::Stopped => Ending::Stopped,
+                FailureCause::Cancelled => Ending::Cancelled,
                 _ => Ending::Failed(failure.to_string()),
             },
             bytes_sent: failure.stats.bytes_sent,
             sessions: failure.stats.sessions,
+            progress: Vec::new(),
         },
     }
 }

@@ -33,6 +33,7 @@ conformance!(
     graph_stored_but_answer_lost,
     graph_last_answer_lost,
     graph_resume,
+    graph_cancel,
     graph_changed_source_restarts,
     graph_hostile_premature_item,
     graph_hostile_wrong_hash,
