@@ -10,8 +10,8 @@
 //! source's [`Digest`].
 //!
 //! Each request runs under the time limit its machine computed, and under the idle limit of
-//! [`Timeouts`]: a connection that takes no body bytes, or gives no answer bytes, for that long
-//! ends the request as [`TransportError::Timeout`].
+//! [`Timeouts`]: a connection that stops taking body bytes for that long, or an answer body
+//! that does not arrive within it, ends the request as [`TransportError::Timeout`].
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -41,16 +41,18 @@ const USER_AGENT: &str = concat!("resumable-ureq/", env!("CARGO_PKG_VERSION"));
 /// ```
 /// use std::time::Duration;
 /// use resumable_ureq::Timeouts;
-/// let timeouts = Timeouts::default();
-/// assert_eq!((timeouts.connect, timeouts.idle), (Duration::from_secs(30), Duration::from_secs(60)));
+/// let timeouts = Timeouts::default().with_idle(Duration::from_secs(20));
+/// assert_eq!((timeouts.connect, timeouts.idle), (Duration::from_secs(30), Duration::from_secs(20)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
     /// Establishing a connection (TCP and TLS).
     pub connect: Duration,
-    /// No body bytes taken, or no answer bytes arriving, for this long ends the request. The
-    /// whole request's limit is the machine's, which scales with the body and the throughput.
+    /// A body whose bytes the connection stops taking for this long, or an answer whose body
+    /// does not arrive whole within it, ends the request. The wait for the answer once the body
+    /// is out is bounded by the request's own limit: the machine's, which scales with the body
+    /// and the throughput.
     pub idle: Duration,
 }
 
@@ -64,6 +66,20 @@ impl Default for Timeouts {
     }
 }
 
+impl Timeouts {
+    /// The same limits with another idle limit.
+    pub fn with_idle(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// The same limits with another connect limit.
+    pub fn with_connect(mut self, connect: Duration) -> Self {
+        self.connect = connect;
+        self
+    }
+}
+
 /// The agent every request of one uploader or session goes through.
 pub(crate) fn agent(timeouts: Timeouts) -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -73,8 +89,8 @@ pub(crate) fn agent(timeouts: Timeouts) -> ureq::Agent {
         .accept_encoding("")
         .no_delay(true)
         .timeout_connect(Some(timeouts.connect))
-        .timeout_per_read(Some(timeouts.idle))
         .timeout_per_write(Some(timeouts.idle))
+        .timeout_recv_body(Some(timeouts.idle))
         .build()
         .new_agent()
 }
@@ -403,9 +419,13 @@ pub(crate) fn classify(error: &ureq::Error, limit: Duration) -> (TransportError,
             TransportError::Connect,
             "could not connect in time".to_owned(),
         ),
-        ureq::Error::Timeout(T::PerRead | T::PerWrite) => (
+        ureq::Error::Timeout(T::PerWrite) => (
             TransportError::Timeout,
-            "the connection stopped moving".to_owned(),
+            "the body stopped moving".to_owned(),
+        ),
+        ureq::Error::Timeout(T::RecvBody) => (
+            TransportError::Timeout,
+            "the answer stopped arriving".to_owned(),
         ),
         ureq::Error::Timeout(_) => (
             TransportError::Timeout,
