@@ -254,7 +254,9 @@ impl UploadJob {
     }
 
     /// A handle to stop, cancel or commit the upload while it runs, from another thread or
-    /// from an event callback.
+    /// from an event callback. While a handle exists, an upload that waits for a decision (a
+    /// deferred commit, a name conflict) waits for it; without one it ends with
+    /// [`FailureCause::AwaitsDecision`].
     pub fn handle(&mut self) -> UploadHandle<Upload> {
         self.options.handle()
     }

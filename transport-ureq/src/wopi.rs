@@ -141,6 +141,9 @@ impl WopiJob {
     }
 
     /// A handle to stop or cancel the upload, or to commit again after a `412`, while it runs.
+    /// While a handle exists, an upload that waits for a decision (a `412` under the `Ask`
+    /// policy) waits for it; without one it ends with
+    /// [`FailureCause::AwaitsDecision`](crate::FailureCause::AwaitsDecision).
     pub fn handle(&mut self) -> UploadHandle<WopiUpload> {
         self.options.handle()
     }
