@@ -64,7 +64,7 @@ impl Transport for ReqwestTransport {
             let (mut fragments, mut progress) = (0, Vec::new());
             while let Some(event) = task.next().await {
                 match event {
-                    Event::FragmentAcknowledged { confirmed, .. } => {
+                    Event::Acknowledged { confirmed, .. } => {
                         progress.push(confirmed);
                         fragments += 1;
                         interrupt(&task, Interrupt::at(run.interrupt, fragments));
@@ -107,7 +107,7 @@ impl Transport for ReqwestTransport {
             let start = start_of(task.resumption());
             let mut ranges = 0;
             while let Some(event) = task.next().await {
-                if let WopiEvent::RangeAcknowledged { .. } = event {
+                if let WopiEvent::Acknowledged { .. } = event {
                     ranges += 1;
                     interrupt(&task, Interrupt::at(run.interrupt, ranges));
                 }

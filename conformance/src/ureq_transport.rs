@@ -57,7 +57,7 @@ impl Transport for UreqTransport {
         let (seen, progress) = mpsc::channel();
         let job = job
             .on_event(move |event| {
-                if let Event::FragmentAcknowledged { .. } = event {
+                if let Event::Acknowledged { .. } = event {
                     fragments += 1;
                     interrupt(&handle, Interrupt::at(what, fragments));
                 }
@@ -91,7 +91,7 @@ impl Transport for UreqTransport {
         let what = run.interrupt;
         let mut ranges = 0;
         let job = job.on_event(move |event| {
-            if let WopiEvent::RangeAcknowledged { .. } = event {
+            if let WopiEvent::Acknowledged { .. } = event {
                 ranges += 1;
                 interrupt(&handle, Interrupt::at(what, ranges));
             }

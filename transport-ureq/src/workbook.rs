@@ -109,7 +109,7 @@ impl WorkbookSessionBuilder {
         let token = self.token.ok_or(OpenError::NoToken)?;
         let clock = Clock::new();
         let mut machine =
-            Machine::new(self.url.clone(), self.config, clock.now()).map_err(OpenError::Config)?;
+            Machine::create(self.url.clone(), self.config, clock.now()).map_err(OpenError::Config)?;
         machine.set_wall_clock(clock.wall_clock());
         let agent = agent(self.timeouts);
         // Session requests carry JSON or nothing: the exchange never reads its source.
