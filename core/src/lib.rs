@@ -14,20 +14,20 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`time`] | [`Instant`](time::Instant) (caller-supplied, monotonic), [`UnixTime`](time::UnixTime), RFC 3339 and HTTP-date parsing |
+//! | [`time`] | [`Instant`](time::Instant) (caller-supplied, monotonic), [`UnixTime`](time::UnixTime), RFC 3339 and HTTP-date parsing (`time/text.rs`) |
 //! | [`range`] | [`ByteRange`](range::ByteRange), `nextExpectedRanges` items, [`ContentRange`](range::ContentRange) |
 //! | [`range_set`] | [`RangeSet`](range_set::RangeSet): the ranges the server still lacks, fixed capacity |
-//! | [`chunk`] | [`FragmentRule`](chunk::FragmentRule)s per target and the [`ChunkPlanner`](chunk::ChunkPlanner) |
+//! | [`chunk`] | [`FragmentRule`](chunk::FragmentRule)s per target, [`FragmentSizing`](chunk::FragmentSizing) and the [`ChunkPlanner`](chunk::ChunkPlanner) |
 //! | [`retry`] | status classification, backoff with jitter, retry budgets, `Retry-After` |
 //! | [`buffer`] | [`BufferTooSmall`](buffer::BufferTooSmall): encoders write into caller-owned buffers |
 //! | [`digest`] | QuickXorHash, the [`SourceDigest`](digest::SourceDigest) of a source taken from the reads that send it, and (alloc) the check of a stored file against it |
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
-//! | `machine` (alloc) | the `StateMachine` trait: the driver-loop contract |
-//! | `engine` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors and checkpoints |
-//! | `engine::wopi` (alloc) | `WopiUpload`: WOPI upload sessions (create, update ranges of the framed stream, `PutChunkedFile` commit), its events, errors and checkpoints |
+//! | `session` (alloc) | the driver-loop contract (`StateMachine`, `Driven`, `Transfer`), the `Dialect` every protocol implements, and the machinery they share: in-flight table, event queue, retry schedule, server clock, expiry, throughput, checkpoint envelope, failures, violations, resume outcomes |
+//! | `wire` (alloc) | the protocols' vocabulary: Graph answer parsing, WOPI header names |
+//! | `graph` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors, checkpoints and start planning |
+//! | [`wopi`] | the WOPI frame codec (frames, SpookyHash V2 ChunkIds, the framed upload stream, `PutChunkedFile` bodies) and, with `alloc`, `WopiUpload`: WOPI upload sessions, its events, errors, checkpoints and start planning |
+//! | `workbook` (alloc) | `WorkbookSession`: Graph workbook sessions: creation (also long-running), keep-alive, recreation, close |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |
-//! | [`wopi`] | WOPI frames, SpookyHash V2 [`ChunkId`](wopi::ChunkId)s, the framed upload stream, `PutChunkedFile` bodies |
-//! | `workbook` (alloc) | the Graph workbook-session machine: creation (also long-running), keep-alive, recreation, close |
 //!
 //! ## The driver loop
 //!
@@ -157,13 +157,13 @@
 //! matched the source's (`Completion::verification` says which). A file found by looking it up
 //! after a lost answer must prove it is this upload's, or the upload goes on in a new session.
 //! Every loop is bounded: retries (`Retry-After` waits included), time without progress, bytes
-//! sent into one session, sessions, violations. See `engine::SessionPolicy` and
+//! sent into one session, sessions, violations. See `graph::SessionPolicy` and
 //! `retry::RetryPolicy`.
 //!
-//! What each state asks of the caller is written on `engine::State` (for instance
+//! What each state asks of the caller is written on `graph::State` (for instance
 //! `CommitPending`: call `commit` before the session expires), and what to do on each event on
-//! `engine::Event` (for instance `SessionCreated`: persist a checkpoint, it holds the new session
-//! URL). Errors (`engine::UploadError`) print as one line that says what happened and what to do.
+//! `graph::Event` (for instance `SessionCreated`: persist a checkpoint, it holds the new session
+//! URL). Errors (`graph::UploadError`) print as one line that says what happened and what to do.
 //!
 //! ## Time
 //!

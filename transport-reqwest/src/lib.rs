@@ -81,7 +81,7 @@
 //!   read. An upload ends `Completed` only once the stored file's size and hashes match, and
 //!   [`UploadSummary::source_hashes`] carries them (no second pass for a summary).
 //! - **Time limits that scale.** Each request's limit comes from its machine
-//!   ([`DrivenMachine::time_limit`](driver::DrivenMachine::time_limit); for Graph uploads
+//!   ([`Driven::time_limit`](resumable_core::session::Driven::time_limit); for Graph uploads
 //!   `Upload::timeout_for`, which grows with the fragment and shrinks with the measured
 //!   throughput); an idle limit ([`TimeoutPolicy`](timeouts::TimeoutPolicy)) catches
 //!   connections that stop moving.
@@ -95,7 +95,7 @@
 //! ## Other machines
 //!
 //! [`driver::drive`] is the loop itself, generic over any `StateMachine` that also implements
-//! [`driver::DrivenMachine`]; [`UploadTask`] runs any machine that also implements
+//! [`Driven`](resumable_core::session::Driven); [`UploadTask`] runs any machine that also implements
 //! [`task_machine::TaskMachine`]: the Graph upload, and the WOPI upload as [`WopiTask`].
 //!
 //! ## Workbook sessions

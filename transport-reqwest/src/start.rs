@@ -1,4 +1,4 @@
-//! How an upload begins: the core decides ([`plan_start`](resumable_core::graph::plan_start):
+//! How an upload begins: the core decides ([`resumable_core::graph::plan_start`]:
 //! a new session, a session made elsewhere, or a checkpoint, and what a changed source means);
 //! this module loads the checkpoint's bytes and reads the source's CRCs off the executor.
 

@@ -1,7 +1,7 @@
 //! The time limits the transport enforces itself: connecting, and connections that stop moving.
 //!
 //! The limit for a whole request is not decided here: the state machine computes it
-//! ([`DrivenMachine::time_limit`](crate::driver::DrivenMachine::time_limit), for Graph uploads
+//! ([`Driven::time_limit`](resumable_core::session::Driven::time_limit), for Graph uploads
 //! `Upload::timeout_for`) from the body size and the throughput it measured, because it is the
 //! machine that sees every fragment's answer. A fixed limit would kill large fragments on slow
 //! links (one SDK's 100 s limit did); one limit computed in two places would drift. What is left

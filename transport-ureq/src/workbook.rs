@@ -108,8 +108,8 @@ impl WorkbookSessionBuilder {
     pub fn open(self) -> Result<WorkbookSession, OpenError> {
         let token = self.token.ok_or(OpenError::NoToken)?;
         let clock = Clock::new();
-        let mut machine =
-            Machine::create(self.url.clone(), self.config, clock.now()).map_err(OpenError::Config)?;
+        let mut machine = Machine::create(self.url.clone(), self.config, clock.now())
+            .map_err(OpenError::Config)?;
         machine.set_wall_clock(clock.wall_clock());
         let agent = agent(self.timeouts);
         // Session requests carry JSON or nothing: the exchange never reads its source.

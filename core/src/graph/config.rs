@@ -255,7 +255,7 @@ pub enum SessionLoss {
     /// Create a new session and upload the whole file again. A Graph session cannot be continued
     /// from an offset in another session, so this is the only way on.
     StartOver,
-    /// Stop with [`UploadError::SessionLost`].
+    /// Stop with [`UploadError::SessionLost`](super::UploadError::SessionLost).
     Fail,
 }
 

@@ -31,16 +31,23 @@
 //! upload waited for the caller (a commit, a name conflict), it reports
 //! [`UploadError::UncommittedSessionLost`] and stops, since the caller had yet to decide.
 //!
-//! The WOPI dialect, [`wopi::WopiUpload`], lives in [`wopi`]: the same driver loop, retry
-//! rules, expiry bookkeeping and checkpoint envelope, over WOPI upload sessions.
+//! The WOPI dialect, [`WopiUpload`](crate::wopi::WopiUpload), lives beside this one in
+//! [`wopi`](crate::wopi); both are built from the shared machinery in
+//! [`session`](crate::session) (in-flight table, retry schedule, expiry, throughput, checkpoint
+//! envelope) and get their [`StateMachine`](crate::session::StateMachine) from it.
 //!
-//! # Reusable pieces
+//! # Files
 //!
-//! The parts that are not Graph-specific are public so other machines (WOPI upload sessions,
-//! workbook sessions) use the same behaviour: [`InFlight`] (request ids and what each request
-//! was for), [`EventQueue`], [`RetrySchedule`] and [`retry_after`] (backoff, budget, the
-//! "not before" gate), [`ServerClock`] and [`SessionExpiry`] (expiry known ahead, on the
-//! server's clock), [`Throughput`] (measured rate and time limits that scale with it).
+//! | file | holds |
+//! |---|---|
+//! | `upload.rs` | [`Upload`]: its fields, constructors, accessors and commands |
+//! | `dialect.rs` | what the dialect decides for the shared machine, and what it answers a transport |
+//! | `requests.rs` | the next request |
+//! | `handling.rs` | what an answer (or its absence) means |
+//! | `session.rs` | the session's account: ranges, expiry, retries, loss |
+//! | `verdict.rs` | the verified end: when an answer that names the file proves the upload |
+//! | `start.rs` | [`plan_start`]: fresh, resumed or restarted, from a checkpoint |
+//! | `checkpoint.rs`, `config.rs`, `event.rs`, `error.rs`, `state.rs` | the values of the same names |
 
 mod checkpoint;
 mod config;

@@ -135,7 +135,7 @@ impl ExplicitCommit {
 /// - **constructors**: [`Upload::create`] (a new session), [`Upload::continue_session`] (a
 ///   session created elsewhere), [`Upload::resume`] (from a [`Checkpoint`]);
 /// - **getters**: [`Upload::state`], [`Upload::confirmed`], [`Upload::total`],
-///   [`Upload::expires`], [`Upload::checkpoint`], [`Upload::timeout_for`], ...;
+///   [`Upload::expires_at`], [`Upload::checkpoint`], [`Upload::timeout_for`], ...;
 /// - **transport reports**: [`Upload::record_fragment_crc`] (required for the fingerprint) and
 ///   [`Upload::fragment_started`] (optional, sharpens measurements);
 /// - **commands**: [`Upload::cancel`], [`Upload::commit`], [`Upload::commit_with_source_url`].

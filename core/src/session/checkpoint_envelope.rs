@@ -173,7 +173,7 @@ pub enum SourceChange {
     },
 }
 
-/// Why [`Checkpoint::verify`] failed.
+/// Why a checkpoint's `verify` failed ([`graph::Checkpoint::verify`](crate::graph::Checkpoint::verify), [`wopi::WopiCheckpoint::verify`](crate::wopi::WopiCheckpoint::verify)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerifyError<E> {
     /// The source changed since the checkpoint: restart the upload.

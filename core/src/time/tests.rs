@@ -1,3 +1,4 @@
+use super::text::{civil_from_days, days_from_civil};
 use super::*;
 use proptest::prelude::*;
 use std::string::ToString;

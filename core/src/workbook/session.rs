@@ -36,7 +36,7 @@ pub const SESSION_HEADER: &str = "workbook-session-id";
 ///   [`handle_workbook_answer`](Self::handle_workbook_answer),
 ///   [`record_activity`](Self::record_activity);
 /// - commands: [`close`](Self::close);
-/// - the [`StateMachine`] methods: `handle_*` feed answers and time, `poll_*` give the next
+/// - the [`StateMachine`](crate::session::StateMachine) methods: `handle_*` feed answers and time, `poll_*` give the next
 ///   request, deadline and event.
 ///
 /// At most one request of the machine's own is in flight at a time. After a `handle_*` call or a
