@@ -451,13 +451,16 @@ fn target(args: &UploadArgs, file_name: &str) -> Result<Target, CliError> {
 /// Checks `--chunk-size` against the target's rule, naming the rule and sizes that would do.
 fn check_chunk_size(protocol: ProtocolArg, target: &Target, size: u64) -> Result<(), CliError> {
     target.rule().check(size).map_err(|error| {
-        let rule = match protocol {
-            ProtocolArg::Drive => "graph-drive fragments are multiples of 327680 bytes (320 KiB) under 60 MiB, such as 5MiB or 10MiB",
-            ProtocolArg::Print => "graph-print fragments are multiples of 200000 bytes under 10 MB, such as 5MB",
-            ProtocolArg::Attachment => "graph-attachment fragments are at most 4 MB (4000000 bytes)",
-            ProtocolArg::Wopi => "wopi ranges are at most 64 MiB, such as 8MiB",
+        let (what, example) = match protocol {
+            ProtocolArg::Drive => ("graph-drive fragments", ", such as 5MiB or 10MiB"),
+            ProtocolArg::Print => ("graph-print fragments", ", such as 5MB"),
+            ProtocolArg::Attachment => ("graph-attachment fragments", ", such as 4MB"),
+            ProtocolArg::Wopi => ("wopi ranges", ", such as 8MiB"),
         };
-        CliError::Invalid(format!("invalid --chunk-size {size}: {error} ({rule})"))
+        let rule = target.rule();
+        CliError::Invalid(format!(
+            "invalid --chunk-size {size}: {error} ({what} are {rule}{example})"
+        ))
     })
 }
 

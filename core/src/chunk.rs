@@ -346,6 +346,31 @@ impl ChunkPlanner {
     }
 }
 
+/// The rule in words, as an error message or a help text says it: "multiples of 327680 bytes
+/// (320 KiB), at most 62586880 bytes", "at most 4000000 bytes".
+///
+/// ```
+/// use resumable_core::chunk::FragmentRule;
+/// assert_eq!(
+///     FragmentRule::GRAPH_DRIVE.to_string(),
+///     "multiples of 327680 bytes (320 KiB), at most 62586880 bytes"
+/// );
+/// assert_eq!(FragmentRule::GRAPH_ATTACHMENT.to_string(), "at most 4000000 bytes");
+/// ```
+impl fmt::Display for FragmentRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.alignment > 1 {
+            write!(f, "multiples of {} bytes", self.alignment)?;
+            if self.alignment.is_multiple_of(1024) {
+                write!(f, " ({} KiB)", self.alignment / 1024)?;
+            }
+            write!(f, ", at most {} bytes", self.max_aligned_len())
+        } else {
+            write!(f, "at most {} bytes", self.max_len)
+        }
+    }
+}
+
 /// How fragment sizes are chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

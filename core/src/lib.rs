@@ -148,6 +148,32 @@
 //! # Ok::<(), resumable_core::graph::UploadError>(())
 //! ```
 //!
+//! ## What a transport does
+//!
+//! Everything else (resume planning, time limits, retries, expiry, what each answer means,
+//! when a checkpoint is worth saving, when the upload is proven) is decided here. A transport
+//! over any HTTP client, for an upload machine (`session::Transfer`):
+//!
+//! 1. **Start** with the dialect's planner (`graph::plan_start`, `wopi::plan_start`), handing
+//!    in the stored checkpoint's bytes and a way to read a range's CRC-32 (or ChunkId); give the
+//!    machine the wall clock once (`anchor`); `DELETE` the session the plan names `abandoned`.
+//! 2. **Send** each request `poll_request(now)` gives, as described (method, URL, headers; the
+//!    caller's token only on `Auth::Bearer`), its body read from the source as it goes out,
+//!    unchanged, and give up on it after `time_limit(&request)`.
+//! 3. **Report** a source body's CRC-32 with `body_sent` before its answer, and feed what it
+//!    read to a [`SourceDigest`](digest::SourceDigest).
+//! 4. **Hand in** the answer (`handle_response`) or its absence (`handle_transport_error`), with
+//!    the time, then drain `poll_event` and save `checkpoint_bytes()` (atomically) after each
+//!    event `saves_checkpoint` names.
+//! 5. **Give the source's hashes** (`give_source_hashes`) when `awaits_source_hashes()`.
+//! 6. **Wait** for the first of an answer, `poll_timeout()` (then `handle_timeout`) or the
+//!    caller (`cancel_at`, a commit; `abandon` when the caller went away); stop at
+//!    `is_finished()`, deleting `session_left_behind()` if the upload failed without a
+//!    checkpoint.
+//!
+//! `resumable-reqwest` (async) and `resumable-ureq` (blocking) are two such transports; one
+//! conformance suite runs the same scenarios over both.
+//!
 //! ## What `Completed` proves
 //!
 //! `Event::Completed` means the service holds the source's bytes: it comes only after every byte

@@ -1,15 +1,12 @@
 //! The shapes of answers: Graph error bodies, WOPI failure headers, JSON bodies.
 
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use resumable_core::time::UnixTime;
 use serde_json::{Value, json};
 
 use crate::clock::{TimeScale, wall_now};
 use crate::faults::{MAX_RETRY_AFTER_SECS, RetryAfterForm};
-
-/// `X-WOPI-FailureReason`, the human-readable reason a WOPI host may add to a failure.
-pub(crate) const WOPI_FAILURE_REASON: HeaderName = HeaderName::from_static("x-wopi-failurereason");
 
 /// Which family of services an answer comes from; it decides the error shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,7 +127,9 @@ pub(crate) fn workbook_session_gone() -> Response {
 pub(crate) fn wopi_failure(status: StatusCode, reason: &str) -> Response {
     let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(reason) {
-        response.headers_mut().insert(WOPI_FAILURE_REASON, value);
+        response
+            .headers_mut()
+            .insert(crate::wopi::FAILURE_REASON.clone(), value);
     }
     response
 }

@@ -23,8 +23,8 @@ fn drive_chunk_sizes_must_be_multiples_of_320_kib() {
     assert_eq!(
         error.to_string(),
         "invalid --chunk-size 1000000: fragment size 1000000 is not a multiple of 327680 bytes; \
-         try 983040 or 1310720 (graph-drive fragments are multiples of 327680 bytes (320 KiB) \
-         under 60 MiB, such as 5MiB or 10MiB)"
+         try 983040 or 1310720 (graph-drive fragments are multiples of 327680 bytes (320 KiB), \
+         at most 62586880 bytes, such as 5MiB or 10MiB)"
     );
     assert!(check_chunk_size(ProtocolArg::Drive, &target, 10 << 20).is_ok());
     let too_big = check_chunk_size(ProtocolArg::Drive, &target, 64 << 20).unwrap_err();
@@ -39,7 +39,10 @@ fn mail_chunks_are_at_most_4_mb() {
     let target = Target::MailAttachment(MailAttachment::new("a"));
     assert!(check_chunk_size(ProtocolArg::Attachment, &target, 4_000_000).is_ok());
     let error = check_chunk_size(ProtocolArg::Attachment, &target, 4 << 20).unwrap_err();
-    assert!(error.to_string().contains("at most 4 MB"), "{error}");
+    assert!(
+        error.to_string().contains("at most 4000000 bytes"),
+        "{error}"
+    );
 }
 
 #[test]

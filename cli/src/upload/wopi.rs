@@ -29,9 +29,10 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
     let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
     let name = file_name(&args.file);
     if let Some(size) = args.chunk_size {
-        FragmentRule::WOPI_UPLOAD_SESSION.check(size).map_err(|error| {
+        let rule = FragmentRule::WOPI_UPLOAD_SESSION;
+        rule.check(size).map_err(|error| {
             CliError::Invalid(format!(
-                "invalid --chunk-size {size}: {error} (wopi ranges are at most 64 MiB, such as 8MiB)"
+                "invalid --chunk-size {size}: {error} (wopi ranges are {rule}, such as 8MiB)"
             ))
         })?;
     }

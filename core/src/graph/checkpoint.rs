@@ -36,9 +36,8 @@ use crate::range::ByteRange;
 use crate::secret::SecretUrl;
 use crate::time::UnixTime;
 
-use super::config::UploadConfig;
+use super::config::{ExplicitCommit, UploadConfig};
 use super::event::Completion;
-use super::upload::ExplicitCommit;
 
 use crate::session::checkpoint_envelope;
 use crate::session::{CheckpointError, Protocol, SourceChange, VerifyError};

@@ -12,10 +12,21 @@ use crate::retry::GiveUp;
 
 use crate::digest::stored::Mismatch;
 
-use super::event::SessionLossCause;
 use super::state::State;
 use crate::session::Failure;
 use crate::session::Violation;
+
+/// Why a session was lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionLossCause {
+    /// Its `expirationDateTime` passed (or came within the margin) before the upload finished.
+    Expired,
+    /// The server kept answering `404` (or `410`) for it.
+    NotFound,
+    /// On resume, the session held bytes sent before the interruption that cannot be checked
+    /// against the source as it is now (it was modified since): they may be its old content.
+    Unverifiable,
+}
 
 /// Why an upload cannot be made as configured ([`UploadConfig::validate`](super::UploadConfig::validate)).
 #[derive(Clone, Debug, PartialEq, Eq)]

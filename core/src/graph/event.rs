@@ -14,7 +14,7 @@ use crate::time::{Duration, Instant, UnixTime};
 
 use crate::digest::stored::Verification;
 
-use super::error::UploadError;
+use super::error::{SessionLossCause, UploadError};
 use crate::session::failure::{loss_line, retry_line};
 use crate::session::{Failure, Violation};
 
@@ -118,18 +118,6 @@ impl fmt::Debug for Completion {
             .field("verification", &self.verification)
             .finish()
     }
-}
-
-/// Why a session was lost.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionLossCause {
-    /// Its `expirationDateTime` passed (or came within the margin) before the upload finished.
-    Expired,
-    /// The server kept answering `404` (or `410`) for it.
-    NotFound,
-    /// On resume, the session held bytes sent before the interruption that cannot be checked
-    /// against the source as it is now (it was modified since): they may be its old content.
-    Unverifiable,
 }
 
 /// One thing that happened.

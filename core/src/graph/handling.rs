@@ -9,8 +9,9 @@ use crate::http::{RequestKind, Response, TransportError};
 use crate::retry::StatusClass;
 use crate::time::Instant;
 
+use super::error::SessionLossCause;
 use super::error::UploadError;
-use super::event::{Completion, Event, SessionLossCause};
+use super::event::{Completion, Event};
 use super::upload::{Candidate, CommitRoute, FragmentInFlight, Phase, Sent, Upload};
 use crate::session::Failure;
 use crate::session::retry_after;

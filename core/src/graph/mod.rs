@@ -64,14 +64,14 @@ mod verdict;
 
 pub use checkpoint::{Checkpoint, Fingerprint, FragmentCrc, Stage, Verified};
 pub use config::{
-    ConflictBehavior, DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, SessionLoss,
-    SessionPolicy, Target, UploadConfig,
+    ConflictBehavior, DriveItem, ExplicitCommit, MAIL_ATTACHMENT_MAX, MailAttachment,
+    PrintDocument, SessionLoss, SessionPolicy, Target, UploadConfig,
 };
-pub use error::{ConfigError, TargetKind, UploadError};
-pub use event::{Completion, Event, SessionLossCause};
+pub use error::{ConfigError, SessionLossCause, TargetKind, UploadError};
+pub use event::{Completion, Event};
 pub use start::{Destination, SourceNow, StartPlan, plan_start};
 pub use state::State;
-pub use upload::{ExplicitCommit, Upload};
+pub use upload::Upload;
 
 #[cfg(test)]
 mod tests;

@@ -15,9 +15,10 @@ use crate::range::{ByteRange, ContentRange};
 use crate::secret::SecretUrl;
 use crate::time::Instant;
 
+use super::config::ExplicitCommit;
 use super::config::Target;
 use super::error::UploadError;
-use super::upload::{CommitRoute, ExplicitCommit, FragmentInFlight, Phase, Sent, Upload};
+use super::upload::{CommitRoute, FragmentInFlight, Phase, Sent, Upload};
 
 impl Upload {
     /// The next request the current phase needs, if it may go now.

@@ -8,8 +8,9 @@ use crate::time::{Duration, Instant};
 
 use super::checkpoint::FragmentCrc;
 use super::config::{ConflictBehavior, SessionLoss, Target};
+use super::error::SessionLossCause;
 use super::error::UploadError;
-use super::event::{Completion, Event, SessionLossCause};
+use super::event::{Completion, Event};
 use super::upload::{Missing, Phase, Sent, Upload};
 use crate::session::Failure;
 use crate::session::Violation;

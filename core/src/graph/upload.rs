@@ -15,7 +15,7 @@ use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
 
 use super::checkpoint::{Checkpoint, FragmentCrc, Stage};
-use super::config::{ConflictBehavior, Target, UploadConfig};
+use super::config::{ExplicitCommit, Target, UploadConfig};
 use super::error::UploadError;
 use super::event::{Completion, Event};
 use super::state::State;
@@ -92,38 +92,6 @@ pub struct FragmentInFlight {
     pub(crate) issued: Instant,
     pub(crate) started: Option<Instant>,
     pub(crate) crc32: Option<u32>,
-}
-
-/// The explicit commit of a session's bytes as a drive item: `PUT {item_url}` with the caller's
-/// bearer token and `{"name", "@microsoft.graph.conflictBehavior", "@microsoft.graph.sourceUrl"}`.
-///
-/// When its answer is lost and the session is gone, the engine reads `item_url` to learn whether
-/// it completed, under the `fail` conflict behaviour (with `replace` or `rename` an older file
-/// could pass for it).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ExplicitCommit {
-    /// The item's Graph URL, such as
-    /// `https://graph.microsoft.com/v1.0/drives/{drive-id}/items/{parent-id}:/{name}:`.
-    pub item_url: String,
-    /// The file name to commit as.
-    pub name: String,
-    /// What to do if the name is taken.
-    pub conflict: ConflictBehavior,
-}
-
-impl ExplicitCommit {
-    /// An explicit commit to `item_url` as `name`.
-    pub fn new(
-        item_url: impl Into<String>,
-        name: impl Into<String>,
-        conflict: ConflictBehavior,
-    ) -> Self {
-        ExplicitCommit {
-            item_url: item_url.into(),
-            name: name.into(),
-            conflict,
-        }
-    }
 }
 
 /// A resumable upload into a Microsoft Graph upload session (drive item, print document or mail

@@ -19,8 +19,9 @@ use crate::range::ByteRange;
 use crate::time::{Instant, UnixTime};
 
 use super::config::Target;
+use super::error::SessionLossCause;
 use super::error::UploadError;
-use super::event::{Completion, Event, SessionLossCause};
+use super::event::{Completion, Event};
 use super::upload::{Candidate, Phase, Sent, Upload};
 use crate::session::Violation;
 

@@ -13,32 +13,34 @@ use crate::secret::{Secret, SecretUrl};
 use crate::wire::graph_answer::AnswerError;
 
 /// Chooses the operation.
-pub(crate) const OVERRIDE: &str = "X-WOPI-Override";
+pub const OVERRIDE: &str = "X-WOPI-Override";
 /// The session an update belongs to (a credential).
-pub(crate) const SESSION_TOKEN: &str = "X-WOPI-UploadSessionToken";
+pub const SESSION_TOKEN: &str = "X-WOPI-UploadSessionToken";
 /// Where an update's range starts in the session stream.
-pub(crate) const RANGE_OFFSET: &str = "X-WOPI-ContentRangeOffset";
+pub const RANGE_OFFSET: &str = "X-WOPI-ContentRangeOffset";
 /// An update's length.
-pub(crate) const RANGE_LENGTH: &str = "X-WOPI-ContentRangeLength";
+pub const RANGE_LENGTH: &str = "X-WOPI-ContentRangeLength";
 /// The host's offset in the session stream, after an update (or on its refusal).
-pub(crate) const CURRENT_OFFSET: &str = "X-WOPI-UploadSessionCurrentOffset";
+pub const CURRENT_OFFSET: &str = "X-WOPI-UploadSessionCurrentOffset";
 /// The version the caller read (on the commit), or the host's version (in its answer).
-pub(crate) const SEQUENCE_NUMBER: &str = "X-WOPI-SequenceNumber";
+pub const SEQUENCE_NUMBER: &str = "X-WOPI-SequenceNumber";
 /// The version the host stored.
-pub(crate) const ITEM_VERSION: &str = "X-WOPI-ItemVersion";
+pub const ITEM_VERSION: &str = "X-WOPI-ItemVersion";
 /// The caller's lock (on the commit), or the host's current lock (on a `409`).
-pub(crate) const LOCK: &str = "X-WOPI-Lock";
+pub const LOCK: &str = "X-WOPI-Lock";
 /// The caller's coauthoring lock id.
-pub(crate) const COAUTH_LOCK_ID: &str = "X-WOPI-CoauthLockId";
+pub const COAUTH_LOCK_ID: &str = "X-WOPI-CoauthLockId";
 /// Which kind of lock the file holds, on a `409`.
-pub(crate) const CONFLICTING_MECHANISM: &str = "X-WOPI-ConflictingMechanism";
+pub const CONFLICTING_MECHANISM: &str = "X-WOPI-ConflictingMechanism";
 /// The host's human-readable reason for a failure.
-pub(crate) const FAILURE_REASON: &str = "X-WOPI-FailureReason";
+pub const FAILURE_REASON: &str = "X-WOPI-FailureReason";
 
-/// `X-WOPI-Override` values.
-pub(crate) const CREATE_UPLOAD_SESSION: &str = "CREATE_UPLOAD_SESSION";
-pub(crate) const UPDATE_UPLOAD_SESSION: &str = "UPDATE_UPLOAD_SESSION";
-pub(crate) const PUT_CHUNKED_FILE: &str = "PUT_CHUNKED_FILE";
+/// `X-WOPI-Override` of a session's creation.
+pub const CREATE_UPLOAD_SESSION: &str = "CREATE_UPLOAD_SESSION";
+/// `X-WOPI-Override` of an update (a range of the session stream).
+pub const UPDATE_UPLOAD_SESSION: &str = "UPDATE_UPLOAD_SESSION";
+/// `X-WOPI-Override` of the commit.
+pub const PUT_CHUNKED_FILE: &str = "PUT_CHUNKED_FILE";
 
 /// The longest host-written text the engine repeats (failure reasons, lock mechanisms).
 const MAX_HOST_TEXT: usize = 200;

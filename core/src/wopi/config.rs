@@ -5,19 +5,18 @@
 //! serialisable and holds no clock readings. The lock values are [`Secret`]s: they print
 //! redacted, and serialise in full because a resumed commit needs them.
 
-use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::FragmentSizing;
-use crate::chunk::{ChunkPlanner, FragmentRule, FragmentSizeError};
+use crate::chunk::{ChunkPlanner, FragmentRule};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use crate::time::Duration;
 use crate::wopi::{ChunkId, ContentProperty, MAIN_CONTENT};
 
+use super::error::ConfigError;
 use super::file_streams::WopiStream;
 
 /// What the engine does when a commit answers `412` (the host's `X-WOPI-SequenceNumber` differs
@@ -171,78 +170,10 @@ impl WopiConfig {
     }
 }
 
-/// Why a [`WopiConfig`] cannot be used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// Both `X-WOPI-Lock` and `X-WOPI-CoauthLockId` were given; a host refuses the pair.
-    LockAndCoauthLock,
-    /// `X-WOPI-SequenceNumber` must be above 0.
-    ZeroSequenceNumber,
-    /// No stream is called `MainContent`.
-    NoMainContent,
-    /// Two streams have this name.
-    DuplicateStream(String),
-    /// A stream has no name.
-    UnnamedStream,
-    /// This `FullFile` stream lists more than one chunk.
-    FullFileWithSeveralChunks(String),
-    /// This stream lists a chunk of no bytes.
-    EmptyChunk(String),
-    /// This stream's place in the source overflows 64 bits.
-    SourceOverflow(String),
-    /// One ChunkId is given with two lengths.
-    ConflictingChunk(ChunkId),
-    /// The framed stream would be longer than a WOPI offset can say (2^63 − 1 bytes).
-    StreamTooLong,
-    /// The range size does not suit WOPI ranges.
-    RangeSize(FragmentSizeError),
-    /// The probe length is 0.
-    ZeroProbe,
-    /// `max_sessions` is 0.
-    NoSessions,
-    /// The session lifetime is 0.
-    ZeroLifetime,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::LockAndCoauthLock => {
-                f.write_str("give either a WOPI lock or a coauthoring lock id, not both")
-            }
-            ConfigError::ZeroSequenceNumber => f.write_str("the sequence number must be above 0"),
-            ConfigError::NoMainContent => f.write_str("no stream is called MainContent"),
-            ConfigError::DuplicateStream(name) => write!(f, "two streams are called {name}"),
-            ConfigError::UnnamedStream => f.write_str("a stream has no name"),
-            ConfigError::FullFileWithSeveralChunks(name) => {
-                write!(f, "stream {name} is FullFile but lists several chunks")
-            }
-            ConfigError::EmptyChunk(name) => {
-                write!(f, "stream {name} lists a chunk of no bytes")
-            }
-            ConfigError::SourceOverflow(name) => {
-                write!(f, "stream {name} ends past 2^64 bytes of the source")
-            }
-            ConfigError::ConflictingChunk(id) => {
-                write!(f, "chunk {id} is listed with two different lengths")
-            }
-            ConfigError::StreamTooLong => {
-                f.write_str("the framed stream would exceed 2^63 - 1 bytes")
-            }
-            ConfigError::RangeSize(error) => write!(f, "invalid range size: {error}"),
-            ConfigError::ZeroProbe => f.write_str("the probe length must be at least 1 byte"),
-            ConfigError::NoSessions => f.write_str("max_sessions must be at least 1"),
-            ConfigError::ZeroLifetime => f.write_str("the session lifetime must be above 0"),
-        }
-    }
-}
-
-impl core::error::Error for ConfigError {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chunk::FragmentSizeError;
 
     fn config() -> WopiConfig {
         WopiConfig::new(alloc::vec![WopiStream::main_content(

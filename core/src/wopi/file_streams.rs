@@ -24,7 +24,7 @@ use crate::wopi::{
     StreamSignature, UploadStream,
 };
 
-use super::config::ConfigError;
+use super::error::ConfigError;
 
 /// One stream of the file (`MainContent` or an alternate stream): its name, how it was chunked,
 /// its chunks in order and where its first byte is in the transport's source.

@@ -225,9 +225,9 @@ mod verdict;
 pub use checkpoint::{WopiCheckpoint, WopiStage};
 pub use codec::*;
 #[cfg(feature = "alloc")]
-pub use config::{ConfigError, SequenceConflictPolicy, WopiConfig};
+pub use config::{SequenceConflictPolicy, WopiConfig};
 #[cfg(feature = "alloc")]
-pub use error::WopiError;
+pub use error::{ConfigError, WopiError};
 #[cfg(feature = "alloc")]
 pub use event::{WopiCompletion, WopiEvent, WopiSessionLoss};
 #[cfg(feature = "alloc")]

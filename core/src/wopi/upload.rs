@@ -373,7 +373,7 @@ impl WopiUpload {
             return Err(self.wrong_state("commit with a sequence number"));
         }
         if sequence_number == 0 {
-            return Err(super::config::ConfigError::ZeroSequenceNumber.into());
+            return Err(super::error::ConfigError::ZeroSequenceNumber.into());
         }
         self.check_expiry(now);
         if self.is_over() {

@@ -3,7 +3,6 @@
 use alloc::string::String;
 use core::fmt;
 
-use super::event::RetryCause;
 use super::graph_error::GraphError;
 use super::invalid_session::InvalidSessionCode;
 use crate::http::{RequestKind, TransportError};
@@ -206,6 +205,24 @@ impl fmt::Display for AnswerProblem {
             AnswerProblem::BadLocation => {
                 f.write_str("the location does not resolve to an http or https URL")
             }
+        }
+    }
+}
+
+/// What made a request worth retrying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RetryCause {
+    /// The server answered with this status (429, 5xx).
+    Status(u16),
+    /// No answer arrived.
+    Transport(TransportError),
+}
+
+impl fmt::Display for RetryCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RetryCause::Status(status) => write!(f, "HTTP {status}"),
+            RetryCause::Transport(error) => write!(f, "{error}"),
         }
     }
 }

@@ -2,9 +2,9 @@
 
 use core::fmt;
 
-use super::error::WorkbookError;
+use super::error::{RetryCause, WorkbookError};
 use super::operation::OperationStatus;
-use crate::http::{RequestKind, TransportError};
+use crate::http::RequestKind;
 use crate::secret::Secret;
 use crate::time::{Duration, Instant};
 
@@ -42,24 +42,6 @@ impl fmt::Display for ExpiryReason {
             ExpiryReason::NotFound => "the session was not found",
             ExpiryReason::ReCreatable => "invalidSessionReCreatable",
         })
-    }
-}
-
-/// What made a request worth retrying.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RetryCause {
-    /// The server answered with this status (429, 5xx).
-    Status(u16),
-    /// No answer arrived.
-    Transport(TransportError),
-}
-
-impl fmt::Display for RetryCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RetryCause::Status(status) => write!(f, "HTTP {status}"),
-            RetryCause::Transport(error) => write!(f, "{error}"),
-        }
     }
 }
 

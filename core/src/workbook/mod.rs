@@ -156,8 +156,8 @@ mod url;
 
 pub use call::{CallOutcome, WorkbookCall};
 pub use config::{ConfigError, InactivityLimits, LimitBasis, MAX_POLL_INTERVAL, WorkbookConfig};
-pub use error::{AnswerProblem, WorkbookError};
-pub use event::{Creation, ExpiryReason, RetryCause, WorkbookEvent};
+pub use error::{AnswerProblem, RetryCause, WorkbookError};
+pub use event::{Creation, ExpiryReason, WorkbookEvent};
 pub use graph_error::GraphError;
 pub use invalid_session::InvalidSessionCode;
 pub use operation::OperationStatus;

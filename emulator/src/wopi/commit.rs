@@ -179,9 +179,9 @@ pub(crate) async fn put_chunked_file(
     let mut answer = StatusCode::OK.into_response();
     answer
         .headers_mut()
-        .insert(SEQUENCE_NUMBER, HeaderValue::from(new_sequence));
+        .insert(SEQUENCE_NUMBER.clone(), HeaderValue::from(new_sequence));
     if let Ok(value) = HeaderValue::from_str(&version) {
-        answer.headers_mut().insert(ITEM_VERSION, value);
+        answer.headers_mut().insert(ITEM_VERSION.clone(), value);
     }
     answer
 }
@@ -214,7 +214,7 @@ fn check_coherency(
         );
         answer
             .headers_mut()
-            .insert(SEQUENCE_NUMBER, HeaderValue::from(file.sequence));
+            .insert(SEQUENCE_NUMBER.clone(), HeaderValue::from(file.sequence));
         return Err(answer);
     }
     Ok(())

@@ -38,18 +38,30 @@ use crate::exchange::{
 };
 use crate::faults::{Fault, RequestKind};
 use crate::graph::query_value;
+use resumable_core::wire::wopi_headers as names;
+use std::sync::LazyLock;
 
-const OVERRIDE: HeaderName = HeaderName::from_static("x-wopi-override");
-const SESSION_TOKEN: HeaderName = HeaderName::from_static("x-wopi-uploadsessiontoken");
-const RANGE_OFFSET: HeaderName = HeaderName::from_static("x-wopi-contentrangeoffset");
-const RANGE_LENGTH: HeaderName = HeaderName::from_static("x-wopi-contentrangelength");
-const CURRENT_OFFSET: HeaderName = HeaderName::from_static("x-wopi-uploadsessioncurrentoffset");
-pub(crate) const SEQUENCE_NUMBER: HeaderName = HeaderName::from_static("x-wopi-sequencenumber");
-pub(crate) const ITEM_VERSION: HeaderName = HeaderName::from_static("x-wopi-itemversion");
-pub(crate) const LOCK: HeaderName = HeaderName::from_static("x-wopi-lock");
-pub(crate) const COAUTH_LOCK: HeaderName = HeaderName::from_static("x-wopi-coauthlockid");
-pub(crate) const CONFLICTING_MECHANISM: HeaderName =
-    HeaderName::from_static("x-wopi-conflictingmechanism");
+/// A header name as the core's wire layer spells it (the one place WOPI names are written).
+fn wopi_name(name: &'static str) -> HeaderName {
+    HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|_| HeaderName::from_static("x-invalid"))
+}
+
+static OVERRIDE: LazyLock<HeaderName> = LazyLock::new(|| wopi_name(names::OVERRIDE));
+static SESSION_TOKEN: LazyLock<HeaderName> = LazyLock::new(|| wopi_name(names::SESSION_TOKEN));
+static RANGE_OFFSET: LazyLock<HeaderName> = LazyLock::new(|| wopi_name(names::RANGE_OFFSET));
+static RANGE_LENGTH: LazyLock<HeaderName> = LazyLock::new(|| wopi_name(names::RANGE_LENGTH));
+static CURRENT_OFFSET: LazyLock<HeaderName> = LazyLock::new(|| wopi_name(names::CURRENT_OFFSET));
+pub(crate) static SEQUENCE_NUMBER: LazyLock<HeaderName> =
+    LazyLock::new(|| wopi_name(names::SEQUENCE_NUMBER));
+pub(crate) static ITEM_VERSION: LazyLock<HeaderName> =
+    LazyLock::new(|| wopi_name(names::ITEM_VERSION));
+pub(crate) static LOCK: LazyLock<HeaderName> = LazyLock::new(|| wopi_name(names::LOCK));
+pub(crate) static COAUTH_LOCK: LazyLock<HeaderName> =
+    LazyLock::new(|| wopi_name(names::COAUTH_LOCK_ID));
+pub(crate) static CONFLICTING_MECHANISM: LazyLock<HeaderName> =
+    LazyLock::new(|| wopi_name(names::CONFLICTING_MECHANISM));
+pub(crate) static FAILURE_REASON: LazyLock<HeaderName> =
+    LazyLock::new(|| wopi_name(names::FAILURE_REASON));
 
 fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers
@@ -127,8 +139,8 @@ pub(crate) async fn files(
 ) -> Response {
     let operation = header(request.headers(), &OVERRIDE).map(str::to_owned);
     let kind = match (request.method(), operation.as_deref()) {
-        (&Method::POST, Some("CREATE_UPLOAD_SESSION")) => RequestKind::WopiCreate,
-        (&Method::POST, Some("UPDATE_UPLOAD_SESSION")) => RequestKind::WopiUpdate,
+        (&Method::POST, Some(names::CREATE_UPLOAD_SESSION)) => RequestKind::WopiCreate,
+        (&Method::POST, Some(names::UPDATE_UPLOAD_SESSION)) => RequestKind::WopiUpdate,
         (&Method::GET, None) => RequestKind::WopiCheckFileInfo,
         _ => RequestKind::Other,
     };
@@ -206,7 +218,7 @@ pub(crate) async fn contents(
 ) -> Response {
     let operation = header(request.headers(), &OVERRIDE).map(str::to_owned);
     let kind = match (request.method(), operation.as_deref()) {
-        (&Method::POST, Some("PUT_CHUNKED_FILE")) => RequestKind::WopiCommit,
+        (&Method::POST, Some(names::PUT_CHUNKED_FILE)) => RequestKind::WopiCommit,
         _ => RequestKind::Other,
     };
     if let Err(refusal) = check_access(&state, &request, &file_id) {
@@ -262,7 +274,7 @@ fn check_file_info(state: &AppState, file_id: &str) -> Response {
         }),
     );
     if let Ok(version) = HeaderValue::from_str(&file.version_text()) {
-        answer.headers_mut().insert(ITEM_VERSION, version);
+        answer.headers_mut().insert(ITEM_VERSION.clone(), version);
     }
     answer
 }
@@ -328,7 +340,7 @@ async fn refuse(body: &mut BodyReader<'_>, answer: Response) -> Response {
 fn with_offset(mut answer: Response, offset: u64) -> Response {
     answer
         .headers_mut()
-        .insert(CURRENT_OFFSET, HeaderValue::from(offset));
+        .insert(CURRENT_OFFSET.clone(), HeaderValue::from(offset));
     answer
 }
 
@@ -524,11 +536,12 @@ fn change_lock(
 pub(crate) fn lock_conflict(current: Option<&str>) -> Response {
     let mut answer = wopi_failure(StatusCode::CONFLICT, "lock mismatch");
     answer.headers_mut().insert(
-        LOCK,
+        LOCK.clone(),
         HeaderValue::from_str(current.unwrap_or("")).unwrap_or(HeaderValue::from_static("")),
     );
-    answer
-        .headers_mut()
-        .insert(CONFLICTING_MECHANISM, HeaderValue::from_static("WOPI-Lock"));
+    answer.headers_mut().insert(
+        CONFLICTING_MECHANISM.clone(),
+        HeaderValue::from_static("WOPI-Lock"),
+    );
     answer
 }
