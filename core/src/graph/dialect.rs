@@ -6,63 +6,72 @@ use alloc::vec::Vec;
 use crate::digest::{HashKinds, SourceHashes};
 use crate::http::{Request, RequestId, Response, TransportError};
 use crate::secret::SecretUrl;
-use crate::session::{Dialect, Driven, EventQueue, InFlight, Milestone, Transfer, earliest};
+use crate::session::{Driven, Milestone, SessionCore, Transfer, UploadDialect};
 use crate::time::{Duration, Instant, WallClock};
 
 use super::error::UploadError;
 use super::event::{Completion, Event};
 use super::upload::{Sent, Upload};
 
-impl Dialect for Upload {
+impl UploadDialect for Upload {
     type Event = Event;
     type Sent = Sent;
 
-    fn in_flight(&mut self) -> &mut InFlight<Sent> {
-        &mut self.in_flight
+    fn core(&self) -> &SessionCore<Sent, Event> {
+        &self.core
     }
 
-    fn events(&mut self) -> &mut EventQueue<Event> {
-        &mut self.events
+    fn core_mut(&mut self) -> &mut SessionCore<Sent, Event> {
+        &mut self.core
     }
 
     fn has_ended(&self) -> bool {
         self.is_over()
     }
 
+    /// Each answer by what its request was for; after a fragment's, a file the service named
+    /// while fragments were in flight may now be proven.
     fn on_answer(&mut self, now: Instant, sent: Sent, response: Response) {
-        self.on_response(now, sent, response);
+        let fragment = matches!(sent, Sent::Fragment(_));
+        match sent {
+            Sent::Create => self.on_create(now, &response),
+            Sent::Fragment(fragment) => self.on_fragment(now, fragment, &response),
+            Sent::Status => self.on_status(now, &response),
+            Sent::Commit => self.on_commit(now, &response),
+            Sent::CheckCompletion => self.on_check_completion(now, &response),
+            Sent::Cancel => self.on_cancel(now, &response),
+            Sent::Discard => self.on_discarded(),
+        }
+        if fragment {
+            self.revisit_pending_candidate(now);
+        }
     }
 
     /// Ambiguous errors (timeouts, lost connections) lead to asking the server where it is;
     /// [`TransportError::SourceRead`] ends the upload.
     fn on_no_answer(&mut self, now: Instant, sent: Sent, error: TransportError) {
-        self.on_transport_error(now, sent, error);
+        let fragment = matches!(sent, Sent::Fragment(_));
+        self.dispatch_transport_error(now, sent, error);
+        if fragment {
+            self.revisit_pending_candidate(now);
+        }
     }
 
-    /// Opens the retry gate and acts on an expired session.
-    fn on_timers(&mut self, now: Instant) {
-        self.schedule.open_if_due(now);
+    /// An expired session is lost (and replaced, within the policy).
+    fn on_expiry(&mut self, now: Instant) {
         self.check_expiry(now);
     }
 
-    fn is_waiting(&self, now: Instant) -> bool {
-        self.schedule.is_waiting(now)
+    /// The session's expiry (less its margin), while nothing in flight extends it.
+    fn expiry_timer(&self) -> Option<Instant> {
+        self.expiry_applies()
+            .then(|| self.core.expiry.deadline())
+            .flatten()
     }
 
     /// Print documents hand out up to four fragments in a row; drives and mail one at a time.
     fn next_request(&mut self, now: Instant) -> Option<Request> {
         Upload::next_request(self, now)
-    }
-
-    /// The earliest of: the end of a retry wait, and the session's expiry (less its margin) when
-    /// nothing is in flight to extend it.
-    fn next_timer(&self) -> Option<Instant> {
-        let expiry = if self.expiry_applies() {
-            self.expiry.deadline()
-        } else {
-            None
-        };
-        earliest(self.schedule.deadline(), expiry)
     }
 }
 

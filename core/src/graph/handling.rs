@@ -21,30 +21,8 @@ use crate::wire::graph_answer::{Answer, parse_answer, service_error_code};
 const MAX_MALFORMED: u32 = 3;
 
 impl Upload {
-    pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
-        self.clock.observe(now, &response);
-        self.expiry.reanchor(&self.clock);
-        let fragment = matches!(sent, Sent::Fragment(_));
-        self.dispatch_response(now, sent, response);
-        if fragment {
-            self.revisit_pending_candidate(now);
-        }
-    }
-
-    fn dispatch_response(&mut self, now: Instant, sent: Sent, response: Response) {
-        match sent {
-            Sent::Create => self.on_create(now, &response),
-            Sent::Fragment(fragment) => self.on_fragment(now, fragment, &response),
-            Sent::Status => self.on_status(now, &response),
-            Sent::Commit => self.on_commit(now, &response),
-            Sent::CheckCompletion => self.on_check_completion(now, &response),
-            Sent::Cancel => self.on_cancel(now, &response),
-            Sent::Discard => self.on_discarded(),
-        }
-    }
-
     /// A session given up on was deleted (or not: it expires on its own).
-    fn on_discarded(&mut self) {
+    pub(crate) fn on_discarded(&mut self) {
         if let Phase::Abandoning(error) = &self.phase {
             let error = error.clone();
             // Deleted: nothing is left to resume or to delete again.
@@ -53,15 +31,12 @@ impl Upload {
         }
     }
 
-    pub(crate) fn on_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
-        let fragment = matches!(sent, Sent::Fragment(_));
-        self.dispatch_transport_error(now, sent, error);
-        if fragment {
-            self.revisit_pending_candidate(now);
-        }
-    }
-
-    fn dispatch_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
+    pub(crate) fn dispatch_transport_error(
+        &mut self,
+        now: Instant,
+        sent: Sent,
+        error: TransportError,
+    ) {
         if matches!(sent, Sent::Discard) {
             return self.on_discarded();
         }
@@ -96,7 +71,7 @@ impl Upload {
         self.retry_later(now, kind, failure, None);
     }
 
-    fn on_create(&mut self, now: Instant, response: &Response) {
+    pub(crate) fn on_create(&mut self, now: Instant, response: &Response) {
         let kind = RequestKind::CreateSession;
         if self.cancel_requested {
             // Cancelled while the session was being made: delete it if it exists, else stop.
@@ -128,9 +103,9 @@ impl Upload {
                 };
                 self.upload_url = status.upload_url.clone();
                 self.sessions += 1;
-                self.session_created = self.clock.unix_at(now);
+                self.session_created = self.core.clock.unix_at(now);
                 self.session_answered = true;
-                self.schedule.progress(now);
+                self.core.schedule.progress(now);
                 if status.next_expected.as_ref().is_some_and(|r| !r.is_empty()) {
                     if !self.apply_status(now, &status, true) {
                         return;
@@ -138,9 +113,9 @@ impl Upload {
                 } else if let Some(expires) = status.expires {
                     self.set_expiry(now, expires);
                 }
-                self.events.push(Event::SessionCreated {
+                self.core.events.push(Event::SessionCreated {
                     number: self.sessions,
-                    expires: self.expiry.wall(),
+                    expires: self.core.expiry.wall(),
                 });
                 self.phase = Phase::Uploading;
             }
@@ -153,7 +128,12 @@ impl Upload {
         }
     }
 
-    fn on_fragment(&mut self, now: Instant, fragment: FragmentInFlight, response: &Response) {
+    pub(crate) fn on_fragment(
+        &mut self,
+        now: Instant,
+        fragment: FragmentInFlight,
+        response: &Response,
+    ) {
         let kind = RequestKind::Fragment;
         let total = self.config.total;
         let is_last = fragment.range.end() == total;
@@ -176,7 +156,7 @@ impl Upload {
                         return;
                     }
                     self.measure(now, &fragment);
-                    self.events.push(Event::Acknowledged {
+                    self.core.events.push(Event::Acknowledged {
                         range: fragment.range,
                         confirmed: self.missing.received(),
                         total,
@@ -239,7 +219,7 @@ impl Upload {
         }
     }
 
-    fn on_status(&mut self, now: Instant, response: &Response) {
+    pub(crate) fn on_status(&mut self, now: Instant, response: &Response) {
         let kind = RequestKind::Status;
         match StatusClass::of(response.status) {
             StatusClass::Success => match parse_answer(response, self.config.total) {
@@ -252,7 +232,7 @@ impl Upload {
                         .missing
                         .first_gap()
                         .map_or(self.config.total, |g| g.start());
-                    self.events.push(Event::Resynchronised {
+                    self.core.events.push(Event::Resynchronised {
                         offset,
                         confirmed: self.missing.received(),
                     });
@@ -284,7 +264,7 @@ impl Upload {
         }
     }
 
-    fn on_commit(&mut self, now: Instant, response: &Response) {
+    pub(crate) fn on_commit(&mut self, now: Instant, response: &Response) {
         let kind = RequestKind::Commit;
         match StatusClass::of(response.status) {
             StatusClass::Success => match parse_answer(response, self.config.total) {
@@ -330,7 +310,7 @@ impl Upload {
         }
     }
 
-    fn on_check_completion(&mut self, now: Instant, response: &Response) {
+    pub(crate) fn on_check_completion(&mut self, now: Instant, response: &Response) {
         let kind = RequestKind::FetchResource;
         match StatusClass::of(response.status) {
             StatusClass::Success => {
@@ -354,7 +334,7 @@ impl Upload {
         }
     }
 
-    fn on_cancel(&mut self, now: Instant, response: &Response) {
+    pub(crate) fn on_cancel(&mut self, now: Instant, response: &Response) {
         match StatusClass::of(response.status) {
             StatusClass::Throttled | StatusClass::Transient => {
                 self.retry_status(now, RequestKind::Cancel, response)
@@ -370,7 +350,7 @@ impl Upload {
     /// `Retry-After` the policy accepts, never less than an acceptable ask.
     fn retry_status(&mut self, now: Instant, kind: RequestKind, response: &Response) {
         let unplaced = self.config.retry.max_retry_after;
-        let wait = retry_after(response, now, &self.clock, unplaced);
+        let wait = retry_after(response, now, &self.core.clock, unplaced);
         self.retry_later(now, kind, Failure::Status(response.status), wait);
     }
 
@@ -398,7 +378,7 @@ impl Upload {
         self.name_conflict = true;
         self.awaiting_caller = true;
         self.phase = Phase::NameConflict;
-        self.events.push(Event::NameConflict);
+        self.core.events.push(Event::NameConflict);
     }
 
     /// A session-creation answer that cannot be used: retried, at most [`MAX_MALFORMED`] times.
@@ -426,7 +406,7 @@ impl Upload {
     fn measure(&mut self, now: Instant, fragment: &FragmentInFlight) {
         let elapsed = now.saturating_duration_since(fragment.started.unwrap_or(fragment.issued));
         self.planner.record(fragment.range.len(), elapsed);
-        self.throughput.record(fragment.range.len(), elapsed);
+        self.core.throughput.record(fragment.range.len(), elapsed);
     }
 }
 

@@ -23,7 +23,8 @@ use super::upload::{CommitRoute, FragmentInFlight, Phase, Sent, Upload};
 impl Upload {
     /// The next request the current phase needs, if it may go now.
     pub(crate) fn next_request(&mut self, now: Instant) -> Option<Request> {
-        let has = |upload: &Upload, kind: fn(&Sent) -> bool| upload.in_flight.notes().any(kind);
+        let has =
+            |upload: &Upload, kind: fn(&Sent) -> bool| upload.core.in_flight.notes().any(kind);
         if let Some(url) = self.discard.pop() {
             return Some(self.delete_request(url));
         }
@@ -86,7 +87,7 @@ impl Upload {
             return self.planner.next_fragment(&self.missing);
         }
         let mut available = self.missing.clone();
-        for sent in self.in_flight.notes() {
+        for sent in self.core.in_flight.notes() {
             if let Sent::Fragment(fragment) = sent {
                 available.mark_received(fragment.range).ok()?;
             }
@@ -110,7 +111,7 @@ impl Upload {
         }
         headers.push(Header::new("Content-Type", "application/json"));
         let body = Body::Json(self.config.target.create_body(self.config.total));
-        let id = self.in_flight.issue(Sent::Create);
+        let id = self.core.in_flight.issue(Sent::Create);
         Request {
             id,
             kind: RequestKind::CreateSession,
@@ -130,7 +131,7 @@ impl Upload {
             Header::new("Content-Type", "application/octet-stream"),
         ];
         self.account_sent(range);
-        let id = self.in_flight.issue(Sent::Fragment(FragmentInFlight {
+        let id = self.core.in_flight.issue(Sent::Fragment(FragmentInFlight {
             range,
             issued: now,
             started: None,
@@ -155,7 +156,7 @@ impl Upload {
         kind: RequestKind,
     ) -> Option<Request> {
         let url = self.upload_url.clone()?;
-        let id = self.in_flight.issue(sent);
+        let id = self.core.in_flight.issue(sent);
         Some(Request {
             id,
             kind,
@@ -169,7 +170,7 @@ impl Upload {
 
     /// `DELETE` of a session given up on; its answer changes nothing.
     fn delete_request(&mut self, url: SecretUrl) -> Request {
-        let id = self.in_flight.issue(Sent::Discard);
+        let id = self.core.in_flight.issue(Sent::Discard);
         Request {
             id,
             kind: RequestKind::Cancel,
@@ -191,7 +192,7 @@ impl Upload {
         );
         fields.insert("@microsoft.graph.sourceUrl".into(), source.expose().into());
         let json = serde_json::to_vec(&Value::Object(fields)).ok()?;
-        let id = self.in_flight.issue(Sent::Commit);
+        let id = self.core.in_flight.issue(Sent::Commit);
         Some(Request {
             id,
             kind: RequestKind::Commit,
@@ -205,7 +206,7 @@ impl Upload {
 
     fn check_completion_request(&mut self) -> Option<Request> {
         let url = SecretUrl::new(self.completion_check_url()?);
-        let id = self.in_flight.issue(Sent::CheckCompletion);
+        let id = self.core.in_flight.issue(Sent::CheckCompletion);
         Some(Request {
             id,
             kind: RequestKind::FetchResource,

@@ -92,7 +92,7 @@ impl Upload {
             // refills the retry budget: a server that forgets and is sent the same bytes again,
             // or alternates "not found" with "alive, nothing new", must not loop forever.
             self.not_found = 0;
-            self.schedule.progress(now);
+            self.core.schedule.progress(now);
         }
         self.high_water = self.high_water.max(received);
         self.settle_fingerprints();
@@ -131,19 +131,23 @@ impl Upload {
     /// answered, so it is alive; keep what was known and let later answers say.
     pub(crate) fn set_expiry(&mut self, now: Instant, expires: crate::time::UnixTime) {
         if self
+            .core
             .clock
             .unix_at(now)
             .is_some_and(|server_now| expires <= server_now)
         {
             return;
         }
-        self.expiry.set_absolute(now, expires, &self.clock);
+        self.core
+            .expiry
+            .set_absolute(now, expires, &self.core.clock);
     }
 
     /// Moves fragments whose fate was open into the fingerprint when the server has all of their
     /// bytes, and drops fingerprints of bytes the server says it lacks.
     pub(crate) fn settle_fingerprints(&mut self) {
         let in_flight: alloc::vec::Vec<ByteRange> = self
+            .core
             .in_flight
             .notes()
             .filter_map(|sent| match sent {
@@ -181,7 +185,7 @@ impl Upload {
             return false;
         }
         let mut rest = self.missing.clone();
-        let in_flight = self.in_flight.notes().filter_map(|sent| match sent {
+        let in_flight = self.core.in_flight.notes().filter_map(|sent| match sent {
             Sent::Fragment(fragment) => Some(fragment.range),
             _ => None,
         });
@@ -196,7 +200,8 @@ impl Upload {
 
     /// Whether fragments are in flight.
     pub(crate) fn fragments_in_flight(&self) -> usize {
-        self.in_flight
+        self.core
+            .in_flight
             .notes()
             .filter(|sent| matches!(sent, Sent::Fragment(_)))
             .count()
@@ -208,11 +213,11 @@ impl Upload {
         self.awaiting_caller = true;
         if self.name_conflict {
             self.phase = Phase::NameConflict;
-            self.events.push(Event::NameConflict);
+            self.core.events.push(Event::NameConflict);
         } else if self.config.target.defer_commit() {
             self.phase = Phase::CommitPending;
-            self.events.push(Event::CommitPending {
-                expires: self.expiry.wall(),
+            self.core.events.push(Event::CommitPending {
+                expires: self.core.expiry.wall(),
             });
         } else {
             // Every byte is in but no file was named. Ask the session once; if it still holds
@@ -237,9 +242,9 @@ impl Upload {
         failure: Failure,
         retry_after: Option<Duration>,
     ) -> bool {
-        match self.schedule.after_failure(now, retry_after) {
+        match self.core.schedule.after_failure(now, retry_after) {
             Ok(at) => {
-                self.events.push(Event::RetryScheduled {
+                self.core.events.push(Event::RetryScheduled {
                     reason: failure,
                     at,
                     delay: at.saturating_duration_since(now),
@@ -268,14 +273,14 @@ impl Upload {
     pub(crate) fn session_not_found(&mut self, now: Instant, kind: RequestKind, status: u16) {
         self.not_found += 1;
         // Past its recorded expiry, a 404 is the expiry, not a busy site.
-        let expired = !self.session_answered && self.expiry.has_expired(now);
+        let expired = !self.session_answered && self.core.expiry.has_expired(now);
         if expired || self.not_found > self.config.session.not_found_retries {
             self.lose_session(now, SessionLossCause::NotFound);
             return;
         }
         let delay = self.config.session.not_found_delay;
-        match self.schedule.wait_unless_stalled(now, delay) {
-            Ok(at) => self.events.push(Event::RetryScheduled {
+        match self.core.schedule.wait_unless_stalled(now, delay) {
+            Ok(at) => self.core.events.push(Event::RetryScheduled {
                 reason: Failure::Status(status),
                 at,
                 delay: at.saturating_duration_since(now),
@@ -292,7 +297,7 @@ impl Upload {
     /// If the bytes were waiting for the caller, report it and stop: the caller decides. Otherwise
     /// start over in a new session where allowed, or fail.
     pub(crate) fn lose_session(&mut self, now: Instant, cause: SessionLossCause) {
-        self.in_flight.clear();
+        self.core.in_flight.clear();
         self.not_found = 0;
         if self.maybe_completed {
             if self.completion_check_url().is_some() {
@@ -303,7 +308,7 @@ impl Upload {
             return;
         }
         if self.awaiting_caller {
-            self.events.push(Event::SessionLost {
+            self.core.events.push(Event::SessionLost {
                 cause,
                 starting_over: false,
             });
@@ -318,7 +323,7 @@ impl Upload {
         let starting_over = can_recreate
             && policy.on_loss == SessionLoss::StartOver
             && self.sessions < policy.max_sessions;
-        self.events.push(Event::SessionLost {
+        self.core.events.push(Event::SessionLost {
             cause,
             starting_over,
         });
@@ -347,8 +352,8 @@ impl Upload {
         self.missing = Missing::new(self.config.total);
         self.fingerprints.clear();
         self.unsettled.clear();
-        self.expiry.clear();
-        self.schedule.progress(now);
+        self.core.expiry.clear();
+        self.core.schedule.progress(now);
         self.phase = Phase::Creating;
     }
 
@@ -357,7 +362,7 @@ impl Upload {
     pub(crate) fn check_expiry(&mut self, now: Instant) {
         // A session is never dropped without a request: on resume, the first answer says
         // whether the recorded expiry still holds.
-        if self.expiry_applies() && self.session_answered && self.expiry.has_expired(now) {
+        if self.expiry_applies() && self.session_answered && self.core.expiry.has_expired(now) {
             self.lose_session(now, SessionLossCause::Expired);
         }
     }
@@ -365,7 +370,7 @@ impl Upload {
     /// Whether the session's expiry is a deadline the machine acts on now.
     pub(crate) fn expiry_applies(&self) -> bool {
         self.upload_url.is_some()
-            && self.in_flight.is_empty()
+            && self.core.in_flight.is_empty()
             && matches!(
                 self.phase,
                 Phase::Uploading | Phase::Resync | Phase::CommitPending | Phase::NameConflict
@@ -403,7 +408,7 @@ impl Upload {
         // Under a deferred commit the last fragments cannot finish the upload, but a caller
         // may commit the moment they land, before the next snapshot: count them too.
         let mut after_in_flight = self.missing.clone();
-        for sent in self.in_flight.notes() {
+        for sent in self.core.in_flight.notes() {
             if let Sent::Fragment(fragment) = sent {
                 // Fails only on a range outside the file: count it as not landing.
                 let _ = after_in_flight.mark_received(fragment.range);
@@ -446,24 +451,18 @@ impl Upload {
     }
 
     pub(crate) fn complete(&mut self, completion: Completion) {
-        self.in_flight.clear();
-        self.schedule.open();
         self.maybe_completed = false;
-        self.events.push(Event::Completed(completion.clone()));
+        self.core.end(Event::Completed(completion.clone()));
         self.phase = Phase::Completed(completion);
     }
 
     pub(crate) fn fail(&mut self, error: UploadError) {
-        self.in_flight.clear();
-        self.schedule.open();
-        self.events.push(Event::Failed(error));
+        self.core.end(Event::Failed(error));
         self.phase = Phase::Failed;
     }
 
     pub(crate) fn finish_cancelled(&mut self) {
-        self.in_flight.clear();
-        self.schedule.open();
-        self.events.push(Event::Cancelled);
+        self.core.end(Event::Cancelled);
         self.phase = Phase::Cancelled;
     }
 }

@@ -19,13 +19,7 @@ use super::config::{ExplicitCommit, Target, UploadConfig};
 use super::error::UploadError;
 use super::event::{Completion, Event};
 use super::state::State;
-use crate::session::EventQueue;
-use crate::session::InFlight;
-use crate::session::RetrySchedule;
-use crate::session::ServerClock;
-use crate::session::SessionExpiry;
-use crate::session::Throughput;
-use crate::session::{CHECKPOINT_VERSION, Protocol};
+use crate::session::{CHECKPOINT_VERSION, Protocol, SessionCore};
 
 /// The ranges the server lacks. Sixty-four gaps are far more than a sequential upload ever has
 /// and than four parallel print fragments make; a longer server list is folded (see
@@ -118,16 +112,12 @@ pub struct Upload {
     pub(crate) upload_url: Option<SecretUrl>,
     pub(crate) sessions: u32,
     pub(crate) phase: Phase,
+    /// Requests in flight, events, retry schedule, expiry, server clock, throughput.
+    pub(crate) core: SessionCore<Sent, Event>,
     pub(crate) missing: Missing,
     pub(crate) fingerprints: Vec<FragmentCrc>,
     pub(crate) unsettled: Vec<FragmentCrc>,
-    pub(crate) in_flight: InFlight<Sent>,
-    pub(crate) schedule: RetrySchedule,
     pub(crate) not_found: u32,
-    pub(crate) expiry: SessionExpiry,
-    pub(crate) clock: ServerClock,
-    pub(crate) throughput: Throughput,
-    pub(crate) events: EventQueue<Event>,
     /// A request that could have finished the upload (the last fragment, a commit) got no clear
     /// answer: a later 404 may mean "done", not "lost".
     pub(crate) maybe_completed: bool,
@@ -197,13 +187,8 @@ impl Upload {
             missing: Missing::new(config.total),
             fingerprints: Vec::new(),
             unsettled: Vec::new(),
-            in_flight: InFlight::new(),
-            schedule: RetrySchedule::new(config.retry, config.seed, now),
             not_found: 0,
-            expiry: SessionExpiry::new(config.session.expiry_margin),
-            clock: ServerClock::new(),
-            throughput: Throughput::new(),
-            events: EventQueue::new(),
+            core: SessionCore::new(config.retry, config.seed, now, config.session.expiry_margin),
             maybe_completed: false,
             awaiting_caller: false,
             explicit_commit: None,
@@ -353,7 +338,10 @@ impl Upload {
         upload.create_url = create_url;
         upload.sessions = sessions;
         if let Phase::Completed(completion) = &upload.phase {
-            upload.events.push(Event::Completed(completion.clone()));
+            upload
+                .core
+                .events
+                .push(Event::Completed(completion.clone()));
             return Ok(upload);
         }
         if matches!(upload.phase, Phase::Resync) {
@@ -364,7 +352,10 @@ impl Upload {
                 let _ = upload.missing.mark_received(range);
             }
             if let Some(expires) = expires {
-                upload.expiry.set_absolute(now, expires, &upload.clock);
+                upload
+                    .core
+                    .expiry
+                    .set_absolute(now, expires, &upload.core.clock);
             }
             // The account: what the checkpoint confirmed and what its CRCs cover. Bytes beyond it
             // came from requests in flight at the interruption; unless the transport vouches
@@ -407,13 +398,12 @@ impl Upload {
     /// upload.set_wall_clock(WallClock::new(now, UnixTime::from_system_time(std::time::SystemTime::now())));
     /// ```
     pub fn set_wall_clock(&mut self, anchor: WallClock) {
-        self.clock.set_anchor(anchor);
-        self.expiry.reanchor(&self.clock);
+        self.core.anchor(anchor);
     }
 
     /// Where the upload stands.
     pub fn state(&self) -> State {
-        let waiting = self.schedule.deadline().is_some();
+        let waiting = self.core.schedule.deadline().is_some();
         match &self.phase {
             Phase::Completed(_) => State::Completed,
             Phase::Failed => State::Failed,
@@ -460,12 +450,12 @@ impl Upload {
     /// When the session expires, on the caller's clock, if the server said (its
     /// `expirationDateTime`, placed with the server's clock).
     pub fn expires_at(&self) -> Option<Instant> {
-        self.expiry.expires_at()
+        self.core.expiry.expires_at()
     }
 
     /// When the session expires on the server's clock, if the server said.
     pub fn expires_at_wall(&self) -> Option<UnixTime> {
-        self.expiry.wall()
+        self.core.expiry.wall()
     }
 
     /// Sessions made or used so far.
@@ -480,14 +470,14 @@ impl Upload {
 
     /// Measured throughput in bytes per second, once a fragment has been measured.
     pub fn bytes_per_second(&self) -> Option<u64> {
-        self.throughput.bytes_per_second()
+        self.core.throughput.bytes_per_second()
     }
 
     /// A time limit for `request` that scales with its body and the measured throughput (a
     /// fixed limit kills large fragments on slow links). When it passes without an answer,
     /// report [`TransportError::Timeout`](crate::http::TransportError::Timeout).
     pub fn timeout_for(&self, request: &Request) -> Duration {
-        self.throughput.timeout_for(request.body.len())
+        self.core.time_limit(request)
     }
 
     /// Reports the CRC-32 of the bytes the transport sent (or is sending) for fragment request
@@ -500,7 +490,7 @@ impl Upload {
     /// old and new bytes. `verify` says how many confirmed bytes it could check
     /// ([`Verified`](super::Verified)), so such a gap is visible.
     pub fn record_fragment_crc(&mut self, id: RequestId, crc32: u32) {
-        if let Some(Sent::Fragment(fragment)) = self.in_flight.get_mut(id) {
+        if let Some(Sent::Fragment(fragment)) = self.core.in_flight.get_mut(id) {
             fragment.crc32 = Some(crc32);
         }
     }
@@ -508,7 +498,7 @@ impl Upload {
     /// Reports that the first byte of fragment request `id` went out at `now` (after queueing or
     /// connecting). Optional: without it a fragment is measured from `poll_request` to its answer.
     pub fn fragment_started(&mut self, id: RequestId, now: Instant) {
-        if let Some(Sent::Fragment(fragment)) = self.in_flight.get_mut(id) {
+        if let Some(Sent::Fragment(fragment)) = self.core.in_flight.get_mut(id) {
             fragment.started = Some(now);
         }
     }
@@ -534,7 +524,7 @@ impl Upload {
             upload_url: self.upload_url.clone(),
             stage,
             confirmed,
-            expires: self.expiry.wall(),
+            expires: self.core.expiry.wall(),
             fingerprint: super::checkpoint::Fingerprint {
                 size: self.config.total,
                 fragments: self.fingerprints.clone(),
@@ -631,15 +621,17 @@ impl Upload {
         if self.is_over() {
             return Err(self.wrong_state("cancel"));
         }
-        self.schedule.open();
-        self.in_flight.retain(|sent| matches!(sent, Sent::Create));
-        if self.upload_url.is_some() && self.expiry.has_expired(now) {
+        self.core.schedule.open();
+        self.core
+            .in_flight
+            .retain(|sent| matches!(sent, Sent::Create));
+        if self.upload_url.is_some() && self.core.expiry.has_expired(now) {
             // Nothing to delete: the session is gone, or will be before a DELETE lands.
             self.finish_cancelled();
         } else if self.upload_url.is_some() {
-            self.in_flight.clear();
+            self.core.in_flight.clear();
             self.phase = Phase::Cancelling;
-        } else if !self.in_flight.is_empty() {
+        } else if !self.core.in_flight.is_empty() {
             self.cancel_requested = true;
             self.phase = Phase::Cancelling;
         } else {

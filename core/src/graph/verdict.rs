@@ -78,7 +78,7 @@ impl Upload {
     /// Whether the service would hold every byte with `range` and the fragments in flight.
     pub(crate) fn would_complete(&self, range: Option<ByteRange>) -> bool {
         let mut rest = self.missing.clone();
-        let in_flight = self.in_flight.notes().filter_map(|sent| match sent {
+        let in_flight = self.core.in_flight.notes().filter_map(|sent| match sent {
             Sent::Fragment(fragment) => Some(fragment.range),
             _ => None,
         });
@@ -112,7 +112,7 @@ impl Upload {
             self.maybe_completed = true;
             self.awaiting_caller = false;
             if self.completion_check_url().is_some() && !candidate.looked_up {
-                self.in_flight.clear();
+                self.core.in_flight.clear();
                 self.phase = Phase::CheckingCompletion;
             } else {
                 self.fail(self.completion_unconfirmed());
@@ -154,8 +154,8 @@ impl Upload {
                     return self.fail(UploadError::SourceRead);
                 }
                 self.wanted_kinds = self.wanted_kinds.union(wanted);
-                self.in_flight.clear();
-                self.schedule.open();
+                self.core.in_flight.clear();
+                self.core.schedule.open();
                 self.phase = Phase::Verifying(candidate);
                 return;
             };
@@ -184,7 +184,7 @@ impl Upload {
     /// a new session); in answer to this upload's request, a failure.
     fn reject_candidate(&mut self, now: Instant, looked_up: bool, mismatch: Mismatch) {
         if looked_up {
-            self.events.push(Event::NotThisUpload(mismatch));
+            self.core.events.push(Event::NotThisUpload(mismatch));
             self.maybe_completed = false;
             self.awaiting_caller = false;
             self.lose_session(now, SessionLossCause::NotFound);
@@ -200,7 +200,7 @@ impl Upload {
     /// [`SessionPolicy::max_violations`](super::SessionPolicy::max_violations).
     pub(crate) fn violation(&mut self, now: Instant, violation: Violation) {
         self.violations += 1;
-        self.events.push(Event::ProtocolViolation(violation));
+        self.core.events.push(Event::ProtocolViolation(violation));
         if self.violations > self.config.session.max_violations {
             let times = self.violations;
             return self.abandon_session(UploadError::ServiceMisbehaved { violation, times });
@@ -216,7 +216,7 @@ impl Upload {
     pub(crate) fn regressed(&mut self, from: u64, to: u64) -> bool {
         self.regressions += 1;
         let violation = Violation::Regressed { from, to };
-        self.events.push(Event::ProtocolViolation(violation));
+        self.core.events.push(Event::ProtocolViolation(violation));
         if self.regressions > self.config.session.max_regressions {
             let times = self.regressions;
             self.abandon_session(UploadError::ServiceMisbehaved { violation, times });
@@ -228,8 +228,8 @@ impl Upload {
     /// Gives up: deletes the session if there is one (it may hold bytes, and nothing else
     /// will use it), then fails with `error`.
     pub(crate) fn abandon_session(&mut self, error: UploadError) {
-        self.in_flight.clear();
-        self.schedule.open();
+        self.core.in_flight.clear();
+        self.core.schedule.open();
         if self.upload_url.is_some() {
             self.phase = Phase::Abandoning(error);
         } else {

@@ -21,6 +21,7 @@
 use crate::http::{Request, RequestId, Response, TransportError};
 use crate::time::Instant;
 
+use super::common::SessionCore;
 use super::event_queue::EventQueue;
 use super::in_flight::InFlight;
 
@@ -155,6 +156,86 @@ impl<D: Dialect> StateMachine for D {
 
     fn is_finished(&self) -> bool {
         self.has_ended()
+    }
+}
+
+/// What an upload dialect decides, when its shared state lives in a [`SessionCore`]: the
+/// requests in flight, the events, the retry gate and the server's clock then come with it, so
+/// the dialect states only its own rules. Every `UploadDialect` is a [`Dialect`].
+pub trait UploadDialect {
+    /// What the machine reports.
+    type Event;
+    /// The note kept with each request in flight: what it was for.
+    type Sent;
+
+    /// The shared state.
+    fn core(&self) -> &SessionCore<Self::Sent, Self::Event>;
+
+    /// The shared state, to change.
+    fn core_mut(&mut self) -> &mut SessionCore<Self::Sent, Self::Event>;
+
+    /// Whether the upload has ended (completed, failed, cancelled).
+    fn has_ended(&self) -> bool;
+
+    /// What the answer to a request sent for `sent` means (the server's clock has already
+    /// read its `Date`).
+    fn on_answer(&mut self, now: Instant, sent: Self::Sent, response: Response);
+
+    /// What it means that a request sent for `sent` got no answer.
+    fn on_no_answer(&mut self, now: Instant, sent: Self::Sent, error: TransportError);
+
+    /// Acts on the session's expiry at `now`: a session lost, or a warning.
+    fn on_expiry(&mut self, now: Instant);
+
+    /// When the session's expiry next needs [`UploadDialect::on_expiry`], if ever.
+    fn expiry_timer(&self) -> Option<Instant>;
+
+    /// The request the protocol wants next, if any (never called during a retry wait).
+    fn next_request(&mut self, now: Instant) -> Option<Request>;
+}
+
+impl<U: UploadDialect> Dialect for U {
+    type Event = U::Event;
+    type Sent = U::Sent;
+
+    fn in_flight(&mut self) -> &mut InFlight<U::Sent> {
+        &mut self.core_mut().in_flight
+    }
+
+    fn events(&mut self) -> &mut EventQueue<U::Event> {
+        &mut self.core_mut().events
+    }
+
+    fn has_ended(&self) -> bool {
+        UploadDialect::has_ended(self)
+    }
+
+    fn on_answer(&mut self, now: Instant, sent: U::Sent, response: Response) {
+        self.core_mut().observe(now, &response);
+        UploadDialect::on_answer(self, now, sent, response);
+    }
+
+    fn on_no_answer(&mut self, now: Instant, sent: U::Sent, error: TransportError) {
+        UploadDialect::on_no_answer(self, now, sent, error);
+    }
+
+    /// Opens the retry gate when its wait is over, then acts on the expiry.
+    fn on_timers(&mut self, now: Instant) {
+        self.core_mut().schedule.open_if_due(now);
+        self.on_expiry(now);
+    }
+
+    fn is_waiting(&self, now: Instant) -> bool {
+        self.core().schedule.is_waiting(now)
+    }
+
+    fn next_request(&mut self, now: Instant) -> Option<Request> {
+        UploadDialect::next_request(self, now)
+    }
+
+    /// The earlier of the end of a retry wait and the expiry's timer.
+    fn next_timer(&self) -> Option<Instant> {
+        earliest(self.core().schedule.deadline(), self.expiry_timer())
     }
 }
 

@@ -5,7 +5,9 @@
 //! |---|---|
 //! | [`StateMachine`] | the driver-loop contract a transport drives |
 //! | [`Driven`], [`Transfer`], [`Milestone`] | what a transport asks of a machine beyond the loop: time limits, body-sent reports, source hashes, winding down, progress, checkpoints |
+//! | [`UploadDialect`] | a [`Dialect`] whose shared state lives in a [`SessionCore`]: the Graph and WOPI uploads |
 //! | [`Dialect`] | what a protocol decides (its next request, what an answer means, its timers); every dialect gets its [`StateMachine`] from it |
+//! | [`SessionCore`] | the state every upload dialect keeps the same way: the pieces below, in one value |
 //! | [`InFlight`] | request ids and what each request was for |
 //! | [`EventQueue`] | events waiting for `poll_event` |
 //! | [`RetrySchedule`], [`retry_after`] | backoff, retry budget and the "not before" gate |
@@ -17,6 +19,7 @@
 //! | [`CheckpointError`], [`Protocol`], [`SourceChange`], [`VerifyError`] | the checkpoint envelope every dialect's checkpoint is stored in |
 
 pub(crate) mod checkpoint_envelope;
+mod common;
 mod contract;
 mod event_queue;
 mod expiry;
@@ -32,12 +35,13 @@ mod violation;
 pub use checkpoint_envelope::{
     CHECKPOINT_VERSION, CheckpointError, Protocol, SourceChange, VerifyError,
 };
+pub use common::SessionCore;
 pub use contract::{Driven, Milestone, Transfer};
 pub use event_queue::EventQueue;
 pub use expiry::SessionExpiry;
 pub use failure::Failure;
 pub use in_flight::InFlight;
-pub use machine::{Dialect, StateMachine, earliest};
+pub use machine::{Dialect, StateMachine, UploadDialect, earliest};
 pub use resume::{Resumption, StartError};
 pub use schedule::{RetrySchedule, retry_after};
 pub use server_clock::ServerClock;

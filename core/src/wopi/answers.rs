@@ -9,7 +9,7 @@
 //! - On the commit: `409` is fatal with the host's lock, `412` follows the sequence policy,
 //!   `413` is fatal; on creation, `501` falls back to one `PutChunkedFile`.
 
-use crate::http::{RequestKind, Response, TransportError};
+use crate::http::{RequestKind, Response};
 use crate::retry::StatusClass;
 use crate::secret::Secret;
 use crate::session::Failure;
@@ -18,48 +18,14 @@ use crate::time::Instant;
 use super::config::SequenceConflictPolicy;
 use super::error::WopiError;
 use super::event::{WopiCompletion, WopiEvent, WopiSessionLoss};
-use super::upload::{Phase, Sent, UpdateInFlight, WopiUpload};
+use super::upload::{Phase, UpdateInFlight, WopiUpload};
 use crate::wire::wopi_headers::{
     CONFLICTING_MECHANISM, ITEM_VERSION, LOCK, current_offset, failure_reason, host_text,
     sequence_number, session_token,
 };
 
 impl WopiUpload {
-    pub(crate) fn on_response(&mut self, now: Instant, sent: Sent, response: Response) {
-        self.host_reason = failure_reason(&response);
-        self.clock.observe(now, &response);
-        self.expiry.reanchor(&self.clock);
-        match sent {
-            Sent::Create { issued } => self.on_create(now, issued, &response),
-            Sent::Update(update) => self.on_update(now, update, &response),
-            Sent::Commit => self.on_commit(now, &response),
-            Sent::FileInfo => self.on_file_info(now, &response),
-        }
-    }
-
-    pub(crate) fn on_transport_error(&mut self, now: Instant, sent: Sent, error: TransportError) {
-        self.host_reason = None;
-        if error == TransportError::SourceRead {
-            self.fail(WopiError::SourceRead);
-            return;
-        }
-        let kind = match sent {
-            // A session may have been made and its token lost: it expires unused.
-            Sent::Create { .. } => RequestKind::CreateSession,
-            Sent::Update(update) => {
-                self.unsure |= error.is_ambiguous();
-                update_kind(update)
-            }
-            Sent::Commit => {
-                self.commit_unclear |= error.is_ambiguous();
-                RequestKind::Commit
-            }
-            Sent::FileInfo => RequestKind::FetchResource,
-        };
-        self.retry_later(now, kind, Failure::Transport(error), None, None);
-    }
-
-    fn on_create(&mut self, now: Instant, issued: Instant, response: &Response) {
+    pub(crate) fn on_create(&mut self, now: Instant, issued: Instant, response: &Response) {
         let kind = RequestKind::CreateSession;
         match response.status {
             200..=299 => match session_token(response) {
@@ -70,10 +36,11 @@ impl WopiUpload {
                     self.unsure = false;
                     self.keep_alive_refused = false;
                     self.warned = false;
-                    self.expiry
+                    self.core
+                        .expiry
                         .set_sliding(issued, self.config.session_lifetime);
-                    self.schedule.progress(now);
-                    self.events.push(WopiEvent::SessionCreated {
+                    self.core.schedule.progress(now);
+                    self.core.events.push(WopiEvent::SessionCreated {
                         number: self.sessions,
                     });
                     if matches!(self.phase, Phase::Creating) {
@@ -87,14 +54,14 @@ impl WopiUpload {
             },
             501 if self.config.fallback_on_501 && self.sessions == 0 => {
                 self.inline = true;
-                self.events.push(WopiEvent::FallingBack);
+                self.core.events.push(WopiEvent::FallingBack);
                 self.phase = Phase::Committing;
             }
             _ => self.retry_or_reject(now, kind, response),
         }
     }
 
-    fn on_update(&mut self, now: Instant, update: UpdateInFlight, response: &Response) {
+    pub(crate) fn on_update(&mut self, now: Instant, update: UpdateInFlight, response: &Response) {
         let kind = update_kind(update);
         let reported = current_offset(response);
         match response.status {
@@ -174,7 +141,7 @@ impl WopiUpload {
         }
     }
 
-    fn on_commit(&mut self, now: Instant, response: &Response) {
+    pub(crate) fn on_commit(&mut self, now: Instant, response: &Response) {
         let kind = RequestKind::Commit;
         match response.status {
             200..=299 => self.committed(WopiCompletion {
@@ -212,7 +179,7 @@ impl WopiUpload {
             }
             _ => false,
         };
-        self.events.push(WopiEvent::SequenceConflict {
+        self.core.events.push(WopiEvent::SequenceConflict {
             sent,
             host,
             retrying,
@@ -263,7 +230,7 @@ impl WopiUpload {
 }
 
 /// The kind an update was sent as.
-fn update_kind(update: UpdateInFlight) -> RequestKind {
+pub(crate) fn update_kind(update: UpdateInFlight) -> RequestKind {
     if update.keep_alive {
         RequestKind::Refresh
     } else {

@@ -300,9 +300,10 @@ impl WopiUpload {
             _ => WopiStage::Uploading,
         };
         let expires = self
+            .core
             .expiry
             .expires_at()
-            .and_then(|at| self.clock.unix_at(at));
+            .and_then(|at| self.core.clock.unix_at(at));
         WopiCheckpoint {
             version: CHECKPOINT_VERSION,
             protocol: Protocol::WopiUploadSession,
@@ -360,7 +361,10 @@ impl WopiUpload {
         upload.commit_unclear = commit_unclear;
         upload.inline |= inline;
         if let WopiStage::Completed(completion) = stage {
-            upload.events.push(WopiEvent::Completed(completion.clone()));
+            upload
+                .core
+                .events
+                .push(WopiEvent::Completed(completion.clone()));
             upload.phase = Phase::Completed(completion);
             return Ok(upload);
         }
@@ -374,13 +378,13 @@ impl WopiUpload {
             upload.sent_end = None;
             upload.commit_unclear |= upload.offset == upload.stream.len();
             if let Some(expires) = expires {
-                let clock = upload.clock;
-                upload.expiry.set_absolute(now, expires, &clock);
+                let clock = upload.core.clock;
+                upload.core.expiry.set_absolute(now, expires, &clock);
             }
         }
         upload.phase = upload.working_phase();
         if let WopiStage::SequenceConflict { host } = stage {
-            upload.events.push(WopiEvent::SequenceConflict {
+            upload.core.events.push(WopiEvent::SequenceConflict {
                 sent: upload.sequence_number,
                 host,
                 retrying: false,

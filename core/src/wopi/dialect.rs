@@ -4,61 +4,83 @@
 use alloc::vec::Vec;
 
 use crate::digest::{HashKinds, SourceHashes};
-use crate::http::{Request, RequestId, Response, TransportError};
-use crate::session::{Dialect, Driven, EventQueue, InFlight, Milestone, Transfer, earliest};
+use crate::http::{Request, RequestId, RequestKind, Response, TransportError};
+use crate::session::{Driven, Failure, Milestone, SessionCore, Transfer, UploadDialect};
 use crate::time::{Duration, Instant, WallClock};
+use crate::wire::wopi_headers::failure_reason;
 
+use super::answers::update_kind;
 use super::codec::CHUNK_PREFIX_LEN;
 use super::error::WopiError;
 use super::event::{WopiCompletion, WopiEvent};
 use super::upload::{Sent, WopiUpload};
 
-impl Dialect for WopiUpload {
+impl UploadDialect for WopiUpload {
     type Event = WopiEvent;
     type Sent = Sent;
 
-    fn in_flight(&mut self) -> &mut InFlight<Sent> {
-        &mut self.in_flight
+    fn core(&self) -> &SessionCore<Sent, WopiEvent> {
+        &self.core
     }
 
-    fn events(&mut self) -> &mut EventQueue<WopiEvent> {
-        &mut self.events
+    fn core_mut(&mut self) -> &mut SessionCore<Sent, WopiEvent> {
+        &mut self.core
     }
 
     fn has_ended(&self) -> bool {
         self.is_over()
     }
 
+    /// Each answer by what its request was for; the host's `X-WOPI-FailureReason` is kept for
+    /// the messages that follow.
     fn on_answer(&mut self, now: Instant, sent: Sent, response: Response) {
-        self.on_response(now, sent, response);
+        self.host_reason = failure_reason(&response);
+        match sent {
+            Sent::Create { issued } => self.on_create(now, issued, &response),
+            Sent::Update(update) => self.on_update(now, update, &response),
+            Sent::Commit => self.on_commit(now, &response),
+            Sent::FileInfo => self.on_file_info(now, &response),
+        }
     }
 
     /// After a timeout or a lost connection the next update probes where the host is;
     /// [`TransportError::SourceRead`] ends the upload.
     fn on_no_answer(&mut self, now: Instant, sent: Sent, error: TransportError) {
-        self.on_transport_error(now, sent, error);
+        self.host_reason = None;
+        if error == TransportError::SourceRead {
+            self.fail(WopiError::SourceRead);
+            return;
+        }
+        let kind = match sent {
+            // A session may have been made and its token lost: it expires unused.
+            Sent::Create { .. } => RequestKind::CreateSession,
+            Sent::Update(update) => {
+                self.unsure |= error.is_ambiguous();
+                update_kind(update)
+            }
+            Sent::Commit => {
+                self.commit_unclear |= error.is_ambiguous();
+                RequestKind::Commit
+            }
+            Sent::FileInfo => RequestKind::FetchResource,
+        };
+        self.retry_later(now, kind, Failure::Transport(error), None, None);
     }
 
-    /// Opens the retry gate and acts on the session's expiry (warning, or loss).
-    fn on_timers(&mut self, now: Instant) {
-        self.schedule.open_if_due(now);
+    /// A lapsed session is lost; an idle one near its end is kept alive or warned about.
+    fn on_expiry(&mut self, now: Instant) {
         self.check_expiry(now);
     }
 
-    fn is_waiting(&self, now: Instant) -> bool {
-        self.schedule.is_waiting(now)
+    /// The moment an idle session needs its keep-alive (or its warning), and the session's
+    /// lapse, while nothing in flight extends it.
+    fn expiry_timer(&self) -> Option<Instant> {
+        WopiUpload::expiry_timer(self)
     }
 
     /// One at a time, and only keep-alives while idle.
     fn next_request(&mut self, now: Instant) -> Option<Request> {
         WopiUpload::next_request(self, now)
-    }
-
-    /// The earliest of: the end of a retry wait, the moment an idle session needs its
-    /// keep-alive (or its warning), and the session's expiry when nothing is in flight to
-    /// extend it.
-    fn next_timer(&self) -> Option<Instant> {
-        earliest(self.schedule.deadline(), self.expiry_timer())
     }
 }
 

@@ -23,7 +23,7 @@ impl WopiUpload {
     /// The next request the current phase needs, if one may go at `now`. One at a time: an
     /// update's answer decides where the next one starts.
     pub(crate) fn next_request(&mut self, now: Instant) -> Option<Request> {
-        if !self.in_flight.is_empty() {
+        if !self.core.in_flight.is_empty() {
             return None;
         }
         if self.is_idle() {
@@ -42,7 +42,7 @@ impl WopiUpload {
 
     /// `CheckFileInfo`: `GET` on the file URL (its `access_token` is the only credential).
     fn file_info_request(&mut self) -> Request {
-        let id = self.in_flight.issue(Sent::FileInfo);
+        let id = self.core.in_flight.issue(Sent::FileInfo);
         Request {
             id,
             kind: RequestKind::FetchResource,
@@ -55,7 +55,7 @@ impl WopiUpload {
     }
 
     fn create_request(&mut self, now: Instant) -> Request {
-        let id = self.in_flight.issue(Sent::Create { issued: now });
+        let id = self.core.in_flight.issue(Sent::Create { issued: now });
         Request {
             id,
             kind: RequestKind::CreateSession,
@@ -102,7 +102,7 @@ impl WopiUpload {
         }
         let end = self.offset + len;
         self.sent_end = self.sent_end.map(|sent| sent.max(end));
-        let id = self.in_flight.issue(Sent::Update(UpdateInFlight {
+        let id = self.core.in_flight.issue(Sent::Update(UpdateInFlight {
             offset: self.offset,
             len,
             issued: now,
@@ -155,7 +155,7 @@ impl WopiUpload {
             headers.push(Header::sensitive(COAUTH_LOCK_ID, coauth.expose()));
         }
         headers.push(Header::new("Content-Type", "application/octet-stream"));
-        let id = self.in_flight.issue(Sent::Commit);
+        let id = self.core.in_flight.issue(Sent::Commit);
         Some(Request {
             id,
             kind: RequestKind::Commit,

@@ -32,8 +32,8 @@ impl WopiUpload {
     pub(crate) fn keep_alive_due(&self, now: Instant) -> bool {
         self.is_idle()
             && self.can_keep_alive()
-            && self.in_flight.is_empty()
-            && self.expiry.deadline().is_some_and(|at| at <= now)
+            && self.core.in_flight.is_empty()
+            && self.core.expiry.deadline().is_some_and(|at| at <= now)
     }
 
     /// Acts on the session's expiry at `now` with nothing in flight (a request in flight will be
@@ -41,38 +41,40 @@ impl WopiUpload {
     /// expiry, the session is lost; within the margin, an idle session that cannot be kept
     /// alive gets its warning.
     pub(crate) fn check_expiry(&mut self, now: Instant) {
-        if self.token.is_none() || !self.in_flight.is_empty() {
+        if self.token.is_none() || !self.core.in_flight.is_empty() {
             return;
         }
-        if self.expiry.expires_at().is_some_and(|at| at <= now) {
+        if self.core.expiry.expires_at().is_some_and(|at| at <= now) {
             self.host_reason = None;
             self.lose_session(now, WopiSessionLoss::Expired);
             return;
         }
-        let within_margin = self.expiry.deadline().is_some_and(|at| at <= now);
+        let within_margin = self.core.expiry.deadline().is_some_and(|at| at <= now);
         if within_margin && self.is_idle() && !self.can_keep_alive() && !self.warned {
             self.warn_expiry();
         }
     }
 
     pub(crate) fn warn_expiry(&mut self) {
-        if let Some(expires_at) = self.expiry.expires_at() {
+        if let Some(expires_at) = self.core.expiry.expires_at() {
             self.warned = true;
-            self.events.push(WopiEvent::ExpiryWarning { expires_at });
+            self.core
+                .events
+                .push(WopiEvent::ExpiryWarning { expires_at });
         }
     }
 
     /// The earliest moment the session's expiry asks for an action, if any.
     pub(crate) fn expiry_timer(&self) -> Option<Instant> {
-        if self.token.is_none() || !self.in_flight.is_empty() {
+        if self.token.is_none() || !self.core.in_flight.is_empty() {
             return None;
         }
-        let lapse = self.expiry.expires_at();
+        let lapse = self.core.expiry.expires_at();
         // A retry wait decides when the next keep-alive may go; without one, act at the margin.
         let act = (self.is_idle()
-            && self.schedule.deadline().is_none()
+            && self.core.schedule.deadline().is_none()
             && (self.can_keep_alive() || !self.warned))
-            .then(|| self.expiry.deadline())
+            .then(|| self.core.expiry.deadline())
             .flatten();
         match (lapse, act) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -87,24 +89,25 @@ impl WopiUpload {
         if !self.take_offset(now, update.offset + update.len, reported) {
             return;
         }
-        self.expiry
+        self.core
+            .expiry
             .set_sliding(update.issued, self.config.session_lifetime);
         self.warned = false;
         if update.len > 0 && reported == update.offset + update.len {
             let elapsed = now.saturating_duration_since(update.started.unwrap_or(update.issued));
             self.planner.record(update.len, elapsed);
-            self.throughput.record(update.len, elapsed);
+            self.core.throughput.record(update.len, elapsed);
         }
-        self.events.push(WopiEvent::Acknowledged {
+        self.core.events.push(WopiEvent::Acknowledged {
             offset: update.offset,
             len: update.len,
             confirmed: self.offset,
             total: self.stream.len(),
         });
         if update.keep_alive
-            && let Some(expires_at) = self.expiry.expires_at()
+            && let Some(expires_at) = self.core.expiry.expires_at()
         {
-            self.events.push(WopiEvent::KeptAlive { expires_at });
+            self.core.events.push(WopiEvent::KeptAlive { expires_at });
         }
     }
 
@@ -144,7 +147,9 @@ impl WopiUpload {
                 },
             };
             self.violations += 1;
-            self.events.push(WopiEvent::ProtocolViolation(violation));
+            self.core
+                .events
+                .push(WopiEvent::ProtocolViolation(violation));
             if self.violations > MAX_VIOLATIONS {
                 let times = self.violations;
                 self.fail(WopiError::HostMisbehaved { violation, times });
@@ -160,10 +165,10 @@ impl WopiUpload {
             self.sent_end = Some(reported.max(believed));
         }
         if reported > self.offset {
-            self.schedule.progress(now);
+            self.core.schedule.progress(now);
         }
         if reported != believed {
-            self.events.push(WopiEvent::Resynchronised {
+            self.core.events.push(WopiEvent::Resynchronised {
                 believed,
                 offset: reported,
             });
@@ -179,9 +184,9 @@ impl WopiUpload {
     /// The session is gone. A new one follows where the budget allows (once unpaused, if
     /// paused), and the stream starts again from its first byte; otherwise the upload fails.
     pub(crate) fn lose_session(&mut self, now: Instant, cause: WopiSessionLoss) {
-        self.in_flight.clear();
+        self.core.in_flight.clear();
         self.token = None;
-        self.expiry.clear();
+        self.core.expiry.clear();
         self.offset = 0;
         self.unsure = false;
         self.sent_end = Some(0);
@@ -189,7 +194,7 @@ impl WopiUpload {
         self.keep_alive_refused = false;
         self.warned = false;
         let starting_over = self.sessions < self.config.max_sessions;
-        self.events.push(WopiEvent::SessionLost {
+        self.core.events.push(WopiEvent::SessionLost {
             cause,
             starting_over,
         });
@@ -209,7 +214,7 @@ impl WopiUpload {
             });
             return;
         }
-        self.schedule.progress(now);
+        self.core.schedule.progress(now);
         if !matches!(self.phase, Phase::SequenceConflict { .. }) {
             self.phase = Phase::Creating;
         }
@@ -225,8 +230,8 @@ impl WopiUpload {
         wait: Option<Duration>,
         host_reason: Option<String>,
     ) {
-        match self.schedule.after_failure(now, wait) {
-            Ok(at) => self.events.push(WopiEvent::RetryScheduled {
+        match self.core.schedule.after_failure(now, wait) {
+            Ok(at) => self.core.events.push(WopiEvent::RetryScheduled {
                 reason: failure,
                 at,
                 delay: at.saturating_duration_since(now),
@@ -244,7 +249,7 @@ impl WopiUpload {
     /// Retries after an answer whose status asks for it, honouring its `Retry-After`.
     pub(crate) fn retry_status(&mut self, now: Instant, kind: RequestKind, response: &Response) {
         let unplaced = self.config.retry.max_backoff;
-        let wait = retry_after(response, now, &self.clock, unplaced);
+        let wait = retry_after(response, now, &self.core.clock, unplaced);
         let failure = Failure::Status(response.status);
         self.retry_later(now, kind, failure, wait, failure_reason(response));
     }
@@ -258,18 +263,14 @@ impl WopiUpload {
     }
 
     pub(crate) fn complete(&mut self, completion: WopiCompletion) {
-        self.in_flight.clear();
-        self.schedule.open();
-        self.expiry.clear();
+        self.core.expiry.clear();
         self.token = None;
-        self.events.push(WopiEvent::Completed(completion.clone()));
+        self.core.end(WopiEvent::Completed(completion.clone()));
         self.phase = Phase::Completed(completion);
     }
 
     pub(crate) fn fail(&mut self, error: WopiError) {
-        self.in_flight.clear();
-        self.schedule.open();
-        self.events.push(WopiEvent::Failed(error));
+        self.core.end(WopiEvent::Failed(error));
         self.phase = Phase::Failed;
     }
 }

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use crate::chunk::ChunkPlanner;
 use crate::http::{Request, RequestId};
 use crate::secret::{Secret, SecretUrl};
-use crate::session::{EventQueue, InFlight, RetrySchedule, ServerClock, SessionExpiry, Throughput};
+use crate::session::SessionCore;
 use crate::time::{Duration, Instant, WallClock};
 use crate::wopi::{FramedChunk, UploadStream};
 
@@ -105,6 +105,8 @@ pub struct WopiUpload {
     /// An update's outcome is unknown: the next update is a probe.
     pub(crate) unsure: bool,
     pub(crate) phase: Phase,
+    /// Requests in flight, events, retry schedule, expiry, server clock, throughput.
+    pub(crate) core: SessionCore<Sent, WopiEvent>,
     /// The chunks go inline in one `PutChunkedFile`, without a session.
     pub(crate) inline: bool,
     pub(crate) paused: bool,
@@ -119,12 +121,6 @@ pub struct WopiUpload {
     pub(crate) commit_unclear: bool,
     /// The last answer's `X-WOPI-FailureReason`, for the errors it leads to.
     pub(crate) host_reason: Option<String>,
-    pub(crate) in_flight: InFlight<Sent>,
-    pub(crate) schedule: RetrySchedule,
-    pub(crate) expiry: SessionExpiry,
-    pub(crate) clock: ServerClock,
-    pub(crate) throughput: Throughput,
-    pub(crate) events: EventQueue<WopiEvent>,
     /// The end of the furthest update sent into this session: a host offset past it claims
     /// bytes never sent. `None` on a resumed session until its first answer (updates in flight
     /// at the interruption may have landed).
@@ -172,14 +168,14 @@ impl WopiUpload {
             adoptions: 0,
             commit_unclear: false,
             host_reason: None,
-            in_flight: InFlight::new(),
-            schedule: RetrySchedule::new(config.retry, config.seed, now),
             // The quarter-of-the-lifetime cap is applied here once, so an expiry restored from a
             // checkpoint (whose granted lifetime is unknown) uses the same margin.
-            expiry: SessionExpiry::new(config.expiry_margin.min(config.session_lifetime / 4)),
-            clock: ServerClock::new(),
-            throughput: Throughput::new(),
-            events: EventQueue::new(),
+            core: SessionCore::new(
+                config.retry,
+                config.seed,
+                now,
+                config.expiry_margin.min(config.session_lifetime / 4),
+            ),
             sent_end: Some(0),
             sent_in_session: 0,
             violations: 0,
@@ -228,8 +224,7 @@ impl WopiUpload {
     /// Gives the wall-clock time at `now` on the caller's monotonic clock, so checkpoints can
     /// record when the session expires. Answers' `Date` headers take over when they come.
     pub fn set_wall_clock(&mut self, anchor: WallClock) {
-        self.clock.set_anchor(anchor);
-        self.expiry.reanchor(&self.clock);
+        self.core.anchor(anchor);
     }
 
     /// Where the upload stands.
@@ -240,7 +235,7 @@ impl WopiUpload {
             Phase::Cancelled => WopiState::Cancelled,
             Phase::SequenceConflict { .. } => WopiState::SequenceConflict,
             _ if self.paused => WopiState::Paused,
-            _ if self.schedule.deadline().is_some() => WopiState::WaitingToRetry,
+            _ if self.core.schedule.deadline().is_some() => WopiState::WaitingToRetry,
             Phase::Creating => WopiState::CreatingSession,
             Phase::Uploading if self.unsure => WopiState::Resynchronising,
             Phase::Uploading => WopiState::Uploading,
@@ -283,7 +278,7 @@ impl WopiUpload {
     /// When the current session expires if nothing extends it (30 minutes, or the configured
     /// lifetime, after the last successful update), on the caller's clock.
     pub fn expires_at(&self) -> Option<Instant> {
-        self.expiry.expires_at()
+        self.core.expiry.expires_at()
     }
 
     /// Whether the caller paused the upload.
@@ -298,21 +293,21 @@ impl WopiUpload {
 
     /// Measured throughput in bytes per second, once an update has been measured.
     pub fn bytes_per_second(&self) -> Option<u64> {
-        self.throughput.bytes_per_second()
+        self.core.throughput.bytes_per_second()
     }
 
     /// A time limit for `request` that scales with its body and the measured throughput. When
     /// it passes without an answer, report
     /// [`TransportError::Timeout`](crate::http::TransportError::Timeout).
     pub fn timeout_for(&self, request: &Request) -> Duration {
-        self.throughput.timeout_for(request.body.len())
+        self.core.time_limit(request)
     }
 
     /// Reports that the first byte of update request `id` went out at `now` (after queueing or
     /// connecting). Optional: without it an update is measured from `poll_request` to its
     /// answer.
     pub fn fragment_started(&mut self, id: RequestId, now: Instant) {
-        if let Some(Sent::Update(update)) = self.in_flight.get_mut(id) {
+        if let Some(Sent::Update(update)) = self.core.in_flight.get_mut(id) {
             update.started = Some(now);
         }
     }
@@ -393,10 +388,8 @@ impl WopiUpload {
         if self.is_over() {
             return Err(self.wrong_state("cancel"));
         }
-        self.in_flight.clear();
-        self.schedule.open();
-        self.expiry.clear();
-        self.events.push(WopiEvent::Cancelled);
+        self.core.expiry.clear();
+        self.core.end(WopiEvent::Cancelled);
         self.phase = Phase::Cancelled;
         Ok(())
     }

@@ -58,9 +58,9 @@ impl WopiUpload {
 
     /// The commit was answered `200`: ask the host what it stored.
     pub(crate) fn committed(&mut self, completion: WopiCompletion) {
-        self.in_flight.clear();
-        self.schedule.open();
-        self.expiry.clear();
+        self.core.in_flight.clear();
+        self.core.schedule.open();
+        self.core.expiry.clear();
         self.token = None;
         self.phase = Phase::CheckingFile(completion);
     }

@@ -1,0 +1,72 @@
+//! The state every upload dialect keeps the same way, in one value: requests in flight, events
+//! waiting, the retry schedule, the server's clock, the session's expiry and the measured
+//! throughput, with the few operations that touch several of them at once.
+
+use crate::http::{Request, Response};
+use crate::retry::RetryPolicy;
+use crate::time::{Duration, Instant, WallClock};
+
+use super::event_queue::EventQueue;
+use super::expiry::SessionExpiry;
+use super::in_flight::InFlight;
+use super::schedule::RetrySchedule;
+use super::server_clock::ServerClock;
+use super::throughput::Throughput;
+
+/// The shared part of an upload machine. `S` is the note kept with each request in flight,
+/// `E` the machine's event.
+#[derive(Debug)]
+pub struct SessionCore<S, E> {
+    /// Requests in flight, each with what it was for.
+    pub in_flight: InFlight<S>,
+    /// Events waiting for `poll_event`.
+    pub events: EventQueue<E>,
+    /// Backoff, the retry budget and the "not before" gate.
+    pub schedule: RetrySchedule,
+    /// When the session expires, on the caller's clock and the server's.
+    pub expiry: SessionExpiry,
+    /// The server's wall clock, measured from its `Date` headers (or the caller's anchor).
+    pub clock: ServerClock,
+    /// The measured rate, and time limits that scale with it.
+    pub throughput: Throughput,
+}
+
+impl<S, E> SessionCore<S, E> {
+    /// A machine's shared state at `now`: nothing in flight, retries under `retry` (jitter
+    /// seeded with `seed`), a session treated as expired `expiry_margin` before it does.
+    pub fn new(retry: RetryPolicy, seed: u64, now: Instant, expiry_margin: Duration) -> Self {
+        SessionCore {
+            in_flight: InFlight::new(),
+            events: EventQueue::new(),
+            schedule: RetrySchedule::new(retry, seed, now),
+            expiry: SessionExpiry::new(expiry_margin),
+            clock: ServerClock::new(),
+            throughput: Throughput::new(),
+        }
+    }
+
+    /// Reads the server's clock off an answer's `Date`, and places the expiry again by it.
+    pub fn observe(&mut self, now: Instant, response: &Response) {
+        self.clock.observe(now, response);
+        self.expiry.reanchor(&self.clock);
+    }
+
+    /// Gives the wall clock: expiries recorded on the server's clock are placed again.
+    pub fn anchor(&mut self, wall: WallClock) {
+        self.clock.set_anchor(wall);
+        self.expiry.reanchor(&self.clock);
+    }
+
+    /// The time limit for `request`: it grows with the body and shrinks with the measured rate.
+    pub fn time_limit(&self, request: &Request) -> Duration {
+        self.throughput.timeout_for(request.body.len())
+    }
+
+    /// Ends the machine with `event` (completed, failed, cancelled): nothing in flight counts
+    /// any more and no retry is pending.
+    pub fn end(&mut self, event: E) {
+        self.in_flight.clear();
+        self.schedule.open();
+        self.events.push(event);
+    }
+}
