@@ -242,17 +242,14 @@ impl Upload {
         failure: Failure,
         retry_after: Option<Duration>,
     ) -> bool {
-        match self.core.schedule.after_failure(now, retry_after) {
-            Ok(at) => {
-                self.core.events.push(Event::RetryScheduled {
-                    reason: failure,
-                    at,
-                    delay: at.saturating_duration_since(now),
-                });
-                true
-            }
-            Err(reason) if kind == RequestKind::Cancel => {
-                let _ = reason;
+        let retrying = |at, delay| Event::RetryScheduled {
+            reason: failure,
+            at,
+            delay,
+        };
+        match self.core.retry(now, retry_after, retrying) {
+            Ok(()) => true,
+            Err(_) if kind == RequestKind::Cancel => {
                 self.finish_cancelled();
                 false
             }

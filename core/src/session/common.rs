@@ -3,7 +3,7 @@
 //! throughput, with the few operations that touch several of them at once.
 
 use crate::http::{Request, Response};
-use crate::retry::RetryPolicy;
+use crate::retry::{GiveUp, RetryPolicy};
 use crate::time::{Duration, Instant, WallClock};
 
 use super::event_queue::EventQueue;
@@ -60,6 +60,21 @@ impl<S, E> SessionCore<S, E> {
     /// The time limit for `request`: it grows with the body and shrinks with the measured rate.
     pub fn time_limit(&self, request: &Request) -> Duration {
         self.throughput.timeout_for(request.body.len())
+    }
+
+    /// Schedules a retry after a failure (at the earliest `wait` from now, when the server
+    /// asked for one) and reports it with the event `retrying` makes of its time and delay; or
+    /// says why retries are over.
+    pub fn retry(
+        &mut self,
+        now: Instant,
+        wait: Option<Duration>,
+        retrying: impl FnOnce(Instant, Duration) -> E,
+    ) -> Result<(), GiveUp> {
+        let at = self.schedule.after_failure(now, wait)?;
+        self.events
+            .push(retrying(at, at.saturating_duration_since(now)));
+        Ok(())
     }
 
     /// Ends the machine with `event` (completed, failed, cancelled): nothing in flight counts

@@ -230,19 +230,20 @@ impl WopiUpload {
         wait: Option<Duration>,
         host_reason: Option<String>,
     ) {
-        match self.core.schedule.after_failure(now, wait) {
-            Ok(at) => self.core.events.push(WopiEvent::RetryScheduled {
-                reason: failure,
-                at,
-                delay: at.saturating_duration_since(now),
-                host_reason,
-            }),
-            Err(reason) => self.fail(WopiError::GaveUp {
+        let reason_given = host_reason.clone();
+        let retrying = |at, delay| WopiEvent::RetryScheduled {
+            reason: failure,
+            at,
+            delay,
+            host_reason: reason_given,
+        };
+        if let Err(reason) = self.core.retry(now, wait, retrying) {
+            self.fail(WopiError::GaveUp {
                 during: kind,
                 last: failure,
                 reason,
                 host_reason,
-            }),
+            });
         }
     }
 
