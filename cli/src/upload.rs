@@ -334,7 +334,7 @@ pub(crate) fn report(
 
 /// Follows the task to its end; Ctrl-C stops it, keeping the session when there is a
 /// checkpoint to resume from, and deletes the session otherwise.
-pub(crate) async fn follow<M: progress::Shown>(
+pub(crate) async fn follow<M: resumable_reqwest::task_machine::TaskMachine>(
     mut task: UploadTask<M>,
     progress: &mut Progress,
     checkpoint: Option<&Path>,
@@ -346,7 +346,11 @@ pub(crate) async fn follow<M: progress::Shown>(
             "finishing the request in flight and keeping the session to resume"
         } else {
             task.cancel();
-            M::CANCELLING
+            if M::CANCEL_DELETES_SESSION {
+                "deleting the upload session"
+            } else {
+                "cancelling; the host lets the session expire"
+            }
         }
     };
     progress::follow(&mut task, progress, Some(&interrupt)).await;

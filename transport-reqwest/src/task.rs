@@ -278,8 +278,8 @@ async fn run<M: TaskMachine>(
         |machine: &mut M, event: M::Event| {
             match M::milestone(&event) {
                 Milestone::Retry => stats.retries += 1,
-                Milestone::Resync => stats.resyncs += 1,
-                Milestone::SessionLost => stats.sessions_lost += 1,
+                Milestone::Resync { .. } => stats.resyncs += 1,
+                Milestone::SessionLost { .. } => stats.sessions_lost += 1,
                 Milestone::Completed(done) => completion = Some(done),
                 Milestone::Failed(error) => ending = Some(error.into()),
                 Milestone::Cancelled => ending = Some(FailureCause::Cancelled),

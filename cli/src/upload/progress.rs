@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use resumable_core::graph::{Event, Upload};
-use resumable_core::wopi::{WopiEvent, WopiUpload};
+use resumable_core::session::{Milestone, Transfer};
 use resumable_reqwest::UploadTask;
 use resumable_reqwest::task_machine::TaskMachine;
 
@@ -79,64 +78,42 @@ impl Progress {
         }
     }
 
-    /// Takes in one event.
-    pub(crate) fn on_event(&mut self, event: &Event, bytes_sent: u64) {
-        match event {
-            Event::Acknowledged { confirmed, .. } => {
-                self.confirmed = *confirmed;
+    /// Takes in one event of any upload (its counts are in the machine's progress units: the
+    /// file's bytes, or a WOPI upload's framed stream).
+    pub(crate) fn on_event<M: Transfer>(&mut self, event: &M::Event, bytes_sent: u64) {
+        let milestone = M::milestone(event);
+        match milestone {
+            Milestone::Acknowledged { confirmed } => {
+                self.confirmed = confirmed;
                 self.sent_at_confirmation = bytes_sent;
             }
-            Event::Resynchronised { confirmed, .. } => {
+            Milestone::Resync { confirmed } => {
                 self.resyncs += 1;
-                self.confirmed = *confirmed;
+                self.confirmed = confirmed;
                 self.sent_at_confirmation = bytes_sent;
             }
-            Event::RetryScheduled { .. } => self.retries += 1,
-            // The last fragment's answer is the item, not a range list: all bytes are in.
-            Event::Completed(_) => self.confirmed = self.total,
-            Event::SessionCreated { number, .. } => self.session = *number,
-            Event::NameConflict => self.name_conflict = true,
-            Event::SessionLost {
+            Milestone::Retry => self.retries += 1,
+            // The last answer names the stored file, not a range: all bytes are in.
+            Milestone::Completed(_) => self.confirmed = self.total,
+            Milestone::SessionCreated { number } => self.session = number,
+            Milestone::AwaitsCaller => self.name_conflict = true,
+            Milestone::SessionLost {
                 starting_over: true,
-                ..
             } => {
                 self.confirmed = 0;
                 self.sent_at_confirmation = bytes_sent;
             }
             _ => {}
         }
-        self.show(describe(event), notable(event));
-    }
-
-    /// Takes in one event of a WOPI upload (its counts are in bytes of the framed stream).
-    pub(crate) fn on_wopi_event(&mut self, event: &WopiEvent, bytes_sent: u64) {
-        match event {
-            WopiEvent::Acknowledged { confirmed, .. } => {
-                self.confirmed = *confirmed;
-                self.sent_at_confirmation = bytes_sent;
-            }
-            WopiEvent::Resynchronised { offset, .. } => {
-                self.resyncs += 1;
-                self.confirmed = *offset;
-                self.sent_at_confirmation = bytes_sent;
-            }
-            WopiEvent::RetryScheduled { .. } => self.retries += 1,
-            WopiEvent::Completed(_) => self.confirmed = self.total,
-            WopiEvent::SessionCreated { number } => self.session = *number,
-            WopiEvent::SessionLost {
-                starting_over: true,
-                ..
-            } => {
-                self.confirmed = 0;
-                self.sent_at_confirmation = bytes_sent;
-            }
-            _ => {}
-        }
-        let notable = !matches!(
-            event,
-            WopiEvent::Acknowledged { .. } | WopiEvent::Completed(_)
-        );
-        self.show(describe_wopi(event), notable);
+        // Progress is the bar's; a failure is the command's last line, and saying it twice
+        // helps no one.
+        let (line, notable) = match milestone {
+            Milestone::Acknowledged { .. } => (false, false),
+            Milestone::Failed(_) => (false, true),
+            Milestone::Completed(_) => (true, false),
+            _ => (true, true),
+        };
+        self.show(line.then(|| event.to_string()), notable);
     }
 
     /// Moves the display after an event: the bar, and a line for `note` if there is one.
@@ -216,42 +193,11 @@ impl Progress {
 /// What Ctrl-C does to a task; it returns what it does, for the line it prints.
 pub(crate) type OnInterrupt<'a, M> = &'a dyn Fn(&UploadTask<M>) -> &'static str;
 
-/// A machine whose events the display knows how to show.
-pub(crate) trait Shown: TaskMachine + Sized {
-    /// What cancelling does, for the line Ctrl-C prints.
-    const CANCELLING: &'static str;
-
-    /// Shows `event`, acting on `task` where the event asks for it.
-    fn show(task: &UploadTask<Self>, progress: &mut Progress, event: &Self::Event);
-}
-
-impl Shown for Upload {
-    const CANCELLING: &'static str = "deleting the upload session";
-
-    fn show(task: &UploadTask<Upload>, progress: &mut Progress, event: &Event) {
-        if let Event::NameConflict = event {
-            // The caller chose (or left) `fail`: the bytes are not committed under another
-            // name behind their back. The session goes.
-            task.cancel();
-        }
-        progress.on_event(event, task.bytes_sent());
-    }
-}
-
-impl Shown for WopiUpload {
-    // WOPI has no way to delete a session: the host drops it when it expires.
-    const CANCELLING: &'static str = "cancelling; the host lets the session expire";
-
-    fn show(task: &UploadTask<WopiUpload>, progress: &mut Progress, event: &WopiEvent) {
-        progress.on_wopi_event(event, task.bytes_sent());
-    }
-}
-
 /// Feeds `task`'s events to `progress` until the stream ends, moving the bar with the bytes on
 /// their way. A name conflict cancels the upload (see [`Progress::met_name_conflict`]). With
 /// `on_interrupt`, Ctrl-C calls it once (to stop or cancel the task; it says what it does)
 /// instead of ending the process, and a second Ctrl-C exits at once.
-pub(crate) async fn follow<M: Shown>(
+pub(crate) async fn follow<M: TaskMachine>(
     task: &mut UploadTask<M>,
     progress: &mut Progress,
     on_interrupt: Option<OnInterrupt<'_, M>>,
@@ -262,7 +208,14 @@ pub(crate) async fn follow<M: Shown>(
     loop {
         tokio::select! {
             event = task.next() => match event {
-                Some(event) => M::show(task, progress, &event),
+                Some(event) => {
+                    if let Milestone::AwaitsCaller = M::milestone(&event) {
+                        // The caller chose (or left) `fail` for a name conflict: the bytes are
+                        // not committed under another name behind their back. The session goes.
+                        task.cancel();
+                    }
+                    progress.on_event::<M>(&event, task.bytes_sent());
+                }
                 None => return,
             },
             _ = ticks.tick() => progress.tick(task.bytes_sent()),
@@ -332,31 +285,15 @@ pub(crate) fn plural(n: u32, one: &'static str, many: &'static str) -> &'static 
     if n == 1 { one } else { many }
 }
 
-/// Whether an event deserves a line of its own above the bar (progress does not).
-fn notable(event: &Event) -> bool {
-    !matches!(event, Event::Acknowledged { .. } | Event::Completed(_))
-}
-
-/// A line saying what an event means, for the events worth a line (not progress: the bar
-/// shows it; not a failure: it is the command's last line, and saying it twice helps no one).
-pub(crate) fn describe(event: &Event) -> Option<String> {
-    (!matches!(event, Event::Acknowledged { .. } | Event::Failed(_))).then(|| event.to_string())
-}
-
-/// A line saying what a WOPI event means, for the events worth a line.
-pub(crate) fn describe_wopi(event: &WopiEvent) -> Option<String> {
-    (!matches!(event, WopiEvent::Acknowledged { .. } | WopiEvent::Failed(_)))
-        .then(|| event.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use resumable_core::graph::SessionLossCause;
+    use resumable_core::graph::{Event, SessionLossCause, Upload};
     use resumable_core::http::TransportError;
     use resumable_core::session::Failure;
     use resumable_core::time::Instant;
     use resumable_core::wopi::WopiSessionLoss;
+    use resumable_core::wopi::{WopiEvent, WopiUpload};
 
     #[test]
     fn events_read_as_sentences() {
@@ -365,17 +302,14 @@ mod tests {
             at: Instant::from_millis(1500),
             delay: Duration::from_millis(1500),
         };
-        assert_eq!(
-            describe(&retry).unwrap(),
-            "could not connect; retrying in 1.5 s"
-        );
+        assert_eq!(retry.to_string(), "could not connect; retrying in 1.5 s");
         let throttled = Event::RetryScheduled {
             reason: Failure::Status(429),
             at: Instant::from_millis(2000),
             delay: Duration::from_secs(2),
         };
         assert_eq!(
-            describe(&throttled).unwrap(),
+            throttled.to_string(),
             "HTTP 429 (throttled); retrying in 2.0 s"
         );
         let lost = Event::SessionLost {
@@ -383,7 +317,7 @@ mod tests {
             starting_over: true,
         };
         assert_eq!(
-            describe(&lost).unwrap(),
+            lost.to_string(),
             "the upload session expired; starting over in a new session"
         );
     }
@@ -391,14 +325,14 @@ mod tests {
     #[test]
     fn counters_follow_the_events() {
         let mut progress = Progress::with_display(Display::Quiet, 100);
-        progress.on_event(
+        progress.on_event::<Upload>(
             &Event::SessionCreated {
                 number: 2,
                 expires: None,
             },
             0,
         );
-        progress.on_event(
+        progress.on_event::<Upload>(
             &Event::Resynchronised {
                 offset: 40,
                 confirmed: 40,
@@ -418,7 +352,7 @@ mod tests {
             maybe_own_commit: false,
         };
         assert_eq!(
-            describe_wopi(&conflict).unwrap(),
+            conflict.to_string(),
             "the host is at sequence number 4, not 1 (412)"
         );
         let lost = WopiEvent::SessionLost {
@@ -426,11 +360,11 @@ mod tests {
             starting_over: true,
         };
         assert_eq!(
-            describe_wopi(&lost).unwrap(),
+            lost.to_string(),
             "the host no longer knows the upload session (410); starting over in a new session"
         );
         let mut progress = Progress::with_display(Display::Quiet, 1_032);
-        progress.on_wopi_event(
+        progress.on_event::<WopiUpload>(
             &WopiEvent::Acknowledged {
                 offset: 0,
                 len: 500,
@@ -439,8 +373,8 @@ mod tests {
             },
             468,
         );
-        progress.on_wopi_event(&WopiEvent::SessionCreated { number: 2 }, 468);
-        progress.on_wopi_event(&lost, 468);
+        progress.on_event::<WopiUpload>(&WopiEvent::SessionCreated { number: 2 }, 468);
+        progress.on_event::<WopiUpload>(&lost, 468);
         assert_eq!(progress.confirmed, 0);
         assert_eq!(progress.counters(), "0 retries · 0 resyncs · session 2");
     }

@@ -109,6 +109,7 @@ impl Driven for Upload {
 }
 
 impl Transfer for Upload {
+    const CANCEL_DELETES_SESSION: bool = true;
     type Completion = Completion;
     type Error = UploadError;
 
@@ -142,9 +143,18 @@ impl Transfer for Upload {
 
     fn milestone(event: &Event) -> Milestone<Completion, UploadError> {
         match event {
+            Event::SessionCreated { number, .. } => Milestone::SessionCreated { number: *number },
+            Event::Acknowledged { confirmed, .. } => Milestone::Acknowledged {
+                confirmed: *confirmed,
+            },
             Event::RetryScheduled { .. } => Milestone::Retry,
-            Event::Resynchronised { .. } => Milestone::Resync,
-            Event::SessionLost { .. } => Milestone::SessionLost,
+            Event::Resynchronised { confirmed, .. } => Milestone::Resync {
+                confirmed: *confirmed,
+            },
+            Event::SessionLost { starting_over, .. } => Milestone::SessionLost {
+                starting_over: *starting_over,
+            },
+            Event::NameConflict => Milestone::AwaitsCaller,
             Event::Completed(done) => Milestone::Completed(done.clone()),
             Event::Failed(error) => Milestone::Failed(error.clone()),
             Event::Cancelled => Milestone::Cancelled,

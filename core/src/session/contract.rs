@@ -4,6 +4,7 @@
 //! WOPI and workbook machines answer every question it has.
 
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::digest::{HashKinds, SourceHashes};
 use crate::http::{Request, RequestId};
@@ -56,12 +57,31 @@ pub trait Driven: StateMachine {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Milestone<C, E> {
+    /// A session exists: the upload's `number`th (more than one: it was replaced).
+    SessionCreated {
+        /// Sessions so far, this one included.
+        number: u32,
+    },
+    /// The server confirmed bytes: `confirmed` of [`Transfer::progress_total`].
+    Acknowledged {
+        /// Bytes the server holds now.
+        confirmed: u64,
+    },
     /// A retry was scheduled.
     Retry,
     /// The machine learnt where the server is and went on from there.
-    Resync,
+    Resync {
+        /// Bytes the server holds, in [`Transfer::progress_total`]'s units.
+        confirmed: u64,
+    },
     /// A session was lost.
-    SessionLost,
+    SessionLost {
+        /// Whether the upload starts over in a new session (progress goes back to 0).
+        starting_over: bool,
+    },
+    /// The machine waits for the caller to decide (a name conflict): until then nothing is
+    /// sent.
+    AwaitsCaller,
     /// The server stored the file (and it was checked).
     Completed(C),
     /// The machine gave up.
@@ -75,7 +95,11 @@ pub enum Milestone<C, E> {
 /// An upload machine, as a transport runs it: progress, checkpoints, and what each event
 /// means. Implemented by the Graph [`Upload`](crate::graph::Upload) and the
 /// [`WopiUpload`](crate::wopi::WopiUpload).
-pub trait Transfer: Driven {
+pub trait Transfer: Driven<Event: fmt::Display> {
+    /// Whether cancelling deletes the session (Graph); otherwise the server lets it expire
+    /// (WOPI has no way to delete one).
+    const CANCEL_DELETES_SESSION: bool;
+
     /// What the service says of the stored file.
     type Completion: Clone;
     /// Why the upload failed.

@@ -118,6 +118,7 @@ impl Driven for WopiUpload {
 }
 
 impl Transfer for WopiUpload {
+    const CANCEL_DELETES_SESSION: bool = false;
     type Completion = WopiCompletion;
     type Error = WopiError;
 
@@ -157,9 +158,15 @@ impl Transfer for WopiUpload {
 
     fn milestone(event: &WopiEvent) -> Milestone<WopiCompletion, WopiError> {
         match event {
+            WopiEvent::SessionCreated { number } => Milestone::SessionCreated { number: *number },
+            WopiEvent::Acknowledged { confirmed, .. } => Milestone::Acknowledged {
+                confirmed: *confirmed,
+            },
             WopiEvent::RetryScheduled { .. } => Milestone::Retry,
-            WopiEvent::Resynchronised { .. } => Milestone::Resync,
-            WopiEvent::SessionLost { .. } => Milestone::SessionLost,
+            WopiEvent::Resynchronised { offset, .. } => Milestone::Resync { confirmed: *offset },
+            WopiEvent::SessionLost { starting_over, .. } => Milestone::SessionLost {
+                starting_over: *starting_over,
+            },
             WopiEvent::Completed(done) => Milestone::Completed(done.clone()),
             WopiEvent::Failed(error) => Milestone::Failed(error.clone()),
             WopiEvent::Cancelled => Milestone::Cancelled,
