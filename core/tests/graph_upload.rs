@@ -1,11 +1,14 @@
 //! The upload engine against a strict simulated Graph service, on virtual time.
 //!
-//! `server.rs` is the service (SPEC section 1), `harness.rs` the transport stand-in and fault
-//! injection; the other modules are the tests: one per SPEC section 5 lesson, the sizes and
-//! scenarios the engine must handle, the end of an upload (crashes near it, commits, waits for
-//! the caller), misbehaving servers, and property tests over seeds and sizes.
+//! `server.rs` is the service (SPEC section 1), `harness.rs` plugs it into the shared simulator
+//! (`sim/`) with the faults and checks of a Graph transport; the other modules are the tests:
+//! one per SPEC section 5 lesson, the sizes and scenarios the engine must handle, the end of an
+//! upload (crashes near it, commits, waits for the caller), misbehaving servers, and property
+//! tests over seeds and sizes.
 #![cfg(feature = "alloc")]
 #![allow(clippy::print_stdout, clippy::print_stderr, unreachable_pub)]
+
+mod sim;
 
 mod graph_upload {
     mod finishing;

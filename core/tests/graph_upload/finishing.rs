@@ -29,11 +29,11 @@ fn fresh(service: Service, total: u64, seed: u64, deferred: bool) -> Upload {
 /// cannot read the item (print, mail), `CompletionUnconfirmed` when the crash did finish it.
 fn resume_after_a_crash_at_every_step(service: Service, total: u64, seed: u64, deferred: bool) {
     let mut reference = Sim::new(service, total, seed);
-    reference.keep_checkpoints = true;
-    reference.commit_when_pending = deferred;
+    reference.client.keep_checkpoints = true;
+    reference.client.commit_when_pending = deferred;
     let mut up = fresh(service, total, seed, deferred);
     completes(&mut reference, &mut up);
-    let checkpoints = reference.checkpoints.clone();
+    let checkpoints = reference.client.checkpoints.clone();
     assert!(checkpoints.len() > 8);
     for step in 0..checkpoints.len() {
         for stale in [0, 1] {
@@ -42,7 +42,7 @@ fn resume_after_a_crash_at_every_step(service: Service, total: u64, seed: u64, d
             };
             // Replay the same run up to this step, send its requests, and let the process die.
             let mut sim = Sim::new(service, total, seed);
-            sim.commit_when_pending = deferred;
+            sim.client.commit_when_pending = deferred;
             let mut up = fresh(service, total, seed, deferred);
             for _ in 0..step {
                 assert!(sim.step(&mut up).is_none(), "step {step}");

@@ -317,7 +317,7 @@ fn lesson_12_timeouts_scale_with_fragment_size_and_throughput() {
     let bodiless_limit = probe.timeout_for(&create);
 
     let mut sim = Sim::new(Service::Drive, total, 12);
-    sim.rate = 20_000_000;
+    sim.link.rate = Some(20_000_000);
     let mut up = Upload::create(create_url(Service::Drive), config, Instant::ZERO).unwrap();
     completes(&mut sim, &mut up);
     let sizes: Vec<u64> = fragment_ranges(&sim).iter().map(ByteRange::len).collect();

@@ -76,7 +76,7 @@ fn judge(service: Service, sim: &Sim, outcome: Outcome) -> Result<(), TestCaseEr
             // request that could have finished it stayed in doubt to the end.
             if matches!(error, UploadError::CompletionUnconfirmed { .. }) {
                 prop_assert!(
-                    sim.completion_unseen || sim.doubt_open,
+                    sim.client.completion_unseen || sim.client.doubt_open,
                     "nothing could have completed the upload unseen"
                 );
             }
