@@ -31,7 +31,7 @@ fn killed_after(sim: &mut Sim, at_least: u64) -> Vec<u8> {
         up.confirmed() >= at_least
     });
     // The next update goes out, then the process dies before its answer.
-    sim.pump(&mut upload);
+    sim.send(&mut upload);
     sim.abandon_in_flight();
     saved
 }
@@ -55,7 +55,7 @@ fn resume_after_a_kill_probes_and_continues_at_the_hosts_offset() {
     let first = &sim.requests[requests_before];
     assert_eq!(first.header("X-WOPI-ContentRangeOffset"), Some("2000"));
     assert_eq!(first.body.len(), 1);
-    assert_eq!(sim.host.stale_updates.len(), 1);
+    assert_eq!(sim.server.stale_updates.len(), 1);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -72,7 +72,7 @@ fn resume_after_the_session_expired_starts_a_new_one() {
         matches!(&outcome, Outcome::Completed(done) if done.sessions == 2),
         "{outcome:?}"
     );
-    assert_eq!(sim.host.sessions_created, 2);
+    assert_eq!(sim.server.sessions_created, 2);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -137,7 +137,8 @@ fn a_changed_source_is_refused_and_restarts_with_new_chunk_ids() {
         }))
     );
     sim.source = changed;
-    sim.expected
+    sim.client
+        .expected
         .insert("MainContent".into(), sim.source.clone());
     let restarted = checkpoint.restart(streams(&sim.source, &[]));
     assert_eq!(restarted.stage(), &WopiStage::NotStarted);

@@ -18,7 +18,7 @@ fn upload_with(sim: &mut Sim, edit: impl FnOnce(&mut WopiConfig)) -> Outcome {
 #[test]
 fn the_completion_carries_the_hosts_new_sequence_number_and_version() {
     let mut sim = Sim::new(2_000, &[], 1);
-    sim.host.sequence = 4;
+    sim.server.sequence = 4;
     let outcome = upload_with(&mut sim, |c| c.sequence_number = 4);
     let Outcome::Completed(done) = outcome else {
         panic!("{outcome:?}")
@@ -33,7 +33,7 @@ fn the_completion_carries_the_hosts_new_sequence_number_and_version() {
 #[test]
 fn a_412_fails_by_default_with_both_numbers_and_stores_nothing() {
     let mut sim = Sim::new(2_000, &[], 1);
-    sim.host.sequence = 9;
+    sim.server.sequence = 9;
     let outcome = upload_with(&mut sim, |c| c.sequence_number = 3);
     assert_eq!(
         outcome,
@@ -44,13 +44,13 @@ fn a_412_fails_by_default_with_both_numbers_and_stores_nothing() {
             host_reason: Some("the file changed".into()),
         })
     );
-    assert!(sim.host.streams.is_empty());
+    assert!(sim.server.streams.is_empty());
 }
 
 #[test]
 fn a_412_adopted_commits_again_with_the_hosts_number_in_the_same_session() {
     let mut sim = Sim::new(2_000, &[], 1);
-    sim.host.sequence = 9;
+    sim.server.sequence = 9;
     let outcome = upload_with(&mut sim, |c| {
         c.sequence_number = 3;
         c.on_sequence_conflict = SequenceConflictPolicy::Adopt { max: 1 };
@@ -62,7 +62,7 @@ fn a_412_adopted_commits_again_with_the_hosts_number_in_the_same_session() {
         retrying: true,
         maybe_own_commit: false
     }));
-    assert_eq!(sim.host.sessions_created, 1);
+    assert_eq!(sim.server.sessions_created, 1);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -70,7 +70,7 @@ fn a_412_adopted_commits_again_with_the_hosts_number_in_the_same_session() {
 #[test]
 fn a_412_asked_waits_for_the_caller_and_commits_with_the_number_given() {
     let mut sim = Sim::new(2_000, &[], 1);
-    sim.host.sequence = 9;
+    sim.server.sequence = 9;
     let mut config = config(streams(&sim.source, &[]), 500, 1);
     config.sequence_number = 3;
     config.on_sequence_conflict = SequenceConflictPolicy::Ask;
@@ -102,7 +102,7 @@ fn a_lost_commit_answer_ends_with_the_file_stored_once_more_and_says_why() {
         retrying: true,
         maybe_own_commit: true
     }));
-    assert_eq!(sim.host.commits, 2);
+    assert_eq!(sim.server.commits, 2);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -110,7 +110,7 @@ fn a_lost_commit_answer_ends_with_the_file_stored_once_more_and_says_why() {
 #[test]
 fn a_409_lock_mismatch_is_fatal_with_the_hosts_lock_and_mechanism() {
     let mut sim = Sim::new(2_000, &[], 1);
-    sim.host.lock = Some("their-lock".into());
+    sim.server.lock = Some("their-lock".into());
     let outcome = upload_with(&mut sim, |c| c.lock = Some(Secret::new("our-lock")));
     let Outcome::Failed(WopiError::LockMismatch {
         lock,
@@ -126,13 +126,13 @@ fn a_409_lock_mismatch_is_fatal_with_the_hosts_lock_and_mechanism() {
     );
     assert_eq!(mechanism.as_deref(), Some("WOPI-Lock"));
     assert_eq!(host_reason.as_deref(), Some("lock mismatch"));
-    assert!(sim.host.streams.is_empty());
+    assert!(sim.server.streams.is_empty());
 }
 
 #[test]
 fn the_matching_lock_commits() {
     let mut sim = Sim::new(2_000, &[], 1);
-    sim.host.lock = Some("the-lock".into());
+    sim.server.lock = Some("the-lock".into());
     let outcome = upload_with(&mut sim, |c| c.lock = Some(Secret::new("the-lock")));
     assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
     sim.assert_stored_source();
@@ -141,7 +141,7 @@ fn the_matching_lock_commits() {
 #[test]
 fn a_413_is_fatal_with_the_hosts_reason() {
     let mut sim = Sim::new(2_000, &[], 1);
-    sim.host.max_file_len = Some(1_000);
+    sim.server.max_file_len = Some(1_000);
     let outcome = upload_with(&mut sim, |_| {});
     assert_eq!(
         outcome,
@@ -156,7 +156,7 @@ fn a_413_is_fatal_with_the_hosts_reason() {
 #[test]
 fn a_501_to_create_falls_back_to_one_put_chunked_file_with_the_chunks_inline() {
     let mut sim = Sim::new(5_000, &[3_000], 1);
-    sim.host.supports_sessions = false;
+    sim.server.supports_sessions = false;
     let mut upload = sim.upload(&[3_000], 500, 1);
     let outcome = sim.run(&mut upload);
     assert!(
@@ -185,10 +185,10 @@ fn a_chunk_repeated_across_streams_is_uploaded_once() {
     let mut sim = Sim::new(2_000, &[1_000], 3);
     let half = sim.source[..1_000].to_vec();
     sim.source[1_000..].copy_from_slice(&half);
-    sim.expected.insert("Alt1".into(), half);
+    sim.client.expected.insert("Alt1".into(), half);
     let outcome = upload_with_cuts(&mut sim, &[1_000]);
     assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
-    assert_eq!(sim.host.accepted_bytes, 1_000 + 32);
+    assert_eq!(sim.server.accepted_bytes, 1_000 + 32);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -207,17 +207,18 @@ fn chunks_the_host_holds_are_neither_uploaded_nor_sent_inline() {
     };
     // The second version changes only the alternate stream.
     sim.source[3_000] ^= 0xff;
-    sim.expected
+    sim.client
+        .expected
         .insert("Alt1".into(), sim.source[2_000..].to_vec());
-    let accepted_before = sim.host.accepted_bytes;
+    let accepted_before = sim.server.accepted_bytes;
     let mut config = config(streams(&sim.source, &[2_000]), 500, 4);
     config.sequence_number = done.sequence_number.unwrap();
     config.host_chunks = vec![ChunkId::of(&sim.source[..2_000])];
     let mut upload = sim.upload_with(config);
     let second = sim.run(&mut upload);
     assert!(matches!(second, Outcome::Completed(_)), "{second:?}");
-    assert_eq!(sim.host.accepted_bytes - accepted_before, 2_000 + 32);
-    assert_eq!(sim.host.commits, 2);
+    assert_eq!(sim.server.accepted_bytes - accepted_before, 2_000 + 32);
+    assert_eq!(sim.server.commits, 2);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }

@@ -20,7 +20,7 @@ fn a_410_starts_the_stream_again_in_a_new_session_and_stores_the_file() {
         cause: WopiSessionLoss::Gone,
         starting_over: true
     }));
-    assert_eq!(sim.host.sessions_created, 2);
+    assert_eq!(sim.server.sessions_created, 2);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -45,7 +45,7 @@ fn sessions_lost_beyond_the_budget_end_the_upload() {
             host_reason: Some("the upload session is unknown or has expired".into())
         })
     );
-    assert_eq!(sim.host.sessions_created, 3);
+    assert_eq!(sim.server.sessions_created, 3);
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn a_pause_of_hours_is_kept_alive_and_the_upload_finishes_in_one_session() {
     // One keep-alive every 25 minutes (30 less the 5-minute margin) over three hours.
     assert_eq!(kept, 7);
     assert!(
-        sim.host.live_session(sim.now).is_some(),
+        sim.server.live_session(sim.now).is_some(),
         "the session is alive"
     );
     upload.unpause(sim.now).unwrap();
@@ -74,7 +74,7 @@ fn a_pause_of_hours_is_kept_alive_and_the_upload_finishes_in_one_session() {
         matches!(&outcome, Outcome::Completed(done) if done.sessions == 1),
         "{outcome:?}"
     );
-    assert_eq!(sim.host.sessions_created, 1);
+    assert_eq!(sim.server.sessions_created, 1);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -110,7 +110,7 @@ fn a_pause_left_to_lapse_warns_first_then_a_new_session_follows_the_unpause() {
         .expect("lost");
     assert!(warning < lost);
     assert_eq!(
-        sim.host.live_session(sim.now),
+        sim.server.live_session(sim.now),
         None,
         "the host dropped it too"
     );
@@ -128,7 +128,7 @@ fn a_pause_left_to_lapse_warns_first_then_a_new_session_follows_the_unpause() {
 fn on_a_scaled_clock_a_retry_wait_past_the_expiry_never_sends_into_a_dead_session() {
     // Sessions live 20 s; the host asks to wait 30 s before the third range.
     let mut sim = Sim::new(3_000, &[], 6).with_script(vec![(3, Fault::Status(503, Some("30")))]);
-    sim.host.lifetime = Duration::from_secs(20);
+    sim.server.lifetime = Duration::from_secs(20);
     let mut config = config(streams(&sim.source, &[]), 400, 6);
     config.session_lifetime = Duration::from_secs(20);
     let mut upload = sim.upload_with(config);
@@ -158,7 +158,7 @@ fn the_engine_knows_the_deadline_the_host_enforces() {
     sim.run_until(&mut upload, |_, up| up.confirmed() >= 800);
     let expires = upload.expires_at().unwrap();
     // Counted from when the last update was sent, so never after the host's own deadline.
-    let (_, host_expires) = sim.host.live_session(sim.now).unwrap();
+    let (_, host_expires) = sim.server.live_session(sim.now).unwrap();
     assert!(expires <= host_expires, "{expires:?} > {host_expires:?}");
     assert!(host_expires.saturating_duration_since(expires) < Duration::from_secs(1));
     assert!(expires > Instant::ZERO + Duration::from_secs(29 * 60));

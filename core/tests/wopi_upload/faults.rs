@@ -47,7 +47,7 @@ fn sizes_around_the_range_size_store_byte_identical_files_in_contiguous_ranges()
             (len + 32).div_ceil(RANGE),
             "len {len}"
         );
-        assert!(sim.host.stale_updates.is_empty());
+        assert!(sim.server.stale_updates.is_empty());
     }
 }
 
@@ -56,7 +56,7 @@ fn a_lost_answer_after_storing_is_settled_by_one_byte_and_nothing_else_is_sent_t
     // Request 0 creates the session; request 2 is the second range.
     let sim = run_scripted(2_000, vec![(2, Fault::LostAnswer)]);
     assert_eq!(
-        sim.host.stale_updates,
+        sim.server.stale_updates,
         vec![StaleUpdate {
             offset: 400,
             len: 1,
@@ -73,7 +73,7 @@ fn a_lost_answer_after_storing_is_settled_by_one_byte_and_nothing_else_is_sent_t
 fn a_partial_store_whose_answer_was_lost_continues_from_the_hosts_offset() {
     let sim = run_scripted(2_000, vec![(2, Fault::PartialThenLost(150))]);
     assert_eq!(
-        sim.host.stale_updates,
+        sim.server.stale_updates,
         vec![StaleUpdate {
             offset: 400,
             len: 1,
@@ -87,7 +87,7 @@ fn a_partial_store_whose_answer_was_lost_continues_from_the_hosts_offset() {
 #[test]
 fn a_partial_store_answered_with_its_offset_needs_no_probe() {
     let sim = run_scripted(2_000, vec![(2, Fault::PartialStore(100))]);
-    assert!(sim.host.stale_updates.is_empty());
+    assert!(sim.server.stale_updates.is_empty());
     let offsets: Vec<Option<u64>> = sim.updates().iter().map(|u| u.offset).collect();
     assert_eq!(offsets[..3], [Some(0), Some(400), Some(500)]);
 }
@@ -96,7 +96,7 @@ fn a_partial_store_answered_with_its_offset_needs_no_probe() {
 fn a_lost_answer_of_an_update_the_host_never_stored_goes_on_after_the_probe() {
     // The connection broke before a byte was kept: the probe is stored and the rest follows.
     let sim = run_scripted(2_000, vec![(2, Fault::PartialThenLost(0))]);
-    assert!(sim.host.stale_updates.is_empty());
+    assert!(sim.server.stale_updates.is_empty());
     let updates = sim.updates();
     assert_eq!((updates[2].offset, updates[2].len), (Some(400), 1));
     assert_eq!(updates[3].offset, Some(401));
@@ -112,15 +112,15 @@ fn a_refused_connection_resends_the_same_range_without_a_probe() {
 #[test]
 fn a_5xx_after_storing_and_a_5xx_before_storing_both_end_in_the_same_file() {
     let stored_then = run_scripted(2_000, vec![(2, Fault::StoredThen(500))]);
-    assert_eq!(stored_then.host.stale_updates.len(), 1);
+    assert_eq!(stored_then.server.stale_updates.len(), 1);
     let refused = run_scripted(2_000, vec![(2, Fault::Status(503, Some("5")))]);
-    assert!(refused.host.stale_updates.is_empty());
+    assert!(refused.server.stale_updates.is_empty());
 }
 
 #[test]
 fn a_400_without_the_hosts_offset_after_a_lost_answer_starts_a_new_session() {
     let mut sim = Sim::new(2_000, &[], 1).with_script(vec![(2, Fault::LostAnswer)]);
-    sim.host.offset_on_refusal = false;
+    sim.server.offset_on_refusal = false;
     let mut upload = sim.upload(&[], RANGE, 1);
     let outcome = sim.run(&mut upload);
     assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
@@ -128,7 +128,7 @@ fn a_400_without_the_hosts_offset_after_a_lost_answer_starts_a_new_session() {
         cause: WopiSessionLoss::PositionUnknown,
         starting_over: true
     }));
-    assert_eq!(sim.host.sessions_created, 2);
+    assert_eq!(sim.server.sessions_created, 2);
     sim.assert_clean(1);
     sim.assert_stored_source();
 }
@@ -159,7 +159,7 @@ fn a_400_on_an_ordinary_update_is_fatal_and_stores_nothing() {
         matches!(&outcome, Outcome::Failed(e) if e.to_string().contains("HTTP 400")),
         "{outcome:?}"
     );
-    assert!(sim.host.streams.is_empty());
+    assert!(sim.server.streams.is_empty());
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn heavy_random_faults_still_store_the_file_and_resend_only_probes() {
 #[test]
 fn no_secret_reaches_a_printed_request_event_error_or_checkpoint() {
     let mut sim = Sim::new(5_000, &[], 3).with_faults(random_faults(40));
-    sim.keep_checkpoints = true;
+    sim.client.keep_checkpoints = true;
     let mut upload = sim.upload(&[], RANGE, 3);
     sim.run(&mut upload);
     let mut printed = String::new();
@@ -197,7 +197,7 @@ fn no_secret_reaches_a_printed_request_event_error_or_checkpoint() {
             printed += &error.to_string();
         }
     }
-    for checkpoint in &sim.checkpoints {
+    for checkpoint in &sim.client.checkpoints {
         printed += &format!("{checkpoint:?}");
     }
     printed += &format!("{upload:?}");

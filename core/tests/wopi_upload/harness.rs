@@ -1,5 +1,6 @@
-//! The deterministic simulation: a transport stand-in that drives a [`WopiUpload`] against the
-//! strict [`WopiHost`] on virtual time, with faults chosen by a script or a seed.
+//! The WOPI side of the deterministic simulation (`crate::sim`): a [`WopiUpload`] against the
+//! strict [`WopiHost`], with the faults a WOPI transport meets and a record of how each request
+//! arrived.
 //!
 //! The source is seeded pseudo-random bytes, hashed with SpookyHash per stream as a transport
 //! would; request bodies are read from it segment by segment. Time jumps straight to the next
@@ -9,21 +10,21 @@
 use std::collections::BTreeMap;
 
 use resumable_core::chunk::FragmentSizing;
-use resumable_core::http::{Body, Request, RequestKind, Response, Segment, TransportError};
-use resumable_core::retry::{JitterRng, RetryPolicy};
-use resumable_core::session::StateMachine;
-use resumable_core::time::{Duration, Instant};
+use resumable_core::http::{Body, Request, RequestKind, Response, TransportError};
+use resumable_core::retry::RetryPolicy;
 use resumable_core::wopi::ChunkId;
 use resumable_core::wopi::{
-    SequenceConflictPolicy, WopiCheckpoint, WopiCompletion, WopiConfig, WopiError, WopiEvent,
-    WopiStream, WopiUpload,
+    SequenceConflictPolicy, WopiCheckpoint, WopiCompletion, WopiConfig, WopiError, WopiStream,
+    WopiUpload,
 };
 
 use super::host::{FILE_URL, WopiHost};
+use crate::sim::{self, Client, Exchange, Link, Reply, Server, seeded_bytes};
 
 /// What goes wrong with one request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Fault {
+    #[default]
     None,
     /// The connection could not be made: nothing reached the host.
     Connect,
@@ -46,22 +47,13 @@ pub enum Fault {
 
 /// A fault chooser: sees each request, its sequence number, the time it is sent and the seeded
 /// generator.
-pub type FaultPlan = Box<dyn FnMut(&Request, usize, Instant, &mut JitterRng) -> Fault>;
+pub type FaultPlan = sim::FaultPlan<Fault>;
 
 /// How a run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Completed(WopiCompletion),
-    Failed(WopiError),
-    Cancelled,
-}
+pub type Outcome = sim::Outcome<WopiCompletion, WopiError>;
 
-struct Pending {
-    due: Instant,
-    request: Request,
-    body: Vec<u8>,
-    fault: Fault,
-}
+/// The simulation.
+pub type Sim = sim::Sim<WopiUpload, WopiHost>;
 
 /// One request as the host saw it: its kind, offset and length (for updates), and the host's
 /// offset when it arrived.
@@ -73,16 +65,17 @@ pub struct Seen {
     pub host_offset: Option<u64>,
 }
 
-/// Seeded pseudo-random bytes.
-pub fn seeded_bytes(len: u64, seed: u64) -> Vec<u8> {
-    let mut rng = JitterRng::new(seed ^ 0x5EED);
-    let mut bytes = Vec::with_capacity(len as usize);
-    while (bytes.len() as u64) < len {
-        let word = rng.next_u64().to_le_bytes();
-        let take = (len as usize - bytes.len()).min(8);
-        bytes.extend_from_slice(&word[..take]);
-    }
-    bytes
+/// The caller and the transport around a WOPI upload.
+#[derive(Debug, Default)]
+pub struct WopiClient {
+    /// The streams as the source holds them, by name.
+    pub expected: BTreeMap<String, Vec<u8>>,
+    /// Every request as the host saw it, in arrival order (faults that keep it from the host
+    /// leave it out).
+    pub seen: Vec<Seen>,
+    /// A checkpoint taken after every step, when asked for.
+    pub checkpoints: Vec<WopiCheckpoint>,
+    pub keep_checkpoints: bool,
 }
 
 /// `FullFile` streams over `source`, cut at `cuts` (the first is `MainContent`, the others
@@ -127,31 +120,6 @@ pub fn config(streams: Vec<WopiStream>, range: u64, seed: u64) -> WopiConfig {
     config
 }
 
-/// The simulation.
-pub struct Sim {
-    pub host: WopiHost,
-    pub source: Vec<u8>,
-    /// The streams as the source holds them, by name.
-    pub expected: BTreeMap<String, Vec<u8>>,
-    pub now: Instant,
-    /// Every request the machine handed out, in order.
-    pub requests: Vec<Request>,
-    /// Every request as the host saw it, in arrival order (faults that keep it from the host
-    /// leave it out).
-    pub seen: Vec<Seen>,
-    /// Every event, in order.
-    pub events: Vec<WopiEvent>,
-    /// A checkpoint taken after every step, when asked for.
-    pub checkpoints: Vec<WopiCheckpoint>,
-    pub keep_checkpoints: bool,
-    /// Bytes per second of the simulated link.
-    pub rate: u64,
-    pending: Vec<Pending>,
-    rng: JitterRng,
-    plan: FaultPlan,
-    steps: usize,
-}
-
 impl Sim {
     /// A simulation of a `len`-byte source cut into streams at `cuts`.
     pub fn new(len: u64, cuts: &[u64], seed: u64) -> Sim {
@@ -164,22 +132,10 @@ impl Sim {
                 (stream.stream_id.clone(), source[range].to_vec())
             })
             .collect();
-        Sim {
-            host: WopiHost::new(),
-            source,
-            expected,
-            now: Instant::ZERO,
-            requests: Vec::new(),
-            seen: Vec::new(),
-            events: Vec::new(),
-            checkpoints: Vec::new(),
-            keep_checkpoints: false,
-            rate: 10_000_000,
-            pending: Vec::new(),
-            rng: JitterRng::new(seed),
-            plan: no_faults(),
-            steps: 0,
-        }
+        let mut sim = Sim::with_server(WopiHost::new(), source, Link::UPLOAD, seed);
+        sim.client.expected = expected;
+        sim.step_limit = 100_000;
+        sim
     }
 
     /// The upload of this simulation's streams with ranges of `range` bytes.
@@ -191,268 +147,29 @@ impl Sim {
         WopiUpload::create(FILE_URL, config, self.now).expect("valid configuration")
     }
 
-    pub fn with_faults(mut self, plan: FaultPlan) -> Sim {
-        self.plan = plan;
-        self
-    }
-
-    /// Faults only for the requests whose sequence number is listed.
-    pub fn with_script(self, script: Vec<(usize, Fault)>) -> Sim {
-        self.with_faults(Box::new(move |_, n, _, _| {
-            script
-                .iter()
-                .find(|(at, _)| *at == n)
-                .map_or(Fault::None, |(_, fault)| *fault)
-        }))
-    }
-
-    /// Runs until the machine finishes; panics if it stalls or loops.
-    pub fn run(&mut self, upload: &mut WopiUpload) -> Outcome {
-        loop {
-            if let Some(outcome) = self.step(upload) {
-                return outcome;
-            }
-        }
-    }
-
-    /// Runs until `stop` says so (checked after each step) or the machine finishes.
-    pub fn run_until(
-        &mut self,
-        upload: &mut WopiUpload,
-        mut stop: impl FnMut(&Sim, &WopiUpload) -> bool,
-    ) -> Option<Outcome> {
-        loop {
-            if let Some(outcome) = self.step(upload) {
-                return Some(outcome);
-            }
-            if stop(self, upload) {
-                return None;
-            }
-        }
-    }
-
-    /// Lets virtual time pass until `until` while the caller keeps the upload paused: answers
-    /// arrive and deadlines fire, but nothing else is asked of the machine.
-    pub fn idle_until(&mut self, upload: &mut WopiUpload, until: Instant) {
-        loop {
-            self.pump(upload);
-            let next_answer = self.pending.iter().map(|p| p.due).min();
-            let next = match (next_answer, upload.poll_timeout()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            match next {
-                Some(at) if at <= until => self.advance(upload, at),
-                _ => {
-                    self.now = self.now.max(until);
-                    upload.handle_timeout(self.now);
-                    self.pump(upload);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Hands out requests, collects events, then moves time to the next answer or deadline.
-    /// Returns the outcome once the machine has finished.
-    pub fn step(&mut self, upload: &mut WopiUpload) -> Option<Outcome> {
-        self.steps += 1;
-        assert!(self.steps < 100_000, "the upload loops without end");
-        self.pump(upload);
-        if self.keep_checkpoints {
-            self.checkpoints.push(upload.checkpoint());
-        }
-        if upload.is_finished() {
-            return Some(self.outcome());
-        }
-        let next_answer = self.pending.iter().map(|p| p.due).min();
-        match (next_answer, upload.poll_timeout()) {
-            (None, None) => panic!(
-                "stuck in {:?}: nothing in flight and no deadline",
-                upload.state()
-            ),
-            (Some(a), Some(b)) => self.advance(upload, a.min(b)),
-            (Some(at), None) | (None, Some(at)) => self.advance(upload, at),
-        }
-        None
-    }
-
-    /// Delivers the next answer due at `at`, or fires the machine's deadline.
-    fn advance(&mut self, upload: &mut WopiUpload, at: Instant) {
-        let due = self
-            .pending
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.due <= at)
-            .min_by_key(|(_, p)| p.due)
-            .map(|(i, _)| i);
-        match due {
-            Some(index) => self.deliver(upload, index),
-            None => {
-                self.now = self.now.max(at);
-                upload.handle_timeout(self.now);
-            }
-        }
-    }
-
-    fn outcome(&self) -> Outcome {
-        match self.events.last() {
-            Some(WopiEvent::Completed(done)) => Outcome::Completed(done.clone()),
-            Some(WopiEvent::Failed(error)) => Outcome::Failed(error.clone()),
-            Some(WopiEvent::Cancelled) => Outcome::Cancelled,
-            other => panic!("finished without a final event: {other:?}"),
-        }
-    }
-
-    /// Drains `poll_request` and `poll_event`.
-    pub fn pump(&mut self, upload: &mut WopiUpload) {
-        if upload.awaits_source_hashes() {
-            // What a transport does: the hashes from the pass that read the source.
-            upload.set_source_hashes(
-                self.now,
-                resumable_core::digest::SourceHashes::of(&self.source),
-            );
-        }
-        while let Some(request) = upload.poll_request(self.now) {
-            assert!(
-                self.pending.is_empty(),
-                "a second request while one is in flight: {request:?}"
-            );
-            let body = self.body_of(&request.body);
-            if request.kind == RequestKind::Fragment {
-                upload.fragment_started(request.id, self.now);
-            }
-            let n = self.requests.len();
-            let fault = (self.plan)(&request, n, self.now, &mut self.rng);
-            let jitter = Duration::from_millis(self.rng.below_or_equal(40));
-            let transfer = Duration::from_millis(body.len() as u64 * 1000 / self.rate);
-            let due = match fault {
-                Fault::LostAnswer => self.now + upload.timeout_for(&request),
-                _ => self.now + Duration::from_millis(2) + jitter + transfer,
-            };
-            self.requests.push(request.clone());
-            self.pending.push(Pending {
-                due,
-                request,
-                body,
-                fault,
-            });
-        }
-        while let Some(event) = upload.poll_event() {
-            self.events.push(event);
-        }
-    }
-
-    /// The bytes a transport sends for `body`: inline pieces as they are, source ranges read.
-    pub fn body_of(&self, body: &Body) -> Vec<u8> {
-        match body {
-            Body::Empty => Vec::new(),
-            Body::Segments(segments) => {
-                let mut bytes = Vec::new();
-                for segment in segments {
-                    match segment {
-                        Segment::Inline(inline) => bytes.extend_from_slice(inline),
-                        Segment::Source(range) => bytes.extend_from_slice(
-                            &self.source[range.start() as usize..range.end() as usize],
-                        ),
-                    }
-                }
-                bytes
-            }
-            other => panic!("WOPI bodies are segments, not {other:?}"),
-        }
-    }
-
-    fn deliver(&mut self, upload: &mut WopiUpload, index: usize) {
-        let Pending {
-            due,
-            request,
-            body,
-            fault,
-        } = self.pending.remove(index);
-        self.now = self.now.max(due);
-        let now = self.now;
-        let id = request.id;
-        match fault {
-            Fault::None => {
-                let answer = self.serve(&request, &body, None);
-                upload.handle_response(now, id, answer);
-            }
-            Fault::Connect => upload.handle_transport_error(now, id, TransportError::Connect),
-            Fault::LostAnswer => {
-                self.serve(&request, &body, None);
-                upload.handle_transport_error(now, id, TransportError::Timeout);
-            }
-            Fault::PartialStore(keep) => {
-                let answer = self.serve(&request, &body, Some(keep));
-                upload.handle_response(now, id, answer);
-            }
-            Fault::PartialThenLost(keep) => {
-                self.serve(&request, &body, Some(keep));
-                upload.handle_transport_error(now, id, TransportError::ConnectionLost);
-            }
-            Fault::Status(status, retry_after) => {
-                let mut answer = Response::new(status);
-                if let Some(value) = retry_after {
-                    answer = answer.with_header("Retry-After", value);
-                }
-                upload.handle_response(now, id, answer);
-            }
-            Fault::StoredThen(status) => {
-                self.serve(&request, &body, None);
-                upload.handle_response(now, id, Response::new(status));
-            }
-            Fault::Busy => {
-                let mut answer = Response::new(400)
-                    .with_header("X-WOPI-FailureReason", "another update is in progress");
-                if let Some(offset) = self.host.offset_of(&request, now) {
-                    answer =
-                        answer.with_header("X-WOPI-UploadSessionCurrentOffset", offset.to_string());
-                }
-                upload.handle_response(now, id, answer);
-            }
-            Fault::Expire => {
-                self.host.expire_sessions();
-                let answer = self.serve(&request, &body, None);
-                upload.handle_response(now, id, answer);
-            }
-        }
-    }
-
     /// The host serves `request`, and the simulation notes how it arrived.
     fn serve(&mut self, request: &Request, body: &[u8], keep: Option<usize>) -> Response {
         let offset = request
             .header("X-WOPI-ContentRangeOffset")
             .and_then(|v| v.parse().ok());
-        self.seen.push(Seen {
+        self.client.seen.push(Seen {
             kind: request.kind,
             offset,
             len: body.len() as u64,
-            host_offset: self.host.offset_of(request, self.now),
+            host_offset: self.server.offset_of(request, self.now),
         });
-        self.host.serve(self.now, request, body, keep)
-    }
-
-    /// The process driving the upload died: requests already sent still reach the host, their
-    /// answers reach no one.
-    pub fn abandon_in_flight(&mut self) {
-        for pending in std::mem::take(&mut self.pending) {
-            self.now = self.now.max(pending.due);
-            if matches!(pending.fault, Fault::None | Fault::LostAnswer) {
-                self.serve(&pending.request, &pending.body, None);
-            }
-        }
+        self.server.serve(self.now, request, body, keep)
     }
 
     /// The host stored every stream byte for byte.
     pub fn assert_stored_source(&self) {
         assert_eq!(
-            self.host.streams.keys().collect::<Vec<_>>(),
-            self.expected.keys().collect::<Vec<_>>(),
+            self.server.streams.keys().collect::<Vec<_>>(),
+            self.client.expected.keys().collect::<Vec<_>>(),
             "stored streams"
         );
-        for (name, bytes) in &self.expected {
-            let stored = &self.host.streams[name];
+        for (name, bytes) in &self.client.expected {
+            let stored = &self.server.streams[name];
             assert_eq!(stored.len(), bytes.len(), "{name}: stored size");
             assert!(
                 stored == bytes,
@@ -465,17 +182,17 @@ impl Sim {
     /// bytes; every update started at or before the host's offset.
     pub fn assert_clean(&self, probe_len: u64) {
         assert!(
-            self.host.violations.is_empty(),
+            self.server.violations.is_empty(),
             "host saw: {:?}",
-            self.host.violations
+            self.server.violations
         );
-        for stale in &self.host.stale_updates {
+        for stale in &self.server.stale_updates {
             assert!(
                 stale.len <= probe_len,
                 "a range the host had was sent again: {stale:?}"
             );
         }
-        for seen in &self.seen {
+        for seen in &self.client.seen {
             if let (Some(offset), Some(host)) = (seen.offset, seen.host_offset) {
                 assert!(offset <= host, "an update skipped ahead: {seen:?}");
             }
@@ -484,16 +201,97 @@ impl Sim {
 
     /// Updates the host saw, in arrival order.
     pub fn updates(&self) -> Vec<&Seen> {
-        self.seen
+        self.client
+            .seen
             .iter()
             .filter(|s| matches!(s.kind, RequestKind::Fragment | RequestKind::Refresh))
             .collect()
     }
 }
 
-/// No faults at all.
-pub fn no_faults() -> FaultPlan {
-    Box::new(|_, _, _, _| Fault::None)
+impl Server<WopiUpload> for WopiHost {
+    type Fault = Fault;
+    type Client = WopiClient;
+
+    fn waits_out(fault: &Fault) -> bool {
+        *fault == Fault::LostAnswer
+    }
+
+    fn answer(sim: &mut Sim, exchange: &Exchange<Fault>) -> Reply {
+        let Exchange {
+            request,
+            body,
+            fault,
+        } = exchange;
+        let now = sim.now;
+        match *fault {
+            Fault::None => Reply::Answer(sim.serve(request, body, None)),
+            Fault::Connect => Reply::Lost(TransportError::Connect),
+            Fault::LostAnswer => {
+                sim.serve(request, body, None);
+                Reply::Lost(TransportError::Timeout)
+            }
+            Fault::PartialStore(keep) => Reply::Answer(sim.serve(request, body, Some(keep))),
+            Fault::PartialThenLost(keep) => {
+                sim.serve(request, body, Some(keep));
+                Reply::Lost(TransportError::ConnectionLost)
+            }
+            Fault::Status(status, retry_after) => {
+                let mut answer = Response::new(status);
+                if let Some(value) = retry_after {
+                    answer = answer.with_header("Retry-After", value);
+                }
+                Reply::Answer(answer)
+            }
+            Fault::StoredThen(status) => {
+                sim.serve(request, body, None);
+                Reply::Answer(Response::new(status))
+            }
+            Fault::Busy => {
+                let mut answer = Response::new(400)
+                    .with_header("X-WOPI-FailureReason", "another update is in progress");
+                if let Some(offset) = sim.server.offset_of(request, now) {
+                    answer =
+                        answer.with_header("X-WOPI-UploadSessionCurrentOffset", offset.to_string());
+                }
+                Reply::Answer(answer)
+            }
+            Fault::Expire => {
+                sim.server.expire_sessions();
+                Reply::Answer(sim.serve(request, body, None))
+            }
+        }
+    }
+
+    /// Requests the host got whole are served.
+    fn abandoned(sim: &mut Sim, exchange: &Exchange<Fault>) {
+        if matches!(exchange.fault, Fault::None | Fault::LostAnswer) {
+            sim.serve(&exchange.request, &exchange.body, None);
+        }
+    }
+}
+
+impl Client<WopiUpload, WopiHost> for WopiClient {
+    type Call = ();
+
+    /// One request at a time, with a body of segments.
+    fn sending(sim: &mut Sim, _: &WopiUpload, request: &Request) {
+        assert!(
+            sim.in_flight().next().is_none(),
+            "a second request while one is in flight: {request:?}"
+        );
+        assert!(
+            matches!(request.body, Body::Empty | Body::Segments(_)),
+            "WOPI bodies are segments, not {:?}",
+            request.body
+        );
+    }
+
+    fn stepped(sim: &mut Sim, upload: &WopiUpload) {
+        if sim.client.keep_checkpoints {
+            sim.client.checkpoints.push(upload.checkpoint());
+        }
+    }
 }
 
 /// Faults at random, each with probability `percent`/100 per request, from the seed. Session

@@ -55,7 +55,7 @@ proptest! {
             steps > kill_at
         });
         if finished.is_none() {
-            sim.pump(&mut upload);
+            sim.send(&mut upload);
             sim.abandon_in_flight();
             drop(upload);
             let checkpoint = WopiCheckpoint::from_bytes(&saved).unwrap();
