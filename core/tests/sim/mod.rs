@@ -177,6 +177,7 @@ pub trait Client<M: Driven, S: Server<M>>: Default {
 }
 
 type CallOf<M, S> = <<S as Server<M>>::Client as Client<M, S>>::Call;
+type MessageOf<M, S> = Message<<S as Server<M>>::Fault, CallOf<M, S>>;
 
 /// Something on its way across the link.
 #[derive(Debug)]
@@ -222,7 +223,7 @@ pub struct Sim<M: Driven, S: Server<M>> {
     pub step_limit: usize,
     rng: JitterRng,
     plan: FaultPlan<S::Fault>,
-    in_transit: BTreeMap<(Instant, u64), Message<S::Fault, CallOf<M, S>>>,
+    in_transit: BTreeMap<(Instant, u64), MessageOf<M, S>>,
     sequence: u64,
     steps: usize,
 }
@@ -438,7 +439,7 @@ impl<M: Driven, S: Server<M>> Sim<M, S> {
         }
     }
 
-    fn arrive(&mut self, machine: &mut M, message: Message<S::Fault, CallOf<M, S>>) {
+    fn arrive(&mut self, machine: &mut M, message: MessageOf<M, S>) {
         let now = self.now;
         match message {
             Message::Request(exchange) => {
@@ -471,7 +472,7 @@ impl<M: Driven, S: Server<M>> Sim<M, S> {
         Duration::from_millis(latency + transfer)
     }
 
-    fn post(&mut self, delay: Duration, message: Message<S::Fault, CallOf<M, S>>) {
+    fn post(&mut self, delay: Duration, message: MessageOf<M, S>) {
         self.sequence += 1;
         self.in_transit
             .insert((self.now + delay, self.sequence), message);

@@ -148,7 +148,7 @@ fn failed_operations_surface_code_message_and_inner_codes() {
         assert!(sim.machine.is_finished());
         assert_eq!(sim.server.count(Route::Poll), 2);
         assert_eq!(sim.server.polls_after_finish, 0);
-        let Some((_, WorkbookEvent::Failed(error))) = sim.events.last() else {
+        let Some(WorkbookEvent::Failed(error)) = sim.events.last() else {
             panic!("{:?}", sim.events);
         };
         let WorkbookError::OperationFailed { error: Some(graph) } = error else {
@@ -222,7 +222,7 @@ fn gateway_timeouts_beyond_the_budget_stop() {
         "the first attempt and three retries"
     );
     assert_eq!(
-        sim.events.last().map(|(_, e)| e.clone()),
+        sim.events.last().cloned(),
         Some(WorkbookEvent::Failed(WorkbookError::GaveUp {
             request: RequestKind::CreateSession,
             cause: RetryCause::Status(504),
@@ -345,7 +345,7 @@ fn a_slow_operation_is_given_up_after_the_configured_wait() {
     sim.run_until(minutes(60));
     assert!(sim.machine.is_finished());
     assert_eq!(
-        sim.events.last().map(|(_, e)| e.clone()),
+        sim.events.last().cloned(),
         Some(WorkbookEvent::Failed(WorkbookError::CreationTimedOut {
             waited: Duration::from_secs(600)
         }))

@@ -77,7 +77,7 @@ fn a_busy_session_is_never_refreshed() {
         .with_calls(times.clone());
     sim.run_until(DAY);
     assert_no_lapse(&sim);
-    assert_eq!(sim.calls.len(), times.len(), "every call went out");
+    assert_eq!(sim.client.calls.len(), times.len(), "every call went out");
     let last_call = *times.last().unwrap();
     let refreshes = sim.sent(RequestKind::Refresh);
     assert!(
@@ -116,6 +116,7 @@ fn bursts_of_work_push_the_refresh_back() {
         // Activity counts once its answer is back: no call answered before the refresh was
         // sent within the refresh interval before it.
         let busy = sim
+            .client
             .calls
             .iter()
             .any(|c| c.answered_at <= refresh && refresh - c.sent_at < interval);
@@ -152,7 +153,7 @@ fn failed_refreshes_are_retried_before_the_deadline() {
     let retries: Vec<_> = sim
         .events
         .iter()
-        .filter(|(_, e)| matches!(e, WorkbookEvent::Retrying { .. }))
+        .filter(|e| matches!(e, WorkbookEvent::Retrying { .. }))
         .collect();
     assert_eq!(retries.len(), 5, "{retries:?}");
     // The four blind retries all went out before the first expiry (5 minutes after creation).

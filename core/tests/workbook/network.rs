@@ -1,30 +1,23 @@
-//! Runs a `WorkbookSession` against the in-memory service over a simulated network, jumping
-//! virtual time from one deadline or delivery to the next.
+//! Runs a `WorkbookSession` against the in-memory service on the shared simulator
+//! (`crate::sim`): messages cross the network both ways with a seeded latency, the caller makes
+//! workbook calls of its own at set times, and virtual time jumps from one deadline or delivery
+//! to the next.
 
-use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::vec::Vec;
 
-use resumable_core::http::{Request, RequestId, RequestKind, Response};
-use resumable_core::retry::JitterRng;
+use resumable_core::http::Response;
 use resumable_core::session::StateMachine;
 use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
 use resumable_core::workbook::{
     CallOutcome, WorkbookCall, WorkbookConfig, WorkbookEvent, WorkbookSession, WorkbookUrl,
 };
 
-use crate::server::{BASE, Reply, ServerConfig, WorkbookServer};
+use crate::server::{BASE, ServerConfig, WorkbookServer};
+use crate::sim::{Client, Exchange, Link, Reply, Server, Sim};
 
-/// Something that happens at an instant of the simulation.
-enum Delivery {
-    /// A request of the machine's reaches the service.
-    Request(Request),
-    /// The answer to a machine request reaches the client.
-    Answer(RequestId, Reply),
-    /// A caller's call reaches the service.
-    Call(WorkbookCall),
-    /// The answer to a caller's call reaches the client.
-    CallAnswer(WorkbookCall, Reply),
-}
+/// The shared simulator, for workbook sessions.
+pub(crate) type Net = Sim<WorkbookSession, WorkbookServer>;
 
 /// One of the caller's calls, from the client's side.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,22 +27,20 @@ pub(crate) struct CallRecord {
     pub(crate) outcome: Option<CallOutcome>,
 }
 
-pub(crate) struct Simulation {
-    pub(crate) now: Instant,
-    pub(crate) machine: WorkbookSession,
-    pub(crate) server: WorkbookServer,
-    pub(crate) events: Vec<(Instant, WorkbookEvent)>,
-    /// The machine's requests, with the time they left the client.
-    pub(crate) sent: Vec<(Instant, RequestKind)>,
-    pub(crate) calls: Vec<CallRecord>,
+/// The caller around the session: it makes workbook calls of its own (reading a range).
+#[derive(Debug, Default)]
+pub(crate) struct Caller {
     /// When the caller makes its calls (it skips those when no session is usable).
-    call_times: Vec<Instant>,
-    next_call: usize,
-    in_transit: BTreeMap<(Instant, u64), Delivery>,
-    sequence: u64,
-    /// Latency of each direction, uniform in `latency.0..=latency.1` milliseconds.
-    latency: (u64, u64),
-    rng: JitterRng,
+    times: Vec<Instant>,
+    next: usize,
+    pub(crate) calls: Vec<CallRecord>,
+}
+
+/// A session, its caller and the service, on the shared simulator (which it dereferences to:
+/// `sim.server`, `sim.events`, `sim.now`, `sim.client.calls`).
+pub(crate) struct Simulation {
+    pub(crate) machine: WorkbookSession,
+    net: Net,
 }
 
 /// What the client's wall clock reads when the simulation starts (it agrees with the service's).
@@ -63,162 +54,110 @@ impl Simulation {
         let mut machine = WorkbookSession::create(url, config, Instant::ZERO).unwrap();
         // As a transport does, from its own clock.
         machine.set_wall_clock(WallClock::new(Instant::ZERO, wall_start()));
+        let server = WorkbookServer::new(server);
         Simulation {
-            now: Instant::ZERO,
             machine,
-            server: WorkbookServer::new(server),
-            events: Vec::new(),
-            sent: Vec::new(),
-            calls: Vec::new(),
-            call_times: Vec::new(),
-            next_call: 0,
-            in_transit: BTreeMap::new(),
-            sequence: 0,
-            latency: (0, 0),
-            rng: JitterRng::new(1),
+            net: Sim::with_server(server, Vec::new(), Link::INSTANT, 1),
         }
     }
 
     /// Each message takes between `min` and `max` to cross the network, chosen with `seed`.
-    pub(crate) fn with_latency(mut self, min: Duration, max: Duration, seed: u64) -> Self {
-        self.latency = (millis(min), millis(max).max(millis(min)));
-        self.rng = JitterRng::new(seed);
-        self
+    pub(crate) fn with_latency(self, min: Duration, max: Duration, seed: u64) -> Self {
+        Simulation {
+            net: self.net.with_latency(min, max, seed),
+            ..self
+        }
     }
 
     /// The caller makes a workbook call at each of `times` (sorted).
     pub(crate) fn with_calls(mut self, times: Vec<Instant>) -> Self {
-        self.call_times = times;
+        self.net.client.times = times;
         self
     }
 
     /// Runs until `end`, or until the machine finishes and the network is quiet.
     pub(crate) fn run_until(&mut self, end: Instant) {
-        let mut steps_at_same_time = 0u32;
-        loop {
-            self.drain_machine();
-            if self.machine.is_finished() && self.in_transit.is_empty() {
-                return;
-            }
-            let next_transit = self.in_transit.keys().next().map(|&(at, _)| at);
-            let next_call = self.call_times.get(self.next_call).copied();
-            let next_timeout = self.machine.poll_timeout();
-            let next = [next_transit, next_call, next_timeout]
-                .into_iter()
-                .flatten()
-                .min();
-            let Some(next) = next.filter(|&next| next <= end) else {
-                self.now = self.now.max(end);
-                return;
-            };
-            let next = next.max(self.now);
-            if next == self.now {
-                steps_at_same_time += 1;
-                assert!(
-                    steps_at_same_time < 10_000,
-                    "the simulation spins at {next:?}"
-                );
-            } else {
-                steps_at_same_time = 0;
-            }
-            self.now = next;
-            if next_transit == Some(next) {
-                let (_, delivery) = self.in_transit.pop_first().unwrap();
-                self.deliver(delivery);
-            } else if next_call == Some(next) {
-                self.next_call += 1;
-                if let Some(call) = self.machine.begin_call(next) {
-                    self.send(Delivery::Call(call));
-                }
-            } else {
-                self.machine.handle_timeout(next);
-            }
-        }
+        self.net.run_to(&mut self.machine, end);
     }
 
     /// Closes the session at the current time and runs until the machine finishes.
     pub(crate) fn close(&mut self) {
-        self.machine.close(self.now);
-        self.call_times.truncate(self.next_call);
+        self.machine.close(self.net.now);
+        let caller = &mut self.net.client;
+        caller.times.truncate(caller.next);
         self.run_until(Instant::MAX);
         assert!(self.machine.is_finished());
     }
 
-    /// The machine's requests of `kind`, by send time.
-    pub(crate) fn sent(&self, kind: RequestKind) -> Vec<Instant> {
-        self.sent
-            .iter()
-            .filter(|(_, k)| *k == kind)
-            .map(|(at, _)| *at)
-            .collect()
-    }
-
-    fn drain_machine(&mut self) {
-        while let Some(request) = self.machine.poll_request(self.now) {
-            self.sent.push((self.now, request.kind));
-            self.send(Delivery::Request(request));
-        }
-        while let Some(event) = self.machine.poll_event() {
-            self.events.push((self.now, event));
-        }
-    }
-
-    fn send(&mut self, delivery: Delivery) {
-        let (min, max) = self.latency;
-        let delay = min + self.rng.below_or_equal(max - min);
-        self.sequence += 1;
-        self.in_transit.insert(
-            (self.now + Duration::from_millis(delay), self.sequence),
-            delivery,
-        );
-    }
-
-    fn deliver(&mut self, delivery: Delivery) {
-        let now = self.now;
-        match delivery {
-            Delivery::Request(request) => {
-                let reply = self.server.handle(now, &request);
-                self.send(Delivery::Answer(request.id, reply));
-            }
-            Delivery::Answer(id, Reply::Answer(response)) => {
-                self.machine.handle_response(now, id, response);
-            }
-            Delivery::Answer(id, Reply::Lost(error)) => {
-                self.machine.handle_transport_error(now, id, error);
-            }
-            Delivery::Call(call) => {
-                let reply = self.server.handle_call(now, Some(&call.header().value));
-                self.send(Delivery::CallAnswer(call, reply));
-            }
-            Delivery::CallAnswer(call, reply) => {
-                let outcome = match reply {
-                    Reply::Answer(response) => {
-                        Some(self.machine.handle_workbook_answer(now, &call, &response))
-                    }
-                    Reply::Lost(_) => None,
-                };
-                self.calls.push(CallRecord {
-                    sent_at: call.sent_at(),
-                    answered_at: now,
-                    outcome,
-                });
-            }
-        }
-    }
-
-    /// The events, without their times.
+    /// The events.
     pub(crate) fn event_list(&self) -> Vec<WorkbookEvent> {
-        self.events.iter().map(|(_, e)| e.clone()).collect()
+        self.net.events.clone()
+    }
+}
+
+impl Deref for Simulation {
+    type Target = Net;
+
+    fn deref(&self) -> &Net {
+        &self.net
+    }
+}
+
+impl DerefMut for Simulation {
+    fn deref_mut(&mut self) -> &mut Net {
+        &mut self.net
+    }
+}
+
+impl Server<WorkbookSession> for WorkbookServer {
+    type Fault = ();
+    type Client = Caller;
+
+    fn answer(net: &mut Net, exchange: &Exchange<()>) -> Reply {
+        let now = net.now;
+        net.server.handle(now, &exchange.request)
+    }
+}
+
+impl Client<WorkbookSession, WorkbookServer> for Caller {
+    type Call = WorkbookCall;
+
+    fn next_call(&self) -> Option<Instant> {
+        self.times.get(self.next).copied()
+    }
+
+    fn begin_call(net: &mut Net, machine: &mut WorkbookSession) -> Option<WorkbookCall> {
+        net.client.next += 1;
+        machine.begin_call(net.now)
+    }
+
+    fn answer_call(net: &mut Net, call: &WorkbookCall) -> Reply {
+        let now = net.now;
+        net.server.handle_call(now, Some(&call.header().value))
+    }
+
+    fn call_answered(
+        net: &mut Net,
+        machine: &mut WorkbookSession,
+        call: WorkbookCall,
+        reply: Reply,
+    ) {
+        let now = net.now;
+        let outcome = match reply {
+            Reply::Answer(response) => Some(machine.handle_workbook_answer(now, &call, &response)),
+            Reply::Lost(_) => None,
+        };
+        net.client.calls.push(CallRecord {
+            sent_at: call.sent_at(),
+            answered_at: now,
+            outcome,
+        });
     }
 }
 
 /// `Response` for convenience in tests that script answers.
 pub(crate) fn answer(status: u16) -> Response {
     Response::new(status)
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 pub(crate) fn secs(s: u64) -> Instant {

@@ -74,7 +74,7 @@ proptest! {
         // already been answered successfully.
         let interval = config.refresh_interval(persist);
         for refresh in sim.sent(RequestKind::Refresh) {
-            let busy = sim.calls.iter().any(|call| {
+            let busy = sim.client.calls.iter().any(|call| {
                 call.answered_at <= refresh
                     && refresh - call.sent_at < interval
                     && call.outcome == Some(resumable_core::workbook::CallOutcome::Succeeded)

@@ -148,7 +148,12 @@ fn the_callers_own_calls_report_expiry() {
         .with_calls(times);
     sim.server.expire_sessions_at(secs(630));
     sim.run_until(minutes(60));
-    let outcomes: Vec<_> = sim.calls.iter().filter_map(|c| c.outcome.clone()).collect();
+    let outcomes: Vec<_> = sim
+        .client
+        .calls
+        .iter()
+        .filter_map(|c| c.outcome.clone())
+        .collect();
     assert_eq!(outcomes.len(), 59);
     assert_eq!(
         outcomes
@@ -200,7 +205,7 @@ fn a_404_about_the_callers_resource_is_checked_not_recreated() {
         ),
     );
     sim.run_until(minutes(3));
-    assert_eq!(sim.calls[0].outcome, Some(CallOutcome::Checking));
+    assert_eq!(sim.client.calls[0].outcome, Some(CallOutcome::Checking));
     // The check went out at once, found the session alive, and nothing was recreated.
     assert_eq!(sim.sent(RequestKind::Refresh), [minutes(2)]);
     assert_eq!(sim.server.count(Route::Create), 1);
@@ -247,7 +252,7 @@ fn final_invalid_session_codes_stop_and_name_the_code() {
                 .script(route, Scripted::Answer(answer(400).with_body(body)));
             sim.run_until(minutes(60));
             assert!(sim.machine.is_finished(), "{text}");
-            let Some((_, WorkbookEvent::Failed(error))) = sim.events.last() else {
+            let Some(WorkbookEvent::Failed(error)) = sim.events.last() else {
                 panic!("{text}: {:?}", sim.events);
             };
             let WorkbookError::SessionInvalid {
@@ -262,7 +267,7 @@ fn final_invalid_session_codes_stop_and_name_the_code() {
             assert!(format!("{error}").contains(text));
             if on_call {
                 assert_eq!(
-                    sim.calls[0].outcome,
+                    sim.client.calls[0].outcome,
                     Some(CallOutcome::SessionInvalid(code.clone()))
                 );
             }
@@ -295,7 +300,7 @@ fn close_sends_close_session_and_finishes() {
         (Some(id(1).expose()), 204)
     );
     assert_eq!(
-        sim.events.last().map(|(_, e)| e.clone()),
+        sim.events.last().cloned(),
         Some(WorkbookEvent::Closed {
             session_id: Some(id(1))
         })
@@ -305,9 +310,9 @@ fn close_sends_close_session_and_finishes() {
     assert_eq!(sim.machine.poll_timeout(), None);
     // Nothing after the close.
     let after_close = sim
-        .sent
+        .requests
         .iter()
-        .skip_while(|(_, k)| *k != RequestKind::Close)
+        .skip_while(|r| r.kind != RequestKind::Close)
         .count();
     assert_eq!(after_close, 1);
 }

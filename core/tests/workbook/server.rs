@@ -11,6 +11,8 @@ use resumable_core::http::{Auth, Body, Method, Request, Response, TransportError
 use resumable_core::time::{Duration, Instant};
 use resumable_core::workbook::SESSION_HEADER;
 
+use crate::sim::Reply;
+
 /// The workbook base URL the service answers on.
 pub(crate) const BASE: &str = "https://graph.test/v1.0/me/drive/items/01AB/workbook";
 
@@ -91,13 +93,6 @@ pub(crate) enum Route {
     Close,
     /// A workbook call of the caller's own (reading a range).
     Call,
-}
-
-/// What the service does with a request.
-#[derive(Clone, Debug)]
-pub(crate) enum Reply {
-    Answer(Response),
-    Lost(TransportError),
 }
 
 #[derive(Clone, Debug)]
