@@ -17,7 +17,7 @@ use resumable_core::retry::StatusClass;
 use resumable_core::time::{Instant, WallClock};
 
 use super::server::{GRAPH_HOST, GraphServer, Service, UPLOAD_HOST};
-use crate::sim::{self, Client, Exchange, Link, Reply, Server, seeded_bytes};
+use crate::sim::{self, Client, Link, Reply, Server, seeded_bytes};
 
 /// What goes wrong with one request.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -273,18 +273,13 @@ impl Server<Upload> for GraphServer {
         *fault == Fault::LostAnswer
     }
 
-    fn answer(sim: &mut Sim, exchange: &Exchange<Fault>) -> Reply {
-        let Exchange {
-            request,
-            body,
-            fault,
-        } = exchange;
+    fn answer(sim: &mut Sim, request: &Request, body: &[u8], fault: Fault) -> Reply {
         let now = sim.now;
         if request.kind == RequestKind::Fragment {
             sim.server.fragment_done(request.url.expose());
         }
-        sim.note_doubt(request, *fault);
-        match *fault {
+        sim.note_doubt(request, fault);
+        match fault {
             Fault::None => {
                 let answer = sim.server.serve(now, request, body, None);
                 sim.note_clear_answer(request, &answer);
@@ -320,13 +315,12 @@ impl Server<Upload> for GraphServer {
     }
 
     /// Fragments stop occupying their session; requests the server got whole are served.
-    fn abandoned(sim: &mut Sim, exchange: &Exchange<Fault>) {
-        let request = &exchange.request;
+    fn abandoned(sim: &mut Sim, request: &Request, body: &[u8], fault: Fault) {
         if request.kind == RequestKind::Fragment {
             sim.server.fragment_done(request.url.expose());
         }
-        if matches!(exchange.fault, Fault::None | Fault::LostAnswer) {
-            sim.server.serve(sim.now, request, &exchange.body, None);
+        if matches!(fault, Fault::None | Fault::LostAnswer) {
+            sim.server.serve(sim.now, request, body, None);
         }
     }
 }

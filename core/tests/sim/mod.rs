@@ -113,9 +113,9 @@ pub trait Server<M: Driven>: Sized {
     /// The caller and the transport around the machine (see [`Client`]).
     type Client: Client<M, Self>;
 
-    /// The request of `exchange` arrives at `sim.now`, the fault strikes: what comes back.
+    /// `request`, with `body`, arrives at `sim.now` and `fault` strikes: what comes back.
     /// `sim.in_flight()` holds the requests still on their way.
-    fn answer(sim: &mut Sim<M, Self>, exchange: &Exchange<Self::Fault>) -> Reply;
+    fn answer(sim: &mut Sim<M, Self>, request: &Request, body: &[u8], fault: Self::Fault) -> Reply;
 
     /// Whether the answer never comes back with this fault, so the transport waits out the
     /// request's time limit (`Driven::time_limit`) before it says so.
@@ -124,10 +124,10 @@ pub trait Server<M: Driven>: Sized {
         false
     }
 
-    /// The process that drove the machine died: the request of `exchange` still arrives at
-    /// `sim.now`, and nobody reads what comes back.
-    fn abandoned(sim: &mut Sim<M, Self>, exchange: &Exchange<Self::Fault>) {
-        let _ = Self::answer(sim, exchange);
+    /// The process that drove the machine died: `request` still arrives at `sim.now`, and
+    /// nobody reads what comes back.
+    fn abandoned(sim: &mut Sim<M, Self>, request: &Request, body: &[u8], fault: Self::Fault) {
+        let _ = Self::answer(sim, request, body, fault);
     }
 }
 
@@ -357,7 +357,7 @@ impl<M: Driven, S: Server<M>> Sim<M, S> {
         for ((at, _), message) in std::mem::take(&mut self.in_transit) {
             if let Message::Request(exchange) = message {
                 self.now = self.now.max(at);
-                S::abandoned(self, &exchange);
+                S::abandoned(self, &exchange.request, &exchange.body, exchange.fault);
             }
         }
     }
@@ -443,7 +443,7 @@ impl<M: Driven, S: Server<M>> Sim<M, S> {
         let now = self.now;
         match message {
             Message::Request(exchange) => {
-                let reply = S::answer(self, &exchange);
+                let reply = S::answer(self, &exchange.request, &exchange.body, exchange.fault);
                 let id = exchange.request.id;
                 if self.link.answers_travel {
                     let crossing = self.crossing(0);

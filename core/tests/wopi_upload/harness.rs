@@ -19,7 +19,7 @@ use resumable_core::wopi::{
 };
 
 use super::host::{FILE_URL, WopiHost};
-use crate::sim::{self, Client, Exchange, Link, Reply, Server, seeded_bytes};
+use crate::sim::{self, Client, Link, Reply, Server, seeded_bytes};
 
 /// What goes wrong with one request.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -217,14 +217,8 @@ impl Server<WopiUpload> for WopiHost {
         *fault == Fault::LostAnswer
     }
 
-    fn answer(sim: &mut Sim, exchange: &Exchange<Fault>) -> Reply {
-        let Exchange {
-            request,
-            body,
-            fault,
-        } = exchange;
-        let now = sim.now;
-        match *fault {
+    fn answer(sim: &mut Sim, request: &Request, body: &[u8], fault: Fault) -> Reply {
+        match fault {
             Fault::None => Reply::Answer(sim.serve(request, body, None)),
             Fault::Connect => Reply::Lost(TransportError::Connect),
             Fault::LostAnswer => {
@@ -250,7 +244,7 @@ impl Server<WopiUpload> for WopiHost {
             Fault::Busy => {
                 let mut answer = Response::new(400)
                     .with_header("X-WOPI-FailureReason", "another update is in progress");
-                if let Some(offset) = sim.server.offset_of(request, now) {
+                if let Some(offset) = sim.server.offset_of(request, sim.now) {
                     answer =
                         answer.with_header("X-WOPI-UploadSessionCurrentOffset", offset.to_string());
                 }
@@ -264,9 +258,9 @@ impl Server<WopiUpload> for WopiHost {
     }
 
     /// Requests the host got whole are served.
-    fn abandoned(sim: &mut Sim, exchange: &Exchange<Fault>) {
-        if matches!(exchange.fault, Fault::None | Fault::LostAnswer) {
-            sim.serve(&exchange.request, &exchange.body, None);
+    fn abandoned(sim: &mut Sim, request: &Request, body: &[u8], fault: Fault) {
+        if matches!(fault, Fault::None | Fault::LostAnswer) {
+            sim.serve(request, body, None);
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::ops::{Deref, DerefMut};
 use std::vec::Vec;
 
-use resumable_core::http::Response;
+use resumable_core::http::{Request, Response};
 use resumable_core::session::StateMachine;
 use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
 use resumable_core::workbook::{
@@ -14,7 +14,7 @@ use resumable_core::workbook::{
 };
 
 use crate::server::{BASE, ServerConfig, WorkbookServer};
-use crate::sim::{Client, Exchange, Link, Reply, Server, Sim};
+use crate::sim::{Client, Link, Reply, Server, Sim};
 
 /// The shared simulator, for workbook sessions.
 pub(crate) type Net = Sim<WorkbookSession, WorkbookServer>;
@@ -113,9 +113,9 @@ impl Server<WorkbookSession> for WorkbookServer {
     type Fault = ();
     type Client = Caller;
 
-    fn answer(net: &mut Net, exchange: &Exchange<()>) -> Reply {
+    fn answer(net: &mut Net, request: &Request, _: &[u8], _: ()) -> Reply {
         let now = net.now;
-        net.server.handle(now, &exchange.request)
+        net.server.handle(now, request)
     }
 }
 
