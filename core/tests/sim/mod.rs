@@ -102,6 +102,7 @@ impl Link {
 #[derive(Clone, Debug)]
 pub struct Exchange<F> {
     pub request: Request,
+    /// The bytes sent (the whole body, even where the fault cuts it short).
     pub body: Vec<u8>,
     pub fault: F,
 }
@@ -218,6 +219,7 @@ pub struct Sim<M: Driven, S: Server<M>> {
     pub events: Vec<M::Event>,
     /// Client mistakes the transport stand-in saw (besides the server's).
     pub violations: Vec<String>,
+    /// The network.
     pub link: Link,
     /// A run that takes more steps than this loops without end.
     pub step_limit: usize,
