@@ -9,7 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resumable_core::graph::{Event, Upload};
 use resumable_core::wopi::{WopiEvent, WopiUpload};
 use resumable_reqwest::UploadTask;
-use resumable_reqwest::task_machine::TaskMachine;
+use resumable_reqwest::driver::TaskMachine;
 
 use crate::size::HumanBytes;
 
