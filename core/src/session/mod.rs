@@ -1,20 +1,18 @@
-//! The session machinery every dialect shares: the driver-loop contract and the pieces the
-//! Graph, WOPI and workbook machines are built from.
+//! The session contract every machine follows, and what the Graph, WOPI and workbook machines
+//! report in common.
 //!
 //! | item | what it is |
 //! |---|---|
 //! | [`StateMachine`] | the driver-loop contract a transport drives |
 //! | [`Driven`], [`Transfer`], [`Milestone`] | what a transport asks of a machine beyond the loop: time limits, body-sent reports, source hashes, winding down, progress, checkpoints |
-//! | [`Dialect`] | what a protocol decides (its next request, what an answer means, its timers); every dialect gets its [`StateMachine`] from it |
-//! | [`InFlight`] | request ids and what each request was for |
-//! | [`EventQueue`] | events waiting for `poll_event` |
-//! | [`RetrySchedule`], [`retry_after`] | backoff, retry budget and the "not before" gate |
-//! | [`ServerClock`], [`SessionExpiry`] | expiry known ahead, on the server's clock |
-//! | [`Throughput`] | the measured rate, and time limits that scale with it |
+//! | [`Dialect`], [`InFlight`], [`EventQueue`] | what a protocol decides (its next request, what an answer means, its timers; every dialect gets its [`StateMachine`] from it), the table of its requests in flight and the queue of its events |
 //! | [`Resumption`], [`StartError`] | how an upload began (fresh, resumed, restarted), and why it could not |
 //! | [`Failure`] | what made a request fail |
 //! | [`Violation`] | an answer that broke the protocol |
 //! | [`CheckpointError`], [`Protocol`], [`SourceChange`], [`VerifyError`] | the checkpoint envelope every dialect's checkpoint is stored in |
+//!
+//! The rest of the machinery the machines are built from stays inside the crate: the retry
+//! schedule, the server clock, session expiry and the throughput that scales time limits.
 
 pub(crate) mod checkpoint_envelope;
 mod contract;
@@ -34,12 +32,13 @@ pub use checkpoint_envelope::{
 };
 pub use contract::{Driven, Milestone, Transfer};
 pub use event_queue::EventQueue;
-pub use expiry::SessionExpiry;
+pub(crate) use expiry::SessionExpiry;
 pub use failure::Failure;
 pub use in_flight::InFlight;
-pub use machine::{Dialect, StateMachine, earliest};
+pub(crate) use machine::earliest;
+pub use machine::{Dialect, StateMachine};
 pub use resume::{Resumption, StartError};
-pub use schedule::{RetrySchedule, retry_after};
-pub use server_clock::ServerClock;
-pub use throughput::{ASSUMED_RATE, BASE_TIMEOUT, Throughput};
+pub(crate) use schedule::{RetrySchedule, retry_after};
+pub(crate) use server_clock::ServerClock;
+pub(crate) use throughput::Throughput;
 pub use violation::Violation;
