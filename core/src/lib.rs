@@ -189,6 +189,9 @@
 //! - `std` (default): implies `alloc`; lets dependencies use `std`.
 //! - `alloc`: the state machines (they keep requests, events and JSON on the heap).
 //! - `serde` (default): `Serialize`/`Deserialize` for the public value types.
+//! - `http`: conversions between the `http` crate's `Request<()>` and `Response<Bytes>` and
+//!   the machines' [`Request`](http::Request) and [`Response`](http::Response) (see `http`);
+//!   implies `std`.
 //!
 //! Without `alloc`, the ranges, range sets, fragment planning, retry rules, time parsing, SpookyHash,
 //! ChunkIds, the frame codec and decoder and the upload-stream map work
