@@ -334,7 +334,7 @@ pub(crate) fn report(
 
 /// Follows the task to its end; Ctrl-C stops it, keeping the session when there is a
 /// checkpoint to resume from, and deletes the session otherwise.
-pub(crate) async fn follow<M: resumable_reqwest::task_machine::TaskMachine>(
+pub(crate) async fn follow<M: resumable_reqwest::driver::TaskMachine>(
     mut task: UploadTask<M>,
     progress: &mut Progress,
     checkpoint: Option<&Path>,

@@ -8,8 +8,8 @@ use resumable_core::secret::Secret;
 use resumable_core::session::Resumption;
 use resumable_core::wopi::WopiEvent;
 use resumable_core::workbook::WorkbookUrl;
+use resumable_reqwest::driver::TaskMachine;
 use resumable_reqwest::source::FileSource;
-use resumable_reqwest::task_machine::TaskMachine;
 use resumable_reqwest::workbook::{WorkbookRequest, WorkbookSession};
 use resumable_reqwest::{
     CheckpointStore, FailureCause, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,

@@ -3,16 +3,17 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use resumable_core::graph::Destination;
 use resumable_core::graph::{DriveItem, Event, Target};
 use resumable_core::secret::Secret;
+use resumable_core::session::Resumption;
 use resumable_core::session::Transfer;
 use resumable_core::wopi::WopiEvent;
 use resumable_core::workbook::WorkbookUrl;
 use resumable_ureq::source::FileSource;
 use resumable_ureq::workbook::{WorkbookRequest, WorkbookSession};
 use resumable_ureq::{
-    CheckpointStore, Destination, Failure, FailureCause, Resumption, Summary, UploadHandle,
-    UploadJob, Uploader, WopiJob,
+    CheckpointStore, Failure, FailureCause, Summary, UploadHandle, UploadJob, Uploader, WopiJob,
 };
 
 use crate::harness::{Env, quick_graph, quick_wopi};

@@ -5,6 +5,57 @@
 //! described, not held: [`Body::Source`] names a byte range of the caller's source and
 //! [`Body::Segments`] a list of small inline pieces (WOPI frame headers) and source ranges. The
 //! transport reads those bytes when it sends them, so memory stays flat whatever the file size.
+//!
+//! ## With the `http` crate (feature `http`)
+//!
+//! Conversions to and from the [`http`](https://docs.rs/http) crate's types, for transports and
+//! middleware built on them (hyper, tower, any client that takes `http::Request`).
+//!
+//! | from | to | how |
+//! |---|---|---|
+//! | `&`[`Request`] | `http::Request<()>` | `TryFrom`: method, URL, headers (credentials marked sensitive), `Content-Length` for `PUT` and `POST`, `Content-Type: application/json` for a JSON body without one; the [`RequestId`], [`RequestKind`], [`Auth`] and [`Body`] ride along as extensions |
+//! | `http::Request<()>` | [`Request`] | `TryFrom`: the way back, for a request that came from the core (its extensions are needed) and went through middleware |
+//! | `http::Response<Bytes>` | [`Response`] | `From`: status, headers (a value that is not UTF-8 is read lossily), body |
+//! | [`Response`] | `http::Response<Bytes>` | `TryFrom`: for servers and tests that answer with the core's type |
+//!
+//! The body of a request stays *described* (`()`, with the [`Body`] as an extension): the
+//! transport reads the source range it names when it sends it. `Authorization` is not added:
+//! for [`Auth::Bearer`] the transport attaches the caller's token.
+//!
+//! No `HttpConversionError` holds a URL, a header value or a body: they can be credentials.
+//!
+//! ```
+//! # #[cfg(feature = "http")] {
+//! use bytes::Bytes;
+//! use resumable_core::graph::{DriveItem, Target, Upload, UploadConfig};
+//! use resumable_core::http::{Auth, Body, Response};
+//! use resumable_core::session::StateMachine;
+//! use resumable_core::time::Instant;
+//!
+//! let config = UploadConfig::new(Target::DriveItem(DriveItem::new()), 1_000);
+//! let create = "https://graph.microsoft.com/v1.0/me/drive/root:/a.bin:/createUploadSession";
+//! let mut upload = Upload::create(create, config, Instant::ZERO)?;
+//! let request = upload.poll_request(Instant::ZERO).unwrap();
+//!
+//! // What a hyper or tower based transport sends (its body described, not held).
+//! let outgoing = http::Request::try_from(&request)?;
+//! assert_eq!(outgoing.method(), http::Method::POST);
+//! assert_eq!(outgoing.uri().host(), Some("graph.microsoft.com"));
+//! assert_eq!(outgoing.extensions().get::<Auth>(), Some(&Auth::Bearer));
+//! assert!(matches!(outgoing.extensions().get::<Body>(), Some(Body::Json(_))));
+//!
+//! // What it received, fed back to the machine.
+//! let answer = http::Response::builder()
+//!     .status(200)
+//!     .header("Content-Type", "application/json")
+//!     .body(Bytes::from_static(
+//!         br#"{"uploadUrl":"https://up.example/s1?tempauth=t","nextExpectedRanges":["0-"]}"#,
+//!     ))?;
+//! upload.handle_response(Instant::ZERO, request.id, Response::from(answer));
+//! assert_eq!(upload.poll_request(Instant::ZERO).unwrap().auth, Auth::None);
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -14,6 +65,11 @@ use bytes::Bytes;
 
 use crate::range::ByteRange;
 use crate::secret::SecretUrl;
+
+#[cfg(feature = "http")]
+mod convert;
+#[cfg(feature = "http")]
+pub use convert::HttpConversionError;
 
 /// Identifies one request so its answer can be matched to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -22,7 +22,7 @@
 //! | [`buffer`] | [`BufferTooSmall`](buffer::BufferTooSmall): encoders write into caller-owned buffers |
 //! | [`digest`] | QuickXorHash, the [`SourceDigest`](digest::SourceDigest) of a source taken from the reads that send it, and (alloc) the check of a stored file against it |
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
-//! | `session` (alloc) | the driver-loop contract (`StateMachine`, `Driven`, `Transfer`), the `Dialect` every protocol implements, and the machinery they share: in-flight table, event queue, retry schedule, server clock, expiry, throughput, checkpoint envelope, failures, violations, resume outcomes |
+//! | `session` (alloc) | the driver-loop contract (`StateMachine`, `Driven`, `Transfer`), the `Dialect` a protocol implements, and what every machine reports alike: checkpoint envelope errors, failures, violations, resume outcomes |
 //! | `wire` (alloc) | the protocols' vocabulary: Graph answer parsing, WOPI header names |
 //! | `graph` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors, checkpoints and start planning |
 //! | [`wopi`] | the WOPI frame codec (frames, SpookyHash V2 ChunkIds, the framed upload stream, `PutChunkedFile` bodies) and, with `alloc`, `WopiUpload`: WOPI upload sessions, its events, errors, checkpoints and start planning |
@@ -215,6 +215,9 @@
 //! - `std` (default): implies `alloc`; lets dependencies use `std`.
 //! - `alloc`: the state machines (they keep requests, events and JSON on the heap).
 //! - `serde` (default): `Serialize`/`Deserialize` for the public value types.
+//! - `http`: conversions between the `http` crate's `Request<()>` and `Response<Bytes>` and
+//!   the machines' [`Request`](http::Request) and [`Response`](http::Response) (see `http`);
+//!   implies `std`.
 //!
 //! Without `alloc`, the ranges, range sets, fragment planning, retry rules, time parsing, SpookyHash,
 //! ChunkIds, the frame codec and decoder and the upload-stream map work

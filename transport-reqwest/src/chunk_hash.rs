@@ -2,8 +2,8 @@
 //!
 //! A WOPI upload with the `FullFile` scheme needs the hash of the whole file before its first
 //! byte goes out (the ChunkId is in the first frame's prefix), so this is a full read of the
-//! file: streamed in [`BLOCK_SIZE`](crate::source::BLOCK_SIZE) blocks, never the whole file in memory, and reporting how
-//! far it got so a caller can show it.
+//! file: streamed in [`BLOCK_SIZE`](crate::source::BLOCK_SIZE) blocks, never the whole file in memory, and
+//! reporting how far it got so a caller can show it.
 
 use std::io;
 
@@ -15,22 +15,7 @@ use crate::source::{Source, for_each_block};
 
 /// The ChunkId of `range` of `source`. `progress` is called after each block with the bytes
 /// hashed so far (from the start of `range`).
-///
-/// ```
-/// use resumable_core::range::ByteRange;
-/// use resumable_core::wopi::ChunkId;
-/// use resumable_reqwest::chunk_hash::chunk_id_of;
-/// use resumable_reqwest::source::BytesSource;
-///
-/// let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-/// let source = BytesSource::new(bytes.clone());
-/// let mut reports = Vec::new();
-/// let whole = ByteRange::new(0, 3_000_000).unwrap();
-/// let id = chunk_id_of(&source, whole, &mut |done| reports.push(done)).unwrap();
-/// assert_eq!(id, ChunkId::of(&bytes));
-/// assert_eq!(reports.last(), Some(&3_000_000));
-/// ```
-pub fn chunk_id_of(
+pub(crate) fn chunk_id_of(
     source: &dyn Source,
     range: ByteRange,
     progress: &mut dyn FnMut(u64),
@@ -48,8 +33,20 @@ pub fn chunk_id_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::BytesSource;
     use crate::source::{BLOCK_SIZE, FileSource};
     use proptest::prelude::*;
+
+    #[test]
+    fn bytes_hash_like_their_chunk_id_and_progress_reaches_the_end() {
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let source = BytesSource::new(bytes.clone());
+        let mut reports = Vec::new();
+        let whole = ByteRange::new(0, 3_000_000).unwrap();
+        let id = chunk_id_of(&source, whole, &mut |done| reports.push(done)).unwrap();
+        assert_eq!(id, ChunkId::of(&bytes));
+        assert_eq!(reports.last(), Some(&3_000_000));
+    }
 
     #[test]
     fn a_file_hashes_like_its_bytes_in_one_piece() {

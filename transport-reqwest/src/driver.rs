@@ -1,6 +1,15 @@
-//! The driver loop: any of the core's state machines, driven over real HTTP on tokio.
+//! For writing your own loop: the driver loop that runs any of the core's state machines over
+//! real HTTP on tokio, and the pieces it is made of.
 //!
-//! [`drive`] follows the contract of `resumable_core::machine`: feed input with the current time,
+//! | item | what it is |
+//! |---|---|
+//! | [`drive`], [`Command`], [`Action`], [`DriveEnd`] | the loop, what a caller may tell it between turns, and why it returned |
+//! | [`Exchange`], [`HttpClients`], [`Delivery`] | sending one request a machine described (reading its body from the source, under the machine's time limit) and what became of it |
+//! | [`Clock`] | the monotonic clock the loop feeds the machines, on tokio's clock |
+//! | [`TaskMachine`] | what an [`UploadTask`](crate::UploadTask) needs of the machine it runs |
+//!
+//! [`drive`] follows the contract of [`StateMachine`](resumable_core::session::StateMachine):
+//! feed input with the current time,
 //! drain `poll_request` (each request goes out concurrently, under the time limit the machine
 //! computed), drain `poll_event`, then wait for the first of an answer, the machine's deadline or
 //! a command from the caller. It knows nothing of Graph, WOPI or workbooks: what it needs from a
@@ -15,8 +24,9 @@ use futures::stream::FuturesUnordered;
 use resumable_core::session::Driven;
 use tokio::sync::mpsc;
 
-use crate::clock::Clock;
-use crate::exchange::{Delivery, Exchange};
+pub use crate::clock::Clock;
+pub use crate::exchange::{Delivery, Exchange, HttpClients};
+pub use crate::task_machine::TaskMachine;
 
 /// An action on a machine at a given time (a cancel, a commit).
 pub type Action<M> = Box<dyn FnOnce(&mut M, Instant) + Send>;

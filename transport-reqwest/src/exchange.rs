@@ -53,8 +53,8 @@ impl HttpClients {
     /// Clients built by this crate for both kinds of request.
     ///
     /// ```
-    /// use resumable_reqwest::exchange::HttpClients;
-    /// use resumable_reqwest::timeouts::TimeoutPolicy;
+    /// use resumable_reqwest::TimeoutPolicy;
+    /// use resumable_reqwest::driver::HttpClients;
     /// let clients = HttpClients::new(&TimeoutPolicy::default()).unwrap();
     /// # drop(clients);
     /// ```
@@ -142,7 +142,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// An exchange reading bodies from `source`. Every block read passes through a
-    /// [`DigestingSource`], so the source's hashes come from the reads that send it.
+    /// digesting wrapper, so the source's hashes come from the reads that send it.
     pub fn new(
         clients: HttpClients,
         tokens: Option<Arc<dyn TokenProvider>>,

@@ -9,11 +9,10 @@
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use futures::StreamExt;
-//! use resumable_core::graph::{DriveItem, Event, Target};
+//! use resumable_core::graph::{Destination, DriveItem, Event, Target};
 //! use resumable_core::secret::Secret;
 //! use resumable_reqwest::source::FileSource;
 //! use resumable_reqwest::{CheckpointStore, UploadJob, Uploader};
-//! use resumable_core::graph::Destination;
 //!
 //! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;
 //! let job = UploadJob::new(
@@ -74,16 +73,16 @@
 //! - **Bytes as they are.** No compression, no redirects, `Content-Length` always sent; source
 //!   ranges are read by position when sent (again for a retry), a short read is an error, never
 //!   zeros.
-//! - **Completion proven.** Every block read for sending passes through a
-//!   [`DigestingSource`](source_digest::DigestingSource), so the source's QuickXorHash, CRC-32,
-//!   SHA-1 and SHA-256 come from the same reads; when the engine waits for them (the service
+//! - **Completion proven.** Every block read for sending feeds the core's
+//!   [`SourceDigest`](resumable_core::digest::SourceDigest), so the source's QuickXorHash,
+//!   CRC-32, SHA-1 and SHA-256 come from the same reads; when the engine waits for them (the service
 //!   named the stored file), the driver hands them over, reading only what the sending never
 //!   read. An upload ends `Completed` only once the stored file's size and hashes match, and
 //!   [`UploadSummary::source_hashes`] carries them (no second pass for a summary).
 //! - **Time limits that scale.** Each request's limit comes from its machine
 //!   ([`Driven::time_limit`](resumable_core::session::Driven::time_limit); for Graph uploads
 //!   `Upload::timeout_for`, which grows with the fragment and shrinks with the measured
-//!   throughput); an idle limit ([`TimeoutPolicy`](timeouts::TimeoutPolicy)) catches
+//!   throughput); an idle limit ([`TimeoutPolicy`]) catches
 //!   connections that stop moving.
 //! - **Checkpoints that never mislead.** Saved atomically (write, fsync, rename) off the
 //!   executor after each confirmed fragment; a checkpoint whose source changed restarts in a new
@@ -95,61 +94,77 @@
 //! ## Other machines
 //!
 //! [`driver::drive`] is the loop itself, generic over any `StateMachine` that also implements
-//! [`Driven`](resumable_core::session::Driven); [`UploadTask`] runs any machine that also implements
-//! [`task_machine::TaskMachine`]: the Graph upload, and the WOPI upload as [`WopiTask`].
+//! [`Driven`](resumable_core::session::Driven); [`UploadTask`] runs any machine that also
+//! implements [`driver::TaskMachine`]: the Graph upload, and the WOPI upload as [`WopiTask`].
+//! The [`driver`] module holds what a loop of your own is built from.
 //!
 //! ## Workbook sessions
 //!
 //! [`workbook::WorkbookSession`] opens a Graph workbook session and keeps it alive in the
 //! background (refreshing it when the caller is quiet, replacing it when the service drops it),
 //! sends the caller's workbook requests under it, and closes it on `close()` or drop.
+//!
+//! ## Where things are
+//!
+//! | path | holds |
+//! |---|---|
+//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), [`CheckpointStore`], [`TimeoutPolicy`] |
+//! | [`job`] | [`Job`](job::Job), the one type behind both jobs, and its protocols ([`Graph`](job::Graph), [`Wopi`](job::Wopi)) |
+//! | [`source`] | where the bytes come from: the [`Source`](source::Source) trait, [`FileSource`](source::FileSource), [`BytesSource`](source::BytesSource) |
+//! | [`token`] | bearer tokens: [`TokenProvider`](token::TokenProvider), [`TokenError`](token::TokenError) |
+//! | [`workbook`] | Graph workbook sessions |
+//! | [`driver`] | the driver loop and its pieces, for a loop of your own |
+//!
+//! Types of the core (destinations, targets, events, configurations, secrets) are used from
+//! [`resumable_core`], never re-exported here.
+//!
+//! ## Features
+//!
+//! - `rustls` (default): `https://` URLs, through rustls. Without it only `http://` URLs work,
+//!   which is enough for loopback tests.
+//! - `http2` (default): HTTP/2 where the server offers it.
 
 // An upload's failure is returned once, at its end; its size does not matter, and boxing it
 // would only make matching on it clumsier.
 #![allow(clippy::result_large_err)]
 
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
 mod body_stream;
-pub mod checkpoint_store;
-#[cfg(feature = "tokio")]
+mod checkpoint_store;
 mod checkpoint_writer;
-pub mod chunk_hash;
-#[cfg(feature = "tokio")]
-pub mod clock;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
+mod chunk_hash;
+mod clock;
 pub mod driver;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub mod exchange;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub mod outcome;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
+mod exchange;
+pub mod job;
+mod outcome;
 mod prefetch;
 pub mod source;
-pub mod source_digest;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub mod start;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub mod task;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub mod task_machine;
-pub mod timeouts;
+mod source_digest;
+mod start;
+mod task;
+mod task_machine;
+mod timeouts;
 pub mod token;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub mod uploader;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub mod wopi_job;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
+mod uploader;
+mod wopi_job;
 mod wopi_start;
 pub mod workbook;
 
 pub use checkpoint_store::CheckpointStore;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub use start::StartError;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
 pub use task::UploadTask;
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub use uploader::{UploadJob, Uploader, UploaderBuilder};
-#[cfg(all(feature = "tokio", feature = "reqwest"))]
-pub use wopi_job::{WopiJob, WopiSummary, WopiTask};
+pub use timeouts::TimeoutPolicy;
+pub use uploader::{Uploader, UploaderBuilder};
+pub use wopi_job::{WopiSummary, WopiTask};
+
+/// One file to upload into a Graph upload session: a source, a
+/// [`Destination`](resumable_core::graph::Destination), a
+/// [`Target`](resumable_core::graph::Target), and options. Its constructors and setters are
+/// those of [`Job`](job::Job): the common options for every protocol, and the Graph ones.
+pub type UploadJob = job::Job<job::Graph>;
+
+/// One file to upload to a WOPI host: a source, the file URL, the commit's sequence number and
+/// lock, and options. Its constructors and setters are those of [`Job`](job::Job): the common
+/// options for every protocol, and the WOPI ones.
+pub type WopiJob = job::Job<job::Wopi>;

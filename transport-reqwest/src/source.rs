@@ -251,7 +251,7 @@ impl BytesSource {
 }
 
 /// CRC32 of a range of a source, read in blocks (for checkpoint fingerprints).
-pub fn crc32_of(source: &dyn Source, range: ByteRange) -> io::Result<u32> {
+pub(crate) fn crc32_of(source: &dyn Source, range: ByteRange) -> io::Result<u32> {
     let mut hasher = crc32fast::Hasher::new();
     for_each_block(source, range, &mut |block| hasher.update(block))?;
     Ok(hasher.finalize())
@@ -284,7 +284,7 @@ pub(crate) fn for_each_block(
 
 /// The block size for reads from a file: large enough that per-read costs vanish, small enough
 /// that a few blocks in flight keep memory flat.
-pub const BLOCK_SIZE: usize = 1 << 20;
+pub(crate) const BLOCK_SIZE: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

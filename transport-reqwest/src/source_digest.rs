@@ -20,7 +20,7 @@ use resumable_core::range::ByteRange;
 use crate::source::{Source, for_each_block};
 
 /// A source whose reads feed a digest of it.
-pub struct DigestingSource {
+pub(crate) struct DigestingSource {
     inner: Arc<dyn Source>,
     digest: Mutex<SourceDigest>,
 }
@@ -28,12 +28,12 @@ pub struct DigestingSource {
 impl DigestingSource {
     /// Wraps `inner`, computing QuickXorHash and CRC-32 (the cheap ones) as it is read;
     /// nothing is hashed yet.
-    pub fn new(inner: Arc<dyn Source>) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Source>) -> Self {
         DigestingSource::with_kinds(inner, HashKinds::CHEAP)
     }
 
     /// Wraps `inner`, computing also the costly hashes `kinds` names as it is read.
-    pub fn with_kinds(inner: Arc<dyn Source>, kinds: HashKinds) -> Self {
+    pub(crate) fn with_kinds(inner: Arc<dyn Source>, kinds: HashKinds) -> Self {
         let digest = SourceDigest::with_kinds(inner.len(), kinds);
         DigestingSource {
             inner,
@@ -42,12 +42,12 @@ impl DigestingSource {
     }
 
     /// The source it reads.
-    pub fn inner(&self) -> Arc<dyn Source> {
+    pub(crate) fn inner(&self) -> Arc<dyn Source> {
         self.inner.clone()
     }
 
     /// The first byte not hashed yet.
-    pub fn hashed(&self) -> u64 {
+    pub(crate) fn hashed(&self) -> u64 {
         self.lock().next_offset()
     }
 
@@ -63,14 +63,14 @@ impl DigestingSource {
     }
 
     /// The source's hashes, if the reads so far covered every byte.
-    pub fn hashes_so_far(&self) -> Option<SourceHashes> {
+    pub(crate) fn hashes_so_far(&self) -> Option<SourceHashes> {
         self.lock().hashes()
     }
 
     /// The source's hashes including `kinds`: what the reads so far hashed, completed by
     /// reading the rest; if the reads did not compute a kind asked for, the whole source is
     /// read again for it. Blocks (call it off the executor).
-    pub fn hashes_with(&self, kinds: HashKinds) -> io::Result<SourceHashes> {
+    pub(crate) fn hashes_with(&self, kinds: HashKinds) -> io::Result<SourceHashes> {
         let computed = self.lock().kinds();
         if computed.covers(kinds) {
             return self.hashes();
@@ -81,7 +81,7 @@ impl DigestingSource {
 
     /// The source's hashes: what the reads so far hashed, completed by reading the rest.
     /// Blocks (call it off the executor).
-    pub fn hashes(&self) -> io::Result<SourceHashes> {
+    pub(crate) fn hashes(&self) -> io::Result<SourceHashes> {
         loop {
             let (next, total) = {
                 let digest = self.lock();

@@ -32,7 +32,7 @@ use resumable_core::session::Milestone;
 use resumable_core::session::Resumption;
 
 /// Called with every event, on the upload's task, before the event goes to the stream.
-pub type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;
+pub(crate) type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;
 
 /// Acts on the machine after one of its events, at the given time (a Graph upload that
 /// commits as soon as all bytes are received).

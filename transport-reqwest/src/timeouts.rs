@@ -14,7 +14,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resumable_reqwest::timeouts::TimeoutPolicy;
+/// use resumable_reqwest::TimeoutPolicy;
 /// let policy = TimeoutPolicy::default().with_idle(Duration::from_secs(20));
 /// assert_eq!(policy.connect, Duration::from_secs(30));
 /// assert_eq!(policy.idle, Duration::from_secs(20));

@@ -37,11 +37,11 @@ pub trait TokenProvider: Send + Sync {
 
 /// A fixed token (a token given on the command line).
 #[derive(Clone, Debug)]
-pub struct StaticToken(Secret);
+pub(crate) struct StaticToken(Secret);
 
 impl StaticToken {
     /// A provider that always returns `token`.
-    pub fn new(token: Secret) -> Self {
+    pub(crate) fn new(token: Secret) -> Self {
         StaticToken(token)
     }
 }

@@ -1,124 +1,31 @@
-//! The entry point: an [`Uploader`] (HTTP clients, tokens, time limits) runs [`UploadJob`]s
-//! (a source, a destination, a target, options), one at a time or many at once.
+//! The entry point: an [`Uploader`] (HTTP clients, tokens, time limits) runs
+//! [`UploadJob`]s (a source, a destination, a target, options), one at a time or many at once.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
-use resumable_core::graph::{Event, Target, Upload, UploadConfig};
+use resumable_core::graph::{Event, Upload};
 use resumable_core::secret::Secret;
 
-use crate::checkpoint_store::CheckpointStore;
+use crate::UploadJob;
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::clock::Clock;
 use crate::exchange::{Exchange, HttpClients};
+use crate::job::Graph;
 use crate::outcome::{UploadFailure, UploadSummary};
-use crate::source::Source;
 use crate::start::{StartError, plan};
-use crate::task::{EventCallback, EventHook, TaskParts, UploadTask, spawn};
+use crate::task::{EventHook, TaskParts, UploadTask, spawn};
 use crate::timeouts::TimeoutPolicy;
 use crate::token::{StaticToken, TokenProvider};
-use resumable_core::graph::Destination;
-
-/// One file to upload: where its bytes come from, where they go, and how.
-///
-/// ```
-/// use resumable_core::chunk::FragmentSizing;
-/// use resumable_core::graph::{DriveItem, Target};
-/// use resumable_reqwest::{CheckpointStore, UploadJob};
-/// use resumable_core::graph::Destination;
-/// use resumable_reqwest::source::BytesSource;
-///
-/// let job = UploadJob::new(
-///     BytesSource::new(vec![7u8; 1_000_000]),
-///     Destination::new_session("https://graph.microsoft.com/v1.0/me/drive/root:/a.bin:/createUploadSession"),
-///     Target::DriveItem(DriveItem::new()),
-/// )
-/// .configure(|config| config.fragment_size = FragmentSizing::Fixed(327_680 * 2))
-/// .checkpoint(CheckpointStore::new("/tmp/a.bin.checkpoint"))
-/// .on_event(|event| eprintln!("{event:?}"));
-/// assert_eq!(job.config().total, 1_000_000);
-/// ```
-pub struct UploadJob {
-    source: Arc<dyn Source>,
-    destination: Destination,
-    config: UploadConfig,
-    checkpoint: Option<CheckpointStore>,
-    callback: Option<EventCallback>,
-    commit_when_received: bool,
-    keep_completed_checkpoint: bool,
-}
-
-impl UploadJob {
-    /// Uploads `source` to `destination` as `target`, with the engine's default configuration
-    /// for that target.
-    pub fn new(source: impl Source, destination: Destination, target: Target) -> Self {
-        UploadJob::shared(Arc::new(source), destination, target)
-    }
-
-    /// Like [`UploadJob::new`], with a source shared with the caller.
-    pub fn shared(source: Arc<dyn Source>, destination: Destination, target: Target) -> Self {
-        let config = UploadConfig::new(target, source.len());
-        UploadJob {
-            source,
-            destination,
-            config,
-            checkpoint: None,
-            callback: None,
-            commit_when_received: false,
-            keep_completed_checkpoint: false,
-        }
-    }
-
-    /// The engine configuration (its `total` is the source's size).
-    pub fn config(&self) -> &UploadConfig {
-        &self.config
-    }
-
-    /// Changes the engine configuration: fragment sizes, retry and session policies, the seed.
-    /// A checkpoint that is resumed brings its own configuration.
-    pub fn configure(mut self, change: impl FnOnce(&mut UploadConfig)) -> Self {
-        change(&mut self.config);
-        self
-    }
-
-    /// Saves a checkpoint to `store` after each confirmed fragment (and each new session), and
-    /// resumes from it if it exists and fits. It is removed when the upload completes or is
-    /// cancelled, and kept when it fails or stops.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.checkpoint = Some(store);
-        self
-    }
-
-    /// Calls `callback` with every event, on the upload's task (keep it short).
-    pub fn on_event(mut self, callback: impl FnMut(&Event) + Send + 'static) -> Self {
-        self.callback = Some(Box::new(callback));
-        self
-    }
-
-    /// Commits a deferred upload as soon as all bytes are received, instead of waiting for
-    /// [`UploadTask::commit`].
-    pub fn commit_when_received(mut self) -> Self {
-        self.commit_when_received = true;
-        self
-    }
-
-    /// Keeps the checkpoint after completion (it then records the completion, so running the
-    /// same job again sends nothing).
-    pub fn keep_completed_checkpoint(mut self) -> Self {
-        self.keep_completed_checkpoint = true;
-        self
-    }
-}
 
 /// Runs uploads: the HTTP clients, the token provider and the transport's time limits.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// use resumable_core::graph::{DriveItem, Target};
+/// use resumable_core::graph::{Destination, DriveItem, Target};
 /// use resumable_core::secret::Secret;
-/// use resumable_reqwest::{UploadJob, Uploader};
-/// use resumable_core::graph::Destination;
 /// use resumable_reqwest::source::FileSource;
+/// use resumable_reqwest::{UploadJob, Uploader};
 ///
 /// let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;
 /// let job = UploadJob::new(
@@ -210,12 +117,15 @@ impl Uploader {
     pub async fn start(&self, job: UploadJob) -> Result<UploadTask, StartError> {
         let UploadJob {
             source,
-            destination,
             mut config,
             checkpoint,
             callback,
-            commit_when_received,
             keep_completed_checkpoint,
+            protocol:
+                Graph {
+                    destination,
+                    commit_when_received,
+                },
         } = job;
         config.total = source.len();
         if destination.create_url().is_some() && self.tokens.is_none() {

@@ -11,9 +11,9 @@ use resumable_core::http::{
 };
 use resumable_core::range::ByteRange;
 use resumable_core::secret::{Secret, SecretUrl};
-use resumable_reqwest::exchange::{Exchange, HttpClients};
+use resumable_reqwest::TimeoutPolicy;
+use resumable_reqwest::driver::{Exchange, HttpClients};
 use resumable_reqwest::source::{BytesSource, FileSource, Source};
-use resumable_reqwest::timeouts::TimeoutPolicy;
 use resumable_reqwest::token::{TokenError, TokenProvider};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

@@ -19,7 +19,8 @@
 //! use resumable_core::graph::{DriveItem, Event, Target};
 //! use resumable_core::secret::Secret;
 //! use resumable_ureq::source::FileSource;
-//! use resumable_ureq::{CheckpointStore, Destination, UploadJob, Uploader};
+//! use resumable_core::graph::Destination;
+//! use resumable_ureq::{CheckpointStore, UploadJob, Uploader};
 //!
 //! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build();
 //! let mut job = UploadJob::new(
@@ -99,7 +100,5 @@ pub mod workbook;
 pub use checkpoint::CheckpointStore;
 pub use exchange::Timeouts;
 pub use outcome::{Failure, FailureCause, StartError, Stats, Summary};
-pub use resumable_core::graph::Destination;
-pub use resumable_core::session::Resumption;
 pub use upload::{Progress, UploadHandle, UploadJob, Uploader, UploaderBuilder};
 pub use wopi::WopiJob;

@@ -15,7 +15,7 @@ use resumable_core::range::ByteRange;
 
 /// The size of one read from a source: large enough that per-read costs vanish, small enough
 /// that memory stays flat whatever the fragment size.
-pub const BLOCK_SIZE: usize = 1 << 20;
+pub(crate) const BLOCK_SIZE: usize = 1 << 20;
 
 /// Bytes to upload, readable at any offset.
 pub trait Source: Send + Sync {

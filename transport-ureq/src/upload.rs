@@ -26,7 +26,8 @@ use crate::source::Source;
 /// use resumable_core::graph::{DriveItem, Target};
 /// use resumable_core::secret::Secret;
 /// use resumable_ureq::source::FileSource;
-/// use resumable_ureq::{CheckpointStore, Destination, UploadJob, Uploader};
+/// use resumable_core::graph::Destination;
+/// use resumable_ureq::{CheckpointStore, UploadJob, Uploader};
 ///
 /// let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build();
 /// let job = UploadJob::new(
@@ -155,7 +156,8 @@ impl Uploader {
 /// ```
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::graph::{DriveItem, Target};
-/// use resumable_ureq::{CheckpointStore, Destination, UploadJob};
+/// use resumable_core::graph::Destination;
+/// use resumable_ureq::{CheckpointStore, UploadJob};
 /// use resumable_ureq::source::BytesSource;
 ///
 /// let mut job = UploadJob::new(

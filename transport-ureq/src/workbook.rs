@@ -56,7 +56,7 @@ use crate::source::BytesSource;
 const MAX_ANSWER_LEN: u64 = 64 << 20;
 
 /// Called with every event, on the session's thread.
-pub type EventCallback = Box<dyn FnMut(&WorkbookEvent) + Send>;
+pub(crate) type EventCallback = Box<dyn FnMut(&WorkbookEvent) + Send>;
 
 /// Configures and opens a [`WorkbookSession`]; made by [`WorkbookSession::builder`].
 pub struct WorkbookSessionBuilder {

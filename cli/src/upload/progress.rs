@@ -8,7 +8,7 @@ use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resumable_core::session::{Milestone, Transfer};
 use resumable_reqwest::UploadTask;
-use resumable_reqwest::task_machine::TaskMachine;
+use resumable_reqwest::driver::TaskMachine;
 
 use crate::size::HumanBytes;
 

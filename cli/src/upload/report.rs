@@ -401,16 +401,15 @@ fn where_it_went(
             ));
         }
     };
-    if let Some(item) = summary.item.as_deref().map(parse_item) {
-        let field = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
+    if let Some(item) = summary.stored_item() {
         let mut parts = Vec::new();
-        if let Some(name) = field("name") {
+        if let Some(name) = item.name {
             parts.push(format!("name {name}"));
         }
-        if let Some(id) = field("id") {
+        if let Some(id) = item.id {
             parts.push(format!("id {id}"));
         }
-        if let Some(url) = field("webUrl") {
+        if let Some(url) = item.web_url {
             parts.push(url);
         }
         if !parts.is_empty() {

@@ -155,14 +155,43 @@ impl fmt::Display for Mismatch {
 
 impl core::error::Error for Mismatch {}
 
-/// What a Graph answer says of a stored file (drive item or print document JSON): its size,
-/// the hashes in `file.hashes`, and when it was last modified. Property names in any casing.
+/// What a Graph answer says of a stored file (drive item or print document JSON): its id,
+/// name, size, the hashes in `file.hashes`, its web URL and when it was last modified. Property
+/// names in any casing; what the answer leaves out is `None`.
+///
+/// The engine checks a stored file with it; a caller gets it for a completed upload from
+/// [`Completion::stored_item`](crate::graph::Completion::stored_item), whose `item` keeps the
+/// raw JSON.
+///
+/// ```
+/// use resumable_core::digest::stored::{HashKind, StoredItem};
+/// let item = StoredItem::parse_graph(
+///     r#"{"id":"01ABC","name":"big.bin","size":11,"webUrl":"https://contoso.example/big.bin",
+///         "file":{"hashes":{"quickXorHash":"aCgDG9jwBhDc4Q1yawMZAAAAAAA=","sha1Hash":"2AAE6C35C94FCFB415DBE95F408B9CE91EE846ED"}}}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(item.id.as_deref(), Some("01ABC"));
+/// assert_eq!(item.name.as_deref(), Some("big.bin"));
+/// assert_eq!(item.size, Some(11));
+/// assert_eq!(item.web_url.as_deref(), Some("https://contoso.example/big.bin"));
+/// assert_eq!(item.hash(HashKind::QuickXor), Some("aCgDG9jwBhDc4Q1yawMZAAAAAAA="));
+/// assert_eq!(item.hash(HashKind::Sha1), Some("2AAE6C35C94FCFB415DBE95F408B9CE91EE846ED"));
+/// assert_eq!(item.hash(HashKind::Sha256), None);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoredItem {
+    /// `id`, if given.
+    pub id: Option<String>,
+    /// `name`, if given.
+    pub name: Option<String>,
     /// `size`, if given (a number, or a numeric string).
     pub size: Option<u64>,
-    /// The hashes given, as written (`quickXorHash` base64, the others hex).
+    /// The hashes given, as written (`quickXorHash` base64, the others hex), in the order
+    /// `quickXorHash`, `sha1Hash`, `crc32Hash`, `sha256Hash`; [`StoredItem::hash`] finds one.
     pub hashes: Vec<(HashKind, String)>,
+    /// `webUrl`, if given: the item's page for a person (not a download link).
+    pub web_url: Option<String>,
     /// `lastModifiedDateTime`, as written.
     pub modified: Option<String>,
 }
@@ -196,14 +225,27 @@ impl StoredItem {
                 Some(other) => hashes.push((kind, other.to_string())),
             }
         }
-        let modified = property(&item, "lastModifiedDateTime")
-            .and_then(Value::as_str)
-            .map(String::from);
+        let text = |name: &str| {
+            property(&item, name)
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
         Ok(StoredItem {
+            id: text("id"),
+            name: text("name"),
             size,
             hashes,
-            modified,
+            web_url: text("webUrl"),
+            modified: text("lastModifiedDateTime"),
         })
+    }
+
+    /// The hash of `kind` the service reported, as written, if it did.
+    pub fn hash(&self, kind: HashKind) -> Option<&str> {
+        self.hashes
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, value)| value.as_str())
     }
 
     /// Compares the size with the source's `total`; a missing size is a mismatch when

@@ -12,7 +12,7 @@ use crate::json::property;
 use crate::range::ByteRange;
 use crate::time::{Duration, Instant, UnixTime};
 
-use crate::digest::stored::Verification;
+use crate::digest::stored::{StoredItem, Verification};
 
 use super::error::{SessionLossCause, UploadError};
 use crate::session::failure::{loss_line, retry_line};
@@ -49,6 +49,31 @@ impl Completion {
             location,
             verification: Verification::default(),
         }
+    }
+
+    /// The item as typed fields (id, name, size, the hashes reported, web URL), if the answer
+    /// had one that reads as a Graph item; the raw JSON stays in [`Completion::item`].
+    ///
+    /// ```
+    /// use resumable_core::digest::stored::HashKind;
+    /// use resumable_core::graph::Completion;
+    /// let done = Completion {
+    ///     status: 201,
+    ///     item: Some(
+    ///         r#"{"id":"01","name":"a.bin","size":3,"webUrl":"https://contoso.example/a.bin",
+    ///             "file":{"hashes":{"quickXorHash":"YQAAAAAAAAAAAAAAAwAAAAAAAAA="}}}"#
+    ///             .into(),
+    ///     ),
+    ///     location: None,
+    ///     verification: Default::default(),
+    /// };
+    /// let item = done.stored_item().unwrap();
+    /// assert_eq!((item.id.as_deref(), item.name.as_deref(), item.size), (Some("01"), Some("a.bin"), Some(3)));
+    /// assert_eq!(item.hash(HashKind::QuickXor), Some("YQAAAAAAAAAAAAAAAwAAAAAAAAA="));
+    /// assert_eq!(item.web_url.as_deref(), Some("https://contoso.example/a.bin"));
+    /// ```
+    pub fn stored_item(&self) -> Option<StoredItem> {
+        StoredItem::parse_graph(self.item.as_deref()?).ok()
     }
 
     /// The same completion with every pre-authenticated link taken out of the item: properties

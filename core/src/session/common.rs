@@ -18,17 +18,17 @@ use super::throughput::Throughput;
 #[derive(Debug)]
 pub struct SessionCore<S, E> {
     /// Requests in flight, each with what it was for.
-    pub in_flight: InFlight<S>,
+    pub(crate) in_flight: InFlight<S>,
     /// Events waiting for `poll_event`.
-    pub events: EventQueue<E>,
+    pub(crate) events: EventQueue<E>,
     /// Backoff, the retry budget and the "not before" gate.
-    pub schedule: RetrySchedule,
+    pub(crate) schedule: RetrySchedule,
     /// When the session expires, on the caller's clock and the server's.
-    pub expiry: SessionExpiry,
+    pub(crate) expiry: SessionExpiry,
     /// The server's wall clock, measured from its `Date` headers (or the caller's anchor).
-    pub clock: ServerClock,
+    pub(crate) clock: ServerClock,
     /// The measured rate, and time limits that scale with it.
-    pub throughput: Throughput,
+    pub(crate) throughput: Throughput,
 }
 
 impl<S, E> SessionCore<S, E> {

@@ -3,15 +3,6 @@
 use alloc::collections::VecDeque;
 
 /// Events waiting for [`poll_event`](crate::session::StateMachine::poll_event).
-///
-/// ```
-/// use resumable_core::session::EventQueue;
-/// let mut events = EventQueue::new();
-/// events.push(1);
-/// events.push(2);
-/// assert_eq!(events.pop(), Some(1));
-/// assert_eq!(events.len(), 1);
-/// ```
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
     queue: VecDeque<E>,
@@ -49,5 +40,18 @@ impl<E> EventQueue<E> {
     /// Whether no event waits.
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn events_come_out_in_order() {
+        use crate::session::EventQueue;
+        let mut events = EventQueue::new();
+        events.push(1);
+        events.push(2);
+        assert_eq!(events.pop(), Some(1));
+        assert_eq!(events.len(), 1);
     }
 }

@@ -11,27 +11,8 @@ use crate::time::{Duration, Instant, UnixTime};
 use crate::session::ServerClock;
 
 /// The expiry of one session.
-///
-/// ```
-/// use resumable_core::session::{ServerClock, SessionExpiry};
-/// use resumable_core::time::{Duration, Instant, UnixTime, WallClock};
-///
-/// let mut clock = ServerClock::new();
-/// clock.set_anchor(WallClock::new(Instant::ZERO, UnixTime::from_secs(1_000)));
-/// let mut expiry = SessionExpiry::new(Duration::from_secs(10));
-/// expiry.set_absolute(Instant::ZERO, UnixTime::from_secs(1_100), &clock);
-/// assert_eq!(expiry.deadline(), Some(Instant::from_millis(90_000)));
-/// assert!(!expiry.has_expired(Instant::from_millis(89_999)));
-/// assert!(expiry.has_expired(Instant::from_millis(90_000)));
-/// // A session granted 20 s gets a 5 s margin, not 10.
-/// expiry.set_absolute(Instant::ZERO, UnixTime::from_secs(1_020), &clock);
-/// assert_eq!(expiry.deadline(), Some(Instant::from_millis(15_000)));
-/// expiry.set_sliding(Instant::from_millis(60_000), Duration::from_secs(30 * 60));
-/// assert_eq!(expiry.deadline(), Some(Instant::from_millis(60_000 + 1_790_000)));
-/// assert_eq!(expiry.expires_at(), Some(Instant::from_millis(60_000 + 1_800_000)));
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SessionExpiry {
+pub(crate) struct SessionExpiry {
     at: Option<Instant>,
     wall: Option<UnixTime>,
     margin: Duration,
@@ -40,7 +21,7 @@ pub struct SessionExpiry {
 
 impl SessionExpiry {
     /// No expiry known yet; `margin` is how long before the expiry the session counts as gone.
-    pub const fn new(margin: Duration) -> Self {
+    pub(crate) const fn new(margin: Duration) -> Self {
         SessionExpiry {
             at: None,
             wall: None,
@@ -51,48 +32,48 @@ impl SessionExpiry {
 
     /// The server said at `now` that the session expires at `expires` on its clock. Without a
     /// clock anchor the wall time is kept and [`SessionExpiry::reanchor`] converts it later.
-    pub fn set_absolute(&mut self, now: Instant, expires: UnixTime, clock: &ServerClock) {
+    pub(crate) fn set_absolute(&mut self, now: Instant, expires: UnixTime, clock: &ServerClock) {
         self.wall = Some(expires);
         self.at = clock.instant_at(expires);
         self.granted = self.at.map(|at| at.saturating_duration_since(now));
     }
 
     /// The session lives `lifetime` from `now` (a sliding expiry).
-    pub fn set_sliding(&mut self, now: Instant, lifetime: Duration) {
+    pub(crate) fn set_sliding(&mut self, now: Instant, lifetime: Duration) {
         self.at = Some(now.saturating_add(lifetime));
         self.wall = None;
         self.granted = Some(lifetime);
     }
 
     /// Converts a wall-clock expiry again, after the clock learnt a better anchor.
-    pub fn reanchor(&mut self, clock: &ServerClock) {
+    pub(crate) fn reanchor(&mut self, clock: &ServerClock) {
         if let Some(wall) = self.wall {
             self.at = clock.instant_at(wall).or(self.at);
         }
     }
 
     /// Forgets the expiry (the session is gone).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.at = None;
         self.wall = None;
         self.granted = None;
     }
 
     /// The expiry on the server's clock, if it was given as one.
-    pub const fn wall(&self) -> Option<UnixTime> {
+    pub(crate) const fn wall(&self) -> Option<UnixTime> {
         self.wall
     }
 
     /// When the session expires on the caller's clock (no margin), if known. A machine that acts
     /// ahead of the expiry (a keep-alive, a warning) acts at [`SessionExpiry::deadline`]; this is
     /// when the session is gone if nothing extended it.
-    pub const fn expires_at(&self) -> Option<Instant> {
+    pub(crate) const fn expires_at(&self) -> Option<Instant> {
         self.at
     }
 
     /// When the session counts as expired: the expiry less the margin (at most a quarter of the
     /// lifetime granted).
-    pub fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         let margin = match self.granted {
             Some(granted) => self.margin.min(granted / 4),
             None => self.margin,
@@ -101,7 +82,37 @@ impl SessionExpiry {
     }
 
     /// Whether the session counts as expired at `now`.
-    pub fn has_expired(&self, now: Instant) -> bool {
+    pub(crate) fn has_expired(&self, now: Instant) -> bool {
         self.deadline().is_some_and(|deadline| deadline <= now)
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn expiry_keeps_a_margin_before_the_server_deadline() {
+        use crate::session::ServerClock;
+        use crate::session::expiry::SessionExpiry;
+        use crate::time::{Duration, Instant, UnixTime, WallClock};
+
+        let mut clock = ServerClock::new();
+        clock.set_anchor(WallClock::new(Instant::ZERO, UnixTime::from_secs(1_000)));
+        let mut expiry = SessionExpiry::new(Duration::from_secs(10));
+        expiry.set_absolute(Instant::ZERO, UnixTime::from_secs(1_100), &clock);
+        assert_eq!(expiry.deadline(), Some(Instant::from_millis(90_000)));
+        assert!(!expiry.has_expired(Instant::from_millis(89_999)));
+        assert!(expiry.has_expired(Instant::from_millis(90_000)));
+        // A session granted 20 s gets a 5 s margin, not 10.
+        expiry.set_absolute(Instant::ZERO, UnixTime::from_secs(1_020), &clock);
+        assert_eq!(expiry.deadline(), Some(Instant::from_millis(15_000)));
+        expiry.set_sliding(Instant::from_millis(60_000), Duration::from_secs(30 * 60));
+        assert_eq!(
+            expiry.deadline(),
+            Some(Instant::from_millis(60_000 + 1_790_000))
+        );
+        assert_eq!(
+            expiry.expires_at(),
+            Some(Instant::from_millis(60_000 + 1_800_000))
+        );
     }
 }

@@ -9,17 +9,6 @@ use crate::http::RequestId;
 
 /// A table of requests in flight, each with the caller's note of what it was for. Ids are never
 /// reused, so a late answer to a forgotten request is recognised as such.
-///
-/// ```
-/// use resumable_core::session::InFlight;
-/// let mut table = InFlight::new();
-/// let a = table.issue("create");
-/// let b = table.issue("status");
-/// assert_ne!(a, b);
-/// assert_eq!(table.len(), 2);
-/// assert_eq!(table.take(a), Some("create"));
-/// assert_eq!(table.take(a), None); // answered already
-/// ```
 #[derive(Clone, Debug)]
 pub struct InFlight<T> {
     next: u64,
@@ -86,5 +75,20 @@ impl<T> InFlight<T> {
     /// The notes of the requests in flight, oldest first.
     pub fn notes(&self) -> impl Iterator<Item = &T> {
         self.entries.iter().map(|(_, note)| note)
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn answered_requests_are_forgotten() {
+        use crate::session::InFlight;
+        let mut table = InFlight::new();
+        let a = table.issue("create");
+        let b = table.issue("status");
+        assert_ne!(a, b);
+        assert_eq!(table.len(), 2);
+        assert_eq!(table.take(a), Some("create"));
+        assert_eq!(table.take(a), None); // answered already
     }
 }

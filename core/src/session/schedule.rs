@@ -10,27 +10,15 @@ use crate::time::{Duration, Instant};
 use crate::session::ServerClock;
 
 /// A retry gate: no request goes out before [`RetrySchedule::deadline`].
-///
-/// ```
-/// use resumable_core::session::RetrySchedule;
-/// use resumable_core::retry::RetryPolicy;
-/// use resumable_core::time::{Duration, Instant};
-///
-/// let mut schedule = RetrySchedule::new(RetryPolicy::default(), 1, Instant::ZERO);
-/// let at = schedule.after_failure(Instant::ZERO, Some(Duration::from_secs(30))).unwrap();
-/// assert!(at >= Instant::from_millis(30_000));
-/// assert!(schedule.is_waiting(Instant::from_millis(29_999)));
-/// assert!(!schedule.is_waiting(at));
-/// ```
 #[derive(Clone, Debug)]
-pub struct RetrySchedule {
+pub(crate) struct RetrySchedule {
     retrier: Retrier,
     until: Option<Instant>,
 }
 
 impl RetrySchedule {
     /// A gate following `policy`, jitter seeded by `seed`, counting stalls from `now`.
-    pub fn new(policy: RetryPolicy, seed: u64, now: Instant) -> Self {
+    pub(crate) fn new(policy: RetryPolicy, seed: u64, now: Instant) -> Self {
         RetrySchedule {
             retrier: Retrier::new(policy, seed, now),
             until: None,
@@ -39,7 +27,7 @@ impl RetrySchedule {
 
     /// After a failure at `now`: closes the gate until the retry time and returns it. A wait the
     /// server asked for (`retry_after`) and a blind one both spend budget.
-    pub fn after_failure(
+    pub(crate) fn after_failure(
         &mut self,
         now: Instant,
         retry_after: Option<Duration>,
@@ -49,14 +37,14 @@ impl RetrySchedule {
     }
 
     /// Closes the gate for a fixed `delay` (no budget spent) and returns when it opens.
-    pub fn wait(&mut self, now: Instant, delay: Duration) -> Instant {
+    pub(crate) fn wait(&mut self, now: Instant, delay: Duration) -> Instant {
         self.close_until(now.saturating_add(delay))
     }
 
     /// Closes the gate for a fixed `delay` (no budget spent) unless the wait would stall the
     /// upload past [`RetryPolicy::max_stall`]; returns when it opens. For protocol pauses that
     /// may repeat without progress (retries of a `404`), so they cannot go on forever.
-    pub fn wait_unless_stalled(
+    pub(crate) fn wait_unless_stalled(
         &mut self,
         now: Instant,
         delay: Duration,
@@ -66,35 +54,30 @@ impl RetrySchedule {
     }
 
     /// Records progress: the budget refills and backoff starts over.
-    pub fn progress(&mut self, now: Instant) {
+    pub(crate) fn progress(&mut self, now: Instant) {
         self.retrier.progress(now);
     }
 
     /// Whether requests must still wait at `now`.
-    pub fn is_waiting(&self, now: Instant) -> bool {
+    pub(crate) fn is_waiting(&self, now: Instant) -> bool {
         self.until.is_some_and(|until| now < until)
     }
 
     /// When the gate opens, if it is closed.
-    pub const fn deadline(&self) -> Option<Instant> {
+    pub(crate) const fn deadline(&self) -> Option<Instant> {
         self.until
     }
 
     /// Opens the gate if its time has come (call from `handle_timeout`).
-    pub fn open_if_due(&mut self, now: Instant) {
+    pub(crate) fn open_if_due(&mut self, now: Instant) {
         if self.until.is_some_and(|until| until <= now) {
             self.until = None;
         }
     }
 
     /// Opens the gate now (a command that must not wait, such as a cancel).
-    pub fn open(&mut self) {
+    pub(crate) fn open(&mut self) {
         self.until = None;
-    }
-
-    /// Blind retries spent since the last progress.
-    pub fn attempts(&self) -> u32 {
-        self.retrier.attempts()
     }
 
     fn close_until(&mut self, at: Instant) -> Instant {
@@ -109,18 +92,7 @@ impl RetrySchedule {
 /// anchor). A date that cannot be placed at all waits `unplaced`; pass
 /// [`RetryPolicy::max_retry_after`] so no acceptable ask is undercut. See
 /// [`requested_wait`](crate::retry::requested_wait).
-///
-/// ```
-/// use resumable_core::session::{retry_after, ServerClock};
-/// use resumable_core::http::Response;
-/// use resumable_core::time::{Duration, Instant};
-/// let clock = ServerClock::new();
-/// let answer = Response::new(503).with_header("Retry-After", "120");
-/// assert_eq!(retry_after(&answer, Instant::ZERO, &clock, Duration::from_secs(60)),
-///     Some(Duration::from_secs(120)));
-/// assert_eq!(retry_after(&Response::new(503), Instant::ZERO, &clock, Duration::ZERO), None);
-/// ```
-pub fn retry_after(
+pub(crate) fn retry_after(
     response: &Response,
     now: Instant,
     clock: &ServerClock,
@@ -132,4 +104,38 @@ pub fn retry_after(
         clock.unix_at(now),
         unplaced,
     )
+}
+
+#[cfg(test)]
+mod examples {
+    #[test]
+    fn a_failure_with_retry_after_waits_that_long() {
+        use crate::retry::RetryPolicy;
+        use crate::session::schedule::RetrySchedule;
+        use crate::time::{Duration, Instant};
+
+        let mut schedule = RetrySchedule::new(RetryPolicy::default(), 1, Instant::ZERO);
+        let at = schedule
+            .after_failure(Instant::ZERO, Some(Duration::from_secs(30)))
+            .unwrap();
+        assert!(at >= Instant::from_millis(30_000));
+        assert!(schedule.is_waiting(Instant::from_millis(29_999)));
+        assert!(!schedule.is_waiting(at));
+    }
+    #[test]
+    fn retry_after_reads_delay_seconds() {
+        use crate::http::Response;
+        use crate::session::{ServerClock, retry_after};
+        use crate::time::{Duration, Instant};
+        let clock = ServerClock::new();
+        let answer = Response::new(503).with_header("Retry-After", "120");
+        assert_eq!(
+            retry_after(&answer, Instant::ZERO, &clock, Duration::from_secs(60)),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after(&Response::new(503), Instant::ZERO, &clock, Duration::ZERO),
+            None
+        );
+    }
 }

@@ -126,14 +126,7 @@ pub fn parse_answer(response: &Response, total: u64) -> Result<Answer, AnswerErr
 
 /// The service error code of a refusal (`{"error": {"code": "nameAlreadyExists", ...}}`), if the
 /// body has one. Only the code is kept: messages can quote the request.
-///
-/// ```
-/// use resumable_core::wire::graph_answer::service_error_code;
-/// let body = br#"{"error":{"code":"nameAlreadyExists","message":"..."}}"#;
-/// assert_eq!(service_error_code(body).as_deref(), Some("nameAlreadyExists"));
-/// assert_eq!(service_error_code(b"<html>"), None);
-/// ```
-pub fn service_error_code(body: &[u8]) -> Option<String> {
+pub(crate) fn service_error_code(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let error = property(value.as_object()?, "error")?;
     let code = property(error.as_object()?, "code")?.as_str()?;

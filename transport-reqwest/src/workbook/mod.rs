@@ -71,4 +71,3 @@ pub use caller::WorkbookCaller;
 pub use handle::WorkbookSession;
 pub use request::{CallError, WorkbookAnswer, WorkbookRequest};
 pub use state::{SessionError, SessionState};
-pub use task::WorkbookEventCallback;

@@ -14,7 +14,7 @@ use crate::driver::{Command, DriveEnd, drive};
 use crate::exchange::Exchange;
 
 /// Called with every event, on the session's task, before the event goes to the stream.
-pub type WorkbookEventCallback = Box<dyn FnMut(&WorkbookEvent) + Send>;
+pub(crate) type WorkbookEventCallback = Box<dyn FnMut(&WorkbookEvent) + Send>;
 
 /// Where the task reports.
 pub(crate) struct TaskOutputs {

@@ -121,6 +121,12 @@ fn malformed_answers_are_typed_errors() {
 
 #[test]
 fn service_error_codes_are_kept_short() {
+    let body = br#"{"error":{"code":"nameAlreadyExists","message":"..."}}"#;
+    assert_eq!(
+        service_error_code(body).as_deref(),
+        Some("nameAlreadyExists")
+    );
+    assert_eq!(service_error_code(b"<html>"), None);
     assert_eq!(
         service_error_code(br#"{"Error":{"Code":"quotaLimitReached"}}"#).as_deref(),
         Some("quotaLimitReached")
