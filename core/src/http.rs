@@ -22,7 +22,7 @@
 //! transport reads the source range it names when it sends it. `Authorization` is not added:
 //! for [`Auth::Bearer`] the transport attaches the caller's token.
 //!
-//! No `HttpConversionError` holds a URL, a header value or a body: they can be credentials.
+//! No `http_convert::HttpConversionError` (with the `http` feature) holds a URL, a header value or a body: they can be credentials.
 //!
 //! ```
 //! # #[cfg(feature = "http")] {
@@ -65,11 +65,6 @@ use bytes::Bytes;
 
 use crate::range::ByteRange;
 use crate::secret::SecretUrl;
-
-#[cfg(feature = "http")]
-mod convert;
-#[cfg(feature = "http")]
-pub use convert::HttpConversionError;
 
 /// Identifies one request so its answer can be matched to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

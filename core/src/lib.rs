@@ -256,6 +256,8 @@ pub mod fuzz_targets;
 pub mod graph;
 #[cfg(feature = "alloc")]
 pub mod http;
+#[cfg(feature = "http")]
+pub mod http_convert;
 #[cfg(feature = "alloc")]
 mod json;
 pub mod range;

@@ -26,7 +26,10 @@ use crate::graph::{field, read_json, require_bearer};
 use crate::slots::SessionSlots;
 
 /// The header that names the session on workbook requests.
-const SESSION_HEADER: HeaderName = HeaderName::from_static("workbook-session-id");
+static SESSION_HEADER: std::sync::LazyLock<HeaderName> = std::sync::LazyLock::new(|| {
+    HeaderName::from_bytes(resumable_core::wire::workbook_headers::SESSION_HEADER.as_bytes())
+        .unwrap_or_else(|_| HeaderName::from_static("x-invalid"))
+});
 
 struct WorkbookSession {
     ordinal: u64,
@@ -182,7 +185,7 @@ pub(crate) async fn dispatch(
     };
     let session_id = request
         .headers()
-        .get(SESSION_HEADER)
+        .get(&*SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Err(refusal) = require_bearer(&state, request.headers()) {

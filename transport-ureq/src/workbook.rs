@@ -40,9 +40,10 @@ use resumable_core::http::{Response, TransportError};
 use resumable_core::secret::Secret;
 use resumable_core::session::StateMachine;
 use resumable_core::time::Instant;
+use resumable_core::wire::workbook_headers::SESSION_HEADER;
 use resumable_core::workbook::{
-    CallOutcome, ConfigError, REQUEST_TIME_LIMIT, SESSION_HEADER, WorkbookCall, WorkbookConfig,
-    WorkbookError, WorkbookEvent, WorkbookSession as Machine, WorkbookUrl,
+    CallOutcome, ConfigError, REQUEST_TIME_LIMIT, WorkbookCall, WorkbookConfig, WorkbookError,
+    WorkbookEvent, WorkbookSession as Machine, WorkbookUrl,
 };
 use ureq::http;
 

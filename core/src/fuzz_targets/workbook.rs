@@ -8,9 +8,10 @@ use crate::http::{Auth, Request, RequestKind, Response, TransportError};
 use crate::retry::{StatusClass, requested_wait};
 use crate::session::StateMachine;
 use crate::time::{Duration, Instant, UnixTime, WallClock};
+use crate::wire::workbook_headers::SESSION_HEADER;
 use crate::workbook::{
-    InactivityLimits, MAX_POLL_INTERVAL, SESSION_HEADER, WorkbookConfig, WorkbookEvent,
-    WorkbookSession, WorkbookUrl,
+    InactivityLimits, MAX_POLL_INTERVAL, WorkbookConfig, WorkbookEvent, WorkbookSession,
+    WorkbookUrl,
 };
 
 use super::Choices;

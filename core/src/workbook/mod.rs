@@ -161,5 +161,5 @@ pub use event::{Creation, ExpiryReason, WorkbookEvent};
 pub use graph_error::GraphError;
 pub use invalid_session::InvalidSessionCode;
 pub use operation::OperationStatus;
-pub use session::{REQUEST_TIME_LIMIT, SESSION_HEADER, WorkbookSession};
+pub use session::{REQUEST_TIME_LIMIT, WorkbookSession};
 pub use url::{WorkbookUrl, WorkbookUrlError};

@@ -18,11 +18,9 @@ use crate::secret::{Secret, SecretUrl};
 use crate::session::ServerClock;
 use crate::session::{Dialect, Driven, EventQueue, InFlight};
 use crate::time::{Duration, Instant, WallClock};
+use crate::wire::workbook_headers::SESSION_HEADER;
 
 mod answers;
-
-/// The header that names the session on every workbook request.
-pub const SESSION_HEADER: &str = "workbook-session-id";
 
 /// A Graph workbook session, sans IO: it says which requests to send and when, and reads their
 /// answers. See the [module documentation](super) for the driver loop.

@@ -9,7 +9,7 @@ use std::vec::Vec;
 
 use resumable_core::http::{Auth, Body, Method, Request, Response, TransportError};
 use resumable_core::time::{Duration, Instant};
-use resumable_core::workbook::SESSION_HEADER;
+use resumable_core::wire::workbook_headers::SESSION_HEADER;
 
 use crate::sim::Reply;
 

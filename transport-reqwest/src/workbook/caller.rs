@@ -8,9 +8,8 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use resumable_core::http::{Response, TransportError};
 use resumable_core::secret::Secret;
-use resumable_core::workbook::{
-    CallOutcome, SESSION_HEADER, WorkbookCall, WorkbookSession as SessionMachine,
-};
+use resumable_core::wire::workbook_headers::SESSION_HEADER;
+use resumable_core::workbook::{CallOutcome, WorkbookCall, WorkbookSession as SessionMachine};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::request::{CallError, WorkbookAnswer, WorkbookRequest};

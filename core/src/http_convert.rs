@@ -1,4 +1,6 @@
-//! Conversions to and from the `http` crate's types: see the module documentation.
+//! Conversions between [`crate::http`]'s requests and answers and the `http` crate's types
+//! (feature `http`), for transports built on `http`-based clients. No
+//! [`HttpConversionError`] holds a URL, a header value or a body: they can be credentials.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -6,8 +8,9 @@ use core::fmt;
 
 use bytes::Bytes;
 
-use super::{Auth, Body, Header, Method, Request, RequestId, RequestKind, Response};
+use crate::http::{Auth, Body, Header, Method, Request, RequestId, RequestKind, Response};
 use crate::secret::SecretUrl;
+use crate::wire::REQUEST_HEADERS;
 
 /// Why a conversion to or from the `http` crate's types failed. Says what was wrong, never
 /// the URL, a header value or a body.
@@ -57,22 +60,6 @@ impl fmt::Display for HttpConversionError {
 impl core::error::Error for HttpConversionError {}
 
 /// The headers the protocols' requests carry, and whether each is a credential.
-const REQUEST_HEADERS: &[(&str, bool)] = &[
-    ("Content-Type", false),
-    ("Content-Range", false),
-    ("Prefer", false),
-    ("if-match", false),
-    ("if-none-match", false),
-    ("X-WOPI-Override", false),
-    ("X-WOPI-ContentRangeOffset", false),
-    ("X-WOPI-ContentRangeLength", false),
-    ("X-WOPI-SequenceNumber", false),
-    ("X-WOPI-Lock", true),
-    ("X-WOPI-CoauthLockId", true),
-    ("X-WOPI-UploadSessionToken", true),
-    (crate::workbook::SESSION_HEADER, true),
-];
-
 const fn to_http_method(method: Method) -> http::Method {
     match method {
         Method::Get => http::Method::GET,
@@ -242,7 +229,10 @@ mod tests {
             url: SecretUrl::new("https://up.example/s1?tempauth=SECRET-URL-TOKEN"),
             headers: vec![
                 Header::new("Content-Range", "bytes 0-9/100"),
-                Header::sensitive(crate::workbook::SESSION_HEADER, "SECRET-SESSION"),
+                Header::sensitive(
+                    crate::wire::workbook_headers::SESSION_HEADER,
+                    "SECRET-SESSION",
+                ),
             ],
             auth: Auth::None,
             body: Body::Source(ByteRange::new(0, 10).unwrap()),
