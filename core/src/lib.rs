@@ -61,7 +61,7 @@
 //! use resumable_core::digest::SourceHashes;
 //! use resumable_core::graph::{DriveItem, Event, Target, Upload, UploadConfig};
 //! use resumable_core::http::{Body, Method, Request, Response, TransportError};
-//! use resumable_core::session::StateMachine;
+//! use resumable_core::session::{Driven, StateMachine};
 //! use resumable_core::time::{Instant, UnixTime, WallClock};
 //! use std::time::SystemTime;
 //!
@@ -105,7 +105,7 @@
 //!         upload.set_source_hashes(now, SourceHashes::of(&file));
 //!     }
 //!     // Send what the machine asks for. (A real transport sends concurrently, with
-//!     // `upload.timeout_for(&request)` as the time limit, and feeds answers as they come.)
+//!     // `upload.time_limit(&request)` as the time limit, and feeds answers as they come.)
 //!     while let Some(request) = upload.poll_request(now) {
 //!         let body: &[u8] = match &request.body {
 //!             Body::Source(range) => &file[range.start() as usize..range.end() as usize],

@@ -80,9 +80,8 @@
 //!   read. An upload ends `Completed` only once the stored file's size and hashes match, and
 //!   [`UploadSummary::source_hashes`] carries them (no second pass for a summary).
 //! - **Time limits that scale.** Each request's limit comes from its machine
-//!   ([`Driven::time_limit`](resumable_core::session::Driven::time_limit); for Graph uploads
-//!   `Upload::timeout_for`, which grows with the fragment and shrinks with the measured
-//!   throughput); an idle limit ([`TimeoutPolicy`]) catches
+//!   ([`Driven::time_limit`](resumable_core::session::Driven::time_limit): for uploads it
+//!   grows with the fragment and shrinks with the measured throughput); an idle limit ([`TimeoutPolicy`]) catches
 //!   connections that stop moving.
 //! - **Checkpoints that never mislead.** Saved atomically (write, fsync, rename) off the
 //!   executor after each confirmed fragment; a checkpoint whose source changed restarts in a new

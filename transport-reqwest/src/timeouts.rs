@@ -2,7 +2,7 @@
 //!
 //! The limit for a whole request is not decided here: the state machine computes it
 //! ([`Driven::time_limit`](resumable_core::session::Driven::time_limit), for Graph uploads
-//! `Upload::timeout_for`) from the body size and the throughput it measured, because it is the
+//! `Driven::time_limit`) from the body size and the throughput it measured, because it is the
 //! machine that sees every fragment's answer. A fixed limit would kill large fragments on slow
 //! links (one SDK's 100 s limit did); one limit computed in two places would drift. What is left
 //! for the transport is what only the socket can tell: that a connection could not be made, or

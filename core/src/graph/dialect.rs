@@ -11,7 +11,7 @@ use crate::time::{Duration, Instant, WallClock};
 
 use super::error::UploadError;
 use super::event::{Completion, Event};
-use super::upload::{Sent, Upload};
+use super::upload::{Phase, Sent, Upload};
 
 impl UploadDialect for Upload {
     type Event = Event;
@@ -76,8 +76,10 @@ impl UploadDialect for Upload {
 }
 
 impl Driven for Upload {
+    /// Grows with the fragment and shrinks with the measured throughput (a fixed limit kills
+    /// large fragments on slow links).
     fn time_limit(&self, request: &Request) -> Duration {
-        self.timeout_for(request)
+        self.core.time_limit(request)
     }
 
     fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
@@ -87,12 +89,14 @@ impl Driven for Upload {
         }
     }
 
+    /// The service named the stored file: its size and hashes wait to be compared.
     fn awaits_source_hashes(&self) -> bool {
-        Upload::awaits_source_hashes(self)
+        matches!(self.phase, Phase::Verifying(_))
     }
 
+    /// QuickXorHash and CRC-32; SHA-1 or SHA-256 only when the service reports nothing cheaper.
     fn wanted_hash_kinds(&self) -> HashKinds {
-        Upload::wanted_hash_kinds(self)
+        self.wanted_kinds
     }
 
     fn give_source_hashes(&mut self, now: Instant, hashes: Option<SourceHashes>) {

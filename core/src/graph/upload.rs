@@ -8,11 +8,11 @@ use alloc::vec::Vec;
 
 use crate::chunk::ChunkPlanner;
 use crate::digest::{HashKinds, SourceHashes};
-use crate::http::{Request, RequestId};
+use crate::http::RequestId;
 use crate::range::ByteRange;
 use crate::range_set::RangeSet;
 use crate::secret::SecretUrl;
-use crate::time::{Duration, Instant, UnixTime, WallClock};
+use crate::time::{Instant, UnixTime, WallClock};
 
 use super::checkpoint::{Checkpoint, FragmentCrc, Stage};
 use super::config::{ExplicitCommit, Target, UploadConfig};
@@ -97,7 +97,7 @@ pub struct FragmentInFlight {
 /// - **constructors**: [`Upload::create`] (a new session), [`Upload::continue_session`] (a
 ///   session created elsewhere), [`Upload::resume`] (from a [`Checkpoint`]);
 /// - **getters**: [`Upload::state`], [`Upload::confirmed`], [`Upload::total`],
-///   [`Upload::expires_at`], [`Upload::checkpoint`], [`Upload::timeout_for`], ...;
+///   [`Upload::expires_at`], [`Upload::checkpoint`], [`Driven::time_limit`](crate::session::Driven::time_limit), ...;
 /// - **transport reports**: [`Upload::record_fragment_crc`] (required for the fingerprint) and
 ///   [`Upload::fragment_started`] (optional, sharpens measurements);
 /// - **commands**: [`Upload::cancel`], [`Upload::commit`], [`Upload::commit_with_source_url`].
@@ -171,7 +171,7 @@ pub struct Upload {
     /// answered (no new fragment goes out meanwhile). The range is the answering fragment's.
     pub(crate) pending_candidate: Option<(Option<ByteRange>, Completion)>,
     /// The costly hashes the stored file's check needs of the source (beyond QuickXorHash and
-    /// CRC-32): asked of the transport through [`Upload::wanted_hash_kinds`].
+    /// CRC-32): asked of the transport through [`Driven::wanted_hash_kinds`](crate::session::Driven::wanted_hash_kinds).
     pub(crate) wanted_kinds: HashKinds,
 }
 
@@ -473,13 +473,6 @@ impl Upload {
         self.core.throughput.bytes_per_second()
     }
 
-    /// A time limit for `request` that scales with its body and the measured throughput (a
-    /// fixed limit kills large fragments on slow links). When it passes without an answer,
-    /// report [`TransportError::Timeout`](crate::http::TransportError::Timeout).
-    pub fn timeout_for(&self, request: &Request) -> Duration {
-        self.core.time_limit(request)
-    }
-
     /// Reports the CRC-32 of the bytes the transport sent (or is sending) for fragment request
     /// `id`. Call it before handing in that request's answer. The checkpoint keeps the CRC of
     /// every fragment the server confirms.
@@ -578,19 +571,6 @@ impl Upload {
         if !self.is_over() {
             self.fail(UploadError::SourceRead);
         }
-    }
-
-    /// The hashes the source's must include when given with [`Upload::set_source_hashes`]:
-    /// QuickXorHash and CRC-32 always; SHA-1 or SHA-256 only when the service reported no
-    /// cheap hash but those (a transport that computed only the cheap ones reads the source
-    /// again for them).
-    pub fn wanted_hash_kinds(&self) -> HashKinds {
-        self.wanted_kinds
-    }
-
-    /// Whether the machine waits for [`Upload::set_source_hashes`] before it can end.
-    pub fn awaits_source_hashes(&self) -> bool {
-        matches!(self.phase, Phase::Verifying(_))
     }
 
     /// Records the source's modification time (nanoseconds since the Unix epoch, as the

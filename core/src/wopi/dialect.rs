@@ -13,7 +13,7 @@ use super::answers::update_kind;
 use super::codec::CHUNK_PREFIX_LEN;
 use super::error::WopiError;
 use super::event::{WopiCompletion, WopiEvent};
-use super::upload::{Sent, WopiUpload};
+use super::upload::{Phase, Sent, WopiUpload};
 
 impl UploadDialect for WopiUpload {
     type Event = WopiEvent;
@@ -85,8 +85,9 @@ impl UploadDialect for WopiUpload {
 }
 
 impl Driven for WopiUpload {
+    /// Grows with the range and shrinks with the measured throughput.
     fn time_limit(&self, request: &Request) -> Duration {
-        self.timeout_for(request)
+        self.core.time_limit(request)
     }
 
     /// The ChunkIds in the frame prefixes already fingerprint the bytes; a CRC adds nothing.
@@ -96,12 +97,14 @@ impl Driven for WopiUpload {
         }
     }
 
+    /// The host's `CheckFileInfo` after the commit waits to be compared with the source.
     fn awaits_source_hashes(&self) -> bool {
-        WopiUpload::awaits_source_hashes(self)
+        matches!(self.phase, Phase::VerifyingFile { .. })
     }
 
+    /// SHA-256, what `CheckFileInfo` reports.
     fn wanted_hash_kinds(&self) -> HashKinds {
-        WopiUpload::wanted_hash_kinds(self)
+        Self::SOURCE_HASH_KINDS
     }
 
     fn give_source_hashes(&mut self, now: Instant, hashes: Option<SourceHashes>) {

@@ -152,7 +152,7 @@
 //! let mut version = None;
 //! while !upload.is_finished() {
 //!     // Send what the machine asks for, streaming the body: prefixes inline, chunk bytes read
-//!     // from the file. (A real transport sends with `upload.timeout_for(&request)` as the
+//!     // from the file. (A real transport sends with `upload.time_limit(&request)` as the
 //!     // time limit and reports a timeout with `handle_transport_error`.)
 //!     while let Some(request) = upload.poll_request(now) {
 //!         let mut body = Vec::new();

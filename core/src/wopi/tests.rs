@@ -10,7 +10,7 @@ use crate::chunk::FragmentSizing;
 use crate::http::{Auth, Body, Method, Request, RequestKind, Response, Segment, TransportError};
 use crate::secret::Secret;
 use crate::session::Failure;
-use crate::session::StateMachine;
+use crate::session::{Driven, StateMachine};
 use crate::time::{Duration, Instant};
 use crate::wopi::{
     BodyKind, ChunkId, DecoderConfig, FrameKind, FramePrefix, decode_put_chunked_file,

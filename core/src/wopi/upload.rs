@@ -9,10 +9,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::chunk::ChunkPlanner;
-use crate::http::{Request, RequestId};
+use crate::http::RequestId;
 use crate::secret::{Secret, SecretUrl};
 use crate::session::SessionCore;
-use crate::time::{Duration, Instant, WallClock};
+use crate::time::{Instant, WallClock};
 use crate::wopi::{FramedChunk, UploadStream};
 
 use super::config::WopiConfig;
@@ -83,7 +83,7 @@ pub struct UpdateInFlight {
 /// - **constructors**: [`WopiUpload::create`], [`WopiUpload::resume`] (from a
 ///   [`WopiCheckpoint`](super::WopiCheckpoint));
 /// - **getters**: [`WopiUpload::state`], [`WopiUpload::confirmed`], [`WopiUpload::stream_len`],
-///   [`WopiUpload::expires_at`], [`WopiUpload::checkpoint`], [`WopiUpload::timeout_for`], ...;
+///   [`WopiUpload::expires_at`], [`WopiUpload::checkpoint`], [`Driven::time_limit`](crate::session::Driven::time_limit), ...;
 /// - **transport reports**: [`WopiUpload::fragment_started`] (optional, sharpens measurements);
 /// - **commands**: [`WopiUpload::pause`], [`WopiUpload::unpause`],
 ///   [`WopiUpload::set_keep_alive`], [`WopiUpload::commit_with_sequence_number`],
@@ -294,13 +294,6 @@ impl WopiUpload {
     /// Measured throughput in bytes per second, once an update has been measured.
     pub fn bytes_per_second(&self) -> Option<u64> {
         self.core.throughput.bytes_per_second()
-    }
-
-    /// A time limit for `request` that scales with its body and the measured throughput. When
-    /// it passes without an answer, report
-    /// [`TransportError::Timeout`](crate::http::TransportError::Timeout).
-    pub fn timeout_for(&self, request: &Request) -> Duration {
-        self.core.time_limit(request)
     }
 
     /// Reports that the first byte of update request `id` went out at `now` (after queueing or

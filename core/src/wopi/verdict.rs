@@ -21,7 +21,7 @@ use super::upload::{Phase, WopiUpload};
 impl WopiUpload {
     /// Gives the source's hashes (the transport computes them in the pass that reads the source
     /// for its ChunkIds). **A transport must give them** when the machine waits for them
-    /// ([`WopiUpload::awaits_source_hashes`]); the host's `SHA256` is checked against them.
+    /// ([`Driven::awaits_source_hashes`](crate::session::Driven::awaits_source_hashes)); the host's `SHA256` is checked against them.
     pub fn set_source_hashes(&mut self, now: Instant, hashes: SourceHashes) {
         self.source_hashes = Some(hashes);
         if let Phase::VerifyingFile { completion, sha256 } = &self.phase {
@@ -45,16 +45,6 @@ impl WopiUpload {
         sha1: false,
         sha256: true,
     };
-
-    /// The hashes the machine needs of the source ([`WopiUpload::SOURCE_HASH_KINDS`]).
-    pub fn wanted_hash_kinds(&self) -> HashKinds {
-        Self::SOURCE_HASH_KINDS
-    }
-
-    /// Whether the machine waits for [`WopiUpload::set_source_hashes`] before it can end.
-    pub fn awaits_source_hashes(&self) -> bool {
-        matches!(self.phase, Phase::VerifyingFile { .. })
-    }
 
     /// The commit was answered `200`: ask the host what it stored.
     pub(crate) fn committed(&mut self, completion: WopiCompletion) {

@@ -8,7 +8,7 @@ use resumable_core::digest::SourceHashes;
 use resumable_core::digest::stored::{HashKind, Mismatch};
 use resumable_core::graph::{Event, Upload, UploadError};
 use resumable_core::http::{Method, RequestKind};
-use resumable_core::session::{Failure, Violation};
+use resumable_core::session::{Driven, Failure, Violation};
 use resumable_core::time::{Duration, Instant};
 
 use super::harness::{Fault, Outcome, Sim, completes, upload};

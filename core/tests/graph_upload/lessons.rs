@@ -7,7 +7,7 @@ use resumable_core::graph::{
 use resumable_core::http::{Auth, Body, Method, RequestKind, Response};
 use resumable_core::range::ByteRange;
 use resumable_core::secret::SecretUrl;
-use resumable_core::session::StateMachine;
+use resumable_core::session::{Driven, StateMachine};
 use resumable_core::time::{Duration, Instant};
 
 use super::harness::{Fault, Sim, completes, config, create_url, random_faults, upload};
@@ -314,7 +314,7 @@ fn lesson_12_timeouts_scale_with_fragment_size_and_throughput() {
     )
     .unwrap();
     let create = probe.poll_request(Instant::ZERO).unwrap();
-    let bodiless_limit = probe.timeout_for(&create);
+    let bodiless_limit = probe.time_limit(&create);
 
     let mut sim = Sim::new(Service::Drive, total, 12);
     sim.link.rate = Some(20_000_000);
@@ -333,13 +333,13 @@ fn lesson_12_timeouts_scale_with_fragment_size_and_throughput() {
         .unwrap()
         .clone();
     // A big fragment on an unmeasured link gets far longer than a bodiless request...
-    let unmeasured = probe.timeout_for(&big);
+    let unmeasured = probe.time_limit(&big);
     assert!(
         unmeasured > bodiless_limit + Duration::from_secs(60),
         "{unmeasured:?}"
     );
     // ...and once the link is measured fast, the same fragment gets a tighter limit.
-    assert!(up.timeout_for(&big) < unmeasured);
+    assert!(up.time_limit(&big) < unmeasured);
     assert!(up.bytes_per_second().unwrap() > 1_000_000);
 }
 
