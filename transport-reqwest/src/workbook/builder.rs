@@ -27,6 +27,28 @@ use resumable_core::workbook::REQUEST_TIME_LIMIT;
 /// few megabytes; more than this is a runaway answer.
 const DEFAULT_MAX_ANSWER_LEN: usize = 64 << 20;
 
+impl WorkbookSession {
+    /// Configures a session on the workbook at `url` (`…/items/{id}/workbook`).
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use resumable_core::secret::Secret;
+    /// use resumable_core::workbook::{WorkbookConfig, WorkbookUrl};
+    /// use resumable_reqwest::workbook::WorkbookSession;
+    ///
+    /// let url = WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook")?;
+    /// let session = WorkbookSession::builder(url)
+    ///     .config(WorkbookConfig { respond_async: true, ..WorkbookConfig::new(false) })
+    ///     .token(Secret::new("eyJ0eXAi..."))
+    ///     .open()?;
+    /// session.ready().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(url: WorkbookUrl) -> WorkbookSessionBuilder {
+        WorkbookSessionBuilder::new(url)
+    }
+}
+
 /// Configures and opens a [`WorkbookSession`]; made by [`WorkbookSession::builder`].
 pub struct WorkbookSessionBuilder {
     url: WorkbookUrl,

@@ -9,7 +9,6 @@ use resumable_core::workbook::{WorkbookEvent, WorkbookUrl};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::builder::WorkbookSessionBuilder;
 use super::caller::WorkbookCaller;
 use super::request::{CallError, WorkbookAnswer, WorkbookRequest};
 use super::state::{SessionError, SessionState};
@@ -27,7 +26,7 @@ use super::state::{SessionError, SessionState};
 /// - [`session_id`](Self::session_id) and [`watch_state`](Self::watch_state) follow the session
 ///   (the id changes on recreation).
 /// - The handle is a [`Stream`] of [`WorkbookEvent`]s (created, polling, refreshed, expired,
-///   recreated, retrying, closed, failed); [`WorkbookSessionBuilder::on_event`] is the
+///   recreated, retrying, closed, failed); [`WorkbookSessionBuilder::on_event`](super::WorkbookSessionBuilder::on_event) is the
 ///   callback form. Events not taken from the stream are kept until the handle is dropped.
 ///
 /// See the [module documentation](super) for an example.
@@ -48,26 +47,6 @@ impl std::fmt::Debug for WorkbookSession {
 }
 
 impl WorkbookSession {
-    /// Configures a session on the workbook at `url` (`…/items/{id}/workbook`).
-    ///
-    /// ```no_run
-    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-    /// use resumable_core::secret::Secret;
-    /// use resumable_core::workbook::{WorkbookConfig, WorkbookUrl};
-    /// use resumable_reqwest::workbook::WorkbookSession;
-    ///
-    /// let url = WorkbookUrl::new("https://graph.microsoft.com/v1.0/me/drive/items/01AB/workbook")?;
-    /// let session = WorkbookSession::builder(url)
-    ///     .config(WorkbookConfig { respond_async: true, ..WorkbookConfig::new(false) })
-    ///     .token(Secret::new("eyJ0eXAi..."))
-    ///     .open()?;
-    /// session.ready().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn builder(url: WorkbookUrl) -> WorkbookSessionBuilder {
-        WorkbookSessionBuilder::new(url)
-    }
-
     pub(crate) fn new(
         url: WorkbookUrl,
         caller: WorkbookCaller,
