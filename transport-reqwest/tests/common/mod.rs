@@ -2,6 +2,10 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod clock;
+
+pub use clock::eventually;
+
 use std::sync::Arc;
 use std::time::Duration;
 
