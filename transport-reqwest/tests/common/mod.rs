@@ -4,6 +4,7 @@
 
 pub mod clock;
 
+#[allow(unused_imports)]
 pub use clock::eventually;
 
 use std::sync::Arc;
