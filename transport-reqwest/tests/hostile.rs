@@ -440,6 +440,9 @@ impl Source for SlowAfter {
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
         if offset >= self.fast {
+            // A slow source is the scenario itself, not a wait for something: it stays a real
+            // sleep. (Holding these reads until the first answer came instead does not work:
+            // no fragment is answered while they are held.)
             std::thread::sleep(Duration::from_millis(300));
         }
         self.bytes.read_exact_at(offset, buf)
