@@ -136,3 +136,15 @@ async fn settle(quiet: &mut impl FnMut() -> bool) {
         tokio::task::yield_now().await;
     }
 }
+
+/// A `quiet` for [`FrozenClock`] from what the emulator saw: no new request arrived since the
+/// last look. For uploads whose requests cannot all be counted as they leave (fragments carry
+/// no token): a request on its way reaches the emulator within the turns the clock gives before
+/// each look, so the clock moves between exchanges.
+pub fn arrivals_settled(emulator: &resumable_emulator::EmulatorHandle) -> impl FnMut() -> bool {
+    let mut seen = u64::MAX;
+    move || {
+        let now = emulator.stats().requests_total;
+        std::mem::replace(&mut seen, now) == now
+    }
+}
