@@ -11,7 +11,8 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 /// How long a test waits, in real time, for something that should happen at once: generous,
@@ -42,20 +43,28 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 /// `#[tokio::test(start_paused = true)]`.
 pub struct FrozenClock {
     release: Option<mpsc::Sender<()>>,
+    /// Set if the clock was held for [`PATIENCE`] of real time: the test then waited on a timer
+    /// nobody moved, and fails when the clock is dropped.
+    gave_out: Arc<AtomicBool>,
 }
 
 impl FrozenClock {
     /// Holds the paused clock still.
     pub fn hold() -> Self {
         let (release, held) = mpsc::channel::<()>();
+        let gave_out = Arc::new(AtomicBool::new(false));
+        let watch = gave_out.clone();
         // While this blocking task runs, tokio does not auto-advance the paused clock. It ends
-        // when the clock is dropped (or, should a test leak it, after a while, so the runtime
-        // can still shut down).
+        // when the clock is dropped, or after PATIENCE: a test that waits on a timer it does
+        // not move would otherwise hang, and then pass.
         tokio::task::spawn_blocking(move || {
-            let _ = held.recv_timeout(Duration::from_secs(600));
+            if let Err(mpsc::RecvTimeoutError::Timeout) = held.recv_timeout(PATIENCE) {
+                watch.store(true, Ordering::SeqCst);
+            }
         });
         FrozenClock {
             release: Some(release),
+            gave_out,
         }
     }
 
@@ -68,6 +77,15 @@ impl FrozenClock {
                 std::time::Instant::now() < deadline,
                 "{what}: not within {PATIENCE:?}"
             );
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Lets `by` pass at once, then gives the tasks whose timers fired their turns. For tests
+    /// that move time only between their own requests, when nothing is on its way.
+    pub async fn advance(&self, by: Duration) {
+        tokio::time::advance(by).await;
+        for _ in 0..SETTLE_TURNS {
             tokio::task::yield_now().await;
         }
     }
@@ -115,6 +133,11 @@ impl FrozenClock {
 impl Drop for FrozenClock {
     fn drop(&mut self) {
         self.release.take();
+        if self.gave_out.load(Ordering::SeqCst) && !std::thread::panicking() {
+            panic!(
+                "the test waited {PATIENCE:?} of real time on a timer the frozen clock never moved"
+            );
+        }
     }
 }
 
