@@ -3,10 +3,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use resumable_core::time::UnixTime;
 use serde_json::{Value, json};
+
+mod common;
+
+use common::{PATIENCE, poll_until};
 
 /// A running `emulator serve`, killed when the test ends, pass or fail.
 struct Served {
@@ -97,6 +101,7 @@ fn a_scaled_session_lapses_in_real_time() {
     let runtime = runtime();
     let client = reqwest::Client::new();
     let served = serve(&["--time-scale", "900"]);
+    let created = Instant::now();
     let (session, lifetime) = runtime.block_on(create_session(&client, &served));
     assert!((500..=1_100).contains(&lifetime), "{lifetime} ms");
     let upload_url = session["uploadUrl"].as_str().unwrap().to_owned();
@@ -109,10 +114,24 @@ fn a_scaled_session_lapses_in_real_time() {
         reqwest::StatusCode::OK,
         "alive at first"
     );
-    std::thread::sleep(Duration::from_millis(1_500));
-    assert_eq!(
-        runtime.block_on(status(upload_url)),
-        reqwest::StatusCode::NOT_FOUND,
-        "gone after its scaled lifetime"
+    // Watched until it lapses (a status query does not extend a session), rather than slept
+    // past its lifetime: alive until then, gone after.
+    let mut answers = Vec::new();
+    let lapsed = poll_until(PATIENCE, || {
+        let answer = runtime.block_on(status(upload_url.clone()));
+        answers.push(answer);
+        answer == reqwest::StatusCode::NOT_FOUND
+    });
+    let lapsed_after = created.elapsed();
+    assert!(lapsed, "still alive after {PATIENCE:?}");
+    assert!(
+        answers[..answers.len() - 1]
+            .iter()
+            .all(|a| *a == reqwest::StatusCode::OK),
+        "{answers:?}"
+    );
+    assert!(
+        lapsed_after >= Duration::from_millis(lifetime as u64 / 2),
+        "gone {lapsed_after:?} after creation, its lifetime {lifetime} ms"
     );
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 mod common;
 
 use common::served::{run_within, serve};
-use common::{data, quick_xor, resumable, sha256, text, write};
+use common::{data, poll_until, quick_xor, resumable, sha256, text, wait_until, write};
 
 const KIB320: usize = 327_680;
 
@@ -160,12 +160,10 @@ fn sigterm_stops_with_the_checkpoint_kept_and_the_same_command_resumes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while served.requests("fragment") < 2 {
-        assert!(Instant::now() < deadline, "the upload did not get going");
+    wait_until("the upload gets going", || {
         assert!(child.try_wait().unwrap().is_none(), "ended before SIGTERM");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        served.requests("fragment") >= 2
+    });
     let signalled = Instant::now();
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -173,12 +171,10 @@ fn sigterm_stops_with_the_checkpoint_kept_and_the_same_command_resumes() {
         .unwrap();
     assert!(kill.success());
     // The fragment in flight is finished (250 ms late), nothing more is sent.
-    while child.try_wait().unwrap().is_none() {
-        if signalled.elapsed() > PROMPTLY {
-            let _ = child.kill();
-            panic!("still running {PROMPTLY:?} after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let limit = PROMPTLY.saturating_sub(signalled.elapsed());
+    if !poll_until(limit, || child.try_wait().unwrap().is_some()) {
+        let _ = child.kill();
+        panic!("still running {PROMPTLY:?} after SIGTERM");
     }
     let stopped = report(&child.wait_with_output().unwrap());
     assert_eq!(stopped["status"], "stopped", "{stopped}");

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{background, data, quick_xor, resumable, run, sha256, text, write};
+use common::{background, data, quick_xor, resumable, run, sha256, text, wait_until, write};
 
 const KIB320: u64 = 327_680;
 
@@ -194,22 +194,19 @@ fn kill_mid_upload(emulator: &EmulatorHandle, file: &Path, checkpoint: &Path, fr
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while emulator
-        .stats()
-        .requests
-        .get("fragment")
-        .copied()
-        .unwrap_or(0)
-        < fragments
-    {
-        assert!(Instant::now() < deadline, "the upload did not get going");
+    wait_until("the upload gets going", || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "finished before it could be killed"
         );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        emulator
+            .stats()
+            .requests
+            .get("fragment")
+            .copied()
+            .unwrap_or(0)
+            >= fragments
+    });
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -4,14 +4,14 @@
 
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode};
 use serde_json::Value;
 
 mod common;
 
-use common::{data, quick_xor, resumable, sha256, text, write};
+use common::{data, poll_until, quick_xor, resumable, sha256, text, write};
 
 const KIB320: usize = 327_680;
 
@@ -78,9 +78,11 @@ fn defer_commit_stores_the_file_only_when_it_is_committed() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen_all_bytes_uncommitted = false;
-    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+    poll_until(Duration::from_secs(60), || {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
         if server.emulator.stats().bytes_received == bytes.len() as u64 {
             // Files first, then the commit count: no commit yet means the listing was taken
             // before any commit, so it must be empty.
@@ -90,8 +92,8 @@ fn defer_commit_stores_the_file_only_when_it_is_committed() {
                 seen_all_bytes_uncommitted = true;
             }
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        false
+    });
     if child.try_wait().unwrap().is_none() {
         child.kill().unwrap();
     }

@@ -4,14 +4,13 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use resumable_emulator::{EmulatorConfig, EmulatorHandle};
 use serde_json::Value;
 
 mod common;
 
-use common::{Background, data, resumable, run, sha256, text, write};
+use common::{Background, data, resumable, run, sha256, text, wait_until, write};
 
 const TOKEN: &str = "cli-wopi-token";
 
@@ -247,7 +246,6 @@ fn killed_mid_upload_it_resumes_from_the_checkpoint_without_resending() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
     let updates = |emulator: &EmulatorHandle| {
         emulator
             .stats()
@@ -256,14 +254,13 @@ fn killed_mid_upload_it_resumes_from_the_checkpoint_without_resending() {
             .copied()
             .unwrap_or(0)
     };
-    while updates(&server.emulator) < 8 {
-        assert!(Instant::now() < deadline, "the upload did not get going");
+    wait_until("the upload gets going", || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "finished before it could be killed"
         );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        updates(&server.emulator) >= 8
+    });
     child.kill().unwrap(); // SIGKILL: no handler runs, no flush, nothing tidied.
     child.wait().unwrap();
     assert!(

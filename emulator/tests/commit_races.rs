@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use reqwest::{Method, StatusCode};
 use resumable_emulator::EmulatorConfig;
@@ -89,8 +87,13 @@ async fn a_cancel_while_a_fragment_is_in_flight_leaves_no_part_file() {
         path_of(&url),
         2 * KIB320 - 1
     );
+    let before = emulator.stats().bytes_received;
     let mut held = RawRequest::send(&emulator, &head, &file[KIB320..KIB320 + 1000]).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // In flight: the emulator is reading its body.
+    eventually("the held fragment is being read", || {
+        emulator.stats().bytes_received >= before + 1000
+    })
+    .await;
     assert_eq!(
         call(&client, Method::DELETE, &url).await.unwrap().status(),
         StatusCode::NO_CONTENT
@@ -117,8 +120,13 @@ async fn a_cancel_during_the_last_fragment_wins_over_its_commit() {
         path_of(&url),
         total - 1
     );
+    let before = emulator.stats().bytes_received;
     let mut held = RawRequest::send(&emulator, &head, &file[KIB320..KIB320 + 1000]).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // In flight: the emulator is reading its body.
+    eventually("the held fragment is being read", || {
+        emulator.stats().bytes_received >= before + 1000
+    })
+    .await;
     assert_eq!(
         call(&client, Method::DELETE, &url).await.unwrap().status(),
         StatusCode::NO_CONTENT
@@ -151,8 +159,13 @@ async fn a_wopi_commit_while_an_update_is_in_flight_is_told_to_retry() {
         path_of(&emulator.wopi_file_url("f")),
         len = stream.len()
     );
+    let before = emulator.stats().bytes_received;
     let mut held = RawRequest::send(&emulator, &head, &stream[..100]).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // In flight: the emulator is reading its body.
+    eventually("the held update is being read", || {
+        emulator.stats().bytes_received >= before + 100
+    })
+    .await;
     let message = PutChunkedFileMessage::new(vec![StreamSignature {
         stream_id: "MainContent".into(),
         chunking_scheme: ChunkingScheme::FullFile,

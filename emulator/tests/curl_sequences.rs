@@ -436,6 +436,9 @@ async fn fault_counters_equal_what_curl_observed() {
             (0, 429) => {
                 seen.saw("throttle-429-seconds");
                 let wait: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+                // The client under test is curl, another process on real time (and this
+                // runtime has worker threads, which a paused clock cannot have): waiting as
+                // told is its behaviour, so it stays a real wait.
                 tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
             }
             (0, status @ 500..=504) => {

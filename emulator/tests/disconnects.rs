@@ -29,6 +29,7 @@ where
         if check().await {
             return true;
         }
+        // The poll interval of a wait for a condition, with a deadline.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
@@ -91,8 +92,11 @@ async fn a_drive_fragment_cut_mid_body_leaves_the_session_usable() {
     let total = 3 * KIB320;
     let file = data(total, 2);
     let url = drive_session(&emulator, &client, "cut.bin", json!({})).await;
+    let before = emulator.stats().bytes_received;
     let raw = RawRequest::send(&emulator, &put_head(&url, 0, KIB320, total), &file[..1000]).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Cut mid-body: once the emulator is reading it.
+    let reading = eventually(|| async { emulator.stats().bytes_received >= before + 1000 }).await;
+    assert!(reading, "the fragment's first bytes were read");
     drop(raw);
     // The cut fragment is rolled back: the server asks for byte 0 again and takes it.
     let resent = eventually(|| async {

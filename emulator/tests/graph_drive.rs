@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use reqwest::{Method, StatusCode};
 use resumable_core::time::UnixTime;
@@ -349,8 +347,13 @@ async fn a_second_fragment_while_one_is_in_flight_answers_416() {
         path_of(&url),
         KIB320 - 1
     );
+    let before = emulator.stats().bytes_received;
     let mut held = RawRequest::send(&emulator, &head, &file[..1000]).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // In flight: the emulator is reading its body.
+    eventually("the held fragment is being read", || {
+        emulator.stats().bytes_received >= before + 1000
+    })
+    .await;
     let concurrent = put_range(&client, &url, &file[..KIB320], 0, total)
         .await
         .unwrap();

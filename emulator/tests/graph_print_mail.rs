@@ -127,6 +127,7 @@ async fn a_fifth_concurrent_print_segment_is_throttled() {
     let size = 5_000;
     let file = data(size, 23);
     let url = print_session(&emulator, &client, size).await;
+    let before = emulator.stats().bytes_received;
     let mut held = Vec::new();
     for i in 0..4 {
         let first = i * 1000;
@@ -137,7 +138,11 @@ async fn a_fifth_concurrent_print_segment_is_throttled() {
         );
         held.push(RawRequest::send(&emulator, &head, &file[first..first + 10]).await);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // All four in flight: the emulator is reading their bodies.
+    eventually("four segments are being read", || {
+        emulator.stats().bytes_received >= before + 40
+    })
+    .await;
     let fifth = put_range(&client, &url, &file[4000..], 4000, size)
         .await
         .unwrap();

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::clock::FrozenClock;
 use common::*;
 use reqwest::StatusCode;
 use resumable_emulator::{EmulatorConfig, OPTIONS};
@@ -76,8 +77,11 @@ async fn tokens_range_form_and_a_host_without_upload_sessions_are_settable() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_slow_always_asynchronous_workbook_creation_is_settable() {
+    // Service time passes on tokio's clock, frozen for the test and moved only between its
+    // requests: exact, and free of wall time.
+    let clock = FrozenClock::hold();
     let emulator = start(config_from_flags(&[
         ("workbook-creation-delay", "10s"),
         ("workbook-always-async", "true"),
@@ -112,7 +116,7 @@ async fn a_slow_always_asynchronous_workbook_creation_is_settable() {
     };
     assert_eq!(poll().await, "notStarted");
     // 10 service seconds at x50: 200 ms.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.advance(Duration::from_millis(300)).await;
     assert_eq!(poll().await, "succeeded");
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::clock::FrozenClock;
 use common::*;
 use reqwest::{Method, StatusCode};
 use resumable_emulator::{EmulatorConfig, Limits, TimeScale};
@@ -15,8 +16,11 @@ fn fast_expiry() -> EmulatorConfig {
     EmulatorConfig::default().with_time_scale(TimeScale::new(1800.0).unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn abandoned_sessions_are_swept_with_their_part_files() {
+    // Service time passes on tokio's clock, frozen for the test and moved only between its
+    // requests: exact, and free of wall time.
+    let clock = FrozenClock::hold();
     let emulator = start(fast_expiry()).await;
     let client = client();
     let mail = mail_session(&emulator, &client, 2000).await;
@@ -35,7 +39,10 @@ async fn abandoned_sessions_are_swept_with_their_part_files() {
     assert_eq!(emulator.stats().sessions_live, 4);
 
     // Nobody touches the sessions again; the sweep alone must free them.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    clock.advance(Duration::from_millis(1600)).await;
+    clock
+        .until("the sweep", || emulator.stats().sessions_expired >= 4)
+        .await;
     let stats = emulator.stats();
     assert_eq!(stats.sessions_live, 0);
     assert_eq!(stats.sessions_expired, 4);
@@ -47,8 +54,11 @@ async fn abandoned_sessions_are_swept_with_their_part_files() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn creates_beyond_the_session_cap_answer_503_until_a_session_goes() {
+    // Service time passes on tokio's clock, frozen for the test and moved only between its
+    // requests: exact, and free of wall time.
+    let clock = FrozenClock::hold();
     let config = EmulatorConfig {
         limits: Limits {
             max_live_sessions: 2,
@@ -105,7 +115,10 @@ async fn creates_beyond_the_session_cap_answer_503_until_a_session_goes() {
     let second = drive_session(&emulator, &client, "b.bin", json!({})).await;
     assert_ne!(second, first);
     // Expired sessions give theirs back once swept, whoever touches them or not.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    clock.advance(Duration::from_millis(1600)).await;
+    clock
+        .until("the sweep", || emulator.stats().sessions_live == 0)
+        .await;
     assert_eq!(emulator.stats().sessions_live, 0);
     drive_session(&emulator, &client, "c.bin", json!({})).await;
     wopi_create(&emulator, &client, "w3").await.unwrap();

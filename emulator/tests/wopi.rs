@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::clock::FrozenClock;
 use common::*;
 use reqwest::{Response, StatusCode};
 use resumable_core::http::Segment;
@@ -298,26 +299,29 @@ async fn updates_must_follow_the_rules() {
     assert_eq!(offset_header(&not_chunk), bytes.len() as u64);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sessions_slide_their_30_minute_expiry_then_answer_410() {
+    // Service time passes on tokio's clock, frozen for the test and moved only between its
+    // requests: exact, and free of wall time.
+    let clock = FrozenClock::hold();
     // 30 minutes under ×1800: one second.
     let wopi = Wopi::new(config().with_time_scale(TimeScale::new(1800.0).unwrap())).await;
     let source = data(5000, 43);
     let (_, bytes) = stream(&source, &[]);
     let token = wopi.create("f3").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    clock.advance(Duration::from_millis(600)).await;
     assert_eq!(
         wopi.update("f3", &token, 0, &bytes[..1000]).await.status(),
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    clock.advance(Duration::from_millis(600)).await;
     assert_eq!(
         wopi.update("f3", &token, 1000, &bytes[1000..2000])
             .await
             .status(),
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.advance(Duration::from_millis(1200)).await;
     let gone = wopi.update("f3", &token, 2000, &bytes[2000..]).await;
     assert_eq!(gone.status(), StatusCode::GONE);
     assert!(gone.headers().contains_key("x-wopi-failurereason"));

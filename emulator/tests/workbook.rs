@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::clock::FrozenClock;
 use common::*;
 use reqwest::StatusCode;
 use resumable_emulator::{EmulatorConfig, EmulatorHandle, TimeScale, WorkbookConfig};
@@ -117,8 +118,11 @@ async fn create_use_refresh_and_close() {
     assert_eq!(emulator.stats().requests["workbook-call"], 4);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sessions_expire_after_inactivity_and_refresh_keeps_them() {
+    // Service time passes on tokio's clock, frozen for the test and moved only between its
+    // requests: exact, and free of wall time.
+    let clock = FrozenClock::hold();
     // Persistent: 5 minutes, non-persistent: 7 minutes; under ×600 that is 0.5 s and 0.7 s.
     let emulator =
         start(EmulatorConfig::default().with_time_scale(TimeScale::new(600.0).unwrap())).await;
@@ -128,7 +132,7 @@ async fn sessions_expire_after_inactivity_and_refresh_keeps_them() {
     let temporary = create(&emulator, &client, "01A", false).await;
     let refresh = format!("{}/refreshSession", emulator.workbook_url("01A"));
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        clock.advance(Duration::from_millis(300)).await;
         assert_eq!(
             session_call(&client, &refresh, Some(&kept), true).await,
             StatusCode::NO_CONTENT
@@ -143,7 +147,7 @@ async fn sessions_expire_after_inactivity_and_refresh_keeps_them() {
         StatusCode::NOT_FOUND
     );
     let fresh = create(&emulator, &client, "01A", false).await;
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    clock.advance(Duration::from_millis(550)).await;
     // 0.55 s: a persistent session would be gone, a non-persistent one (0.7 s) is not.
     assert_eq!(
         session_call(&client, &refresh, Some(&fresh), true).await,
@@ -151,8 +155,11 @@ async fn sessions_expire_after_inactivity_and_refresh_keeps_them() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn long_running_creation_is_polled_to_success() {
+    // Service time passes on tokio's clock, frozen for the test and moved only between its
+    // requests: exact, and free of wall time.
+    let clock = FrozenClock::hold();
     let workbook = WorkbookConfig {
         creation_delay: Duration::from_secs(30),
         ..WorkbookConfig::default()
@@ -184,7 +191,7 @@ async fn long_running_creation_is_polled_to_success() {
             .to_owned(),
     ];
     let done = loop {
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        clock.advance(Duration::from_millis(60)).await;
         let body = poll(&client, &location).await;
         let status = body["status"].as_str().unwrap().to_owned();
         if states.last() != Some(&status) {
@@ -213,9 +220,13 @@ async fn long_running_creation_is_polled_to_success() {
         session_call(&client, &sheets, Some(id), false).await,
         StatusCode::OK
     );
-    // Without `Prefer`, the same creation takes its 0.3 s and answers 201.
-    let started = std::time::Instant::now();
-    create(&emulator, &client, "01B", true).await;
+    // Without `Prefer`, the same creation takes its 0.3 s and answers 201: the clock moves
+    // while the emulator holds the answer.
+    let started = tokio::time::Instant::now();
+    let step = Duration::from_millis(10);
+    clock
+        .run(step, || true, create(&emulator, &client, "01B", true))
+        .await;
     assert!(started.elapsed() >= Duration::from_millis(300));
     let unknown = format!("{}/operations/nope", emulator.workbook_url("01B"));
     assert_eq!(

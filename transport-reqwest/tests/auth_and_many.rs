@@ -169,7 +169,10 @@ async fn a_second_401_after_the_refresh_is_returned_without_another_refresh() {
     // The caller (the state machine) gets the 401 itself, to turn into its own error.
     let response = delivery.result.expect("an answer, not a transport error");
     assert_eq!(response.status, 401);
-    // Give a (wrong) third request time to arrive before counting.
+    // Give a (wrong) third request time to arrive before counting. A check that something
+    // does not happen: no event marks the absence of a request, so this stays a grace period.
+    // It cannot fail a right client, however slow the machine; the token calls above are
+    // counted exactly, without it.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let seen = seen.lock().unwrap();
     let authorizations: Vec<_> = seen.iter().map(|s| s.authorization.as_deref()).collect();
@@ -206,6 +209,8 @@ async fn an_upload_whose_refreshed_token_is_refused_fails_with_a_clear_401() {
     let message = failure.to_string();
     assert!(message.contains("get a new token"), "{message}");
     assert!(!message.contains("token-1") && !message.contains("token-2"));
+    // A grace period for a (wrong) retry to arrive: a check that something does not happen,
+    // which no event can mark. It cannot fail a right client, however slow the machine.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2, "one refresh, no retry loop: {seen:?}");

@@ -1,4 +1,10 @@
 //! The exchange against a raw HTTP/1.1 server on a real socket: what goes on the wire.
+//!
+//! The tests about idle limits and time limits run on tokio's paused clock: the servers here
+//! stall on tokio timers, so the clock only ever jumps to a stalled server's next read or to
+//! the client's own limit, and minutes of stalling pass at once.
+
+mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -17,6 +23,9 @@ use resumable_reqwest::source::{BytesSource, FileSource, Source};
 use resumable_reqwest::token::{TokenError, TokenProvider};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+use common::clock::PATIENCE;
+use common::eventually;
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -241,7 +250,8 @@ async fn a_shrunk_file_fails_as_a_source_error_and_sends_no_zeros() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
     let sink = received.clone();
-    tokio::spawn(async move {
+    // Reads until the client closes the connection: when it ends, it has all that was sent.
+    let server = tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut buf = vec![0u8; 1 << 16];
         while let Ok(n) = socket.read(&mut buf).await {
@@ -271,7 +281,11 @@ async fn a_shrunk_file_fails_as_a_source_error_and_sends_no_zeros() {
             .unwrap()
             .contains("changed since the upload started")
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The failed body closes its connection: everything that went on the wire has arrived.
+    tokio::time::timeout(PATIENCE, server)
+        .await
+        .expect("the connection of the failed body was closed")
+        .unwrap();
     let received = received.lock().unwrap();
     let body_start = received.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     assert!(
@@ -281,23 +295,26 @@ async fn a_shrunk_file_fails_as_a_source_error_and_sends_no_zeros() {
     assert!(received.len() - body_start <= 1 << 20);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_server_that_stops_reading_is_caught_by_the_idle_limit() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
         let (socket, _) = listener.accept().await.unwrap();
-        // Accept, never read: the socket buffers fill and the body stops moving.
-        tokio::time::sleep(Duration::from_secs(30)).await;
+        // Accept, never read: the socket buffers fill and the body stops moving. The socket
+        // stays open until the test ends.
+        std::future::pending::<()>().await;
         drop(socket);
     });
+    let idle = Duration::from_millis(800);
     let timeouts = TimeoutPolicy {
-        idle: Duration::from_millis(800),
+        idle,
         ..TimeoutPolicy::default()
     };
     let source: Arc<dyn Source> = Arc::new(BytesSource::new(vec![1u8; 64 << 20]));
     let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
     let range = ByteRange::new(0, 64 << 20).unwrap();
+    let started = tokio::time::Instant::now();
     let delivery = exchange
         .send(
             &request(
@@ -310,6 +327,12 @@ async fn a_server_that_stops_reading_is_caught_by_the_idle_limit() {
         )
         .await;
     assert_eq!(delivery.result.unwrap_err(), TransportError::Timeout);
+    // The idle limit, not the request's time limit, and not before the body had been still
+    // for that long.
+    let detail = delivery.detail.unwrap();
+    assert!(detail.contains("stopped moving"), "{detail}");
+    assert!(started.elapsed() >= idle, "{:?}", started.elapsed());
+    assert!(started.elapsed() < LIMIT, "{:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -358,6 +381,7 @@ async fn slow_reader(piece: usize, pause: Duration) -> (String, Arc<Mutex<Vec<u8
             }
         };
         while all.len() < body_len {
+            // The slowness under test: on the paused clock of these tests, it costs no time.
             tokio::time::sleep(pause).await;
             let n = socket.read(&mut buf).await.unwrap();
             assert!(n > 0);
@@ -370,7 +394,7 @@ async fn slow_reader(piece: usize, pause: Duration) -> (String, Arc<Mutex<Vec<u8
     (base, received)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_slow_but_moving_body_outlives_the_idle_limit() {
     // The body takes several idle limits to arrive, but never stops moving: no timeout. (A
     // limit counted from the start of the request, as reqwest's read timeout is, would kill it.)
@@ -380,7 +404,7 @@ async fn a_slow_but_moving_body_outlives_the_idle_limit() {
     let source: Arc<dyn Source> = Arc::new(BytesSource::new(content.clone()));
     let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
     let range = ByteRange::new(0, content.len() as u64).unwrap();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let delivery = exchange
         .send(
             &request(1, &format!("{base}/up"), Auth::None, Body::Source(range)),
@@ -399,14 +423,14 @@ async fn a_slow_but_moving_body_outlives_the_idle_limit() {
     assert_eq!(exchange.bytes_sent(), content.len() as u64);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_machines_time_limit_ends_a_request_that_takes_too_long() {
     let (base, _) = slow_reader(64 * 1024, Duration::from_millis(40)).await;
     let timeouts = TimeoutPolicy::default();
     let source: Arc<dyn Source> = Arc::new(BytesSource::new(data(3 << 20)));
     let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
     let range = ByteRange::new(0, 3 << 20).unwrap();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let delivery = exchange
         .send(
             &request(
@@ -418,7 +442,11 @@ async fn the_machines_time_limit_ends_a_request_that_takes_too_long() {
             Duration::from_millis(300),
         )
         .await;
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        (Duration::from_millis(300)..Duration::from_secs(2)).contains(&started.elapsed()),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(delivery.result.unwrap_err(), TransportError::Timeout);
     let detail = delivery.detail.unwrap();
     assert!(detail.contains("no answer within"), "{detail}");
@@ -469,16 +497,15 @@ async fn the_next_fragment_is_read_while_the_current_one_finishes() {
         .await;
     assert_eq!(delivery.result.unwrap().status, 202);
     // The first fragment read its two blocks; the two after it are being read already.
-    for _ in 0..100 {
-        if recorded.reads.lock().unwrap().len() == 4 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(
-        *recorded.reads.lock().unwrap(),
-        [0, MIB, 3 * MIB / 2, 5 * MIB / 2]
-    );
+    eventually("the next fragment's blocks are read", || {
+        recorded.reads.lock().unwrap().len() >= 4
+    })
+    .await;
+    // The two blocks read ahead are read at the same time, on the blocking pool: in either
+    // order.
+    let mut reads = recorded.reads.lock().unwrap().clone();
+    reads[2..].sort_unstable();
+    assert_eq!(reads, [0, MIB, 3 * MIB / 2, 5 * MIB / 2]);
     let delivery = exchange
         .send(&request(2, &url, Auth::None, Body::Source(second)), LIMIT)
         .await;

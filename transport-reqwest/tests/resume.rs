@@ -149,12 +149,10 @@ async fn a_changed_source_starts_over_in_a_new_session() {
     let stats = emulator.stats();
     assert_eq!(stats.sessions_created, 2);
     // The old session, holding bytes of the old version, is deleted rather than left to expire.
-    for _ in 0..50 {
-        if requests(&emulator, "cancel") == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually("the old session is deleted", || {
+        requests(&emulator, "cancel") >= 1
+    })
+    .await;
     assert_eq!(requests(&emulator, "cancel"), 1);
 }
 

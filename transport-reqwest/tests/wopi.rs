@@ -19,6 +19,7 @@ use resumable_emulator::{
 use resumable_reqwest::source::BytesSource;
 use resumable_reqwest::{CheckpointStore, FailureCause, StartError, Uploader, WopiJob};
 
+use common::clock::FrozenClock;
 use common::{data, sha256};
 
 const TOKEN: &str = "wopi-access-token-42";
@@ -255,10 +256,14 @@ async fn a_lock_and_a_coauth_lock_together_are_refused_before_any_request() {
     assert_eq!(emulator.stats().requests_total, 0);
 }
 
-/// A session the host lets lapse on its scaled clock (30 minutes in one real second) answers
-/// `410`; the upload goes on in a new session from the stream's first byte.
-#[tokio::test]
+/// A session the host lets lapse on its scaled clock (30 minutes in one second) answers `410`;
+/// the upload goes on in a new session from the stream's first byte.
+///
+/// The host's clock is tokio's, frozen for the test: time passes only during the pause, once
+/// the update on its way has been answered, so the lapse falls exactly there.
+#[tokio::test(start_paused = true)]
 async fn a_session_expired_on_the_hosts_scaled_clock_is_replaced() {
+    let clock = FrozenClock::hold();
     let emulator = start(host(|c| {
         *c = c.clone().with_time_scale(TimeScale::new(1800.0).unwrap());
     }))
@@ -280,7 +285,26 @@ async fn a_session_expired_on_the_hosts_scaled_clock_is_replaced() {
         {
             task.pause();
             paused = true;
-            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            // The update sent before this event came is answered (each answered update is
+            // acknowledged); then the host's 30 minutes pass.
+            clock
+                .until("the update on its way is answered", || {
+                    let acknowledged = events
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|e| matches!(e, WopiEvent::Acknowledged { .. }))
+                        .count() as u64;
+                    acknowledged
+                        == emulator
+                            .stats()
+                            .requests
+                            .get("wopi-update")
+                            .copied()
+                            .unwrap_or(0)
+                })
+                .await;
+            tokio::time::advance(Duration::from_millis(1_500)).await;
             task.unpause();
         }
     }

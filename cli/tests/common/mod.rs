@@ -4,11 +4,41 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use resumable_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultScript, StorageMode};
 use sha2::{Digest, Sha256};
 
 pub mod served;
+
+/// How long a test waits, in real time, for something that should happen soon: generous, so a
+/// loaded machine never fails a test that would pass.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Checks `condition` every 10 ms until it holds (`true`) or `limit` has passed (`false`).
+/// The binary runs in a process of its own, on real time: what a test waits for there, it
+/// watches for, with a deadline, rather than sleeping for a guess.
+pub fn poll_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        // The poll interval of a wait for a condition, not a guess at how long it takes.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until `condition` holds; fails the test if it does not within [`PATIENCE`].
+pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
+    assert!(
+        poll_until(PATIENCE, condition),
+        "{what}: not within {PATIENCE:?}"
+    );
+}
 
 pub fn resumable() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));

@@ -128,17 +128,14 @@ pub fn run_within(command: &mut Command, limit: Duration) -> Run {
         .spawn()
         .unwrap();
     // Reports are a few kilobytes: they fit in the pipes while the child runs.
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let output = child.wait_with_output().unwrap();
-            panic!(
-                "still running after {limit:?}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    if !super::poll_until(limit, || child.try_wait().unwrap().is_some()) {
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
+        panic!(
+            "still running after {limit:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let output = child.wait_with_output().unwrap();
     Run {

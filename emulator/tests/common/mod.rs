@@ -3,6 +3,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod clock;
+
+#[allow(unused_imports)]
+pub use clock::eventually;
+
 use std::time::Duration;
 
 use reqwest::{Client, Method, Response, StatusCode};
@@ -146,12 +151,12 @@ impl RawRequest {
         self.stream.write_all(body).await.unwrap();
     }
 
-    /// Reads the answer's status line and headers (and what follows, up to the connection's end
-    /// or a short pause).
+    /// Reads the answer's status line and headers and what follows: its `content-length` worth
+    /// of body, or up to the connection's end or a short pause for an answer without one.
     pub async fn answer(mut self) -> String {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
-        loop {
+        while !whole_answer(&buf) {
             match tokio::time::timeout(Duration::from_millis(500), self.stream.read(&mut chunk))
                 .await
             {
@@ -161,6 +166,18 @@ impl RawRequest {
         }
         String::from_utf8_lossy(&buf).into_owned()
     }
+}
+
+/// Whether `buf` holds an answer's head and the whole body its `content-length` announces.
+fn whole_answer(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    head.lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|len| len.trim().parse::<usize>().ok())
+        .is_some_and(|len| buf.len() >= end + 4 + len)
 }
 
 /// The path and query of an absolute URL on the emulator.

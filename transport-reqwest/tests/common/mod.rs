@@ -2,6 +2,11 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod clock;
+
+#[allow(unused_imports)]
+pub use clock::eventually;
+
 use std::sync::Arc;
 use std::time::Duration;
 
