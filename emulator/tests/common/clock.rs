@@ -9,8 +9,7 @@
 //! when the test moves it, and only once the exchanges in flight are done: a test about minutes
 //! of service time runs in milliseconds and reads the same on a loaded machine.
 //!
-//! (The same as `transport-reqwest/tests/common/clock.rs`: test helpers are not shared between
-//! crates.)
+//! `transport-reqwest/tests/common/clock.rs` includes this file: one copy for both crates.
 
 use std::future::Future;
 use std::pin::pin;
