@@ -19,7 +19,7 @@ use resumable_core::http::Segment;
 use resumable_core::range::ByteRange;
 
 use crate::prefetch::{Prefetcher, spawn_read};
-use crate::source::{BLOCK_SIZE, Source};
+use resumable_io::source::{BLOCK_SIZE, Source};
 
 /// Blocks read ahead of the socket per request.
 const READ_AHEAD_BLOCKS: usize = 2;

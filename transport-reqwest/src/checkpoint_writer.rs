@@ -12,7 +12,7 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
-use crate::checkpoint_store::CheckpointStore;
+use resumable_io::CheckpointStore;
 
 /// What the writer thread is asked to do.
 enum Job {

@@ -2,7 +2,7 @@
 //!
 //! A WOPI upload with the `FullFile` scheme needs the hash of the whole file before its first
 //! byte goes out (the ChunkId is in the first frame's prefix), so this is a full read of the
-//! file: streamed in [`BLOCK_SIZE`](crate::source::BLOCK_SIZE) blocks, never the whole file in memory, and
+//! file: streamed in [`BLOCK_SIZE`](resumable_io::source::BLOCK_SIZE) blocks, never the whole file in memory, and
 //! reporting how far it got so a caller can show it.
 
 use std::io;
@@ -11,7 +11,7 @@ use resumable_core::range::ByteRange;
 use resumable_core::wopi::ChunkId;
 use resumable_core::wopi::spooky::SpookyHasher;
 
-use crate::source::{Source, for_each_block};
+use resumable_io::source::{Source, for_each_block};
 
 /// The ChunkId of `range` of `source`. `progress` is called after each block with the bytes
 /// hashed so far (from the start of `range`).
@@ -33,9 +33,9 @@ pub(crate) fn chunk_id_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::BytesSource;
-    use crate::source::{BLOCK_SIZE, FileSource};
     use proptest::prelude::*;
+    use resumable_io::source::BytesSource;
+    use resumable_io::source::{BLOCK_SIZE, FileSource};
 
     #[test]
     fn bytes_hash_like_their_chunk_id_and_progress_reaches_the_end() {
@@ -86,7 +86,7 @@ mod tests {
             let start = start % bytes.len();
             let end = (start + len).min(bytes.len());
             prop_assume!(end > start);
-            let source = crate::source::BytesSource::new(bytes.clone());
+            let source = resumable_io::source::BytesSource::new(bytes.clone());
             let range = ByteRange::new(start as u64, end as u64).unwrap();
             let id = chunk_id_of(&source, range, &mut |_| {}).unwrap();
             prop_assert_eq!(id, ChunkId::of(&bytes[start..end]));

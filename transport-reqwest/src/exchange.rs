@@ -30,10 +30,10 @@ use resumable_core::http::{
 
 use crate::body_stream::{BodyProgress, observe, read_ahead};
 use crate::prefetch::Prefetcher;
-use crate::source::Source;
 use crate::source_digest::DigestingSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
+use resumable_io::source::Source;
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON document,
 /// and a hostile server must not make the client buffer gigabytes.

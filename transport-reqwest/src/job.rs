@@ -15,12 +15,12 @@ use resumable_core::graph::{Destination, Event, Target, UploadConfig};
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_core::wopi::{ChunkId, CommitSettings, WopiConfig, WopiEvent, WopiStream};
 
-use crate::checkpoint_store::CheckpointStore;
-use crate::source::Source;
 use crate::task::EventCallback;
 use crate::wopi_start::HashProgress;
 #[cfg(doc)]
 use crate::{UploadJob, WopiJob};
+use resumable_io::CheckpointStore;
+use resumable_io::source::Source;
 
 /// One file to upload: where its bytes come from, the engine configuration, a checkpoint, an
 /// event callback, and what the protocol `P` needs ([`Graph`]: a destination and a target;

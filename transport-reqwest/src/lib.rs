@@ -128,7 +128,6 @@
 #![allow(clippy::result_large_err)]
 
 mod body_stream;
-mod checkpoint_store;
 mod checkpoint_writer;
 mod chunk_hash;
 mod clock;
@@ -137,7 +136,6 @@ mod exchange;
 pub mod job;
 mod outcome;
 mod prefetch;
-pub mod source;
 mod source_digest;
 mod start;
 mod task;
@@ -149,8 +147,8 @@ mod wopi_job;
 mod wopi_start;
 pub mod workbook;
 
-pub use checkpoint_store::CheckpointStore;
 pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
+pub use resumable_io::{CheckpointStore, source};
 pub use start::StartError;
 pub use task::UploadTask;
 pub use timeouts::TimeoutPolicy;

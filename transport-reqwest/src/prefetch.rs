@@ -16,7 +16,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use resumable_core::range::ByteRange;
 
-use crate::source::{BLOCK_SIZE, Source};
+use resumable_io::source::{BLOCK_SIZE, Source};
 
 /// Blocks read ahead of the next fragment.
 pub(crate) const PREFETCH_BLOCKS: usize = 2;

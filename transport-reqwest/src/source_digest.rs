@@ -17,7 +17,7 @@ use bytes::Bytes;
 use resumable_core::digest::{HashKinds, SourceDigest, SourceHashes};
 use resumable_core::range::ByteRange;
 
-use crate::source::{Source, for_each_block};
+use resumable_io::source::{Source, for_each_block};
 
 /// A source whose reads feed a digest of it.
 pub(crate) struct DigestingSource {
@@ -140,7 +140,7 @@ impl Source for DigestingSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::BytesSource;
+    use resumable_io::source::BytesSource;
 
     #[test]
     fn reads_in_any_order_then_the_rest_give_the_whole_sources_hashes() {

@@ -14,8 +14,8 @@ use resumable_core::session::StartError as CoreStartError;
 use resumable_core::time::Instant;
 use resumable_core::wopi::WopiError;
 
-use crate::checkpoint_store::CheckpointStore;
-use crate::source::{Source, crc32_of};
+use resumable_io::CheckpointStore;
+use resumable_io::source::{Source, crc32_of};
 
 /// Why an upload could not start.
 #[derive(Debug)]

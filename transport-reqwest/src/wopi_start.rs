@@ -13,10 +13,10 @@ use resumable_core::wopi::{
     stored_checkpoint,
 };
 
-use crate::checkpoint_store::CheckpointStore;
 use crate::chunk_hash::chunk_id_of;
-use crate::source::Source;
 use crate::start::{StartError, load_checkpoint};
+use resumable_io::CheckpointStore;
+use resumable_io::source::Source;
 
 /// Called while the source is hashed, with the bytes hashed so far and the source's size.
 pub(crate) type HashProgress = Box<dyn FnMut(u64, u64) + Send>;

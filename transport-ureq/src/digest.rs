@@ -10,7 +10,7 @@ use std::io;
 use resumable_core::digest::{HashKinds, SourceDigest, SourceHashes};
 use resumable_core::range::ByteRange;
 
-use crate::source::{Source, for_each_block};
+use resumable_io::source::{Source, for_each_block};
 
 /// The digest of one source, fed by the reads of one upload.
 #[derive(Debug)]
@@ -50,7 +50,11 @@ impl Digest {
             self.digest = SourceDigest::with_kinds(source.len(), computed.union(kinds));
         }
         if let Some(rest) = ByteRange::new(self.digest.next_offset(), self.digest.total()) {
-            for_each_block(source, rest, &mut |offset, block| self.take(offset, block))?;
+            let mut offset = rest.start();
+            for_each_block(source, rest, &mut |block| {
+                self.take(offset, block);
+                offset += block.len() as u64;
+            })?;
         }
         self.digest.hashes().ok_or_else(|| {
             io::Error::new(
@@ -64,7 +68,7 @@ impl Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::BytesSource;
+    use resumable_io::source::BytesSource;
 
     #[test]
     fn reads_in_any_order_then_the_rest_give_the_whole_sources_hashes() {

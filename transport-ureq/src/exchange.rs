@@ -27,7 +27,7 @@ use resumable_core::secret::Secret;
 use ureq::http;
 
 use crate::digest::Digest;
-use crate::source::{BLOCK_SIZE, Source, for_each_block};
+use resumable_io::source::{BLOCK_SIZE, Source, for_each_block};
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON
 /// document, and a hostile server must not make the client buffer gigabytes.
@@ -157,8 +157,10 @@ impl Exchange {
     /// fingerprint), feeding the digest on the way.
     pub(crate) fn read(&mut self, range: ByteRange, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
         let digest = &mut self.digest;
-        for_each_block(&*self.source, range, &mut |offset, block| {
+        let mut offset = range.start();
+        for_each_block(&*self.source, range, &mut |block| {
             digest.take(offset, block);
+            offset += block.len() as u64;
             each(block);
         })
     }
@@ -465,8 +467,8 @@ pub(crate) fn classify(error: &ureq::Error, limit: Duration) -> (TransportError,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::BytesSource;
     use bytes::Bytes;
+    use resumable_io::source::BytesSource;
 
     #[test]
     fn user_information_never_reaches_the_request() {

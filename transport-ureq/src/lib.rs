@@ -85,20 +85,18 @@
 // would only make matching on it clumsier.
 #![allow(clippy::result_large_err)]
 
-mod checkpoint;
 mod clock;
 mod digest;
 mod driver;
 mod exchange;
 mod outcome;
 mod plan;
-pub mod source;
 mod upload;
 mod wopi;
 pub mod workbook;
 
-pub use checkpoint::CheckpointStore;
 pub use exchange::Timeouts;
 pub use outcome::{Failure, FailureCause, StartError, Stats, Summary};
+pub use resumable_io::{CheckpointStore, source};
 pub use upload::{Progress, UploadHandle, UploadJob, Uploader, UploaderBuilder};
 pub use wopi::WopiJob;

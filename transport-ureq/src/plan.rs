@@ -14,9 +14,9 @@ use resumable_core::time::Instant;
 use resumable_core::wopi::spooky::SpookyHasher;
 use resumable_core::wopi::{self, ChunkId, CommitSettings, WopiConfig, WopiUpload};
 
-use crate::checkpoint::CheckpointStore;
 use crate::exchange::Exchange;
 use crate::outcome::StartError;
+use resumable_io::CheckpointStore;
 
 /// The machine to run and how it came about.
 pub(crate) struct Plan<M> {

@@ -12,13 +12,13 @@ use resumable_core::session::{Milestone, Resumption, StateMachine, Transfer};
 use resumable_core::time::Instant;
 use resumable_core::wopi::WopiUpload;
 
-use crate::checkpoint::CheckpointStore;
 use crate::clock::Clock;
 use crate::driver::{Command, DriveEnd, WhenAlone, drive};
 use crate::exchange::{Exchange, Timeouts, agent};
 use crate::outcome::{Failure, FailureCause, Stats, Summary};
 use crate::plan::plan_graph;
-use crate::source::Source;
+use resumable_io::CheckpointStore;
+use resumable_io::source::Source;
 
 /// Runs uploads: the HTTP agent, the bearer token for session creation, the time limits.
 ///
@@ -537,8 +537,8 @@ fn delete_session(exchange: &mut Exchange, url: SecretUrl) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::BytesSource;
     use resumable_core::graph::DriveItem;
+    use resumable_io::source::BytesSource;
 
     #[test]
     fn tokens_and_upload_urls_never_print_whole() {

@@ -14,13 +14,13 @@ use resumable_core::wopi::{
     ChunkId, CommitSettings, WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload,
 };
 
-use crate::checkpoint::CheckpointStore;
 use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::outcome::{Failure, Summary};
 use crate::plan::plan_wopi;
-use crate::source::Source;
 use crate::upload::{Options, Progress, Run, UploadHandle, Uploader, run};
+use resumable_io::CheckpointStore;
+use resumable_io::source::Source;
 
 /// One file to upload to a WOPI host: where its bytes come from, the file URL, and how.
 ///

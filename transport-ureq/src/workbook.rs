@@ -50,7 +50,7 @@ use ureq::http;
 use crate::clock::Clock;
 use crate::driver::{Action, Command, DriveEnd, WhenAlone, drive};
 use crate::exchange::{Exchange, Timeouts, agent, classify, run};
-use crate::source::BytesSource;
+use resumable_io::source::BytesSource;
 
 /// The longest answer to a caller's request that is read: a large range read is a few
 /// megabytes; more than this is a runaway answer.

@@ -18,10 +18,10 @@ use super::state::SessionState;
 use super::task::{self, TaskOutputs, WorkbookEventCallback};
 use crate::clock::Clock;
 use crate::exchange::{Exchange, HttpClients};
-use crate::source::BytesSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::{StaticToken, TokenProvider};
 use resumable_core::workbook::REQUEST_TIME_LIMIT;
+use resumable_io::source::BytesSource;
 
 /// The longest answer to a caller's request that is read by default: a large range read is a
 /// few megabytes; more than this is a runaway answer.

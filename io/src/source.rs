@@ -50,7 +50,7 @@ pub trait Source: Send + Sync + 'static {
 /// A file, read with positional reads (`pread`), never buffered whole.
 ///
 /// ```
-/// use resumable_reqwest::source::{FileSource, Source};
+/// use resumable_io::source::{FileSource, Source};
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.bin");
 /// std::fs::write(&path, b"hello world").unwrap();
@@ -75,7 +75,7 @@ impl FileSource {
     /// again for a retry).
     ///
     /// ```
-    /// use resumable_reqwest::source::FileSource;
+    /// use resumable_io::source::FileSource;
     /// let dir = tempfile::tempdir().unwrap();
     /// let error = FileSource::open(dir.path()).unwrap_err();
     /// assert!(error.to_string().contains("is not a regular file"), "{error}");
@@ -185,7 +185,7 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 ///
 /// ```
 /// use resumable_core::range::ByteRange;
-/// use resumable_reqwest::source::{BytesSource, Source};
+/// use resumable_io::source::{BytesSource, Source};
 /// let source = BytesSource::new("hello world");
 /// assert_eq!(source.slice(ByteRange::new(6, 11).unwrap()).unwrap(), "world");
 /// ```
@@ -251,7 +251,7 @@ impl BytesSource {
 }
 
 /// CRC32 of a range of a source, read in blocks (for checkpoint fingerprints).
-pub(crate) fn crc32_of(source: &dyn Source, range: ByteRange) -> io::Result<u32> {
+pub fn crc32_of(source: &dyn Source, range: ByteRange) -> io::Result<u32> {
     let mut hasher = crc32fast::Hasher::new();
     for_each_block(source, range, &mut |block| hasher.update(block))?;
     Ok(hasher.finalize())
@@ -259,7 +259,7 @@ pub(crate) fn crc32_of(source: &dyn Source, range: ByteRange) -> io::Result<u32>
 
 /// Hands `range` of `source` to `each` in order, at most [`BLOCK_SIZE`] bytes at a time: the
 /// bytes of a source that holds them are not copied; a file is read into one reused buffer.
-pub(crate) fn for_each_block(
+pub fn for_each_block(
     source: &dyn Source,
     range: ByteRange,
     each: &mut dyn FnMut(&[u8]),
@@ -284,7 +284,7 @@ pub(crate) fn for_each_block(
 
 /// The block size for reads from a file: large enough that per-read costs vanish, small enough
 /// that a few blocks in flight keep memory flat.
-pub(crate) const BLOCK_SIZE: usize = 1 << 20;
+pub const BLOCK_SIZE: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {
@@ -351,5 +351,29 @@ mod tests {
         assert!(source.slice(ByteRange::new(5, 11).unwrap()).is_none());
         let mut buf = [0u8; 4];
         assert!(source.read_exact_at(u64::MAX - 1, &mut buf).is_err());
+    }
+
+    #[test]
+    fn blocks_cover_the_range_in_order_from_a_file_and_from_memory() {
+        let data: Vec<u8> = (0..(2 * BLOCK_SIZE + 5)).map(|i| (i % 7) as u8).collect();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, &data).unwrap();
+        let from_file = FileSource::open(file.path()).unwrap();
+        let in_memory = BytesSource::new(data.clone());
+        let range = ByteRange::new(3, data.len() as u64).unwrap();
+        for source in [&from_file as &dyn Source, &in_memory] {
+            let mut seen = Vec::new();
+            let mut blocks = 0;
+            for_each_block(source, range, &mut |block| {
+                assert!(block.len() <= BLOCK_SIZE);
+                blocks += 1;
+                seen.extend_from_slice(block);
+            })
+            .unwrap();
+            assert_eq!(seen, &data[3..]);
+            assert_eq!(blocks, 3);
+        }
+        let mut short = [0u8; 4];
+        assert!(in_memory.read_exact_at(u64::MAX - 1, &mut short).is_err());
     }
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// A checkpoint file at a fixed path.
 ///
 /// ```
-/// use resumable_reqwest::CheckpointStore;
+/// use resumable_io::CheckpointStore;
 /// # let dir = tempfile::tempdir().unwrap();
 /// let store = CheckpointStore::new(dir.path().join("upload.checkpoint"));
 /// assert_eq!(store.load().unwrap(), None);
