@@ -83,9 +83,16 @@ impl CheckpointStore {
     }
 
     fn context(&self, e: io::Error, verb: &str) -> io::Error {
+        let advice = match verb {
+            "read" => "check that it is readable, or delete it to start over",
+            _ => "check that its directory exists and is writable",
+        };
         io::Error::new(
             e.kind(),
-            format!("could not {verb} checkpoint {}: {e}", self.path.display()),
+            format!(
+                "could not {verb} checkpoint {}: {e}; {advice}",
+                self.path.display()
+            ),
         )
     }
 }
@@ -148,7 +155,10 @@ mod tests {
         let store = CheckpointStore::new(dir.path().join("missing-dir").join("c"));
         let err = store.save(b"x").unwrap_err();
         assert!(
-            err.to_string().contains("could not write checkpoint"),
+            err.to_string().contains("could not write checkpoint")
+                && err
+                    .to_string()
+                    .contains("check that its directory exists and is writable"),
             "{err}"
         );
     }
