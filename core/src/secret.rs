@@ -75,6 +75,30 @@ impl SecretUrl {
         &self.0
     }
 
+    /// The URL to send to, with any user information (`user:password@`) taken out: an HTTP
+    /// client would turn it into an `Authorization: Basic` header, and no request of these
+    /// protocols may carry a credential it was not given. An `@` in the path or query stays.
+    ///
+    /// ```
+    /// use resumable_core::secret::SecretUrl;
+    /// let url = SecretUrl::new("https://user:secret@up.example/s?tempauth=t");
+    /// assert_eq!(url.without_user_info(), "https://up.example/s?tempauth=t");
+    /// let plain = SecretUrl::new("http://127.0.0.1:8080/x?a=b@c");
+    /// assert_eq!(plain.without_user_info(), "http://127.0.0.1:8080/x?a=b@c");
+    /// ```
+    pub fn without_user_info(&self) -> String {
+        let url = self.0.as_str();
+        let Some(scheme_end) = url.find("://") else {
+            return url.into();
+        };
+        let rest = &url[scheme_end + 3..];
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        match authority.rfind('@') {
+            Some(at) => alloc::format!("{}{}", &url[..scheme_end + 3], &rest[at + 1..]),
+            None => url.into(),
+        }
+    }
+
     /// `scheme://authority`, the part that is safe to show (any `user:password@` is dropped).
     /// Empty if the URL has no `://`.
     pub fn origin(&self) -> &str {

@@ -281,8 +281,8 @@ impl Exchange {
             Method::Delete => reqwest::Method::DELETE,
         };
         let body_len = request.body.len();
-        let url = without_user_info(request.url.expose())
-            .map_err(|detail| (TransportError::Connect, detail))?;
+        let url =
+            without_user_info(&request.url).map_err(|detail| (TransportError::Connect, detail))?;
         let mut builder = client.request(method, url);
         for header in &request.headers {
             builder = builder.header(header.name, header.value.as_str());
@@ -343,15 +343,9 @@ impl Exchange {
 /// turn it into an `Authorization: Basic` header, and no request of these protocols may carry
 /// one it was not given (upload URLs carry their own credential; API requests carry the bearer
 /// token). A URL that does not parse is an error whose text never repeats it.
-fn without_user_info(url: &str) -> Result<reqwest::Url, String> {
-    let mut parsed =
-        reqwest::Url::parse(url).map_err(|e| format!("the request's URL cannot be used ({e})"))?;
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        // Both succeed on URLs with a host, which any URL with user information has.
-        let _ = parsed.set_username("");
-        let _ = parsed.set_password(None);
-    }
-    Ok(parsed)
+fn without_user_info(url: &resumable_core::secret::SecretUrl) -> Result<reqwest::Url, String> {
+    reqwest::Url::parse(&url.without_user_info())
+        .map_err(|e| format!("the request's URL cannot be used ({e})"))
 }
 
 /// Bytes of the body that come from the source.
@@ -458,14 +452,19 @@ impl std::fmt::Display for DisplayWithoutUrl<'_> {
 #[cfg(test)]
 mod user_info_tests {
     use super::without_user_info;
+    use resumable_core::secret::SecretUrl;
+
+    fn strip(url: &str) -> Result<reqwest::Url, String> {
+        without_user_info(&SecretUrl::new(url))
+    }
 
     #[test]
     fn user_information_never_reaches_the_request() {
-        let url = without_user_info("https://user:secret@up.example/s?tempauth=t").unwrap();
+        let url = strip("https://user:secret@up.example/s?tempauth=t").unwrap();
         assert_eq!(url.as_str(), "https://up.example/s?tempauth=t");
-        let plain = without_user_info("http://127.0.0.1:8080/x").unwrap();
+        let plain = strip("http://127.0.0.1:8080/x").unwrap();
         assert_eq!(plain.as_str(), "http://127.0.0.1:8080/x");
-        let error = without_user_info("not a url ?tempauth=secret").unwrap_err();
+        let error = strip("not a url ?tempauth=secret").unwrap_err();
         assert!(!error.contains("secret"), "{error}");
     }
 }
