@@ -115,6 +115,9 @@ pub(crate) struct Exchange {
     token: Option<Secret>,
     source: Arc<dyn Source>,
     digest: Digest,
+    /// The buffer source blocks are read into, kept across requests: allocated (and zeroed)
+    /// once per upload, not once per fragment.
+    block: Vec<u8>,
     sent: Arc<AtomicU64>,
 }
 
@@ -133,6 +136,7 @@ impl Exchange {
             token,
             source,
             digest,
+            block: Vec::new(),
             sent: Arc::default(),
         }
     }
@@ -194,7 +198,7 @@ impl Exchange {
             Body::Segments(segments) => segments.clone(),
             Body::Empty | Body::Json(_) => Vec::new(),
         };
-        let mut body = BodyReader::new(&segments, &*self.source, &mut self.digest);
+        let mut body = BodyReader::new(&segments, &*self.source, &mut self.digest, &mut self.block);
         let agent = &self.agent;
         let outcome = match &request.body {
             Body::Empty if matches!(request.method, Method::Get | Method::Delete) => {
@@ -236,7 +240,7 @@ impl Exchange {
         };
         let mut builder = http::Request::builder()
             .method(method)
-            .uri(without_user_info(request.url.expose()));
+            .uri(request.url.without_user_info());
         for header in &request.headers {
             builder = builder.header(header.name, header.value.as_str());
         }
@@ -307,7 +311,7 @@ struct BodyReader<'a> {
     offset: u64,
     source: &'a dyn Source,
     digest: &'a mut Digest,
-    block: Vec<u8>,
+    block: &'a mut Vec<u8>,
     /// The part of `block` not handed over yet, and whether it came from the source.
     pending: std::ops::Range<usize>,
     pending_from_source: bool,
@@ -320,14 +324,19 @@ struct BodyReader<'a> {
 }
 
 impl<'a> BodyReader<'a> {
-    fn new(segments: &'a [Segment], source: &'a dyn Source, digest: &'a mut Digest) -> Self {
+    fn new(
+        segments: &'a [Segment],
+        source: &'a dyn Source,
+        digest: &'a mut Digest,
+        block: &'a mut Vec<u8>,
+    ) -> Self {
         BodyReader {
             segments,
             index: 0,
             offset: 0,
             source,
             digest,
-            block: Vec::new(),
+            block,
             pending: 0..0,
             pending_from_source: false,
             crc: crc32fast::Hasher::new(),
@@ -360,11 +369,11 @@ impl<'a> BodyReader<'a> {
                 let at = range.start() + self.offset;
                 let n = (range.end() - at).min(BLOCK_SIZE as u64) as usize;
                 self.block.resize(n, 0);
-                if let Err(error) = self.source.read_exact_at(at, &mut self.block) {
+                if let Err(error) = self.source.read_exact_at(at, self.block) {
                     self.error = Some(format!("could not read the source: {error}"));
                     return Err(error);
                 }
-                self.digest.take(at, &self.block);
+                self.digest.take(at, self.block);
                 self.pending_from_source = true;
                 self.offset += n as u64;
                 if self.offset >= range.len() {
@@ -396,20 +405,6 @@ impl Read for BodyReader<'_> {
         self.handed += n as u64;
         self.first_byte.get_or_insert_with(std::time::Instant::now);
         Ok(n)
-    }
-}
-
-/// The URL to send to, without user information (`user:password@`): no request of these
-/// protocols may carry a credential it was not given.
-fn without_user_info(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    match authority.rfind('@') {
-        Some(at) => format!("{}{}", &url[..scheme_end + 3], &rest[at + 1..]),
-        None => url.to_owned(),
     }
 }
 
@@ -468,16 +463,17 @@ pub(crate) fn classify(error: &ureq::Error, limit: Duration) -> (TransportError,
 mod tests {
     use super::*;
     use bytes::Bytes;
+    use resumable_core::secret::SecretUrl;
     use resumable_io::source::BytesSource;
 
     #[test]
     fn user_information_never_reaches_the_request() {
         assert_eq!(
-            without_user_info("https://user:secret@up.example/s?tempauth=t"),
+            SecretUrl::new("https://user:secret@up.example/s?tempauth=t").without_user_info(),
             "https://up.example/s?tempauth=t"
         );
         assert_eq!(
-            without_user_info("http://127.0.0.1:8080/x?a=b@c"),
+            SecretUrl::new("http://127.0.0.1:8080/x?a=b@c").without_user_info(),
             "http://127.0.0.1:8080/x?a=b@c"
         );
     }
@@ -492,7 +488,8 @@ mod tests {
             Segment::Inline(Bytes::from_static(b"head")),
             Segment::Source(range),
         ];
-        let mut body = BodyReader::new(&segments, &source, &mut digest);
+        let mut block = Vec::new();
+        let mut body = BodyReader::new(&segments, &source, &mut digest, &mut block);
         let mut out = Vec::new();
         body.read_to_end(&mut out).unwrap();
         assert!(body.finished());
@@ -507,7 +504,8 @@ mod tests {
         let source = BytesSource::new(vec![1u8; 10]);
         let mut digest = Digest::new(10, HashKinds::CHEAP);
         let segments = [Segment::Source(ByteRange::new(0, 20).unwrap())];
-        let mut body = BodyReader::new(&segments, &source, &mut digest);
+        let mut block = Vec::new();
+        let mut body = BodyReader::new(&segments, &source, &mut digest, &mut block);
         let mut out = Vec::new();
         assert!(body.read_to_end(&mut out).is_err());
         assert!(body.error.is_some());
