@@ -13,7 +13,9 @@
 //! `tests/conformance.rs` runs every scenario for [`ReqwestTransport`] (`resumable-reqwest`,
 //! async, on a tokio runtime) and [`UreqTransport`] (`resumable-ureq`, blocking).
 
+pub mod fault_proxy;
 mod harness;
+pub mod partners;
 mod reqwest_transport;
 pub mod scenarios;
 mod transport;

@@ -8,10 +8,16 @@
 //! computes all of them in one pass over the bytes the transport reads anyway, and
 //! [`stored`] compares a service's answer with them.
 
+#[cfg(feature = "alloc")]
+mod body;
 mod quick_xor;
 mod source;
 #[cfg(feature = "alloc")]
 pub mod stored;
 
+#[cfg(feature = "alloc")]
+pub use body::{BodyDigest, BodyDigester, DigestAlgorithm};
+#[cfg(feature = "alloc")]
+pub(crate) use quick_xor::base64_string;
 pub use quick_xor::{Base64, QUICK_XOR_BASE64_LEN, QUICK_XOR_LEN, QuickXorHash};
 pub use source::{HashKinds, SourceDigest, SourceHashes};

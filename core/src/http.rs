@@ -81,6 +81,12 @@ pub enum Method {
     Post,
     /// `DELETE`
     Delete,
+    /// `HEAD` (tus: where the upload is)
+    Head,
+    /// `OPTIONS` (tus: what the server offers)
+    Options,
+    /// `PATCH` (tus: append bytes)
+    Patch,
 }
 
 impl Method {
@@ -91,6 +97,9 @@ impl Method {
             Method::Put => "PUT",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Patch => "PATCH",
         }
     }
 }
@@ -133,6 +142,8 @@ pub enum RequestKind {
     Refresh,
     /// Closes a session.
     Close,
+    /// Asks what the server offers (tus `OPTIONS`).
+    Discover,
 }
 
 /// One request header. Sensitive values (session tokens, locks) print redacted.
@@ -224,6 +235,15 @@ pub enum Body {
 }
 
 impl Body {
+    /// The body's bytes as segments, in order (none for an empty or JSON body).
+    pub fn segments(&self) -> Vec<Segment> {
+        match self {
+            Body::Source(range) => alloc::vec![Segment::Source(*range)],
+            Body::Segments(segments) => segments.clone(),
+            Body::Empty | Body::Json(_) => Vec::new(),
+        }
+    }
+
     /// The body length in bytes (the `Content-Length` to send).
     pub fn len(&self) -> u64 {
         match self {

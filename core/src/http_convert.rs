@@ -66,6 +66,9 @@ const fn to_http_method(method: Method) -> http::Method {
         Method::Put => http::Method::PUT,
         Method::Post => http::Method::POST,
         Method::Delete => http::Method::DELETE,
+        Method::Head => http::Method::HEAD,
+        Method::Options => http::Method::OPTIONS,
+        Method::Patch => http::Method::PATCH,
     }
 }
 
@@ -75,6 +78,9 @@ fn from_http_method(method: &http::Method) -> Result<Method, HttpConversionError
         http::Method::PUT => Method::Put,
         http::Method::POST => Method::Post,
         http::Method::DELETE => Method::Delete,
+        http::Method::HEAD => Method::Head,
+        http::Method::OPTIONS => Method::Options,
+        http::Method::PATCH => Method::Patch,
         _ => return Err(HttpConversionError::Method),
     })
 }

@@ -269,6 +269,8 @@ pub mod secret;
 pub mod session;
 pub mod time;
 #[cfg(feature = "alloc")]
+pub mod tus;
+#[cfg(feature = "alloc")]
 pub mod wire;
 pub mod wopi;
 #[cfg(feature = "alloc")]

@@ -86,9 +86,13 @@ where
         loop {
             while let Some(request) = (!stopping).then(|| machine.poll_request(now)).flatten() {
                 let limit = machine.time_limit(&request);
-                in_flight.push(Box::pin(
-                    async move { exchange.send(&request, limit).await },
-                ));
+                let digest = machine.body_digest(&request);
+                in_flight.push(Box::pin(async move {
+                    match digest {
+                        Some(digest) => exchange.send_digested(request, digest, limit).await,
+                        None => exchange.send(&request, limit).await,
+                    }
+                }));
             }
             let mut handled = false;
             while let Some(event) = machine.poll_event() {

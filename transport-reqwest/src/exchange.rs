@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use resumable_core::digest::{HashKinds, SourceHashes};
+use resumable_core::digest::{BodyDigest, HashKinds, SourceHashes};
 use resumable_core::http::{
     Auth, Body, Method, Request, RequestId, Response, Segment, TransportError,
 };
@@ -33,7 +33,7 @@ use crate::prefetch::Prefetcher;
 use crate::source_digest::DigestingSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
-use resumable_io::source::Source;
+use resumable_io::source::{Source, for_each_block};
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON document,
 /// and a hostile server must not make the client buffer gigabytes.
@@ -212,6 +212,51 @@ impl Exchange {
         delivery
     }
 
+    /// Sends `request` with the header `digest` names (tus `Upload-Checksum`), computed first
+    /// from the body's source bytes, read off the executor. A body that cannot be read is
+    /// reported as [`TransportError::SourceRead`] without sending anything.
+    pub async fn send_digested(
+        &self,
+        mut request: Request,
+        digest: BodyDigest,
+        limit: Duration,
+    ) -> Delivery {
+        let source = self.digest.inner();
+        let body = request.body.clone();
+        let header = tokio::task::spawn_blocking(move || {
+            let mut digester = digest.start();
+            for segment in body.segments() {
+                match segment {
+                    Segment::Inline(bytes) => digester.update(&bytes),
+                    Segment::Source(range) => {
+                        for_each_block(&*source, range, &mut |block| digester.update(block))?;
+                    }
+                }
+            }
+            Ok::<_, std::io::Error>(digester.finish())
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|read| read);
+        match header {
+            Ok(header) => {
+                request.headers.push(header);
+                self.send(&request, limit).await
+            }
+            Err(error) => Delivery {
+                id: request.id,
+                result: Err(TransportError::SourceRead),
+                source_crc: None,
+                source_len: source_bytes(&request.body),
+                body_started: None,
+                elapsed: Duration::ZERO,
+                detail: Some(format!(
+                    "could not read the source for the body's checksum: {error}"
+                )),
+            },
+        }
+    }
+
     async fn send_within(&self, request: &Request, limit: Duration, refresh: bool) -> Delivery {
         let started = tokio::time::Instant::now();
         let progress = Arc::new(BodyProgress::new(self.sent.clone()));
@@ -279,6 +324,9 @@ impl Exchange {
             Method::Put => reqwest::Method::PUT,
             Method::Post => reqwest::Method::POST,
             Method::Delete => reqwest::Method::DELETE,
+            Method::Head => reqwest::Method::HEAD,
+            Method::Options => reqwest::Method::OPTIONS,
+            Method::Patch => reqwest::Method::PATCH,
         };
         let body_len = request.body.len();
         let url =
@@ -301,8 +349,14 @@ impl Exchange {
             builder = builder.bearer_auth(token.expose());
         }
         let body = match &request.body {
-            Body::Empty if matches!(request.method, Method::Get | Method::Delete) => {
-                // A GET or DELETE without content carries no body and no Content-Length.
+            Body::Empty
+                if matches!(
+                    request.method,
+                    Method::Get | Method::Delete | Method::Head | Method::Options
+                ) =>
+            {
+                // A GET, DELETE, HEAD or OPTIONS without content carries no body and no
+                // Content-Length.
                 progress.finish();
                 return Ok(builder);
             }

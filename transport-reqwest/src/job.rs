@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use resumable_core::graph::{Destination, Event, Target, UploadConfig};
 use resumable_core::secret::{Secret, SecretUrl};
+use resumable_core::tus::{TusConfig, TusEvent, Variant};
 use resumable_core::wopi::{ChunkId, CommitSettings, WopiConfig, WopiEvent, WopiStream};
 
 use crate::task::EventCallback;
@@ -76,9 +77,10 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Graph {}
     impl Sealed for super::Wopi {}
+    impl Sealed for super::Tus {}
 }
 
-/// The protocol of a [`Job`]: [`Graph`] or [`Wopi`]. Sealed: the [`Uploader`](crate::Uploader)
+/// The protocol of a [`Job`]: [`Graph`], [`Wopi`] or [`Tus`]. Sealed: the [`Uploader`](crate::Uploader)
 /// has a way to start each.
 pub trait Protocol: sealed::Sealed + fmt::Debug + Send + 'static {
     /// The engine configuration.
@@ -119,6 +121,18 @@ impl fmt::Debug for Wopi {
 impl Protocol for Wopi {
     type Config = WopiConfig;
     type Event = WopiEvent;
+}
+
+/// What a tus or IETF draft upload needs beyond the common options: nothing (the endpoint,
+/// the protocol and the metadata are in its [`TusConfig`]).
+#[derive(Debug)]
+pub struct Tus {
+    pub(crate) deferred_length: bool,
+}
+
+impl Protocol for Tus {
+    type Config = TusConfig;
+    type Event = TusEvent;
 }
 
 impl<P: Protocol> Job<P> {
@@ -269,6 +283,54 @@ impl Job<Wopi> {
     /// read of the file: worth showing for large ones), on a blocking thread, once per block.
     pub fn on_hash_progress(mut self, progress: impl FnMut(u64, u64) + Send + 'static) -> Self {
         self.protocol.hash_progress = Some(Box::new(progress));
+        self
+    }
+}
+
+impl Job<Tus> {
+    /// Uploads `source` to the tus 1.0 server or IETF draft server (`variant`) whose creation
+    /// URL is `endpoint`, with the engine's defaults: 8 MiB requests, checksums when the server
+    /// offers them.
+    ///
+    /// ```
+    /// use resumable_core::tus::Variant;
+    /// use resumable_reqwest::TusJob;
+    /// use resumable_reqwest::source::BytesSource;
+    ///
+    /// let job = TusJob::new(BytesSource::new(vec![1u8; 1000]), Variant::Tus1, "https://tus.example/files/")
+    ///     .metadata("filename", "report.pdf")
+    ///     .configure(|config| config.chunk_size = 1 << 20);
+    /// assert_eq!(job.config().total, Some(1000));
+    /// assert_eq!(job.config().metadata, [("filename".to_owned(), "report.pdf".to_owned())]);
+    /// ```
+    pub fn new(source: impl Source, variant: Variant, endpoint: impl Into<String>) -> Self {
+        Self::shared(Arc::new(source), variant, endpoint)
+    }
+
+    /// Like `new`, with a source shared with the caller.
+    pub fn shared(source: Arc<dyn Source>, variant: Variant, endpoint: impl Into<String>) -> Self {
+        let config = TusConfig::new(variant, endpoint, Some(source.len()));
+        Job::with(
+            source,
+            config,
+            Tus {
+                deferred_length: false,
+            },
+        )
+    }
+
+    /// Adds an `Upload-Metadata` pair (tus; the value is sent as base64 of its UTF-8).
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.metadata.push((key.into(), value.into()));
+        self
+    }
+
+    /// The source's length is not known when the upload starts (it is still being written):
+    /// the upload is created with `Upload-Defer-Length` and the length is given once the
+    /// caller reports the end with [`TusTask::source_ended`](crate::TusTask::source_ended).
+    pub fn deferred_length(mut self) -> Self {
+        self.protocol.deferred_length = true;
+        self.config.total = None;
         self
     }
 }

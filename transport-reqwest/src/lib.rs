@@ -142,6 +142,7 @@ mod task;
 mod task_machine;
 mod timeouts;
 pub mod token;
+mod tus_job;
 mod uploader;
 mod wopi_job;
 mod wopi_start;
@@ -152,6 +153,7 @@ pub use resumable_io::{CheckpointStore, source};
 pub use start::StartError;
 pub use task::UploadTask;
 pub use timeouts::TimeoutPolicy;
+pub use tus_job::{TusSummary, TusTask};
 pub use uploader::{Uploader, UploaderBuilder};
 pub use wopi_job::{WopiSummary, WopiTask};
 
@@ -165,3 +167,8 @@ pub type UploadJob = job::Job<job::Graph>;
 /// lock, and options. Its constructors and setters are those of [`Job`](job::Job): the common
 /// options for every protocol, and the WOPI ones.
 pub type WopiJob = job::Job<job::Wopi>;
+
+/// One file to upload to a tus 1.0 server or an IETF resumable-upload draft server: a source,
+/// the creation URL, the protocol, metadata, and options. Its constructors and setters are
+/// those of [`Job`](job::Job).
+pub type TusJob = job::Job<job::Tus>;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use resumable_core::graph::{Completion, UploadError};
+use resumable_core::tus::TusError;
 use resumable_core::wopi::WopiError;
 
 use crate::start::StartError;
@@ -92,6 +93,8 @@ pub enum FailureCause {
     /// The WOPI engine gave up; its error says what to do (a `412` names the host's sequence
     /// number, a `409` the host's lock).
     Wopi(WopiError),
+    /// The tus / IETF draft engine gave up; its error says what to do.
+    Tus(TusError),
     /// The upload was cancelled (the session was deleted).
     Cancelled,
     /// The upload was stopped on request; the session and the checkpoint are kept to resume.
@@ -112,12 +115,19 @@ impl From<WopiError> for FailureCause {
     }
 }
 
+impl From<TusError> for FailureCause {
+    fn from(error: TusError) -> Self {
+        FailureCause::Tus(error)
+    }
+}
+
 impl fmt::Display for FailureCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FailureCause::NotStarted(error) => write!(f, "{error}"),
             FailureCause::Upload(error) => write!(f, "{error}"),
             FailureCause::Wopi(error) => write!(f, "{error}"),
+            FailureCause::Tus(error) => write!(f, "{error}"),
             FailureCause::Cancelled => f.write_str("the upload was cancelled and its session deleted"),
             FailureCause::Stopped => f.write_str(
                 "the upload was stopped; its session and checkpoint are kept: start it again with the same checkpoint to resume",

@@ -12,6 +12,7 @@ use resumable_core::graph::{
 };
 use resumable_core::session::StartError as CoreStartError;
 use resumable_core::time::Instant;
+use resumable_core::tus::TusError;
 use resumable_core::wopi::WopiError;
 
 use resumable_io::CheckpointStore;
@@ -47,6 +48,8 @@ pub enum StartError {
     /// The WOPI upload cannot be made as configured (a lock and a coauthoring lock together,
     /// sequence number 0, a range size WOPI refuses).
     Wopi(WopiError),
+    /// The tus upload cannot be made as configured.
+    Tus(TusError),
     /// The source changed since the WOPI checkpoint was written: the session holds frames of
     /// the old content, so the upload in it cannot go on.
     SourceChangedSinceCheckpoint {
@@ -79,6 +82,7 @@ impl fmt::Display for StartError {
                 write!(f, "could not start the checkpoint writer: {error}")
             }
             StartError::Wopi(error) => write!(f, "{error}"),
+            StartError::Tus(error) => write!(f, "{error}"),
             StartError::SourceChangedSinceCheckpoint { path, reason } => write!(
                 f,
                 "{reason} since the checkpoint {} was written, so its upload cannot go on; delete the checkpoint to upload the file as it is now, or put the old content back to resume",
@@ -93,6 +97,7 @@ impl std::error::Error for StartError {
         match self {
             StartError::Invalid(error) => Some(error),
             StartError::Wopi(error) => Some(error),
+            StartError::Tus(error) => Some(error),
             StartError::CheckpointUnreadable(error)
             | StartError::SourceUnreadable(error)
             | StartError::CheckpointWriter(error) => Some(error),
@@ -154,6 +159,12 @@ impl StartError {
                 reason,
             },
         }
+    }
+}
+
+impl From<TusError> for StartError {
+    fn from(error: TusError) -> Self {
+        StartError::Tus(error)
     }
 }
 

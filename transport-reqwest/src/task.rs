@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use futures::Stream;
 use resumable_core::graph::{Event, ExplicitCommit, Upload};
-use resumable_core::http::{Auth, Body, Method, Request, RequestId, RequestKind};
+use resumable_core::http::Request;
 use resumable_core::secret::SecretUrl;
 use resumable_core::time::Instant;
 use resumable_core::wopi::WopiUpload;
@@ -105,7 +105,7 @@ impl<M: TaskMachine> UploadTask<M> {
         self.send(Command::Stop);
     }
 
-    fn send(&self, command: Command<M>) {
+    pub(crate) fn send(&self, command: Command<M>) {
         if let Some(commands) = &self.commands {
             let _ = commands.send(command);
         }
@@ -256,7 +256,7 @@ async fn run<M: TaskMachine>(
 ) -> Result<UploadSummary<M::Completion>, UploadFailure> {
     let started = tokio::time::Instant::now();
     if let Some(url) = parts.abandoned.take() {
-        delete_abandoned(parts.exchange.clone(), url);
+        delete_abandoned(parts.exchange.clone(), machine.deletion(url));
     }
     let total = parts.exchange.source().len();
     let mut stats = UploadStats {
@@ -310,7 +310,7 @@ async fn run<M: TaskMachine>(
     let failed = end == DriveEnd::Finished
         && matches!(
             ending,
-            Some(FailureCause::Upload(_) | FailureCause::Wopi(_))
+            Some(FailureCause::Upload(_) | FailureCause::Wopi(_) | FailureCause::Tus(_))
         );
     if failed
         && writer.is_none()
@@ -318,7 +318,7 @@ async fn run<M: TaskMachine>(
     {
         // Without a checkpoint nothing can resume this session: delete it rather than leave
         // its bytes on the service until it expires.
-        delete_session(&parts.exchange, url).await;
+        delete_session(&parts.exchange, machine.deletion(url)).await;
     }
     let mut checkpoint_warning = None;
     if let Some(writer) = writer {
@@ -351,23 +351,14 @@ async fn run<M: TaskMachine>(
 
 /// Deletes, in the background and at most once, the session of an older version of the source.
 /// A failure only means the session expires on its own.
-fn delete_abandoned(exchange: Arc<Exchange>, url: SecretUrl) {
-    tokio::spawn(async move { delete_session(&exchange, url).await });
+fn delete_abandoned(exchange: Arc<Exchange>, deletion: Request) {
+    tokio::spawn(async move { delete_session(&exchange, deletion).await });
 }
 
-/// `DELETE` of a session nothing will use again, once; a failure only means it expires on its
-/// own.
-async fn delete_session(exchange: &Exchange, url: SecretUrl) {
-    let request = Request {
-        id: RequestId(u64::MAX),
-        kind: RequestKind::Cancel,
-        method: Method::Delete,
-        url,
-        headers: Vec::new(),
-        auth: Auth::None,
-        body: Body::Empty,
-    };
+/// The `deletion` of a session nothing will use again, once; a failure only means it expires
+/// on its own.
+async fn delete_session(exchange: &Exchange, deletion: Request) {
     let _ = exchange
-        .send(&request, std::time::Duration::from_secs(10))
+        .send(&deletion, std::time::Duration::from_secs(10))
         .await;
 }

@@ -119,9 +119,18 @@ where
         if machine.is_finished() {
             return DriveEnd::Finished;
         }
-        if let Some(request) = queue.pop_front() {
+        if let Some(mut request) = queue.pop_front() {
             let limit = machine.time_limit(&request);
-            let delivery = exchange.send(&request, limit);
+            let delivery = match machine.body_digest(&request) {
+                Some(digest) => match exchange.body_digest(&request, digest) {
+                    Ok(header) => {
+                        request.headers.push(header);
+                        exchange.send(&request, limit)
+                    }
+                    Err(_) => Delivery::unread(request.id),
+                },
+                None => exchange.send(&request, limit),
+            };
             hand_in(machine, clock, delivery);
             continue;
         }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use resumable_core::digest::{HashKinds, SourceHashes};
+use resumable_core::digest::{BodyDigest, HashKinds, SourceHashes};
 use resumable_core::http::{
     Auth, Body, Method, Request, RequestId, Response, Segment, TransportError,
 };
@@ -109,6 +109,18 @@ pub(crate) struct Delivery {
     pub(crate) body_started: Option<std::time::Instant>,
 }
 
+impl Delivery {
+    /// No answer: the body's source bytes could not be read.
+    pub(crate) fn unread(id: RequestId) -> Self {
+        Delivery {
+            id,
+            result: Err(TransportError::SourceRead),
+            source_crc: None,
+            body_started: None,
+        }
+    }
+}
+
 /// Sends the requests of one upload or session, reading bodies from its source.
 pub(crate) struct Exchange {
     agent: ureq::Agent,
@@ -179,6 +191,25 @@ impl Exchange {
         self.digest.hashes(&*self.source, kinds)
     }
 
+    /// The header `digest` names (tus `Upload-Checksum`), computed from the source bytes of
+    /// `request`'s body.
+    pub(crate) fn body_digest(
+        &mut self,
+        request: &Request,
+        digest: BodyDigest,
+    ) -> io::Result<resumable_core::http::Header> {
+        let mut digester = digest.start();
+        for segment in request.body.segments() {
+            match segment {
+                Segment::Inline(bytes) => digester.update(&bytes),
+                Segment::Source(range) => {
+                    for_each_block(&*self.source, range, &mut |block| digester.update(block))?;
+                }
+            }
+        }
+        Ok(digester.finish())
+    }
+
     /// Sends `request` and waits for its whole answer, for at most `limit`.
     pub(crate) fn send(&mut self, request: &Request, limit: Duration) -> Delivery {
         let mut delivery = Delivery {
@@ -193,15 +224,16 @@ impl Exchange {
             // connect.
             return delivery;
         };
-        let segments: Vec<Segment> = match &request.body {
-            Body::Source(range) => vec![Segment::Source(*range)],
-            Body::Segments(segments) => segments.clone(),
-            Body::Empty | Body::Json(_) => Vec::new(),
-        };
+        let segments = request.body.segments();
         let mut body = BodyReader::new(&segments, &*self.source, &mut self.digest, &mut self.block);
         let agent = &self.agent;
         let outcome = match &request.body {
-            Body::Empty if matches!(request.method, Method::Get | Method::Delete) => {
+            Body::Empty
+                if matches!(
+                    request.method,
+                    Method::Get | Method::Delete | Method::Head | Method::Options
+                ) =>
+            {
                 run(agent, prepared.body(()), limit, MAX_ANSWER_LEN)
             }
             Body::Empty => run(agent, prepared.body(&[][..]), limit, MAX_ANSWER_LEN),
@@ -237,6 +269,9 @@ impl Exchange {
             Method::Put => http::Method::PUT,
             Method::Post => http::Method::POST,
             Method::Delete => http::Method::DELETE,
+            Method::Head => http::Method::HEAD,
+            Method::Options => http::Method::OPTIONS,
+            Method::Patch => http::Method::PATCH,
         };
         let mut builder = http::Request::builder()
             .method(method)
@@ -249,10 +284,10 @@ impl Exchange {
         {
             builder = builder.header("Content-Type", "application/json");
         }
-        // The protocols require a length on every PUT and POST, `Content-Length: 0` for a
+        // The protocols require a length on every PUT, POST and PATCH, `Content-Length: 0` for a
         // commit included; it also keeps ureq from choosing chunked encoding for a streamed
         // body.
-        if matches!(request.method, Method::Put | Method::Post) {
+        if matches!(request.method, Method::Put | Method::Post | Method::Patch) {
             builder = builder.header("Content-Length", request.body.len());
         }
         if request.auth == Auth::Bearer {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use resumable_core::graph::{Destination, Event, Target, Upload, UploadConfig};
-use resumable_core::http::{Auth, Body, Method, Request, RequestId, RequestKind};
+use resumable_core::http::Request;
 use resumable_core::secret::{Secret, SecretUrl};
 use resumable_core::session::{Milestone, Resumption, StateMachine, Transfer};
 use resumable_core::time::Instant;
@@ -402,7 +402,8 @@ where
     } = run;
     machine.anchor(clock.wall_clock());
     if let Some(url) = abandoned {
-        delete_session(&mut exchange, url);
+        let deletion = machine.deletion(url);
+        delete_session(&mut exchange, &deletion);
     }
     let total = exchange.source().len();
     let mut stats = Stats {
@@ -488,7 +489,8 @@ where
     {
         // Without a checkpoint nothing can resume this session: delete it rather than leave
         // its bytes on the service until it expires.
-        delete_session(&mut exchange, url);
+        let deletion = machine.deletion(url);
+        delete_session(&mut exchange, &deletion);
     }
     if let Some(store) = &store {
         let for_good = completion.is_some() && !options.keep_completed_checkpoint
@@ -519,19 +521,10 @@ where
     }
 }
 
-/// `DELETE` of a session nothing will use again, once; a failure only means it expires on its
-/// own.
-fn delete_session(exchange: &mut Exchange, url: SecretUrl) {
-    let request = Request {
-        id: RequestId(u64::MAX),
-        kind: RequestKind::Cancel,
-        method: Method::Delete,
-        url,
-        headers: Vec::new(),
-        auth: Auth::None,
-        body: Body::Empty,
-    };
-    let _ = exchange.send(&request, std::time::Duration::from_secs(10));
+/// The `deletion` of a session nothing will use again, once; a failure only means it expires
+/// on its own.
+fn delete_session(exchange: &mut Exchange, deletion: &Request) {
+    let _ = exchange.send(deletion, std::time::Duration::from_secs(10));
 }
 
 #[cfg(test)]

@@ -156,17 +156,7 @@ impl<const N: usize> Base64<N> {
     pub fn encode(bytes: &[u8]) -> Self {
         debug_assert_eq!(bytes.len().div_ceil(3) * 4, N);
         let mut out = [b'='; N];
-        for (group, dst) in bytes.chunks(3).zip(out.chunks_exact_mut(4)) {
-            let b = [
-                group[0],
-                group.get(1).copied().unwrap_or(0),
-                group.get(2).copied().unwrap_or(0),
-            ];
-            let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-            for (i, d) in dst.iter_mut().enumerate().take(group.len() + 1) {
-                *d = ALPHABET[(n >> (18 - 6 * i) & 63) as usize];
-            }
-        }
+        encode_base64(bytes, &mut out);
         Base64(out)
     }
 
@@ -180,6 +170,31 @@ impl<const N: usize> Base64<N> {
         // Only ASCII from the alphabet and `=` is ever written.
         core::str::from_utf8(&self.0).unwrap_or("")
     }
+}
+
+/// Writes the base64 form of `bytes` into `out` (`bytes.len().div_ceil(3) * 4` bytes, filled
+/// with `=` beforehand so the padding is already there).
+fn encode_base64(bytes: &[u8], out: &mut [u8]) {
+    for (group, dst) in bytes.chunks(3).zip(out.chunks_exact_mut(4)) {
+        let b = [
+            group[0],
+            group.get(1).copied().unwrap_or(0),
+            group.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (i, d) in dst.iter_mut().enumerate().take(group.len() + 1) {
+            *d = ALPHABET[(n >> (18 - 6 * i) & 63) as usize];
+        }
+    }
+}
+
+/// The base64 form (standard alphabet, padded) of `bytes` of any length.
+#[cfg(feature = "alloc")]
+pub(crate) fn base64_string(bytes: &[u8]) -> alloc::string::String {
+    let mut out = alloc::vec![b'='; bytes.len().div_ceil(3) * 4];
+    encode_base64(bytes, &mut out);
+    // Only ASCII from the alphabet and `=` is ever written.
+    alloc::string::String::from_utf8(out).unwrap_or_default()
 }
 
 impl<const N: usize> core::fmt::Display for Base64<N> {

@@ -144,6 +144,8 @@ pub enum Protocol {
     GraphUploadSession,
     /// A WOPI upload session (`CreateUploadSession`, `UpdateUploadSession`, `PutChunkedFile`).
     WopiUploadSession,
+    /// A tus 1.0 or IETF resumable-upload draft upload.
+    TusUpload,
 }
 
 impl fmt::Display for Protocol {
@@ -151,6 +153,7 @@ impl fmt::Display for Protocol {
         f.write_str(match self {
             Protocol::GraphUploadSession => "Microsoft Graph upload session",
             Protocol::WopiUploadSession => "WOPI upload session",
+            Protocol::TusUpload => "tus upload",
         })
     }
 }

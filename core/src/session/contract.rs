@@ -6,8 +6,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::digest::{HashKinds, SourceHashes};
-use crate::http::{Request, RequestId};
+use crate::digest::{BodyDigest, HashKinds, SourceHashes};
+use crate::http::{Auth, Body, Method, Request, RequestId, RequestKind};
 use crate::secret::SecretUrl;
 use crate::time::{Duration, Instant, WallClock};
 
@@ -25,6 +25,14 @@ pub trait Driven: StateMachine {
     /// answer.
     fn body_sent(&mut self, id: RequestId, source_crc: u32, started: Option<Instant>) {
         let _ = (id, source_crc, started);
+    }
+
+    /// A digest the transport must compute over the body of `request` (from the source bytes
+    /// it is about to send) and add as a header to the same request: tus `Upload-Checksum`.
+    /// `None` for requests that need none.
+    fn body_digest(&self, request: &Request) -> Option<BodyDigest> {
+        let _ = request;
+        None
     }
 
     /// Whether the machine waits for the source's hashes before it can end (the service named
@@ -136,5 +144,20 @@ pub trait Transfer: Driven<Event: fmt::Display> {
     /// else will ever use it), if the protocol can delete one.
     fn session_left_behind(&self) -> Option<SecretUrl> {
         None
+    }
+
+    /// The request that deletes the session at `url` (one nothing will use again: left behind,
+    /// or of an older version of the source). A plain `DELETE` unless the protocol needs more
+    /// (tus: `Tus-Resumable`).
+    fn deletion(&self, url: SecretUrl) -> Request {
+        Request {
+            id: RequestId(u64::MAX),
+            kind: RequestKind::Cancel,
+            method: Method::Delete,
+            url,
+            headers: Vec::new(),
+            auth: Auth::None,
+            body: Body::Empty,
+        }
     }
 }

@@ -19,6 +19,8 @@ pub enum Failure {
     /// The server accepted the request with this 2xx status but stored none of its bytes (it
     /// still lists them as missing).
     NoProgress(u16),
+    /// A success answer lacked a header the protocol requires (tus `Upload-Offset`).
+    MissingHeader(&'static str),
     /// The session-creation answer had no `uploadUrl`.
     NoUploadUrl,
     /// The session-creation answer's `uploadUrl` is not an `http(s)` URL without user
@@ -35,6 +37,7 @@ impl fmt::Display for Failure {
             Failure::NoProgress(status) => {
                 write!(f, "HTTP {status} without progress (nothing was stored)")
             }
+            Failure::MissingHeader(name) => write!(f, "an answer without {name}"),
             Failure::NoUploadUrl => f.write_str("an answer without an uploadUrl"),
             Failure::BadUploadUrl => {
                 f.write_str("an uploadUrl that is not an http(s) URL without user information")

@@ -4,10 +4,12 @@
 //! | module | holds |
 //! |---|---|
 //! | [`graph_answer`] | Graph upload-session answers: `nextExpectedRanges`, `expirationDateTime`, `uploadUrl` |
+//! | [`tus_headers`] | tus 1.0 and IETF resumable-upload header names and value readings |
 //! | [`workbook_headers`] | the workbook session header |
 //! | [`wopi_headers`] | WOPI header names and `X-WOPI-Override` values, as the engine sends and reads them and the emulator checks them |
 
 pub mod graph_answer;
+pub mod tus_headers;
 pub mod wopi_headers;
 pub mod workbook_headers;
 
@@ -29,4 +31,12 @@ pub(crate) const REQUEST_HEADERS: &[(&str, bool)] = &[
     (wopi_headers::COAUTH_LOCK_ID, true),
     (wopi_headers::SESSION_TOKEN, true),
     (workbook_headers::SESSION_HEADER, true),
+    (tus_headers::RESUMABLE, false),
+    (tus_headers::OFFSET, false),
+    (tus_headers::LENGTH, false),
+    (tus_headers::DEFER_LENGTH, false),
+    (tus_headers::METADATA, false),
+    (tus_headers::CHECKSUM, false),
+    (tus_headers::COMPLETE, false),
+    (tus_headers::INTEROP_VERSION, false),
 ];

@@ -269,6 +269,12 @@ impl GraphServer {
                     None => self.answer(now, 404),
                 },
                 Method::Post => self.commit(now, &url),
+                Method::Head | Method::Options | Method::Patch => self
+                    .violation(format!(
+                        "{} {}: not a Graph method",
+                        request.method, request.url
+                    ))
+                    .with_status(405),
             };
         }
         if request.auth != Auth::Bearer {
