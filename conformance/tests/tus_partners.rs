@@ -348,3 +348,59 @@ fn a_cancelled_upload_is_deleted_where_the_server_offers_termination() {
         );
     }
 }
+
+/// The same uploads through the blocking transport: boundary sizes, a cut mid-`PATCH`, a byte
+/// corrupted in transit where the server checks checksums, and the draft against tusd.
+#[test]
+fn the_blocking_transport_uploads_to_every_partner_through_faults() {
+    let seed = seed();
+    for partner in partners() {
+        let variants: &[Variant] = if partner.ietf_draft {
+            &[Variant::Tus1, Variant::Ietf(InteropVersion::V6)]
+        } else {
+            &[Variant::Tus1]
+        };
+        for &variant in variants {
+            for (i, len) in [0, 1, 65_537, 3 * MIB + 7].into_iter().enumerate() {
+                let proxy = FaultProxy::start(partner.addr).unwrap();
+                if len > MIB {
+                    proxy.on_body(2, BodyFault::Cut { after: 200_000 });
+                    if partner.checksums && variant == Variant::Tus1 {
+                        proxy.on_body(4, BodyFault::Corrupt { at: 7 });
+                    }
+                }
+                let bytes = random(len, seed + i as u64);
+                let mismatches = Arc::new(Mutex::new(0));
+                let counted = mismatches.clone();
+                let job = resumable_ureq::TusJob::new(
+                    BytesSource::new(bytes.clone()),
+                    variant,
+                    partner.endpoint(Some(proxy.addr())),
+                )
+                .configure(|config| {
+                    config.chunk_size = MIB as u64;
+                    config.retry.initial_backoff = Duration::from_millis(20);
+                })
+                .on_event(move |event| {
+                    if matches!(event, TusEvent::ChecksumMismatch { .. }) {
+                        *counted.lock().unwrap() += 1;
+                    }
+                });
+                let summary = resumable_ureq::Uploader::new()
+                    .upload_tus(job)
+                    .unwrap_or_else(|f| panic!("{} ({variant}) {len} bytes: {f}", partner.name));
+                let stored = partner.stored(summary.completion.url.expose()).unwrap();
+                assert_eq!(
+                    sha256(&stored),
+                    sha256(&bytes),
+                    "{} ({variant}) {len} bytes",
+                    partner.name
+                );
+                if len > MIB && partner.checksums && variant == Variant::Tus1 {
+                    assert_eq!(proxy.applied(), 2);
+                    assert_eq!(*mismatches.lock().unwrap(), 1, "{}", partner.name);
+                }
+            }
+        }
+    }
+}

@@ -153,7 +153,7 @@ pub use resumable_io::{CheckpointStore, source};
 pub use start::StartError;
 pub use task::UploadTask;
 pub use timeouts::TimeoutPolicy;
-pub use tus_job::{TusSummary, TusTask};
+pub use tus_job::{SourceFeed, TusSummary, TusTask};
 pub use uploader::{Uploader, UploaderBuilder};
 pub use wopi_job::{WopiSummary, WopiTask};
 

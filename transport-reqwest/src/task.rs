@@ -60,7 +60,7 @@ pub(crate) type EventHook<M> =
 /// ```
 pub struct UploadTask<M: TaskMachine = Upload> {
     events: mpsc::UnboundedReceiver<M::Event>,
-    commands: Option<mpsc::UnboundedSender<Command<M>>>,
+    pub(crate) commands: Option<mpsc::UnboundedSender<Command<M>>>,
     task: Option<JoinHandle<Result<UploadSummary<M::Completion>, UploadFailure>>>,
     resumption: Resumption,
     total: u64,

@@ -14,9 +14,12 @@ use std::sync::Arc;
 use resumable_core::graph::SourceNow;
 use resumable_core::tus::{TusCompletion, TusStartPlan, TusUpload, plan_start};
 
+use tokio::sync::mpsc::UnboundedSender;
+
 use crate::TusJob;
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::clock::Clock;
+use crate::driver::Command;
 use crate::exchange::Exchange;
 use crate::job::Tus;
 use crate::outcome::{UploadFailure, UploadSummary};
@@ -117,21 +120,46 @@ impl Uploader {
 }
 
 impl UploadTask<TusUpload> {
-    /// For a job with a deferred length: the source now holds `available` bytes.
+    /// For a job with a deferred length: a handle that reports the source's growth and end to
+    /// the upload, from anywhere (another task, a thread).
+    pub fn source_feed(&self) -> SourceFeed {
+        SourceFeed {
+            commands: self.commands.clone(),
+        }
+    }
+}
+
+/// Reports a growing source to its upload ([`UploadTask::source_feed`]): bytes become
+/// sendable as they are reported, and the length is given to the server at the end.
+#[derive(Clone)]
+pub struct SourceFeed {
+    commands: Option<UnboundedSender<Command<TusUpload>>>,
+}
+
+impl SourceFeed {
+    /// The source now holds `available` bytes.
     pub fn source_grew(&self, available: u64) {
-        self.send(crate::driver::Command::apply(
-            move |upload: &mut TusUpload, _| {
-                upload.source_grew(available);
-            },
-        ));
+        self.send(Command::apply(move |upload: &mut TusUpload, _| {
+            upload.source_grew(available);
+        }));
     }
 
-    /// For a job with a deferred length: the source ended at `total` bytes.
+    /// The source ended at `total` bytes.
     pub fn source_ended(&self, total: u64) {
-        self.send(crate::driver::Command::apply(
-            move |upload: &mut TusUpload, _| {
-                upload.source_ended(total);
-            },
-        ));
+        self.send(Command::apply(move |upload: &mut TusUpload, _| {
+            upload.source_ended(total);
+        }));
+    }
+
+    fn send(&self, command: Command<TusUpload>) {
+        if let Some(commands) = &self.commands {
+            let _ = commands.send(command);
+        }
+    }
+}
+
+impl std::fmt::Debug for SourceFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceFeed").finish_non_exhaustive()
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use resumable_core::digest::SourceHashes;
 use resumable_core::graph::{Completion, UploadError};
 use resumable_core::session::Resumption;
+use resumable_core::tus::TusError;
 use resumable_core::wopi::WopiError;
 
 /// What happened during an upload, counted from the machine's events.
@@ -82,6 +83,8 @@ pub enum FailureCause {
     Upload(UploadError),
     /// The WOPI machine gave up; its error says what to do.
     Wopi(WopiError),
+    /// The tus / IETF draft machine gave up; its error says what to do.
+    Tus(TusError),
     /// The upload was cancelled (a Graph session was deleted; a WOPI session expires).
     Cancelled,
     /// The upload was stopped on request; the session and the checkpoint are kept.
@@ -103,12 +106,19 @@ impl From<WopiError> for FailureCause {
     }
 }
 
+impl From<TusError> for FailureCause {
+    fn from(error: TusError) -> Self {
+        FailureCause::Tus(error)
+    }
+}
+
 impl fmt::Display for FailureCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FailureCause::NotStarted(error) => write!(f, "{error}"),
             FailureCause::Upload(error) => write!(f, "{error}"),
             FailureCause::Wopi(error) => write!(f, "{error}"),
+            FailureCause::Tus(error) => write!(f, "{error}"),
             FailureCause::Cancelled => f.write_str("the upload was cancelled"),
             FailureCause::Stopped => f.write_str(
                 "the upload was stopped; its session and checkpoint are kept: run it again with the same checkpoint to resume",
@@ -162,6 +172,8 @@ pub enum StartError {
     /// The WOPI upload cannot be made as configured (a lock and a coauthoring lock together,
     /// sequence number 0, a range size WOPI refuses).
     Wopi(WopiError),
+    /// The tus upload cannot be made as configured.
+    Tus(TusError),
     /// Creating a session needs a bearer token and the uploader has none.
     NoToken,
     /// The checkpoint file could not be read.
@@ -192,6 +204,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Invalid(error) => write!(f, "{error}"),
             StartError::Wopi(error) => write!(f, "{error}"),
+            StartError::Tus(error) => write!(f, "{error}"),
             StartError::NoToken => f.write_str(
                 "creating an upload session needs an access token and none was given; give the uploader one with Uploader::builder().token(...)",
             ),
@@ -218,6 +231,7 @@ impl std::error::Error for StartError {
         match self {
             StartError::Invalid(error) => Some(error),
             StartError::Wopi(error) => Some(error),
+            StartError::Tus(error) => Some(error),
             StartError::CheckpointUnreadable(error) | StartError::SourceUnreadable(error) => {
                 Some(error)
             }

@@ -11,6 +11,7 @@ use resumable_core::range::ByteRange;
 use resumable_core::secret::SecretUrl;
 use resumable_core::session::{Resumption, StartError as CoreStartError};
 use resumable_core::time::Instant;
+use resumable_core::tus::{self, TusConfig, TusUpload};
 use resumable_core::wopi::spooky::SpookyHasher;
 use resumable_core::wopi::{self, ChunkId, CommitSettings, WopiConfig, WopiUpload};
 
@@ -93,6 +94,33 @@ pub(crate) fn plan_wopi(
 }
 
 /// The checkpoint's bytes, if there is a store and a checkpoint in it.
+/// How a tus upload starts: the core decides from the checkpoint, the source's CRC-32s read
+/// here.
+pub(crate) fn plan_tus(
+    config: TusConfig,
+    store: Option<&CheckpointStore>,
+    exchange: &mut Exchange,
+    now: Instant,
+) -> Result<Plan<TusUpload>, StartError> {
+    let stored = load(store)?;
+    let source = SourceNow {
+        len: exchange.source().len(),
+        modified: exchange.source().last_modified(),
+        crc_of: |range: ByteRange| {
+            let mut crc = crc32fast::Hasher::new();
+            exchange.read(range, &mut |block| crc.update(block))?;
+            Ok(crc.finalize())
+        },
+    };
+    let plan = tus::plan_start(config, stored.as_deref(), source, now)
+        .map_err(|error| named(error, store, StartError::Tus))?;
+    Ok(Plan {
+        machine: plan.upload,
+        resumption: plan.resumption,
+        abandoned: plan.abandoned,
+    })
+}
+
 fn load(store: Option<&CheckpointStore>) -> Result<Option<Vec<u8>>, StartError> {
     match store {
         Some(store) => store.load().map_err(StartError::CheckpointUnreadable),

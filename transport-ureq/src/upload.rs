@@ -481,7 +481,7 @@ where
     let failed = end == DriveEnd::Finished
         && matches!(
             ending,
-            Some(FailureCause::Upload(_) | FailureCause::Wopi(_))
+            Some(FailureCause::Upload(_) | FailureCause::Wopi(_) | FailureCause::Tus(_))
         );
     if failed
         && store.is_none()
