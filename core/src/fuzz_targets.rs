@@ -9,6 +9,7 @@ mod pick;
 #[cfg(test)]
 mod seed_replay;
 pub mod text;
+pub mod tus;
 pub mod workbook;
 
 use alloc::vec::Vec;

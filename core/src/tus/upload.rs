@@ -320,7 +320,15 @@ impl TusUpload {
                 alloc::vec::Vec::new(),
             )),
             Phase::Create => Some(self.creation()),
-            Phase::Send => self.append(),
+            Phase::Send => match self.append() {
+                Some(request) => Some(request),
+                // Nothing left to send: a `HEAD` proves (or disproves) the end.
+                None if self.config.total == Some(self.confirmed) => {
+                    self.phase = Phase::Check;
+                    self.next_request(now)
+                }
+                None => None,
+            },
             Phase::Check => {
                 let url = self.url.clone()?;
                 let headers = self.version_headers();
@@ -670,17 +678,28 @@ impl TusUpload {
             self.server_complete = complete.unwrap_or(last);
             return match response.header(wire::OFFSET).and_then(wire::non_negative) {
                 Some(offset) => self.on_offset_after_bytes(now, range, sent, offset, status),
-                // The draft's intermediate answers may omit the offset: ask.
-                None => self.phase = Phase::Check,
+                // Ask, within the budget: a server that never says would loop otherwise.
+                None => self.retry(
+                    now,
+                    Failure::MissingHeader(wire::OFFSET),
+                    None,
+                    Phase::Check,
+                ),
             };
         }
         match status {
-            409 => match response.header(wire::OFFSET).and_then(wire::non_negative) {
-                Some(offset) if matches!(self.config.variant, Variant::Ietf(_)) => {
-                    self.on_server_offset(now, offset)
+            // A conflict costs a retry: a server that answers 409 whatever the offset must
+            // not keep the client asking forever.
+            409 => {
+                self.retry(now, Failure::Status(status), None, Phase::Check);
+                if let (Some(offset), Variant::Ietf(_), false) = (
+                    response.header(wire::OFFSET).and_then(wire::non_negative),
+                    self.config.variant,
+                    self.is_over(),
+                ) {
+                    self.on_server_offset(now, offset);
                 }
-                _ => self.phase = Phase::Check,
-            },
+            }
             460 | 417 if self.checksum().is_some() => {
                 if let Some(range) = range.bytes() {
                     self.core
