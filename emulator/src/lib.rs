@@ -99,7 +99,7 @@ mod workbook;
 pub use clock::{ServiceDuration, TimeScale};
 pub use config::{
     ConfigError, DriveHashes, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm,
-    StorageMode, WopiConfig, WorkbookConfig,
+    StorageMode, TusHostConfig, WopiConfig, WorkbookConfig,
 };
 pub use faults::{
     Fault, FaultProfile, FaultScript, MAX_RETRY_AFTER_SECS, MAX_SLOW_MS, RequestKind,

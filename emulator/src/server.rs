@@ -282,6 +282,7 @@ pub(crate) fn sweep_period(config: &EmulatorConfig) -> Duration {
         config.wopi.session_idle,
         config.workbook.persistent_idle,
         config.workbook.non_persistent_idle,
+        config.tus.upload_lifetime,
     ]
     .into_iter()
     .map(|lifetime| scale.real(lifetime) / 4)
