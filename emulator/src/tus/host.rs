@@ -123,6 +123,8 @@ struct GoneIds {
 }
 
 impl GoneIds {
+    /// Remembers that upload `id` of `dialect` is gone, forgetting the oldest beyond
+    /// [`GONE_REMEMBERED`].
     fn remember(&mut self, dialect: Dialect, id: &str) {
         let key = (dialect, id.to_owned());
         if !self.set.insert(key.clone()) {
@@ -157,6 +159,8 @@ pub(crate) struct TusHost {
 }
 
 impl TusHost {
+    /// No uploads yet; incomplete uploads will take their slots from `slots`, shared with
+    /// every other kind of session.
     pub(crate) fn new(slots: Arc<SessionSlots>) -> Self {
         TusHost {
             uploads: Mutex::new(HashMap::new()),
@@ -275,6 +279,8 @@ impl TusHost {
     }
 }
 
+/// Locks an upload; a request that panicked while holding it left it consistent enough to go
+/// on with (every change under the lock is a few field writes), so poisoning is ignored.
 pub(crate) fn lock(upload: &Mutex<HostedUpload>) -> MutexGuard<'_, HostedUpload> {
     upload.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -368,6 +368,7 @@ fn insert_expires(headers: &mut axum::http::HeaderMap, upload: &HostedUpload) {
     insert_expires_at(headers, upload.expires_wall);
 }
 
+/// `Upload-Expires: at`, as an HTTP date (whole seconds).
 fn insert_expires_at(headers: &mut axum::http::HeaderMap, at: resumable_core::time::UnixTime) {
     if let Ok(value) = HeaderValue::from_str(&at.http_date().to_string()) {
         headers.insert(EXPIRES.clone(), value);
