@@ -17,6 +17,9 @@ pub(crate) enum Style {
     Workbook,
     /// WOPI: an empty body and `X-WOPI-FailureReason`.
     Wopi,
+    /// tus 1.0 and the IETF draft: a short `text/plain` reason, as tusd writes it (the
+    /// dialect's version header is added by the endpoint to every answer).
+    Tus,
 }
 
 impl Style {
@@ -25,6 +28,7 @@ impl Style {
         match self {
             Style::Graph | Style::Workbook => graph_error(status, code, message),
             Style::Wopi => wopi_failure(status, message),
+            Style::Tus => text_answer(status, message),
         }
     }
 
@@ -38,6 +42,8 @@ impl Style {
             ),
             Style::Workbook => workbook_session_gone(),
             Style::Wopi => wopi_failure(StatusCode::GONE, "the upload session has expired"),
+            // tus: `410` for an upload the server remembers and has let go.
+            Style::Tus => text_answer(StatusCode::GONE, "the upload has expired"),
         }
     }
 
@@ -132,6 +138,16 @@ pub(crate) fn wopi_failure(status: StatusCode, reason: &str) -> Response {
             .insert(crate::wopi::FAILURE_REASON.clone(), value);
     }
     response
+}
+
+/// A plain-text answer: `reason` and a new line, as tus servers explain a refusal.
+pub(crate) fn text_answer(status: StatusCode, reason: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{reason}\n"),
+    )
+        .into_response()
 }
 
 /// A JSON answer.

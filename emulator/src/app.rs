@@ -18,7 +18,7 @@ use crate::slots::{SessionSlots, sessions_exhausted};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::storage::Storage;
 use crate::workbook::WorkbookRegistry;
-use crate::{inspect, wopi};
+use crate::{inspect, tus, wopi};
 
 /// Everything the handlers share.
 pub(crate) struct AppState {
@@ -33,6 +33,7 @@ pub(crate) struct AppState {
     pub(crate) drive: DriveNamespace,
     pub(crate) workbook: WorkbookRegistry,
     pub(crate) wopi: wopi::WopiHost,
+    pub(crate) tus: tus::TusHost,
     /// Live sessions of every kind, against [`Limits::max_live_sessions`](crate::Limits).
     pub(crate) slots: Arc<SessionSlots>,
 }
@@ -51,6 +52,7 @@ impl AppState {
             drive: DriveNamespace::default(),
             workbook: WorkbookRegistry::new(slots.clone()),
             wopi: wopi::WopiHost::new(slots.clone()),
+            tus: tus::TusHost::new(slots.clone()),
             slots,
         }
     }
@@ -59,8 +61,10 @@ impl AppState {
     /// will never complete; answers how many sessions went.
     pub(crate) fn sweep(&self, now: Instant) -> usize {
         let retention = WorkbookRegistry::retention(self.config.time_scale);
-        let swept =
-            self.graph.sweep(now) + self.wopi.sweep(now) + self.workbook.sweep(now, retention);
+        let swept = self.graph.sweep(now)
+            + self.wopi.sweep(now)
+            + self.workbook.sweep(now, retention)
+            + self.tus.sweep(now);
         self.stats.sessions_expired(swept as u64);
         swept
     }
@@ -73,6 +77,7 @@ impl AppState {
             self.graph.earliest_expiry(),
             self.wopi.earliest_expiry(),
             self.workbook.earliest_expiry(),
+            self.tus.earliest_expiry(),
         ]
         .into_iter()
         .flatten()
@@ -124,6 +129,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/_up/{id}", any(graph::upload_url))
         .route("/wopi/files/{id}", any(wopi::files))
         .route("/wopi/files/{id}/contents", any(wopi::contents))
+        .route("/tus/files", any(tus::tus_collection))
+        .route("/tus/files/", any(tus::tus_collection))
+        .route("/tus/files/{id}", any(tus::tus_upload))
+        .route("/ietf/files", any(tus::ietf_collection))
+        .route("/ietf/files/", any(tus::ietf_collection))
+        .route("/ietf/files/{id}", any(tus::ietf_upload))
         .fallback(graph::dispatch)
         .with_state(state)
 }

@@ -50,6 +50,8 @@ pub struct EmulatorConfig {
     pub workbook: WorkbookConfig,
     /// WOPI host behaviour.
     pub wopi: WopiConfig,
+    /// tus 1.0 and IETF draft endpoint behaviour.
+    pub tus: TusHostConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -64,6 +66,7 @@ impl Default for EmulatorConfig {
             graph: GraphConfig::default(),
             workbook: WorkbookConfig::default(),
             wopi: WopiConfig::default(),
+            tus: TusHostConfig::default(),
         }
     }
 }
@@ -384,6 +387,37 @@ impl Default for WopiConfig {
             session_idle: Duration::from_secs(30 * 60),
             max_file_size: 250 * 1000 * 1000 * 1000,
             known_files: None,
+        }
+    }
+}
+
+/// Behaviour of the tus 1.0 (`/tus/files/`) and IETF draft (`/ietf/files/`) endpoints.
+///
+/// ```
+/// use std::time::Duration;
+/// use resumable_emulator::TusHostConfig;
+/// let tus = TusHostConfig::default();
+/// assert_eq!(tus.upload_lifetime, Duration::from_secs(24 * 3600));
+/// assert_eq!(tus.max_size, 250_000_000_000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TusHostConfig {
+    /// The largest upload (`Tus-Max-Size`, the draft's `Upload-Limit: max-size`): a creation
+    /// declaring more answers `413`, and no append may take an upload of unknown length past
+    /// it. 250 GB by default, the figure of the other services' largest files.
+    pub max_size: u64,
+    /// How long an upload lives after its creation and after each append that stored bytes
+    /// (service time; divided by the time scale): `Upload-Expires`, the draft's `max-age`.
+    /// tus servers choose their own figure (tusd keeps uploads until an operator's cleanup);
+    /// a day is what hosted tus services commonly promise.
+    pub upload_lifetime: Duration,
+}
+
+impl Default for TusHostConfig {
+    fn default() -> Self {
+        TusHostConfig {
+            max_size: 250_000_000_000,
+            upload_lifetime: Duration::from_secs(24 * 3600),
         }
     }
 }

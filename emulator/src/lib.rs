@@ -1,9 +1,10 @@
 //! # resumable-emulator
 //!
 //! A strict stand-in for the services `resumable` uploads to, on loopback: Microsoft Graph upload
-//! sessions (drive items, print documents, mail attachments), WOPI upload sessions and Graph
-//! workbook sessions. It refuses what the real services refuse, with their status codes and body
-//! shapes (`SPEC.md`), so a client that passes it is right rather than lucky; and it injects
+//! sessions (drive items, print documents, mail attachments), WOPI upload sessions, Graph
+//! workbook sessions, tus 1.0 servers and servers of the IETF resumable-upload draft. It
+//! refuses what the real services refuse, with their status codes and body shapes (`SPEC.md`,
+//! `SPEC-TUS.md`), so a client that passes it is right rather than lucky; and it injects
 //! faults from a seeded plan (dropped connections, lost answers after the bytes were stored,
 //! partial stores, 5xx, throttling with `Retry-After`, slow answers, early expiry, transient
 //! 404s), counting every one. Fault scripts can also make it lie as hostile servers have lied
@@ -48,6 +49,8 @@
 //! | `POST /wopi/files/{id}?access_token=…` with `X-WOPI-Override: CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`, `LOCK`, `UNLOCK`, `REFRESH_LOCK` | WOPI upload sessions and locks |
 //! | `POST /wopi/files/{id}/contents?access_token=…` with `X-WOPI-Override: PUT_CHUNKED_FILE` | WOPI commit |
 //! | `GET /wopi/files/{id}?access_token=…` | WOPI `CheckFileInfo` (size, SHA-256, version, sequence number) |
+//! | `OPTIONS/POST /tus/files/`, `HEAD/PATCH/DELETE /tus/files/{id}` with `Tus-Resumable: 1.0.0` | tus 1.0 uploads (creation, creation-with-upload, creation-defer-length, termination, expiration, checksum) |
+//! | `POST /ietf/files/`, `HEAD/PATCH/DELETE /ietf/files/{id}` with `Upload-Draft-Interop-Version: 6` or `8` | IETF resumable-upload draft uploads |
 //! | `GET /_emulator/files`, `GET /_emulator/stats` | inspection (JSON) |
 //!
 //! ## Time
@@ -93,13 +96,14 @@ mod server;
 mod slots;
 mod stats;
 mod storage;
+mod tus;
 mod wopi;
 mod workbook;
 
 pub use clock::{ServiceDuration, TimeScale};
 pub use config::{
     ConfigError, DriveHashes, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm,
-    StorageMode, WopiConfig, WorkbookConfig,
+    StorageMode, TusHostConfig, WopiConfig, WorkbookConfig,
 };
 pub use faults::{
     Fault, FaultProfile, FaultScript, MAX_RETRY_AFTER_SECS, MAX_SLOW_MS, RequestKind,

@@ -267,6 +267,20 @@ pub const OPTIONS: &[ConfigOption] = &[
         "the WOPI file ids that exist (others answer 404); any: every id exists",
         "doc1,doc2",
     ),
+    option(
+        "tus-max-size",
+        BYTES,
+        "tus.max_size",
+        "the largest tus or IETF draft upload (Tus-Max-Size, Upload-Limit max-size)",
+        "1000000000",
+    ),
+    option(
+        "tus-upload-lifetime",
+        DURATION,
+        "tus.upload_lifetime",
+        "how long a tus or IETF draft upload lives after its creation and each append",
+        "10m",
+    ),
 ];
 
 /// Parses a value of a standard type (numbers, addresses, booleans): a refusal names the syntax.
@@ -403,6 +417,8 @@ impl EmulatorConfig {
                     }
                 };
             }
+            "tus-max-size" => self.tus.max_size = at_least_one(option, value)?,
+            "tus-upload-lifetime" => self.tus.upload_lifetime = duration(option, value)?,
             // Every name in OPTIONS has an arm above; the table test checks it.
             _ => {
                 return Err(ConfigError::new(

@@ -165,6 +165,20 @@ impl EmulatorHandle {
         format!("{}/wopi/files/{}", self.base_url(), encode_path(file_id))
     }
 
+    /// The tus 1.0 creation endpoint, `http://127.0.0.1:PORT/tus/files/`: where `OPTIONS` and
+    /// the creation `POST` go. Uploads are answered with a relative `Location`
+    /// (`/tus/files/{id}`), so a client must resolve it against this URL.
+    pub fn tus_endpoint(&self) -> String {
+        format!("{}/tus/files/", self.base_url())
+    }
+
+    /// The IETF resumable-upload draft's creation endpoint,
+    /// `http://127.0.0.1:PORT/ietf/files/` (interop versions 6 and 8). Uploads are answered with
+    /// an absolute `Location`.
+    pub fn ietf_endpoint(&self) -> String {
+        format!("{}/ietf/files/", self.base_url())
+    }
+
     /// `…/_emulator/files`.
     pub fn files_url(&self) -> String {
         format!("{}/_emulator/files", self.base_url())
@@ -282,6 +296,7 @@ pub(crate) fn sweep_period(config: &EmulatorConfig) -> Duration {
         config.wopi.session_idle,
         config.workbook.persistent_idle,
         config.workbook.non_persistent_idle,
+        config.tus.upload_lifetime,
     ]
     .into_iter()
     .map(|lifetime| scale.real(lifetime) / 4)

@@ -141,7 +141,10 @@ pub enum Fault {
     /// On a drive or mail fragment that does not complete the upload: store it, then answer
     /// `nextExpectedRanges` that start `bytes` past its end (at most at the last byte), claiming
     /// bytes the client never sent. The server's position stays where the bytes end: a fragment
-    /// sent from the claimed start answers `416`.
+    /// sent from the claimed start answers `416`. On a tus or IETF draft append that does not
+    /// complete the upload: store it, then answer an `Upload-Offset` `bytes` past the true one
+    /// (at most the upload's length, when it is known); an append from the claimed offset
+    /// answers `409`.
     SkipAhead {
         /// How far past the received bytes the claimed ranges start (at least 1).
         bytes: u64,
@@ -149,6 +152,8 @@ pub enum Fault {
     /// On a drive or mail fragment: store it, then forget every byte of the session (the part
     /// file is emptied) and answer in-progress with `["0-"]` (mail: `["0"]`). On every third
     /// fragment (`fragment#3/3=regress`) an upload of more than three fragments never ends.
+    /// On a tus or IETF draft append: store it, then forget every byte of the upload and
+    /// answer `Upload-Offset: 0` (the upload is not complete, whatever the append said).
     Regress,
     /// On the last fragment of a drive item created without `deferCommit`: store it, but
     /// answer `202 Accepted` with `nextExpectedRanges: []` and no item, as if commit were
@@ -158,12 +163,15 @@ pub enum Fault {
     EmptyAccept,
     /// On a Graph `createUploadSession`: create the session, but answer an
     /// `expirationDateTime` an hour in the past (a server whose clock is off). The session
-    /// lives as long as any other.
+    /// lives as long as any other. On a tus creation: create the upload, but answer an
+    /// `Upload-Expires` an hour in the past (the IETF draft: `Upload-Limit` with `max-age=0`).
     ExpiredSession,
     /// On a `createUploadSession` (Graph) or `CREATE_UPLOAD_SESSION` (WOPI): create nothing,
     /// and answer success (`200`; mail `201`) with a body that is not JSON although
     /// `Content-Type` says it is; with `no_url`, a JSON session without `uploadUrl` (WOPI:
-    /// without `UploadSessionToken`).
+    /// without `UploadSessionToken`). On a tus or IETF draft creation: create nothing, and
+    /// answer `201` with a `Location` that is no `http(s)` URL (`ftp://…`); with `no_url`,
+    /// without `Location`.
     MalformedCreate {
         /// Answer JSON without the URL instead of a body that is not JSON.
         no_url: bool,
@@ -254,23 +262,25 @@ impl Fault {
             Fault::DropMidBody { .. } => kind.carries_upload(),
             Fault::LoseAnswer => kind.changes_state(),
             Fault::PartialStore { .. } | Fault::PartialStoreLost { .. } => {
-                in_session && matches!(kind, RequestKind::Fragment | RequestKind::WopiUpdate)
+                in_session && kind.appends_bytes()
             }
             Fault::ExpireSession => in_session && kind.addresses_session(),
             Fault::Transient404 => in_session && kind.is_graph_upload(),
             Fault::FailOperation => kind == RequestKind::WorkbookCreate,
-            Fault::PrematureItem
-            | Fault::OldItem
-            | Fault::SkipAhead { .. }
-            | Fault::Regress
-            | Fault::EmptyAccept => in_session && kind == RequestKind::Fragment,
+            Fault::PrematureItem | Fault::OldItem | Fault::EmptyAccept => {
+                in_session && kind == RequestKind::Fragment
+            }
+            Fault::SkipAhead { .. } | Fault::Regress => {
+                in_session && matches!(kind, RequestKind::Fragment | RequestKind::TusAppend)
+            }
             Fault::WrongSize { .. } | Fault::WrongHash => {
                 (in_session && matches!(kind, RequestKind::Fragment | RequestKind::Commit))
                     || kind == RequestKind::ExplicitCommit
             }
-            Fault::ExpiredSession => kind.creates_graph_upload(),
+            Fault::ExpiredSession => kind.creates_graph_upload() || kind == RequestKind::TusCreate,
             Fault::MalformedCreate { .. } => {
-                kind.creates_graph_upload() || kind == RequestKind::WopiCreate
+                kind.creates_graph_upload()
+                    || matches!(kind, RequestKind::WopiCreate | RequestKind::TusCreate)
             }
             Fault::WopiOffsetJump { .. } => in_session && kind == RequestKind::WopiUpdate,
         }
@@ -550,6 +560,19 @@ mod tests {
         assert!(
             !Fault::MalformedCreate { no_url: true }.applies_to(RequestKind::WorkbookCreate, false)
         );
+        assert!(Fault::PartialStore { keep: 1 }.applies_to(RequestKind::TusAppend, true));
+        assert!(Fault::LoseAnswer.applies_to(RequestKind::TusAppend, true));
+        assert!(Fault::LoseAnswer.applies_to(RequestKind::TusCreate, false));
+        assert!(!Fault::LoseAnswer.applies_to(RequestKind::TusHead, true));
+        assert!(Fault::DropMidBody { after_bytes: 1 }.applies_to(RequestKind::TusAppend, true));
+        assert!(!Fault::DropMidBody { after_bytes: 1 }.applies_to(RequestKind::TusDelete, true));
+        assert!(Fault::ExpireSession.applies_to(RequestKind::TusHead, true));
+        assert!(Fault::Regress.applies_to(RequestKind::TusAppend, true));
+        assert!(Fault::SkipAhead { bytes: 1 }.applies_to(RequestKind::TusAppend, true));
+        assert!(!Fault::PrematureItem.applies_to(RequestKind::TusAppend, true));
+        assert!(!Fault::Transient404.applies_to(RequestKind::TusAppend, true));
+        assert!(Fault::ExpiredSession.applies_to(RequestKind::TusCreate, false));
+        assert!(Fault::MalformedCreate { no_url: false }.applies_to(RequestKind::TusCreate, false));
         let jump = Fault::WopiOffsetJump { bytes: 1 };
         assert!(jump.applies_to(RequestKind::WopiUpdate, true));
         assert!(!jump.applies_to(RequestKind::Fragment, true));

@@ -14,6 +14,7 @@ use crate::config::ConfigError;
 /// use resumable_emulator::RequestKind;
 /// let kind: RequestKind = "fragment".parse().unwrap();
 /// assert_eq!(kind, RequestKind::Fragment);
+/// assert_eq!("tus-append".parse::<RequestKind>().unwrap(), RequestKind::TusAppend);
 /// assert_eq!(RequestKind::WopiUpdate.to_string(), "wopi-update");
 /// assert!("upload".parse::<RequestKind>().is_err());
 /// ```
@@ -59,13 +60,24 @@ pub enum RequestKind {
     WopiCommit,
     /// WOPI `CheckFileInfo` (`GET /wopi/files/{id}`).
     WopiCheckFileInfo,
+    /// tus `OPTIONS /tus/files/`: what the server offers.
+    TusOptions,
+    /// tus `POST /tus/files/` or IETF draft `POST /ietf/files/`: a new upload (possibly with
+    /// its first bytes).
+    TusCreate,
+    /// tus or IETF draft `HEAD` on an upload: where is the server?
+    TusHead,
+    /// tus or IETF draft `PATCH` on an upload: the next bytes.
+    TusAppend,
+    /// tus or IETF draft `DELETE` on an upload (termination).
+    TusDelete,
     /// Anything else (unknown routes, malformed WOPI overrides); never faulted.
     Other,
 }
 
 impl RequestKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [RequestKind; 20] = [
+    pub const ALL: [RequestKind; 25] = [
         RequestKind::CreateDrive,
         RequestKind::CreatePrint,
         RequestKind::CreateMail,
@@ -85,6 +97,11 @@ impl RequestKind {
         RequestKind::WopiUpdate,
         RequestKind::WopiCommit,
         RequestKind::WopiCheckFileInfo,
+        RequestKind::TusOptions,
+        RequestKind::TusCreate,
+        RequestKind::TusHead,
+        RequestKind::TusAppend,
+        RequestKind::TusDelete,
         RequestKind::Other,
     ];
 
@@ -110,15 +127,26 @@ impl RequestKind {
             RequestKind::WopiUpdate => "wopi-update",
             RequestKind::WopiCommit => "wopi-commit",
             RequestKind::WopiCheckFileInfo => "wopi-check-file-info",
+            RequestKind::TusOptions => "tus-options",
+            RequestKind::TusCreate => "tus-create",
+            RequestKind::TusHead => "tus-head",
+            RequestKind::TusAppend => "tus-append",
+            RequestKind::TusDelete => "tus-delete",
             RequestKind::Other => "other",
         }
     }
 
-    /// Whether the request carries upload bytes (a body worth cutting in the middle).
+    /// Whether the request carries upload bytes (a body worth cutting in the middle). A tus
+    /// creation may carry the first bytes (`creation-with-upload`, or the draft's creation with
+    /// a body).
     pub const fn carries_upload(self) -> bool {
         matches!(
             self,
-            RequestKind::Fragment | RequestKind::WopiUpdate | RequestKind::WopiCommit
+            RequestKind::Fragment
+                | RequestKind::WopiUpdate
+                | RequestKind::WopiCommit
+                | RequestKind::TusCreate
+                | RequestKind::TusAppend
         )
     }
 
@@ -132,6 +160,8 @@ impl RequestKind {
                 | RequestKind::WorkbookSessionInfo
                 | RequestKind::WorkbookCall
                 | RequestKind::WopiCheckFileInfo
+                | RequestKind::TusOptions
+                | RequestKind::TusHead
                 | RequestKind::Other
         )
     }
@@ -147,6 +177,8 @@ impl RequestKind {
                 | RequestKind::WopiCommit
                 | RequestKind::WorkbookRefresh
                 | RequestKind::WorkbookCall
+                | RequestKind::TusHead
+                | RequestKind::TusAppend
         )
     }
 
@@ -156,6 +188,16 @@ impl RequestKind {
         matches!(
             self,
             RequestKind::CreateDrive | RequestKind::CreatePrint | RequestKind::CreateMail
+        )
+    }
+
+    /// Whether the request appends bytes to an upload at an offset the client names (Graph
+    /// fragments, WOPI updates, tus and IETF draft appends): the requests a partial store can
+    /// strike.
+    pub const fn appends_bytes(self) -> bool {
+        matches!(
+            self,
+            RequestKind::Fragment | RequestKind::WopiUpdate | RequestKind::TusAppend
         )
     }
 

@@ -42,13 +42,19 @@ pub enum Protocol {
     GraphMail,
     /// A WOPI `PUT_CHUNKED_FILE` (with or without an upload session).
     Wopi,
+    /// A tus 1.0 upload (`/tus/files/`), complete when its offset reached its length.
+    Tus,
+    /// An IETF draft upload (`/ietf/files/`), complete after an append with
+    /// `Upload-Complete: ?1`.
+    IetfDraft,
 }
 
 /// One completed upload, as `GET /_emulator/files` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFile {
     /// Where the client put it: `me/drive/root:/docs/a.bin`, `drives/d1/items/p1:/a.bin`,
-    /// `print/printers/p/jobs/j/documents/d`, `me/messages/m/attachments/a.pdf`, `wopi/files/f`.
+    /// `print/printers/p/jobs/j/documents/d`, `me/messages/m/attachments/a.pdf`, `wopi/files/f`,
+    /// `tus/{id}`, `ietf/{id}`.
     pub path: String,
     /// Size in bytes.
     pub size: u64,
