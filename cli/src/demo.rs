@@ -1,4 +1,5 @@
-//! `resumable demo`: a generated file uploaded with every Graph variant and to a WOPI host,
+//! `resumable demo`: a generated file uploaded with every Graph variant, to a WOPI host and to
+//! a tus server,
 //! through emulators that inject faults, with progress bars, what went wrong and how it was handled, and a check that
 //! every stored copy has the file's SHA-256.
 //!
@@ -22,12 +23,13 @@ use resumable_core::graph::{
     DriveItem, MAIL_ATTACHMENT_MAX, MailAttachment, PrintDocument, Target,
 };
 use resumable_core::secret::Secret;
+use resumable_core::tus::Variant as TusVariant;
 use resumable_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, Fault, FaultProfile, FaultScript, RequestKind,
     StorageMode,
 };
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{UploadFailure, UploadJob, UploadStats, Uploader, WopiJob};
+use resumable_reqwest::{TusJob, UploadFailure, UploadJob, UploadStats, Uploader, WopiJob};
 
 use crate::error::CliError;
 use crate::size::{HumanBytes, parse_size};
@@ -100,7 +102,7 @@ async fn demo(args: DemoArgs) -> Result<(), CliError> {
         ));
     }
     say(
-        "uploading with every Graph variant and to a WOPI host at once, each to its own emulator with the `flaky` fault profile",
+        "uploading with every Graph variant, to a WOPI host and to a tus server at once, each to its own emulator with the `flaky` fault profile",
     );
     let variants = variants(&args, file, &sample, mail_len);
     let multi = MultiProgress::new();
@@ -151,6 +153,10 @@ fn variants(
     // and go on from there without sending again what the host has.
     let wopi_range = (args.size / 8).clamp(64 * 1024, 8 << 20);
     let wopi_script = FaultScript::default().on(RequestKind::WopiUpdate, 2, Fault::LoseAnswer);
+    // The tus upload loses the answer to its second PATCH: it must ask the server where it is
+    // (`HEAD`) and go on from its offset.
+    let tus_chunk = (args.size / 8).clamp(64 * 1024, 8 << 20);
+    let tus_script = FaultScript::default().on(RequestKind::TusAppend, 2, Fault::LoseAnswer);
     let mail_source: Arc<dyn Source> = Arc::new(Prefix::new(file.clone(), mail_len));
     vec![
         Variant {
@@ -187,10 +193,19 @@ fn variants(
             protocol: ProtocolArg::Wopi,
             fragment: FragmentSizing::Fixed(wopi_range),
             target: None,
-            source: file,
+            source: file.clone(),
             sha256: sample.sha256.clone(),
             script: wopi_script,
             seed: args.seed.wrapping_add(3),
+        },
+        Variant {
+            protocol: ProtocolArg::Tus,
+            fragment: FragmentSizing::Fixed(tus_chunk),
+            target: None,
+            source: file,
+            sha256: sample.sha256.clone(),
+            script: tus_script,
+            seed: args.seed.wrapping_add(4),
         },
     ]
 }
@@ -206,6 +221,16 @@ async fn run_variant(variant: Variant, multi: &MultiProgress) -> Result<VariantR
     let total = variant.source.len();
     let mut progress = Progress::in_group(multi, variant.protocol.name(), total);
     let outcome = match variant.target {
+        None if variant.protocol == ProtocolArg::Tus => {
+            tus_upload(
+                &emulator,
+                variant.source,
+                variant.seed,
+                variant.fragment,
+                &mut progress,
+            )
+            .await?
+        }
         Some(target) => {
             graph_upload(
                 &emulator,
@@ -314,6 +339,31 @@ async fn wopi_upload(
         .map_err(|e| CliError::Invalid(e.to_string()))?;
     // The bar counts the framed stream, as the host's offsets do.
     progress.set_total(task.progress_total());
+    crate::upload::progress::follow(&mut task, progress, None).await;
+    Ok(task.finish().await.map(|summary| summary.stats))
+}
+
+/// A tus 1.0 upload of `source` to `emulator`'s tus endpoint, in requests of `chunk` bytes,
+/// each checked by the server's CRC-32.
+async fn tus_upload(
+    emulator: &EmulatorHandle,
+    source: Arc<dyn Source>,
+    seed: u64,
+    chunk: FragmentSizing,
+    progress: &mut Progress,
+) -> Result<Result<UploadStats, UploadFailure>, CliError> {
+    let uploader = Uploader::new()
+        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let job = TusJob::shared(source, TusVariant::Tus1, emulator.tus_endpoint())
+        .metadata("filename", "sample.bin")
+        .configure(|config| {
+            config.seed = seed;
+            config.chunk_size = chunk.largest();
+        });
+    let mut task = uploader
+        .start_tus(job)
+        .await
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
     crate::upload::progress::follow(&mut task, progress, None).await;
     Ok(task.finish().await.map(|summary| summary.stats))
 }

@@ -27,6 +27,7 @@ use crate::size::parse_size;
 mod embedded;
 pub(crate) mod progress;
 mod report;
+mod tus;
 mod wopi;
 
 use progress::Progress;
@@ -49,6 +50,14 @@ pub(crate) enum ProtocolArg {
     /// `PutChunkedFile`.
     #[value(name = "wopi")]
     Wopi,
+    /// A tus 1.0 server (`--endpoint https://host/files/`): checksums when it offers them,
+    /// `FILE` may be `-` for standard input.
+    #[value(name = "tus")]
+    Tus,
+    /// A server of the IETF resumable-upload draft (`--endpoint https://host/files/`,
+    /// `--interop-version 6` for tusd, the default, or 8).
+    #[value(name = "ietf")]
+    Ietf,
 }
 
 impl ProtocolArg {
@@ -59,7 +68,14 @@ impl ProtocolArg {
             ProtocolArg::Print => "graph-print",
             ProtocolArg::Attachment => "graph-attachment",
             ProtocolArg::Wopi => "wopi",
+            ProtocolArg::Tus => "tus",
+            ProtocolArg::Ietf => "ietf",
         }
+    }
+
+    /// Whether this is tus 1.0 or the IETF draft.
+    pub(crate) fn is_tus(self) -> bool {
+        matches!(self, ProtocolArg::Tus | ProtocolArg::Ietf)
     }
 }
 
@@ -77,7 +93,7 @@ pub(crate) enum ConflictArg {
 /// `resumable upload` options.
 #[derive(Debug, Args)]
 pub(crate) struct UploadArgs {
-    /// The file to upload.
+    /// The file to upload; `-` for standard input (with --protocol tus or ietf).
     file: PathBuf,
     /// Which upload session to use.
     #[arg(long, value_enum, default_value_t = ProtocolArg::Drive)]
@@ -118,8 +134,9 @@ pub(crate) struct UploadArgs {
     /// session is replaced by a new one.
     #[arg(long, value_name = "URL")]
     upload_url: Option<String>,
-    /// The name to give the file: the print documentName, the attachment name, or the drive
-    /// path on the embedded emulator; default: the file's name. With --endpoint, a drive
+    /// The name to give the file: the print documentName, the attachment name, the tus
+    /// `filename` metadata, or the drive path on the embedded emulator; default: the file's
+    /// name. With --endpoint, a drive
     /// item's path and name are in the URL.
     #[arg(long)]
     name: Option<String>,
@@ -147,9 +164,32 @@ pub(crate) struct UploadArgs {
     /// WOPI: the stream the file is uploaded as (a PutChunkedFile must carry MainContent).
     #[arg(long, value_name = "NAME")]
     stream: Option<String>,
+    /// tus: an Upload-Metadata pair, key=value (repeat for more; the value may be any UTF-8).
+    /// `filename` is sent with the file's name unless given.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = tus::parse_metadata)]
+    metadata: Vec<(String, String)>,
+    /// tus: the checksum each request's bytes carry (Upload-Checksum).
+    #[arg(long, value_enum, default_value_t = tus::ChecksumArg::Auto)]
+    checksum: tus::ChecksumArg,
+    /// ietf: the draft's interop version, 6 (what tusd speaks; the default) or 8.
+    #[arg(long, value_name = "N")]
+    interop_version: Option<u8>,
 }
 
 impl UploadArgs {
+    /// The tus-only flags that were given, by name.
+    fn tus_flags(&self) -> Vec<&'static str> {
+        let given = [
+            (!self.metadata.is_empty(), "--metadata"),
+            (self.checksum != tus::ChecksumArg::Auto, "--checksum"),
+            (self.interop_version.is_some(), "--interop-version"),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(given, name)| given.then_some(name))
+            .collect()
+    }
+
     /// The WOPI-only flags that were given, by name.
     fn wopi_flags(&self) -> Vec<&'static str> {
         let given = [
@@ -188,7 +228,48 @@ fn check_combination(args: &UploadArgs) -> Result<(), CliError> {
     if let Some(upload_url) = &args.upload_url {
         check_url("--upload-url", upload_url)?;
     }
-    if args.protocol == ProtocolArg::Wopi {
+    if !args.protocol.is_tus()
+        && let Some(flag) = args.tus_flags().first()
+    {
+        return Err(CliError::Invalid(format!(
+            "{flag} applies to --protocol tus or ietf only, not to {}",
+            args.protocol.name()
+        )));
+    }
+    if args.protocol.is_tus() {
+        // `--name` is the tus `filename` metadata.
+        let other = args
+            .graph_flags()
+            .into_iter()
+            .chain(args.wopi_flags())
+            .find(|flag| *flag != "--name");
+        if let Some(flag) = other {
+            return Err(CliError::Invalid(format!(
+                "{flag} does not apply to --protocol {}",
+                args.protocol.name()
+            )));
+        }
+        if args.protocol == ProtocolArg::Ietf && args.checksum != tus::ChecksumArg::Auto {
+            return Err(CliError::Invalid(
+                "--checksum applies to --protocol tus only: the IETF draft has no per-request checksum".into(),
+            ));
+        }
+        if args.protocol == ProtocolArg::Tus && args.interop_version.is_some() {
+            return Err(CliError::Invalid(
+                "--interop-version applies to --protocol ietf only".into(),
+            ));
+        }
+        if args.chunk_size == Some(0) {
+            return Err(CliError::Invalid(
+                "--chunk-size must be at least 1 byte".into(),
+            ));
+        }
+    } else if args.file.as_os_str() == "-" {
+        return Err(CliError::Invalid(format!(
+            "uploading standard input (-) needs --protocol tus or ietf (a {} upload needs the length first)",
+            args.protocol.name()
+        )));
+    } else if args.protocol == ProtocolArg::Wopi {
         if let Some(flag) = args.graph_flags().first() {
             return Err(CliError::Invalid(format!(
                 "{flag} applies to Graph uploads only, not to --protocol wopi"
@@ -250,6 +331,9 @@ async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     check_combination(&args)?;
     if args.protocol == ProtocolArg::Wopi {
         return wopi::upload(args).await;
+    }
+    if args.protocol.is_tus() {
+        return tus::upload(args).await;
     }
     let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
     let file_name = file_name(&args.file);
@@ -444,10 +528,11 @@ fn target(args: &UploadArgs, file_name: &str) -> Result<Target, CliError> {
             Target::PrintDocument(PrintDocument::new(name.as_str(), content_type(&name)))
         }
         ProtocolArg::Attachment => Target::MailAttachment(MailAttachment::new(name)),
-        ProtocolArg::Wopi => {
-            return Err(CliError::Invalid(
-                "a WOPI upload has no Graph target".into(),
-            ));
+        ProtocolArg::Wopi | ProtocolArg::Tus | ProtocolArg::Ietf => {
+            return Err(CliError::Invalid(format!(
+                "a {} upload has no Graph target",
+                args.protocol.name()
+            )));
         }
     })
 }
@@ -460,6 +545,7 @@ fn check_chunk_size(protocol: ProtocolArg, target: &Target, size: u64) -> Result
             ProtocolArg::Print => ("graph-print fragments", ", such as 5MB"),
             ProtocolArg::Attachment => ("graph-attachment fragments", ", such as 4MB"),
             ProtocolArg::Wopi => ("wopi ranges", ", such as 8MiB"),
+            ProtocolArg::Tus | ProtocolArg::Ietf => ("tus requests", ", such as 8MiB"),
         };
         let rule = target.rule();
         CliError::Invalid(format!(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -30,6 +30,8 @@ struct Shared {
     faults: Mutex<BTreeMap<usize, BodyFault>>,
     bodies: AtomicUsize,
     applied: AtomicUsize,
+    /// Request bytes per second let through (0: no limit).
+    rate: AtomicU64,
 }
 
 /// A running proxy; it stops with the process.
@@ -65,6 +67,12 @@ impl FaultProxy {
     /// Does `fault` to the body of the `nth` request that carries one (1 = the first).
     pub fn on_body(&self, nth: usize, fault: BodyFault) {
         self.shared.faults.lock().unwrap().insert(nth, fault);
+    }
+
+    /// Lets request bytes through at about `bytes_per_second` (0: as fast as they come), so an
+    /// upload takes long enough to be interrupted at a chosen moment.
+    pub fn throttle(&self, bytes_per_second: u64) {
+        self.shared.rate.store(bytes_per_second, Ordering::SeqCst);
     }
 
     /// Faults done so far.
@@ -159,6 +167,12 @@ fn requests(client: &mut TcpStream, server: &mut TcpStream, shared: &Shared) -> 
             }
             server.write_all(&piece)?;
             sent += take as u64;
+            let rate = shared.rate.load(Ordering::SeqCst);
+            if rate > 0 {
+                thread::sleep(std::time::Duration::from_secs_f64(
+                    take as f64 / rate as f64,
+                ));
+            }
         }
     }
 }

@@ -327,7 +327,7 @@ impl Job<Tus> {
 
     /// The source's length is not known when the upload starts (it is still being written):
     /// the upload is created with `Upload-Defer-Length` and the length is given once the
-    /// caller reports the end with [`TusTask::source_ended`](crate::TusTask::source_ended).
+    /// caller reports the end with [`SourceFeed::source_ended`](crate::SourceFeed::source_ended).
     pub fn deferred_length(mut self) -> Self {
         self.protocol.deferred_length = true;
         self.config.total = None;

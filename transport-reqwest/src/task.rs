@@ -298,6 +298,9 @@ async fn run<M: TaskMachine>(
         },
     )
     .await;
+    // A source that grew while it was sent (standard input) has its size only now.
+    let total = parts.exchange.source().len();
+    stats.total = total;
     // A completion confirms all; before it, the machine's count (in source bytes).
     stats.confirmed = if completion.is_some() {
         total

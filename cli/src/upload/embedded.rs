@@ -34,6 +34,8 @@ impl Embedded {
                 "{}?access_token=embedded-emulator",
                 handle.wopi_file_url(file_name)
             ),
+            ProtocolArg::Tus => handle.tus_endpoint(),
+            ProtocolArg::Ietf => handle.ietf_endpoint(),
         };
         Ok(Embedded { handle, create_url })
     }

@@ -8,6 +8,7 @@ use resumable_core::digest::stored::hex;
 use resumable_core::graph::{Completion, UploadError};
 use resumable_core::session::Failure;
 use resumable_core::session::Resumption;
+use resumable_core::tus::TusCompletion;
 use resumable_core::wopi::{WopiCompletion, WopiError};
 use resumable_reqwest::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
@@ -47,6 +48,8 @@ pub(crate) enum Completed {
     Graph(Completion),
     /// A WOPI upload: the host's new sequence number and item version.
     Wopi(WopiCompletion),
+    /// A tus or IETF draft upload: the upload's URL, the length its `HEAD` confirmed.
+    Tus(TusCompletion),
 }
 
 /// Everything the final report needs.
@@ -213,6 +216,15 @@ impl Outcome<'_> {
             object["item_version"] = done.item_version.clone().into();
             object["inline"] = done.inline.into();
         }
+        if let Ok(UploadSummary {
+            completion: Completed::Tus(done),
+            ..
+        }) = self.result
+        {
+            object["verified"] = "offset and length confirmed by HEAD".into();
+            object["checksum"] = done.checksum.map(|a| a.name()).into();
+            object["uploads"] = done.uploads.into();
+        }
         if let Some(stored) = self.stored {
             object["stored"] = json!({
                 "path": stored.path,
@@ -277,6 +289,16 @@ impl Outcome<'_> {
             }) => lines.push(format!(
                 "verified against the host's CheckFileInfo: {}",
                 done.verification
+            )),
+            Ok(UploadSummary {
+                completion: Completed::Tus(done),
+                ..
+            }) => lines.push(format!(
+                "verified against the server: a HEAD after the last request showed all {} bytes{}",
+                done.length,
+                done.checksum
+                    .map(|a| format!("; each request's bytes checked by the server with {a}"))
+                    .unwrap_or_default()
             )),
             Err(_) => {}
         }
@@ -390,6 +412,20 @@ fn where_it_went(
     }
     let summary = match &summary.completion {
         Completed::Graph(completion) => completion,
+        Completed::Tus(done) => {
+            return Some(format!(
+                "stored by the server at {}{}",
+                done.url,
+                if done.uploads > 1 {
+                    format!(
+                        " (upload {} of this file: the server lost the others)",
+                        done.uploads
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
         Completed::Wopi(done) => {
             let number = done
                 .sequence_number

@@ -224,7 +224,7 @@ impl Honest {
             Body::Source(range) => Some((range.start(), range.end())),
             _ => None,
         };
-        let answer = match request.method {
+        match request.method {
             Method::Options => Response::new(204)
                 .with_header("Tus-Version", "1.0.0")
                 .with_header(
@@ -265,7 +265,6 @@ impl Honest {
                 answer
             }
             _ => Response::new(204),
-        };
-        answer
+        }
     }
 }

@@ -32,8 +32,16 @@ pub struct Sent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Purpose {
     Discover,
-    Create { range: Span },
-    Append { range: Span },
+    /// `declares`: it carried `Upload-Length`.
+    Create {
+        range: Span,
+        declares: bool,
+    },
+    /// `declares`: it carried `Upload-Length` (a deferred length, now known).
+    Append {
+        range: Span,
+        declares: bool,
+    },
     Check,
     Delete,
 }
@@ -169,6 +177,8 @@ pub struct TusUpload {
     pub(crate) unchecked_request: bool,
     /// IETF: the server reported the upload complete.
     pub(crate) server_complete: bool,
+    /// The `HEAD` in flight or next is the one that proves the end (not a resynchronisation).
+    pub(crate) verifying: bool,
     pub(crate) modified: Option<u64>,
     pub(crate) completion: Option<TusCompletion>,
     pub(crate) failure: Option<TusError>,
@@ -213,6 +223,7 @@ impl TusUpload {
             regressions: 0,
             unchecked_request: false,
             server_complete: false,
+            verifying: false,
             modified: None,
             completion: None,
             failure: None,
@@ -325,6 +336,7 @@ impl TusUpload {
                 // Nothing left to send: a `HEAD` proves (or disproves) the end.
                 None if self.config.total == Some(self.confirmed) => {
                     self.phase = Phase::Check;
+                    self.verifying = true;
                     self.next_request(now)
                 }
                 None => None,
@@ -404,8 +416,9 @@ impl TusUpload {
             }
             None => Body::Empty,
         };
+        let declares = self.config.total.is_some();
         self.request(
-            Purpose::Create { range },
+            Purpose::Create { range, declares },
             RequestKind::CreateSession,
             Method::Post,
             self.config.endpoint.clone(),
@@ -450,7 +463,10 @@ impl TusUpload {
             None => Body::Empty,
         };
         Some(self.request(
-            Purpose::Append { range },
+            Purpose::Append {
+                range,
+                declares: declare && matches!(self.config.variant, Variant::Tus1),
+            },
             RequestKind::Fragment,
             Method::Patch,
             url,
@@ -505,8 +521,18 @@ impl TusUpload {
     pub(crate) fn on_answer(&mut self, now: Instant, sent: Sent, response: &Response) {
         match sent.what {
             Purpose::Discover => self.on_discover(now, response),
-            Purpose::Create { range } => self.on_create(now, range, sent, response),
-            Purpose::Append { range } => self.on_append(now, range, sent, response),
+            Purpose::Create { range, declares } => {
+                if declares && (200..300).contains(&response.status) {
+                    self.length_declared = true;
+                }
+                self.on_create(now, range, sent, response);
+            }
+            Purpose::Append { range, declares } => {
+                if declares && (200..300).contains(&response.status) {
+                    self.length_declared = true;
+                }
+                self.on_append(now, range, sent, response);
+            }
             Purpose::Check => self.on_check(now, response),
             Purpose::Delete => self.end_with(TusEvent::Cancelled),
         }
@@ -524,7 +550,7 @@ impl TusUpload {
             }
             // Bytes may have reached the server: ask where it is.
             Purpose::Append { .. } if error.is_ambiguous() => Phase::Check,
-            Purpose::Create { range } if !range.is_empty() && error.is_ambiguous() => {
+            Purpose::Create { range, .. } if !range.is_empty() && error.is_ambiguous() => {
                 // The upload may exist, but without its URL it cannot be used: a new one.
                 Phase::Create
             }
@@ -859,7 +885,7 @@ impl TusUpload {
         }
         let moved = offset != self.confirmed;
         self.advance(now, offset);
-        if moved || self.phase == Phase::Check {
+        if moved || (self.phase == Phase::Check && !self.verifying) {
             self.core
                 .events
                 .push(TusEvent::Resynchronised { confirmed: offset });
@@ -882,7 +908,8 @@ impl TusUpload {
     fn after_progress(&mut self) {
         let done = self.config.total == Some(self.confirmed) && self.length_declared;
         let ietf_pending = matches!(self.config.variant, Variant::Ietf(_)) && !self.server_complete;
-        self.phase = if done && !ietf_pending {
+        self.verifying = done && !ietf_pending;
+        self.phase = if self.verifying {
             Phase::Check
         } else {
             Phase::Send
@@ -956,6 +983,7 @@ impl TusUpload {
                 at,
                 delay,
             });
+        self.verifying = false;
         match scheduled {
             Ok(()) => self.phase = then,
             Err(why) => self.fail(TusError::GaveUp { last: reason, why }),
@@ -988,7 +1016,7 @@ impl TusUpload {
         self.sent_through = Some(0);
         self.trusted_through = None;
         self.server_complete = false;
-        self.length_declared = self.config.total.is_some();
+        self.length_declared = false;
         self.core.expiry.clear();
         self.core.in_flight.clear();
         self.phase = Phase::Create;
