@@ -373,10 +373,16 @@ fn the_demo_uploads_every_variant_and_checks_the_hashes() {
         text(&out.stderr)
     );
     let stdout = text(&out.stdout);
-    for variant in ["graph-drive", "graph-print", "graph-attachment", "wopi"] {
+    for variant in [
+        "graph-drive",
+        "graph-print",
+        "graph-attachment",
+        "wopi",
+        "tus",
+    ] {
         assert!(stdout.contains(variant), "{stdout}");
     }
-    assert_eq!(stdout.matches("identical (").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches("identical (").count(), 5, "{stdout}");
     assert!(
         stdout.contains("sessions lost and recreated: graph-drive"),
         "{stdout}"

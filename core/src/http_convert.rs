@@ -334,11 +334,13 @@ mod tests {
         assert_eq!(error, HttpConversionError::UnknownHeader);
         assert!(!format!("{error}").contains("SECRET"));
 
-        let patch = http::Request::patch("https://up.example/s1")
+        let trace = http::Request::builder()
+            .method(http::Method::TRACE)
+            .uri("https://up.example/s1")
             .body(())
             .unwrap();
         assert_eq!(
-            Request::try_from(patch).unwrap_err(),
+            Request::try_from(trace).unwrap_err(),
             HttpConversionError::Method
         );
     }

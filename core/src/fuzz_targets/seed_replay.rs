@@ -6,7 +6,7 @@ use std::path::Path;
 type Target = fn(&[u8]);
 
 /// The targets in this directory's submodules, by corpus directory name.
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 6] = [
     ("wire_text", super::text::wire_text),
     ("graph_answer", super::graph::graph_answer),
     ("graph_upload", super::graph::graph_upload_hostile_answers),
@@ -15,6 +15,9 @@ const TARGETS: [(&str, Target); 5] = [
         super::workbook::workbook_hostile_answers,
     ),
     ("checkpoint_decode", super::checkpoint::checkpoint_decode),
+    ("tus_upload", |data| {
+        let _ = super::tus::tus_upload_hostile_answers(data);
+    }),
 ];
 
 #[test]
