@@ -49,6 +49,12 @@ pub struct TusCheckpoint {
     pub modified: Option<u64>,
     /// The request size in force.
     pub chunk_size: u64,
+    /// The end of the bytes sent into the upload when the checkpoint was written.
+    pub sent_through: u64,
+    /// Whether the server was told the length (a deferred one may not be yet).
+    pub length_declared: bool,
+    /// Whether every request that carried bytes carried a checksum too.
+    pub all_checksummed: bool,
     /// The completion, once the upload completed.
     pub completed: Option<TusCompletion>,
 }
@@ -81,6 +87,9 @@ impl TusUpload {
             uploads: self.uploads,
             modified: self.modified,
             chunk_size: self.chunk_size,
+            sent_through: self.sent_through,
+            length_declared: self.length_declared,
+            all_checksummed: !self.unchecked_request,
             completed: self.completion.clone(),
         }
     }
@@ -102,8 +111,18 @@ impl TusUpload {
             len: checkpoint.checked_len,
             crc: checkpoint.checked_crc,
         };
-        upload.sent_through = None;
+        // The earlier run may have sent one request more after it wrote the checkpoint.
+        let bound = checkpoint
+            .sent_through
+            .max(checkpoint.confirmed.saturating_add(checkpoint.chunk_size));
+        upload.sent_through = match checkpoint.total {
+            Some(total) => bound.min(total),
+            None => bound,
+        };
+        upload.awaiting_first_word = true;
         upload.trusted_through = trusted_through;
+        upload.length_declared = checkpoint.length_declared;
+        upload.unchecked_request = !checkpoint.all_checksummed;
         upload.chunk_size = checkpoint
             .chunk_size
             .clamp(1, upload.config.chunk_size.max(1));
@@ -226,6 +245,20 @@ where
         };
         return fresh(Resumption::Restarted { reason }, abandoned);
     }
+    let unchanged = modified.is_some() && modified == checkpoint.modified;
+    let vouched = checkpoint
+        .total
+        .is_some_and(|total| checkpoint.checked_len == total);
+    if checkpoint.completed.is_some() && !(vouched || unchanged) {
+        // Part of the uploaded file was never CRC-checked and the source was modified since:
+        // it may differ there, so it is uploaded again (the completed upload is left alone).
+        return fresh(
+            Resumption::Restarted {
+                reason: "the source was modified since it was uploaded".into(),
+            },
+            None,
+        );
+    }
     if let Some(done) = &checkpoint.completed {
         let mut upload =
             TusUpload::resume(config, &checkpoint, None, now).map_err(StartError::Invalid)?;
@@ -239,11 +272,24 @@ where
         });
     }
     // Bytes beyond the CRC-checked prefix are this source's only if it was not modified since.
-    let trusted = if modified.is_some() && modified == checkpoint.modified {
+    let trusted = if unchanged {
         None
     } else {
         Some(checkpoint.checked_len)
     };
+    let mut checkpoint = checkpoint;
+    if unchanged && let Some(gap) = ByteRange::new(checkpoint.checked_len, checkpoint.confirmed) {
+        // Bytes confirmed without a CRC (partial stores, an earlier resume): read them now, so
+        // the next checkpoint vouches for every confirmed byte.
+        let crc = (source.crc_of)(gap).map_err(StartError::SourceUnreadable)?;
+        let mut prefix = Prefix {
+            len: checkpoint.checked_len,
+            crc: checkpoint.checked_crc,
+        };
+        prefix.extend(crc, gap.len());
+        checkpoint.checked_len = prefix.len;
+        checkpoint.checked_crc = prefix.crc;
+    }
     let mut upload =
         TusUpload::resume(config, &checkpoint, trusted, now).map_err(StartError::Invalid)?;
     upload.modified = modified;

@@ -738,3 +738,198 @@ fn the_url_never_prints_whole() {
     let text = alloc::format!("{:?} {:?}", run.upload, run.events);
     assert!(!text.contains("secret-token-123"), "{text}");
 }
+
+#[test]
+fn after_a_resume_a_head_claiming_more_than_was_ever_sent_is_a_violation() {
+    // The checkpoint: 100 of 250 confirmed with 100-byte requests; at most 200 were ever sent.
+    let stored = stopped_at_100();
+    let plan = plan_start(
+        config(250, 100),
+        Some(&stored),
+        source(250, Some(7)),
+        Instant::ZERO,
+    )
+    .unwrap();
+    let mut run = Run::of(plan.upload);
+    run.discover("creation,termination", None);
+    let head = run.next();
+    run.answer(&head, offset(Response::new(200), 250));
+    assert!(matches!(
+        failed(&run),
+        TusError::Violation(Violation::ClaimedUnsent { .. })
+    ));
+}
+
+#[test]
+fn a_patch_answer_below_its_start_counts_as_a_regression_and_ends() {
+    let mut run = Run::new(config(300, 100));
+    run.discover("creation", None);
+    let post = run.next();
+    run.answer(
+        &post,
+        Response::new(201).with_header("Location", "/files/x"),
+    );
+    let patch = run.next();
+    run.answer(&patch, offset(Response::new(204), 100));
+    for _ in 0..40 {
+        if run.upload.is_finished() {
+            break;
+        }
+        let request = run.next();
+        match request.method {
+            Method::Patch => run.answer(&request, offset(Response::new(204), 0)),
+            Method::Head => run.answer(&request, offset(Response::new(200), 100)),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(matches!(
+        failed(&run),
+        TusError::Violation(Violation::Regressed { .. })
+    ));
+}
+
+#[test]
+fn an_ietf_server_that_never_calls_the_upload_complete_is_given_up_on() {
+    let mut c = TusConfig::new(Variant::Ietf(InteropVersion::V8), ENDPOINT, Some(10));
+    c.retry.max_attempts = 3;
+    let mut run = Run::new(c);
+    let post = run.next();
+    run.answer(
+        &post,
+        Response::new(201).with_header("Location", "/files/d"),
+    );
+    for _ in 0..40 {
+        if run.upload.is_finished() {
+            break;
+        }
+        let request = run.next();
+        let answer = match request.method {
+            Method::Patch => offset(Response::new(204), 10),
+            _ => offset(Response::new(204).with_header("Upload-Complete", "?0"), 10),
+        };
+        run.answer(&request, answer);
+    }
+    assert!(matches!(failed(&run), TusError::GaveUp { .. }));
+}
+
+#[test]
+fn a_limit_below_the_size_ends_the_upload_and_nothing_more_is_sent() {
+    let mut run = Run::new(TusConfig::new(
+        Variant::Ietf(InteropVersion::V8),
+        ENDPOINT,
+        Some(100),
+    ));
+    let post = run.next();
+    run.answer(
+        &post,
+        Response::new(201)
+            .with_header("Location", "/files/d")
+            .with_header("Upload-Limit", "max-size=50"),
+    );
+    assert!(matches!(failed(&run), TusError::TooLarge { .. }));
+    assert!(run.upload.poll_request(run.now).is_none());
+    assert!(run.upload.is_finished());
+}
+
+#[test]
+fn a_deferred_length_is_given_even_when_the_last_bytes_went_before_it_was_known() {
+    let mut c = TusConfig::new(Variant::Tus1, ENDPOINT, None);
+    c.chunk_size = 100;
+    let mut run = Run::new(c);
+    run.discover("creation,creation-defer-length", None);
+    let post = run.next();
+    run.answer(
+        &post,
+        Response::new(201).with_header("Location", "/files/x"),
+    );
+    run.upload.source_grew(150);
+    let first = run.next();
+    run.answer(&first, offset(Response::new(204), 100));
+    let second = run.next();
+    assert_eq!(second.header("Upload-Length"), None, "not known yet");
+    // The input ends while its last bytes are on their way.
+    run.upload.source_ended(150);
+    run.answer(&second, offset(Response::new(204), 150));
+    let declare = run.next();
+    assert_eq!(declare.method, Method::Patch, "the length is still owed");
+    assert_eq!(declare.header("Upload-Length"), Some("150"));
+    assert!(declare.body.is_empty());
+    run.answer(&declare, offset(Response::new(204), 150));
+    let head = run.next();
+    run.answer(
+        &head,
+        offset(Response::new(200).with_header("Upload-Length", "150"), 150),
+    );
+    assert_eq!(completed(&run).length, 150);
+}
+
+#[test]
+fn a_head_that_still_defers_the_length_does_not_complete() {
+    let mut c = TusConfig::new(Variant::Tus1, ENDPOINT, None);
+    c.chunk_size = 100;
+    let mut run = Run::new(c);
+    run.discover("creation,creation-defer-length", None);
+    let post = run.next();
+    run.answer(
+        &post,
+        Response::new(201).with_header("Location", "/files/x"),
+    );
+    run.upload.source_ended(50);
+    let patch = run.next();
+    assert_eq!(patch.header("Upload-Length"), Some("50"));
+    // The server ignores the length it was given.
+    run.answer(&patch, offset(Response::new(204), 50));
+    let head = run.next();
+    run.answer(
+        &head,
+        offset(
+            Response::new(200).with_header("Upload-Defer-Length", "1"),
+            50,
+        ),
+    );
+    assert!(!run.upload.is_finished());
+    let again = run.next();
+    assert_eq!(again.header("Upload-Length"), Some("50"));
+}
+
+#[test]
+fn a_completed_checkpoint_with_unchecked_bytes_and_a_modified_source_uploads_again() {
+    let mut run = Run::of(
+        plan_start(config(250, 100), None, source(250, Some(7)), Instant::ZERO)
+            .unwrap()
+            .upload,
+    );
+    run.discover("creation", None);
+    let post = run.next();
+    run.answer(
+        &post,
+        Response::new(201).with_header("Location", "/files/k"),
+    );
+    let patch = run.next();
+    // A partial store: bytes 0-49 confirmed without a CRC of their own.
+    run.answer(&patch, offset(Response::new(204), 50));
+    let patch = run.next();
+    run.answer(&patch, offset(Response::new(204), 150));
+    let patch = run.next();
+    run.answer(&patch, offset(Response::new(204), 250));
+    let head = run.next();
+    run.answer(&head, offset(Response::new(200), 250));
+    completed(&run);
+    let stored = run.upload.checkpoint_bytes();
+    let plan = plan_start(
+        config(250, 100),
+        Some(&stored),
+        source(250, Some(7)),
+        Instant::ZERO,
+    )
+    .unwrap();
+    assert_eq!(plan.resumption, Resumption::AlreadyCompleted);
+    let plan = plan_start(
+        config(250, 100),
+        Some(&stored),
+        source(250, Some(8)),
+        Instant::ZERO,
+    )
+    .unwrap();
+    assert!(matches!(plan.resumption, Resumption::Restarted { .. }));
+}

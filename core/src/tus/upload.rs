@@ -37,10 +37,12 @@ pub(crate) enum Purpose {
         range: Span,
         declares: bool,
     },
-    /// `declares`: it carried `Upload-Length` (a deferred length, now known).
+    /// `declares`: it carried `Upload-Length` (a deferred length, now known); `completes`:
+    /// it carried the draft's `Upload-Complete: ?1`.
     Append {
         range: Span,
         declares: bool,
+        completes: bool,
     },
     Check,
     Delete,
@@ -109,7 +111,7 @@ pub(crate) struct Prefix {
 }
 
 impl Prefix {
-    fn extend(&mut self, crc: u32, len: u64) {
+    pub(crate) fn extend(&mut self, crc: u32, len: u64) {
         let mut hasher = crc32fast::Hasher::new_with_initial_len(self.crc, self.len);
         hasher.combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
         self.crc = hasher.finalize();
@@ -160,9 +162,11 @@ pub struct TusUpload {
     pub(crate) phase: Phase,
     /// Bytes the server holds, by its last word.
     pub(crate) confirmed: u64,
-    /// The end of the bytes sent into the current upload by this machine (`None` right after a
-    /// resume, until the server says where it is).
-    pub(crate) sent_through: Option<u64>,
+    /// The end of the bytes ever sent into the current upload (after a resume, a bound from the
+    /// checkpoint: what the earlier run had sent, and one request more).
+    pub(crate) sent_through: u64,
+    /// Resumed, and the server has not said where it is yet.
+    pub(crate) awaiting_first_word: bool,
     /// After a resume with a source modified since the checkpoint: the bytes the server may hold
     /// that the checkpoint's CRC vouches for.
     pub(crate) trusted_through: Option<u64>,
@@ -209,14 +213,15 @@ impl TusUpload {
         Ok(TusUpload {
             core: SessionCore::new(config.retry, config.seed, now, config.expiry_margin),
             available: config.total.unwrap_or(0),
-            length_declared: config.total.is_some(),
+            length_declared: false,
             chunk_size: config.chunk_size,
             config,
             offer,
             url: None,
             phase,
             confirmed: 0,
-            sent_through: Some(0),
+            sent_through: 0,
+            awaiting_first_word: false,
             trusted_through: None,
             uploads: 0,
             prefix: Prefix::default(),
@@ -466,6 +471,7 @@ impl TusUpload {
             Purpose::Append {
                 range,
                 declares: declare && matches!(self.config.variant, Variant::Tus1),
+                completes: last && matches!(self.config.variant, Variant::Ietf(_)),
             },
             RequestKind::Fragment,
             Method::Patch,
@@ -476,9 +482,7 @@ impl TusUpload {
     }
 
     fn note_bytes_sent(&mut self, range: ByteRange) {
-        if let Some(through) = &mut self.sent_through {
-            *through = (*through).max(range.end());
-        }
+        self.sent_through = self.sent_through.max(range.end());
         if self.checksum().is_none() {
             self.unchecked_request = true;
         }
@@ -527,11 +531,17 @@ impl TusUpload {
                 }
                 self.on_create(now, range, sent, response);
             }
-            Purpose::Append { range, declares } => {
-                if declares && (200..300).contains(&response.status) {
+            Purpose::Append {
+                range,
+                declares,
+                completes,
+            } => {
+                if (declares || completes) && (200..300).contains(&response.status) {
+                    // The length the request gave (the draft's `?1` gives it too) is the
+                    // server's now.
                     self.length_declared = true;
                 }
-                self.on_append(now, range, sent, response);
+                self.on_append(now, range, completes, sent, response);
             }
             Purpose::Check => self.on_check(now, response),
             Purpose::Delete => self.end_with(TusEvent::Cancelled),
@@ -665,12 +675,15 @@ impl TusUpload {
         self.uploads += 1;
         self.confirmed = 0;
         self.prefix = Prefix::default();
-        self.sent_through = Some(range.end);
+        self.sent_through = range.end;
+        self.awaiting_first_word = false;
         self.trusted_through = None;
         self.regressions = 0;
         self.server_complete = false;
         self.core.expiry.clear();
-        self.observe_expiry(now, response);
+        if self.observe_expiry(now, response) {
+            return;
+        }
         self.core.events.push(TusEvent::UploadCreated {
             number: self.uploads,
             url: self
@@ -690,18 +703,23 @@ impl TusUpload {
         }
     }
 
-    fn on_append(&mut self, now: Instant, range: Span, sent: Sent, response: &Response) {
+    fn on_append(
+        &mut self,
+        now: Instant,
+        range: Span,
+        completes: bool,
+        sent: Sent,
+        response: &Response,
+    ) {
         let status = response.status;
-        self.observe_expiry(now, response);
+        if self.observe_expiry(now, response) {
+            return;
+        }
         if (200..300).contains(&status) {
-            let last = range.end == self.config.total.unwrap_or(u64::MAX);
-            if last {
-                self.length_declared = true;
-            }
-            // A draft append marked `Upload-Complete: ?1` that succeeded completed the upload,
-            // unless the answer says otherwise (a `HEAD` checks it all the same).
+            // A draft append that carried `Upload-Complete: ?1` and succeeded completed the
+            // upload, unless the answer says otherwise (a `HEAD` checks it all the same).
             let complete = response.header(wire::COMPLETE).and_then(wire::sf_boolean);
-            self.server_complete = complete.unwrap_or(last);
+            self.server_complete = complete.unwrap_or(completes);
             return match response.header(wire::OFFSET).and_then(wire::non_negative) {
                 Some(offset) => self.on_offset_after_bytes(now, range, sent, offset, status),
                 // Ask, within the budget: a server that never says would loop otherwise.
@@ -765,7 +783,9 @@ impl TusUpload {
         if !(200..300).contains(&status) {
             return self.failed_status(now, response, "offset check", Phase::Check);
         }
-        self.observe_expiry(now, response);
+        if self.observe_expiry(now, response) {
+            return;
+        }
         let Some(offset) = response.header(wire::OFFSET).and_then(wire::non_negative) else {
             return self.retry(
                 now,
@@ -781,8 +801,16 @@ impl TusUpload {
         {
             return self.fail(TusError::LengthMismatch { total, server });
         }
-        if response.header(wire::LENGTH).is_some() {
+        if response
+            .header(wire::LENGTH)
+            .and_then(wire::non_negative)
+            .is_some()
+        {
             self.length_declared = true;
+        }
+        if response.header(wire::DEFER_LENGTH).is_some() {
+            // The server still waits for the length: the next request gives it.
+            self.length_declared = false;
         }
         let complete = response.header(wire::COMPLETE).and_then(wire::sf_boolean);
         if let Some(complete) = complete {
@@ -795,9 +823,17 @@ impl TusUpload {
             }
         }
         self.on_server_offset(now, offset);
-        if self.phase == Phase::Send && self.is_everything_confirmed() {
+        if self.phase != Phase::Send {
+            return;
+        }
+        if self.is_everything_confirmed() {
             // This `HEAD` is the proof: every byte is there, by the server's own count.
             self.complete();
+        } else if self.config.total == Some(offset) && self.length_declared {
+            // Every byte is there but the server does not call the upload complete (the
+            // draft's `?0`): the next request says so again, at the cost of a retry, so a
+            // server that never agrees cannot keep the client asking.
+            self.retry(now, Failure::NoProgress(status), None, Phase::Send);
         }
     }
 
@@ -825,9 +861,8 @@ impl TusUpload {
             return self.fail(claimed_unsent(range.end, offset));
         }
         if offset < range.start {
-            // It holds less than it confirmed before this request: find out where it is.
-            self.phase = Phase::Check;
-            return;
+            // It holds less than it confirmed before this request: a regression, counted.
+            return self.on_server_offset(now, offset);
         }
         if offset == range.start && !range.is_empty() {
             return self.retry(now, Failure::NoProgress(status), None, Phase::Check);
@@ -854,19 +889,17 @@ impl TusUpload {
         {
             return self.fail(claimed_unsent(total, offset));
         }
-        match self.sent_through {
-            Some(through) if offset > through => {
-                return self.fail(claimed_unsent(through, offset));
-            }
-            Some(_) => {}
-            None => {
-                // First word after a resume: what it holds was sent by an earlier run.
-                if let Some(trusted) = self.trusted_through
-                    && offset > trusted
-                {
-                    return self.lost(now, LossCause::Unverifiable { held: offset });
-                }
-                self.sent_through = Some(offset);
+        if offset > self.sent_through {
+            return self.fail(claimed_unsent(self.sent_through, offset));
+        }
+        if self.awaiting_first_word {
+            // First word after a resume: bytes beyond what the checkpoint vouches for were
+            // sent by an earlier run, and are this source's only if it was not modified since.
+            self.awaiting_first_word = false;
+            if let Some(trusted) = self.trusted_through
+                && offset > trusted
+            {
+                return self.lost(now, LossCause::Unverifiable { held: offset });
             }
         }
         if offset < self.confirmed {
@@ -916,7 +949,9 @@ impl TusUpload {
         };
     }
 
-    fn observe_expiry(&mut self, now: Instant, response: &Response) {
+    /// Reads `Upload-Expires` and `Upload-Limit`; answers whether they ended the upload (a
+    /// limit below the source's size), in which case the caller does nothing more.
+    fn observe_expiry(&mut self, now: Instant, response: &Response) -> bool {
         if let Some(expires) = response
             .header(wire::EXPIRES)
             .and_then(|text| UnixTime::parse_http_date(text).ok())
@@ -941,6 +976,7 @@ impl TusUpload {
                 });
             }
         }
+        self.is_over()
     }
 
     /// A non-2xx answer: the version refused, the upload gone, a retry, or the end.
@@ -1013,7 +1049,8 @@ impl TusUpload {
         self.url = None;
         self.confirmed = 0;
         self.prefix = Prefix::default();
-        self.sent_through = Some(0);
+        self.sent_through = 0;
+        self.awaiting_first_word = false;
         self.trusted_through = None;
         self.server_complete = false;
         self.length_declared = false;

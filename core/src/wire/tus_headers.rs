@@ -154,10 +154,12 @@ pub struct UploadLimit {
 /// let limit = upload_limit("min-size=0, max-append-size=1000, x-other=\"a\", max-age=60").unwrap();
 /// assert_eq!((limit.max_append_size, limit.max_age, limit.max_size), (Some(1000), Some(60), None));
 /// assert_eq!(upload_limit("max-size=?1"), None);
+/// // A comma inside a quoted string does not start a member.
+/// assert_eq!(upload_limit(r#"x="a,max-size=1,b", max-age=9"#).unwrap().max_size, None);
 /// ```
 pub fn upload_limit(value: &str) -> Option<UploadLimit> {
     let mut limit = UploadLimit::default();
-    for member in value.split(',') {
+    for member in members(value) {
         let member = member.trim();
         if member.is_empty() {
             continue;
@@ -179,6 +181,26 @@ pub fn upload_limit(value: &str) -> Option<UploadLimit> {
         *slot = Some(non_negative(item)?);
     }
     Some(limit)
+}
+
+/// The members of a structured-field dictionary: split at commas outside quoted strings.
+fn members(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&value[start..]);
+    out
 }
 
 /// Why a `Location` cannot be used as an upload URL.
@@ -204,6 +226,7 @@ pub enum LocationError {
 /// assert_eq!(resolve_location("http://h/a/b/", "../c").unwrap(), "http://h/a/c");
 /// assert_eq!(resolve_location(base, "//other:9/x").unwrap(), "http://other:9/x");
 /// assert_eq!(resolve_location(base, "https://cdn.example/u/1").unwrap(), "https://cdn.example/u/1");
+/// assert_eq!(resolve_location("http://h/upload.php", "?id=5").unwrap(), "http://h/upload.php?id=5");
 /// assert!(resolve_location(base, "ftp://x/y").is_err());
 /// assert!(resolve_location(base, "http://user:pw@x/y").is_err());
 /// ```
@@ -219,15 +242,27 @@ pub fn resolve_location(base: &str, location: &str) -> Result<String, LocationEr
         .find(['/', '?', '#'])
         .unwrap_or(after_scheme.len());
     let origin = &base[..scheme_end + 3 + authority_end];
+    let base_path_and_query = &after_scheme[authority_end..];
+    let base_path = &base_path_and_query[..base_path_and_query
+        .find(['?', '#'])
+        .unwrap_or(base_path_and_query.len())];
     let resolved = if has_scheme(location) {
         String::from(location)
+    } else if location.starts_with('?') || location.starts_with('#') {
+        // A query (or fragment) alone keeps the base's path (RFC 3986 §5.2.2).
+        let query_kept = if location.starts_with('#') {
+            base_path_and_query
+                .find('#')
+                .map_or(base_path_and_query, |i| &base_path_and_query[..i])
+        } else {
+            base_path
+        };
+        alloc::format!("{origin}{query_kept}{location}")
     } else if let Some(rest) = location.strip_prefix("//") {
         alloc::format!("{scheme}://{rest}")
     } else if location.starts_with('/') {
         alloc::format!("{origin}{}", remove_dots(location))
     } else {
-        let base_path = &after_scheme[authority_end..];
-        let base_path = &base_path[..base_path.find(['?', '#']).unwrap_or(base_path.len())];
         let directory = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
         let directory = if directory.is_empty() { "/" } else { directory };
         alloc::format!(
