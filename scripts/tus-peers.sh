@@ -1,6 +1,7 @@
 #!/bin/bash
 # Uploads the same file to the same tus server with resumable, tuspy and tus-js-client,
-# alternating, and prints each run's wall time and the medians (for BENCHMARKS.md).
+# alternating, and prints each run's wall time, the median times, and the median (min, max) of
+# the per-round ratios of each peer's time to resumable's (for BENCHMARKS.md).
 #
 #   scripts/tus-peers.sh [SIZE_MIB] [ROUNDS] [ENDPOINT]
 #
@@ -52,14 +53,23 @@ for round in $(seq "$ROUNDS"); do
       tus-js-client) ( cd "$W" && node peer-tusjs.mjs "$FILE" "$ENDPOINT" ) ;;
     esac
     t=$(echo "$(now) - $start" | bc)
+    # The stored copies are not needed (and would fill the disk): the default tusd's go.
+    [ "$ENDPOINT" = http://127.0.0.1:1080/files/ ] && rm -f "$W"/data/tusd/*
     times[$client]+="$t "
     printf 'round %d %-14s %6.2f s  %7.1f MiB/s\n' "$round" "$client" "$t" "$(echo "$SIZE_MIB / $t" | bc -l)"
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
-base=$(echo "${times[resumable]}" | median)
+read -ra base <<< "${times[resumable]}"
 for client in resumable tuspy tus-js-client; do
   m=$(echo "${times[$client]}" | median)
-  printf 'median %-14s %6.2f s  %7.1f MiB/s  %.2fx the time of resumable\n' "$client" "$m" "$(echo "$SIZE_MIB / $m" | bc -l)" "$(echo "$m / $base" | bc -l)"
+  read -ra own <<< "${times[$client]}"
+  ratios=""
+  for i in "${!own[@]}"; do ratios+="$(echo "${own[$i]} / ${base[$i]}" | bc -l) "; done
+  r=$(echo "$ratios" | median)
+  lo=$(echo "$ratios" | tr ' ' '\n' | grep -v '^$' | sort -g | head -1)
+  hi=$(echo "$ratios" | tr ' ' '\n' | grep -v '^$' | sort -g | tail -1)
+  printf 'median %-14s %6.2f s  %7.1f MiB/s  paired time ratio to resumable %.2fx (min %.2f, max %.2f)\n' \
+    "$client" "$m" "$(echo "$SIZE_MIB / $m" | bc -l)" "$r" "$lo" "$hi"
 done
 rm -f "$FILE"
