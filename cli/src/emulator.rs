@@ -132,6 +132,8 @@ fn announce(handle: &EmulatorHandle) {
          \x20 attachment:    POST {mail}\n\
          \x20 WOPI file:          {wopi}?access_token=any\n\
          \x20 workbook:      POST {workbook}/createSession\n\
+         \x20 tus 1.0:       POST {tus}\n\
+         \x20 IETF draft:    POST {ietf} (interop versions 6 and 8)\n\
          \x20 stored files:  GET  {files}\n\
          \x20 counters:      GET  {stats}\n\
          try: RESUMABLE_TOKEN=any resumable upload FILE --endpoint {drive}\n",
@@ -140,6 +142,8 @@ fn announce(handle: &EmulatorHandle) {
         mail = handle.mail_upload_session_url("message-1"),
         wopi = handle.wopi_file_url("FILE"),
         workbook = handle.workbook_url("ITEM"),
+        tus = handle.tus_endpoint(),
+        ietf = handle.ietf_endpoint(),
         files = handle.files_url(),
         stats = handle.stats_url(),
     );

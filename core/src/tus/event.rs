@@ -320,7 +320,7 @@ impl fmt::Display for TusError {
                 "the server's upload is {server} bytes long, the source {total}; delete the checkpoint to upload it again"
             ),
             TusError::GaveUp { last, why } => {
-                write!(f, "gave up after {last}{}: {why}", last.hint())
+                write!(f, "{why}; the last failure: {last}{}", last.hint())
             }
             TusError::TooManyLosses { cause, uploads } => write!(
                 f,
