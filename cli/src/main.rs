@@ -13,6 +13,7 @@ mod duration;
 mod emulator;
 mod error;
 mod file_hash;
+mod resume;
 mod runtime;
 mod size;
 mod upload;
@@ -21,7 +22,7 @@ mod workbook;
 
 use error::CliError;
 
-/// Resumable chunked uploads (Microsoft Graph, WOPI) and protocol tools.
+/// Resumable chunked uploads (Microsoft Graph, WOPI, tus, the IETF draft) and protocol tools.
 #[derive(Debug, Parser)]
 #[command(name = "resumable", version, about)]
 struct Cli {
@@ -32,12 +33,15 @@ struct Cli {
 /// The subcommand families.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Upload a file into a Microsoft Graph upload session or, with --protocol wopi, a WOPI
-    /// host's (resumable, with retries and checkpoints). Without --endpoint it goes to an
-    /// emulator started for the command.
+    /// Upload a file into a Microsoft Graph upload session, a WOPI host's (--protocol wopi), a
+    /// tus server or an IETF draft server (--protocol tus|ietf): resumable, with retries and
+    /// checkpoints (kept without being asked: run the same command again to resume). Without
+    /// --endpoint it goes to an emulator started for the command.
     Upload(upload::UploadArgs),
-    /// Upload a generated file with every Graph variant and to a WOPI host through faulty
-    /// emulators, and show what happened.
+    /// The interrupted uploads whose checkpoints are kept (--list), or drop them (--clean).
+    Resume(resume::ResumeArgs),
+    /// Upload a generated file with every Graph variant, to a WOPI host and to a tus server
+    /// through faulty emulators, and show what happened.
     Demo(demo::DemoArgs),
     /// The service emulator: strict Graph, WOPI and workbook sessions with fault injection.
     #[command(subcommand)]
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Upload(args) => upload::run(args),
+        Command::Resume(args) => resume::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Emulator(command) => emulator::run(command),
         Command::Wopi(command) => wopi::run(command),

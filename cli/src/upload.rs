@@ -22,6 +22,7 @@ use resumable_reqwest::{
 };
 
 use crate::error::{CliError, check_url};
+use crate::resume::KeptCheckpoint;
 use crate::size::parse_size;
 
 mod embedded;
@@ -127,9 +128,14 @@ pub(crate) struct UploadArgs {
     defer_commit: bool,
     /// Save progress here after every fragment, and resume from it if it exists (the file
     /// holds the session URL, a credential: it is created readable by you only and removed
-    /// when the upload completes).
+    /// when the upload completes). Without it, an upload to an --endpoint or --upload-url keeps
+    /// one in the state directory (`resumable resume --list` shows them), so running the same
+    /// command again resumes.
     #[arg(long, value_name = "PATH")]
     checkpoint: Option<PathBuf>,
+    /// Start afresh: neither resume from nor keep a checkpoint in the state directory.
+    #[arg(long, conflicts_with = "checkpoint")]
+    no_resume: bool,
     /// Continue a session created elsewhere (its uploadUrl). With --endpoint too, a lost
     /// session is replaced by a new one.
     #[arg(long, value_name = "URL")]
@@ -327,14 +333,41 @@ pub(crate) fn run(args: UploadArgs) -> Result<(), CliError> {
 
 /// Uploads and prints the report. `Err` if it could not get that far; `Ok` with the outcome
 /// (already reported) otherwise.
-async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
+async fn upload(mut args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     check_combination(&args)?;
-    if args.protocol == ProtocolArg::Wopi {
-        return wopi::upload(args).await;
+    let kept = keep_checkpoint(&mut args)?;
+    let reported = if args.protocol == ProtocolArg::Wopi {
+        wopi::upload(args).await
+    } else if args.protocol.is_tus() {
+        tus::upload(args).await
+    } else {
+        graph_upload(args).await
+    };
+    if let Some(kept) = kept {
+        kept.tidy();
     }
-    if args.protocol.is_tus() {
-        return tus::upload(args).await;
+    reported
+}
+
+/// Without `--checkpoint`, an upload to a real endpoint keeps one in the state directory,
+/// named by what goes where, so the same command resumes after a crash (`--no-resume`: not).
+fn keep_checkpoint(args: &mut UploadArgs) -> Result<Option<KeptCheckpoint>, CliError> {
+    let remote = args.endpoint.is_some() || args.upload_url.is_some();
+    if args.checkpoint.is_some() || args.no_resume || !remote || args.file.as_os_str() == "-" {
+        return Ok(None);
     }
+    let kept = KeptCheckpoint::for_upload(
+        &args.file,
+        args.protocol.name(),
+        args.endpoint.as_deref(),
+        args.upload_url.as_deref(),
+    )?;
+    args.checkpoint = Some(kept.path.clone());
+    Ok(Some(kept))
+}
+
+/// A Graph upload (drive item, print document, mail attachment).
+async fn graph_upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
     let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
     let file_name = file_name(&args.file);
     let target = target(&args, &file_name)?;

@@ -144,7 +144,7 @@ fn a_server_that_stays_down_fails_with_one_line() {
     let started = Instant::now();
     let out = run(resumable()
         .env("RESUMABLE_TOKEN", "t")
-        .args(["upload", "--retries", "2", "--endpoint"])
+        .args(["upload", "--no-resume", "--retries", "2", "--endpoint"])
         .arg(format!(
             "http://127.0.0.1:{port}/v1.0/me/drive/root:/a.bin:/createUploadSession"
         ))

@@ -43,6 +43,10 @@ pub fn wait_until(what: &str, condition: impl FnMut() -> bool) {
 pub fn resumable() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_resumable"));
     command.env_remove("RESUMABLE_TOKEN");
+    // Checkpoints kept without --checkpoint go to a folder of this test process, not the
+    // user's state directory.
+    let state = std::env::temp_dir().join(format!("resumable-test-state-{}", std::process::id()));
+    command.env("RESUMABLE_STATE_DIR", state);
     command
 }
 

@@ -1,0 +1,229 @@
+//! Checkpoints kept without being asked, and `resumable resume --list | --clean`.
+//!
+//! An upload to a real endpoint without `--checkpoint` keeps one anyway, in the user's state
+//! directory, named by a fingerprint of what is uploaded where (the protocol, the file's
+//! absolute path, size and modification time, the endpoint and upload URL): running the same
+//! command again after a crash or Ctrl-C finds it and resumes. It is removed when the upload
+//! completes; `--no-resume` starts afresh (and keeps none). Next to each checkpoint (which holds
+//! the upload URL, a credential) lies a small description without secrets, for `--list`.
+//!
+//! The state directory: `$RESUMABLE_STATE_DIR` if set, else `$XDG_STATE_HOME/resumable` or
+//! `~/.local/state/resumable` (Linux and other Unix), `~/Library/Application Support/resumable`
+//! (macOS), `%LOCALAPPDATA%\resumable` (Windows); checkpoints go in its `checkpoints` folder.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::CliError;
+
+/// `resumable resume` options.
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// List the uploads that have a checkpoint kept for them (no secrets are printed).
+    #[arg(long, conflicts_with = "clean")]
+    list: bool,
+    /// Delete every kept checkpoint (their uploads then start afresh; the sessions they name
+    /// are left to expire on the server).
+    #[arg(long)]
+    clean: bool,
+}
+
+/// Where kept checkpoints live.
+pub(crate) fn checkpoint_dir() -> Result<PathBuf, CliError> {
+    let base = if let Some(dir) = std::env::var_os("RESUMABLE_STATE_DIR") {
+        PathBuf::from(dir)
+    } else if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA")
+            .map(|d| PathBuf::from(d).join("resumable"))
+            .ok_or_else(no_home)?
+    } else if cfg!(target_os = "macos") {
+        home()?.join("Library/Application Support/resumable")
+    } else if let Some(state) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        PathBuf::from(state).join("resumable")
+    } else {
+        home()?.join(".local/state/resumable")
+    };
+    Ok(base.join("checkpoints"))
+}
+
+fn home() -> Result<PathBuf, CliError> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(no_home)
+}
+
+fn no_home() -> CliError {
+    CliError::Invalid(
+        "no state directory for checkpoints (HOME is not set): pass --checkpoint PATH, or --no-resume".into(),
+    )
+}
+
+/// A checkpoint kept for one upload, and its description.
+#[derive(Debug)]
+pub(crate) struct KeptCheckpoint {
+    /// The checkpoint file.
+    pub(crate) path: PathBuf,
+    description: PathBuf,
+}
+
+impl KeptCheckpoint {
+    /// The kept checkpoint of uploading `file` with `protocol` to `endpoint` (and
+    /// `upload_url`), named by their fingerprint: the same command finds the same one.
+    pub(crate) fn for_upload(
+        file: &Path,
+        protocol: &str,
+        endpoint: Option<&str>,
+        upload_url: Option<&str>,
+    ) -> Result<KeptCheckpoint, CliError> {
+        let absolute = std::fs::canonicalize(file)
+            .map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
+        let meta = std::fs::metadata(&absolute)
+            .map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let mut hasher = Sha256::new();
+        for part in [
+            protocol,
+            &absolute.to_string_lossy(),
+            &meta.len().to_string(),
+            &modified.to_string(),
+            endpoint.unwrap_or(""),
+            upload_url.unwrap_or(""),
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        let key: String = hasher
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let dir = checkpoint_dir()?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            CliError::Invalid(format!(
+                "cannot create the checkpoint folder {}: {e} (pass --checkpoint PATH, or --no-resume)",
+                dir.display()
+            ))
+        })?;
+        let kept = KeptCheckpoint {
+            path: dir.join(format!("{key}.checkpoint")),
+            description: dir.join(format!("{key}.json")),
+        };
+        let origin = endpoint.or(upload_url).map(origin_of).unwrap_or_default();
+        let description = json!({
+            "file": absolute.display().to_string(),
+            "bytes": meta.len(),
+            "protocol": protocol,
+            "destination": origin,
+            "since": SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        });
+        if !kept.description.exists() {
+            let _ = std::fs::write(&kept.description, description.to_string());
+        }
+        Ok(kept)
+    }
+
+    /// After the upload: a checkpoint that is gone (completed, cancelled) takes its
+    /// description with it.
+    pub(crate) fn tidy(&self) {
+        if !self.path.exists() {
+            let _ = std::fs::remove_file(&self.description);
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL, nothing of its path or query (they may hold a token).
+fn origin_of(url: &str) -> String {
+    resumable_core::secret::SecretUrl::new(url)
+        .origin()
+        .to_owned()
+}
+
+/// Runs `resumable resume`.
+pub(crate) fn run(args: ResumeArgs) -> Result<(), CliError> {
+    let dir = checkpoint_dir()?;
+    let mut kept = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let checkpoint = path.with_extension("checkpoint");
+                let description: Value = std::fs::read(&path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or(Value::Null);
+                kept.push((path, checkpoint, description));
+            }
+        }
+    }
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = std::io::stdout().lock();
+    if args.clean {
+        let mut removed = 0;
+        for (description, checkpoint, _) in &kept {
+            if checkpoint.exists() {
+                std::fs::remove_file(checkpoint).map_err(CliError::file(checkpoint))?;
+                removed += 1;
+            }
+            let _ = std::fs::remove_file(description);
+        }
+        writeln!(
+            out,
+            "removed {removed} kept checkpoint{} from {}",
+            if removed == 1 { "" } else { "s" },
+            dir.display()
+        )
+        .map_err(CliError::output)?;
+        return Ok(());
+    }
+    let pending: Vec<_> = kept.iter().filter(|(_, c, _)| c.exists()).collect();
+    if pending.is_empty() {
+        writeln!(
+            out,
+            "no interrupted uploads (checkpoints in {})",
+            dir.display()
+        )
+        .map_err(CliError::output)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "interrupted uploads (run the same command again to resume):"
+    )
+    .map_err(CliError::output)?;
+    for (_, checkpoint, description) in pending {
+        let confirmed = std::fs::read(checkpoint)
+            .ok()
+            .and_then(|bytes| {
+                let newline = bytes.iter().position(|&b| b == b'\n')?;
+                serde_json::from_slice::<Value>(&bytes[newline + 1..]).ok()
+            })
+            .and_then(|c| c.get("confirmed").and_then(Value::as_u64));
+        writeln!(
+            out,
+            "  {}  {} bytes, {} to {}{}",
+            description["file"].as_str().unwrap_or("?"),
+            description["bytes"].as_u64().unwrap_or(0),
+            description["protocol"].as_str().unwrap_or("?"),
+            description["destination"].as_str().unwrap_or("?"),
+            confirmed
+                .map(|c| format!(", {c} confirmed"))
+                .unwrap_or_default()
+        )
+        .map_err(CliError::output)?;
+    }
+    let _ = args.list;
+    Ok(())
+}
