@@ -9,21 +9,9 @@ use std::time::{Duration, Instant};
 
 use resumable_conformance::fault_proxy::FaultProxy;
 use resumable_conformance::partners::partners;
-use resumable_conformance::sha256;
+use resumable_conformance::{random, sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_resumable");
-
-fn random(len: usize, mut x: u64) -> Vec<u8> {
-    x |= 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// The upload URL a checkpoint records (its JSON after the header line).
 fn checkpoint_url(path: &Path) -> Option<String> {

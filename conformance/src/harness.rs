@@ -104,7 +104,20 @@ pub fn data(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Lowercase hex SHA-256.
+/// `len` pseudo-random bytes (xorshift) from `seed`: incompressible, unlike [`data`].
+pub fn random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The SHA-256 of `bytes`, in lower-case hex.
 pub fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

@@ -21,7 +21,7 @@ pub mod scenarios;
 mod transport;
 mod ureq_transport;
 
-pub use harness::{Env, KIB320, data, quick_graph, quick_wopi, sha256};
+pub use harness::{Env, KIB320, data, quick_graph, quick_wopi, random, sha256};
 pub use reqwest_transport::ReqwestTransport;
 pub use transport::{
     Ending, GraphRun, Interrupt, Outcome, Start, Transport, WopiRun, WorkbookOutcome, WorkbookRun,

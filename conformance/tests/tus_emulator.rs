@@ -11,7 +11,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use resumable_conformance::sha256;
+use resumable_conformance::{random, sha256};
 use resumable_core::digest::DigestAlgorithm;
 use resumable_core::retry::RetryPolicy;
 use resumable_core::time::Duration;
@@ -30,19 +30,6 @@ const VARIANTS: [Variant; 3] = [
     Variant::Ietf(InteropVersion::V6),
     Variant::Ietf(InteropVersion::V8),
 ];
-
-/// Random bytes (xorshift), from `seed`.
-fn random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 fn endpoint(emulator: &EmulatorHandle, variant: Variant) -> String {
     match variant {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use resumable_conformance::fault_proxy::{BodyFault, FaultProxy};
 use resumable_conformance::partners::{Partner, partners};
-use resumable_conformance::sha256;
+use resumable_conformance::{random, sha256};
 use resumable_core::digest::DigestAlgorithm;
 use resumable_core::retry::RetryPolicy;
 use resumable_core::session::Resumption;
@@ -19,19 +19,6 @@ use resumable_reqwest::source::BytesSource;
 use resumable_reqwest::{CheckpointStore, FailureCause, TusJob, Uploader};
 
 const MIB: usize = 1 << 20;
-
-/// Random bytes (xorshift), from `seed`.
-fn random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 fn seed() -> u64 {
     std::time::SystemTime::now()

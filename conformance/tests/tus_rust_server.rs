@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use resumable_conformance::fault_proxy::{BodyFault, FaultProxy};
-use resumable_conformance::sha256;
+use resumable_conformance::{random, sha256};
 use resumable_core::digest::DigestAlgorithm;
 use resumable_core::time::Duration;
 use resumable_core::tus::{TusEvent, Variant};
@@ -74,18 +74,6 @@ impl Server {
     fn root(&self) -> &Path {
         self.root.path()
     }
-}
-
-fn random(len: usize, mut x: u64) -> Vec<u8> {
-    x |= 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn async_upload(endpoint: String, bytes: &[u8]) -> (resumable_reqwest::TusSummary, Vec<TusEvent>) {

@@ -36,15 +36,7 @@ pub(crate) fn plan_graph(
     now: Instant,
 ) -> Result<Plan<Upload>, StartError> {
     let stored = load(store)?;
-    let source = SourceNow {
-        len: exchange.source().len(),
-        modified: exchange.source().last_modified(),
-        crc_of: |range: ByteRange| {
-            let mut crc = crc32fast::Hasher::new();
-            exchange.read(range, &mut |block| crc.update(block))?;
-            Ok(crc.finalize())
-        },
-    };
+    let source = source_now(exchange);
     let plan = graph::plan_start(destination, config, stored.as_deref(), source, now)
         .map_err(|error| named(error, store, StartError::Invalid))?;
     Ok(Plan {
@@ -103,15 +95,7 @@ pub(crate) fn plan_tus(
     now: Instant,
 ) -> Result<Plan<TusUpload>, StartError> {
     let stored = load(store)?;
-    let source = SourceNow {
-        len: exchange.source().len(),
-        modified: exchange.source().last_modified(),
-        crc_of: |range: ByteRange| {
-            let mut crc = crc32fast::Hasher::new();
-            exchange.read(range, &mut |block| crc.update(block))?;
-            Ok(crc.finalize())
-        },
-    };
+    let source = source_now(exchange);
     let plan = tus::plan_start(config, stored.as_deref(), source, now)
         .map_err(|error| named(error, store, StartError::Tus))?;
     Ok(Plan {
@@ -119,6 +103,21 @@ pub(crate) fn plan_tus(
         resumption: plan.resumption,
         abandoned: plan.abandoned,
     })
+}
+
+/// The source as it is now, its CRC-32s read through `exchange`, for the core's planners.
+fn source_now(
+    exchange: &mut Exchange,
+) -> SourceNow<impl FnMut(ByteRange) -> std::io::Result<u32> + '_> {
+    SourceNow {
+        len: exchange.source().len(),
+        modified: exchange.source().last_modified(),
+        crc_of: |range: ByteRange| {
+            let mut crc = crc32fast::Hasher::new();
+            exchange.read(range, &mut |block| crc.update(block))?;
+            Ok(crc.finalize())
+        },
+    }
 }
 
 fn load(store: Option<&CheckpointStore>) -> Result<Option<Vec<u8>>, StartError> {
