@@ -194,23 +194,13 @@ where
     };
     let checkpoint = match Checkpoint::from_bytes(bytes) {
         Ok(checkpoint) => checkpoint,
-        Err(CheckpointError::NotACheckpoint) => {
-            return Err(StartError::Refused {
-                reason: "is not a checkpoint file (refusing to overwrite it)".into(),
-            });
-        }
-        Err(CheckpointError::WrongProtocol { found, .. }) => {
-            // A WOPI checkpoint holds a session of its own: overwriting it would lose that.
-            return Err(StartError::Refused {
-                reason: format!(
-                    "is the checkpoint of a {found}, not of a Graph upload session (refusing to overwrite it)"
-                ),
-            });
-        }
         Err(error) => {
-            return fresh(Resumption::Restarted {
-                reason: unusable(error),
-            });
+            return match error.refusal("Graph upload session") {
+                Some(reason) => Err(StartError::Refused { reason }),
+                None => fresh(Resumption::Restarted {
+                    reason: unusable(error),
+                }),
+            };
         }
     };
     if let Some(reason) = mismatch(&checkpoint, destination, &config.target) {

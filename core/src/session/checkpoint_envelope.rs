@@ -136,6 +136,24 @@ impl fmt::Display for CheckpointError {
 
 impl core::error::Error for CheckpointError {}
 
+impl CheckpointError {
+    /// Why a planner refuses stored bytes that gave this error (completing "the checkpoint
+    /// file ..."), when they must not be overwritten: they are not a checkpoint, or another
+    /// protocol's (which holds a session of its own). `None` when the upload may start over
+    /// instead (a damaged or outdated checkpoint). `ours` names the planner's kind of upload.
+    pub(crate) fn refusal(&self, ours: &str) -> Option<alloc::string::String> {
+        match self {
+            CheckpointError::NotACheckpoint => {
+                Some("is not a checkpoint file (refusing to overwrite it)".into())
+            }
+            CheckpointError::WrongProtocol { found, .. } => Some(alloc::format!(
+                "is the checkpoint of a {found}, not of a {ours} (refusing to overwrite it)"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Which protocol a checkpoint belongs to, so a checkpoint of another machine is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

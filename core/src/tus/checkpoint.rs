@@ -187,23 +187,16 @@ where
     };
     let checkpoint = match TusCheckpoint::from_bytes(bytes) {
         Ok(checkpoint) => checkpoint,
-        Err(CheckpointError::NotACheckpoint) => {
-            return Err(StartError::Refused {
-                reason: "is not a checkpoint file (refusing to overwrite it)".into(),
-            });
-        }
-        Err(CheckpointError::WrongProtocol { found, .. }) => {
-            return Err(StartError::Refused {
-                reason: alloc::format!("is the checkpoint of a {found}, not of a tus upload"),
-            });
-        }
         Err(error) => {
-            return fresh(
-                Resumption::Restarted {
-                    reason: alloc::format!("{error}"),
-                },
-                None,
-            );
+            return match error.refusal("tus upload") {
+                Some(reason) => Err(StartError::Refused { reason }),
+                None => fresh(
+                    Resumption::Restarted {
+                        reason: alloc::format!("{error}"),
+                    },
+                    None,
+                ),
+            };
         }
     };
     if checkpoint.endpoint != config.endpoint || checkpoint.variant != config.variant {

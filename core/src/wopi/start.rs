@@ -26,7 +26,7 @@ use alloc::vec;
 
 use crate::range::ByteRange;
 use crate::secret::{Secret, SecretUrl};
-use crate::session::{CheckpointError, Resumption, SourceChange, StartError, VerifyError};
+use crate::session::{Resumption, SourceChange, StartError, VerifyError};
 use crate::time::Instant;
 
 use super::checkpoint::{WopiCheckpoint, WopiStage};
@@ -78,19 +78,12 @@ pub fn stored_checkpoint<E>(
 ) -> Result<Option<WopiCheckpoint>, StartError<E, WopiError>> {
     let checkpoint = match WopiCheckpoint::from_bytes(stored) {
         Ok(checkpoint) => checkpoint,
-        Err(CheckpointError::NotACheckpoint) => {
-            return Err(StartError::Refused {
-                reason: "is not a checkpoint file (refusing to overwrite it)".into(),
-            });
+        Err(error) => {
+            return match error.refusal("WOPI upload session") {
+                Some(reason) => Err(StartError::Refused { reason }),
+                None => Ok(None),
+            };
         }
-        Err(CheckpointError::WrongProtocol { found, .. }) => {
-            return Err(StartError::Refused {
-                reason: format!(
-                    "is the checkpoint of a {found}, not of a WOPI upload session (refusing to overwrite it)"
-                ),
-            });
-        }
-        Err(_) => return Ok(None),
     };
     if file_of(checkpoint.file_url()) != file_of(file_url) {
         return Err(StartError::Refused {
