@@ -13,6 +13,7 @@ mod duration;
 mod emulator;
 mod error;
 mod file_hash;
+mod logging;
 mod resume;
 mod runtime;
 mod size;

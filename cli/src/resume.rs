@@ -70,6 +70,9 @@ pub(crate) struct KeptCheckpoint {
     /// The checkpoint file.
     pub(crate) path: PathBuf,
     description: PathBuf,
+    /// Present once this file, as it is now, was uploaded there by a run over several files:
+    /// running the same command again skips it.
+    uploaded: PathBuf,
 }
 
 impl KeptCheckpoint {
@@ -118,6 +121,7 @@ impl KeptCheckpoint {
         let kept = KeptCheckpoint {
             path: dir.join(format!("{key}.checkpoint")),
             description: dir.join(format!("{key}.json")),
+            uploaded: uploaded_dir(&dir).join(key),
         };
         let origin = endpoint.or(upload_url).map(origin_of).unwrap_or_default();
         let description = json!({
@@ -135,6 +139,21 @@ impl KeptCheckpoint {
         Ok(kept)
     }
 
+    /// Whether a run over several files uploaded this file, unchanged since, there.
+    pub(crate) fn was_uploaded(&self) -> bool {
+        self.uploaded.exists()
+    }
+
+    /// Notes that this file is uploaded there (a run over several files then skips it). A
+    /// failure to note it only means the next run uploads it again.
+    pub(crate) fn mark_uploaded(&self) {
+        if let Some(parent) = self.uploaded.parent()
+            && std::fs::create_dir_all(parent).is_ok()
+        {
+            let _ = std::fs::write(&self.uploaded, b"");
+        }
+    }
+
     /// After the upload: a checkpoint that is gone (completed, cancelled) takes its
     /// description with it.
     pub(crate) fn tidy(&self) {
@@ -142,6 +161,11 @@ impl KeptCheckpoint {
             let _ = std::fs::remove_file(&self.description);
         }
     }
+}
+
+/// Where the notes of files uploaded by runs over several files are: beside the checkpoints.
+fn uploaded_dir(checkpoints: &Path) -> PathBuf {
+    checkpoints.with_file_name("uploaded")
 }
 
 /// `scheme://host[:port]` of a URL, nothing of its path or query (they may hold a token).
@@ -171,6 +195,8 @@ pub(crate) fn run(args: ResumeArgs) -> Result<(), CliError> {
     kept.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = std::io::stdout().lock();
     if args.clean {
+        // Forget the files earlier runs over several files uploaded: the next run sends them.
+        let _ = std::fs::remove_dir_all(uploaded_dir(&dir));
         let mut removed = 0;
         for (description, checkpoint, _) in &kept {
             if checkpoint.exists() {

@@ -25,12 +25,15 @@ use crate::error::{CliError, check_url};
 use crate::resume::KeptCheckpoint;
 use crate::size::parse_size;
 
+mod batch;
+mod console;
 mod embedded;
 pub(crate) mod progress;
 mod report;
 mod tus;
 mod wopi;
 
+use console::{Console, Style};
 use progress::Progress;
 pub(crate) use report::{Completed, Outcome};
 
@@ -92,10 +95,27 @@ pub(crate) enum ConflictArg {
 }
 
 /// `resumable upload` options.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct UploadArgs {
-    /// The file to upload; `-` for standard input (with --protocol tus or ietf).
+    /// The files to upload, and directories (their files, recursively, keeping their paths
+    /// below the directory's name); `-` for standard input (one file, with --protocol tus or
+    /// ietf). Several files go --transfers at a time, each in its own upload, each resumable on
+    /// its own; with --endpoint a graph-drive --endpoint then names the folder they go into.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The file this upload sends (one of `files`).
+    #[arg(skip)]
     file: PathBuf,
+    /// With several files, how many are uploaded at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    transfers: u16,
+    /// No progress and no notices: only errors (and the report with --json).
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Log what the engine does on standard error (-v: retries, resyncs, sessions; -vv: every
+    /// request; -vvv: everything). RUST_LOG, if set, chooses instead. Never prints a secret.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
     /// Which upload session to use.
     #[arg(long, value_enum, default_value_t = ProtocolArg::Drive)]
     protocol: ProtocolArg,
@@ -153,8 +173,11 @@ pub(crate) struct UploadArgs {
     /// confirmed bytes from the service.
     #[arg(long, value_name = "N", default_value_t = 10)]
     retries: u32,
-    /// Print one JSON object at the end (status, bytes, sha256, verified, quick_xor_hash,
-    /// elapsed_ms, retries, resyncs, sessions, item) instead of progress and text.
+    /// Print JSON lines on standard output instead of progress and text: events as they
+    /// happen (`"event"`: progress, retry, resync, session-created, session-lost, note), then
+    /// the report (`"event": "summary"`: status, bytes, sha256, verified, quick_xor_hash,
+    /// elapsed_ms, retries, resyncs, sessions, item). With several files each file's report
+    /// is `"event": "file"` and the last line sums them up.
     #[arg(long)]
     json: bool,
     /// WOPI: the X-WOPI-SequenceNumber of the version you read (default 1). After a 412 the
@@ -313,12 +336,23 @@ fn check_combination(args: &UploadArgs) -> Result<(), CliError> {
 }
 
 /// Runs `resumable upload`.
-pub(crate) fn run(args: UploadArgs) -> Result<(), CliError> {
+pub(crate) fn run(mut args: UploadArgs) -> Result<(), CliError> {
+    let tracing = crate::logging::start(args.verbose);
+    let style = Style {
+        json: args.json,
+        quiet: args.quiet,
+        no_bars: tracing,
+    };
+    if batch::wanted(&args.files) {
+        return crate::runtime::block_on(batch::run(args, style));
+    }
+    args.file = args.files[0].clone();
     let (json, file) = (args.json, args.file.clone());
+    let console = Console::single(style);
     let mut printed = true;
     let result = crate::runtime::block_on(async {
         // The outer error: the upload could not start and nothing was reported yet.
-        let reported = upload(args).await;
+        let reported = upload(args, &console).await;
         printed = reported.is_ok();
         reported.unwrap_or_else(Err)
     });
@@ -331,20 +365,30 @@ pub(crate) fn run(args: UploadArgs) -> Result<(), CliError> {
     }
 }
 
-/// Uploads and prints the report. `Err` if it could not get that far; `Ok` with the outcome
-/// (already reported) otherwise.
-async fn upload(mut args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
+/// Uploads `args.file` and reports it through `console`. `Err` if it could not get that far;
+/// `Ok` with the outcome (already reported) otherwise.
+async fn upload(mut args: UploadArgs, console: &Console) -> Result<Result<(), CliError>, CliError> {
     check_combination(&args)?;
     let kept = keep_checkpoint(&mut args)?;
+    if console.in_batch()
+        && let Some(kept) = &kept
+        && kept.was_uploaded()
+    {
+        let bytes = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+        return Ok(console.skipped(bytes));
+    }
     let reported = if args.protocol == ProtocolArg::Wopi {
-        wopi::upload(args).await
+        wopi::upload(args, console).await
     } else if args.protocol.is_tus() {
-        tus::upload(args).await
+        tus::upload(args, console).await
     } else {
-        graph_upload(args).await
+        graph_upload(args, console).await
     };
     if let Some(kept) = kept {
         kept.tidy();
+        if console.in_batch() && matches!(reported, Ok(Ok(()))) {
+            kept.mark_uploaded();
+        }
     }
     reported
 }
@@ -367,7 +411,10 @@ fn keep_checkpoint(args: &mut UploadArgs) -> Result<Option<KeptCheckpoint>, CliE
 }
 
 /// A Graph upload (drive item, print document, mail attachment).
-async fn graph_upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
+async fn graph_upload(
+    args: UploadArgs,
+    console: &Console,
+) -> Result<Result<(), CliError>, CliError> {
     let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
     let file_name = file_name(&args.file);
     let target = target(&args, &file_name)?;
@@ -380,7 +427,7 @@ async fn graph_upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError
     config
         .validate()
         .map_err(|e| CliError::Invalid(e.to_string()))?;
-    let (destination, token, emulator) = destination(&args, &file_name).await?;
+    let (destination, token, emulator) = destination(&args, &file_name, console).await?;
     let mut uploader = Uploader::builder();
     if let Some(token) = token {
         uploader = uploader.token(token);
@@ -396,14 +443,14 @@ async fn graph_upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError
     if args.defer_commit {
         job = job.commit_when_received();
     }
-    let mut progress = Progress::for_terminal(&file_name, total, args.json);
+    let mut progress = console.progress(&file_name, total);
     let task = uploader
         .start(job)
         .await
         .map_err(|e| CliError::Invalid(e.to_string()))?;
     let resumption = task.resumption().clone();
-    if !args.json && resumption != Resumption::Fresh {
-        eprintln_line(&format!("{file_name}: {resumption}"));
+    if resumption != Resumption::Fresh {
+        console.note(&format!("{}: {resumption}", console.label(&file_name)));
     }
     let result = follow(task, &mut progress, args.checkpoint.as_deref())
         .await
@@ -414,6 +461,7 @@ async fn graph_upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError
         emulator.as_ref(),
         &resumption,
         &mut progress,
+        console,
     )
 }
 
@@ -426,6 +474,7 @@ pub(crate) fn report(
     emulator: Option<&embedded::Embedded>,
     resumption: &Resumption,
     progress: &mut Progress,
+    console: &Console,
 ) -> Result<Result<(), CliError>, CliError> {
     // The local file's hashes come from the reads that sent it (no pass of their own).
     let local = result
@@ -446,7 +495,7 @@ pub(crate) fn report(
         name_conflict: progress.met_name_conflict(),
     };
     progress.finish(outcome.status());
-    Ok(outcome.print(args.json))
+    Ok(console.report(&outcome))
 }
 
 /// Follows the task to its end; Ctrl-C stops it, keeping the session when there is a
@@ -478,6 +527,7 @@ pub(crate) async fn follow<M: resumable_reqwest::driver::TaskMachine>(
 async fn destination(
     args: &UploadArgs,
     file_name: &str,
+    console: &Console,
 ) -> Result<(Destination, Option<Secret>, Option<embedded::Embedded>), CliError> {
     let token = args.token.clone().map(Secret::new);
     match (&args.endpoint, &args.upload_url) {
@@ -489,8 +539,8 @@ async fn destination(
             }
             let name = args.name.as_deref().unwrap_or(file_name);
             let emulator = embedded::Embedded::start(args.protocol, name).await?;
-            if !args.json {
-                eprintln_line(&format!(
+            if !console.in_batch() {
+                console.note(&format!(
                     "no --endpoint given: uploading to an emulator on {} for this command",
                     emulator.base_url()
                 ));

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{data, resumable, sha256, text, write};
+use common::{data, resumable, sha256, summary, text, write};
 
 /// The kept checkpoint files in `state`.
 fn kept(state: &Path, extension: &str) -> Vec<std::path::PathBuf> {
@@ -96,7 +96,7 @@ fn a_killed_upload_resumes_when_the_same_command_runs_again() {
     proxy.throttle(0);
     let output = command().output().unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = summary(&output.stdout);
     assert_eq!(report["status"], "completed");
     let start = report["start"].as_str().unwrap();
     assert!(start.starts_with("resuming from the checkpoint"), "{start}");
@@ -105,7 +105,7 @@ fn a_killed_upload_resumes_when_the_same_command_runs_again() {
     assert!(kept(&state, "json").is_empty(), "its description too");
 
     let fresh = command().arg("--no-resume").output().unwrap();
-    let report: Value = serde_json::from_slice(&fresh.stdout).unwrap();
+    let report: Value = summary(&fresh.stdout);
     assert_eq!(report["start"], "new upload");
     assert!(kept(&state, "checkpoint").is_empty());
 }

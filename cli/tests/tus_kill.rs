@@ -87,7 +87,10 @@ fn killed_uploads_resume_on_every_partner_and_end_byte_identical() {
         let output = run().output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{}: {stderr}", partner.name);
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        // The last line of `--json` is the report, after the events.
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let last = stdout.lines().last().unwrap_or_default();
+        let report: serde_json::Value = serde_json::from_str(last).unwrap();
         assert_eq!(report["status"], "completed", "{}", partner.name);
         assert!(
             report["start"]

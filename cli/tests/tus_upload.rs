@@ -10,10 +10,10 @@ use serde_json::Value;
 
 mod common;
 
-use common::{data, resumable, run, sha256, text, write};
+use common::{data, resumable, run, sha256, summary, text, write};
 
 fn json(stdout: &[u8]) -> Value {
-    serde_json::from_slice(stdout).unwrap_or_else(|e| panic!("{e}: {}", text(stdout)))
+    summary(stdout)
 }
 
 #[test]

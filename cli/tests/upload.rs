@@ -12,7 +12,9 @@ use serde_json::Value;
 
 mod common;
 
-use common::{background, data, quick_xor, resumable, run, sha256, text, wait_until, write};
+use common::{
+    background, data, quick_xor, resumable, run, sha256, summary, text, wait_until, write,
+};
 
 const KIB320: u64 = 327_680;
 
@@ -45,7 +47,7 @@ fn without_a_destination_it_uploads_to_an_embedded_emulator() {
 }
 
 #[test]
-fn json_prints_exactly_one_object() {
+fn json_prints_events_then_exactly_one_summary() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(700_000, 2);
     let file = write(dir.path(), "doc.pdf", &bytes);
@@ -54,9 +56,12 @@ fn json_prints_exactly_one_object() {
             .args(["upload", "--json", "--protocol", protocol])
             .arg(&file));
         assert!(out.status.success(), "{protocol}: {}", text(&out.stderr));
-        let stdout = text(&out.stdout);
-        assert_eq!(stdout.lines().count(), 1, "{stdout}");
-        let report: Value = serde_json::from_str(&stdout).unwrap();
+        let report = summary(&out.stdout);
+        let events = text(&out.stdout);
+        assert!(
+            events.contains(r#""event":"session-created""#),
+            "the session's creation is an event: {events}"
+        );
         assert_eq!(report["status"], "completed", "{report}");
         assert_eq!(report["bytes"], 700_000);
         assert_eq!(report["quick_xor_hash"], quick_xor(&bytes).as_str());
@@ -261,7 +266,7 @@ fn a_file_changed_between_runs_starts_over() {
 
     let out = run(upload_with_checkpoint(&server.emulator, &file, &checkpoint).arg("--json"));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = summary(&out.stdout);
     assert_eq!(
         report["start"],
         "starting over: the source changed in bytes 0-327679"
@@ -352,7 +357,7 @@ fn emulator_serve_prints_its_url_and_takes_uploads() {
     server.kill().unwrap();
     server.wait().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = summary(&out.stdout);
     let hash = report["item"]["file"]["hashes"]["quickXorHash"]
         .as_str()
         .unwrap();
@@ -402,7 +407,7 @@ fn json_reports_a_failure_to_start_as_one_object_too() {
         .args(["upload", "--json", "--chunk-size", "1000000"])
         .arg(&file));
     assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = summary(&out.stdout);
     assert_eq!(report["status"], "failed");
     assert!(
         report["error"]
@@ -430,7 +435,7 @@ fn a_taken_name_fails_with_what_to_do_and_rename_keeps_both() {
     assert!(upload(&[]).status.success());
     let out = upload(&[]);
     assert_eq!(out.status.code(), Some(1));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = summary(&out.stdout);
     assert_eq!(report["status"], "name-conflict", "{report}");
     let stderr = text(&out.stderr);
     assert!(

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{data, poll_until, quick_xor, resumable, sha256, text, write};
+use common::{data, poll_until, quick_xor, resumable, sha256, summary, text, write};
 
 const KIB320: usize = 327_680;
 
@@ -113,7 +113,7 @@ fn defer_commit_stores_the_file_only_when_it_is_committed() {
         server.stored_at("late.bin"),
         [(bytes.len() as u64, sha256(&bytes))]
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = summary(&out.stdout);
     assert_eq!(report["status"], "completed", "{report}");
 }
 
@@ -187,10 +187,10 @@ fn conflict_replace_overwrites_the_file_of_the_same_name() {
     };
     let out = upload(&first, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let created: Value = summary(&out.stdout);
     let out = upload(&second, &["--conflict", "replace"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let replaced: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let replaced: Value = summary(&out.stdout);
     assert_eq!(replaced["status"], "completed", "{replaced}");
     // The same drive item, now holding the new bytes (not a renamed copy).
     assert_eq!(replaced["item"]["id"], created["item"]["id"]);

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use futures::Stream;
+use resumable_core::digest::HashKinds;
 use resumable_core::graph::{Event, ExplicitCommit, Upload};
 use resumable_core::http::Request;
 use resumable_core::secret::SecretUrl;
@@ -332,13 +333,23 @@ async fn run<M: TaskMachine>(
         }
         checkpoint_warning = writer.flush().await;
     }
+    // The reads for sending hash the source as they go, in order; one that finished ahead of
+    // the block before it (a prefetch) leaves a gap. A completed upload's summary still names
+    // the source's hashes: what the reads missed is read now (usually nothing).
+    let source_hashes = match completion {
+        Some(_) => match parts.exchange.source_hashes_so_far() {
+            Some(hashes) => Some(hashes),
+            None => parts.exchange.source_hashes(HashKinds::CHEAP).await.ok(),
+        },
+        None => None,
+    };
     match (end, completion, ending) {
         (DriveEnd::Finished, Some(completion), _) => Ok(UploadSummary {
             completion,
             stats,
             resumption: parts.resumption,
             checkpoint_warning,
-            source_hashes: parts.exchange.source_hashes_so_far(),
+            source_hashes,
         }),
         (end, _, ending) => Err(UploadFailure {
             cause: match (end, ending) {

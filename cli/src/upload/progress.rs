@@ -1,25 +1,83 @@
-//! Showing an upload as it goes: a progress bar on a terminal, log lines otherwise, nothing
-//! with `--json` (standard output then carries only the final object).
+//! Showing an upload as it goes: a progress bar on a terminal, log lines otherwise, one JSON
+//! object per line with `--json` (progress, retries, resyncs; the report is the last line).
 
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resumable_core::session::{Milestone, Transfer};
 use resumable_reqwest::UploadTask;
 use resumable_reqwest::driver::TaskMachine;
+use serde_json::json;
 
 use crate::size::HumanBytes;
 
 /// How progress is shown.
 pub(crate) enum Display {
-    /// An indicatif bar (bytes, rate, ETA) and a message with what happened.
-    Bar(ProgressBar),
+    /// An indicatif bar (bytes, rate, ETA) and a message with what happened; notable events
+    /// print a line above the bars, naming the upload.
+    Bar { bar: ProgressBar, label: String },
     /// One line on standard error per notable event, and every tenth of the file.
     Log { label: String, next_tenth: u64 },
+    /// One JSON object per line on standard output for each event (progress at most every
+    /// [`JSON_PROGRESS_EVERY`]).
+    Json {
+        label: String,
+        last_progress: Option<Instant>,
+    },
     /// Nothing.
     Quiet,
+}
+
+/// How often `--json` reports progress at most (every confirmation would flood a pipe with
+/// small fragments).
+const JSON_PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// The bar of several uploads together: their confirmed bytes summed.
+#[derive(Clone)]
+pub(crate) struct Overall {
+    bar: ProgressBar,
+    confirmed: Arc<AtomicU64>,
+}
+
+impl Overall {
+    /// A bar for `total` bytes of `files` files, in `multi`.
+    pub(crate) fn new(multi: &MultiProgress, files: usize, total: u64) -> Overall {
+        let bar = multi.add(bar(
+            &format!("{files} files"),
+            total,
+            ProgressDrawTarget::hidden(),
+        ));
+        Overall {
+            bar,
+            confirmed: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Moves the sum by what one upload's confirmed bytes moved (back, after a lost session).
+    fn moved(&self, from: u64, to: u64) {
+        let now = if to >= from {
+            self.confirmed.fetch_add(to - from, Ordering::Relaxed) + (to - from)
+        } else {
+            self.confirmed.fetch_sub(from - to, Ordering::Relaxed) - (from - to)
+        };
+        self.bar.set_position(now);
+    }
+
+    /// Says how many files are done, and ends the bar when all are.
+    pub(crate) fn set_message(&self, message: String) {
+        self.bar.set_message(message);
+    }
+
+    /// Leaves the bar with its last message.
+    pub(crate) fn finish(&self, message: String) {
+        self.bar
+            .set_position(self.confirmed.load(Ordering::Relaxed));
+        self.bar.finish_with_message(message);
+    }
 }
 
 /// Follows one upload's events and shows them.
@@ -33,15 +91,20 @@ pub(crate) struct Progress {
     resyncs: u32,
     session: u32,
     name_conflict: bool,
+    /// The bar of all files, when this is one of several.
+    overall: Option<Overall>,
+    /// Whether the bar is removed at the end (one of several: only active files have bars).
+    transient: bool,
 }
 
 impl Progress {
-    /// A bar if standard error is a terminal (and `quiet` is false), log lines if not.
-    pub(crate) fn for_terminal(label: &str, total: u64, quiet: bool) -> Progress {
-        let display = if quiet {
-            Display::Quiet
-        } else if std::io::stderr().is_terminal() {
-            Display::Bar(bar(label, total, ProgressDrawTarget::stderr()))
+    /// A bar on standard error if it is a terminal (and `bars` allows), log lines if not.
+    pub(crate) fn for_terminal(label: &str, total: u64, bars: bool) -> Progress {
+        let display = if bars && std::io::stderr().is_terminal() {
+            Display::Bar {
+                bar: bar(label, total, ProgressDrawTarget::stderr()),
+                label: label.to_owned(),
+            }
         } else {
             Display::Log {
                 label: label.to_owned(),
@@ -51,11 +114,14 @@ impl Progress {
         Progress::with_display(display, total)
     }
 
-    /// A bar in `multi` (the demo's several uploads at once), or log lines if standard error is
-    /// not a terminal.
+    /// A bar in `multi` (several uploads at once), or log lines if standard error is not a
+    /// terminal.
     pub(crate) fn in_group(multi: &MultiProgress, label: &str, total: u64) -> Progress {
         let display = if std::io::stderr().is_terminal() {
-            Display::Bar(multi.add(bar(label, total, ProgressDrawTarget::hidden())))
+            Display::Bar {
+                bar: multi.add(bar(label, total, ProgressDrawTarget::hidden())),
+                label: label.to_owned(),
+            }
         } else {
             Display::Log {
                 label: label.to_owned(),
@@ -63,6 +129,27 @@ impl Progress {
             }
         };
         Progress::with_display(display, total)
+    }
+
+    /// JSON lines on standard output.
+    pub(crate) fn json(label: &str, total: u64) -> Progress {
+        let display = Display::Json {
+            label: label.to_owned(),
+            last_progress: None,
+        };
+        Progress::with_display(display, total)
+    }
+
+    /// Nothing shown.
+    pub(crate) fn quiet(total: u64) -> Progress {
+        Progress::with_display(Display::Quiet, total)
+    }
+
+    /// Counts toward `overall` too; the bar goes away at the end (its file's result is a line).
+    pub(crate) fn within(mut self, overall: Option<Overall>) -> Progress {
+        self.overall = overall;
+        self.transient = true;
+        self
     }
 
     fn with_display(display: Display, total: u64) -> Progress {
@@ -75,7 +162,17 @@ impl Progress {
             resyncs: 0,
             session: 0,
             name_conflict: false,
+            overall: None,
+            transient: false,
         }
+    }
+
+    /// Sets the confirmed bytes, moving the overall bar with them.
+    fn confirm(&mut self, confirmed: u64) {
+        if let Some(overall) = &self.overall {
+            overall.moved(self.confirmed, confirmed);
+        }
+        self.confirmed = confirmed;
     }
 
     /// Takes in one event of any upload (its counts are in the machine's progress units: the
@@ -84,31 +181,37 @@ impl Progress {
         let milestone = M::milestone(event);
         match milestone {
             Milestone::Acknowledged { confirmed } => {
-                self.confirmed = confirmed;
+                self.confirm(confirmed);
                 self.sent_at_confirmation = bytes_sent;
             }
             Milestone::Resync { confirmed } => {
                 self.resyncs += 1;
-                self.confirmed = confirmed;
+                self.confirm(confirmed);
                 self.sent_at_confirmation = bytes_sent;
             }
             Milestone::Retry => self.retries += 1,
             // The last answer names the stored file, not a range: all bytes are in.
-            Milestone::Completed(_) => self.confirmed = self.total,
+            Milestone::Completed(_) => self.confirm(self.total),
             Milestone::SessionCreated { number } => self.session = number,
             Milestone::AwaitsCaller => self.name_conflict = true,
             Milestone::SessionLost {
                 starting_over: true,
             } => {
-                self.confirmed = 0;
+                self.confirm(0);
                 self.sent_at_confirmation = bytes_sent;
             }
             _ => {}
+        }
+        if let Display::Json { .. } = self.display {
+            self.json_event(&milestone, event.to_string());
+            return;
         }
         // Progress is the bar's; a failure is the command's last line, and saying it twice
         // helps no one.
         let (line, notable) = match milestone {
             Milestone::Acknowledged { .. } => (false, false),
+            // One of several files: its first session is no news.
+            Milestone::SessionCreated { number: 1 } if self.transient => (false, false),
             Milestone::Failed(_) => (false, true),
             Milestone::Completed(_) => (true, false),
             _ => (true, true),
@@ -120,11 +223,11 @@ impl Progress {
     fn show(&mut self, note: Option<String>, notable: bool) {
         let counters = self.counters();
         match &mut self.display {
-            Display::Bar(bar) => {
+            Display::Bar { bar, label } => {
                 bar.set_position(self.confirmed);
                 bar.set_message(counters);
                 if let Some(note) = note.filter(|_| notable) {
-                    bar.println(format!("  {note}"));
+                    bar.println(format!("  {label}: {note}"));
                 }
             }
             Display::Log { label, next_tenth } => {
@@ -144,15 +247,57 @@ impl Progress {
                     *next_tenth = reached + 1;
                 }
             }
-            Display::Quiet => {}
+            Display::Json { .. } | Display::Quiet => {}
         }
+    }
+
+    /// One event as a JSON line: progress (at most every [`JSON_PROGRESS_EVERY`]), retries,
+    /// resyncs and the rest by name, each with the file's label and the counters so far.
+    fn json_event<C, E>(&mut self, milestone: &Milestone<C, E>, message: String) {
+        let Display::Json {
+            label,
+            last_progress,
+        } = &mut self.display
+        else {
+            return;
+        };
+        let name = match milestone {
+            Milestone::Acknowledged { .. } => {
+                let due = last_progress.is_none_or(|at| at.elapsed() >= JSON_PROGRESS_EVERY);
+                if !due && self.confirmed < self.total {
+                    return;
+                }
+                *last_progress = Some(Instant::now());
+                "progress"
+            }
+            Milestone::Resync { .. } => "resync",
+            Milestone::Retry => "retry",
+            Milestone::SessionCreated { .. } => "session-created",
+            Milestone::SessionLost { .. } => "session-lost",
+            Milestone::AwaitsCaller => "name-conflict",
+            // The report follows at once and says it all.
+            Milestone::Completed(_) | Milestone::Failed(_) => return,
+            _ => "note",
+        };
+        let mut object = json!({
+            "event": name,
+            "file": label,
+            "confirmed": self.confirmed,
+            "total": self.total,
+            "retries": self.retries,
+            "resyncs": self.resyncs,
+        });
+        if name != "progress" {
+            object["message"] = message.into();
+        }
+        print_json_line(&object);
     }
 
     /// Changes the size the progress counts toward (a WOPI upload counts its framed stream,
     /// known once the file is hashed).
     pub(crate) fn set_total(&mut self, total: u64) {
         self.total = total;
-        if let Display::Bar(bar) = &self.display {
+        if let Display::Bar { bar, .. } = &self.display {
             bar.set_length(total);
         }
     }
@@ -164,29 +309,55 @@ impl Progress {
 
     /// Moves the bar with the bytes on their way (called on a timer).
     pub(crate) fn tick(&mut self, bytes_sent: u64) {
-        if let Display::Bar(bar) = &self.display {
+        if let Display::Bar { bar, .. } = &self.display {
             let moving = bytes_sent.saturating_sub(self.sent_at_confirmation);
             bar.set_position((self.confirmed + moving).min(self.total));
         }
     }
 
-    /// Ends the display: the bar stays with its final message.
+    /// Ends the display: the bar stays with its final message, at what the service confirmed
+    /// (after Ctrl-C, not what was on its way), or goes if it is one of several.
     pub(crate) fn finish(&mut self, outcome: &str) {
-        if let Display::Bar(bar) = &self.display {
+        if let Display::Bar { bar, .. } = &self.display {
+            // Stop the ticker first: it would draw the bar once more where it was.
+            bar.disable_steady_tick();
             bar.set_position(self.confirmed);
-            bar.finish_with_message(format!("{} · {outcome}", self.counters()));
+            if self.transient {
+                bar.finish_and_clear();
+            } else {
+                let counters = self.counters();
+                let message = if counters.is_empty() {
+                    outcome.to_owned()
+                } else {
+                    format!("{outcome} · {counters}")
+                };
+                bar.finish_with_message(message);
+            }
         }
     }
 
+    /// The counters worth a look: retries, resyncs and a session after the first, when there
+    /// are any (the bar is narrow).
     fn counters(&self) -> String {
-        format!(
-            "{} {} · {} {} · session {}",
-            self.retries,
-            plural(self.retries, "retry", "retries"),
-            self.resyncs,
-            plural(self.resyncs, "resync", "resyncs"),
-            self.session.max(1)
-        )
+        let mut parts = Vec::new();
+        if self.retries > 0 {
+            parts.push(format!(
+                "{} {}",
+                self.retries,
+                plural(self.retries, "retry", "retries")
+            ));
+        }
+        if self.resyncs > 0 {
+            parts.push(format!(
+                "{} {}",
+                self.resyncs,
+                plural(self.resyncs, "resync", "resyncs")
+            ));
+        }
+        if self.session > 1 {
+            parts.push(format!("session {}", self.session));
+        }
+        parts.join(" · ")
     }
 }
 
@@ -268,15 +439,41 @@ impl Terminate {
     }
 }
 
+/// One JSON object and a newline on standard output, in one write (lines of uploads running at
+/// once never interleave).
+pub(crate) fn print_json_line(object: &serde_json::Value) {
+    let mut line = object.to_string();
+    line.push('\n');
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
+}
+
+/// The widest label a bar shows: with the rest of the bar, a line fits 80 columns.
+const LABEL_WIDTH: usize = 14;
+
+/// `label` cut to [`LABEL_WIDTH`] characters, keeping its end (where a name's extension and
+/// a path's file name are).
+pub(crate) fn short_label(label: &str) -> String {
+    let count = label.chars().count();
+    if count <= LABEL_WIDTH {
+        return label.to_owned();
+    }
+    let tail: String = label.chars().skip(count - (LABEL_WIDTH - 1)).collect();
+    format!("…{tail}")
+}
+
+/// A bar whose fixed part is 73 columns at most (label 14, bar 18, sizes 21, rate 12, ETA 4,
+/// spaces); the message takes what is left of the terminal's width and is cut, never wrapped.
 fn bar(label: &str, total: u64, target: ProgressDrawTarget) -> ProgressBar {
     let style = ProgressStyle::with_template(
-        "{prefix:>16} [{bar:20.cyan/blue}] {bytes:>9}/{total_bytes:<9} {binary_bytes_per_sec:>11} ETA {eta:>3} {wide_msg}",
+        "{prefix:>14} [{bar:16.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4} {wide_msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
     let bar = ProgressBar::with_draw_target(Some(total), target)
         .with_style(style)
-        .with_prefix(label.to_owned());
+        .with_prefix(short_label(label));
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
@@ -340,7 +537,7 @@ mod tests {
             50,
         );
         assert_eq!(progress.confirmed, 40);
-        assert_eq!(progress.counters(), "0 retries · 1 resync · session 2");
+        assert_eq!(progress.counters(), "1 resync · session 2");
     }
 
     #[test]
@@ -376,6 +573,6 @@ mod tests {
         progress.on_event::<WopiUpload>(&WopiEvent::SessionCreated { number: 2 }, 468);
         progress.on_event::<WopiUpload>(&lost, 468);
         assert_eq!(progress.confirmed, 0);
-        assert_eq!(progress.counters(), "0 retries · 0 resyncs · session 2");
+        assert_eq!(progress.counters(), "session 2");
     }
 }

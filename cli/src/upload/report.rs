@@ -139,13 +139,18 @@ impl Outcome<'_> {
         }
     }
 
-    /// Prints the report (text on standard output, or one JSON object) and turns a failure into
-    /// the error `main` prints.
-    pub(crate) fn print(&self, as_json: bool) -> Result<(), CliError> {
+    /// Prints the report (text on standard output, or the last JSON line, `"event":
+    /// "summary"`) and turns a failure into the error `main` prints. `quiet`: no text report
+    /// (the exit status and the error say it).
+    pub(crate) fn print(&self, as_json: bool, quiet: bool) -> Result<(), CliError> {
         let text = if as_json {
-            let mut text = self.json().to_string();
+            let mut object = self.json();
+            object["event"] = "summary".into();
+            let mut text = object.to_string();
             text.push('\n');
             text
+        } else if quiet {
+            String::new()
         } else {
             self.text()
         };
@@ -166,6 +171,21 @@ impl Outcome<'_> {
             Some(reason) if bad_url => Err(CliError::BadUrl(reason)),
             Some(reason) => Err(CliError::Invalid(reason)),
             None => Ok(()),
+        }
+    }
+
+    /// The file's row in the table of several.
+    pub(crate) fn row(&self, label: &str) -> Row {
+        let stats = self.stats();
+        Row {
+            file: label.to_owned(),
+            status: self.status(),
+            bytes: stats.total,
+            confirmed: stats.confirmed,
+            elapsed: stats.elapsed,
+            rate: stats.bytes_per_second(),
+            retries: stats.retries,
+            error: self.reason(),
         }
     }
 
@@ -346,10 +366,103 @@ impl Outcome<'_> {
     }
 }
 
+/// One file's line in the table of several.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    /// The file, as the table names it.
+    pub(crate) file: String,
+    /// As [`Outcome::status`] says it.
+    pub(crate) status: &'static str,
+    /// Its size.
+    pub(crate) bytes: u64,
+    /// What the service confirmed.
+    pub(crate) confirmed: u64,
+    /// How long it took.
+    pub(crate) elapsed: std::time::Duration,
+    /// Bytes per second.
+    pub(crate) rate: Option<f64>,
+    /// Retries.
+    pub(crate) retries: u32,
+    /// Why it did not complete, saying what to do.
+    pub(crate) error: Option<String>,
+}
+
+impl Row {
+    /// The line printed when the file ends.
+    pub(crate) fn line(&self) -> String {
+        match &self.error {
+            None => format!(
+                "{} {} ({}, {:.2} s)",
+                self.status,
+                self.file,
+                HumanBytes(self.bytes),
+                self.elapsed.as_secs_f64()
+            ),
+            Some(reason) => format!("{} {}: {reason}", self.status, self.file),
+        }
+    }
+
+    /// A row of the table, `width` columns at most (the file's path is cut to fit).
+    pub(crate) fn table_line(&self, width: usize) -> String {
+        let rate = self
+            .rate
+            .map_or_else(|| "-".to_owned(), |r| Rate(r).to_string());
+        let size = if self.error.is_some() && self.confirmed < self.bytes {
+            format!(
+                "{}/{}",
+                short_bytes(self.confirmed),
+                short_bytes(self.bytes)
+            )
+        } else {
+            HumanBytes(self.bytes).to_string()
+        };
+        let status = match self.status {
+            "name-conflict" => "conflict",
+            other => other,
+        };
+        format!(
+            "{status:<9} {size:>17} {:>7.1}s {rate:>11} {:>7}  {}",
+            self.elapsed.as_secs_f64(),
+            self.retries,
+            fit(&self.file, width.saturating_sub(TABLE_FIXED).max(12))
+        )
+    }
+}
+
+/// The widest line of the table of several files.
+pub(crate) const TABLE_WIDTH: usize = 100;
+
+/// The columns of a row before the file's path.
+const TABLE_FIXED: usize = 58;
+
+/// The table's header, aligned with [`Row::table_line`].
+pub(crate) fn table_header() -> String {
+    format!(
+        "{:<9} {:>17} {:>8} {:>11} {:>7}  {}",
+        "status", "size", "time", "rate", "retries", "file"
+    )
+}
+
+/// A size in at most 9 characters.
+fn short_bytes(bytes: u64) -> String {
+    HumanBytes(bytes).to_string().replace(' ', "")
+}
+
+/// `text` in at most `width` characters, keeping its end.
+fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_owned();
+    }
+    let tail: String = text.chars().skip(count - (width - 1)).collect();
+    format!("…{tail}")
+}
+
 /// The JSON report of an upload that could not start (bad options, a checkpoint of another
 /// upload, a missing file): `--json` still prints exactly one object.
 pub(crate) fn print_start_failure(file: &Path, error: &CliError) -> Result<(), CliError> {
     let object = json!({
+        "event": "summary",
         "status": "failed",
         "file": file.display().to_string(),
         "error": error.to_string(),

@@ -16,10 +16,8 @@ use resumable_reqwest::SourceFeed;
 use resumable_reqwest::source::{FileSource, Source};
 use resumable_reqwest::{CheckpointStore, TusJob, UploadTask, Uploader};
 
-use super::progress::Progress;
-use super::{
-    Completed, ProtocolArg, UploadArgs, embedded, eprintln_line, file_name, follow, report,
-};
+use super::console::Console;
+use super::{Completed, ProtocolArg, UploadArgs, embedded, file_name, follow, report};
 use crate::error::CliError;
 
 /// `--checksum`: what each request's bytes carry (tus).
@@ -78,7 +76,10 @@ fn variant(args: &UploadArgs) -> Result<Variant, CliError> {
 }
 
 /// Uploads to the tus or draft server and prints the report, as `super::upload` does for Graph.
-pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
+pub(super) async fn upload(
+    args: UploadArgs,
+    console: &Console,
+) -> Result<Result<(), CliError>, CliError> {
     let variant = variant(&args)?;
     let from_stdin = args.file.as_os_str() == "-";
     let name = if from_stdin {
@@ -100,8 +101,8 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
                 ));
             }
             let emulator = embedded::Embedded::start(args.protocol, &name).await?;
-            if !args.json {
-                eprintln_line(&format!(
+            if !console.in_batch() {
+                console.note(&format!(
                     "no --endpoint given: uploading to an emulator's {} endpoint on {} for this command",
                     args.protocol.name(),
                     emulator.base_url()
@@ -151,10 +152,10 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
         .await
         .map_err(|e| CliError::Invalid(e.to_string()))?;
     let resumption = task.resumption().clone();
-    if !args.json && resumption != Resumption::Fresh {
-        eprintln_line(&format!("{name}: {resumption}"));
+    if resumption != Resumption::Fresh {
+        console.note(&format!("{}: {resumption}", console.label(&name)));
     }
-    let mut progress = Progress::for_terminal(&name, source.len(), args.json);
+    let mut progress = console.progress(&name, source.len());
     let spooled = spool.as_ref().map(|spool| spool.source.clone());
     let feeding = spool.map(|spool| spool.feed(&task));
     let result = follow(task, &mut progress, args.checkpoint.as_deref())
@@ -176,6 +177,7 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
         emulator.as_ref(),
         &resumption,
         &mut progress,
+        console,
     )
 }
 

@@ -13,7 +13,8 @@ use resumable_core::session::Resumption;
 use resumable_reqwest::source::{FileSource, Source};
 use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
 
-use super::progress::Progress;
+use super::console::Console;
+use super::progress::short_label;
 use super::{
     Completed, ProtocolArg, UploadArgs, embedded, eprintln_line, file_name, follow, report,
 };
@@ -25,7 +26,10 @@ use crate::size::HumanBytes;
 const SHOW_HASHING_FROM: u64 = 64 << 20;
 
 /// Uploads to the WOPI host and prints the report, as `super::upload` does for Graph.
-pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, CliError> {
+pub(super) async fn upload(
+    args: UploadArgs,
+    console: &Console,
+) -> Result<Result<(), CliError>, CliError> {
     let source = FileSource::open(&args.file).map_err(|e| CliError::Invalid(e.to_string()))?;
     let name = file_name(&args.file);
     if let Some(size) = args.chunk_size {
@@ -46,8 +50,8 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
             }
             let file_id = args.name.as_deref().unwrap_or(&name);
             let emulator = embedded::Embedded::start(ProtocolArg::Wopi, file_id).await?;
-            if !args.json {
-                eprintln_line(&format!(
+            if !console.in_batch() {
+                console.note(&format!(
                     "no --endpoint given: uploading to an emulator's WOPI host on {} for this command",
                     emulator.base_url()
                 ));
@@ -77,8 +81,9 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
     if let Some(path) = &args.checkpoint {
         job = job.checkpoint(CheckpointStore::new(path));
     }
-    let shown =
-        (!args.json && total >= SHOW_HASHING_FROM).then(|| HashingDisplay::start(&name, total));
+    let style = console.style();
+    let shown = (!style.json && !style.quiet && total >= SHOW_HASHING_FROM)
+        .then(|| HashingDisplay::start(&name, total));
     if let Some(display) = &shown {
         job = job.on_hash_progress(display.reporter());
     }
@@ -90,12 +95,12 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
     }
     let task = started.map_err(|e| CliError::Invalid(e.to_string()))?;
     let resumption = task.resumption().clone();
-    if !args.json && resumption != Resumption::Fresh {
-        eprintln_line(&format!("{name}: {resumption}"));
+    if resumption != Resumption::Fresh {
+        console.note(&format!("{}: {resumption}", console.label(&name)));
     }
     // The bar counts the framed stream (the file and a 32-byte prefix per chunk), as the
     // host's offsets do.
-    let mut progress = Progress::for_terminal(&name, task.progress_total(), args.json);
+    let mut progress = console.progress(&name, task.progress_total());
     let result = follow(task, &mut progress, args.checkpoint.as_deref())
         .await
         .map(|summary| summary.map_completion(Completed::Wopi));
@@ -105,6 +110,7 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
         emulator.as_ref(),
         &resumption,
         &mut progress,
+        console,
     )
 }
 
@@ -118,13 +124,14 @@ impl HashingDisplay {
     fn start(name: &str, total: u64) -> HashingDisplay {
         let label = format!("{name}: hashing {} for its WOPI ChunkId", HumanBytes(total));
         let bar = std::io::stderr().is_terminal().then(|| {
+            // 76 columns at most: the label is cut as the upload's bar cuts it.
             let style = ProgressStyle::with_template(
-                "{msg} [{bar:20.cyan/blue}] {bytes:>9}/{total_bytes:<9} {binary_bytes_per_sec:>11}",
+                "{prefix:>14} hashing [{bar:16.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
                 .with_style(style)
-                .with_message(label.clone());
+                .with_prefix(short_label(name));
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });

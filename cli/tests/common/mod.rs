@@ -54,6 +54,28 @@ pub fn run(command: &mut Command) -> Output {
     command.output().unwrap()
 }
 
+/// The report of a `--json` upload: its last line (`"event": "summary"`). Every line before it
+/// must be an event object naming its kind and file: standard output carries nothing else.
+pub fn summary(stdout: &[u8]) -> serde_json::Value {
+    let all = text(stdout);
+    let mut lines: Vec<serde_json::Value> = all
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}\n{all}")))
+        .collect();
+    let last = lines
+        .pop()
+        .unwrap_or_else(|| panic!("no JSON line on standard output"));
+    assert_eq!(
+        last["event"], "summary",
+        "the last line is the summary: {all}"
+    );
+    for event in &lines {
+        assert!(event["event"].is_string(), "an event line: {event}");
+        assert_ne!(event["event"], "summary", "one summary: {all}");
+    }
+    last
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
