@@ -387,7 +387,7 @@ fn the_demo_uploads_every_variant_and_checks_the_hashes() {
     ] {
         assert!(stdout.contains(variant), "{stdout}");
     }
-    assert_eq!(stdout.matches("identical (").count(), 5, "{stdout}");
+    assert_eq!(stdout.matches("  identical\n").count(), 5, "{stdout}");
     assert!(
         stdout.contains("sessions lost and recreated: graph-drive"),
         "{stdout}"

@@ -331,7 +331,12 @@ impl Progress {
                 } else {
                     format!("{outcome} · {counters}")
                 };
-                bar.finish_with_message(message);
+                if self.confirmed >= self.total {
+                    bar.finish_with_message(message);
+                } else {
+                    // `finish` would draw the bar full: it stays where the service is.
+                    bar.abandon_with_message(message);
+                }
             }
         }
     }
@@ -450,7 +455,7 @@ pub(crate) fn print_json_line(object: &serde_json::Value) {
 }
 
 /// The widest label a bar shows: with the rest of the bar, a line fits 80 columns.
-const LABEL_WIDTH: usize = 14;
+const LABEL_WIDTH: usize = 16;
 
 /// `label` cut to [`LABEL_WIDTH`] characters, keeping its end (where a name's extension and
 /// a path's file name are).
@@ -463,11 +468,12 @@ pub(crate) fn short_label(label: &str) -> String {
     format!("…{tail}")
 }
 
-/// A bar whose fixed part is 73 columns at most (label 14, bar 18, sizes 21, rate 12, ETA 4,
-/// spaces); the message takes what is left of the terminal's width and is cut, never wrapped.
+/// A bar whose fixed part is 71 columns at most (label 16, bar 14, sizes 21, rate 11, ETA 4,
+/// spaces): at 80 columns "completed" still shows; the message takes what is left of the
+/// terminal's width and is cut, never wrapped.
 fn bar(label: &str, total: u64, target: ProgressDrawTarget) -> ProgressBar {
     let style = ProgressStyle::with_template(
-        "{prefix:>14} [{bar:16.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} {eta:>4} {wide_msg}",
+        "{prefix:>16} [{bar:12.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>11} {eta:>4} {wide_msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ");
@@ -516,6 +522,54 @@ mod tests {
         assert_eq!(
             lost.to_string(),
             "the upload session expired; starting over in a new session"
+        );
+    }
+
+    #[test]
+    fn a_stopped_upload_leaves_its_bar_at_what_was_confirmed() {
+        let display = Display::Bar {
+            bar: bar("big.bin", 100, ProgressDrawTarget::hidden()),
+            label: "big.bin".into(),
+        };
+        let mut progress = Progress::with_display(display, 100);
+        progress.on_event::<Upload>(
+            &Event::Acknowledged {
+                range: resumable_core::range::ByteRange::new(0, 40).unwrap(),
+                confirmed: 40,
+                total: 100,
+            },
+            40,
+        );
+        // Bytes on their way move the bar; Ctrl-C stops the upload before they are confirmed.
+        progress.tick(95);
+        progress.finish("stopped");
+        let Display::Bar { bar, .. } = &progress.display else {
+            unreachable!()
+        };
+        assert_eq!(bar.position(), 40);
+        assert!(bar.is_finished());
+        let mut done = Progress::with_display(
+            Display::Bar {
+                bar: super::bar("b", 10, ProgressDrawTarget::hidden()),
+                label: "b".into(),
+            },
+            10,
+        );
+        done.confirm(10);
+        done.finish("completed");
+        let Display::Bar { bar, .. } = &done.display else {
+            unreachable!()
+        };
+        assert_eq!(bar.position(), 10);
+    }
+
+    #[test]
+    fn labels_are_cut_to_fit_keeping_their_end() {
+        assert_eq!(short_label("big.bin"), "big.bin");
+        assert_eq!(short_label("photos/2024/holiday.jpg"), "…024/holiday.jpg");
+        assert_eq!(
+            short_label("photos/2024/holiday.jpg").chars().count(),
+            LABEL_WIDTH
         );
     }
 

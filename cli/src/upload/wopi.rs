@@ -124,9 +124,9 @@ impl HashingDisplay {
     fn start(name: &str, total: u64) -> HashingDisplay {
         let label = format!("{name}: hashing {} for its WOPI ChunkId", HumanBytes(total));
         let bar = std::io::stderr().is_terminal().then(|| {
-            // 76 columns at most: the label is cut as the upload's bar cuts it.
+            // 78 columns at most: the label is cut as the upload's bar cuts it.
             let style = ProgressStyle::with_template(
-                "{prefix:>14} hashing [{bar:16.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
+                "{prefix:>16} hashing [{bar:16.cyan/blue}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
