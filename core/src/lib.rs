@@ -113,7 +113,7 @@
 //!             _ => &[],
 //!         };
 //!         if let Body::Source(_) = request.body {
-//!             upload.record_fragment_crc(request.id, crc32fast::hash(body));
+//!             upload.record_fragment_crc(request.id, resumable_core::crc32fast::hash(body));
 //!         }
 //!         match http(&request, body) {
 //!             Ok(response) => upload.handle_response(now, request.id, response),
@@ -245,6 +245,12 @@
 extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
+
+/// The CRC-32 the machines take for each fragment sent
+/// ([`Upload::record_fragment_crc`](graph::Upload::record_fragment_crc)) and keep in
+/// checkpoints: re-exported, so a driver computes it with the same crate and version
+/// (`resumable_core::crc32fast::hash(bytes)`) without a dependency of its own.
+pub use crc32fast;
 
 pub mod buffer;
 pub mod chunk;

@@ -59,7 +59,7 @@ impl HashKinds {
 /// digest.update(9, b"ld");
 /// let hashes = digest.hashes().unwrap();
 /// assert_eq!(hashes.quick_xor_base64().as_str(), "aCgDG9jwBhDc4Q1yawMZAAAAAAA=");
-/// assert_eq!(hashes.crc32, crc32fast::hash(b"hello world"));
+/// assert_eq!(hashes.crc32, resumable_core::crc32fast::hash(b"hello world"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct SourceDigest {

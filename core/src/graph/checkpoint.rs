@@ -218,7 +218,7 @@ impl Checkpoint {
     /// #     .unwrap().checkpoint();
     /// let source = b"abc";
     /// let crc_of = |r: resumable_core::range::ByteRange| -> Result<u32, ()> {
-    ///     Ok(crc32fast::hash(&source[r.start() as usize..r.end() as usize]))
+    ///     Ok(resumable_core::crc32fast::hash(&source[r.start() as usize..r.end() as usize]))
     /// };
     /// let verified = checkpoint.verify(3, crc_of).unwrap();
     /// assert!(verified.is_complete()); // nothing confirmed yet, so nothing left unchecked
