@@ -7,6 +7,8 @@
 //! request, `-vvv` everything of this project; `RUST_LOG` (such as `RUST_LOG=trace`) chooses
 //! instead, for every crate.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// The crates whose events `-v` shows.
@@ -42,6 +44,7 @@ pub(crate) fn start(verbose: u8) -> bool {
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(true)
         .try_init()
