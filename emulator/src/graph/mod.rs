@@ -1,5 +1,5 @@
-//! Graph upload sessions (drive items, print documents, mail attachments) and the `/v1.0`
-//! dispatcher, which also routes workbook requests.
+//! Graph upload sessions (drive items, print documents, mail attachments), simple uploads
+//! (`PUT …:/content`) and the `/v1.0` dispatcher, which also routes workbook requests.
 
 pub(crate) mod commit;
 mod control;
@@ -9,6 +9,7 @@ mod fragment;
 mod misbehave;
 pub(crate) mod path;
 pub(crate) mod session;
+mod simple;
 
 use std::sync::{Arc, Mutex};
 
@@ -52,6 +53,7 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
                 | GraphRoute::CreatePrint { .. }
                 | GraphRoute::CreateMail { .. }
         ) | (&Method::PUT | &Method::GET, GraphRoute::ItemByPath(_))
+            | (&Method::PUT, GraphRoute::Content(_))
     );
     if creates && let Err(answer) = require_bearer(&state, request.headers()) {
         let kind = match &route {
@@ -59,6 +61,7 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
             GraphRoute::CreateMail { .. } => RequestKind::CreateMail,
             GraphRoute::ItemByPath(_) if method == Method::GET => RequestKind::GetItem,
             GraphRoute::ItemByPath(_) => RequestKind::ExplicitCommit,
+            GraphRoute::Content(_) => RequestKind::SimpleUpload,
             _ => RequestKind::CreateDrive,
         };
         return refuse_before_faults(&state, request, kind, answer).await;
@@ -122,6 +125,18 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
                 style,
                 None,
                 |request, fault| control::explicit_commit(state, request, target, fault),
+            )
+            .await
+        }
+        (Method::PUT, GraphRoute::Content(target)) => {
+            let (kind, style) = graph(RequestKind::SimpleUpload);
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| simple::put(state, request, target, fault),
             )
             .await
         }

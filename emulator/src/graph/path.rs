@@ -78,6 +78,8 @@ pub(crate) enum GraphRoute {
     CreateDriveReplace { drive: String, item: String },
     /// `…/{parent}:/{name}:` (PUT with `@microsoft.graph.sourceUrl`).
     ItemByPath(DriveTarget),
+    /// `…/{parent}:/{name}:/content` (PUT with the whole file: a simple upload).
+    Content(DriveTarget),
     /// `print/…/documents/{d}/createUploadSession`
     CreatePrint { document: String },
     /// `…/messages/{m}/attachments/createUploadSession`
@@ -131,6 +133,7 @@ pub(crate) fn parse(path: &str) -> Option<GraphRoute> {
             item,
         }),
         ("", Item::Path(target)) => Some(GraphRoute::ItemByPath(target)),
+        ("/content", Item::Path(target)) => Some(GraphRoute::Content(target)),
         (suffix, _) => {
             let op = parse_workbook(suffix.strip_prefix("/workbook/")?)?;
             Some(GraphRoute::Workbook { item: item_key, op })
@@ -311,6 +314,32 @@ mod tests {
                 item: "01ITEM".into()
             })
         );
+    }
+
+    #[test]
+    fn simple_upload_paths() {
+        let cases = [
+            (
+                "me/drive/root:/a b.txt:/content",
+                drive("me/drive", "root:", "a b.txt"),
+            ),
+            (
+                "me/drive/root:/Backups/a/b.txt:/content",
+                drive("me/drive", "root:/Backups/a", "b.txt"),
+            ),
+            (
+                "drives/d/items/01P:/x.bin:/content",
+                drive("drives/d", "items/01P", "x.bin"),
+            ),
+            (
+                "drives/d/items/01P:/sub/x.bin:/content",
+                drive("drives/d", "items/01P:/sub", "x.bin"),
+            ),
+        ];
+        for (path, target) in cases {
+            assert_eq!(parse(path), Some(GraphRoute::Content(target)), "{path}");
+        }
+        assert_eq!(parse("me/drive/root:/:/content"), None);
     }
 
     #[test]
