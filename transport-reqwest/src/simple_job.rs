@@ -55,17 +55,20 @@ pub struct SimpleJob {
 
 impl SimpleJob {
     /// Uploads `source` to `content_url` under `replace` (retries then repeat the same request
-    /// harmlessly), with the default cutoff (4 MB) and retries.
+    /// harmlessly), with the default cutoff (4 MB) and retries, the jitter seeded from the URL
+    /// (files refused together retry apart).
     pub fn new(source: impl Source, content_url: impl Into<String>) -> Self {
         Self::shared(Arc::new(source), content_url)
     }
 
     /// Like `new`, with a source shared with the caller.
     pub fn shared(source: Arc<dyn Source>, content_url: impl Into<String>) -> Self {
-        let config = SimpleConfig::new(source.len());
+        let content_url = content_url.into();
+        let mut config = SimpleConfig::new(source.len());
+        config.seed = seed_of(&content_url);
         SimpleJob {
             source,
-            content_url: content_url.into(),
+            content_url,
             config,
             callback: None,
         }
@@ -101,6 +104,18 @@ impl SimpleJob {
         self.callback = Some(Box::new(callback));
         self
     }
+}
+
+/// A seed for the retry jitter, from the URL: many files uploaded at once and refused
+/// together (a 503 storm) then retry at different moments rather than in lockstep, and a
+/// rerun of the same file retries as before.
+fn seed_of(content_url: &str) -> u64 {
+    // FNV-1a.
+    content_url
+        .bytes()
+        .fold(0xCBF2_9CE4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3)
+        })
 }
 
 impl fmt::Debug for SimpleJob {
@@ -175,5 +190,26 @@ impl Uploader {
             Ok(task) => task.finish().await,
             Err(error) => Err(UploadFailure::not_started(error)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resumable_io::source::BytesSource;
+
+    #[test]
+    fn jobs_for_other_files_retry_on_other_schedules() {
+        let job = |url: &str| SimpleJob::new(BytesSource::new(vec![1u8; 3]), url);
+        let a = job("https://g/v1.0/me/drive/root:/a:/content");
+        let b = job("https://g/v1.0/me/drive/root:/b:/content");
+        assert_ne!(a.config().seed, b.config().seed);
+        assert_eq!(
+            a.config().seed,
+            job("https://g/v1.0/me/drive/root:/a:/content")
+                .config()
+                .seed
+        );
+        assert!(format!("{a:?}").contains("root:/a:/content"));
     }
 }
