@@ -224,3 +224,39 @@ async fn faults_strike_simple_uploads() {
     assert!(emulator.files().iter().all(|f| f.sha256 == sha256(&file)));
     assert!(part_files(&emulator).is_empty());
 }
+
+#[tokio::test]
+async fn an_existing_item_takes_new_content_by_id_and_is_read_by_id() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let created = put(
+        &client,
+        &emulator.drive_content_url("v.txt"),
+        b"one".to_vec(),
+    )
+    .await
+    .unwrap();
+    let (_, item) = json(created).await;
+    let id = item["id"].as_str().unwrap();
+    let by_id = format!("{}/me/drive/items/{id}", emulator.graph_url());
+    // Under `fail` too: new content for an item named by id replaces it.
+    let url = format!("{by_id}/content?@microsoft.graph.conflictBehavior=fail");
+    let replaced = put(&client, &url, b"two!".to_vec()).await.unwrap();
+    assert_eq!(replaced.status(), StatusCode::OK);
+    let read = client
+        .get(&by_id)
+        .header("authorization", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let (status, item) = json(read).await;
+    assert_eq!((status, item["size"].clone()), (StatusCode::OK, 4.into()));
+    assert_eq!(item["name"], "v.txt");
+    let unknown = format!("{}/me/drive/items/NOPE/content", emulator.graph_url());
+    let missing = put(&client, &unknown, b"x".to_vec()).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let files = emulator.files();
+    assert_eq!(files.len(), 2);
+    assert!(files.iter().all(|f| f.path == "me/drive/root:/v.txt"));
+    assert_eq!(files[1].sha256, sha256(b"two!"));
+}

@@ -245,3 +245,22 @@ async fn a_folder_url_and_a_relative_path_reach_the_right_item() {
     let file = stored(&emulator, "me/drive/root:/Backups/a/b c#1.txt");
     assert_eq!(file.sha256, sha256(&bytes));
 }
+
+#[tokio::test]
+async fn an_existing_item_takes_new_content_by_id() {
+    let emulator = emulator("simple-upload#2=lose-answer").await;
+    let first = upload(&emulator, "v.bin", &data(10, 12), ConflictBehavior::Fail)
+        .await
+        .unwrap();
+    let id = first.completion.stored_item().unwrap().id.unwrap();
+    let url = format!("{}/me/drive/items/{id}/content", emulator.graph_url());
+    let bytes = data(2_000, 13);
+    let job = SimpleJob::new(BytesSource::new(bytes.clone()), url).configure(quick);
+    // Its first answer is lost; the retry replaces the content again, the same bytes.
+    let summary = uploader().upload_simple(job).await.unwrap();
+    assert_eq!(summary.completion.status, 200);
+    assert_eq!(
+        stored_sha256s(&emulator, "v.bin").last(),
+        Some(&sha256(&bytes))
+    );
+}

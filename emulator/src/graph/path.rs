@@ -80,6 +80,10 @@ pub(crate) enum GraphRoute {
     ItemByPath(DriveTarget),
     /// `…/{parent}:/{name}:/content` (PUT with the whole file: a simple upload).
     Content(DriveTarget),
+    /// `…/items/{id}/content` (PUT with the whole file: new content for an existing item).
+    ContentById { item: String },
+    /// `…/items/{id}` (GET: the item).
+    ItemById { item: String },
     /// `print/…/documents/{d}/createUploadSession`
     CreatePrint { document: String },
     /// `…/messages/{m}/attachments/createUploadSession`
@@ -134,6 +138,8 @@ pub(crate) fn parse(path: &str) -> Option<GraphRoute> {
         }),
         ("", Item::Path(target)) => Some(GraphRoute::ItemByPath(target)),
         ("/content", Item::Path(target)) => Some(GraphRoute::Content(target)),
+        ("/content", Item::Id(item)) => Some(GraphRoute::ContentById { item }),
+        ("", Item::Id(item)) => Some(GraphRoute::ItemById { item }),
         (suffix, _) => {
             let op = parse_workbook(suffix.strip_prefix("/workbook/")?)?;
             Some(GraphRoute::Workbook { item: item_key, op })
@@ -340,6 +346,14 @@ mod tests {
             assert_eq!(parse(path), Some(GraphRoute::Content(target)), "{path}");
         }
         assert_eq!(parse("me/drive/root:/:/content"), None);
+        assert_eq!(
+            parse("drives/d/items/01X/content"),
+            Some(GraphRoute::ContentById { item: "01X".into() })
+        );
+        assert_eq!(
+            parse("drives/d/items/01X"),
+            Some(GraphRoute::ItemById { item: "01X".into() })
+        );
     }
 
     #[test]

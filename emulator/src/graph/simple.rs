@@ -1,6 +1,6 @@
-//! The simple upload: `PUT …/{parent}:/{name}:/content` carrying the whole file in one request,
-//! no session (what clients use below an upload cutoff, and the only way to store an empty
-//! file).
+//! The simple upload: `PUT …/{parent}:/{name}:/content` (or `PUT …/items/{id}/content`, new
+//! content for an existing item) carrying the whole file in one request, no session (what
+//! clients use below an upload cutoff, and the only way to store an empty file).
 //!
 //! Strict as the service: the caller's bearer token (`401`, checked before the fault plan),
 //! `Content-Length` (`411`), a body no larger than
@@ -37,17 +37,40 @@ use crate::storage::{Protocol, remove_part};
 /// The query parameter naming the conflict behaviour.
 const CONFLICT_PARAMETER: &str = "@microsoft.graph.conflictBehavior";
 
-/// `PUT …:/content`: stores the body as the item at `target`.
+/// What a simple upload writes.
+pub(crate) enum Place {
+    /// The item at this path (`…:/content`), new or existing.
+    Path(DriveTarget),
+    /// The existing item with this id (`…/items/{id}/content`): its content is replaced.
+    Id(String),
+}
+
+/// `PUT …:/content` or `PUT …/items/{id}/content`: stores the body as the item.
 pub(crate) async fn put(
     state: Arc<AppState>,
     request: Request,
-    target: DriveTarget,
+    place: Place,
     fault: HandlerFault,
 ) -> Response {
     let query = request.uri().query().unwrap_or("").to_owned();
     let headers = request.headers().clone();
     let refuse = |status: StatusCode, code: &str, message: &str| graph_error(status, code, message);
+    let (target, by_id) = match place {
+        Place::Path(target) => (target, false),
+        Place::Id(id) => match state.drive.by_id(&id) {
+            Some(item) => (item.target, true),
+            None => {
+                return refuse(
+                    StatusCode::NOT_FOUND,
+                    "itemNotFound",
+                    "The resource could not be found.",
+                );
+            }
+        },
+    };
     let conflict = match query_value(&query, CONFLICT_PARAMETER) {
+        // New content for an item named by id replaces it, whatever the query says.
+        _ if by_id => ConflictBehavior::Replace,
         // A PUT replaces what is there unless told otherwise.
         None => ConflictBehavior::Replace,
         Some(text) => match text.parse::<ConflictBehavior>() {
