@@ -8,6 +8,7 @@ pub mod graph;
 mod pick;
 #[cfg(test)]
 mod seed_replay;
+pub mod simple;
 pub mod text;
 pub mod tus;
 pub mod workbook;

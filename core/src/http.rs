@@ -144,6 +144,9 @@ pub enum RequestKind {
     Close,
     /// Asks what the server offers (tus `OPTIONS`).
     Discover,
+    /// Carries the whole file in one request, no session (a Graph simple upload,
+    /// `PUT …:/content`).
+    SimpleUpload,
 }
 
 /// One request header. Sensitive values (session tokens, locks) print redacted.

@@ -24,7 +24,7 @@
 //! | `http` (alloc) | the requests the machines describe and the answers they are fed |
 //! | `session` (alloc) | the driver-loop contract (`StateMachine`, `Driven`, `Transfer`), the `Dialect` a protocol implements, and what every machine reports alike: checkpoint envelope errors, failures, violations, resume outcomes |
 //! | `wire` (alloc) | the protocols' vocabulary: Graph answer parsing, WOPI header names |
-//! | `graph` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors, checkpoints and start planning |
+//! | `graph` (alloc) | `Upload`: Graph upload sessions (drive items, print documents, mail attachments), its events, errors, checkpoints and start planning; `SimpleUpload`: a small drive item in one `PUT …:/content`; drive item URLs from a folder and a relative path |
 //! | [`wopi`] | the WOPI frame codec (frames, SpookyHash V2 ChunkIds, the framed upload stream, `PutChunkedFile` bodies) and, with `alloc`, `WopiUpload`: WOPI upload sessions, its events, errors, checkpoints and start planning |
 //! | `workbook` (alloc) | `WorkbookSession`: Graph workbook sessions: creation (also long-running), keep-alive, recreation, close |
 //! | `secret` (alloc) | `Secret` and `SecretUrl`, which never print whole |

@@ -192,6 +192,10 @@ pub struct Limits {
     /// Drive items: the largest file (250 GB, SPEC 1.1). A larger `fileSize`, or a larger total
     /// in the first fragment's `Content-Range`, answers `400`: no quota can make room for it.
     pub drive_file_max: u64,
+    /// Drive items: the largest body of a simple upload (`PUT …:/content`), 250 MB as Microsoft
+    /// documents it today ("up to 250 MB"), read as 250 000 000 bytes, the stricter reading. A
+    /// larger `Content-Length` answers `413` before any byte is read.
+    pub simple_upload_max: u64,
     /// Print documents: the largest declared `size` (`400` above it). The service publishes no
     /// figure; 250 GB, the drive's, bounds it so that impossible sizes are refused.
     pub print_file_max: u64,
@@ -215,6 +219,7 @@ impl Default for Limits {
             mail_file_max: 150_000_000,
             drive_quota: u64::MAX,
             drive_file_max: 250_000_000_000,
+            simple_upload_max: 250_000_000,
             print_file_max: 250_000_000_000,
             print_max_gaps: crate::graph::session::PRINT_GAP_CAPACITY,
             max_live_sessions: 4096,

@@ -44,6 +44,9 @@
 //! | `POST /v1.0/me/messages/{m}/attachments/createUploadSession` | `201` + session |
 //! | `PUT/GET/DELETE/POST /_up/{id}?tempauth=…` (`tempauthtoken` for print, `authtoken` for mail) | fragment, status, cancel, deferred commit |
 //! | `PUT /v1.0/{drive}/items/{parent}:/{name}:` with `@microsoft.graph.sourceUrl` | explicit commit |
+//! | `PUT /v1.0/{drive}/root:/{path}:/content`, `PUT /v1.0/{drive}/items/{parent}:/{name}:/content` (optionally `?@microsoft.graph.conflictBehavior=fail\|replace\|rename`; bearer token, `Content-Length` at most [`Limits::simple_upload_max`]) | simple upload: `201` + item (created), `200` + item (replaced), `409` (`fail` and the name is taken), `413` (too large) |
+//! | `PUT /v1.0/{drive}/items/{id}/content` | simple upload replacing item `id`: `200` + item, or `404` |
+//! | `GET /v1.0/{drive}/items/{id}` | the drive item with that id, or `404` |
 //! | `GET /v1.0/{drive}/items/{parent}:/{name}:`, `GET /v1.0/{drive}/root:/{path}` | the drive item at that path, or `404` |
 //! | `POST …/workbook/createSession`, `GET …/workbook/operations/{id}`, `GET …/workbook/sessionInfoResource(key='…')`, `POST …/workbook/refreshSession`, `POST …/workbook/closeSession`, `GET …/workbook/worksheets` | workbook sessions |
 //! | `POST /wopi/files/{id}?access_token=…` with `X-WOPI-Override: CREATE_UPLOAD_SESSION`, `UPDATE_UPLOAD_SESSION`, `LOCK`, `UNLOCK`, `REFRESH_LOCK` | WOPI upload sessions and locks |

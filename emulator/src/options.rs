@@ -149,6 +149,13 @@ pub const OPTIONS: &[ConfigOption] = &[
         "1000000000",
     ),
     option(
+        "simple-upload-max",
+        BYTES,
+        "limits.simple_upload_max",
+        "the largest simple upload (PUT …:/content); a larger body answers 413",
+        "4000000",
+    ),
+    option(
         "print-file-max",
         BYTES,
         "limits.print_file_max",
@@ -371,6 +378,7 @@ impl EmulatorConfig {
             "drive-request-limit" => limits.drive_request_limit = at_least_one(option, value)?,
             "drive-quota" => limits.drive_quota = parse(option, value)?,
             "drive-file-max" => limits.drive_file_max = at_least_one(option, value)?,
+            "simple-upload-max" => limits.simple_upload_max = parse(option, value)?,
             "print-file-max" => limits.print_file_max = at_least_one(option, value)?,
             "print-request-limit" => limits.print_request_limit = at_least_one(option, value)?,
             "print-concurrency" => limits.print_concurrency = at_least_one(option, value)?,

@@ -130,6 +130,25 @@ impl EmulatorHandle {
         )
     }
 
+    /// The simple-upload URL for `path` under the signed-in user's drive root
+    /// (`…/v1.0/me/drive/root:/{path}:/content`, `PUT` with the whole file); `path` is
+    /// percent-encoded here. Add `?@microsoft.graph.conflictBehavior=fail` (or `replace`,
+    /// `rename`) to choose what a taken name does.
+    ///
+    /// ```no_run
+    /// # async fn example(emulator: resumable_emulator::EmulatorHandle) {
+    /// let url = emulator.drive_content_url("docs/a b.txt");
+    /// assert!(url.ends_with("/v1.0/me/drive/root:/docs/a%20b.txt:/content"));
+    /// # }
+    /// ```
+    pub fn drive_content_url(&self, path: &str) -> String {
+        format!(
+            "{}/me/drive/root:/{}:/content",
+            self.graph_url(),
+            encode_path(path)
+        )
+    }
+
     /// `createUploadSession` for a print document.
     pub fn print_upload_session_url(&self, printer: &str, job: &str, document: &str) -> String {
         format!(

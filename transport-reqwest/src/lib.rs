@@ -63,6 +63,29 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Small files in one request
+//!
+//! A drive item under the upload cutoff (4 MB by default) can skip the session: a
+//! [`SimpleJob`] sends it as one `PUT …:/content` with the bearer token, through the same
+//! driver loop (retries, `Retry-After`, time limits), and ends only once the item the service
+//! answers has the source's size and hashes. [`content_url`](resumable_core::graph::content_url)
+//! spells the URL from a folder URL and a relative path.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use resumable_core::graph::{ConflictBehavior, content_url};
+//! use resumable_core::secret::Secret;
+//! use resumable_reqwest::source::FileSource;
+//! use resumable_reqwest::{SimpleJob, Uploader};
+//!
+//! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;
+//! let url = content_url("https://graph.microsoft.com/v1.0/me/drive/root:/Backups", "notes/a.txt")?;
+//! let job = SimpleJob::new(FileSource::open("notes/a.txt")?, url).on_conflict(ConflictBehavior::Replace);
+//! let summary = uploader.upload_simple(job).await?;
+//! println!("stored: {}", summary.completion.verification);
+//! # Ok(()) }
+//! ```
+//!
 //! ## What the transport guarantees
 //!
 //! - **No `Authorization` on upload URLs.** Requests the core marks
@@ -107,7 +130,7 @@
 //!
 //! | path | holds |
 //! |---|---|
-//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), [`CheckpointStore`], [`TimeoutPolicy`] |
+//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`], [`SimpleJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), [`CheckpointStore`], [`TimeoutPolicy`] |
 //! | [`job`] | [`Job`](job::Job), the one type behind both jobs, and its protocols ([`Graph`](job::Graph), [`Wopi`](job::Wopi)) |
 //! | [`source`] | where the bytes come from: the [`Source`](source::Source) trait, [`FileSource`](source::FileSource), [`BytesSource`](source::BytesSource) |
 //! | [`token`] | bearer tokens: [`TokenProvider`](token::TokenProvider), [`TokenError`](token::TokenError) |
@@ -136,6 +159,7 @@ mod exchange;
 pub mod job;
 mod outcome;
 mod prefetch;
+mod simple_job;
 mod source_digest;
 mod start;
 mod task;
@@ -150,6 +174,7 @@ pub mod workbook;
 
 pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 pub use resumable_io::{CheckpointStore, source};
+pub use simple_job::{SimpleJob, SimpleTask};
 pub use start::StartError;
 pub use task::UploadTask;
 pub use timeouts::TimeoutPolicy;

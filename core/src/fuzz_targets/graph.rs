@@ -23,7 +23,7 @@ use super::Choices;
 
 /// The source's hashes as the harness's transport reports them: the items it answers carry
 /// these, or other ones.
-fn source_hashes(total: u64) -> SourceHashes {
+pub(super) fn source_hashes(total: u64) -> SourceHashes {
     SourceHashes {
         size: total,
         quick_xor: [7; 20],
@@ -35,7 +35,7 @@ fn source_hashes(total: u64) -> SourceHashes {
 
 /// A finished item: mostly of the right size, with the source's QuickXorHash, another one, or
 /// none.
-fn item_body(choices: &mut Choices<'_>, total: u64) -> String {
+pub(super) fn item_body(choices: &mut Choices<'_>, total: u64) -> String {
     let size = match choices.byte() % 8 {
         0 => total + 1,
         1 => 0,

@@ -1,4 +1,5 @@
-//! Replays the committed seed corpus of the wire-text, Graph, workbook and checkpoint targets, so
+//! Replays the committed seed corpus of the wire-text, Graph (sessions and simple uploads),
+//! workbook and checkpoint targets, so
 //! ordinary `cargo test` keeps them passing (the codec targets are replayed beside their bodies).
 
 use std::path::Path;
@@ -6,7 +7,7 @@ use std::path::Path;
 type Target = fn(&[u8]);
 
 /// The targets in this directory's submodules, by corpus directory name.
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 7] = [
     ("wire_text", super::text::wire_text),
     ("graph_answer", super::graph::graph_answer),
     ("graph_upload", super::graph::graph_upload_hostile_answers),
@@ -15,6 +16,9 @@ const TARGETS: [(&str, Target); 6] = [
         super::workbook::workbook_hostile_answers,
     ),
     ("checkpoint_decode", super::checkpoint::checkpoint_decode),
+    ("simple_upload", |data| {
+        let _ = super::simple::simple_upload_hostile_answers(data);
+    }),
     ("tus_upload", |data| {
         let _ = super::tus::tus_upload_hostile_answers(data);
     }),

@@ -43,6 +43,14 @@ pub enum ConfigError {
     },
     /// The configured fragment size does not suit the target.
     FragmentSize(FragmentSizeError),
+    /// The file is larger than a simple upload may carry (the cutoff configured, at most what
+    /// the service accepts in one request).
+    TooLargeForSimpleUpload {
+        /// The file's size.
+        total: u64,
+        /// The cutoff.
+        max: u64,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -56,6 +64,10 @@ impl fmt::Display for ConfigError {
                 "the file has {total} bytes, more than the {max} this target accepts; upload it elsewhere (a drive item) and share a link"
             ),
             ConfigError::FragmentSize(error) => write!(f, "invalid fragment size: {error}"),
+            ConfigError::TooLargeForSimpleUpload { total, max } => write!(
+                f,
+                "the file has {total} bytes, more than the {max} a simple upload carries; use an upload session (createUploadSession) instead"
+            ),
         }
     }
 }
@@ -202,6 +214,7 @@ pub(crate) fn describe(kind: RequestKind) -> &'static str {
         RequestKind::Commit => "committing the upload",
         RequestKind::Cancel => "cancelling the upload",
         RequestKind::FetchResource => "checking whether the upload completed",
+        RequestKind::SimpleUpload => "uploading the file in one request",
         _ => "talking to the server",
     }
 }

@@ -31,6 +31,14 @@
 //! upload waited for the caller (a commit, a name conflict), it reports
 //! [`UploadError::UncommittedSessionLost`] and stops, since the caller had yet to decide.
 //!
+//! # Small files: the simple upload
+//!
+//! A drive item that fits one request (up to [`SIMPLE_UPLOAD_CUTOFF`], 4 MB, by default) can go
+//! as one `PUT …:/content` with the whole file and no session: [`SimpleUpload`], driven the
+//! same way and ending with the same [`Completion`], proven the same way (size and hashes
+//! against the source's). It is also the only way to store an empty file. [`content_url`]
+//! and [`content_url_for_session`] spell its URL.
+//!
 //! The WOPI dialect, [`WopiUpload`](crate::wopi::WopiUpload), lives beside this one in
 //! [`wopi`](crate::wopi); both are built from the shared machinery in
 //! [`session`](crate::session) (in-flight table, retry schedule, expiry, throughput, checkpoint
@@ -47,6 +55,9 @@
 //! | `session.rs` | the session's account: ranges, expiry, retries, loss |
 //! | `verdict.rs` | the verified end: when an answer that names the file proves the upload |
 //! | `start.rs` | [`plan_start`]: fresh, resumed or restarted, from a checkpoint |
+//! | `simple.rs` | [`SimpleUpload`]: a small file in one `PUT …:/content`, no session, proven like the rest |
+//! | `simple_dialect.rs` | what the simple upload decides for the shared machine, and answers a transport |
+//! | `item_url.rs` | item, content and session URLs from a folder URL and a relative path ([`content_url`], [`content_url_for_session`]) |
 //! | `checkpoint.rs`, `config.rs`, `event.rs`, `error.rs`, `state.rs` | the values of the same names |
 
 mod checkpoint;
@@ -55,8 +66,11 @@ mod dialect;
 mod error;
 mod event;
 mod handling;
+mod item_url;
 mod requests;
 mod session;
+mod simple;
+mod simple_dialect;
 mod start;
 mod state;
 mod upload;
@@ -69,6 +83,11 @@ pub use config::{
 };
 pub use error::{ConfigError, SessionLossCause, TargetKind, UploadError};
 pub use event::{Completion, Event};
+pub use item_url::{
+    ItemUrlError, content_url, content_url_for_session, item_url, item_url_of_content,
+    upload_session_url,
+};
+pub use simple::{SIMPLE_UPLOAD_CUTOFF, SimpleConfig, SimpleSent, SimpleUpload};
 pub use start::{Destination, SourceNow, StartPlan, plan_start};
 pub use state::State;
 pub use upload::Upload;

@@ -119,17 +119,18 @@ pub enum Fault {
     /// mail attachment's empty `201` with `Location`. Nothing is committed: the session stays
     /// alive at its true position, and the item is not in the drive.
     PrematureItem,
-    /// On the request that finishes a drive item or print document (the last fragment, or the
-    /// commit of a deferred or conflicted upload): complete it truthfully, but answer a `size`
-    /// that is not the stored file's.
+    /// On the request that finishes a drive item or print document (the last fragment, the
+    /// commit of a deferred or conflicted upload, or a simple upload): complete it truthfully,
+    /// but answer a `size` that is not the stored file's.
     WrongSize {
         /// The size reported; `None`: the true size plus one. A figure that happens to be the
         /// true size is reported plus one, so the size is always wrong.
         reported: Option<u64>,
     },
-    /// On the request that finishes a drive item: complete it truthfully, but answer hashes of
-    /// other bytes: `quickXorHash` (and `sha1Hash`, `crc32Hash` on personal drives) are those of
-    /// as many zero bytes as the file has (of `0xFF` bytes when the file is all zeros).
+    /// On the request that finishes a drive item (a simple upload too): complete it
+    /// truthfully, but answer hashes of other bytes: `quickXorHash` (and `sha1Hash`,
+    /// `crc32Hash` on personal drives) are those of as many zero bytes as the file has (of
+    /// `0xFF` bytes when the file is all zeros).
     WrongHash,
     /// On the last fragment of a drive item: read the body, store nothing and close the
     /// connection (as `drop-after-body`); the session ends, so it answers `404` to everything
@@ -275,7 +276,10 @@ impl Fault {
             }
             Fault::WrongSize { .. } | Fault::WrongHash => {
                 (in_session && matches!(kind, RequestKind::Fragment | RequestKind::Commit))
-                    || kind == RequestKind::ExplicitCommit
+                    || matches!(
+                        kind,
+                        RequestKind::ExplicitCommit | RequestKind::SimpleUpload
+                    )
             }
             Fault::ExpiredSession => kind.creates_graph_upload() || kind == RequestKind::TusCreate,
             Fault::MalformedCreate { .. } => {
@@ -553,6 +557,10 @@ mod tests {
         assert!(Fault::PrematureItem.applies_to(RequestKind::Fragment, true));
         assert!(!Fault::PrematureItem.applies_to(RequestKind::Status, true));
         assert!(Fault::WrongHash.applies_to(RequestKind::Commit, true));
+        assert!(Fault::WrongHash.applies_to(RequestKind::SimpleUpload, false));
+        assert!(Fault::LoseAnswer.applies_to(RequestKind::SimpleUpload, false));
+        assert!(Fault::DropMidBody { after_bytes: 1 }.applies_to(RequestKind::SimpleUpload, false));
+        assert!(!Fault::PartialStore { keep: 1 }.applies_to(RequestKind::SimpleUpload, false));
         assert!(Fault::WrongSize { reported: None }.applies_to(RequestKind::ExplicitCommit, false));
         assert!(Fault::ExpiredSession.applies_to(RequestKind::CreateMail, false));
         assert!(!Fault::ExpiredSession.applies_to(RequestKind::WopiCreate, false));

@@ -15,6 +15,7 @@ use crate::config::ConfigError;
 /// let kind: RequestKind = "fragment".parse().unwrap();
 /// assert_eq!(kind, RequestKind::Fragment);
 /// assert_eq!("tus-append".parse::<RequestKind>().unwrap(), RequestKind::TusAppend);
+/// assert_eq!("simple-upload".parse::<RequestKind>().unwrap(), RequestKind::SimpleUpload);
 /// assert_eq!(RequestKind::WopiUpdate.to_string(), "wopi-update");
 /// assert!("upload".parse::<RequestKind>().is_err());
 /// ```
@@ -38,6 +39,8 @@ pub enum RequestKind {
     Commit,
     /// `PUT …/items/{parent}:/{name}:` with `@microsoft.graph.sourceUrl`: explicit commit.
     ExplicitCommit,
+    /// `PUT …/{parent}:/{name}:/content` with the whole file: a simple upload (no session).
+    SimpleUpload,
     /// `GET …/{parent}:/{name}:` (or `GET …/root:/{path}`): a drive item by path.
     GetItem,
     /// `POST …/workbook/createSession`.
@@ -77,7 +80,7 @@ pub enum RequestKind {
 
 impl RequestKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [RequestKind; 25] = [
+    pub const ALL: [RequestKind; 26] = [
         RequestKind::CreateDrive,
         RequestKind::CreatePrint,
         RequestKind::CreateMail,
@@ -86,6 +89,7 @@ impl RequestKind {
         RequestKind::Cancel,
         RequestKind::Commit,
         RequestKind::ExplicitCommit,
+        RequestKind::SimpleUpload,
         RequestKind::GetItem,
         RequestKind::WorkbookCreate,
         RequestKind::WorkbookOperation,
@@ -116,6 +120,7 @@ impl RequestKind {
             RequestKind::Cancel => "cancel",
             RequestKind::Commit => "commit",
             RequestKind::ExplicitCommit => "explicit-commit",
+            RequestKind::SimpleUpload => "simple-upload",
             RequestKind::GetItem => "get-item",
             RequestKind::WorkbookCreate => "workbook-create",
             RequestKind::WorkbookOperation => "workbook-operation",
@@ -143,6 +148,7 @@ impl RequestKind {
         matches!(
             self,
             RequestKind::Fragment
+                | RequestKind::SimpleUpload
                 | RequestKind::WopiUpdate
                 | RequestKind::WopiCommit
                 | RequestKind::TusCreate

@@ -90,6 +90,19 @@ pub(crate) async fn get_item(
     }
 }
 
+/// `GET …/items/{id}`: the drive item with that id (`200`), or `404 itemNotFound`.
+pub(crate) async fn get_item_by_id(state: Arc<AppState>, request: Request, id: String) -> Response {
+    let _ = BodyReader::new(request, &state.stats, false).drain().await;
+    match state.drive.by_id(&id) {
+        Some(item) => json_answer(StatusCode::OK, item.json(state.config.graph.drive_hashes)),
+        None => graph_error(
+            StatusCode::NOT_FOUND,
+            "itemNotFound",
+            "The resource could not be found.",
+        ),
+    }
+}
+
 /// `PUT …/{parent}:/{name}:` with `@microsoft.graph.sourceUrl`: commits an upload session under
 /// this path (the way out of a `409`, SPEC 1.1).
 pub(crate) async fn explicit_commit(

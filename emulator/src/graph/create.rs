@@ -128,7 +128,10 @@ pub(crate) fn check_drive_size(state: &AppState, size: u64) -> Result<(), Respon
 }
 
 /// `if-match` / `if-none-match` on the target item: a failed condition answers `412`.
-fn check_preconditions(headers: &HeaderMap, existing: Option<&DriveItem>) -> Result<(), Response> {
+pub(crate) fn check_preconditions(
+    headers: &HeaderMap,
+    existing: Option<&DriveItem>,
+) -> Result<(), Response> {
     let failed = || {
         graph_error(
             StatusCode::PRECONDITION_FAILED,

@@ -1,5 +1,5 @@
-//! Graph upload sessions (drive items, print documents, mail attachments) and the `/v1.0`
-//! dispatcher, which also routes workbook requests.
+//! Graph upload sessions (drive items, print documents, mail attachments), simple uploads
+//! (`PUT …:/content`) and the `/v1.0` dispatcher, which also routes workbook requests.
 
 pub(crate) mod commit;
 mod control;
@@ -9,6 +9,7 @@ mod fragment;
 mod misbehave;
 pub(crate) mod path;
 pub(crate) mod session;
+mod simple;
 
 use std::sync::{Arc, Mutex};
 
@@ -52,13 +53,21 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
                 | GraphRoute::CreatePrint { .. }
                 | GraphRoute::CreateMail { .. }
         ) | (&Method::PUT | &Method::GET, GraphRoute::ItemByPath(_))
+            | (
+                &Method::PUT,
+                GraphRoute::Content(_) | GraphRoute::ContentById { .. }
+            )
+            | (&Method::GET, GraphRoute::ItemById { .. })
     );
     if creates && let Err(answer) = require_bearer(&state, request.headers()) {
         let kind = match &route {
             GraphRoute::CreatePrint { .. } => RequestKind::CreatePrint,
             GraphRoute::CreateMail { .. } => RequestKind::CreateMail,
-            GraphRoute::ItemByPath(_) if method == Method::GET => RequestKind::GetItem,
+            GraphRoute::ItemByPath(_) | GraphRoute::ItemById { .. } if method == Method::GET => {
+                RequestKind::GetItem
+            }
             GraphRoute::ItemByPath(_) => RequestKind::ExplicitCommit,
+            GraphRoute::Content(_) | GraphRoute::ContentById { .. } => RequestKind::SimpleUpload,
             _ => RequestKind::CreateDrive,
         };
         return refuse_before_faults(&state, request, kind, answer).await;
@@ -123,6 +132,37 @@ pub(crate) async fn dispatch(State(state): State<Arc<AppState>>, request: Reques
                 None,
                 |request, fault| control::explicit_commit(state, request, target, fault),
             )
+            .await
+        }
+        (Method::PUT, GraphRoute::Content(target)) => {
+            let (kind, style) = graph(RequestKind::SimpleUpload);
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| simple::put(state, request, simple::Place::Path(target), fault),
+            )
+            .await
+        }
+        (Method::PUT, GraphRoute::ContentById { item }) => {
+            let (kind, style) = graph(RequestKind::SimpleUpload);
+            exchange(
+                &state.clone(),
+                request,
+                kind,
+                style,
+                None,
+                |request, fault| simple::put(state, request, simple::Place::Id(item), fault),
+            )
+            .await
+        }
+        (Method::GET, GraphRoute::ItemById { item }) => {
+            let (kind, style) = graph(RequestKind::GetItem);
+            exchange(&state.clone(), request, kind, style, None, |request, _| {
+                control::get_item_by_id(state, request, item)
+            })
             .await
         }
         (Method::GET, GraphRoute::ItemByPath(target)) => {

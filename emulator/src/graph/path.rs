@@ -78,6 +78,12 @@ pub(crate) enum GraphRoute {
     CreateDriveReplace { drive: String, item: String },
     /// `…/{parent}:/{name}:` (PUT with `@microsoft.graph.sourceUrl`).
     ItemByPath(DriveTarget),
+    /// `…/{parent}:/{name}:/content` (PUT with the whole file: a simple upload).
+    Content(DriveTarget),
+    /// `…/items/{id}/content` (PUT with the whole file: new content for an existing item).
+    ContentById { item: String },
+    /// `…/items/{id}` (GET: the item).
+    ItemById { item: String },
     /// `print/…/documents/{d}/createUploadSession`
     CreatePrint { document: String },
     /// `…/messages/{m}/attachments/createUploadSession`
@@ -131,6 +137,9 @@ pub(crate) fn parse(path: &str) -> Option<GraphRoute> {
             item,
         }),
         ("", Item::Path(target)) => Some(GraphRoute::ItemByPath(target)),
+        ("/content", Item::Path(target)) => Some(GraphRoute::Content(target)),
+        ("/content", Item::Id(item)) => Some(GraphRoute::ContentById { item }),
+        ("", Item::Id(item)) => Some(GraphRoute::ItemById { item }),
         (suffix, _) => {
             let op = parse_workbook(suffix.strip_prefix("/workbook/")?)?;
             Some(GraphRoute::Workbook { item: item_key, op })
@@ -310,6 +319,40 @@ mod tests {
                 drive: "me/drive".into(),
                 item: "01ITEM".into()
             })
+        );
+    }
+
+    #[test]
+    fn simple_upload_paths() {
+        let cases = [
+            (
+                "me/drive/root:/a b.txt:/content",
+                drive("me/drive", "root:", "a b.txt"),
+            ),
+            (
+                "me/drive/root:/Backups/a/b.txt:/content",
+                drive("me/drive", "root:/Backups/a", "b.txt"),
+            ),
+            (
+                "drives/d/items/01P:/x.bin:/content",
+                drive("drives/d", "items/01P", "x.bin"),
+            ),
+            (
+                "drives/d/items/01P:/sub/x.bin:/content",
+                drive("drives/d", "items/01P:/sub", "x.bin"),
+            ),
+        ];
+        for (path, target) in cases {
+            assert_eq!(parse(path), Some(GraphRoute::Content(target)), "{path}");
+        }
+        assert_eq!(parse("me/drive/root:/:/content"), None);
+        assert_eq!(
+            parse("drives/d/items/01X/content"),
+            Some(GraphRoute::ContentById { item: "01X".into() })
+        );
+        assert_eq!(
+            parse("drives/d/items/01X"),
+            Some(GraphRoute::ItemById { item: "01X".into() })
         );
     }
 
