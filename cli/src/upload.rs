@@ -30,6 +30,7 @@ mod console;
 mod embedded;
 pub(crate) mod progress;
 mod report;
+mod simple;
 mod tus;
 mod wopi;
 
@@ -146,6 +147,11 @@ pub(crate) struct UploadArgs {
     /// Upload all bytes first and commit them with a separate request (drive items).
     #[arg(long)]
     defer_commit: bool,
+    /// Drive items up to this size go in one request (`PUT …:/content`) instead of an upload
+    /// session, as the service suggests for files under 4 MB; 0 sends every file in a session.
+    /// At most 250MB (the service's limit).
+    #[arg(long, value_name = "SIZE", value_parser = parse_cutoff, default_value = "4MB")]
+    upload_cutoff: u64,
     /// Save progress here after every fragment, and resume from it if it exists (the file
     /// holds the session URL, a credential: it is created readable by you only and removed
     /// when the upload completes). Without it, an upload to an --endpoint or --upload-url keeps
@@ -424,6 +430,11 @@ async fn graph_upload(
         config.fragment_size = FragmentSizing::Fixed(size);
     }
     config.retry.max_attempts = args.retries;
+    // Options are checked as for a session whichever way the file goes: a command that works
+    // for a small file works for a large one.
+    if simple::applies(&args, source.len()) {
+        return simple::upload(args, source, console).await;
+    }
     config
         .validate()
         .map_err(|e| CliError::Invalid(e.to_string()))?;
@@ -492,10 +503,27 @@ pub(crate) fn report(
         stored: stored.as_ref(),
         checkpoint: args.checkpoint.as_deref(),
         resumption,
-        name_conflict: progress.met_name_conflict(),
+        name_conflict: progress.met_name_conflict() || refused_name(result),
     };
     progress.finish(outcome.status());
     Ok(console.report(&outcome))
+}
+
+/// Whether a simple upload's `PUT` was refused because the name is taken (`409` under `fail`).
+fn refused_name(result: &Result<UploadSummary<Completed>, UploadFailure>) -> bool {
+    use resumable_core::graph::UploadError;
+    use resumable_reqwest::FailureCause;
+    matches!(
+        result,
+        Err(UploadFailure {
+            cause: FailureCause::Upload(UploadError::Rejected {
+                status: 409,
+                during: resumable_core::http::RequestKind::SimpleUpload,
+                ..
+            }),
+            ..
+        })
+    )
 }
 
 /// Follows the task to its end; Ctrl-C stops it, keeping the session when there is a
@@ -533,9 +561,7 @@ async fn destination(
     match (&args.endpoint, &args.upload_url) {
         (None, None) => {
             if args.checkpoint.is_some() {
-                return Err(CliError::Invalid(
-                    "--checkpoint needs --endpoint or --upload-url: the embedded emulator ends with this command, so nothing could be resumed from it (run `resumable emulator serve` and pass its URL)".into(),
-                ));
+                return Err(checkpoint_needs_a_service());
             }
             let name = args.name.as_deref().unwrap_or(file_name);
             let emulator = embedded::Embedded::start(args.protocol, name).await?;
@@ -567,6 +593,24 @@ async fn destination(
             Ok((destination, token, None))
         }
     }
+}
+
+/// `--upload-cutoff`: a size, at most the service's limit for one request.
+fn parse_cutoff(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if size > simple::MAX_CUTOFF {
+        return Err(format!(
+            "{size} bytes is above 250MB, the most a drive item takes in one request"
+        ));
+    }
+    Ok(size)
+}
+
+/// `--checkpoint` without a service to resume with.
+fn checkpoint_needs_a_service() -> CliError {
+    CliError::Invalid(
+        "--checkpoint needs --endpoint or --upload-url: the embedded emulator ends with this command, so nothing could be resumed from it (run `resumable emulator serve` and pass its URL)".into(),
+    )
 }
 
 fn no_token() -> CliError {

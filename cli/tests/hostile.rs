@@ -56,9 +56,14 @@ fn upload_within(
 ) -> Upload {
     let file = write(dir, name, bytes);
     let mut command = resumable();
-    command
-        .env("RESUMABLE_TOKEN", "any")
-        .args(["upload", "--json", "--endpoint", url]);
+    command.env("RESUMABLE_TOKEN", "any").args([
+        "upload",
+        "--json",
+        "--upload-cutoff",
+        "0",
+        "--endpoint",
+        url,
+    ]);
     if !extra.contains(&"--chunk-size") {
         command.args(["--chunk-size", "320KiB"]);
     }

@@ -145,7 +145,15 @@ fn sigterm_stops_with_the_checkpoint_kept_and_the_same_command_resumes() {
         let mut command = resumable();
         command
             .env("RESUMABLE_TOKEN", "any")
-            .args(["upload", "--json", "--chunk-size", "320KiB", "--endpoint"])
+            .args([
+                "upload",
+                "--json",
+                "--chunk-size",
+                "320KiB",
+                "--upload-cutoff",
+                "0",
+            ])
+            .arg("--endpoint")
             .arg(served.drive_url("term.bin"))
             .arg("--checkpoint")
             .arg(&checkpoint)

@@ -53,7 +53,14 @@ fn json_prints_events_then_exactly_one_summary() {
     let file = write(dir.path(), "doc.pdf", &bytes);
     for protocol in ["graph-drive", "graph-print", "graph-attachment"] {
         let out = run(resumable()
-            .args(["upload", "--json", "--protocol", protocol])
+            .args([
+                "upload",
+                "--json",
+                "--upload-cutoff",
+                "0",
+                "--protocol",
+                protocol,
+            ])
             .arg(&file));
         assert!(out.status.success(), "{protocol}: {}", text(&out.stderr));
         let report = summary(&out.stdout);
@@ -121,8 +128,18 @@ fn usage_errors_say_what_to_do() {
         "{}",
         text(&out.stderr)
     );
+    // An empty file goes in one PUT; an upload session cannot take it.
     let empty = write(dir.path(), "empty.bin", b"");
     let out = run(resumable().arg("upload").arg(&empty));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("(identical)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(resumable()
+        .args(["upload", "--upload-cutoff", "0"])
+        .arg(&empty));
     assert!(
         text(&out.stderr).contains("the file is empty"),
         "{}",
@@ -427,7 +444,7 @@ fn a_taken_name_fails_with_what_to_do_and_rename_keeps_both() {
     let upload = |extra: &[&str]| {
         run(resumable()
             .env("RESUMABLE_TOKEN", "t")
-            .args(["upload", "--json", "--endpoint"])
+            .args(["upload", "--json", "--upload-cutoff", "0", "--endpoint"])
             .arg(server.emulator.drive_upload_session_url("same.bin"))
             .args(extra)
             .arg(&file))

@@ -122,7 +122,16 @@ const TOKEN: &str = "cmdline-secret-7f3a9c2e51d84b06";
 fn upload_with_token(server: &Service, file: &Path, token: &str, json: bool) -> Output {
     let name = if json { "t-json.bin" } else { "t.bin" };
     let mut command = resumable();
-    command.args(["upload", "--token", token, "--retries", "0"]);
+    // In a session (a file this small would otherwise go in one PUT).
+    command.args([
+        "upload",
+        "--token",
+        token,
+        "--retries",
+        "0",
+        "--upload-cutoff",
+        "0",
+    ]);
     if json {
         command.arg("--json");
     }

@@ -40,6 +40,11 @@ impl Embedded {
         Ok(Embedded { handle, create_url })
     }
 
+    /// The drive item's `content` URL for a simple upload of `path`.
+    pub(crate) fn content_url(&self, path: &str) -> String {
+        self.handle.drive_content_url(path)
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub(crate) fn base_url(&self) -> &str {
         self.handle.base_url()

@@ -87,7 +87,7 @@ impl Outcome<'_> {
             Ok(_) if self.emulator.is_some() && self.stored.is_none() => "mismatch",
             Ok(_) => "completed",
             Err(failure) => match failure.cause {
-                FailureCause::Cancelled if self.name_conflict => "name-conflict",
+                _ if self.name_conflict => "name-conflict",
                 FailureCause::Cancelled => "cancelled",
                 FailureCause::Stopped => "stopped",
                 _ => "failed",
@@ -118,7 +118,7 @@ impl Outcome<'_> {
                 None => "the upload completed but the emulator lists no stored file; this is a bug, please report it".into(),
             }),
             (_, Err(_)) if self.name_conflict => Some(
-                "a file with this name already exists at the destination (HTTP 409) and the conflict behaviour is `fail`; the session was deleted: run again with --conflict rename to keep both, or --conflict replace to overwrite it".into(),
+                "a file with this name already exists at the destination (HTTP 409) and the conflict behaviour is `fail`; nothing of this upload was kept: run again with --conflict rename to keep both, or --conflict replace to overwrite it".into(),
             ),
             (_, Err(failure)) => Some(match (&failure.cause, self.checkpoint) {
                 (FailureCause::Stopped, Some(path)) => format!(

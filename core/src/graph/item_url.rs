@@ -170,7 +170,9 @@ fn folder_joiner(folder: &str) -> Option<&'static str> {
     }
     match by_path {
         None => Some(":/"),
-        Some(rest) if rest.starts_with('/') && rest.len() > 1 => Some("/"),
+        // A second `:` closes the path: what follows is an action or a property
+        // (`…:/a.bin:/createUploadSession`, `…:/a.bin:/content`), not a folder.
+        Some(rest) if rest.starts_with('/') && rest.len() > 1 && !rest.contains(':') => Some("/"),
         Some(_) => None,
     }
 }
@@ -275,6 +277,10 @@ mod tests {
             "https://g/v1.0/me/drive/items/a:x",
             "https://g/v1.0/me/drive/root?x=1",
             "https://g/v1.0/me/drive/root:/a/content",
+            // An item's action or content, not a folder: its path is closed by a `:`.
+            "https://g/v1.0/me/drive/root:/a.bin:/createUploadSession",
+            "https://g/v1.0/me/drive/root:/a.bin:/content",
+            "https://g/v1.0/me/drive/items/p:/a.bin:/createUploadSession",
         ] {
             let refused = item_url(folder, "x");
             if folder.ends_with("/root:") || folder.ends_with("/root:/a/content") {
