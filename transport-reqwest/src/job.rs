@@ -21,6 +21,8 @@ use crate::wopi_start::HashProgress;
 #[cfg(doc)]
 use crate::{UploadJob, WopiJob};
 use resumable_io::CheckpointStore;
+#[cfg(doc)]
+use resumable_io::FileCheckpointStore;
 use resumable_io::source::Source;
 
 /// One file to upload: where its bytes come from, the engine configuration, a checkpoint, an
@@ -33,7 +35,7 @@ use resumable_io::source::Source;
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::graph::{Destination, DriveItem, Target};
 /// use resumable_reqwest::source::BytesSource;
-/// use resumable_reqwest::{CheckpointStore, UploadJob};
+/// use resumable_reqwest::{FileCheckpointStore, UploadJob};
 ///
 /// let job = UploadJob::new(
 ///     BytesSource::new(vec![7u8; 1_000_000]),
@@ -41,7 +43,7 @@ use resumable_io::source::Source;
 ///     Target::DriveItem(DriveItem::new()),
 /// )
 /// .configure(|config| config.fragment_size = FragmentSizing::Fixed(327_680 * 2))
-/// .checkpoint(CheckpointStore::new("/tmp/a.bin.checkpoint"))
+/// .checkpoint(FileCheckpointStore::new("/tmp/a.bin.checkpoint"))
 /// .on_event(|event| eprintln!("{event:?}"));
 /// assert_eq!(job.config().total, 1_000_000);
 /// ```
@@ -52,7 +54,7 @@ use resumable_io::source::Source;
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::secret::Secret;
 /// use resumable_reqwest::source::BytesSource;
-/// use resumable_reqwest::{CheckpointStore, WopiJob};
+/// use resumable_reqwest::{FileCheckpointStore, WopiJob};
 ///
 /// let job = WopiJob::new(
 ///     BytesSource::new(vec![7u8; 1_000_000]),
@@ -61,13 +63,13 @@ use resumable_io::source::Source;
 /// .sequence_number(3)
 /// .lock(Secret::new("lock-from-LOCK"))
 /// .configure(|config| config.range_size = FragmentSizing::Fixed(4 << 20))
-/// .checkpoint(CheckpointStore::new("/tmp/42.checkpoint"));
+/// .checkpoint(FileCheckpointStore::new("/tmp/42.checkpoint"));
 /// assert!(!format!("{job:?}").contains("eyJ0eXAi"));
 /// ```
 pub struct Job<P: Protocol> {
     pub(crate) source: Arc<dyn Source>,
     pub(crate) config: P::Config,
-    pub(crate) checkpoint: Option<CheckpointStore>,
+    pub(crate) checkpoint: Option<Arc<dyn CheckpointStore>>,
     pub(crate) callback: Option<EventCallback<P::Event>>,
     pub(crate) keep_completed_checkpoint: bool,
     pub(crate) protocol: P,
@@ -167,8 +169,12 @@ impl<P: Protocol> Job<P> {
     /// cancelled, and kept when it fails or stops. It holds the session's URL (WOPI: the file
     /// URL with its `access_token`, and the session token): it is created readable by its
     /// owner only.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.checkpoint = Some(store);
+    ///
+    /// A [`FileCheckpointStore`] keeps it in a file; any [`CheckpointStore`] of your own (a row
+    /// of your database) works the same way. An `Arc` of a store is a store, for a caller that
+    /// keeps a handle on it.
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.checkpoint = Some(Arc::new(store));
         self
     }
 
@@ -192,7 +198,10 @@ impl<P: Protocol> fmt::Debug for Job<P> {
             .field("source", &self.source.describe())
             .field("protocol", &self.protocol)
             .field("config", &self.config)
-            .field("checkpoint", &self.checkpoint)
+            .field(
+                "checkpoint",
+                &self.checkpoint.as_ref().map(|store| store.describe()),
+            )
             .field("keep_completed_checkpoint", &self.keep_completed_checkpoint)
             .finish_non_exhaustive()
     }

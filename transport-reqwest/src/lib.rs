@@ -12,7 +12,7 @@
 //! use resumable_core::graph::{Destination, DriveItem, Event, Target};
 //! use resumable_core::secret::Secret;
 //! use resumable_reqwest::source::FileSource;
-//! use resumable_reqwest::{CheckpointStore, UploadJob, Uploader};
+//! use resumable_reqwest::{FileCheckpointStore, UploadJob, Uploader};
 //!
 //! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;
 //! let job = UploadJob::new(
@@ -23,7 +23,7 @@
 //!     Target::DriveItem(DriveItem::new()),
 //! )
 //! // Survive a crash: run the same job again and it resumes where the server is.
-//! .checkpoint(CheckpointStore::new("big.bin.checkpoint"));
+//! .checkpoint(FileCheckpointStore::new("big.bin.checkpoint"));
 //! let mut task = uploader.start(job).await?;
 //! println!("{}", task.resumption());
 //! while let Some(event) = task.next().await {
@@ -48,7 +48,7 @@
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use resumable_core::secret::Secret;
 //! use resumable_reqwest::source::FileSource;
-//! use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
+//! use resumable_reqwest::{FileCheckpointStore, Uploader, WopiJob};
 //!
 //! let job = WopiJob::new(
 //!     FileSource::open("report.docx")?,
@@ -57,7 +57,7 @@
 //! .sequence_number(7) // the host's number for the version read
 //! .lock(Secret::new("lock-from-LOCK"))
 //! .on_hash_progress(|hashed, total| eprintln!("hashing {hashed}/{total}"))
-//! .checkpoint(CheckpointStore::new("report.docx.checkpoint"));
+//! .checkpoint(FileCheckpointStore::new("report.docx.checkpoint"));
 //! let summary = Uploader::new()?.upload_wopi(job).await?;
 //! println!("sequence number now {:?}", summary.completion.sequence_number);
 //! # Ok(()) }
@@ -83,8 +83,9 @@
 //!   ([`Driven::time_limit`](resumable_core::session::Driven::time_limit): for uploads it
 //!   grows with the fragment and shrinks with the measured throughput); an idle limit ([`TimeoutPolicy`]) catches
 //!   connections that stop moving.
-//! - **Checkpoints that never mislead.** Saved atomically (write, fsync, rename) off the
-//!   executor after each confirmed fragment; a checkpoint whose source changed restarts in a new
+//! - **Checkpoints that never mislead.** Saved off the executor after each confirmed fragment,
+//!   atomically (a [`FileCheckpointStore`] writes, fsyncs and renames; a [`CheckpointStore`] of
+//!   your own, say a database row, promises the same); a checkpoint whose source changed restarts in a new
 //!   session; a damaged one restarts; one of another upload is refused.
 //! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
 //! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session (a WOPI
@@ -107,7 +108,7 @@
 //!
 //! | path | holds |
 //! |---|---|
-//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), [`CheckpointStore`], [`TimeoutPolicy`] |
+//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), the checkpoint stores ([`CheckpointStore`], the trait; [`FileCheckpointStore`], the default), [`TimeoutPolicy`] |
 //! | [`job`] | [`Job`](job::Job), the one type behind both jobs, and its protocols ([`Graph`](job::Graph), [`Wopi`](job::Wopi)) |
 //! | [`source`] | where the bytes come from: the [`Source`](source::Source) trait, [`FileSource`](source::FileSource), [`BytesSource`](source::BytesSource) |
 //! | [`token`] | bearer tokens: [`TokenProvider`](token::TokenProvider), [`TokenError`](token::TokenError) |
@@ -149,7 +150,7 @@ mod wopi_start;
 pub mod workbook;
 
 pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
-pub use resumable_io::{CheckpointStore, source};
+pub use resumable_io::{CheckpointStore, FileCheckpointStore, source};
 pub use start::StartError;
 pub use task::UploadTask;
 pub use timeouts::TimeoutPolicy;

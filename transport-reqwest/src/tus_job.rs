@@ -42,12 +42,12 @@ impl Uploader {
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
     /// use resumable_core::tus::Variant;
     /// use resumable_reqwest::source::FileSource;
-    /// use resumable_reqwest::{CheckpointStore, TusJob, Uploader};
+    /// use resumable_reqwest::{FileCheckpointStore, TusJob, Uploader};
     ///
     /// let uploader = Uploader::new()?;
     /// let job = TusJob::new(FileSource::open("video.mp4")?, Variant::Tus1, "https://tus.example/files/")
     ///     .metadata("filename", "video.mp4")
-    ///     .checkpoint(CheckpointStore::new("video.mp4.checkpoint"));
+    ///     .checkpoint(FileCheckpointStore::new("video.mp4.checkpoint"));
     /// let summary = uploader.start_tus(job).await?.finish().await?;
     /// println!("{} bytes stored", summary.completion.length);
     /// # Ok(()) }

@@ -41,7 +41,7 @@ impl Uploader {
     /// use futures::StreamExt;
     /// use resumable_core::wopi::WopiEvent;
     /// use resumable_reqwest::source::FileSource;
-    /// use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
+    /// use resumable_reqwest::{FileCheckpointStore, Uploader, WopiJob};
     ///
     /// let uploader = Uploader::new()?;
     /// let job = WopiJob::new(
@@ -49,7 +49,7 @@ impl Uploader {
     ///     "https://host.example/wopi/files/42?access_token=eyJ0eXAi...",
     /// )
     /// .sequence_number(3)
-    /// .checkpoint(CheckpointStore::new("big.docx.checkpoint"));
+    /// .checkpoint(FileCheckpointStore::new("big.docx.checkpoint"));
     /// let mut task = uploader.start_wopi(job).await?;
     /// while let Some(event) = task.next().await {
     ///     if let WopiEvent::Acknowledged { confirmed, total, .. } = event {

@@ -20,7 +20,7 @@
 //! use resumable_core::secret::Secret;
 //! use resumable_ureq::source::FileSource;
 //! use resumable_core::graph::Destination;
-//! use resumable_ureq::{CheckpointStore, UploadJob, Uploader};
+//! use resumable_ureq::{FileCheckpointStore, UploadJob, Uploader};
 //!
 //! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build();
 //! let mut job = UploadJob::new(
@@ -31,7 +31,7 @@
 //!     Target::DriveItem(DriveItem::new()),
 //! )
 //! // Survive a crash: run the same job again and it resumes where the server is.
-//! .checkpoint(CheckpointStore::new("big.bin.checkpoint"))
+//! .checkpoint(FileCheckpointStore::new("big.bin.checkpoint"))
 //! .on_progress(|p| eprintln!("{} of {} bytes", p.confirmed, p.total))
 //! .on_event(|event| {
 //!     if let Event::RetryScheduled { reason, delay, .. } = event {
@@ -98,7 +98,7 @@ pub mod workbook;
 
 pub use exchange::Timeouts;
 pub use outcome::{Failure, FailureCause, StartError, Stats, Summary};
-pub use resumable_io::{CheckpointStore, source};
+pub use resumable_io::{CheckpointStore, FileCheckpointStore, source};
 pub use tus::TusJob;
 pub use upload::{Progress, UploadHandle, UploadJob, Uploader, UploaderBuilder};
 pub use wopi::WopiJob;

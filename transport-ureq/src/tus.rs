@@ -83,8 +83,8 @@ impl TusJob {
     /// Saves a checkpoint to `store` after each confirmed request and resumes from it if it
     /// exists and fits; removed on completion. It holds the upload URL: readable by its owner
     /// only.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.options.checkpoint = Some(store);
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.options.checkpoint = Some(Arc::new(store));
         self
     }
 
@@ -124,7 +124,7 @@ impl Uploader {
         );
         let plan = plan_tus(
             config,
-            options.checkpoint.as_ref(),
+            options.checkpoint.as_deref(),
             &mut exchange,
             clock.now(),
         )

@@ -27,7 +27,7 @@ use resumable_io::source::Source;
 /// use resumable_core::secret::Secret;
 /// use resumable_ureq::source::FileSource;
 /// use resumable_core::graph::Destination;
-/// use resumable_ureq::{CheckpointStore, UploadJob, Uploader};
+/// use resumable_ureq::{FileCheckpointStore, UploadJob, Uploader};
 ///
 /// let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build();
 /// let job = UploadJob::new(
@@ -35,7 +35,7 @@ use resumable_io::source::Source;
 ///     Destination::new_session("https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession"),
 ///     Target::DriveItem(DriveItem::new()),
 /// )
-/// .checkpoint(CheckpointStore::new("big.bin.checkpoint"))
+/// .checkpoint(FileCheckpointStore::new("big.bin.checkpoint"))
 /// .on_progress(|p| eprintln!("{} of {} bytes", p.confirmed, p.total));
 /// let summary = uploader.upload(job)?;
 /// println!("{}", summary.completion.verification);
@@ -127,7 +127,7 @@ impl Uploader {
         let plan = plan_graph(
             &destination,
             config,
-            options.checkpoint.as_ref(),
+            options.checkpoint.as_deref(),
             &mut exchange,
             clock.now(),
         )
@@ -157,7 +157,7 @@ impl Uploader {
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::graph::{DriveItem, Target};
 /// use resumable_core::graph::Destination;
-/// use resumable_ureq::{CheckpointStore, UploadJob};
+/// use resumable_ureq::{FileCheckpointStore, UploadJob};
 /// use resumable_ureq::source::BytesSource;
 ///
 /// let mut job = UploadJob::new(
@@ -166,7 +166,7 @@ impl Uploader {
 ///     Target::DriveItem(DriveItem::new()),
 /// )
 /// .configure(|config| config.fragment_size = FragmentSizing::Fixed(327_680 * 2))
-/// .checkpoint(CheckpointStore::new("/tmp/a.bin.checkpoint"));
+/// .checkpoint(FileCheckpointStore::new("/tmp/a.bin.checkpoint"));
 /// let handle = job.handle(); // stop or cancel it from another thread, or from a callback
 /// assert_eq!(job.config().total, 1_000_000);
 /// # drop(handle);
@@ -185,7 +185,14 @@ impl std::fmt::Debug for UploadJob {
             .field("source", &self.source.describe())
             .field("destination", &self.destination)
             .field("config", &self.config)
-            .field("checkpoint", &self.options.checkpoint)
+            .field(
+                "checkpoint",
+                &self
+                    .options
+                    .checkpoint
+                    .as_ref()
+                    .map(|store| store.describe()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -223,8 +230,8 @@ impl UploadJob {
     /// Saves a checkpoint to `store` whenever the machine says it changed (a new session,
     /// confirmed bytes), and resumes from it if it exists and fits. It is removed when the
     /// upload completes or is cancelled, and kept when it fails or stops.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.options.checkpoint = Some(store);
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.options.checkpoint = Some(Arc::new(store));
         self
     }
 
@@ -343,7 +350,7 @@ type Commands<M> = (Sender<Command<M>>, Receiver<Command<M>>);
 
 /// What every job has besides its machine's settings.
 pub(crate) struct Options<M: Transfer> {
-    pub(crate) checkpoint: Option<CheckpointStore>,
+    pub(crate) checkpoint: Option<Arc<dyn CheckpointStore>>,
     pub(crate) on_event: Option<EventCallback<M::Event>>,
     pub(crate) on_progress: Option<Box<dyn FnMut(Progress)>>,
     pub(crate) keep_completed_checkpoint: bool,

@@ -26,7 +26,7 @@ use resumable_io::source::Source;
 ///
 /// ```
 /// use resumable_core::secret::Secret;
-/// use resumable_ureq::{CheckpointStore, WopiJob};
+/// use resumable_ureq::{FileCheckpointStore, WopiJob};
 /// use resumable_ureq::source::BytesSource;
 ///
 /// let job = WopiJob::new(
@@ -36,7 +36,7 @@ use resumable_io::source::Source;
 /// .sequence_number(3)
 /// .lock(Secret::new("lock-from-LOCK"))
 /// .range_size(4 << 20)
-/// .checkpoint(CheckpointStore::new("/tmp/42.checkpoint"));
+/// .checkpoint(FileCheckpointStore::new("/tmp/42.checkpoint"));
 /// assert!(!format!("{job:?}").contains("eyJ0eXAi"));
 /// ```
 pub struct WopiJob {
@@ -54,7 +54,14 @@ impl std::fmt::Debug for WopiJob {
             .field("source", &self.source.describe())
             .field("file_url", &self.file_url)
             .field("config", &self.config)
-            .field("checkpoint", &self.options.checkpoint)
+            .field(
+                "checkpoint",
+                &self
+                    .options
+                    .checkpoint
+                    .as_ref()
+                    .map(|store| store.describe()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -117,8 +124,8 @@ impl WopiJob {
     /// Saves a checkpoint to `store` whenever the machine says it changed, and resumes from it
     /// if it exists and fits. It holds the file URL with its `access_token`: it is created
     /// readable by its owner only.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.options.checkpoint = Some(store);
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.options.checkpoint = Some(Arc::new(store));
         self
     }
 
@@ -172,7 +179,7 @@ impl Uploader {
             &file_url,
             config,
             &settings,
-            options.checkpoint.as_ref(),
+            options.checkpoint.as_deref(),
             &mut exchange,
             clock.now(),
         )

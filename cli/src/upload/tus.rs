@@ -14,7 +14,7 @@ use resumable_core::session::Resumption;
 use resumable_core::tus::{ChecksumPolicy, InteropVersion, TusUpload, Variant};
 use resumable_reqwest::SourceFeed;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{CheckpointStore, TusJob, UploadTask, Uploader};
+use resumable_reqwest::{FileCheckpointStore, TusJob, UploadTask, Uploader};
 
 use super::progress::Progress;
 use super::{
@@ -139,7 +139,7 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
         job = job.deferred_length();
     }
     if let Some(path) = &args.checkpoint {
-        job = job.checkpoint(CheckpointStore::new(path));
+        job = job.checkpoint(FileCheckpointStore::new(path));
     }
     job.config()
         .validate()

@@ -11,7 +11,7 @@ use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::Secret;
 use resumable_core::session::Resumption;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
+use resumable_reqwest::{FileCheckpointStore, Uploader, WopiJob};
 
 use super::progress::Progress;
 use super::{
@@ -75,7 +75,7 @@ pub(super) async fn upload(args: UploadArgs) -> Result<Result<(), CliError>, Cli
         job = job.stream_id(stream.as_str());
     }
     if let Some(path) = &args.checkpoint {
-        job = job.checkpoint(CheckpointStore::new(path));
+        job = job.checkpoint(FileCheckpointStore::new(path));
     }
     let shown =
         (!args.json && total >= SHOW_HASHING_FROM).then(|| HashingDisplay::start(&name, total));
