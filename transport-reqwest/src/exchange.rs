@@ -30,6 +30,7 @@ use resumable_core::http::{
 
 use crate::body_stream::{BodyProgress, observe, read_ahead};
 use crate::prefetch::Prefetcher;
+use crate::rate_limit::RateLimit;
 use crate::source_digest::DigestingSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
@@ -138,6 +139,7 @@ pub struct Exchange {
     timeouts: TimeoutPolicy,
     sent: Arc<AtomicU64>,
     prefetcher: Arc<Prefetcher>,
+    rate_limit: Option<RateLimit>,
 }
 
 impl Exchange {
@@ -158,7 +160,15 @@ impl Exchange {
             timeouts,
             sent: Arc::new(AtomicU64::new(0)),
             prefetcher: Arc::new(Prefetcher::default()),
+            rate_limit: None,
         }
+    }
+
+    /// The same exchange, its request bodies sent no faster than `limit` allows (shared with
+    /// every other exchange holding a clone of it).
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
     }
 
     /// The source bodies are read from (reads through it feed the source's hashes).
@@ -389,7 +399,12 @@ impl Exchange {
             segments.to_vec(),
             self.prefetcher.clone(),
         );
-        reqwest::Body::wrap_stream(observe(blocks, len, progress.clone()))
+        reqwest::Body::wrap_stream(observe(
+            blocks,
+            len,
+            progress.clone(),
+            self.rate_limit.clone(),
+        ))
     }
 }
 

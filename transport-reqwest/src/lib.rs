@@ -87,6 +87,11 @@
 //!   atomically (a [`FileCheckpointStore`] writes, fsyncs and renames; a [`CheckpointStore`] of
 //!   your own, say a database row, promises the same); a checkpoint whose source changed restarts in a new
 //!   session; a damaged one restarts; one of another upload is refused.
+//! - **A bandwidth limit for the whole uploader.** With
+//!   [`UploaderBuilder::rate_limit`], request bodies of all its uploads draw from one
+//!   [`RateLimit`] (a token bucket holding 50 ms of the rate), so concurrent uploads share the
+//!   limit, as `rclone --bwlimit` users expect, and the rate holds within a few percent over
+//!   seconds.
 //! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
 //! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session (a WOPI
 //!   session cannot be deleted: the host lets it expire).
@@ -108,7 +113,7 @@
 //!
 //! | path | holds |
 //! |---|---|
-//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), the checkpoint stores ([`CheckpointStore`], the trait; [`FileCheckpointStore`], the default), [`TimeoutPolicy`] |
+//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), the checkpoint stores ([`CheckpointStore`], the trait; [`FileCheckpointStore`], the default), [`TimeoutPolicy`], [`RateLimit`] |
 //! | [`job`] | [`Job`](job::Job), the one type behind both jobs, and its protocols ([`Graph`](job::Graph), [`Wopi`](job::Wopi)) |
 //! | [`source`] | where the bytes come from: the [`Source`](source::Source) trait, [`FileSource`](source::FileSource), [`BytesSource`](source::BytesSource) |
 //! | [`token`] | bearer tokens: [`TokenProvider`](token::TokenProvider), [`TokenError`](token::TokenError) |
@@ -137,6 +142,7 @@ mod exchange;
 pub mod job;
 mod outcome;
 mod prefetch;
+mod rate_limit;
 mod source_digest;
 mod start;
 mod task;
@@ -150,6 +156,7 @@ mod wopi_start;
 pub mod workbook;
 
 pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
+pub use rate_limit::RateLimit;
 pub use resumable_io::{CheckpointStore, FileCheckpointStore, source};
 pub use start::StartError;
 pub use task::UploadTask;

@@ -63,12 +63,10 @@ impl Uploader {
         } = job;
         config.total = (!deferred_length).then(|| source.len());
         let clock = Clock::new();
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            None,
-            source,
-            self.timeouts,
-        ));
+        let exchange = Arc::new(
+            Exchange::new(self.clients.clone(), None, source, self.timeouts)
+                .with_rate_limit(self.rate_limit.clone()),
+        );
         let stored = match checkpoint.as_ref() {
             Some(store) => load_checkpoint(store).await?,
             None => None,

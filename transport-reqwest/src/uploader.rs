@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::exchange::{Exchange, HttpClients};
 use crate::job::Graph;
 use crate::outcome::{UploadFailure, UploadSummary};
+use crate::rate_limit::RateLimit;
 use crate::start::{StartError, plan};
 use crate::task::{EventHook, TaskParts, UploadTask, spawn};
 use crate::timeouts::TimeoutPolicy;
@@ -42,6 +43,7 @@ pub struct Uploader {
     pub(crate) clients: HttpClients,
     pub(crate) tokens: Option<Arc<dyn TokenProvider>>,
     pub(crate) timeouts: TimeoutPolicy,
+    pub(crate) rate_limit: Option<RateLimit>,
 }
 
 impl std::fmt::Debug for Uploader {
@@ -49,6 +51,10 @@ impl std::fmt::Debug for Uploader {
         f.debug_struct("Uploader")
             .field("has_tokens", &self.tokens.is_some())
             .field("timeouts", &self.timeouts)
+            .field(
+                "rate_limit",
+                &self.rate_limit.as_ref().map(RateLimit::bytes_per_second),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +65,7 @@ pub struct UploaderBuilder {
     api_client: Option<reqwest::Client>,
     tokens: Option<Arc<dyn TokenProvider>>,
     timeouts: TimeoutPolicy,
+    rate_limit: Option<RateLimit>,
 }
 
 impl UploaderBuilder {
@@ -86,6 +93,21 @@ impl UploaderBuilder {
         self
     }
 
+    /// Limits the upload bandwidth of this uploader as a whole, like `rclone --bwlimit`: every
+    /// upload it runs (and every clone of it runs) draws from one budget of `limit` body bytes
+    /// per second, so concurrent uploads share the limit. Pass a [`RateLimit`] to share one
+    /// budget between uploaders too, or a number of bytes per second.
+    ///
+    /// ```
+    /// use resumable_reqwest::Uploader;
+    /// let uploader = Uploader::builder().rate_limit(2u64 << 20).build().unwrap(); // 2 MiB/s
+    /// # drop(uploader);
+    /// ```
+    pub fn rate_limit(mut self, limit: impl Into<RateLimit>) -> Self {
+        self.rate_limit = Some(limit.into());
+        self
+    }
+
     /// Builds the uploader (and its HTTP clients).
     pub fn build(self) -> Result<Uploader, reqwest::Error> {
         let clients = match self.api_client {
@@ -96,6 +118,7 @@ impl UploaderBuilder {
             clients,
             tokens: self.tokens,
             timeouts: self.timeouts,
+            rate_limit: self.rate_limit,
         })
     }
 }
@@ -133,12 +156,15 @@ impl Uploader {
         }
         let clock = Clock::new();
         // Built first, so the reads that check a checkpoint also feed the source's hashes.
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            self.tokens.clone(),
-            source,
-            self.timeouts,
-        ));
+        let exchange = Arc::new(
+            Exchange::new(
+                self.clients.clone(),
+                self.tokens.clone(),
+                source,
+                self.timeouts,
+            )
+            .with_rate_limit(self.rate_limit.clone()),
+        );
         let plan = plan(
             &destination,
             config,

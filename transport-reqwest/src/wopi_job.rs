@@ -85,7 +85,8 @@ impl Uploader {
                 source,
                 self.timeouts,
             )
-            .with_hash_kinds(WopiUpload::SOURCE_HASH_KINDS),
+            .with_hash_kinds(WopiUpload::SOURCE_HASH_KINDS)
+            .with_rate_limit(self.rate_limit.clone()),
         );
         let plan = plan_wopi(
             &file_url,
