@@ -13,10 +13,11 @@ use std::sync::Arc;
 
 use resumable_core::graph::{Destination, Event, Target, UploadConfig};
 use resumable_core::secret::{Secret, SecretUrl};
+use resumable_core::session::RetryAttempt;
 use resumable_core::tus::{TusConfig, TusEvent, Variant};
 use resumable_core::wopi::{ChunkId, CommitSettings, WopiConfig, WopiEvent, WopiStream};
 
-use crate::task::EventCallback;
+use crate::task::{EventCallback, RetryHook};
 use crate::wopi_start::HashProgress;
 #[cfg(doc)]
 use crate::{UploadJob, WopiJob};
@@ -72,6 +73,7 @@ pub struct Job<P: Protocol> {
     pub(crate) checkpoint: Option<Arc<dyn CheckpointStore>>,
     pub(crate) callback: Option<EventCallback<P::Event>>,
     pub(crate) keep_completed_checkpoint: bool,
+    pub(crate) should_retry: Option<RetryHook>,
     pub(crate) protocol: P,
 }
 
@@ -145,6 +147,7 @@ impl<P: Protocol> Job<P> {
             checkpoint: None,
             callback: None,
             keep_completed_checkpoint: false,
+            should_retry: None,
             protocol,
         }
     }
@@ -184,6 +187,35 @@ impl<P: Protocol> Job<P> {
         self
     }
 
+    /// Asks `should_retry` after each retry the engine schedules (as tus-js-client's
+    /// `onShouldRetry` does): it sees the [`RetryAttempt`] (retries since the last progress,
+    /// what failed, the wait), after the engine's own limits (retry budget, `Retry-After`
+    /// ceiling, stall limit) allowed it. Returning `false` ends the upload as failed, its
+    /// cause saying the retry hook declined
+    /// ([`GiveUp::Declined`](resumable_core::retry::GiveUp::Declined)); it is not a cancel:
+    /// the session and the checkpoint are kept, so running the job again resumes. (Without a
+    /// checkpoint nothing could resume the session, so it is deleted, as on any failure.)
+    /// Called on the upload's task: keep it short.
+    ///
+    /// ```
+    /// use resumable_core::session::Failure;
+    /// use resumable_reqwest::source::BytesSource;
+    /// use resumable_reqwest::TusJob;
+    /// use resumable_core::tus::Variant;
+    ///
+    /// // Retry throttling and server errors, but give up on anything else at once.
+    /// let job = TusJob::new(BytesSource::new(vec![1u8; 10]), Variant::Tus1, "https://tus.example/files/")
+    ///     .should_retry(|attempt| matches!(attempt.reason, Failure::Status(429 | 500..=599)));
+    /// # drop(job);
+    /// ```
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + Send + 'static,
+    ) -> Self {
+        self.should_retry = Some(Box::new(should_retry));
+        self
+    }
+
     /// Keeps the checkpoint after completion (it then records the completion, so running the
     /// same job again sends nothing).
     pub fn keep_completed_checkpoint(mut self) -> Self {
@@ -203,6 +235,7 @@ impl<P: Protocol> fmt::Debug for Job<P> {
                 &self.checkpoint.as_ref().map(|store| store.describe()),
             )
             .field("keep_completed_checkpoint", &self.keep_completed_checkpoint)
+            .field("should_retry", &self.should_retry.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -92,6 +92,9 @@
 //!   [`RateLimit`] (a token bucket holding 50 ms of the rate), so concurrent uploads share the
 //!   limit, as `rclone --bwlimit` users expect, and the rate holds within a few percent over
 //!   seconds.
+//! - **Retries the caller can veto.** A job's [`should_retry`](job::Job::should_retry) hook
+//!   sees each retry the engine scheduled; declining ends the upload as failed (not
+//!   cancelled), the session and checkpoint kept for a later resume.
 //! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
 //! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session (a WOPI
 //!   session cannot be deleted: the host lets it expire).

@@ -28,11 +28,14 @@ use crate::driver::{Command, DriveEnd, drive};
 use crate::exchange::Exchange;
 use crate::outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use crate::task_machine::TaskMachine;
-use resumable_core::session::Milestone;
 use resumable_core::session::Resumption;
+use resumable_core::session::{Milestone, RetryAttempt};
 
 /// Called with every event, on the upload's task, before the event goes to the stream.
 pub(crate) type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;
+
+/// The caller's retry policy: asked after each retry the engine schedules, `false` declines it.
+pub(crate) type RetryHook = Box<dyn FnMut(&RetryAttempt) -> bool + Send>;
 
 /// Acts on the machine after one of its events, at the given time (a Graph upload that
 /// commits as soon as all bytes are received).
@@ -221,6 +224,7 @@ pub(crate) struct TaskParts<M: TaskMachine> {
     pub(crate) writer: Option<CheckpointWriter>,
     pub(crate) callback: Option<EventCallback<M::Event>>,
     pub(crate) hook: Option<EventHook<M>>,
+    pub(crate) should_retry: Option<RetryHook>,
     pub(crate) keep_completed_checkpoint: bool,
     pub(crate) resumption: Resumption,
     pub(crate) abandoned: Option<SecretUrl>,
@@ -277,7 +281,19 @@ async fn run<M: TaskMachine>(
         commands,
         |machine: &mut M, event: M::Event| {
             match M::milestone(&event) {
-                Milestone::Retry => stats.retries += 1,
+                Milestone::Retry => {
+                    let declined = parts.should_retry.as_mut().is_some_and(|should_retry| {
+                        machine
+                            .last_retry()
+                            .is_some_and(|attempt| !should_retry(&attempt))
+                    });
+                    if declined {
+                        // The machine fails with the hook's refusal as the next event.
+                        machine.decline_retry(clock.now());
+                    } else {
+                        stats.retries += 1;
+                    }
+                }
                 Milestone::Resync { .. } => stats.resyncs += 1,
                 Milestone::SessionLost { .. } => stats.sessions_lost += 1,
                 Milestone::Completed(done) => completion = Some(done),

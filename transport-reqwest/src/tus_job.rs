@@ -59,6 +59,7 @@ impl Uploader {
             checkpoint,
             callback,
             keep_completed_checkpoint,
+            should_retry,
             protocol: Tus { deferred_length },
         } = job;
         config.total = (!deferred_length).then(|| source.len());
@@ -101,6 +102,7 @@ impl Uploader {
                 writer,
                 callback,
                 hook: None,
+                should_retry,
                 keep_completed_checkpoint,
                 resumption,
                 abandoned,

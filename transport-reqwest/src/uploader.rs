@@ -144,6 +144,7 @@ impl Uploader {
             checkpoint,
             callback,
             keep_completed_checkpoint,
+            should_retry,
             protocol:
                 Graph {
                     destination,
@@ -192,6 +193,7 @@ impl Uploader {
                 writer,
                 callback,
                 hook,
+                should_retry,
                 keep_completed_checkpoint,
                 resumption: plan.resumption,
                 abandoned: plan.abandoned,

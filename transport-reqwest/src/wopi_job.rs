@@ -67,6 +67,7 @@ impl Uploader {
             checkpoint,
             callback,
             keep_completed_checkpoint,
+            should_retry,
             protocol:
                 Wopi {
                     file_url,
@@ -110,6 +111,7 @@ impl Uploader {
                 writer,
                 callback,
                 hook: None,
+                should_retry,
                 keep_completed_checkpoint,
                 resumption: plan.resumption,
                 abandoned: None,

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use resumable_core::session::RetryAttempt;
 use resumable_core::tus::{TusCompletion, TusConfig, TusEvent, TusUpload, Variant};
 
 use crate::clock::Clock;
@@ -85,6 +86,19 @@ impl TusJob {
     /// only.
     pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
         self.options.checkpoint = Some(Arc::new(store));
+        self
+    }
+
+    /// Asks `should_retry` after each retry the engine schedules (tus-js-client's
+    /// `onShouldRetry`), with the retries since the last progress, what failed and the wait.
+    /// `false` ends the upload as failed with
+    /// [`GiveUp::Declined`](resumable_core::retry::GiveUp::Declined) as its reason; not a
+    /// cancel: the session and the checkpoint are kept to resume.
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + 'static,
+    ) -> Self {
+        self.options.should_retry = Some(Box::new(should_retry));
         self
     }
 

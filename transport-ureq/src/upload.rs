@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use resumable_core::graph::{Destination, Event, Target, Upload, UploadConfig};
 use resumable_core::http::Request;
 use resumable_core::secret::{Secret, SecretUrl};
-use resumable_core::session::{Milestone, Resumption, StateMachine, Transfer};
+use resumable_core::session::{Milestone, Resumption, RetryAttempt, StateMachine, Transfer};
 use resumable_core::time::Instant;
 use resumable_core::wopi::WopiUpload;
 
@@ -235,6 +235,19 @@ impl UploadJob {
         self
     }
 
+    /// Asks `should_retry` after each retry the engine schedules (tus-js-client's
+    /// `onShouldRetry`), with the retries since the last progress, what failed and the wait.
+    /// `false` ends the upload as failed with
+    /// [`GiveUp::Declined`](resumable_core::retry::GiveUp::Declined) as its reason; not a
+    /// cancel: the session and the checkpoint are kept to resume.
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + 'static,
+    ) -> Self {
+        self.options.should_retry = Some(Box::new(should_retry));
+        self
+    }
+
     /// Calls `callback` with every event, on the upload's thread, before acting on the next.
     pub fn on_event(mut self, callback: impl FnMut(&Event) + 'static) -> Self {
         self.options.on_event = Some(Box::new(callback));
@@ -342,6 +355,9 @@ impl UploadHandle<WopiUpload> {
 /// Acts on the machine after one of its events, at the given time.
 type Hook<M> = Box<dyn FnMut(&mut M, &<M as StateMachine>::Event, Instant)>;
 
+/// The caller's retry policy: `false` declines the retry it is shown.
+type RetryHook = Box<dyn FnMut(&RetryAttempt) -> bool>;
+
 /// Called with every event of a machine whose events are `E`.
 type EventCallback<E> = Box<dyn FnMut(&E)>;
 
@@ -355,6 +371,8 @@ pub(crate) struct Options<M: Transfer> {
     pub(crate) on_progress: Option<Box<dyn FnMut(Progress)>>,
     pub(crate) keep_completed_checkpoint: bool,
     pub(crate) hook: Option<Hook<M>>,
+    /// The caller's retry policy: asked after each retry the engine schedules.
+    pub(crate) should_retry: Option<RetryHook>,
     /// The commands of the handles given out, and a sender to clone for the next.
     pub(crate) commands: Option<Commands<M>>,
 }
@@ -367,6 +385,7 @@ impl<M: Transfer> Default for Options<M> {
             on_progress: None,
             keep_completed_checkpoint: false,
             hook: None,
+            should_retry: None,
             commands: None,
         }
     }
@@ -444,7 +463,19 @@ where
         WhenAlone::Continue,
         |machine: &mut M, event: M::Event| {
             match M::milestone(&event) {
-                Milestone::Retry => stats.retries += 1,
+                Milestone::Retry => {
+                    let declined = options.should_retry.as_mut().is_some_and(|should_retry| {
+                        machine
+                            .last_retry()
+                            .is_some_and(|attempt| !should_retry(&attempt))
+                    });
+                    if declined {
+                        // The machine fails with the hook's refusal as the next event.
+                        machine.decline_retry(clock.now());
+                    } else {
+                        stats.retries += 1;
+                    }
+                }
                 Milestone::Resync { .. } => stats.resyncs += 1,
                 Milestone::SessionLost { .. } => stats.sessions_lost += 1,
                 Milestone::Completed(done) => completion = Some(done),
