@@ -34,7 +34,9 @@ use crate::rate_limit::RateLimit;
 use crate::source_digest::DigestingSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
+use crate::trace;
 use resumable_io::source::{Source, for_each_block};
+use tracing::Instrument;
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON document,
 /// and a hostile server must not make the client buffer gigabytes.
@@ -268,6 +270,26 @@ impl Exchange {
     }
 
     async fn send_within(&self, request: &Request, limit: Duration, refresh: bool) -> Delivery {
+        let span = trace::request_span(request);
+        let delivery = self
+            .send_within_span(request, limit, refresh)
+            .instrument(span.clone())
+            .await;
+        trace::answered(
+            &span,
+            &delivery.result,
+            delivery.detail.as_deref(),
+            delivery.elapsed,
+        );
+        delivery
+    }
+
+    async fn send_within_span(
+        &self,
+        request: &Request,
+        limit: Duration,
+        refresh: bool,
+    ) -> Delivery {
         let started = tokio::time::Instant::now();
         let progress = Arc::new(BodyProgress::new(self.sent.clone()));
         let mut delivery = Delivery {

@@ -95,9 +95,29 @@
 //! - **Retries the caller can veto.** A job's [`should_retry`](job::Job::should_retry) hook
 //!   sees each retry the engine scheduled; declining ends the upload as failed (not
 //!   cancelled), the session and checkpoint kept for a later resume.
+//! - **Traced, never a secret.** A span per upload and per request, events for answers,
+//!   retries, resyncs, lost sessions, the end (see [Tracing](#tracing)); URLs appear as their
+//!   origin only, tokens never.
 //! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
 //! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session (a WOPI
 //!   session cannot be deleted: the host lets it expire).
+//!
+//! ## Tracing
+//!
+//! The transport reports to [`tracing`] (install any subscriber to see it):
+//!
+//! | what | level | fields |
+//! |---|---|---|
+//! | span `upload` | info | `protocol` (`graph`, `wopi`, `tus`, `ietf-resumable-upload`), `total` (bytes), `destination` (scheme and host only) |
+//! | span `request` | debug | `method`, `kind`, `content_range` (Graph) or `offset` (tus), `len`; when answered `status`, `elapsed_ms` |
+//! | event `answer` / `no answer` | debug | `status`, or `error` and `detail`; `elapsed_ms` |
+//! | event `retry scheduled` | info | `attempt` (since the last progress), `cause`, `delay_ms`, `declined` (by the job's hook) |
+//! | events `resynchronised`, `session replaced`, `session lost`, `upload completed`, `upload cancelled`, `upload stopped` | info | what each counts |
+//! | event `upload failed` | warn | `cause` |
+//!
+//! Never a secret: a URL shows only its origin, no header but `Content-Range` and
+//! `Upload-Offset` is read, and causes are the engine's own texts, which redact URLs
+//! ([`SecretUrl`](resumable_core::secret::SecretUrl)) and never hold tokens or locks.
 //!
 //! ## Other machines
 //!
@@ -152,6 +172,7 @@ mod task;
 mod task_machine;
 mod timeouts;
 pub mod token;
+mod trace;
 mod tus_job;
 mod uploader;
 mod wopi_job;

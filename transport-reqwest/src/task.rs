@@ -21,6 +21,7 @@ use resumable_core::time::Instant;
 use resumable_core::wopi::WopiUpload;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::clock::Clock;
@@ -28,6 +29,7 @@ use crate::driver::{Command, DriveEnd, drive};
 use crate::exchange::Exchange;
 use crate::outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use crate::task_machine::TaskMachine;
+use crate::trace;
 use resumable_core::session::Resumption;
 use resumable_core::session::{Milestone, RetryAttempt};
 
@@ -226,6 +228,8 @@ pub(crate) struct TaskParts<M: TaskMachine> {
     pub(crate) hook: Option<EventHook<M>>,
     pub(crate) should_retry: Option<RetryHook>,
     pub(crate) keep_completed_checkpoint: bool,
+    /// The upload's span ([`trace::upload_span`]): the task and its requests run in it.
+    pub(crate) span: tracing::Span,
     pub(crate) resumption: Resumption,
     pub(crate) abandoned: Option<SecretUrl>,
 }
@@ -239,7 +243,8 @@ pub(crate) fn spawn<M: TaskMachine>(mut machine: M, parts: TaskParts<M>) -> Uplo
     let sent = parts.exchange.bytes_sent_counter();
     let resumption = parts.resumption.clone();
     machine.anchor(parts.clock.wall_clock());
-    let task = tokio::spawn(run(machine, parts, command_rx, event_tx));
+    let span = parts.span.clone();
+    let task = tokio::spawn(run(machine, parts, command_rx, event_tx).instrument(span));
     UploadTask {
         events,
         commands: Some(commands),
@@ -280,20 +285,20 @@ async fn run<M: TaskMachine>(
         &clock,
         commands,
         |machine: &mut M, event: M::Event| {
-            match M::milestone(&event) {
-                Milestone::Retry => {
-                    let declined = parts.should_retry.as_mut().is_some_and(|should_retry| {
-                        machine
-                            .last_retry()
-                            .is_some_and(|attempt| !should_retry(&attempt))
-                    });
-                    if declined {
-                        // The machine fails with the hook's refusal as the next event.
-                        machine.decline_retry(clock.now());
-                    } else {
-                        stats.retries += 1;
-                    }
+            let milestone = M::milestone(&event);
+            let declined = matches!(milestone, Milestone::Retry)
+                && parts.should_retry.as_mut().is_some_and(|should_retry| {
+                    machine
+                        .last_retry()
+                        .is_some_and(|attempt| !should_retry(&attempt))
+                });
+            trace::milestone(machine, &milestone, declined, total);
+            match milestone {
+                Milestone::Retry if declined => {
+                    // The machine fails with the hook's refusal as the next event.
+                    machine.decline_retry(clock.now());
                 }
+                Milestone::Retry => stats.retries += 1,
                 Milestone::Resync { .. } => stats.resyncs += 1,
                 Milestone::SessionLost { .. } => stats.sessions_lost += 1,
                 Milestone::Completed(done) => completion = Some(done),
@@ -356,15 +361,23 @@ async fn run<M: TaskMachine>(
             checkpoint_warning,
             source_hashes: parts.exchange.source_hashes_so_far(),
         }),
-        (end, _, ending) => Err(UploadFailure {
-            cause: match (end, ending) {
+        (end, _, ending) => {
+            let cause = match (end, ending) {
                 (DriveEnd::Stopped, _) => FailureCause::Stopped,
                 (_, Some(cause)) => cause,
                 _ => FailureCause::Interrupted,
-            },
-            stats,
-            checkpoint_warning,
-        }),
+            };
+            match cause {
+                FailureCause::Stopped => tracing::info!("upload stopped"),
+                FailureCause::Cancelled => {}
+                _ => trace::failed(&cause),
+            }
+            Err(UploadFailure {
+                cause,
+                stats,
+                checkpoint_warning,
+            })
+        }
     }
 }
 

@@ -25,6 +25,7 @@ use crate::job::Tus;
 use crate::outcome::{UploadFailure, UploadSummary};
 use crate::start::{StartError, load_checkpoint};
 use crate::task::{TaskParts, UploadTask, spawn};
+use crate::trace;
 use crate::uploader::Uploader;
 use resumable_io::source::crc32_of;
 
@@ -63,6 +64,11 @@ impl Uploader {
             protocol: Tus { deferred_length },
         } = job;
         config.total = (!deferred_length).then(|| source.len());
+        let protocol = match config.variant {
+            resumable_core::tus::Variant::Tus1 => "tus",
+            _ => "ietf-resumable-upload",
+        };
+        let span = trace::upload_span(protocol, source.len(), &config.endpoint);
         let clock = Clock::new();
         let exchange = Arc::new(
             Exchange::new(self.clients.clone(), None, source, self.timeouts)
@@ -97,6 +103,7 @@ impl Uploader {
         Ok(spawn(
             upload,
             TaskParts {
+                span,
                 exchange,
                 clock,
                 writer,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use resumable_core::graph::{Event, Upload};
+use resumable_core::graph::{Destination, Event, Upload};
 use resumable_core::secret::Secret;
 
 use crate::UploadJob;
@@ -18,6 +18,7 @@ use crate::start::{StartError, plan};
 use crate::task::{EventHook, TaskParts, UploadTask, spawn};
 use crate::timeouts::TimeoutPolicy;
 use crate::token::{StaticToken, TokenProvider};
+use crate::trace;
 
 /// Runs uploads: the HTTP clients, the token provider and the transport's time limits.
 ///
@@ -152,6 +153,11 @@ impl Uploader {
                 },
         } = job;
         config.total = source.len();
+        let destination_url = match &destination {
+            Destination::NewSession { create_url } => create_url,
+            Destination::ExistingSession { upload_url, .. } => upload_url,
+        };
+        let span = trace::upload_span("graph", config.total, destination_url);
         if destination.create_url().is_some() && self.tokens.is_none() {
             return Err(StartError::NoToken);
         }
@@ -188,6 +194,7 @@ impl Uploader {
         Ok(spawn(
             plan.upload,
             TaskParts {
+                span,
                 exchange,
                 clock,
                 writer,

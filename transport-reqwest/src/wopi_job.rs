@@ -21,6 +21,7 @@ use crate::job::Wopi;
 use crate::outcome::{UploadFailure, UploadSummary};
 use crate::start::StartError;
 use crate::task::{TaskParts, UploadTask, spawn};
+use crate::trace;
 use crate::uploader::Uploader;
 use crate::wopi_start::plan_wopi;
 
@@ -106,6 +107,7 @@ impl Uploader {
         Ok(spawn(
             plan.upload,
             TaskParts {
+                span: trace::upload_span("wopi", exchange.source().len(), &file_url),
                 exchange,
                 clock,
                 writer,
