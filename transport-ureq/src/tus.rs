@@ -129,6 +129,11 @@ impl Uploader {
             config,
             options,
         } = job;
+        let protocol = match config.variant {
+            resumable_core::tus::Variant::Tus1 => "tus",
+            _ => "ietf-resumable-upload",
+        };
+        let span = crate::trace::upload_span(protocol, source.len(), &config.endpoint);
         let clock = Clock::new();
         let mut exchange = Exchange::new(
             self.agent.clone(),
@@ -150,6 +155,7 @@ impl Uploader {
             resumption: plan.resumption,
             abandoned: plan.abandoned,
             options,
+            span,
         })
     }
 }

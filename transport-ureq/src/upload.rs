@@ -17,6 +17,7 @@ use crate::driver::{Command, DriveEnd, WhenAlone, drive};
 use crate::exchange::{Exchange, Timeouts, agent};
 use crate::outcome::{Failure, FailureCause, Stats, Summary};
 use crate::plan::plan_graph;
+use crate::trace;
 use resumable_io::CheckpointStore;
 use resumable_io::source::Source;
 
@@ -114,6 +115,11 @@ impl Uploader {
             mut options,
         } = job;
         config.total = source.len();
+        let destination_url = match &destination {
+            Destination::NewSession { create_url } => create_url,
+            Destination::ExistingSession { upload_url, .. } => upload_url,
+        };
+        let span = trace::upload_span("graph", config.total, destination_url);
         if destination.create_url().is_some() && self.token.is_none() {
             return Err(Failure::not_started(crate::StartError::NoToken));
         }
@@ -146,6 +152,7 @@ impl Uploader {
             resumption: plan.resumption,
             abandoned: plan.abandoned,
             options,
+            span,
         })
     }
 }
@@ -409,10 +416,32 @@ pub(crate) struct Run<M: Transfer> {
     /// A session of an older version of the source, to delete.
     pub(crate) abandoned: Option<SecretUrl>,
     pub(crate) options: Options<M>,
+    /// The upload's span ([`trace::upload_span`]): the upload and its requests run in it.
+    pub(crate) span: tracing::Span,
 }
 
 /// Drives the upload to its end: saves checkpoints, counts, reports.
 pub(crate) fn run<M>(run: Run<M>) -> Result<Summary<M::Completion>, Failure>
+where
+    M: Transfer,
+    M::Error: Into<FailureCause>,
+{
+    let span = run.span.clone();
+    let _entered = span.enter();
+    let outcome = run_traced(run);
+    match &outcome {
+        Err(failure) if matches!(failure.cause, FailureCause::Stopped) => {
+            tracing::info!("upload stopped");
+        }
+        Err(failure) if !matches!(failure.cause, FailureCause::Cancelled) => {
+            trace::failed(&failure.cause);
+        }
+        _ => {}
+    }
+    outcome
+}
+
+fn run_traced<M>(run: Run<M>) -> Result<Summary<M::Completion>, Failure>
 where
     M: Transfer,
     M::Error: Into<FailureCause>,
@@ -425,6 +454,7 @@ where
         resumption,
         abandoned,
         mut options,
+        span: _,
     } = run;
     machine.anchor(clock.wall_clock());
     if let Some(url) = abandoned {
@@ -462,20 +492,20 @@ where
         &commands,
         WhenAlone::Continue,
         |machine: &mut M, event: M::Event| {
-            match M::milestone(&event) {
-                Milestone::Retry => {
-                    let declined = options.should_retry.as_mut().is_some_and(|should_retry| {
-                        machine
-                            .last_retry()
-                            .is_some_and(|attempt| !should_retry(&attempt))
-                    });
-                    if declined {
-                        // The machine fails with the hook's refusal as the next event.
-                        machine.decline_retry(clock.now());
-                    } else {
-                        stats.retries += 1;
-                    }
+            let milestone = M::milestone(&event);
+            let declined = matches!(milestone, Milestone::Retry)
+                && options.should_retry.as_mut().is_some_and(|should_retry| {
+                    machine
+                        .last_retry()
+                        .is_some_and(|attempt| !should_retry(&attempt))
+                });
+            trace::milestone(machine, &milestone, declined, total);
+            match milestone {
+                Milestone::Retry if declined => {
+                    // The machine fails with the hook's refusal as the next event.
+                    machine.decline_retry(clock.now());
                 }
+                Milestone::Retry => stats.retries += 1,
                 Milestone::Resync { .. } => stats.resyncs += 1,
                 Milestone::SessionLost { .. } => stats.sessions_lost += 1,
                 Milestone::Completed(done) => completion = Some(done),

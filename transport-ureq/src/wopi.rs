@@ -182,6 +182,7 @@ impl Uploader {
             settings,
             options,
         } = job;
+        let span = crate::trace::upload_span("wopi", source.len(), &file_url);
         let clock = Clock::new();
         let mut exchange = Exchange::new(
             self.agent.clone(),
@@ -205,6 +206,7 @@ impl Uploader {
             resumption: plan.resumption,
             abandoned: plan.abandoned,
             options,
+            span,
         })
     }
 }
