@@ -18,7 +18,7 @@ use resumable_core::secret::{Secret, SecretUrl};
 use resumable_core::session::Resumption;
 use resumable_reqwest::source::{FileSource, Source};
 use resumable_reqwest::{
-    CheckpointStore, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,
+    FileCheckpointStore, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,
 };
 
 use crate::error::{CliError, check_url};
@@ -449,7 +449,7 @@ async fn graph_upload(
     let total = source.len();
     let mut job = UploadJob::new(source, destination, target).configure(|c| *c = config);
     if let Some(path) = &args.checkpoint {
-        job = job.checkpoint(CheckpointStore::new(path));
+        job = job.checkpoint(FileCheckpointStore::new(path));
     }
     if args.defer_commit {
         job = job.commit_when_received();

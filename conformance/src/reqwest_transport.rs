@@ -12,8 +12,8 @@ use resumable_reqwest::driver::TaskMachine;
 use resumable_reqwest::source::FileSource;
 use resumable_reqwest::workbook::{WorkbookRequest, WorkbookSession};
 use resumable_reqwest::{
-    CheckpointStore, FailureCause, UploadFailure, UploadJob, UploadSummary, UploadTask, Uploader,
-    WopiJob,
+    FailureCause, FileCheckpointStore, UploadFailure, UploadJob, UploadSummary, UploadTask,
+    Uploader, WopiJob,
 };
 
 use crate::harness::{Env, quick_graph, quick_wopi};
@@ -54,7 +54,7 @@ impl Transport for ReqwestTransport {
             )
             .configure(|config| quick_graph(config, fragment));
             if let Some(path) = &run.checkpoint {
-                job = job.checkpoint(CheckpointStore::new(path));
+                job = job.checkpoint(FileCheckpointStore::new(path));
             }
             let mut task = match uploader.start(job).await {
                 Ok(task) => task,
@@ -97,7 +97,7 @@ impl Transport for ReqwestTransport {
             let mut job = WopiJob::new(source, run.file_url.clone())
                 .configure(|config| quick_wopi(config, range));
             if let Some(path) = &run.checkpoint {
-                job = job.checkpoint(CheckpointStore::new(path));
+                job = job.checkpoint(FileCheckpointStore::new(path));
             }
             let uploader = Uploader::new().expect("a client");
             let mut task = match uploader.start_wopi(job).await {

@@ -13,7 +13,7 @@ use resumable_core::workbook::WorkbookUrl;
 use resumable_ureq::source::FileSource;
 use resumable_ureq::workbook::{WorkbookRequest, WorkbookSession};
 use resumable_ureq::{
-    CheckpointStore, Failure, FailureCause, Summary, UploadHandle, UploadJob, Uploader, WopiJob,
+    Failure, FailureCause, FileCheckpointStore, Summary, UploadHandle, UploadJob, Uploader, WopiJob,
 };
 
 use crate::harness::{Env, quick_graph, quick_wopi};
@@ -50,7 +50,7 @@ impl Transport for UreqTransport {
         )
         .configure(|config| quick_graph(config, fragment));
         if let Some(path) = &run.checkpoint {
-            job = job.checkpoint(CheckpointStore::new(path));
+            job = job.checkpoint(FileCheckpointStore::new(path));
         }
         let handle = job.handle();
         let what = run.interrupt;
@@ -86,7 +86,7 @@ impl Transport for UreqTransport {
         let mut job = WopiJob::new(source, run.file_url.clone())
             .configure(|config| quick_wopi(config, range));
         if let Some(path) = &run.checkpoint {
-            job = job.checkpoint(CheckpointStore::new(path));
+            job = job.checkpoint(FileCheckpointStore::new(path));
         }
         let handle = job.handle();
         let what = run.interrupt;

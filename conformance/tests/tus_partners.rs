@@ -16,7 +16,7 @@ use resumable_core::session::Resumption;
 use resumable_core::time::Duration;
 use resumable_core::tus::{ChecksumPolicy, InteropVersion, TusEvent, Variant};
 use resumable_reqwest::source::BytesSource;
-use resumable_reqwest::{CheckpointStore, FailureCause, TusJob, Uploader};
+use resumable_reqwest::{FailureCause, FileCheckpointStore, TusJob, Uploader};
 
 const MIB: usize = 1 << 20;
 
@@ -239,7 +239,7 @@ fn a_stopped_upload_resumes_from_its_checkpoint_on_every_partner() {
     let seed = seed();
     for partner in partners() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::new(dir.path().join("upload.checkpoint"));
+        let store = FileCheckpointStore::new(dir.path().join("upload.checkpoint"));
         let bytes = random(6 * MIB, seed);
         let endpoint = partner.endpoint(None);
         let job = || {

@@ -340,6 +340,12 @@ pub enum GiveUp {
         /// [`RetryPolicy::max_retry_after`].
         max: Duration,
     },
+    /// The caller's retry policy declined this retry (a transport's `should_retry` hook): the
+    /// upload ends as failed, its session and checkpoint kept for a later resume.
+    Declined {
+        /// Retries since the last progress, the declined one included.
+        attempt: u32,
+    },
     /// No progress for longer than the policy accepts.
     Stalled {
         /// Time without progress the next attempt would reach.
@@ -354,6 +360,9 @@ impl fmt::Display for GiveUp {
         match self {
             GiveUp::BudgetExhausted { attempts } => {
                 write!(f, "gave up after {attempts} retries without progress")
+            }
+            GiveUp::Declined { attempt } => {
+                write!(f, "the retry hook declined retry {attempt}")
             }
             GiveUp::RetryAfterTooLong { asked, max } => write!(
                 f,

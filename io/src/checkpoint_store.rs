@@ -1,165 +1,96 @@
-//! Checkpoint files, written so that a crash at any instant leaves either the old checkpoint or
-//! the new one, never a torn mix.
-//!
-//! A save writes a temporary file beside the checkpoint, flushes it to disk, renames it over the
-//! checkpoint and flushes the directory. The checkpoint's own CRC (checked by
-//! `resumable_core`'s decoder) catches what the file system does not.
-//!
-//! A checkpoint holds the upload session's URL, which lets anyone who reads it write to the
-//! session until it expires: the file is created readable by its owner only (on Unix).
+//! Where checkpoints are kept: the [`CheckpointStore`] trait, so an embedder can keep them in
+//! its own database, and [`FileCheckpointStore`], the file every transport uses by default.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::fmt;
+use std::io;
+use std::sync::Arc;
 
-/// A checkpoint file at a fixed path.
+mod file;
+
+pub use file::FileCheckpointStore;
+
+/// A place for one upload's checkpoint: the last bytes saved, until they are removed.
+///
+/// The transports save after each confirmed fragment (from a thread of their own, never the
+/// upload's loop), load once when the upload starts, and remove the checkpoint when the
+/// upload completes or is cancelled. A save must replace the previous bytes as a whole: after
+/// a crash at any instant, [`load`](Self::load) returns the old bytes or the new ones, never a
+/// mix (a database transaction or an atomic rename gives that; the checkpoint's own CRC
+/// catches what slips through).
+///
+/// The bytes hold the upload session's URL (WOPI: the `access_token` and session token too),
+/// which lets anyone who reads them write to the session until it expires: keep them where
+/// only their owner can read them.
+///
+/// An in-memory store (a map standing in for a database table):
 ///
 /// ```
+/// use std::collections::HashMap;
+/// use std::io;
+/// use std::sync::Mutex;
+///
 /// use resumable_io::CheckpointStore;
-/// # let dir = tempfile::tempdir().unwrap();
-/// let store = CheckpointStore::new(dir.path().join("upload.checkpoint"));
-/// assert_eq!(store.load().unwrap(), None);
-/// store.save(b"first").unwrap();
-/// store.save(b"second").unwrap();
-/// assert_eq!(store.load().unwrap().as_deref(), Some(&b"second"[..]));
-/// store.remove().unwrap();
-/// assert_eq!(store.load().unwrap(), None);
+///
+/// #[derive(Debug, Default)]
+/// struct Table {
+///     rows: Mutex<HashMap<String, Vec<u8>>>,
+///     key: String,
+/// }
+///
+/// impl CheckpointStore for Table {
+///     fn load(&self) -> io::Result<Option<Vec<u8>>> {
+///         Ok(self.rows.lock().unwrap().get(&self.key).cloned())
+///     }
+///     fn save(&self, bytes: &[u8]) -> io::Result<()> {
+///         self.rows.lock().unwrap().insert(self.key.clone(), bytes.to_vec());
+///         Ok(())
+///     }
+///     fn remove(&self) -> io::Result<()> {
+///         self.rows.lock().unwrap().remove(&self.key);
+///         Ok(())
+///     }
+///     fn describe(&self) -> String {
+///         format!("checkpoint row {:?}", self.key)
+///     }
+/// }
+///
+/// let table = Table { key: "report.docx".into(), ..Table::default() };
+/// table.save(b"checkpoint").unwrap();
+/// assert_eq!(table.load().unwrap().as_deref(), Some(&b"checkpoint"[..]));
 /// ```
-#[derive(Clone, Debug)]
-pub struct CheckpointStore {
-    path: PathBuf,
+pub trait CheckpointStore: fmt::Debug + Send + Sync + 'static {
+    /// The saved bytes, or `None` if nothing is saved. An error says what could not be read
+    /// and what to do about it (it is shown to the user as it is).
+    fn load(&self) -> io::Result<Option<Vec<u8>>>;
+
+    /// Replaces the saved bytes with `bytes`, as a whole (see the trait's documentation).
+    fn save(&self, bytes: &[u8]) -> io::Result<()>;
+
+    /// Deletes the saved bytes; nothing saved is not an error.
+    fn remove(&self) -> io::Result<()>;
+
+    /// Names the store in messages, as a noun phrase: "checkpoint file /var/x.checkpoint",
+    /// "checkpoint row 42 of uploads.db". Never a secret (no credentials of the database, no
+    /// part of the checkpoint's bytes): it goes into errors and logs.
+    fn describe(&self) -> String;
 }
 
-impl CheckpointStore {
-    /// A store writing to `path`.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        CheckpointStore { path: path.into() }
+/// A store shared with the caller (who keeps a handle to look at it, or to hand it to the next
+/// run) is a store.
+impl<S: CheckpointStore + ?Sized> CheckpointStore for Arc<S> {
+    fn load(&self) -> io::Result<Option<Vec<u8>>> {
+        (**self).load()
     }
 
-    /// The checkpoint's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    fn save(&self, bytes: &[u8]) -> io::Result<()> {
+        (**self).save(bytes)
     }
 
-    /// The saved bytes, or `None` if there is no checkpoint.
-    pub fn load(&self) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(&self.path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.context(e, "read")),
-        }
+    fn remove(&self) -> io::Result<()> {
+        (**self).remove()
     }
 
-    /// Replaces the checkpoint with `bytes`, atomically and durably.
-    pub fn save(&self, bytes: &[u8]) -> io::Result<()> {
-        let tmp = self.temp_path();
-        let result = (|| {
-            let mut file = create_private(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            drop(file);
-            fs::rename(&tmp, &self.path)?;
-            sync_parent(&self.path)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(|e| self.context(e, "write"))
-    }
-
-    /// Deletes the checkpoint (after the upload completed); a missing file is not an error.
-    pub fn remove(&self) -> io::Result<()> {
-        match fs::remove_file(&self.path) {
-            Ok(()) => sync_parent(&self.path).map_err(|e| self.context(e, "remove")),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.context(e, "remove")),
-        }
-    }
-
-    fn temp_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".tmp.{}", std::process::id()));
-        self.path.with_file_name(name)
-    }
-
-    fn context(&self, e: io::Error, verb: &str) -> io::Error {
-        let advice = match verb {
-            "read" => "check that it is readable, or delete it to start over",
-            _ => "check that its directory exists and is writable",
-        };
-        io::Error::new(
-            e.kind(),
-            format!(
-                "could not {verb} checkpoint {}: {e}; {advice}",
-                self.path.display()
-            ),
-        )
-    }
-}
-
-fn create_private(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
-fn sync_parent(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        File::open(parent)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leaves_no_temporary_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::new(dir.path().join("c"));
-        for i in 0..10u8 {
-            store.save(&[i; 100]).unwrap();
-        }
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["c"]);
-        assert_eq!(store.load().unwrap().unwrap(), vec![9u8; 100]);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn checkpoint_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::new(dir.path().join("c"));
-        store.save(b"x").unwrap();
-        let mode = fs::metadata(store.path()).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
-    }
-
-    #[test]
-    fn unwritable_location_says_where() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::new(dir.path().join("missing-dir").join("c"));
-        let err = store.save(b"x").unwrap_err();
-        assert!(
-            err.to_string().contains("could not write checkpoint")
-                && err
-                    .to_string()
-                    .contains("check that its directory exists and is writable"),
-            "{err}"
-        );
+    fn describe(&self) -> String {
+        (**self).describe()
     }
 }

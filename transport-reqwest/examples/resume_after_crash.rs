@@ -14,7 +14,7 @@ use resumable_core::secret::Secret;
 use resumable_core::session::Resumption;
 use resumable_emulator::{Emulator, EmulatorConfig, StorageMode};
 use resumable_reqwest::source::BytesSource;
-use resumable_reqwest::{CheckpointStore, FailureCause, UploadJob, Uploader};
+use resumable_reqwest::{FailureCause, FileCheckpointStore, UploadJob, Uploader};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -23,7 +23,7 @@ async fn run() -> Result<(Resumption, u64, u64)> {
     let emulator =
         Emulator::start(EmulatorConfig::default().with_storage(StorageMode::Discard)).await?;
     let dir = tempfile::tempdir()?;
-    let store = CheckpointStore::new(dir.path().join("video.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("video.checkpoint"));
     let bytes = vec![7u8; 8 << 20];
     let uploader = Uploader::builder().token(Secret::new("a-token")).build()?;
     let job = || {

@@ -19,6 +19,7 @@ use resumable_core::http::Segment;
 use resumable_core::range::ByteRange;
 
 use crate::prefetch::{Prefetcher, spawn_read};
+use crate::rate_limit::RateLimit;
 use resumable_io::source::{BLOCK_SIZE, Source};
 
 /// Blocks read ahead of the socket per request.
@@ -85,12 +86,19 @@ pub(crate) fn read_ahead(
 /// any read error (so a failed request can be told apart from a network failure). The body counts
 /// as finished when its last byte has been handed over: hyper stops polling once it has
 /// `Content-Length` bytes, so the end of the stream may never be observed.
+///
+/// Under a `limit`, each piece waits for its bytes from the shared bucket before it is handed
+/// over (pieces are smaller under slow limits), so the socket never sees more than the rate.
 pub(crate) fn observe(
     rx: tokio::sync::mpsc::Receiver<io::Result<(Bytes, bool)>>,
     len: u64,
     progress: Arc<BodyProgress>,
+    limit: Option<RateLimit>,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     progress.touch();
+    let piece_size = limit
+        .as_ref()
+        .map_or(PIECE_SIZE, |limit| limit.piece_size(PIECE_SIZE));
     let state = ObservedBody {
         rx,
         progress,
@@ -98,6 +106,8 @@ pub(crate) fn observe(
         len,
         pending: Bytes::new(),
         pending_from_source: false,
+        piece_size,
+        limit,
     };
     futures::stream::unfold(state, |mut body| async move {
         if body.pending.is_empty() {
@@ -116,7 +126,12 @@ pub(crate) fn observe(
                 }
             }
         }
-        let piece = body.pending.split_to(body.pending.len().min(PIECE_SIZE));
+        let piece = body
+            .pending
+            .split_to(body.pending.len().min(body.piece_size));
+        if let Some(limit) = &body.limit {
+            limit.acquire(piece.len()).await;
+        }
         body.progress.hand_over(&piece, body.pending_from_source);
         body.handed += piece.len() as u64;
         if body.handed >= body.len {
@@ -134,6 +149,8 @@ struct ObservedBody {
     len: u64,
     pending: Bytes,
     pending_from_source: bool,
+    piece_size: usize,
+    limit: Option<RateLimit>,
 }
 
 /// Shared between the body stream and the request: how far the body got.

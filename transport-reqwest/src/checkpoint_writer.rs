@@ -7,12 +7,15 @@
 //! so a flush after the last save returns once that save is on disk.
 
 use std::io;
+use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::thread;
 
 use tokio::sync::oneshot;
 
 use resumable_io::CheckpointStore;
+#[cfg(test)]
+use resumable_io::FileCheckpointStore;
 
 /// What the writer thread is asked to do.
 enum Job {
@@ -28,11 +31,11 @@ pub(crate) struct CheckpointWriter {
 
 impl CheckpointWriter {
     /// Starts a writer thread for `store`.
-    pub(crate) fn start(store: CheckpointStore) -> io::Result<Self> {
+    pub(crate) fn start(store: Arc<dyn CheckpointStore>) -> io::Result<Self> {
         let (jobs, queue) = std_mpsc::channel();
         thread::Builder::new()
             .name("checkpoint-writer".into())
-            .spawn(move || write_loop(&store, &queue))?;
+            .spawn(move || write_loop(&*store, &queue))?;
         Ok(CheckpointWriter { jobs })
     }
 
@@ -58,7 +61,7 @@ impl CheckpointWriter {
     }
 }
 
-fn write_loop(store: &CheckpointStore, queue: &std_mpsc::Receiver<Job>) {
+fn write_loop(store: &dyn CheckpointStore, queue: &std_mpsc::Receiver<Job>) {
     let mut first_error: Option<String> = None;
     let mut next = queue.recv().ok();
     while let Some(job) = next.take() {
@@ -99,7 +102,7 @@ mod tests {
     #[tokio::test]
     async fn saves_land_in_order_and_flush_waits_for_them() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::new(dir.path().join("c"));
+        let store = Arc::new(FileCheckpointStore::new(dir.path().join("c")));
         let writer = CheckpointWriter::start(store.clone()).unwrap();
         for i in 0..50u8 {
             writer.save(vec![i; 1000]);
@@ -114,8 +117,8 @@ mod tests {
     #[tokio::test]
     async fn a_failed_save_is_reported_by_the_next_flush() {
         let dir = tempfile::tempdir().unwrap();
-        let store = CheckpointStore::new(dir.path().join("no-such-dir").join("c"));
-        let writer = CheckpointWriter::start(store).unwrap();
+        let store = FileCheckpointStore::new(dir.path().join("no-such-dir").join("c"));
+        let writer = CheckpointWriter::start(Arc::new(store)).unwrap();
         writer.save(b"x".to_vec());
         let error = writer.flush().await.unwrap();
         assert!(error.contains("could not write checkpoint"), "{error}");

@@ -30,10 +30,13 @@ use resumable_core::http::{
 
 use crate::body_stream::{BodyProgress, observe, read_ahead};
 use crate::prefetch::Prefetcher;
+use crate::rate_limit::RateLimit;
 use crate::source_digest::DigestingSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
+use crate::trace;
 use resumable_io::source::{Source, for_each_block};
+use tracing::Instrument;
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON document,
 /// and a hostile server must not make the client buffer gigabytes.
@@ -138,6 +141,7 @@ pub struct Exchange {
     timeouts: TimeoutPolicy,
     sent: Arc<AtomicU64>,
     prefetcher: Arc<Prefetcher>,
+    rate_limit: Option<RateLimit>,
 }
 
 impl Exchange {
@@ -158,7 +162,15 @@ impl Exchange {
             timeouts,
             sent: Arc::new(AtomicU64::new(0)),
             prefetcher: Arc::new(Prefetcher::default()),
+            rate_limit: None,
         }
+    }
+
+    /// The same exchange, its request bodies sent no faster than `limit` allows (shared with
+    /// every other exchange holding a clone of it).
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
     }
 
     /// The source bodies are read from (reads through it feed the source's hashes).
@@ -258,6 +270,26 @@ impl Exchange {
     }
 
     async fn send_within(&self, request: &Request, limit: Duration, refresh: bool) -> Delivery {
+        let span = trace::request_span(request);
+        let delivery = self
+            .send_within_span(request, limit, refresh)
+            .instrument(span.clone())
+            .await;
+        trace::answered(
+            &span,
+            &delivery.result,
+            delivery.detail.as_deref(),
+            delivery.elapsed,
+        );
+        delivery
+    }
+
+    async fn send_within_span(
+        &self,
+        request: &Request,
+        limit: Duration,
+        refresh: bool,
+    ) -> Delivery {
         let started = tokio::time::Instant::now();
         let progress = Arc::new(BodyProgress::new(self.sent.clone()));
         let mut delivery = Delivery {
@@ -389,7 +421,12 @@ impl Exchange {
             segments.to_vec(),
             self.prefetcher.clone(),
         );
-        reqwest::Body::wrap_stream(observe(blocks, len, progress.clone()))
+        reqwest::Body::wrap_stream(observe(
+            blocks,
+            len,
+            progress.clone(),
+            self.rate_limit.clone(),
+        ))
     }
 }
 

@@ -13,14 +13,17 @@ use std::sync::Arc;
 
 use resumable_core::graph::{Destination, Event, Target, UploadConfig};
 use resumable_core::secret::{Secret, SecretUrl};
+use resumable_core::session::RetryAttempt;
 use resumable_core::tus::{TusConfig, TusEvent, Variant};
 use resumable_core::wopi::{ChunkId, CommitSettings, WopiConfig, WopiEvent, WopiStream};
 
-use crate::task::EventCallback;
+use crate::task::{EventCallback, RetryHook};
 use crate::wopi_start::HashProgress;
 #[cfg(doc)]
 use crate::{UploadJob, WopiJob};
 use resumable_io::CheckpointStore;
+#[cfg(doc)]
+use resumable_io::FileCheckpointStore;
 use resumable_io::source::Source;
 
 /// One file to upload: where its bytes come from, the engine configuration, a checkpoint, an
@@ -33,7 +36,7 @@ use resumable_io::source::Source;
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::graph::{Destination, DriveItem, Target};
 /// use resumable_reqwest::source::BytesSource;
-/// use resumable_reqwest::{CheckpointStore, UploadJob};
+/// use resumable_reqwest::{FileCheckpointStore, UploadJob};
 ///
 /// let job = UploadJob::new(
 ///     BytesSource::new(vec![7u8; 1_000_000]),
@@ -41,7 +44,7 @@ use resumable_io::source::Source;
 ///     Target::DriveItem(DriveItem::new()),
 /// )
 /// .configure(|config| config.fragment_size = FragmentSizing::Fixed(327_680 * 2))
-/// .checkpoint(CheckpointStore::new("/tmp/a.bin.checkpoint"))
+/// .checkpoint(FileCheckpointStore::new("/tmp/a.bin.checkpoint"))
 /// .on_event(|event| eprintln!("{event:?}"));
 /// assert_eq!(job.config().total, 1_000_000);
 /// ```
@@ -52,7 +55,7 @@ use resumable_io::source::Source;
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::secret::Secret;
 /// use resumable_reqwest::source::BytesSource;
-/// use resumable_reqwest::{CheckpointStore, WopiJob};
+/// use resumable_reqwest::{FileCheckpointStore, WopiJob};
 ///
 /// let job = WopiJob::new(
 ///     BytesSource::new(vec![7u8; 1_000_000]),
@@ -61,15 +64,16 @@ use resumable_io::source::Source;
 /// .sequence_number(3)
 /// .lock(Secret::new("lock-from-LOCK"))
 /// .configure(|config| config.range_size = FragmentSizing::Fixed(4 << 20))
-/// .checkpoint(CheckpointStore::new("/tmp/42.checkpoint"));
+/// .checkpoint(FileCheckpointStore::new("/tmp/42.checkpoint"));
 /// assert!(!format!("{job:?}").contains("eyJ0eXAi"));
 /// ```
 pub struct Job<P: Protocol> {
     pub(crate) source: Arc<dyn Source>,
     pub(crate) config: P::Config,
-    pub(crate) checkpoint: Option<CheckpointStore>,
+    pub(crate) checkpoint: Option<Arc<dyn CheckpointStore>>,
     pub(crate) callback: Option<EventCallback<P::Event>>,
     pub(crate) keep_completed_checkpoint: bool,
+    pub(crate) should_retry: Option<RetryHook>,
     pub(crate) protocol: P,
 }
 
@@ -143,6 +147,7 @@ impl<P: Protocol> Job<P> {
             checkpoint: None,
             callback: None,
             keep_completed_checkpoint: false,
+            should_retry: None,
             protocol,
         }
     }
@@ -167,14 +172,47 @@ impl<P: Protocol> Job<P> {
     /// cancelled, and kept when it fails or stops. It holds the session's URL (WOPI: the file
     /// URL with its `access_token`, and the session token): it is created readable by its
     /// owner only.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.checkpoint = Some(store);
+    ///
+    /// A [`FileCheckpointStore`] keeps it in a file; any [`CheckpointStore`] of your own (a row
+    /// of your database) works the same way. An `Arc` of a store is a store, for a caller that
+    /// keeps a handle on it.
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.checkpoint = Some(Arc::new(store));
         self
     }
 
     /// Calls `callback` with every event, on the upload's task (keep it short).
     pub fn on_event(mut self, callback: impl FnMut(&P::Event) + Send + 'static) -> Self {
         self.callback = Some(Box::new(callback));
+        self
+    }
+
+    /// Asks `should_retry` after each retry the engine schedules (as tus-js-client's
+    /// `onShouldRetry` does): it sees the [`RetryAttempt`] (retries since the last progress,
+    /// what failed, the wait), after the engine's own limits (retry budget, `Retry-After`
+    /// ceiling, stall limit) allowed it. Returning `false` ends the upload as failed, its
+    /// cause saying the retry hook declined
+    /// ([`GiveUp::Declined`](resumable_core::retry::GiveUp::Declined)); it is not a cancel:
+    /// the session and the checkpoint are kept, so running the job again resumes. (Without a
+    /// checkpoint nothing could resume the session, so it is deleted, as on any failure.)
+    /// Called on the upload's task: keep it short.
+    ///
+    /// ```
+    /// use resumable_core::session::Failure;
+    /// use resumable_reqwest::source::BytesSource;
+    /// use resumable_reqwest::TusJob;
+    /// use resumable_core::tus::Variant;
+    ///
+    /// // Retry throttling and server errors, but give up on anything else at once.
+    /// let job = TusJob::new(BytesSource::new(vec![1u8; 10]), Variant::Tus1, "https://tus.example/files/")
+    ///     .should_retry(|attempt| matches!(attempt.reason, Failure::Status(429 | 500..=599)));
+    /// # drop(job);
+    /// ```
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + Send + 'static,
+    ) -> Self {
+        self.should_retry = Some(Box::new(should_retry));
         self
     }
 
@@ -192,8 +230,12 @@ impl<P: Protocol> fmt::Debug for Job<P> {
             .field("source", &self.source.describe())
             .field("protocol", &self.protocol)
             .field("config", &self.config)
-            .field("checkpoint", &self.checkpoint)
+            .field(
+                "checkpoint",
+                &self.checkpoint.as_ref().map(|store| store.describe()),
+            )
             .field("keep_completed_checkpoint", &self.keep_completed_checkpoint)
+            .field("should_retry", &self.should_retry.is_some())
             .finish_non_exhaustive()
     }
 }

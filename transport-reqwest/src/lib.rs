@@ -12,7 +12,7 @@
 //! use resumable_core::graph::{Destination, DriveItem, Event, Target};
 //! use resumable_core::secret::Secret;
 //! use resumable_reqwest::source::FileSource;
-//! use resumable_reqwest::{CheckpointStore, UploadJob, Uploader};
+//! use resumable_reqwest::{FileCheckpointStore, UploadJob, Uploader};
 //!
 //! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build()?;
 //! let job = UploadJob::new(
@@ -23,7 +23,7 @@
 //!     Target::DriveItem(DriveItem::new()),
 //! )
 //! // Survive a crash: run the same job again and it resumes where the server is.
-//! .checkpoint(CheckpointStore::new("big.bin.checkpoint"));
+//! .checkpoint(FileCheckpointStore::new("big.bin.checkpoint"));
 //! let mut task = uploader.start(job).await?;
 //! println!("{}", task.resumption());
 //! while let Some(event) = task.next().await {
@@ -48,7 +48,7 @@
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use resumable_core::secret::Secret;
 //! use resumable_reqwest::source::FileSource;
-//! use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
+//! use resumable_reqwest::{FileCheckpointStore, Uploader, WopiJob};
 //!
 //! let job = WopiJob::new(
 //!     FileSource::open("report.docx")?,
@@ -57,7 +57,7 @@
 //! .sequence_number(7) // the host's number for the version read
 //! .lock(Secret::new("lock-from-LOCK"))
 //! .on_hash_progress(|hashed, total| eprintln!("hashing {hashed}/{total}"))
-//! .checkpoint(CheckpointStore::new("report.docx.checkpoint"));
+//! .checkpoint(FileCheckpointStore::new("report.docx.checkpoint"));
 //! let summary = Uploader::new()?.upload_wopi(job).await?;
 //! println!("sequence number now {:?}", summary.completion.sequence_number);
 //! # Ok(()) }
@@ -106,12 +106,41 @@
 //!   ([`Driven::time_limit`](resumable_core::session::Driven::time_limit): for uploads it
 //!   grows with the fragment and shrinks with the measured throughput); an idle limit ([`TimeoutPolicy`]) catches
 //!   connections that stop moving.
-//! - **Checkpoints that never mislead.** Saved atomically (write, fsync, rename) off the
-//!   executor after each confirmed fragment; a checkpoint whose source changed restarts in a new
+//! - **Checkpoints that never mislead.** Saved off the executor after each confirmed fragment,
+//!   atomically (a [`FileCheckpointStore`] writes, fsyncs and renames; a [`CheckpointStore`] of
+//!   your own, say a database row, promises the same); a checkpoint whose source changed restarts in a new
 //!   session; a damaged one restarts; one of another upload is refused.
+//! - **A bandwidth limit for the whole uploader.** With
+//!   [`UploaderBuilder::rate_limit`], request bodies of all its uploads draw from one
+//!   [`RateLimit`] (a token bucket holding 50 ms of the rate), so concurrent uploads share the
+//!   limit, as `rclone --bwlimit` users expect, and the rate holds within a few percent over
+//!   seconds.
+//! - **Retries the caller can veto.** A job's [`should_retry`](job::Job::should_retry) hook
+//!   sees each retry the engine scheduled; declining ends the upload as failed (not
+//!   cancelled), the session and checkpoint kept for a later resume.
+//! - **Traced, never a secret.** A span per upload and per request, events for answers,
+//!   retries, resyncs, lost sessions, the end (see [Tracing](#tracing)); URLs appear as their
+//!   origin only, tokens never.
 //! - **Tokens refreshed once on 401** through the caller's [`TokenProvider`](token::TokenProvider).
 //! - **Cancel on drop.** Dropping an [`UploadTask`] before its end deletes the session (a WOPI
 //!   session cannot be deleted: the host lets it expire).
+//!
+//! ## Tracing
+//!
+//! The transport reports to [`tracing`] (install any subscriber to see it):
+//!
+//! | what | level | fields |
+//! |---|---|---|
+//! | span `upload` | info | `protocol` (`graph`, `wopi`, `tus`, `ietf-resumable-upload`), `total` (bytes), `destination` (scheme and host only) |
+//! | span `request` | debug | `method`, `kind`, `content_range` (Graph) or `offset` (tus), `len`; when answered `status`, `elapsed_ms` |
+//! | event `answer` / `no answer` | debug | `status`, or `error` and `detail`; `elapsed_ms` |
+//! | event `retry scheduled` | info | `attempt` (since the last progress), `cause`, `delay_ms`, `declined` (by the job's hook) |
+//! | events `resynchronised`, `session replaced`, `session lost`, `upload completed`, `upload cancelled`, `upload stopped` | info | what each counts |
+//! | event `upload failed` | warn | `cause` |
+//!
+//! Never a secret: a URL shows only its origin, no header but `Content-Range` and
+//! `Upload-Offset` is read, and causes are the engine's own texts, which redact URLs
+//! ([`SecretUrl`](resumable_core::secret::SecretUrl)) and never hold tokens or locks.
 //!
 //! ## Other machines
 //!
@@ -130,7 +159,7 @@
 //!
 //! | path | holds |
 //! |---|---|
-//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`], [`SimpleJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), [`CheckpointStore`], [`TimeoutPolicy`] |
+//! | the crate root | [`Uploader`] and its [`UploaderBuilder`], the jobs ([`UploadJob`], [`WopiJob`], [`SimpleJob`]), the running [`UploadTask`] ([`WopiTask`]), outcomes ([`UploadSummary`], [`WopiSummary`], [`UploadStats`], [`UploadFailure`], [`FailureCause`], [`StartError`]), the checkpoint stores ([`CheckpointStore`], the trait; [`FileCheckpointStore`], the default), [`TimeoutPolicy`], [`RateLimit`] |
 //! | [`job`] | [`Job`](job::Job), the one type behind both jobs, and its protocols ([`Graph`](job::Graph), [`Wopi`](job::Wopi)) |
 //! | [`source`] | where the bytes come from: the [`Source`](source::Source) trait, [`FileSource`](source::FileSource), [`BytesSource`](source::BytesSource) |
 //! | [`token`] | bearer tokens: [`TokenProvider`](token::TokenProvider), [`TokenError`](token::TokenError) |
@@ -159,6 +188,7 @@ mod exchange;
 pub mod job;
 mod outcome;
 mod prefetch;
+mod rate_limit;
 mod simple_job;
 mod source_digest;
 mod start;
@@ -166,6 +196,7 @@ mod task;
 mod task_machine;
 mod timeouts;
 pub mod token;
+mod trace;
 mod tus_job;
 mod uploader;
 mod wopi_job;
@@ -173,7 +204,8 @@ mod wopi_start;
 pub mod workbook;
 
 pub use outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
-pub use resumable_io::{CheckpointStore, source};
+pub use rate_limit::RateLimit;
+pub use resumable_io::{CheckpointStore, FileCheckpointStore, source};
 pub use simple_job::{SimpleJob, SimpleTask};
 pub use start::StartError;
 pub use task::UploadTask;

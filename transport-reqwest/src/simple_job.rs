@@ -11,13 +11,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use resumable_core::graph::{ConflictBehavior, Event, SimpleConfig, SimpleUpload};
-use resumable_core::session::Resumption;
+use resumable_core::secret::SecretUrl;
+use resumable_core::session::{Resumption, RetryAttempt};
 
 use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::outcome::{UploadFailure, UploadSummary};
 use crate::start::StartError;
-use crate::task::{EventCallback, TaskParts, UploadTask, spawn};
+use crate::task::{EventCallback, RetryHook, TaskParts, UploadTask, spawn};
+use crate::trace;
 use crate::uploader::Uploader;
 use resumable_io::source::Source;
 
@@ -51,6 +53,7 @@ pub struct SimpleJob {
     content_url: String,
     config: SimpleConfig,
     callback: Option<EventCallback<Event>>,
+    should_retry: Option<RetryHook>,
 }
 
 impl SimpleJob {
@@ -71,6 +74,7 @@ impl SimpleJob {
             content_url,
             config,
             callback: None,
+            should_retry: None,
         }
     }
 
@@ -102,6 +106,16 @@ impl SimpleJob {
     /// Calls `callback` with every event, on the upload's task (keep it short).
     pub fn on_event(mut self, callback: impl FnMut(&Event) + Send + 'static) -> Self {
         self.callback = Some(Box::new(callback));
+        self
+    }
+
+    /// Asks `should_retry` before each retry the engine has decided on, as
+    /// [`Job::should_retry`](crate::job::Job::should_retry) does: `false` fails the upload.
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + Send + 'static,
+    ) -> Self {
+        self.should_retry = Some(Box::new(should_retry));
         self
     }
 }
@@ -139,23 +153,34 @@ impl Uploader {
             content_url,
             mut config,
             callback,
+            should_retry,
         } = job;
         if self.tokens.is_none() {
             return Err(StartError::NoToken);
         }
         config.total = source.len();
         let clock = Clock::new();
+        let span = trace::upload_span(
+            "graph-simple",
+            source.len(),
+            &SecretUrl::new(content_url.as_str()),
+        );
         let upload =
             SimpleUpload::new(content_url, config, clock.now()).map_err(StartError::Invalid)?;
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            self.tokens.clone(),
-            source,
-            self.timeouts,
-        ));
+        let exchange = Arc::new(
+            Exchange::new(
+                self.clients.clone(),
+                self.tokens.clone(),
+                source,
+                self.timeouts,
+            )
+            .with_rate_limit(self.rate_limit.clone()),
+        );
         Ok(spawn(
             upload,
             TaskParts {
+                span,
+                should_retry,
                 exchange,
                 clock,
                 writer: None,

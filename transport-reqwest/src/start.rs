@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use resumable_core::graph::{
@@ -26,12 +25,13 @@ pub enum StartError {
     Invalid(UploadError),
     /// Creating a session needs a bearer token and no token provider was configured.
     NoToken,
-    /// The checkpoint file could not be read.
+    /// The checkpoint could not be read.
     CheckpointUnreadable(io::Error),
-    /// The checkpoint file belongs to another upload, or is not a checkpoint.
+    /// The checkpoint belongs to another upload, or is not a checkpoint.
     CheckpointMismatch {
-        /// The file.
-        path: PathBuf,
+        /// The store, as it describes itself
+        /// ([`CheckpointStore::describe`]: "checkpoint file PATH").
+        store: String,
         /// How it differs.
         reason: String,
     },
@@ -53,8 +53,8 @@ pub enum StartError {
     /// The source changed since the WOPI checkpoint was written: the session holds frames of
     /// the old content, so the upload in it cannot go on.
     SourceChangedSinceCheckpoint {
-        /// The checkpoint file.
-        path: PathBuf,
+        /// The checkpoint's store, as it describes itself ([`CheckpointStore::describe`]).
+        store: String,
         /// How the source changed.
         reason: String,
     },
@@ -68,10 +68,9 @@ impl fmt::Display for StartError {
                 "creating an upload session needs an access token and none was given; supply one",
             ),
             StartError::CheckpointUnreadable(error) => write!(f, "{error}"),
-            StartError::CheckpointMismatch { path, reason } => write!(
+            StartError::CheckpointMismatch { store, reason } => write!(
                 f,
-                "{} {reason}; delete it or choose another checkpoint path",
-                path.display()
+                "{store} {reason}; delete it or choose another checkpoint"
             ),
             StartError::SourceUnreadable(error) => write!(f, "could not read the source: {error}"),
             StartError::SourceChanged { reason } => write!(
@@ -83,10 +82,9 @@ impl fmt::Display for StartError {
             }
             StartError::Wopi(error) => write!(f, "{error}"),
             StartError::Tus(error) => write!(f, "{error}"),
-            StartError::SourceChangedSinceCheckpoint { path, reason } => write!(
+            StartError::SourceChangedSinceCheckpoint { store, reason } => write!(
                 f,
-                "{reason} since the checkpoint {} was written, so its upload cannot go on; delete the checkpoint to upload the file as it is now, or put the old content back to resume",
-                path.display()
+                "{reason} since the {store} was written, so its upload cannot go on; delete the checkpoint to upload the file as it is now, or put the old content back to resume"
             ),
         }
     }
@@ -110,7 +108,7 @@ impl std::error::Error for StartError {
 pub(crate) async fn plan(
     destination: &Destination,
     config: UploadConfig,
-    store: Option<&CheckpointStore>,
+    store: Option<&Arc<dyn CheckpointStore>>,
     source: &Arc<dyn Source>,
     now: Instant,
 ) -> Result<StartPlan, StartError> {
@@ -144,18 +142,18 @@ impl StartError {
     /// The core's reason, with the checkpoint file named.
     pub(crate) fn from_core<D: Into<StartError>>(
         error: CoreStartError<io::Error, D>,
-        store: Option<&CheckpointStore>,
+        store: Option<&Arc<dyn CheckpointStore>>,
     ) -> Self {
-        let path = || store.map(|s| s.path().to_path_buf()).unwrap_or_default();
+        let store = || store.map_or_else(|| "the checkpoint".to_owned(), |store| store.describe());
         match error {
             CoreStartError::Invalid(error) => error.into(),
             CoreStartError::Refused { reason } => StartError::CheckpointMismatch {
-                path: path(),
+                store: store(),
                 reason,
             },
             CoreStartError::SourceUnreadable(error) => StartError::SourceUnreadable(error),
             CoreStartError::SourceChanged { reason } => StartError::SourceChangedSinceCheckpoint {
-                path: path(),
+                store: store(),
                 reason,
             },
         }
@@ -176,7 +174,7 @@ impl From<UploadError> for StartError {
 
 /// The bytes of `store`'s checkpoint, if there is one, read off the executor.
 pub(crate) async fn load_checkpoint(
-    store: &CheckpointStore,
+    store: &Arc<dyn CheckpointStore>,
 ) -> Result<Option<Vec<u8>>, StartError> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || store.load())

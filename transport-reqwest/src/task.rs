@@ -22,6 +22,7 @@ use resumable_core::time::Instant;
 use resumable_core::wopi::WopiUpload;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::clock::Clock;
@@ -29,11 +30,15 @@ use crate::driver::{Command, DriveEnd, drive};
 use crate::exchange::Exchange;
 use crate::outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use crate::task_machine::TaskMachine;
-use resumable_core::session::Milestone;
+use crate::trace;
 use resumable_core::session::Resumption;
+use resumable_core::session::{Milestone, RetryAttempt};
 
 /// Called with every event, on the upload's task, before the event goes to the stream.
 pub(crate) type EventCallback<E = Event> = Box<dyn FnMut(&E) + Send>;
+
+/// The caller's retry policy: asked after each retry the engine schedules, `false` declines it.
+pub(crate) type RetryHook = Box<dyn FnMut(&RetryAttempt) -> bool + Send>;
 
 /// Acts on the machine after one of its events, at the given time (a Graph upload that
 /// commits as soon as all bytes are received).
@@ -222,7 +227,10 @@ pub(crate) struct TaskParts<M: TaskMachine> {
     pub(crate) writer: Option<CheckpointWriter>,
     pub(crate) callback: Option<EventCallback<M::Event>>,
     pub(crate) hook: Option<EventHook<M>>,
+    pub(crate) should_retry: Option<RetryHook>,
     pub(crate) keep_completed_checkpoint: bool,
+    /// The upload's span ([`trace::upload_span`]): the task and its requests run in it.
+    pub(crate) span: tracing::Span,
     pub(crate) resumption: Resumption,
     pub(crate) abandoned: Option<SecretUrl>,
 }
@@ -236,7 +244,8 @@ pub(crate) fn spawn<M: TaskMachine>(mut machine: M, parts: TaskParts<M>) -> Uplo
     let sent = parts.exchange.bytes_sent_counter();
     let resumption = parts.resumption.clone();
     machine.anchor(parts.clock.wall_clock());
-    let task = tokio::spawn(run(machine, parts, command_rx, event_tx));
+    let span = parts.span.clone();
+    let task = tokio::spawn(run(machine, parts, command_rx, event_tx).instrument(span));
     UploadTask {
         events,
         commands: Some(commands),
@@ -277,7 +286,19 @@ async fn run<M: TaskMachine>(
         &clock,
         commands,
         |machine: &mut M, event: M::Event| {
-            match M::milestone(&event) {
+            let milestone = M::milestone(&event);
+            let declined = matches!(milestone, Milestone::Retry)
+                && parts.should_retry.as_mut().is_some_and(|should_retry| {
+                    machine
+                        .last_retry()
+                        .is_some_and(|attempt| !should_retry(&attempt))
+                });
+            trace::milestone(machine, &milestone, declined, total);
+            match milestone {
+                Milestone::Retry if declined => {
+                    // The machine fails with the hook's refusal as the next event.
+                    machine.decline_retry(clock.now());
+                }
                 Milestone::Retry => stats.retries += 1,
                 Milestone::Resync { .. } => stats.resyncs += 1,
                 Milestone::SessionLost { .. } => stats.sessions_lost += 1,
@@ -351,15 +372,23 @@ async fn run<M: TaskMachine>(
             checkpoint_warning,
             source_hashes,
         }),
-        (end, _, ending) => Err(UploadFailure {
-            cause: match (end, ending) {
+        (end, _, ending) => {
+            let cause = match (end, ending) {
                 (DriveEnd::Stopped, _) => FailureCause::Stopped,
                 (_, Some(cause)) => cause,
                 _ => FailureCause::Interrupted,
-            },
-            stats,
-            checkpoint_warning,
-        }),
+            };
+            match cause {
+                FailureCause::Stopped => tracing::info!("upload stopped"),
+                FailureCause::Cancelled => {}
+                _ => trace::failed(&cause),
+            }
+            Err(UploadFailure {
+                cause,
+                stats,
+                checkpoint_warning,
+            })
+        }
     }
 }
 

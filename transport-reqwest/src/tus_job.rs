@@ -25,6 +25,7 @@ use crate::job::Tus;
 use crate::outcome::{UploadFailure, UploadSummary};
 use crate::start::{StartError, load_checkpoint};
 use crate::task::{TaskParts, UploadTask, spawn};
+use crate::trace;
 use crate::uploader::Uploader;
 use resumable_io::source::crc32_of;
 
@@ -42,12 +43,12 @@ impl Uploader {
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
     /// use resumable_core::tus::Variant;
     /// use resumable_reqwest::source::FileSource;
-    /// use resumable_reqwest::{CheckpointStore, TusJob, Uploader};
+    /// use resumable_reqwest::{FileCheckpointStore, TusJob, Uploader};
     ///
     /// let uploader = Uploader::new()?;
     /// let job = TusJob::new(FileSource::open("video.mp4")?, Variant::Tus1, "https://tus.example/files/")
     ///     .metadata("filename", "video.mp4")
-    ///     .checkpoint(CheckpointStore::new("video.mp4.checkpoint"));
+    ///     .checkpoint(FileCheckpointStore::new("video.mp4.checkpoint"));
     /// let summary = uploader.start_tus(job).await?.finish().await?;
     /// println!("{} bytes stored", summary.completion.length);
     /// # Ok(()) }
@@ -59,16 +60,20 @@ impl Uploader {
             checkpoint,
             callback,
             keep_completed_checkpoint,
+            should_retry,
             protocol: Tus { deferred_length },
         } = job;
         config.total = (!deferred_length).then(|| source.len());
+        let protocol = match config.variant {
+            resumable_core::tus::Variant::Tus1 => "tus",
+            _ => "ietf-resumable-upload",
+        };
+        let span = trace::upload_span(protocol, source.len(), &config.endpoint);
         let clock = Clock::new();
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            None,
-            source,
-            self.timeouts,
-        ));
+        let exchange = Arc::new(
+            Exchange::new(self.clients.clone(), None, source, self.timeouts)
+                .with_rate_limit(self.rate_limit.clone()),
+        );
         let stored = match checkpoint.as_ref() {
             Some(store) => load_checkpoint(store).await?,
             None => None,
@@ -98,11 +103,13 @@ impl Uploader {
         Ok(spawn(
             upload,
             TaskParts {
+                span,
                 exchange,
                 clock,
                 writer,
                 callback,
                 hook: None,
+                should_retry,
                 keep_completed_checkpoint,
                 resumption,
                 abandoned,

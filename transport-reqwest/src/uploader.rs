@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use resumable_core::graph::{Event, Upload};
+use resumable_core::graph::{Destination, Event, Upload};
 use resumable_core::secret::Secret;
 
 use crate::UploadJob;
@@ -13,10 +13,12 @@ use crate::clock::Clock;
 use crate::exchange::{Exchange, HttpClients};
 use crate::job::Graph;
 use crate::outcome::{UploadFailure, UploadSummary};
+use crate::rate_limit::RateLimit;
 use crate::start::{StartError, plan};
 use crate::task::{EventHook, TaskParts, UploadTask, spawn};
 use crate::timeouts::TimeoutPolicy;
 use crate::token::{StaticToken, TokenProvider};
+use crate::trace;
 
 /// Runs uploads: the HTTP clients, the token provider and the transport's time limits.
 ///
@@ -42,6 +44,7 @@ pub struct Uploader {
     pub(crate) clients: HttpClients,
     pub(crate) tokens: Option<Arc<dyn TokenProvider>>,
     pub(crate) timeouts: TimeoutPolicy,
+    pub(crate) rate_limit: Option<RateLimit>,
 }
 
 impl std::fmt::Debug for Uploader {
@@ -49,6 +52,10 @@ impl std::fmt::Debug for Uploader {
         f.debug_struct("Uploader")
             .field("has_tokens", &self.tokens.is_some())
             .field("timeouts", &self.timeouts)
+            .field(
+                "rate_limit",
+                &self.rate_limit.as_ref().map(RateLimit::bytes_per_second),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +66,7 @@ pub struct UploaderBuilder {
     api_client: Option<reqwest::Client>,
     tokens: Option<Arc<dyn TokenProvider>>,
     timeouts: TimeoutPolicy,
+    rate_limit: Option<RateLimit>,
 }
 
 impl UploaderBuilder {
@@ -86,6 +94,21 @@ impl UploaderBuilder {
         self
     }
 
+    /// Limits the upload bandwidth of this uploader as a whole, like `rclone --bwlimit`: every
+    /// upload it runs (and every clone of it runs) draws from one budget of `limit` body bytes
+    /// per second, so concurrent uploads share the limit. Pass a [`RateLimit`] to share one
+    /// budget between uploaders too, or a number of bytes per second.
+    ///
+    /// ```
+    /// use resumable_reqwest::Uploader;
+    /// let uploader = Uploader::builder().rate_limit(2u64 << 20).build().unwrap(); // 2 MiB/s
+    /// # drop(uploader);
+    /// ```
+    pub fn rate_limit(mut self, limit: impl Into<RateLimit>) -> Self {
+        self.rate_limit = Some(limit.into());
+        self
+    }
+
     /// Builds the uploader (and its HTTP clients).
     pub fn build(self) -> Result<Uploader, reqwest::Error> {
         let clients = match self.api_client {
@@ -96,6 +119,7 @@ impl UploaderBuilder {
             clients,
             tokens: self.tokens,
             timeouts: self.timeouts,
+            rate_limit: self.rate_limit,
         })
     }
 }
@@ -121,6 +145,7 @@ impl Uploader {
             checkpoint,
             callback,
             keep_completed_checkpoint,
+            should_retry,
             protocol:
                 Graph {
                     destination,
@@ -128,17 +153,25 @@ impl Uploader {
                 },
         } = job;
         config.total = source.len();
+        let destination_url = match &destination {
+            Destination::NewSession { create_url } => create_url,
+            Destination::ExistingSession { upload_url, .. } => upload_url,
+        };
+        let span = trace::upload_span("graph", config.total, destination_url);
         if destination.create_url().is_some() && self.tokens.is_none() {
             return Err(StartError::NoToken);
         }
         let clock = Clock::new();
         // Built first, so the reads that check a checkpoint also feed the source's hashes.
-        let exchange = Arc::new(Exchange::new(
-            self.clients.clone(),
-            self.tokens.clone(),
-            source,
-            self.timeouts,
-        ));
+        let exchange = Arc::new(
+            Exchange::new(
+                self.clients.clone(),
+                self.tokens.clone(),
+                source,
+                self.timeouts,
+            )
+            .with_rate_limit(self.rate_limit.clone()),
+        );
         let plan = plan(
             &destination,
             config,
@@ -161,11 +194,13 @@ impl Uploader {
         Ok(spawn(
             plan.upload,
             TaskParts {
+                span,
                 exchange,
                 clock,
                 writer,
                 callback,
                 hook,
+                should_retry,
                 keep_completed_checkpoint,
                 resumption: plan.resumption,
                 abandoned: plan.abandoned,

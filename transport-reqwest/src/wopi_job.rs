@@ -21,6 +21,7 @@ use crate::job::Wopi;
 use crate::outcome::{UploadFailure, UploadSummary};
 use crate::start::StartError;
 use crate::task::{TaskParts, UploadTask, spawn};
+use crate::trace;
 use crate::uploader::Uploader;
 use crate::wopi_start::plan_wopi;
 
@@ -41,7 +42,7 @@ impl Uploader {
     /// use futures::StreamExt;
     /// use resumable_core::wopi::WopiEvent;
     /// use resumable_reqwest::source::FileSource;
-    /// use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
+    /// use resumable_reqwest::{FileCheckpointStore, Uploader, WopiJob};
     ///
     /// let uploader = Uploader::new()?;
     /// let job = WopiJob::new(
@@ -49,7 +50,7 @@ impl Uploader {
     ///     "https://host.example/wopi/files/42?access_token=eyJ0eXAi...",
     /// )
     /// .sequence_number(3)
-    /// .checkpoint(CheckpointStore::new("big.docx.checkpoint"));
+    /// .checkpoint(FileCheckpointStore::new("big.docx.checkpoint"));
     /// let mut task = uploader.start_wopi(job).await?;
     /// while let Some(event) = task.next().await {
     ///     if let WopiEvent::Acknowledged { confirmed, total, .. } = event {
@@ -67,6 +68,7 @@ impl Uploader {
             checkpoint,
             callback,
             keep_completed_checkpoint,
+            should_retry,
             protocol:
                 Wopi {
                     file_url,
@@ -85,7 +87,8 @@ impl Uploader {
                 source,
                 self.timeouts,
             )
-            .with_hash_kinds(WopiUpload::SOURCE_HASH_KINDS),
+            .with_hash_kinds(WopiUpload::SOURCE_HASH_KINDS)
+            .with_rate_limit(self.rate_limit.clone()),
         );
         let plan = plan_wopi(
             &file_url,
@@ -104,11 +107,13 @@ impl Uploader {
         Ok(spawn(
             plan.upload,
             TaskParts {
+                span: trace::upload_span("wopi", exchange.source().len(), &file_url),
                 exchange,
                 clock,
                 writer,
                 callback,
                 hook: None,
+                should_retry,
                 keep_completed_checkpoint,
                 resumption: plan.resumption,
                 abandoned: None,

@@ -27,7 +27,7 @@ pub(crate) async fn plan_wopi(
     file_url: &SecretUrl,
     config: WopiConfig,
     settings: &CommitSettings,
-    store: Option<&CheckpointStore>,
+    store: Option<&Arc<dyn CheckpointStore>>,
     source: &Arc<dyn Source>,
     hash_progress: Option<HashProgress>,
     now: Instant,

@@ -10,7 +10,9 @@ use resumable_core::graph::{Checkpoint, Event, MailAttachment, Target};
 use resumable_core::session::Resumption;
 use resumable_emulator::EmulatorHandle;
 use resumable_reqwest::source::{BytesSource, FileSource, Source};
-use resumable_reqwest::{CheckpointStore, FailureCause, StartError, UploadJob, UploadSummary};
+use resumable_reqwest::{
+    CheckpointStore, FailureCause, FileCheckpointStore, StartError, UploadJob, UploadSummary,
+};
 
 use common::*;
 
@@ -35,7 +37,7 @@ async fn stop_after(job: UploadJob, fragments: usize) {
 fn job_with(
     emulator: &EmulatorHandle,
     source: Arc<dyn Source>,
-    store: &CheckpointStore,
+    store: &FileCheckpointStore,
 ) -> UploadJob {
     job(
         emulator.drive_upload_session_url("r.bin"),
@@ -63,7 +65,7 @@ async fn a_stopped_upload_resumes_where_the_server_is() {
     let path = dir.path().join("r.bin");
     let bytes = data(SIZE, 1);
     std::fs::write(&path, &bytes).unwrap();
-    let store = CheckpointStore::new(dir.path().join("r.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("r.checkpoint"));
     let source = || -> Arc<dyn Source> { Arc::new(FileSource::open(&path).unwrap()) };
     stop_after(job_with(&emulator, source(), &store), 3).await;
 
@@ -120,7 +122,7 @@ async fn a_stopped_upload_resumes_where_the_server_is() {
 async fn a_changed_source_starts_over_in_a_new_session() {
     let emulator = emulator("").await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("c.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("c.checkpoint"));
     let old = data(SIZE, 2);
     stop_after(
         job_with(&emulator, Arc::new(BytesSource::new(old.clone())), &store),
@@ -160,7 +162,7 @@ async fn a_changed_source_starts_over_in_a_new_session() {
 async fn a_source_of_another_size_starts_over() {
     let emulator = emulator("").await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("s.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("s.checkpoint"));
     let old = data(SIZE, 3);
     stop_after(
         job_with(&emulator, Arc::new(BytesSource::new(old.clone())), &store),
@@ -190,7 +192,7 @@ async fn a_source_of_another_size_starts_over() {
 async fn a_damaged_checkpoint_starts_over() {
     let emulator = emulator("").await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("d.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("d.checkpoint"));
     let bytes = data(SIZE, 4);
     stop_after(
         job_with(&emulator, Arc::new(BytesSource::new(bytes.clone())), &store),
@@ -225,7 +227,7 @@ async fn a_file_that_is_not_a_checkpoint_is_neither_used_nor_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let precious = dir.path().join("notes.txt");
     std::fs::write(&precious, "my notes").unwrap();
-    let store = CheckpointStore::new(&precious);
+    let store = FileCheckpointStore::new(&precious);
     let error = uploader()
         .start(job_with(
             &emulator,
@@ -251,7 +253,7 @@ async fn a_file_that_is_not_a_checkpoint_is_neither_used_nor_overwritten() {
 async fn another_uploads_checkpoint_is_refused() {
     let emulator = emulator("").await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("o.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("o.checkpoint"));
     let bytes = data(SIZE, 5);
     stop_after(
         job_with(&emulator, Arc::new(BytesSource::new(bytes.clone())), &store),
@@ -291,7 +293,7 @@ async fn another_uploads_checkpoint_is_refused() {
 async fn a_kept_completed_checkpoint_sends_nothing_the_second_time() {
     let emulator = emulator("").await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("k.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("k.checkpoint"));
     let bytes = data(SIZE, 6);
     let source = Arc::new(BytesSource::new(bytes.clone()));
     finish(job_with(&emulator, source.clone(), &store).keep_completed_checkpoint()).await;
@@ -301,4 +303,110 @@ async fn a_kept_completed_checkpoint_sends_nothing_the_second_time() {
     assert_eq!(resumption, Resumption::AlreadyCompleted);
     assert!(summary.completion.item.is_some());
     assert_eq!(emulator.stats().requests_total, before);
+}
+
+/// A checkpoint store standing in for an embedder's database: a table of rows keyed by upload.
+#[derive(Debug, Default)]
+struct Table {
+    rows: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    saves: std::sync::atomic::AtomicUsize,
+}
+
+/// One row of the [`Table`]: the store a job is given.
+#[derive(Debug, Clone)]
+struct Row {
+    table: Arc<Table>,
+    key: String,
+}
+
+impl CheckpointStore for Row {
+    fn load(&self) -> std::io::Result<Option<Vec<u8>>> {
+        Ok(self.table.rows.lock().unwrap().get(&self.key).cloned())
+    }
+
+    fn save(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.table
+            .saves
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut rows = self.table.rows.lock().unwrap();
+        rows.insert(self.key.clone(), bytes.to_vec());
+        Ok(())
+    }
+
+    fn remove(&self) -> std::io::Result<()> {
+        self.table.rows.lock().unwrap().remove(&self.key);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("checkpoint row {:?} of the uploads table", self.key)
+    }
+}
+
+#[tokio::test]
+async fn a_store_of_the_embedders_own_resumes_a_stopped_upload() {
+    let emulator = emulator("").await;
+    let bytes = data(SIZE, 9);
+    let table = Arc::new(Table::default());
+    let row = Row {
+        table: table.clone(),
+        key: "upload-17".into(),
+    };
+    let source = || -> Arc<dyn Source> { Arc::new(BytesSource::new(bytes.clone())) };
+    let job_in_row = || {
+        job(
+            emulator.drive_upload_session_url("db.bin"),
+            source(),
+            Target::DriveItem(resumable_core::graph::DriveItem::new()),
+            KIB320,
+        )
+        .checkpoint(row.clone())
+    };
+    stop_after(job_in_row(), 2).await;
+
+    let saved = Checkpoint::from_bytes(&row.load().unwrap().expect("a row was saved")).unwrap();
+    let confirmed = saved.confirmed_bytes();
+    assert!(
+        confirmed >= 2 * KIB320 && confirmed < SIZE as u64,
+        "{confirmed}"
+    );
+    assert!(table.saves.load(std::sync::atomic::Ordering::Relaxed) >= 2);
+
+    let (resumption, summary) = finish(job_in_row()).await;
+    assert!(
+        matches!(resumption, Resumption::Resumed { confirmed: c, .. } if c == confirmed),
+        "{resumption:?}"
+    );
+    assert_eq!(summary.stats.bytes_sent, SIZE as u64 - confirmed);
+    assert_eq!(
+        stored(&emulator, "me/drive/root:/db.bin").sha256,
+        sha256(&bytes)
+    );
+    assert_eq!(emulator.stats().sessions_created, 1);
+    assert!(
+        table.rows.lock().unwrap().is_empty(),
+        "removed on completion"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_row_is_named_by_its_description() {
+    let emulator = emulator("").await;
+    let row = Row {
+        table: Arc::default(),
+        key: "upload-18".into(),
+    };
+    row.save(b"not a checkpoint at all").unwrap();
+    let job = drive_job(&emulator, "named.bin", data(1000, 2), KIB320).checkpoint(row.clone());
+    let error = uploader().start(job).await.map(|_| ()).unwrap_err();
+    assert!(
+        matches!(&error, StartError::CheckpointMismatch { store, .. } if store == &row.describe()),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("checkpoint row \"upload-18\" of the uploads table "),
+        "{error}"
+    );
 }

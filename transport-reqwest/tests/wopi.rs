@@ -17,7 +17,9 @@ use resumable_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, FaultProfile, StatsSnapshot, StorageMode, TimeScale,
 };
 use resumable_reqwest::source::BytesSource;
-use resumable_reqwest::{CheckpointStore, FailureCause, StartError, Uploader, WopiJob};
+use resumable_reqwest::{
+    CheckpointStore, FailureCause, FileCheckpointStore, StartError, Uploader, WopiJob,
+};
 
 use common::clock::FrozenClock;
 use common::{data, sha256};
@@ -325,7 +327,7 @@ async fn a_session_expired_on_the_hosts_scaled_clock_is_replaced() {
 async fn a_stopped_upload_resumes_from_its_checkpoint_where_the_host_is() {
     let emulator = start(host(|_| {})).await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("w.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("w.checkpoint"));
     let bytes = data(900_000, 8);
     let uploader = Uploader::new().unwrap();
     let mut task = uploader
@@ -369,7 +371,7 @@ async fn a_stopped_upload_resumes_from_its_checkpoint_where_the_host_is() {
 async fn a_source_changed_since_the_checkpoint_is_refused_with_what_to_do() {
     let emulator = start(host(|_| {})).await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("c.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("c.checkpoint"));
     let bytes = data(400_000, 5);
     let uploader = Uploader::new().unwrap();
     let mut task = uploader
@@ -443,7 +445,7 @@ async fn hashing_reports_its_progress() {
 async fn a_checkpoint_of_the_other_protocol_is_refused_and_kept() {
     let emulator = start(host(|_| {})).await;
     let dir = tempfile::tempdir().unwrap();
-    let store = CheckpointStore::new(dir.path().join("x.checkpoint"));
+    let store = FileCheckpointStore::new(dir.path().join("x.checkpoint"));
     let bytes = data(300_000, 7);
     let uploader = Uploader::builder().token(Secret::new("t")).build().unwrap();
     let mut task = uploader

@@ -27,6 +27,7 @@ use resumable_core::secret::Secret;
 use ureq::http;
 
 use crate::digest::Digest;
+use crate::trace;
 use resumable_io::source::{BLOCK_SIZE, Source, for_each_block};
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON
@@ -212,6 +213,14 @@ impl Exchange {
 
     /// Sends `request` and waits for its whole answer, for at most `limit`.
     pub(crate) fn send(&mut self, request: &Request, limit: Duration) -> Delivery {
+        let span = trace::request_span(request);
+        let started = std::time::Instant::now();
+        let delivery = span.in_scope(|| self.send_untraced(request, limit));
+        trace::answered(&span, &delivery.result, None, started.elapsed());
+        delivery
+    }
+
+    fn send_untraced(&mut self, request: &Request, limit: Duration) -> Delivery {
         let mut delivery = Delivery {
             id: request.id,
             result: Err(TransportError::Connect),

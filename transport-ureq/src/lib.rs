@@ -20,7 +20,7 @@
 //! use resumable_core::secret::Secret;
 //! use resumable_ureq::source::FileSource;
 //! use resumable_core::graph::Destination;
-//! use resumable_ureq::{CheckpointStore, UploadJob, Uploader};
+//! use resumable_ureq::{FileCheckpointStore, UploadJob, Uploader};
 //!
 //! let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build();
 //! let mut job = UploadJob::new(
@@ -31,7 +31,7 @@
 //!     Target::DriveItem(DriveItem::new()),
 //! )
 //! // Survive a crash: run the same job again and it resumes where the server is.
-//! .checkpoint(CheckpointStore::new("big.bin.checkpoint"))
+//! .checkpoint(FileCheckpointStore::new("big.bin.checkpoint"))
 //! .on_progress(|p| eprintln!("{} of {} bytes", p.confirmed, p.total))
 //! .on_event(|event| {
 //!     if let Event::RetryScheduled { reason, delay, .. } = event {
@@ -70,10 +70,19 @@
 //! - **The machine's time limits.** Each request runs under the limit its machine computed
 //!   (for uploads it grows with the body and shrinks with the measured throughput), and under
 //!   the idle limit of [`Timeouts`].
-//! - **Checkpoints saved atomically** (write a temporary file, fsync, rename) after every event
-//!   the machine says changes them.
+//! - **Checkpoints saved atomically** after every event the machine says changes them (a
+//!   [`FileCheckpointStore`] writes a temporary file, fsyncs, renames; a [`CheckpointStore`] of
+//!   your own, say a database row, promises the same).
+//! - **Retries the caller can veto.** A job's `should_retry` hook sees each retry the engine
+//!   scheduled ([`RetryAttempt`](resumable_core::session::RetryAttempt)); declining ends the
+//!   upload as failed, the session and checkpoint kept to resume.
+//! - **Traced.** The same spans and events as `resumable-reqwest` (its crate documentation,
+//!   "Tracing", lists them), on the upload's thread: a span per upload (`protocol`, `total`,
+//!   `destination` as scheme and host) and per request (`method`, `kind`, `content_range` or
+//!   `offset`, `len`, then `status`, `elapsed_ms`); retries, resyncs, lost sessions and the end
+//!   at info, failures at warn.
 //! - **Secrets stay hidden.** URLs, tokens and session ids print redacted in every `Debug` and
-//!   `Display` of this crate. ureq itself logs full URLs (through the `log` crate) at trace
+//!   `Display` of this crate, and in its traces. ureq itself logs full URLs (through the `log` crate) at trace
 //!   level only: keep `ureq` below trace in logs that others read.
 //!
 //! ## Features
@@ -91,6 +100,7 @@ mod driver;
 mod exchange;
 mod outcome;
 mod plan;
+mod trace;
 mod tus;
 mod upload;
 mod wopi;
@@ -98,7 +108,7 @@ pub mod workbook;
 
 pub use exchange::Timeouts;
 pub use outcome::{Failure, FailureCause, StartError, Stats, Summary};
-pub use resumable_io::{CheckpointStore, source};
+pub use resumable_io::{CheckpointStore, FileCheckpointStore, source};
 pub use tus::TusJob;
 pub use upload::{Progress, UploadHandle, UploadJob, Uploader, UploaderBuilder};
 pub use wopi::WopiJob;

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use resumable_core::digest::SourceHashes;
@@ -176,14 +175,16 @@ pub enum StartError {
     Tus(TusError),
     /// Creating a session needs a bearer token and the uploader has none.
     NoToken,
-    /// The checkpoint file could not be read.
+    /// The checkpoint could not be read.
     CheckpointUnreadable(io::Error),
-    /// The checkpoint file belongs to another upload, or is not a checkpoint: it is neither
+    /// The checkpoint belongs to another upload, or is not a checkpoint: it is neither
     /// used nor overwritten.
     CheckpointRefused {
-        /// The file.
-        path: PathBuf,
-        /// How it differs, completing "the file ...".
+        /// The store, as it describes itself
+        /// ([`CheckpointStore::describe`](crate::CheckpointStore::describe): "checkpoint file
+        /// PATH").
+        store: String,
+        /// How it differs, completing "the checkpoint ...".
         reason: String,
     },
     /// The source could not be read to check it against the checkpoint or to hash it.
@@ -192,8 +193,8 @@ pub enum StartError {
     /// session made elsewhere (no way to make a new one), or a WOPI session that holds frames
     /// of the old content.
     SourceChanged {
-        /// The checkpoint file.
-        path: PathBuf,
+        /// The checkpoint's store, as it describes itself.
+        store: String,
         /// How the source changed.
         reason: String,
     },
@@ -209,18 +210,16 @@ impl fmt::Display for StartError {
                 "creating an upload session needs an access token and none was given; give the uploader one with Uploader::builder().token(...)",
             ),
             StartError::CheckpointUnreadable(error) => write!(f, "{error}"),
-            StartError::CheckpointRefused { path, reason } => write!(
+            StartError::CheckpointRefused { store, reason } => write!(
                 f,
-                "{} {reason}; delete it or choose another checkpoint path",
-                path.display()
+                "{store} {reason}; delete it or choose another checkpoint"
             ),
             StartError::SourceUnreadable(error) => {
                 write!(f, "could not read the source: {error}; check the file and run again")
             }
-            StartError::SourceChanged { path, reason } => write!(
+            StartError::SourceChanged { store, reason } => write!(
                 f,
-                "{reason} since the checkpoint {} was written, and the upload cannot start over here; delete the checkpoint to upload the file as it is now",
-                path.display()
+                "{reason} since the {store} was written, and the upload cannot start over here; delete the checkpoint to upload the file as it is now"
             ),
         }
     }

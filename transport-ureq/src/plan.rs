@@ -4,8 +4,6 @@
 //! the planner asks about (through the exchange, so those reads feed the source's digest too),
 //! hashes the source for a WOPI ChunkId, and names the checkpoint file in the errors.
 
-use std::path::PathBuf;
-
 use resumable_core::graph::{self, Destination, SourceNow, Upload, UploadConfig};
 use resumable_core::range::ByteRange;
 use resumable_core::secret::SecretUrl;
@@ -31,7 +29,7 @@ pub(crate) struct Plan<M> {
 pub(crate) fn plan_graph(
     destination: &Destination,
     config: UploadConfig,
-    store: Option<&CheckpointStore>,
+    store: Option<&dyn CheckpointStore>,
     exchange: &mut Exchange,
     now: Instant,
 ) -> Result<Plan<Upload>, StartError> {
@@ -53,7 +51,7 @@ pub(crate) fn plan_wopi(
     file_url: &SecretUrl,
     config: WopiConfig,
     settings: &CommitSettings,
-    store: Option<&CheckpointStore>,
+    store: Option<&dyn CheckpointStore>,
     exchange: &mut Exchange,
     now: Instant,
 ) -> Result<Plan<WopiUpload>, StartError> {
@@ -90,7 +88,7 @@ pub(crate) fn plan_wopi(
 /// here.
 pub(crate) fn plan_tus(
     config: TusConfig,
-    store: Option<&CheckpointStore>,
+    store: Option<&dyn CheckpointStore>,
     exchange: &mut Exchange,
     now: Instant,
 ) -> Result<Plan<TusUpload>, StartError> {
@@ -120,7 +118,7 @@ fn source_now(
     }
 }
 
-fn load(store: Option<&CheckpointStore>) -> Result<Option<Vec<u8>>, StartError> {
+fn load(store: Option<&dyn CheckpointStore>) -> Result<Option<Vec<u8>>, StartError> {
     match store {
         Some(store) => store.load().map_err(StartError::CheckpointUnreadable),
         None => Ok(None),
@@ -134,22 +132,22 @@ fn chunk_id(exchange: &mut Exchange, range: ByteRange) -> std::io::Result<ChunkI
     Ok(ChunkId::of_hasher(&hasher))
 }
 
-/// The core's reason, with the checkpoint file named.
+/// The core's reason, with the checkpoint's store named.
 fn named<D>(
     error: CoreStartError<std::io::Error, D>,
-    store: Option<&CheckpointStore>,
+    store: Option<&dyn CheckpointStore>,
     invalid: impl FnOnce(D) -> StartError,
 ) -> StartError {
-    let path = || store.map_or_else(PathBuf::new, |s| s.path().to_path_buf());
+    let store = || store.map_or_else(|| "the checkpoint".to_owned(), |s| s.describe());
     match error {
         CoreStartError::Invalid(error) => invalid(error),
         CoreStartError::Refused { reason } => StartError::CheckpointRefused {
-            path: path(),
+            store: store(),
             reason,
         },
         CoreStartError::SourceUnreadable(error) => StartError::SourceUnreadable(error),
         CoreStartError::SourceChanged { reason } => StartError::SourceChanged {
-            path: path(),
+            store: store(),
             reason,
         },
     }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use resumable_core::session::RetryAttempt;
 use resumable_core::tus::{TusCompletion, TusConfig, TusEvent, TusUpload, Variant};
 
 use crate::clock::Clock;
@@ -83,8 +84,21 @@ impl TusJob {
     /// Saves a checkpoint to `store` after each confirmed request and resumes from it if it
     /// exists and fits; removed on completion. It holds the upload URL: readable by its owner
     /// only.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.options.checkpoint = Some(store);
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.options.checkpoint = Some(Arc::new(store));
+        self
+    }
+
+    /// Asks `should_retry` after each retry the engine schedules (tus-js-client's
+    /// `onShouldRetry`), with the retries since the last progress, what failed and the wait.
+    /// `false` ends the upload as failed with
+    /// [`GiveUp::Declined`](resumable_core::retry::GiveUp::Declined) as its reason; not a
+    /// cancel: the session and the checkpoint are kept to resume.
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + 'static,
+    ) -> Self {
+        self.options.should_retry = Some(Box::new(should_retry));
         self
     }
 
@@ -115,6 +129,11 @@ impl Uploader {
             config,
             options,
         } = job;
+        let protocol = match config.variant {
+            resumable_core::tus::Variant::Tus1 => "tus",
+            _ => "ietf-resumable-upload",
+        };
+        let span = crate::trace::upload_span(protocol, source.len(), &config.endpoint);
         let clock = Clock::new();
         let mut exchange = Exchange::new(
             self.agent.clone(),
@@ -124,7 +143,7 @@ impl Uploader {
         );
         let plan = plan_tus(
             config,
-            options.checkpoint.as_ref(),
+            options.checkpoint.as_deref(),
             &mut exchange,
             clock.now(),
         )
@@ -136,6 +155,7 @@ impl Uploader {
             resumption: plan.resumption,
             abandoned: plan.abandoned,
             options,
+            span,
         })
     }
 }

@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use resumable_core::graph::{Destination, Event, Target, Upload, UploadConfig};
 use resumable_core::http::Request;
 use resumable_core::secret::{Secret, SecretUrl};
-use resumable_core::session::{Milestone, Resumption, StateMachine, Transfer};
+use resumable_core::session::{Milestone, Resumption, RetryAttempt, StateMachine, Transfer};
 use resumable_core::time::Instant;
 use resumable_core::wopi::WopiUpload;
 
@@ -17,6 +17,7 @@ use crate::driver::{Command, DriveEnd, WhenAlone, drive};
 use crate::exchange::{Exchange, Timeouts, agent};
 use crate::outcome::{Failure, FailureCause, Stats, Summary};
 use crate::plan::plan_graph;
+use crate::trace;
 use resumable_io::CheckpointStore;
 use resumable_io::source::Source;
 
@@ -27,7 +28,7 @@ use resumable_io::source::Source;
 /// use resumable_core::secret::Secret;
 /// use resumable_ureq::source::FileSource;
 /// use resumable_core::graph::Destination;
-/// use resumable_ureq::{CheckpointStore, UploadJob, Uploader};
+/// use resumable_ureq::{FileCheckpointStore, UploadJob, Uploader};
 ///
 /// let uploader = Uploader::builder().token(Secret::new("eyJ0eXAi...")).build();
 /// let job = UploadJob::new(
@@ -35,7 +36,7 @@ use resumable_io::source::Source;
 ///     Destination::new_session("https://graph.microsoft.com/v1.0/me/drive/root:/big.bin:/createUploadSession"),
 ///     Target::DriveItem(DriveItem::new()),
 /// )
-/// .checkpoint(CheckpointStore::new("big.bin.checkpoint"))
+/// .checkpoint(FileCheckpointStore::new("big.bin.checkpoint"))
 /// .on_progress(|p| eprintln!("{} of {} bytes", p.confirmed, p.total));
 /// let summary = uploader.upload(job)?;
 /// println!("{}", summary.completion.verification);
@@ -114,6 +115,11 @@ impl Uploader {
             mut options,
         } = job;
         config.total = source.len();
+        let destination_url = match &destination {
+            Destination::NewSession { create_url } => create_url,
+            Destination::ExistingSession { upload_url, .. } => upload_url,
+        };
+        let span = trace::upload_span("graph", config.total, destination_url);
         if destination.create_url().is_some() && self.token.is_none() {
             return Err(Failure::not_started(crate::StartError::NoToken));
         }
@@ -127,7 +133,7 @@ impl Uploader {
         let plan = plan_graph(
             &destination,
             config,
-            options.checkpoint.as_ref(),
+            options.checkpoint.as_deref(),
             &mut exchange,
             clock.now(),
         )
@@ -146,6 +152,7 @@ impl Uploader {
             resumption: plan.resumption,
             abandoned: plan.abandoned,
             options,
+            span,
         })
     }
 }
@@ -157,7 +164,7 @@ impl Uploader {
 /// use resumable_core::chunk::FragmentSizing;
 /// use resumable_core::graph::{DriveItem, Target};
 /// use resumable_core::graph::Destination;
-/// use resumable_ureq::{CheckpointStore, UploadJob};
+/// use resumable_ureq::{FileCheckpointStore, UploadJob};
 /// use resumable_ureq::source::BytesSource;
 ///
 /// let mut job = UploadJob::new(
@@ -166,7 +173,7 @@ impl Uploader {
 ///     Target::DriveItem(DriveItem::new()),
 /// )
 /// .configure(|config| config.fragment_size = FragmentSizing::Fixed(327_680 * 2))
-/// .checkpoint(CheckpointStore::new("/tmp/a.bin.checkpoint"));
+/// .checkpoint(FileCheckpointStore::new("/tmp/a.bin.checkpoint"));
 /// let handle = job.handle(); // stop or cancel it from another thread, or from a callback
 /// assert_eq!(job.config().total, 1_000_000);
 /// # drop(handle);
@@ -185,7 +192,14 @@ impl std::fmt::Debug for UploadJob {
             .field("source", &self.source.describe())
             .field("destination", &self.destination)
             .field("config", &self.config)
-            .field("checkpoint", &self.options.checkpoint)
+            .field(
+                "checkpoint",
+                &self
+                    .options
+                    .checkpoint
+                    .as_ref()
+                    .map(|store| store.describe()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -223,8 +237,21 @@ impl UploadJob {
     /// Saves a checkpoint to `store` whenever the machine says it changed (a new session,
     /// confirmed bytes), and resumes from it if it exists and fits. It is removed when the
     /// upload completes or is cancelled, and kept when it fails or stops.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.options.checkpoint = Some(store);
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.options.checkpoint = Some(Arc::new(store));
+        self
+    }
+
+    /// Asks `should_retry` after each retry the engine schedules (tus-js-client's
+    /// `onShouldRetry`), with the retries since the last progress, what failed and the wait.
+    /// `false` ends the upload as failed with
+    /// [`GiveUp::Declined`](resumable_core::retry::GiveUp::Declined) as its reason; not a
+    /// cancel: the session and the checkpoint are kept to resume.
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + 'static,
+    ) -> Self {
+        self.options.should_retry = Some(Box::new(should_retry));
         self
     }
 
@@ -335,6 +362,9 @@ impl UploadHandle<WopiUpload> {
 /// Acts on the machine after one of its events, at the given time.
 type Hook<M> = Box<dyn FnMut(&mut M, &<M as StateMachine>::Event, Instant)>;
 
+/// The caller's retry policy: `false` declines the retry it is shown.
+type RetryHook = Box<dyn FnMut(&RetryAttempt) -> bool>;
+
 /// Called with every event of a machine whose events are `E`.
 type EventCallback<E> = Box<dyn FnMut(&E)>;
 
@@ -343,11 +373,13 @@ type Commands<M> = (Sender<Command<M>>, Receiver<Command<M>>);
 
 /// What every job has besides its machine's settings.
 pub(crate) struct Options<M: Transfer> {
-    pub(crate) checkpoint: Option<CheckpointStore>,
+    pub(crate) checkpoint: Option<Arc<dyn CheckpointStore>>,
     pub(crate) on_event: Option<EventCallback<M::Event>>,
     pub(crate) on_progress: Option<Box<dyn FnMut(Progress)>>,
     pub(crate) keep_completed_checkpoint: bool,
     pub(crate) hook: Option<Hook<M>>,
+    /// The caller's retry policy: asked after each retry the engine schedules.
+    pub(crate) should_retry: Option<RetryHook>,
     /// The commands of the handles given out, and a sender to clone for the next.
     pub(crate) commands: Option<Commands<M>>,
 }
@@ -360,6 +392,7 @@ impl<M: Transfer> Default for Options<M> {
             on_progress: None,
             keep_completed_checkpoint: false,
             hook: None,
+            should_retry: None,
             commands: None,
         }
     }
@@ -383,10 +416,32 @@ pub(crate) struct Run<M: Transfer> {
     /// A session of an older version of the source, to delete.
     pub(crate) abandoned: Option<SecretUrl>,
     pub(crate) options: Options<M>,
+    /// The upload's span ([`trace::upload_span`]): the upload and its requests run in it.
+    pub(crate) span: tracing::Span,
 }
 
 /// Drives the upload to its end: saves checkpoints, counts, reports.
 pub(crate) fn run<M>(run: Run<M>) -> Result<Summary<M::Completion>, Failure>
+where
+    M: Transfer,
+    M::Error: Into<FailureCause>,
+{
+    let span = run.span.clone();
+    let _entered = span.enter();
+    let outcome = run_traced(run);
+    match &outcome {
+        Err(failure) if matches!(failure.cause, FailureCause::Stopped) => {
+            tracing::info!("upload stopped");
+        }
+        Err(failure) if !matches!(failure.cause, FailureCause::Cancelled) => {
+            trace::failed(&failure.cause);
+        }
+        _ => {}
+    }
+    outcome
+}
+
+fn run_traced<M>(run: Run<M>) -> Result<Summary<M::Completion>, Failure>
 where
     M: Transfer,
     M::Error: Into<FailureCause>,
@@ -399,6 +454,7 @@ where
         resumption,
         abandoned,
         mut options,
+        span: _,
     } = run;
     machine.anchor(clock.wall_clock());
     if let Some(url) = abandoned {
@@ -436,7 +492,19 @@ where
         &commands,
         WhenAlone::Continue,
         |machine: &mut M, event: M::Event| {
-            match M::milestone(&event) {
+            let milestone = M::milestone(&event);
+            let declined = matches!(milestone, Milestone::Retry)
+                && options.should_retry.as_mut().is_some_and(|should_retry| {
+                    machine
+                        .last_retry()
+                        .is_some_and(|attempt| !should_retry(&attempt))
+                });
+            trace::milestone(machine, &milestone, declined, total);
+            match milestone {
+                Milestone::Retry if declined => {
+                    // The machine fails with the hook's refusal as the next event.
+                    machine.decline_retry(clock.now());
+                }
                 Milestone::Retry => stats.retries += 1,
                 Milestone::Resync { .. } => stats.resyncs += 1,
                 Milestone::SessionLost { .. } => stats.sessions_lost += 1,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::{Secret, SecretUrl};
+use resumable_core::session::RetryAttempt;
 use resumable_core::wopi::{
     ChunkId, CommitSettings, WopiCompletion, WopiConfig, WopiEvent, WopiStream, WopiUpload,
 };
@@ -26,7 +27,7 @@ use resumable_io::source::Source;
 ///
 /// ```
 /// use resumable_core::secret::Secret;
-/// use resumable_ureq::{CheckpointStore, WopiJob};
+/// use resumable_ureq::{FileCheckpointStore, WopiJob};
 /// use resumable_ureq::source::BytesSource;
 ///
 /// let job = WopiJob::new(
@@ -36,7 +37,7 @@ use resumable_io::source::Source;
 /// .sequence_number(3)
 /// .lock(Secret::new("lock-from-LOCK"))
 /// .range_size(4 << 20)
-/// .checkpoint(CheckpointStore::new("/tmp/42.checkpoint"));
+/// .checkpoint(FileCheckpointStore::new("/tmp/42.checkpoint"));
 /// assert!(!format!("{job:?}").contains("eyJ0eXAi"));
 /// ```
 pub struct WopiJob {
@@ -54,7 +55,14 @@ impl std::fmt::Debug for WopiJob {
             .field("source", &self.source.describe())
             .field("file_url", &self.file_url)
             .field("config", &self.config)
-            .field("checkpoint", &self.options.checkpoint)
+            .field(
+                "checkpoint",
+                &self
+                    .options
+                    .checkpoint
+                    .as_ref()
+                    .map(|store| store.describe()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -117,8 +125,21 @@ impl WopiJob {
     /// Saves a checkpoint to `store` whenever the machine says it changed, and resumes from it
     /// if it exists and fits. It holds the file URL with its `access_token`: it is created
     /// readable by its owner only.
-    pub fn checkpoint(mut self, store: CheckpointStore) -> Self {
-        self.options.checkpoint = Some(store);
+    pub fn checkpoint(mut self, store: impl CheckpointStore) -> Self {
+        self.options.checkpoint = Some(Arc::new(store));
+        self
+    }
+
+    /// Asks `should_retry` after each retry the engine schedules (tus-js-client's
+    /// `onShouldRetry`), with the retries since the last progress, what failed and the wait.
+    /// `false` ends the upload as failed with
+    /// [`GiveUp::Declined`](resumable_core::retry::GiveUp::Declined) as its reason; not a
+    /// cancel: the session and the checkpoint are kept to resume.
+    pub fn should_retry(
+        mut self,
+        should_retry: impl FnMut(&RetryAttempt) -> bool + 'static,
+    ) -> Self {
+        self.options.should_retry = Some(Box::new(should_retry));
         self
     }
 
@@ -161,6 +182,7 @@ impl Uploader {
             settings,
             options,
         } = job;
+        let span = crate::trace::upload_span("wopi", source.len(), &file_url);
         let clock = Clock::new();
         let mut exchange = Exchange::new(
             self.agent.clone(),
@@ -172,7 +194,7 @@ impl Uploader {
             &file_url,
             config,
             &settings,
-            options.checkpoint.as_ref(),
+            options.checkpoint.as_deref(),
             &mut exchange,
             clock.now(),
         )
@@ -184,6 +206,7 @@ impl Uploader {
             resumption: plan.resumption,
             abandoned: plan.abandoned,
             options,
+            span,
         })
     }
 }

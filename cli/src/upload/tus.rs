@@ -14,7 +14,7 @@ use resumable_core::session::Resumption;
 use resumable_core::tus::{ChecksumPolicy, InteropVersion, TusUpload, Variant};
 use resumable_reqwest::SourceFeed;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{CheckpointStore, TusJob, UploadTask, Uploader};
+use resumable_reqwest::{FileCheckpointStore, TusJob, UploadTask, Uploader};
 
 use super::console::Console;
 use super::{Completed, ProtocolArg, UploadArgs, embedded, file_name, follow, report};
@@ -140,7 +140,7 @@ pub(super) async fn upload(
         job = job.deferred_length();
     }
     if let Some(path) = &args.checkpoint {
-        job = job.checkpoint(CheckpointStore::new(path));
+        job = job.checkpoint(FileCheckpointStore::new(path));
     }
     job.config()
         .validate()

@@ -11,7 +11,7 @@ use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::Secret;
 use resumable_core::session::Resumption;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{CheckpointStore, Uploader, WopiJob};
+use resumable_reqwest::{FileCheckpointStore, Uploader, WopiJob};
 
 use super::console::Console;
 use super::progress::short_label;
@@ -79,7 +79,7 @@ pub(super) async fn upload(
         job = job.stream_id(stream.as_str());
     }
     if let Some(path) = &args.checkpoint {
-        job = job.checkpoint(CheckpointStore::new(path));
+        job = job.checkpoint(FileCheckpointStore::new(path));
     }
     let style = console.style();
     let shown = (!style.json && !style.quiet && total >= SHOW_HASHING_FROM)

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::digest::{HashKinds, SourceHashes};
 use crate::http::{Request, RequestId, Response, TransportError};
 use crate::secret::SecretUrl;
-use crate::session::{Driven, Milestone, SessionCore, Transfer, UploadDialect};
+use crate::session::{Driven, Milestone, RetryAttempt, SessionCore, Transfer, UploadDialect};
 use crate::time::{Duration, Instant, WallClock};
 
 use super::error::UploadError;
@@ -143,6 +143,15 @@ impl Transfer for Upload {
 
     fn session_left_behind(&self) -> Option<SecretUrl> {
         self.upload_url().cloned()
+    }
+
+    fn last_retry(&self) -> Option<RetryAttempt> {
+        self.core.last_retry()
+    }
+
+    fn decline_retry(&mut self, now: Instant) {
+        let _ = now;
+        Upload::decline_retry(self);
     }
 
     fn milestone(event: &Event) -> Milestone<Completion, UploadError> {

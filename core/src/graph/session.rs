@@ -247,8 +247,11 @@ impl Upload {
             at,
             delay,
         };
-        match self.core.retry(now, retry_after, retrying) {
-            Ok(()) => true,
+        match self.core.retry(now, failure, retry_after, retrying) {
+            Ok(()) => {
+                self.retrying = kind;
+                true
+            }
             Err(_) if kind == RequestKind::Cancel => {
                 self.finish_cancelled();
                 false
@@ -451,6 +454,23 @@ impl Upload {
         self.maybe_completed = false;
         self.core.end(Event::Completed(completion.clone()));
         self.phase = Phase::Completed(completion);
+    }
+
+    /// The caller declined the last retry: a cancel that cannot be confirmed ends as
+    /// cancelled (as when retries run out), anything else fails, the session kept.
+    pub(crate) fn decline_retry(&mut self) {
+        let Some((last, reason)) = self.core.decline_retry() else {
+            return;
+        };
+        if self.retrying == RequestKind::Cancel {
+            self.finish_cancelled();
+        } else {
+            self.fail(UploadError::GaveUp {
+                during: self.retrying,
+                last,
+                reason,
+            });
+        }
     }
 
     pub(crate) fn fail(&mut self, error: UploadError) {

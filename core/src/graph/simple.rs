@@ -182,6 +182,8 @@ pub struct SimpleUpload {
     maybe_stored: bool,
     source_hashes: Option<SourceHashes>,
     wanted_kinds: HashKinds,
+    /// The request the scheduled retry is for (named if the caller declines it).
+    retrying: RequestKind,
 }
 
 impl SimpleUpload {
@@ -216,6 +218,7 @@ impl SimpleUpload {
             maybe_stored: false,
             source_hashes: None,
             wanted_kinds: HashKinds::CHEAP,
+            retrying: RequestKind::SimpleUpload,
         })
     }
 
@@ -539,7 +542,8 @@ impl SimpleUpload {
             at,
             delay,
         };
-        if let Err(reason) = self.core.retry(now, wait, retrying) {
+        self.retrying = kind;
+        if let Err(reason) = self.core.retry(now, failure, wait, retrying) {
             self.fail(UploadError::GaveUp {
                 during: kind,
                 last: failure,
@@ -574,6 +578,18 @@ impl SimpleUpload {
     fn fail(&mut self, error: UploadError) {
         self.phase = Phase::Failed;
         self.core.end(Event::Failed(error));
+    }
+
+    /// The caller's retry hook declined the scheduled retry: the upload fails with the last
+    /// failure (nothing to keep: a simple upload has no session).
+    pub(crate) fn decline_retry(&mut self) {
+        if let Some((last, reason)) = self.core.decline_retry() {
+            self.fail(UploadError::GaveUp {
+                during: self.retrying,
+                last,
+                reason,
+            });
+        }
     }
 }
 

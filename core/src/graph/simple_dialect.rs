@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::digest::{HashKinds, SourceHashes};
 use crate::http::{Request, Response, TransportError};
-use crate::session::{Driven, Milestone, SessionCore, Transfer, UploadDialect};
+use crate::session::{Driven, Milestone, RetryAttempt, SessionCore, Transfer, UploadDialect};
 use crate::time::{Duration, Instant, WallClock};
 
 use super::error::UploadError;
@@ -117,6 +117,15 @@ impl Transfer for SimpleUpload {
 
     fn cancel_at(&mut self, now: Instant) {
         let _ = self.cancel(now);
+    }
+
+    fn last_retry(&self) -> Option<RetryAttempt> {
+        self.core.last_retry()
+    }
+
+    fn decline_retry(&mut self, now: Instant) {
+        let _ = now;
+        SimpleUpload::decline_retry(self);
     }
 
     fn milestone(event: &Event) -> Milestone<Completion, UploadError> {

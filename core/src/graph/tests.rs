@@ -503,3 +503,4 @@ fn an_http_date_retry_after_without_any_clock_waits_the_longest_accepted_wait() 
 
 mod checkpoints;
 mod finishing;
+mod retry_hook;

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use crate::chunk::ChunkPlanner;
 use crate::digest::{HashKinds, SourceHashes};
-use crate::http::RequestId;
+use crate::http::{RequestId, RequestKind};
 use crate::range::ByteRange;
 use crate::range_set::RangeSet;
 use crate::secret::SecretUrl;
@@ -146,6 +146,8 @@ pub struct Upload {
     pub(crate) unverified_resume: bool,
     /// Source bytes sent into the current session (retries included), against the send budget.
     pub(crate) sent_in_session: u64,
+    /// What the last retry (if any) was for.
+    pub(crate) retrying: RequestKind,
     /// The most bytes the current session confirmed at once.
     pub(crate) high_water: u64,
     /// Times a session lost bytes it had confirmed.
@@ -199,6 +201,7 @@ impl Upload {
             baseline_pending: false,
             unverified_resume: false,
             sent_in_session: 0,
+            retrying: RequestKind::Fragment,
             high_water: 0,
             regressions: 0,
             violations: 0,

@@ -8,7 +8,9 @@ use crate::time::{Duration, Instant, WallClock};
 
 use super::event_queue::EventQueue;
 use super::expiry::SessionExpiry;
+use super::failure::Failure;
 use super::in_flight::InFlight;
+use super::retry_attempt::RetryAttempt;
 use super::schedule::RetrySchedule;
 use super::server_clock::ServerClock;
 use super::throughput::Throughput;
@@ -29,6 +31,9 @@ pub struct SessionCore<S, E> {
     pub(crate) clock: ServerClock,
     /// The measured rate, and time limits that scale with it.
     pub(crate) throughput: Throughput,
+    /// The retry scheduled last, until the machine ends: what a caller's retry policy is shown,
+    /// and what declining it gives up on.
+    pub(crate) last_retry: Option<RetryAttempt>,
 }
 
 impl<S, E> SessionCore<S, E> {
@@ -42,6 +47,7 @@ impl<S, E> SessionCore<S, E> {
             expiry: SessionExpiry::new(expiry_margin),
             clock: ServerClock::new(),
             throughput: Throughput::new(),
+            last_retry: None,
         }
     }
 
@@ -62,19 +68,42 @@ impl<S, E> SessionCore<S, E> {
         self.throughput.timeout_for(request.body.len())
     }
 
-    /// Schedules a retry after a failure (at the earliest `wait` from now, when the server
-    /// asked for one) and reports it with the event `retrying` makes of its time and delay; or
-    /// says why retries are over.
+    /// Schedules a retry after a failure for `reason` (at the earliest `wait` from now, when
+    /// the server asked for one) and reports it with the event `retrying` makes of its time and
+    /// delay; or says why retries are over. The retry is the [last](Self::last_retry) until
+    /// another replaces it or the machine ends.
     pub fn retry(
         &mut self,
         now: Instant,
+        reason: Failure,
         wait: Option<Duration>,
         retrying: impl FnOnce(Instant, Duration) -> E,
     ) -> Result<(), GiveUp> {
         let at = self.schedule.after_failure(now, wait)?;
-        self.events
-            .push(retrying(at, at.saturating_duration_since(now)));
+        let delay = at.saturating_duration_since(now);
+        self.last_retry = Some(RetryAttempt::new(self.schedule.attempts(), reason, delay));
+        self.events.push(retrying(at, delay));
         Ok(())
+    }
+
+    /// The retry scheduled last, unless the machine has ended.
+    pub fn last_retry(&self) -> Option<RetryAttempt> {
+        self.last_retry
+    }
+
+    /// Takes back the last retry, for a caller that declined it (if it already went out, its
+    /// answer will be ignored once the machine ends): what the dialect then fails with
+    /// ([`GiveUp::Declined`], after the retry's reason). `None` when there is no retry to
+    /// decline (none was scheduled, or the machine ended).
+    pub fn decline_retry(&mut self) -> Option<(Failure, GiveUp)> {
+        let declined = self.last_retry.take()?;
+        self.schedule.open();
+        Some((
+            declined.reason,
+            GiveUp::Declined {
+                attempt: declined.attempt,
+            },
+        ))
     }
 
     /// Ends the machine with `event` (completed, failed, cancelled): nothing in flight counts
@@ -82,6 +111,7 @@ impl<S, E> SessionCore<S, E> {
     pub fn end(&mut self, event: E) {
         self.in_flight.clear();
         self.schedule.open();
+        self.last_retry = None;
         self.events.push(event);
     }
 }

@@ -9,6 +9,8 @@ use core::fmt;
 use crate::digest::{BodyDigest, HashKinds, SourceHashes};
 use crate::http::{Auth, Body, Method, Request, RequestId, RequestKind};
 use crate::secret::SecretUrl;
+
+use super::retry_attempt::RetryAttempt;
 use crate::time::{Duration, Instant, WallClock};
 
 use super::machine::StateMachine;
@@ -133,6 +135,17 @@ pub trait Transfer: Driven<Event: fmt::Display> {
 
     /// Cancels at `now`, if the upload has not ended.
     fn cancel_at(&mut self, now: Instant);
+
+    /// The retry the machine scheduled last (until it ends): what a caller's retry policy is
+    /// shown right after a [`Milestone::Retry`].
+    fn last_retry(&self) -> Option<RetryAttempt>;
+
+    /// The caller's retry policy declines the [last retry](Self::last_retry) (call it right
+    /// after its [`Milestone::Retry`]): the upload fails at `now` with
+    /// [`GiveUp::Declined`](crate::retry::GiveUp::Declined) as its reason. Not a cancel: the
+    /// session is not deleted, and a checkpoint resumes it later. Nothing happens once the
+    /// machine has ended.
+    fn decline_retry(&mut self, now: Instant);
 
     /// What `event` means.
     fn milestone(event: &Self::Event) -> Milestone<Self::Completion, Self::Error>;

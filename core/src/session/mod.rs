@@ -12,6 +12,7 @@
 //! | [`EventQueue`] | events waiting for `poll_event` |
 //! | [`Resumption`], [`StartError`] | how an upload began (fresh, resumed, restarted), and why it could not |
 //! | [`Failure`] | what made a request fail |
+//! | [`RetryAttempt`] | a retry the engine scheduled, as a caller's retry policy sees it ([`Transfer::last_retry`], [`Transfer::decline_retry`]) |
 //! | [`Violation`] | an answer that broke the protocol |
 //! | [`CheckpointError`], [`Protocol`], [`SourceChange`], [`VerifyError`] | the checkpoint envelope every dialect's checkpoint is stored in |
 //!
@@ -27,6 +28,7 @@ pub(crate) mod failure;
 mod in_flight;
 mod machine;
 mod resume;
+mod retry_attempt;
 mod schedule;
 mod server_clock;
 mod throughput;
@@ -42,6 +44,7 @@ pub use failure::Failure;
 pub use in_flight::InFlight;
 pub use machine::{Dialect, StateMachine, UploadDialect};
 pub use resume::{Resumption, StartError};
+pub use retry_attempt::RetryAttempt;
 pub(crate) use schedule::retry_after;
 pub(crate) use server_clock::ServerClock;
 pub use violation::Violation;

@@ -53,6 +53,11 @@ impl RetrySchedule {
         Ok(self.wait(now, delay))
     }
 
+    /// Retries since the last progress.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.retrier.attempts()
+    }
+
     /// Records progress: the budget refills and backoff starts over.
     pub(crate) fn progress(&mut self, now: Instant) {
         self.retrier.progress(now);

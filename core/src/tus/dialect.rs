@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::digest::BodyDigest;
 use crate::http::{Auth, Body, Method, Request, RequestId, RequestKind, Response, TransportError};
-use crate::session::{Driven, Milestone, SessionCore, Transfer, UploadDialect};
+use crate::session::{Driven, Milestone, RetryAttempt, SessionCore, Transfer, UploadDialect};
 use crate::time::{Duration, Instant, WallClock};
 use crate::wire::tus_headers::CHECKSUM;
 
@@ -107,6 +107,15 @@ impl Transfer for TusUpload {
 
     fn cancel_at(&mut self, now: Instant) {
         let _ = self.cancel(now);
+    }
+
+    fn last_retry(&self) -> Option<RetryAttempt> {
+        self.core.last_retry()
+    }
+
+    fn decline_retry(&mut self, now: Instant) {
+        let _ = now;
+        TusUpload::decline_retry(self);
     }
 
     fn milestone(event: &TusEvent) -> Milestone<TusCompletion, TusError> {

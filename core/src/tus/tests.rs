@@ -933,3 +933,40 @@ fn a_completed_checkpoint_with_unchecked_bytes_and_a_modified_source_uploads_aga
     .unwrap();
     assert!(matches!(plan.resumption, Resumption::Restarted { .. }));
 }
+
+#[test]
+fn a_declined_retry_fails_and_keeps_the_upload_url() {
+    use crate::retry::GiveUp;
+    use crate::session::{Failure, RetryAttempt, Transfer};
+
+    let mut run = Run::new(config(10, 10));
+    run.discover("creation", None);
+    let post = run.next();
+    run.answer(
+        &post,
+        Response::new(201).with_header("Location", "/files/x"),
+    );
+    let patch = run.next();
+    run.answer(&patch, Response::new(502));
+    let Some(TusEvent::RetryScheduled { delay, .. }) = run.last().cloned() else {
+        panic!("{:?}", run.events);
+    };
+    assert_eq!(
+        run.upload.last_retry(),
+        Some(RetryAttempt::new(1, Failure::Status(502), delay))
+    );
+    Transfer::decline_retry(&mut run.upload, run.now);
+    run.drain();
+    assert_eq!(
+        failed(&run),
+        &TusError::GaveUp {
+            last: Failure::Status(502),
+            why: GiveUp::Declined { attempt: 1 },
+        }
+    );
+    assert!(run.upload.is_finished());
+    assert!(
+        run.upload.upload_url().is_some() && !run.upload.checkpoint_bytes().is_empty(),
+        "the upload URL stays for a resume"
+    );
+}

@@ -1014,7 +1014,7 @@ impl TusUpload {
     fn retry(&mut self, now: Instant, reason: Failure, wait: Option<Duration>, then: Phase) {
         let scheduled = self
             .core
-            .retry(now, wait, |at, delay| TusEvent::RetryScheduled {
+            .retry(now, reason, wait, |at, delay| TusEvent::RetryScheduled {
                 reason,
                 at,
                 delay,
@@ -1086,6 +1086,13 @@ impl TusUpload {
         };
         self.completion = Some(completion.clone());
         self.end_with(TusEvent::Completed(completion));
+    }
+
+    /// The caller declined the last retry: the upload fails, its upload URL kept.
+    pub(crate) fn decline_retry(&mut self) {
+        if let Some((last, why)) = self.core.decline_retry() {
+            self.fail(TusError::GaveUp { last, why });
+        }
     }
 
     pub(crate) fn fail(&mut self, error: TusError) {

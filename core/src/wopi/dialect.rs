@@ -5,7 +5,9 @@ use alloc::vec::Vec;
 
 use crate::digest::{HashKinds, SourceHashes};
 use crate::http::{Request, RequestId, RequestKind, Response, TransportError};
-use crate::session::{Driven, Failure, Milestone, SessionCore, Transfer, UploadDialect};
+use crate::session::{
+    Driven, Failure, Milestone, RetryAttempt, SessionCore, Transfer, UploadDialect,
+};
 use crate::time::{Duration, Instant, WallClock};
 use crate::wire::wopi_headers::failure_reason;
 
@@ -157,6 +159,15 @@ impl Transfer for WopiUpload {
 
     fn cancel_at(&mut self, now: Instant) {
         let _ = self.cancel(now);
+    }
+
+    fn last_retry(&self) -> Option<RetryAttempt> {
+        self.core.last_retry()
+    }
+
+    fn decline_retry(&mut self, now: Instant) {
+        let _ = now;
+        WopiUpload::decline_retry(self);
     }
 
     fn milestone(event: &WopiEvent) -> Milestone<WopiCompletion, WopiError> {

@@ -237,12 +237,26 @@ impl WopiUpload {
             delay,
             host_reason: reason_given,
         };
-        if let Err(reason) = self.core.retry(now, wait, retrying) {
+        if let Err(reason) = self.core.retry(now, failure, wait, retrying) {
             self.fail(WopiError::GaveUp {
                 during: kind,
                 last: failure,
                 reason,
                 host_reason,
+            });
+        } else {
+            self.retrying = kind;
+        }
+    }
+
+    /// The caller declined the last retry: the upload fails, its session kept.
+    pub(crate) fn decline_retry(&mut self) {
+        if let Some((last, reason)) = self.core.decline_retry() {
+            self.fail(WopiError::GaveUp {
+                during: self.retrying,
+                last,
+                reason,
+                host_reason: self.host_reason.clone(),
             });
         }
     }

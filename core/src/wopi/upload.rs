@@ -9,7 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::chunk::ChunkPlanner;
-use crate::http::RequestId;
+use crate::http::{RequestId, RequestKind};
 use crate::secret::{Secret, SecretUrl};
 use crate::session::SessionCore;
 use crate::time::{Instant, WallClock};
@@ -121,6 +121,8 @@ pub struct WopiUpload {
     pub(crate) commit_unclear: bool,
     /// The last answer's `X-WOPI-FailureReason`, for the errors it leads to.
     pub(crate) host_reason: Option<String>,
+    /// What the last retry (if any) was for.
+    pub(crate) retrying: RequestKind,
     /// The end of the furthest update sent into this session: a host offset past it claims
     /// bytes never sent. `None` on a resumed session until its first answer (updates in flight
     /// at the interruption may have landed).
@@ -147,6 +149,7 @@ impl WopiUpload {
         let stream = session_stream(&config.streams, &config.host_chunks)?;
         let inline = stream.is_empty();
         Ok(WopiUpload {
+            retrying: RequestKind::Fragment,
             planner: config.planner(),
             contents_url: contents_url(&file_url),
             file_url,
