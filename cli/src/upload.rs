@@ -159,6 +159,13 @@ pub(crate) struct UploadArgs {
     /// command again resumes.
     #[arg(long, value_name = "PATH")]
     checkpoint: Option<PathBuf>,
+    /// Limit the upload bandwidth to RATE bytes per second, such as 10M (10 MiB/s) or 500KB; with
+    /// several files, for all of them together. `off` (the default): no limit.
+    #[arg(long, value_name = "RATE", value_parser = parse_bwlimit)]
+    bwlimit: Option<u64>,
+    /// The limit all of this command's uploads share (one bucket for several files).
+    #[arg(skip)]
+    rate_limit: Option<resumable_reqwest::RateLimit>,
     /// Start afresh: neither resume from nor keep a checkpoint in the state directory.
     #[arg(long, conflicts_with = "checkpoint")]
     no_resume: bool,
@@ -439,13 +446,7 @@ async fn graph_upload(
         .validate()
         .map_err(|e| CliError::Invalid(e.to_string()))?;
     let (destination, token, emulator) = destination(&args, &file_name, console).await?;
-    let mut uploader = Uploader::builder();
-    if let Some(token) = token {
-        uploader = uploader.token(token);
-    }
-    let uploader = uploader
-        .build()
-        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let uploader = uploader(&args, token)?;
     let total = source.len();
     let mut job = UploadJob::new(source, destination, target).configure(|c| *c = config);
     if let Some(path) = &args.checkpoint {
@@ -592,6 +593,35 @@ async fn destination(
             }
             Ok((destination, token, None))
         }
+    }
+}
+
+/// The HTTP client for one upload: the token, and the command's bandwidth limit.
+pub(crate) fn uploader(args: &UploadArgs, token: Option<Secret>) -> Result<Uploader, CliError> {
+    let mut builder = Uploader::builder();
+    if let Some(token) = token {
+        builder = builder.token(token);
+    }
+    if let Some(limit) = &args.rate_limit {
+        builder = builder.rate_limit(limit.clone());
+    } else if let Some(rate) = args.bwlimit.filter(|rate| *rate > 0) {
+        builder = builder.rate_limit(rate);
+    }
+    builder
+        .build()
+        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))
+}
+
+/// `--bwlimit`: bytes per second as a size (`10M`, `500KB`, `1MiB/s`), or `off`.
+fn parse_bwlimit(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let size = trimmed.strip_suffix("/s").unwrap_or(trimmed);
+    if size.eq_ignore_ascii_case("off") {
+        return Ok(0);
+    }
+    match parse_size(size)? {
+        0 => Err("--bwlimit must be above 0 bytes per second (or `off`)".into()),
+        rate => Ok(rate),
     }
 }
 

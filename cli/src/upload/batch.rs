@@ -45,7 +45,12 @@ struct Entry {
 }
 
 /// Runs the batch; `Err` if it could not start, or naming how many files did not upload.
-pub(super) async fn run(args: UploadArgs, style: Style) -> Result<(), CliError> {
+pub(super) async fn run(mut args: UploadArgs, style: Style) -> Result<(), CliError> {
+    // One bucket for every file: --bwlimit is the command's bandwidth, as rclone's is.
+    args.rate_limit = args
+        .bwlimit
+        .filter(|rate| *rate > 0)
+        .map(resumable_reqwest::RateLimit::new);
     let listed = check(&args).and_then(|()| list(&args.files));
     let entries = match listed {
         Ok(entries) => entries,

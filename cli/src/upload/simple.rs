@@ -5,8 +5,8 @@
 
 use resumable_core::graph::{ConflictBehavior, content_url_for_session};
 use resumable_core::secret::Secret;
+use resumable_reqwest::SimpleJob;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{SimpleJob, Uploader};
 
 use super::console::Console;
 use super::{
@@ -77,10 +77,7 @@ pub(super) async fn upload(
             config.retry.max_attempts = args.retries;
             config.cutoff = args.upload_cutoff.max(total);
         });
-    let uploader = Uploader::builder()
-        .token(token)
-        .build()
-        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let uploader = super::uploader(&args, Some(token))?;
     let mut progress = console.progress(&name, total);
     let task = uploader
         .start_simple(job)

@@ -14,7 +14,7 @@ use resumable_core::session::Resumption;
 use resumable_core::tus::{ChecksumPolicy, InteropVersion, TusUpload, Variant};
 use resumable_reqwest::SourceFeed;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{FileCheckpointStore, TusJob, UploadTask, Uploader};
+use resumable_reqwest::{FileCheckpointStore, TusJob, UploadTask};
 
 use super::console::Console;
 use super::{Completed, ProtocolArg, UploadArgs, embedded, file_name, follow, report};
@@ -145,8 +145,7 @@ pub(super) async fn upload(
     job.config()
         .validate()
         .map_err(|e| CliError::Invalid(e.to_string()))?;
-    let uploader = Uploader::new()
-        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let uploader = super::uploader(&args, None)?;
     let task = uploader
         .start_tus(job)
         .await

@@ -11,7 +11,7 @@ use resumable_core::chunk::FragmentSizing;
 use resumable_core::secret::Secret;
 use resumable_core::session::Resumption;
 use resumable_reqwest::source::{FileSource, Source};
-use resumable_reqwest::{FileCheckpointStore, Uploader, WopiJob};
+use resumable_reqwest::{FileCheckpointStore, WopiJob};
 
 use super::console::Console;
 use super::progress::short_label;
@@ -87,8 +87,7 @@ pub(super) async fn upload(
     if let Some(display) = &shown {
         job = job.on_hash_progress(display.reporter());
     }
-    let uploader = Uploader::new()
-        .map_err(|e| CliError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+    let uploader = super::uploader(&args, None)?;
     let started = uploader.start_wopi(job).await;
     if let Some(display) = shown {
         display.finish();
