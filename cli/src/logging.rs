@@ -26,7 +26,7 @@ const OURS: [&str; 5] = [
 pub(crate) fn start(verbose: u8) -> bool {
     let from_env = std::env::var("RUST_LOG")
         .ok()
-        .filter(|value| !value.trim().is_empty());
+        .filter(|value| !value.trim().is_empty() && !value.trim().eq_ignore_ascii_case("off"));
     let filter = match (from_env, verbose) {
         (Some(directives), _) => EnvFilter::new(directives),
         (None, 0) => return false,

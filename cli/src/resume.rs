@@ -73,6 +73,11 @@ pub(crate) struct KeptCheckpoint {
     /// Present once this file, as it is now, was uploaded there by a run over several files:
     /// running the same command again skips it.
     uploaded: PathBuf,
+    /// What the note of an upload must say for the file to be skipped: the file's identity
+    /// beyond the key (inode, status-change time: a copy that kept the size and modification
+    /// time is another file) and the token it went with (another token may be another
+    /// account's drive).
+    identity: String,
 }
 
 impl KeptCheckpoint {
@@ -83,6 +88,7 @@ impl KeptCheckpoint {
         protocol: &str,
         endpoint: Option<&str>,
         upload_url: Option<&str>,
+        token: Option<&str>,
     ) -> Result<KeptCheckpoint, CliError> {
         let absolute = std::fs::canonicalize(file)
             .map_err(|e| CliError::Invalid(format!("{}: {e}", file.display())))?;
@@ -122,6 +128,7 @@ impl KeptCheckpoint {
             path: dir.join(format!("{key}.checkpoint")),
             description: dir.join(format!("{key}.json")),
             uploaded: uploaded_dir(&dir).join(key),
+            identity: identity(&meta, token),
         };
         let origin = endpoint.or(upload_url).map(origin_of).unwrap_or_default();
         let description = json!({
@@ -139,9 +146,12 @@ impl KeptCheckpoint {
         Ok(kept)
     }
 
-    /// Whether a run over several files uploaded this file, unchanged since, there.
+    /// Whether a run over several files uploaded this file there, with the same token, and
+    /// the file is the same one since (path, size, modification and status-change times,
+    /// inode). This is this machine's record, not the service's word: a file deleted there
+    /// since is not noticed (`--no-resume` sends every file).
     pub(crate) fn was_uploaded(&self) -> bool {
-        self.uploaded.exists()
+        std::fs::read_to_string(&self.uploaded).is_ok_and(|noted| noted == self.identity)
     }
 
     /// Notes that this file is uploaded there (a run over several files then skips it). A
@@ -150,7 +160,7 @@ impl KeptCheckpoint {
         if let Some(parent) = self.uploaded.parent()
             && std::fs::create_dir_all(parent).is_ok()
         {
-            let _ = std::fs::write(&self.uploaded, b"");
+            let _ = std::fs::write(&self.uploaded, &self.identity);
         }
     }
 
@@ -161,6 +171,33 @@ impl KeptCheckpoint {
             let _ = std::fs::remove_file(&self.description);
         }
     }
+}
+
+/// A digest of what the key leaves out: the token, and where the platform has them, the
+/// inode and the status-change time (which no copy or `touch` can set back).
+fn identity(meta: &std::fs::Metadata, token: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        for part in [
+            meta.dev(),
+            meta.ino(),
+            meta.ctime().cast_unsigned(),
+            meta.ctime_nsec().cast_unsigned(),
+        ] {
+            hasher.update(part.to_le_bytes());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    hasher.update(token.unwrap_or("").as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Where the notes of files uploaded by runs over several files are: beside the checkpoints.

@@ -418,6 +418,7 @@ fn keep_checkpoint(args: &mut UploadArgs) -> Result<Option<KeptCheckpoint>, CliE
         args.protocol.name(),
         args.endpoint.as_deref(),
         args.upload_url.as_deref(),
+        args.token.as_deref(),
     )?;
     args.checkpoint = Some(kept.path.clone());
     Ok(Some(kept))

@@ -97,7 +97,7 @@ fn a_directory_goes_four_at_a_time_and_a_refused_file_fails_alone() {
         .filter(|line| line["event"] == "file")
         .map(|line| {
             (
-                line["name"].as_str().unwrap().to_owned(),
+                line["file"].as_str().unwrap().to_owned(),
                 line["status"].as_str().unwrap().to_owned(),
             )
         })
@@ -118,8 +118,8 @@ fn a_directory_goes_four_at_a_time_and_a_refused_file_fails_alone() {
     }
     assert_eq!(kept.len(), files.len(), "nothing else stored: {kept:?}");
 
-    // The same command again skips the five (unchanged since) and fails on the taken name
-    // again; with `--conflict replace` only that one goes.
+    // The same command again skips the five (the same files since) and fails on the taken
+    // name again; with `--conflict replace` only that one goes.
     let again = run(batch().args(["--conflict", "fail"]));
     assert!(!again.status.success());
     let skipped = lines(&again.stdout)
@@ -127,6 +127,13 @@ fn a_directory_goes_four_at_a_time_and_a_refused_file_fails_alone() {
         .filter(|line| line["status"] == "skipped")
         .count();
     assert_eq!(skipped, 5, "{}", text(&again.stdout));
+    let report = summary(&again.stdout);
+    assert_eq!(
+        (report["completed"].as_u64(), report["skipped"].as_u64()),
+        (Some(0), Some(5)),
+        "skipped files are not counted as uploaded by this run: {report}"
+    );
+    assert_eq!(report["uploaded_bytes"], 0);
     let replaced = run(batch().args(["--conflict", "replace"]));
     assert!(replaced.status.success(), "{}", text(&replaced.stderr));
     assert_eq!(
@@ -220,4 +227,156 @@ fn what_several_files_cannot_do_is_refused_before_anything_is_sent() {
         let stderr = text(&out.stderr);
         assert!(stderr.contains(expected), "{extra:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_file_replaced_with_the_same_size_and_time_or_another_token_is_not_skipped() {
+    let server = background("", |_| {});
+    let emulator = &server.emulator;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("set");
+    std::fs::create_dir(&root).unwrap();
+    let a = write(&root, "a.bin", &data(5_000, 1));
+    write(&root, "b.bin", &data(6_000, 2));
+    let folder = format!("{}/me/drive/root:/Set", emulator.graph_url());
+    let batch = |token: &str| {
+        run(resumable()
+            .env("RESUMABLE_TOKEN", token)
+            .args([
+                "upload",
+                "--json",
+                "--conflict",
+                "replace",
+                "--endpoint",
+                &folder,
+            ])
+            .arg(&root))
+    };
+    let statuses = |out: &std::process::Output| -> BTreeMap<String, String> {
+        lines(&out.stdout)
+            .into_iter()
+            .filter(|line| line["event"] == "file")
+            .map(|line| {
+                (
+                    line["file"].as_str().unwrap().to_owned(),
+                    line["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert!(batch(TOKEN).status.success());
+    // Other bytes, the same size, the modification time set back (as `cp -p` or `touch -r`
+    // would): another file, sent again.
+    let modified = std::fs::metadata(&a).unwrap().modified().unwrap();
+    let new = data(5_000, 9);
+    std::fs::write(&a, &new).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&a)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let again = batch(TOKEN);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let seen = statuses(&again);
+    assert_eq!(seen["set/a.bin"], "completed", "{seen:?}");
+    assert_eq!(seen["set/b.bin"], "skipped", "{seen:?}");
+    let stored: BTreeMap<String, String> = stored(emulator);
+    assert_eq!(stored["me/drive/root:/Set/set/a.bin"], sha256(&new));
+    // Another token may be another account's drive: nothing is skipped.
+    let other = batch("another-account");
+    assert!(other.status.success(), "{}", text(&other.stderr));
+    assert!(
+        statuses(&other)
+            .values()
+            .all(|status| status == "completed"),
+        "{}",
+        text(&other.stdout)
+    );
+}
+
+#[test]
+fn a_small_file_whose_answer_lied_is_recognised_when_the_same_command_runs_again() {
+    // The service stores the file but answers with another size: this run fails (never
+    // "completed" on a wrong answer); the next meets its own file under `fail` and proves it.
+    let server = background("simple-upload#1=wrong-size", |_| {});
+    let emulator = &server.emulator;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(2_000, 4);
+    let file = write(dir.path(), "small.bin", &bytes);
+    let upload = || {
+        run(resumable()
+            .env("RESUMABLE_TOKEN", TOKEN)
+            .args(["upload", "--json", "--endpoint"])
+            .arg(emulator.drive_upload_session_url("small.bin"))
+            .arg(&file))
+    };
+    let first = upload();
+    assert!(!first.status.success());
+    assert_eq!(summary(&first.stdout)["status"], "failed");
+    let second = upload();
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert_eq!(summary(&second.stdout)["status"], "completed");
+    assert_eq!(stored(emulator)["me/drive/root:/small.bin"], sha256(&bytes));
+}
+
+#[test]
+fn sigterm_stops_a_batch_and_starts_no_more_files() {
+    let server = background("", |_| {});
+    let emulator = &server.emulator;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("slow");
+    std::fs::create_dir(&root).unwrap();
+    for i in 0..4 {
+        write(&root, &format!("f{i}.bin"), &data(5 << 20, i as u8));
+    }
+    let mut child = resumable()
+        .env("RESUMABLE_TOKEN", TOKEN)
+        .args([
+            "upload",
+            "--json",
+            "--transfers",
+            "1",
+            "--bwlimit",
+            "4M",
+            "--endpoint",
+        ])
+        .arg(format!("{}/me/drive/root:/Slow", emulator.graph_url()))
+        .arg(&root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_until("the first file is being sent", || {
+        emulator.stats().sessions_created >= 1
+    });
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "SIGTERM ended the batch promptly"
+    );
+    assert!(!output.status.success());
+    let ended: Vec<String> = lines(&output.stdout)
+        .into_iter()
+        .filter(|line| line["event"] == "file")
+        .map(|line| line["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ended.len(), 4, "{}", text(&output.stdout));
+    assert_eq!(
+        ended.iter().filter(|s| *s == "not-started").count(),
+        3,
+        "{ended:?}"
+    );
+    assert_eq!(
+        emulator.stats().sessions_created,
+        1,
+        "no other file started"
+    );
 }

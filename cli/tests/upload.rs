@@ -163,13 +163,38 @@ fn a_server_that_stays_down_fails_with_one_line() {
     drop(listener);
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "a.bin", &data(1000, 3));
+    let endpoint =
+        format!("http://127.0.0.1:{port}/v1.0/me/drive/root:/a.bin:/createUploadSession");
+    // A file this small goes in one PUT, which has nothing to resume.
+    let out = run(resumable()
+        .env("RESUMABLE_TOKEN", "t")
+        .args([
+            "upload",
+            "--no-resume",
+            "--retries",
+            "2",
+            "--endpoint",
+            &endpoint,
+        ])
+        .arg(&file));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("could not connect") && stderr.contains("sent again in one request"),
+        "{stderr}"
+    );
     let started = Instant::now();
     let out = run(resumable()
         .env("RESUMABLE_TOKEN", "t")
-        .args(["upload", "--no-resume", "--retries", "2", "--endpoint"])
-        .arg(format!(
-            "http://127.0.0.1:{port}/v1.0/me/drive/root:/a.bin:/createUploadSession"
-        ))
+        .args([
+            "upload",
+            "--no-resume",
+            "--retries",
+            "2",
+            "--upload-cutoff",
+            "0",
+        ])
+        .args(["--endpoint", &endpoint])
         .arg(&file));
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(1));

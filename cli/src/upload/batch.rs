@@ -75,10 +75,14 @@ pub(super) async fn run(mut args: UploadArgs, style: Style) -> Result<(), CliErr
     let watch = tokio::spawn({
         let interrupted = interrupted.clone();
         async move {
-            // Each running upload stops on Ctrl-C by itself; the queue must not start more.
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
+            // Each running upload stops on Ctrl-C or SIGTERM by itself; the queue must not
+            // start more.
+            let mut terminate = super::progress::Terminate::new();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                () = terminate.recv() => {}
             }
+            interrupted.store(true, Ordering::SeqCst);
         }
     });
     let started = Instant::now();
@@ -94,17 +98,23 @@ pub(super) async fn run(mut args: UploadArgs, style: Style) -> Result<(), CliErr
                     return console.not_started(
                         &entry.name,
                         entry.size,
+                        "not-started",
                         "not started: interrupted",
                     );
                 }
                 match args {
                     Ok(args) => match super::upload(args, &console).await {
                         Ok(reported) => reported.is_ok(),
-                        Err(error) => {
-                            console.not_started(&entry.name, entry.size, &error.to_string())
-                        }
+                        Err(error) => console.not_started(
+                            &entry.name,
+                            entry.size,
+                            "failed",
+                            &error.to_string(),
+                        ),
                     },
-                    Err(error) => console.not_started(&entry.name, entry.size, &error.to_string()),
+                    Err(error) => {
+                        console.not_started(&entry.name, entry.size, "failed", &error.to_string())
+                    }
                 }
             }
         })
@@ -129,7 +139,10 @@ pub(super) async fn run(mut args: UploadArgs, style: Style) -> Result<(), CliErr
     ));
     let elapsed = started.elapsed();
     if style.json {
-        print_json_line(&summary_json(&rows, total, elapsed));
+        // Checked, unlike the event lines: a summary that could not be written is a failure.
+        let mut line = summary_json(&rows, total, elapsed).to_string();
+        line.push('\n');
+        print_out(&line)?;
     } else if !style.quiet {
         print_out(&table(rows, total, elapsed, table_width()))?;
     }
@@ -248,6 +261,12 @@ fn walk(dir: &Path, prefix: &str, entries: &mut Vec<Entry>) -> Result<(), CliErr
                 name,
                 size: meta.len(),
             });
+        } else {
+            // Said, not silently dropped: the table would otherwise look complete.
+            super::eprintln_line(&format!(
+                "ignored {}: not a regular file (a link to nothing or to a directory, a FIFO, a device)",
+                path.display()
+            ));
         }
     }
     Ok(())
@@ -295,21 +314,22 @@ fn table(rows: Vec<Row>, total: u64, elapsed: std::time::Duration, width: usize)
             failed.push(format!("{}: {error}", row.file));
         }
     }
-    let uploaded: u64 = rows
-        .iter()
-        .filter(|r| r.error.is_none())
-        .map(|r| r.bytes)
-        .sum();
+    let counts = Counts::of(&rows);
     let rate = if elapsed.as_secs_f64() > 0.0 {
-        Rate(uploaded as f64 / elapsed.as_secs_f64()).to_string()
+        Rate(counts.sent_bytes as f64 / elapsed.as_secs_f64()).to_string()
     } else {
         "-".to_owned()
     };
+    let skipped = if counts.skipped > 0 {
+        format!("; {} skipped (uploaded by an earlier run)", counts.skipped)
+    } else {
+        String::new()
+    };
     lines.push(format!(
-        "{} of {} files uploaded: {} of {} in {:.2} s ({rate})",
-        rows.len() - failed.len(),
+        "{} of {} files uploaded: {} of {} in {:.2} s ({rate}){skipped}",
+        counts.uploaded,
         rows.len(),
-        HumanBytes(uploaded),
+        HumanBytes(counts.sent_bytes),
         HumanBytes(total),
         elapsed.as_secs_f64()
     ));
@@ -332,6 +352,31 @@ fn table_width() -> usize {
         })
 }
 
+/// How the files of a batch ended.
+struct Counts {
+    /// Uploaded by this run.
+    uploaded: usize,
+    /// Skipped: an earlier run uploaded them.
+    skipped: usize,
+    /// The bytes of the files this run uploaded.
+    sent_bytes: u64,
+}
+
+impl Counts {
+    fn of(rows: &[Row]) -> Counts {
+        let done = || rows.iter().filter(|r| r.error.is_none());
+        let skipped = done().filter(|r| r.status == "skipped").count();
+        Counts {
+            uploaded: done().count() - skipped,
+            skipped,
+            sent_bytes: done()
+                .filter(|r| r.status != "skipped")
+                .map(|r| r.bytes)
+                .sum(),
+        }
+    }
+}
+
 /// The last JSON line of a batch.
 fn summary_json(rows: &[Row], total: u64, elapsed: std::time::Duration) -> serde_json::Value {
     let failed: Vec<_> = rows
@@ -339,14 +384,16 @@ fn summary_json(rows: &[Row], total: u64, elapsed: std::time::Duration) -> serde
         .filter(|r| r.error.is_some())
         .map(|r| json!({"file": r.file, "status": r.status, "error": r.error}))
         .collect();
+    let counts = Counts::of(rows);
     json!({
         "event": "summary",
         "status": if failed.is_empty() { "completed" } else { "failed" },
         "files": rows.len(),
-        "completed": rows.len() - failed.len(),
+        "completed": counts.uploaded,
+        "skipped": counts.skipped,
         "failed": failed,
         "bytes": total,
-        "uploaded_bytes": rows.iter().filter(|r| r.error.is_none()).map(|r| r.bytes).sum::<u64>(),
+        "uploaded_bytes": counts.sent_bytes,
         "elapsed_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
     })
 }

@@ -138,9 +138,11 @@ impl Console {
         };
         let row = outcome.row(label);
         if style.json {
+            // `file` names the file as every event line does; `path` is where it is here.
             let mut object = outcome.json();
             object["event"] = "file".into();
-            object["name"] = label.as_str().into();
+            object["path"] = object["file"].take();
+            object["file"] = label.as_str().into();
             print_json_line(&object);
         } else if !style.quiet || row.error.is_some() {
             self.note(&row.line());
@@ -170,25 +172,31 @@ impl Console {
         if self.shared.style.json {
             print_json_line(&serde_json::json!({
                 "event": "file",
-                "name": label,
+                "file": label,
                 "status": "skipped",
-                "reason": "uploaded by an earlier run of this command, unchanged since",
+                "reason": "uploaded there by an earlier run of this command, the same file since (this machine's record; --no-resume sends it again)",
             }));
         } else if !self.shared.style.quiet {
             self.note(&format!(
-                "skipped {label}: uploaded by an earlier run of this command, unchanged since"
+                "skipped {label}: uploaded there by an earlier run of this command, the same file since"
             ));
         }
         self.lock_rows().push(row);
         Ok(())
     }
 
-    /// Records a file of the batch that did not start (`reason` says why and what to do);
-    /// returns `false`, its success.
-    pub(crate) fn not_started(&self, label: &str, bytes: u64, reason: &str) -> bool {
+    /// Records a file of the batch that did not start (`status`: `failed`, or `not-started`
+    /// after an interrupt; `reason` says why and what to do); returns `false`, its success.
+    pub(crate) fn not_started(
+        &self,
+        label: &str,
+        bytes: u64,
+        status: &'static str,
+        reason: &str,
+    ) -> bool {
         let row = Row {
             file: label.to_owned(),
-            status: "failed",
+            status,
             bytes,
             confirmed: 0,
             elapsed: std::time::Duration::ZERO,
@@ -199,8 +207,8 @@ impl Console {
         if self.shared.style.json {
             print_json_line(&serde_json::json!({
                 "event": "file",
-                "name": label,
-                "status": "failed",
+                "file": label,
+                "status": status,
                 "bytes": bytes,
                 "confirmed": 0,
                 "error": reason,

@@ -210,8 +210,11 @@ impl Progress {
         // helps no one.
         let (line, notable) = match milestone {
             Milestone::Acknowledged { .. } => (false, false),
-            // One of several files: its first session is no news.
-            Milestone::SessionCreated { number: 1 } if self.transient => (false, false),
+            // One of several files: its first session is no news, and its end is the batch's
+            // line for it.
+            Milestone::SessionCreated { number: 1 } | Milestone::Completed(_) if self.transient => {
+                (false, false)
+            }
             Milestone::Failed(_) => (false, true),
             Milestone::Completed(_) => (true, false),
             _ => (true, true),
@@ -420,13 +423,14 @@ pub(crate) async fn follow<M: TaskMachine>(
 }
 
 /// `SIGTERM`, where the platform has it.
-struct Terminate {
+pub(crate) struct Terminate {
     #[cfg(unix)]
     signal: Option<tokio::signal::unix::Signal>,
 }
 
 impl Terminate {
-    fn new() -> Self {
+    /// Starts watching for `SIGTERM` (which then no longer ends the process by itself).
+    pub(crate) fn new() -> Self {
         Terminate {
             #[cfg(unix)]
             signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
@@ -434,7 +438,7 @@ impl Terminate {
     }
 
     /// Resolves when `SIGTERM` arrives (never, where it cannot be watched).
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         if let Some(signal) = &mut self.signal {
             signal.recv().await;
@@ -457,15 +461,25 @@ pub(crate) fn print_json_line(object: &serde_json::Value) {
 /// The widest label a bar shows: with the rest of the bar, a line fits 80 columns.
 const LABEL_WIDTH: usize = 16;
 
-/// `label` cut to [`LABEL_WIDTH`] characters, keeping its end (where a name's extension and
-/// a path's file name are).
+/// `label` cut to [`LABEL_WIDTH`] characters.
 pub(crate) fn short_label(label: &str) -> String {
-    let count = label.chars().count();
-    if count <= LABEL_WIDTH {
-        return label.to_owned();
+    fit(label, LABEL_WIDTH)
+}
+
+/// `text` in at most `width` characters: cut in the middle, keeping more of its end (a
+/// path's file name, a name's extension) than of its start (the folder), so names that
+/// differ at either end stay apart.
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width || width < 3 {
+        return text.to_owned();
     }
-    let tail: String = label.chars().skip(count - (LABEL_WIDTH - 1)).collect();
-    format!("…{tail}")
+    let keep = width - 1;
+    let head = keep / 3;
+    let tail = keep - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// A bar whose fixed part is 71 columns at most (label 16, bar 14, sizes 21, rate 11, ETA 4,
@@ -564,9 +578,14 @@ mod tests {
     }
 
     #[test]
-    fn labels_are_cut_to_fit_keeping_their_end() {
+    fn labels_are_cut_in_the_middle_to_fit() {
         assert_eq!(short_label("big.bin"), "big.bin");
-        assert_eq!(short_label("photos/2024/holiday.jpg"), "…024/holiday.jpg");
+        assert_eq!(short_label("photos/2024/holiday.jpg"), "photo…oliday.jpg");
+        // Names that differ only in the middle or only at the start stay apart where they can.
+        assert_ne!(
+            short_label("a-report-with-extra-words.bin"),
+            short_label("b-report-with-extra-words.bin")
+        );
         assert_eq!(
             short_label("photos/2024/holiday.jpg").chars().count(),
             LABEL_WIDTH

@@ -13,7 +13,7 @@ use resumable_core::wopi::{WopiCompletion, WopiError};
 use resumable_reqwest::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use serde_json::{Value, json};
 
-use super::progress::plural;
+use super::progress::{fit, plural};
 use crate::error::CliError;
 use crate::size::{HumanBytes, Rate};
 
@@ -125,14 +125,19 @@ impl Outcome<'_> {
                     "interrupted; the session and the checkpoint {} are kept: run the same command again to resume",
                     path.display()
                 ),
+                (FailureCause::Cancelled, None) if failure.stats.sessions == 0 => "interrupted; the upload was cancelled before it made a session: run the same command again to upload the file".into(),
                 (FailureCause::Cancelled, None) => "interrupted; the upload was cancelled and its session deleted (add --checkpoint PATH to be able to resume)".into(),
                 (FailureCause::Wopi(error), checkpoint) => {
                     wopi_reason(error, checkpoint).unwrap_or_else(|| failure.to_string())
                 }
                 // The engine's advice speaks of checkpoints in general; this run kept none.
-                (FailureCause::Upload(UploadError::GaveUp { .. }), None) => format!(
+                (FailureCause::Upload(UploadError::GaveUp { during, .. }), None)
+                    if *during != resumable_core::http::RequestKind::SimpleUpload =>
+                {
+                    format!(
                     "{failure}; this run kept no checkpoint, so the next one starts over (add --checkpoint PATH to resume instead)"
-                ),
+                )
+                }
                 _ => failure.to_string(),
             }),
             (_, Ok(_)) => None,
@@ -446,16 +451,6 @@ pub(crate) fn table_header() -> String {
 /// A size in at most 9 characters.
 fn short_bytes(bytes: u64) -> String {
     HumanBytes(bytes).to_string().replace(' ', "")
-}
-
-/// `text` in at most `width` characters, keeping its end.
-fn fit(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        return text.to_owned();
-    }
-    let tail: String = text.chars().skip(count - (width - 1)).collect();
-    format!("…{tail}")
 }
 
 /// The JSON report of an upload that could not start (bad options, a checkpoint of another

@@ -5,12 +5,13 @@
 
 use resumable_core::graph::{ConflictBehavior, content_url_for_session};
 use resumable_core::secret::Secret;
-use resumable_reqwest::SimpleJob;
 use resumable_reqwest::source::{FileSource, Source};
+use resumable_reqwest::{SimpleJob, SimpleTask};
 
 use super::console::Console;
 use super::{
-    Completed, ConflictArg, ProtocolArg, UploadArgs, embedded, file_name, follow, no_token, report,
+    Completed, ConflictArg, ProtocolArg, UploadArgs, embedded, file_name, no_token, progress,
+    report,
 };
 use crate::error::CliError;
 
@@ -84,9 +85,21 @@ pub(super) async fn upload(
         .await
         .map_err(|e| CliError::Invalid(e.to_string()))?;
     let resumption = task.resumption().clone();
-    let result = follow(task, &mut progress, args.checkpoint.as_deref())
+    // Nothing to stop and resume: Ctrl-C cancels the request, and the next run sends the file
+    // again (a file stored meanwhile is recognised by its hashes).
+    let mut task = task;
+    let interrupt = |task: &SimpleTask| {
+        task.cancel();
+        "cancelling the request (a file this small is sent again whole)"
+    };
+    progress::follow(&mut task, &mut progress, Some(&interrupt)).await;
+    let result = task
+        .finish()
         .await
         .map(|summary| summary.map_completion(Completed::Graph));
+    // No checkpoint was kept whatever the options said.
+    let mut args = args;
+    args.checkpoint = None;
     report(
         &args,
         &result,

@@ -257,6 +257,16 @@ impl fmt::Display for UploadError {
                 "the upload URL's own credential was refused (HTTP {status}) while {}: it expired or was revoked, and no bearer token goes there, so a new token cannot help; start the upload again in a new session",
                 describe(*during)
             ),
+            // A simple upload has no session to resume: it is sent again whole.
+            UploadError::GaveUp {
+                during: during @ RequestKind::SimpleUpload,
+                last,
+                reason,
+            } => write!(
+                f,
+                "{reason} while {} (last: {last}); check the connection and run the upload again (a file this small is sent again in one request)",
+                describe(*during)
+            ),
             UploadError::GaveUp {
                 during,
                 last,

@@ -10,10 +10,12 @@
 //!
 //! - **An answer lost after the bytes were stored.** Under `replace` the retry is the same
 //!   request again (idempotent), and its answer names the item. Under `fail` the retry meets
-//!   its own file and answers `409`: ambiguous. After a request that may have been stored
-//!   (no answer, or a 5xx), a `409` is read as "maybe ours": the item is read back
-//!   (`GET …:`), and the upload completes only if its size and hashes (at least one hash) are
-//!   the source's; otherwise it is someone else's file and the conflict is reported. Under
+//!   its own file and answers `409`: ambiguous. So is a `409` for a file an earlier run stored
+//!   (a crash, a Ctrl-C, an answer that did not prove the item): running the same command
+//!   again must not fail for good on what it did itself. Every `409` is read as "maybe ours":
+//!   the item is read back (`GET …:`), and the upload completes only if its size and hashes
+//!   (at least one hash) are the source's, the bytes this upload would have stored; otherwise
+//!   it is someone else's file and the conflict is reported. Under
 //!   `rename` nothing can tell the two apart: a retry after a lost answer may leave a second
 //!   copy (`name 1.ext`); use `replace` or `fail` where that matters.
 //! - **A `2xx` without a readable item.** The item is read back the same way (except under
@@ -371,11 +373,10 @@ impl SimpleUpload {
                     },
                 );
             }
-            409 if self.maybe_stored
-                && self.config.conflict == ConflictBehavior::Fail
-                && self.item_url.is_some() =>
-            {
-                // Perhaps our own file, stored by the request whose answer was lost.
+            409 if self.config.conflict == ConflictBehavior::Fail && self.item_url.is_some() => {
+                // Perhaps our own file: stored by a request whose answer was lost, in this
+                // process or in one that ended before the answer came (a crash, a Ctrl-C, a
+                // run that could not prove the item).
                 let code = service_error_code(&response.body);
                 self.look_up(LookupCause::Conflict { code });
             }

@@ -307,14 +307,35 @@ fn under_fail_a_409_after_a_lost_answer_is_maybe_ours() {
         }
     );
 
-    // A 409 with nothing lost before is the name taken, plainly.
-    let mut up = upload(500, ConflictBehavior::Fail);
-    let request = put(&mut up, Instant::ZERO);
-    up.handle_response(Instant::ZERO, request.id, Response::new(409));
-    assert!(up.poll_request(Instant::ZERO).is_none());
-    let error = failed(&mut up);
-    assert!(matches!(error, UploadError::Rejected { status: 409, .. }));
-    assert!(error.to_string().contains("name is taken"), "{error}");
+    // A 409 at the first request is read back too (an earlier run may have stored this very
+    // file): ours completes, another file is the name taken, plainly.
+    for (answer, ours) in [
+        (Response::new(200).with_body(honest(&bytes)), true),
+        (
+            Response::new(200).with_body(item(
+                500,
+                SourceHashes::of(&[2u8; 500]).quick_xor_base64().as_str(),
+            )),
+            false,
+        ),
+    ] {
+        let mut up = upload(500, ConflictBehavior::Fail);
+        let request = put(&mut up, Instant::ZERO);
+        up.handle_response(Instant::ZERO, request.id, Response::new(409));
+        let lookup = up
+            .poll_request(Instant::ZERO)
+            .expect("the item is read back");
+        assert_eq!(lookup.method, Method::Get);
+        up.handle_response(Instant::ZERO, lookup.id, answer);
+        settle(&mut up, Instant::ZERO, &bytes);
+        if ours {
+            assert_eq!(completed(&mut up).status, 200);
+        } else {
+            let error = failed(&mut up);
+            assert!(matches!(error, UploadError::Rejected { status: 409, .. }));
+            assert!(error.to_string().contains("name is taken"), "{error}");
+        }
+    }
 }
 
 #[test]
