@@ -330,7 +330,7 @@ fn sigterm_stops_a_batch_and_starts_no_more_files() {
     for i in 0..4 {
         write(&root, &format!("f{i}.bin"), &data(5 << 20, i as u8));
     }
-    let mut child = resumable()
+    let child = resumable()
         .env("RESUMABLE_TOKEN", TOKEN)
         .args([
             "upload",
