@@ -28,6 +28,12 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A line on standard error (shown by `cargo test -- --nocapture` and on failure).
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// Temporary files of checkpoint writes that a kill cut short.
 fn torn_writes(dir: &Path) -> usize {
     std::fs::read_dir(dir)
@@ -48,7 +54,9 @@ fn kills_inside_checkpoint_writes_leave_the_old_or_the_new_checkpoint() {
                 .unwrap()
                 .as_nanos() as u64
         });
-    eprintln!("seed {seed} (CHECKPOINT_CRASH_SEED={seed} replays the kill times)");
+    say(&format!(
+        "seed {seed} (CHECKPOINT_CRASH_SEED={seed} replays the kill times)"
+    ));
     let mut rng = seed;
     let server = background("", |_| {});
     let emulator = &server.emulator;
@@ -155,11 +163,11 @@ fn kills_inside_checkpoint_writes_leave_the_old_or_the_new_checkpoint() {
         previous = (url, confirmed);
     }
     let cut_short = torn_writes(&state);
-    eprintln!(
+    say(&format!(
         "{kills} kills, {cut_short} inside a checkpoint write, {} bytes confirmed before the last run, {} sessions",
         previous.1,
         emulator.stats().sessions_created
-    );
+    ));
     if !completed && !finished_when_killed {
         let out = command().stdout(Stdio::piped()).output().unwrap();
         assert!(out.status.success(), "seed {seed}: the last run completes");
