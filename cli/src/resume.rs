@@ -200,6 +200,19 @@ fn identity(meta: &std::fs::Metadata, token: Option<&str>) -> String {
         .collect()
 }
 
+/// The confirmed bytes a checkpoint records: a count (tus, WOPI) or ranges, `[[start, end],
+/// …]` (Graph).
+fn confirmed_bytes(confirmed: &Value) -> Option<u64> {
+    if let Some(count) = confirmed.as_u64() {
+        return Some(count);
+    }
+    confirmed.as_array()?.iter().try_fold(0u64, |sum, range| {
+        let start = range.get(0)?.as_u64()?;
+        let end = range.get(1)?.as_u64()?;
+        Some(sum + end.saturating_sub(start))
+    })
+}
+
 /// Where the notes of files uploaded by runs over several files are: beside the checkpoints.
 fn uploaded_dir(checkpoints: &Path) -> PathBuf {
     checkpoints.with_file_name("uploaded")
@@ -273,7 +286,7 @@ pub(crate) fn run(args: ResumeArgs) -> Result<(), CliError> {
                 let newline = bytes.iter().position(|&b| b == b'\n')?;
                 serde_json::from_slice::<Value>(&bytes[newline + 1..]).ok()
             })
-            .and_then(|c| c.get("confirmed").and_then(Value::as_u64));
+            .and_then(|c| c.get("confirmed").and_then(confirmed_bytes));
         writeln!(
             out,
             "  {}  {} bytes, {} to {}{}",
@@ -289,4 +302,20 @@ pub(crate) fn run(args: ResumeArgs) -> Result<(), CliError> {
     }
     let _ = args.list;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirmed_bytes_are_read_from_counts_and_from_ranges() {
+        assert_eq!(confirmed_bytes(&json!(4096)), Some(4096));
+        assert_eq!(
+            confirmed_bytes(&json!([[0, 31_457_280], [40_000_000, 40_000_010]])),
+            Some(31_457_290)
+        );
+        assert_eq!(confirmed_bytes(&json!([])), Some(0));
+        assert_eq!(confirmed_bytes(&json!("x")), None);
+    }
 }
