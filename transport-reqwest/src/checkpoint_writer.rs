@@ -4,7 +4,10 @@
 //! one. The upload loop must not stall on it, so it hands the encoded checkpoint to a writer
 //! thread and goes on. When saves come faster than the disk takes them, the writer skips to the
 //! newest (an older checkpoint is only a less useful one). Every request is answered in order,
-//! so a flush after the last save returns once that save is on disk.
+//! so a flush after the last save returns once that save is on disk, and each save says when it
+//! landed (by itself or by a newer one that replaced it): the upload loop waits for the save
+//! before the newest before it sends more, so what is on disk never lags the confirmed bytes by
+//! more than one fragment, however slow the disk.
 
 use std::io;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use resumable_io::FileCheckpointStore;
 
 /// What the writer thread is asked to do.
 enum Job {
-    Save(Vec<u8>),
+    Save(Vec<u8>, oneshot::Sender<()>),
     Remove,
     Flush(oneshot::Sender<Option<String>>),
 }
@@ -39,9 +42,12 @@ impl CheckpointWriter {
         Ok(CheckpointWriter { jobs })
     }
 
-    /// Queues a save of `bytes`.
-    pub(crate) fn save(&self, bytes: Vec<u8>) {
-        let _ = self.jobs.send(Job::Save(bytes));
+    /// Queues a save of `bytes`. The answer resolves once it is done (or replaced by a newer
+    /// save that is done), whether it succeeded or not (failures come from [`flush`](Self::flush)).
+    pub(crate) fn save(&self, bytes: Vec<u8>) -> oneshot::Receiver<()> {
+        let (landed, answer) = oneshot::channel();
+        let _ = self.jobs.send(Job::Save(bytes, landed));
+        answer
     }
 
     /// Queues the removal of the checkpoint.
@@ -66,11 +72,16 @@ fn write_loop(store: &dyn CheckpointStore, queue: &std_mpsc::Receiver<Job>) {
     let mut next = queue.recv().ok();
     while let Some(job) = next.take() {
         let result = match job {
-            Job::Save(mut bytes) => {
-                // Skip to the newest of the saves queued back to back.
+            Job::Save(mut bytes, landed) => {
+                // Skip to the newest of the saves queued back to back; all of them have
+                // landed once it has.
+                let mut waiting = vec![landed];
                 loop {
                     match queue.try_recv() {
-                        Ok(Job::Save(newer)) => bytes = newer,
+                        Ok(Job::Save(newer, landed)) => {
+                            bytes = newer;
+                            waiting.push(landed);
+                        }
                         Ok(other) => {
                             next = Some(other);
                             break;
@@ -78,7 +89,11 @@ fn write_loop(store: &dyn CheckpointStore, queue: &std_mpsc::Receiver<Job>) {
                         Err(_) => break,
                     }
                 }
-                store.save(&bytes)
+                let result = store.save(&bytes);
+                for landed in waiting {
+                    let _ = landed.send(());
+                }
+                result
             }
             Job::Remove => store.remove(),
             Job::Flush(done) => {

@@ -4,6 +4,7 @@
 //! | item | what it is |
 //! |---|---|
 //! | [`drive`], [`Command`], [`Action`], [`DriveEnd`] | the loop, what a caller may tell it between turns, and why it returned |
+//! | [`drive_held`], [`Hold`] | the loop, where handling an event may hold back what is sent next |
 //! | [`Exchange`], [`HttpClients`], [`Delivery`] | sending one request a machine described (reading its body from the source, under the machine's time limit) and what became of it |
 //! | [`Clock`] | the monotonic clock the loop feeds the machines, on tokio's clock |
 //! | [`TaskMachine`] | what an [`UploadTask`](crate::UploadTask) needs of the machine it runs |
@@ -71,12 +72,39 @@ pub async fn drive<M, F>(
     machine: &mut M,
     exchange: &Exchange,
     clock: &Clock,
-    mut commands: mpsc::UnboundedReceiver<Command<M>>,
+    commands: mpsc::UnboundedReceiver<Command<M>>,
     mut on_event: F,
 ) -> DriveEnd
 where
     M: Driven,
     F: FnMut(&mut M, M::Event),
+{
+    drive_held(machine, exchange, clock, commands, |machine, event| {
+        on_event(machine, event);
+        None
+    })
+    .await
+}
+
+/// A wait that [`drive_held`]'s `on_event` hands back: the loop sends nothing new until it is
+/// over (a checkpoint save that must land first).
+pub type Hold = BoxFuture<'static, ()>;
+
+/// [`drive`], where `on_event` may hold the loop back: the requests the machine has ready are
+/// not sent until every [`Hold`] handed back by the turn's events is over (answers and the
+/// machine's deadline are not watched meanwhile, so a hold should be short). The upload task
+/// holds the next fragment until the checkpoint before the newest is on disk, so a crash never
+/// loses more than one fragment's worth of confirmed progress however slow the disk.
+pub async fn drive_held<M, F>(
+    machine: &mut M,
+    exchange: &Exchange,
+    clock: &Clock,
+    mut commands: mpsc::UnboundedReceiver<Command<M>>,
+    mut on_event: F,
+) -> DriveEnd
+where
+    M: Driven,
+    F: FnMut(&mut M, M::Event) -> Option<Hold>,
 {
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Delivery>> = FuturesUnordered::new();
     let mut caller_present = true;
@@ -96,7 +124,9 @@ where
             }
             let mut handled = false;
             while let Some(event) = machine.poll_event() {
-                on_event(machine, event);
+                if let Some(hold) = on_event(machine, event) {
+                    hold.await;
+                }
                 handled = true;
             }
             // `on_event` may have given the machine a command (a commit once all bytes are
@@ -114,7 +144,9 @@ where
         if machine.is_finished() {
             // Events pushed by `on_event` itself (none expected) would be lost otherwise.
             while let Some(event) = machine.poll_event() {
-                on_event(machine, event);
+                if let Some(hold) = on_event(machine, event) {
+                    hold.await;
+                }
             }
             return DriveEnd::Finished;
         }

@@ -26,7 +26,7 @@ use tracing::Instrument;
 
 use crate::checkpoint_writer::CheckpointWriter;
 use crate::clock::Clock;
-use crate::driver::{Command, DriveEnd, drive};
+use crate::driver::{Command, DriveEnd, Hold, drive_held};
 use crate::exchange::Exchange;
 use crate::outcome::{FailureCause, UploadFailure, UploadStats, UploadSummary};
 use crate::task_machine::TaskMachine;
@@ -276,11 +276,10 @@ async fn run<M: TaskMachine>(
     let mut ending: Option<FailureCause> = None;
     let mut completion = None;
     let writer = parts.writer.as_ref();
-    if let Some(writer) = writer {
-        writer.save(machine.checkpoint_bytes());
-    }
+    // The save before the newest: the next fragment waits until it is on disk.
+    let mut saving = writer.map(|writer| writer.save(machine.checkpoint_bytes()));
     let clock = parts.clock;
-    let end = drive(
+    let end = drive_held(
         &mut machine,
         &parts.exchange,
         &clock,
@@ -310,13 +309,19 @@ async fn run<M: TaskMachine>(
             if let Some(hook) = parts.hook.as_mut() {
                 hook(machine, &event, clock.now());
             }
-            if let Some(writer) = writer.filter(|_| M::saves_checkpoint(&event)) {
-                writer.save(machine.checkpoint_bytes());
-            }
+            let hold = writer
+                .filter(|_| M::saves_checkpoint(&event))
+                .and_then(|writer| saving.replace(writer.save(machine.checkpoint_bytes())))
+                .map(|landed| -> Hold {
+                    Box::pin(async move {
+                        let _ = landed.await;
+                    })
+                });
             if let Some(callback) = parts.callback.as_mut() {
                 callback(&event);
             }
             let _ = events.send(event);
+            hold
         },
     )
     .await;
