@@ -9,6 +9,7 @@ mod pick;
 #[cfg(test)]
 mod seed_replay;
 pub mod simple;
+pub mod stored;
 pub mod text;
 pub mod tus;
 pub mod workbook;

@@ -7,7 +7,7 @@ use std::path::Path;
 type Target = fn(&[u8]);
 
 /// The targets in this directory's submodules, by corpus directory name.
-const TARGETS: [(&str, Target); 7] = [
+const TARGETS: [(&str, Target); 8] = [
     ("wire_text", super::text::wire_text),
     ("graph_answer", super::graph::graph_answer),
     ("graph_upload", super::graph::graph_upload_hostile_answers),
@@ -19,6 +19,7 @@ const TARGETS: [(&str, Target); 7] = [
     ("simple_upload", |data| {
         let _ = super::simple::simple_upload_hostile_answers(data);
     }),
+    ("stored_item", super::stored::stored_item),
     ("tus_upload", |data| {
         let _ = super::tus::tus_upload_hostile_answers(data);
     }),
