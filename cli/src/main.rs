@@ -17,6 +17,7 @@ mod logging;
 mod resume;
 mod runtime;
 mod size;
+mod soak;
 mod upload;
 mod wopi;
 mod workbook;
@@ -53,6 +54,10 @@ enum Command {
     /// Graph workbook sessions: open one, keep it alive, close it.
     #[command(subcommand)]
     Workbook(workbook::WorkbookCommand),
+    /// Many uploads under random faults and crashes: each seed a random file, protocol and
+    /// fault schedule, the upload process killed (SIGKILL) and run again until it ends; then
+    /// what the service stored against the file. Counts corrupted and hung runs (must be 0).
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Command::Emulator(command) => emulator::run(command),
         Command::Wopi(command) => wopi::run(command),
         Command::Workbook(command) => workbook::run(command),
+        Command::Soak(args) => soak::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
