@@ -111,10 +111,14 @@ impl TusUpload {
             len: checkpoint.checked_len,
             crc: checkpoint.checked_crc,
         };
-        // The earlier run may have sent one request more after it wrote the checkpoint.
-        let bound = checkpoint
-            .sent_through
-            .max(checkpoint.confirmed.saturating_add(checkpoint.chunk_size));
+        // The earlier run may have sent two requests more after it took the checkpoint: the
+        // one it was about to send, and (a transport that saves in the background sends on
+        // while the newest save is still landing) the one after it.
+        let bound = checkpoint.sent_through.max(
+            checkpoint
+                .confirmed
+                .saturating_add(checkpoint.chunk_size.saturating_mul(2)),
+        );
         upload.sent_through = match checkpoint.total {
             Some(total) => bound.min(total),
             None => bound,

@@ -630,10 +630,20 @@ fn source(len: u64, modified: Option<u64>) -> SourceNow<impl FnMut(ByteRange) ->
 
 /// An upload stopped after 100 of 250 bytes, and its checkpoint.
 fn stopped_at_100() -> Vec<u8> {
+    stopped_at(250)
+}
+
+/// An upload of `total` bytes in 100-byte requests stopped after 100, and its checkpoint.
+fn stopped_at(total: u64) -> Vec<u8> {
     let mut run = Run::of(
-        plan_start(config(250, 100), None, source(250, Some(7)), Instant::ZERO)
-            .unwrap()
-            .upload,
+        plan_start(
+            config(total, 100),
+            None,
+            source(total, Some(7)),
+            Instant::ZERO,
+        )
+        .unwrap()
+        .upload,
     );
     run.discover("creation,termination", None);
     let post = run.next();
@@ -673,6 +683,27 @@ fn a_checkpoint_resumes_with_discovery_then_a_head() {
     run.answer(&head, offset(Response::new(200), 200));
     let patch = run.next();
     assert_eq!(request_range(&patch), ByteRange::new(200, 250));
+}
+
+#[test]
+fn bytes_of_the_two_requests_after_the_checkpoint_are_taken_on_resume() {
+    // A transport saving in the background sends the next request while the newest
+    // checkpoint is still landing: a crash then leaves the one before it on disk, with the
+    // server two requests ahead. Those bytes are this source's (it was not modified).
+    let stored = stopped_at(450);
+    let plan = plan_start(
+        config(450, 100),
+        Some(&stored),
+        source(450, Some(7)),
+        Instant::ZERO,
+    )
+    .unwrap();
+    let mut run = Run::of(plan.upload);
+    run.discover("creation,termination", None);
+    let head = run.next();
+    run.answer(&head, offset(Response::new(200), 300));
+    let patch = run.next();
+    assert_eq!(request_range(&patch), ByteRange::new(300, 400));
 }
 
 #[test]
@@ -741,19 +772,20 @@ fn the_url_never_prints_whole() {
 
 #[test]
 fn after_a_resume_a_head_claiming_more_than_was_ever_sent_is_a_violation() {
-    // The checkpoint: 100 of 250 confirmed with 100-byte requests; at most 200 were ever sent.
-    let stored = stopped_at_100();
+    // The checkpoint: 100 of 450 confirmed with 100-byte requests; at most 300 were ever sent
+    // (the request after the checkpoint, and the one after it while the checkpoint landed).
+    let stored = stopped_at(450);
     let plan = plan_start(
-        config(250, 100),
+        config(450, 100),
         Some(&stored),
-        source(250, Some(7)),
+        source(450, Some(7)),
         Instant::ZERO,
     )
     .unwrap();
     let mut run = Run::of(plan.upload);
     run.discover("creation,termination", None);
     let head = run.next();
-    run.answer(&head, offset(Response::new(200), 250));
+    run.answer(&head, offset(Response::new(200), 301));
     assert!(matches!(
         failed(&run),
         TusError::Violation(Violation::ClaimedUnsent { .. })

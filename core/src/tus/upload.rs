@@ -163,7 +163,7 @@ pub struct TusUpload {
     /// Bytes the server holds, by its last word.
     pub(crate) confirmed: u64,
     /// The end of the bytes ever sent into the current upload (after a resume, a bound from the
-    /// checkpoint: what the earlier run had sent, and one request more).
+    /// checkpoint: what the earlier run had sent, and two requests more).
     pub(crate) sent_through: u64,
     /// Resumed, and the server has not said where it is yet.
     pub(crate) awaiting_first_word: bool,
