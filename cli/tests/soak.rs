@@ -69,14 +69,23 @@ fn json_lines_name_each_seed_and_its_replay() {
     assert_eq!(summary["completed"], 1);
     assert_eq!(summary["corrupted"], 0);
     assert_eq!(summary["hung"], 0);
-    assert!(summary["bytes_sent_per_byte_stored"]["median"].as_f64().unwrap() >= 1.0);
+    assert!(
+        summary["bytes_sent_per_byte_stored"]["median"]
+            .as_f64()
+            .unwrap()
+            >= 1.0
+    );
 }
 
 #[test]
 fn bad_arguments_say_what_to_give() {
     let out = run(resumable().args(["soak", "--seeds", "0"]));
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--seeds"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--seeds"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(resumable().args([
         "soak",
         "--seeds",

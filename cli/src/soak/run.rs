@@ -259,7 +259,13 @@ fn command(
         .env("RESUMABLE_TOKEN", "soak")
         .env("RESUMABLE_STATE_DIR", dir.join("state"))
         .env_remove("RUST_LOG")
-        .args(["upload", "--quiet", "--retries", "4"]);
+        .args(["upload", "--quiet"]);
+    // Accidents only: the default retry budget (10 without progress), as a user runs it, so
+    // a storm next to other accidents is survived. Lies and outages end in failure by design:
+    // a budget of 4 ends them in seconds rather than minutes of backoff.
+    if plan.expect != Expect::Complete {
+        command.args(["--retries", "4"]);
+    }
     let (protocol, endpoint) = match plan.protocol {
         Protocol::Drive | Protocol::DriveDeferred => {
             ("graph-drive", emulator.drive_upload_session_url("soak.bin"))
