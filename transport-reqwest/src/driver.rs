@@ -79,10 +79,17 @@ where
     M: Driven,
     F: FnMut(&mut M, M::Event),
 {
-    drive_held(machine, exchange, clock, commands, |machine, event| {
-        on_event(machine, event);
-        None
-    })
+    drive_held(
+        machine,
+        exchange,
+        clock,
+        commands,
+        |machine, event| {
+            on_event(machine, event);
+            None
+        },
+        |_| None,
+    )
     .await
 }
 
@@ -90,21 +97,25 @@ where
 /// over (a checkpoint save that must land first).
 pub type Hold = BoxFuture<'static, ()>;
 
-/// [`drive`], where `on_event` may hold the loop back: the requests the machine has ready are
-/// not sent until every [`Hold`] handed back by the turn's events is over (answers and the
-/// machine's deadline are not watched meanwhile, so a hold should be short). The upload task
-/// holds the next fragment until the checkpoint before the newest is on disk, so a crash never
-/// loses more than one fragment's worth of confirmed progress however slow the disk.
-pub async fn drive_held<M, F>(
+/// [`drive`], where the caller may hold the loop back: the requests the machine has ready are
+/// not sent until every [`Hold`] handed back by the turn's events (`on_event`), then by
+/// `before_send` (called once the events are handled, in a turn that readied requests), is
+/// over. Answers and the machine's deadline are not watched meanwhile, so a hold should be
+/// short. The upload task holds the next fragment until the checkpoint before the newest is on
+/// disk (a crash never loses more than one fragment's worth of confirmed progress however slow
+/// the disk), and a request that may finish the upload until a checkpoint that knows it is.
+pub async fn drive_held<M, F, G>(
     machine: &mut M,
     exchange: &Exchange,
     clock: &Clock,
     mut commands: mpsc::UnboundedReceiver<Command<M>>,
     mut on_event: F,
+    mut before_send: G,
 ) -> DriveEnd
 where
     M: Driven,
     F: FnMut(&mut M, M::Event) -> Option<Hold>,
+    G: FnMut(&mut M) -> Option<Hold>,
 {
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Delivery>> = FuturesUnordered::new();
     let mut caller_present = true;
@@ -112,7 +123,9 @@ where
     loop {
         let now = clock.now();
         loop {
+            let mut readied = false;
             while let Some(request) = (!stopping).then(|| machine.poll_request(now)).flatten() {
+                readied = true;
                 let limit = machine.time_limit(&request);
                 let digest = machine.body_digest(&request);
                 in_flight.push(Box::pin(async move {
@@ -128,6 +141,9 @@ where
                     hold.await;
                 }
                 handled = true;
+            }
+            if readied && let Some(hold) = before_send(machine) {
+                hold.await;
             }
             // `on_event` may have given the machine a command (a commit once all bytes are
             // in): poll for requests again, or that request would wait for the next wake-up,

@@ -276,8 +276,8 @@ async fn run<M: TaskMachine>(
     let mut ending: Option<FailureCause> = None;
     let mut completion = None;
     let writer = parts.writer.as_ref();
-    // The save before the newest: the next fragment waits until it is on disk.
-    let mut saving = writer.map(|writer| writer.save(machine.checkpoint_bytes()));
+    // The newest save's number: the next fragment waits until the one before it is on disk.
+    let newest = AtomicU64::new(writer.map_or(0, |w| w.save(machine.checkpoint_bytes())));
     let clock = parts.clock;
     let end = drive_held(
         &mut machine,
@@ -311,17 +311,27 @@ async fn run<M: TaskMachine>(
             }
             let hold = writer
                 .filter(|_| M::saves_checkpoint(&event))
-                .and_then(|writer| saving.replace(writer.save(machine.checkpoint_bytes())))
-                .map(|landed| -> Hold {
-                    Box::pin(async move {
-                        let _ = landed.await;
-                    })
+                .map(|writer| -> Hold {
+                    let before =
+                        newest.swap(writer.save(machine.checkpoint_bytes()), Ordering::Relaxed);
+                    Box::pin(writer.landed(before))
                 });
             if let Some(callback) = parts.callback.as_mut() {
                 callback(&event);
             }
             let _ = events.send(event);
             hold
+        },
+        |machine: &mut M| {
+            // A request that may finish the upload goes out only once a checkpoint that knows
+            // it is on disk: resuming from an older one would upload everything again.
+            writer
+                .filter(|_| machine.may_finish_next())
+                .map(|writer| -> Hold {
+                    let save = writer.save(machine.checkpoint_bytes());
+                    newest.store(save, Ordering::Relaxed);
+                    Box::pin(writer.landed(save))
+                })
         },
     )
     .await;

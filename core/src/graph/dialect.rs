@@ -177,6 +177,11 @@ impl Transfer for Upload {
 
     /// A new session, confirmed bytes, the server's word on where it is, a lost session, the
     /// end.
+    fn may_finish_next(&self) -> bool {
+        // What the checkpoint records as `may_have_finished`.
+        self.upload_url().is_some() && self.next_requests_may_finish()
+    }
+
     fn saves_checkpoint(event: &Event) -> bool {
         matches!(
             event,

@@ -153,6 +153,16 @@ pub trait Transfer: Driven<Event: fmt::Display> {
     /// Whether the checkpoint changed in a way worth saving after `event`.
     fn saves_checkpoint(event: &Self::Event) -> bool;
 
+    /// Whether the requests the machine has ready may finish the upload (its last bytes, a
+    /// commit), so that a process that crashes once they went out must find a checkpoint that
+    /// knows it: resuming from an older one would upload everything again into a new session
+    /// and meet its own file. A transport that saves checkpoints in the background saves one
+    /// and lets it land before sending such requests. `false` by default, for protocols whose
+    /// resume asks the server where it is and learns the end from it.
+    fn may_finish_next(&self) -> bool {
+        false
+    }
+
     /// The session to delete when the upload failed and no checkpoint can resume it (nothing
     /// else will ever use it), if the protocol can delete one.
     fn session_left_behind(&self) -> Option<SecretUrl> {
