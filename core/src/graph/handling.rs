@@ -323,6 +323,15 @@ impl Upload {
                 };
                 self.finish_candidate(now, candidate);
             }
+            // The item that held the name is gone, or cannot be read: the conflict stands.
+            _ if self.checking_conflict
+                && !matches!(
+                    StatusClass::of(response.status),
+                    StatusClass::Throttled | StatusClass::Transient
+                ) =>
+            {
+                self.declare_name_conflict()
+            }
             StatusClass::SessionGone => {
                 self.maybe_completed = false;
                 self.lose_session(now, SessionLossCause::NotFound);
@@ -375,6 +384,22 @@ impl Upload {
     }
 
     fn name_conflict(&mut self) {
+        // Under `fail` the name may be held by this very file: an earlier run that stored it
+        // and was killed before it could say so, or a copy uploaded before. Read the item
+        // first: the same size and hashes are this file's bytes, and the upload's goal is met.
+        if !self.conflict_checked && self.completion_check_url().is_some() {
+            self.conflict_checked = true;
+            self.checking_conflict = true;
+            self.core.in_flight.clear();
+            self.phase = Phase::CheckingCompletion;
+            return;
+        }
+        self.declare_name_conflict();
+    }
+
+    /// The name is held by another file: the bytes wait in the session for the caller.
+    pub(crate) fn declare_name_conflict(&mut self) {
+        self.checking_conflict = false;
         self.name_conflict = true;
         self.awaiting_caller = true;
         self.phase = Phase::NameConflict;

@@ -132,6 +132,12 @@ pub struct Upload {
     /// The service refused the name (`409`): the bytes wait in the session, and a file already
     /// holds the name, so a check by path would find the wrong file.
     pub(crate) name_conflict: bool,
+    /// A `409` came and the item holding the name is being read: if it has this file's size
+    /// and hashes (an earlier run stored it and was killed before it could say so), the upload
+    /// is done; otherwise it is a name conflict.
+    pub(crate) checking_conflict: bool,
+    /// The item holding the name was read once already (it was not this file).
+    pub(crate) conflict_checked: bool,
     /// The source's hashes, once the transport gave them: what a stored file is checked against.
     pub(crate) source_hashes: Option<SourceHashes>,
     /// This session's account: the bytes it may hold only if this upload sent them (or found
@@ -196,6 +202,8 @@ impl Upload {
             explicit_commit: None,
             cancel_requested: false,
             name_conflict: false,
+            checking_conflict: false,
+            conflict_checked: false,
             source_hashes: None,
             unsent: Missing::new(config.total),
             baseline_pending: false,

@@ -127,7 +127,10 @@ impl Upload {
         if let Err(mismatch) = stored.check_size(self.config.total, size_required) {
             return self.reject_candidate(now, candidate.looked_up, mismatch);
         }
-        if candidate.looked_up && stored.hashes.is_empty() && !self.made_during_session(&stored) {
+        // The file holding a name this upload was refused must prove its content: a recent
+        // modification is no proof there (it may be someone else's).
+        let unproven = !self.made_during_session(&stored) || self.checking_conflict;
+        if candidate.looked_up && stored.hashes.is_empty() && unproven {
             return self.reject_candidate(now, true, Mismatch::NotProven);
         }
         let verification = if stored.hashes.is_empty() {
@@ -183,6 +186,10 @@ impl Upload {
     /// A candidate that is not the source: after a lookup, someone else's file (upload again in
     /// a new session); in answer to this upload's request, a failure.
     fn reject_candidate(&mut self, now: Instant, looked_up: bool, mismatch: Mismatch) {
+        if looked_up && self.checking_conflict {
+            // Another file holds the name: the conflict the service reported.
+            return self.declare_name_conflict();
+        }
         if looked_up {
             self.core.events.push(Event::NotThisUpload(mismatch));
             self.maybe_completed = false;

@@ -1,6 +1,7 @@
 //! How an upload ends: crashes near the end and resuming from them, commits whose answers
 //! are lost, and sessions lost while waiting for the caller.
 
+use resumable_core::digest::stored::HashKind;
 use resumable_core::graph::{
     Checkpoint, ConflictBehavior, DriveItem, Event, ExplicitCommit, SessionLossCause, Stage, State,
     Target, Upload, UploadError,
@@ -216,4 +217,62 @@ fn an_explicit_commit_whose_answer_was_lost_is_confirmed_by_its_item() {
         (RequestKind::FetchResource, item_url.as_str())
     );
     assert!(sim.server.files.contains_key(&item_url));
+}
+
+#[test]
+fn a_name_held_by_this_very_file_completes_the_upload() {
+    // An earlier run stored the file and was killed before it could say so (its checkpoint
+    // was already removed): the same upload again meets a 409, reads the item at the path, and
+    // finds this file's size and hash there. Done, without a name conflict for the caller.
+    let total = 2 * CHUNK + 1;
+    let mut sim = Sim::new(Service::Drive, total, 52);
+    let mut first = upload(Service::Drive, total, 52);
+    completes(&mut sim, &mut first);
+    let mut again = upload(Service::Drive, total, 52);
+    let outcome = sim.run(&mut again);
+    let Outcome::Completed(completion) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(completion.verification.hashes.contains(&HashKind::QuickXor));
+    assert!(!sim.events.iter().any(|e| matches!(e, Event::NameConflict)));
+    assert_eq!(sim.server.completions, 1, "nothing stored twice");
+    let check = sim.requests.last().unwrap();
+    assert_eq!(check.kind, RequestKind::FetchResource);
+    sim.assert_stored_source();
+}
+
+#[test]
+fn a_name_held_by_other_bytes_is_a_name_conflict() {
+    let total = 2 * CHUNK + 1;
+    let mut sim = Sim::new(Service::Drive, total, 53);
+    let mut first = upload(Service::Drive, total, 53);
+    completes(&mut sim, &mut first);
+    // The same name and size, other bytes.
+    for file in sim.server.files.values_mut() {
+        file[7] ^= 0xFF;
+    }
+    let mut again = upload(Service::Drive, total, 53);
+    // Nobody answers the conflict here: the session expires while it waits.
+    let outcome = sim.run(&mut again);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(UploadError::UncommittedSessionLost {
+                name_conflict: true,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    assert!(sim.events.iter().any(|e| matches!(e, Event::NameConflict)));
+    let completed = sim
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Completed(_)));
+    assert_eq!(completed.count(), 1, "only the first upload completed");
+    assert_eq!(
+        sim.requests.last().unwrap().kind,
+        RequestKind::FetchResource
+    );
+    assert_eq!(sim.server.completions, 1);
 }

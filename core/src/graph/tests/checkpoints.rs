@@ -152,6 +152,10 @@ fn a_name_conflict_survives_a_resume() {
         409,
         r#"{"error":{"code":"nameAlreadyExists"}}"#,
     );
+    // The item holding the name is read first: another file (another size).
+    let check = up.poll_request(Instant::ZERO).unwrap();
+    assert_eq!(check.kind, crate::http::RequestKind::FetchResource);
+    answer(&mut up, &check, 200, r#"{"id":"old","size":1}"#);
     assert_eq!(up.state(), State::NameConflict);
     let checkpoint = up.checkpoint();
     assert_eq!(checkpoint.stage(), &Stage::NameConflict);
