@@ -58,6 +58,10 @@ pub(crate) struct SoakArgs {
     /// system's temporary directory.
     #[arg(long, value_name = "DIR")]
     scratch: Option<PathBuf>,
+    /// Keep the files of bad runs (the source, the state directory with its checkpoints, each
+    /// run's standard error; with RUST_LOG set, the uploads' logs) and name where.
+    #[arg(long)]
+    keep: bool,
 }
 
 /// Runs the soak; fails (exit status 1) if any run was corrupted, hung or failed needlessly.
@@ -107,12 +111,14 @@ pub(crate) fn run(args: SoakArgs) -> Result<(), CliError> {
             let runtime = runtime.handle();
             let max_size = args.max_size;
             let deadline = args.deadline;
+            let keep = args.keep;
             scope.spawn(move || {
                 let setting = Setting {
                     program,
                     scratch,
                     deadline,
                     runtime,
+                    keep,
                 };
                 loop {
                     let seed = next.fetch_add(1, Ordering::Relaxed);
@@ -143,14 +149,19 @@ pub(crate) fn run(args: SoakArgs) -> Result<(), CliError> {
                 if report.outcome.is_bad() {
                     bar.suspend(|| {
                         eprintln_line(&format!(
-                            "seed {}: {}: {} ({}, {}, {} kills; replay: {})",
+                            "seed {}: {}: {} ({}, {}, {} kills; replay: {}){}",
                             report.plan.seed,
                             report.outcome.name(),
                             report.detail,
                             report.plan.protocol,
                             HumanBytes(report.plan.size),
                             report.crashes,
-                            replay(report.plan.seed)
+                            replay(report.plan.seed),
+                            report
+                                .kept
+                                .as_ref()
+                                .map(|d| format!("; files kept in {}", d.display()))
+                                .unwrap_or_default()
                         ))
                     });
                 }

@@ -78,6 +78,9 @@ pub(crate) struct Report {
     pub(crate) last_words: String,
     /// Why the outcome is what it is, when it is bad.
     pub(crate) detail: String,
+    /// Where the seed's files were kept (a bad run under `--keep`): the source, the
+    /// checkpoints and each run's standard error.
+    pub(crate) kept: Option<PathBuf>,
 }
 
 /// What the run needs beyond the plan.
@@ -89,6 +92,8 @@ pub(crate) struct Setting<'a> {
     /// How long one upload process may run before it counts as hung.
     pub(crate) deadline: Duration,
     pub(crate) runtime: &'a tokio::runtime::Handle,
+    /// Keep the files of bad runs.
+    pub(crate) keep: bool,
 }
 
 /// Runs `plan` to its end.
@@ -117,7 +122,7 @@ pub(crate) fn run(plan: Plan, setting: &Setting<'_>) -> Result<Report, String> {
         .block_on(Emulator::start(config))
         .map_err(|e| format!("cannot start an emulator: {e}"))?;
     let command = command(&plan, setting.program, &emulator, dir.path(), &source);
-    let stderr_path = dir.path().join("stderr.txt");
+    let stderr_of = |run: u32| dir.path().join(format!("run-{run}.stderr"));
     let mut runs = 0;
     let mut crashes = 0;
     let mut ended: Option<ExitStatus> = None;
@@ -130,7 +135,7 @@ pub(crate) fn run(plan: Plan, setting: &Setting<'_>) -> Result<Report, String> {
         .chain(std::iter::once(None))
     {
         runs += 1;
-        let mut child = spawn(&command, &stderr_path)?;
+        let mut child = spawn(&command, &stderr_of(runs))?;
         let limit = after.unwrap_or(setting.deadline);
         match wait(&mut child, limit)? {
             Some(status) => {
@@ -148,6 +153,13 @@ pub(crate) fn run(plan: Plan, setting: &Setting<'_>) -> Result<Report, String> {
         }
     }
     let stats = emulator.stats();
+    if setting.keep {
+        // What the service saw, for a bad run's files (no secret: counts and fault names).
+        let _ = std::fs::write(
+            dir.path().join("emulator-stats.json"),
+            serde_json::to_vec_pretty(&stats).unwrap_or_default(),
+        );
+    }
     let stored = emulator.files();
     let kept_checkpoint = std::fs::read_dir(dir.path().join("state").join("checkpoints"))
         .map(|entries| {
@@ -157,7 +169,7 @@ pub(crate) fn run(plan: Plan, setting: &Setting<'_>) -> Result<Report, String> {
         })
         .unwrap_or(false);
     emulator.stop();
-    let last_words = std::fs::read_to_string(&stderr_path)
+    let last_words = std::fs::read_to_string(stderr_of(runs))
         .unwrap_or_default()
         .lines()
         .rfind(|l| !l.trim().is_empty())
@@ -186,6 +198,7 @@ pub(crate) fn run(plan: Plan, setting: &Setting<'_>) -> Result<Report, String> {
         elapsed: started.elapsed(),
         last_words,
         detail,
+        kept: (setting.keep && outcome.is_bad()).then(|| dir.keep()),
     })
 }
 
@@ -258,7 +271,6 @@ fn command(
     command
         .env("RESUMABLE_TOKEN", "soak")
         .env("RESUMABLE_STATE_DIR", dir.join("state"))
-        .env_remove("RUST_LOG")
         .args(["upload", "--quiet"]);
     // Accidents only: the default retry budget (10 without progress), as a user runs it, so
     // a storm next to other accidents is survived. Lies and outages end in failure by design:

@@ -238,6 +238,7 @@ pub(crate) fn seed_json(report: &Report, replay: &str) -> serde_json::Value {
         "sessions_abandoned": report.abandoned,
         "elapsed_ms": report.elapsed.as_millis() as u64,
         "said": report.last_words,
+        "kept": report.kept.as_ref().map(|d| d.display().to_string()),
         "replay": replay,
     })
 }
