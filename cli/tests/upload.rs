@@ -475,6 +475,14 @@ fn a_taken_name_fails_with_what_to_do_and_rename_keeps_both() {
             .arg(&file))
     };
     assert!(upload(&[]).status.success());
+    // The same file again: the name is taken by this very file (its size and hash), which is
+    // what was asked for.
+    let out = upload(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(summary(&out.stdout)["status"], "completed");
+    assert_eq!(server.emulator.files().len(), 1);
+    // Other bytes under the same name: a name conflict.
+    write(dir.path(), "same.bin", &data(KIB320 as usize + 5, 9));
     let out = upload(&[]);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = summary(&out.stdout);
