@@ -101,11 +101,11 @@ impl Summary {
         line(format!("runs: {}", self.runs()));
         line(format!("completed: {}", self.count(Outcome::Completed)));
         line(format!(
-            "unconfirmed: {} (the last answer was lost with the session and nothing can be read back: the command said where to check; the service holds the file or nothing)",
+            "unconfirmed: {} (last answer lost with the session, nothing to read back)",
             self.count(Outcome::Unconfirmed)
         ));
         line(format!(
-            "failed cleanly: {} (the schedule allowed no proven success: lies, outages)",
+            "failed cleanly: {} (no proven success was possible: lies, outages)",
             self.count(Outcome::FailedCleanly)
         ));
         line(format!(
