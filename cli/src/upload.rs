@@ -451,7 +451,12 @@ async fn graph_upload(
     let total = source.len();
     let mut job = UploadJob::new(source, destination, target).configure(|c| *c = config);
     if let Some(path) = &args.checkpoint {
-        job = job.checkpoint(FileCheckpointStore::new(path));
+        // Kept once completed until the report is out (removed below): a process killed in
+        // between finds it on the next run and reports the completion instead of uploading
+        // again into a name its own file now holds.
+        job = job
+            .checkpoint(FileCheckpointStore::new(path))
+            .keep_completed_checkpoint();
     }
     if args.defer_commit {
         job = job.commit_when_received();
@@ -468,14 +473,24 @@ async fn graph_upload(
     let result = follow(task, &mut progress, args.checkpoint.as_deref())
         .await
         .map(|summary| summary.map_completion(Completed::Graph));
-    report(
+    let reported = report(
         &args,
         &result,
         emulator.as_ref(),
         &resumption,
         &mut progress,
         console,
-    )
+    );
+    if let (Ok(_), Some(path)) = (&result, &args.checkpoint) {
+        use resumable_reqwest::CheckpointStore as _;
+        if let Err(e) = FileCheckpointStore::new(path).remove() {
+            eprintln_line(&format!(
+                "resumable: the upload completed, but its checkpoint {} could not be removed ({e}): remove it by hand",
+                path.display()
+            ));
+        }
+    }
+    reported
 }
 
 /// Prints how the upload ended, comparing what the service stored with the local file's

@@ -463,7 +463,11 @@ fn json_reports_a_failure_to_start_as_one_object_too() {
 
 #[test]
 fn a_taken_name_fails_with_what_to_do_and_rename_keeps_both() {
-    let server = background("", |_| {});
+    // A personal drive: items report SHA-1 too, which a file that already holds the name must
+    // match to be taken for this one.
+    let server = background("", |config| {
+        config.graph.drive_hashes = resumable_emulator::DriveHashes::Personal;
+    });
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "same.bin", &data(KIB320 as usize + 5, 8));
     let upload = |extra: &[&str]| {
@@ -475,8 +479,8 @@ fn a_taken_name_fails_with_what_to_do_and_rename_keeps_both() {
             .arg(&file))
     };
     assert!(upload(&[]).status.success());
-    // The same file again: the name is taken by this very file (its size and hash), which is
-    // what was asked for.
+    // The same file again: the name is taken by this very file (its size and hashes, SHA-1
+    // among them), which is what was asked for.
     let out = upload(&[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(summary(&out.stdout)["status"], "completed");

@@ -181,9 +181,10 @@ pub(crate) fn run(plan: Plan, setting: &Setting<'_>) -> Result<Report, String> {
         .collect();
     let ended = match (hung, ended) {
         (true, _) | (_, None) => Ended::Hung(setting.deadline),
-        (false, Some(status)) => Ended::Exited(status.success()),
+        (false, Some(status)) => Ended::Exited(status.code()),
     };
-    let (outcome, detail) = classify(&sha256, &stored, ended, &last_words, plan.expect);
+    let readable = matches!(plan.protocol, Protocol::Print | Protocol::Mail);
+    let (outcome, detail) = classify(&sha256, &stored, ended, &last_words, plan.expect, readable);
     let abandoned = stats
         .sessions_live
         .saturating_sub(u64::from(kept_checkpoint && outcome != Outcome::Completed));
@@ -205,21 +206,24 @@ pub(crate) fn run(plan: Plan, setting: &Setting<'_>) -> Result<Report, String> {
 /// How the last run ended.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Ended {
-    /// It exited by itself: successfully or not.
-    Exited(bool),
+    /// It exited by itself, with this code (none: ended by a signal of its own, an abort).
+    Exited(Option<i32>),
     /// It was still running after this long.
     Hung(Duration),
 }
 
 /// The outcome of a seed, from the source's SHA-256, the files the service holds (path,
 /// SHA-256), how the last run ended, the last line it printed on standard error and what the
-/// schedule allowed; with why, when the outcome is bad.
+/// schedule allowed, and whether the destination offers nothing to read back (print, mail:
+/// only there may a lost last answer leave the upload unconfirmed); with why, when the outcome
+/// is bad.
 pub(crate) fn classify(
     sha256: &str,
     stored: &[(&str, &str)],
     ended: Ended,
     last_words: &str,
     expect: Expect,
+    unreadable: bool,
 ) -> (Outcome, String) {
     let wrong: Vec<&str> = stored
         .iter()
@@ -238,23 +242,27 @@ pub(crate) fn classify(
             Outcome::Hung,
             format!("a run went on past {} s", deadline.as_secs()),
         ),
-        Ended::Exited(true) if right => (Outcome::Completed, String::new()),
-        Ended::Exited(true) => (
+        Ended::Exited(Some(0)) if right => (Outcome::Completed, String::new()),
+        Ended::Exited(Some(0)) => (
             Outcome::Corrupted,
             "the command said completed; the service holds no copy".into(),
         ),
-        Ended::Exited(false) if last_words.contains(UNCONFIRMED) => {
+        // A failure is clean only as the command reports one: status 1 and its one line.
+        Ended::Exited(code) if code != Some(1) || !last_words.starts_with("resumable: ") => (
+            Outcome::FailedNeedlessly,
+            format!(
+                "the command ended with {} without its error line (a crash?)",
+                code.map_or("a signal".into(), |c| format!("status {c}"))
+            ),
+        ),
+        Ended::Exited(_) if unreadable && last_words.contains(UNCONFIRMED) => {
             (Outcome::Unconfirmed, String::new())
         }
-        Ended::Exited(false) if last_words.trim().is_empty() => (
-            Outcome::FailedNeedlessly,
-            "the command failed without saying why".into(),
-        ),
-        Ended::Exited(false) if expect == Expect::Complete => (
+        Ended::Exited(_) if expect == Expect::Complete => (
             Outcome::FailedNeedlessly,
             "only accidents were scheduled, yet the command failed".into(),
         ),
-        Ended::Exited(false) => (Outcome::FailedCleanly, String::new()),
+        Ended::Exited(_) => (Outcome::FailedCleanly, String::new()),
     }
 }
 
@@ -384,60 +392,68 @@ mod tests {
     const SOURCE: &str = "5eed";
 
     fn outcome(stored: &[(&str, &str)], ended: Ended, said: &str, expect: Expect) -> Outcome {
-        classify(SOURCE, stored, ended, said, expect).0
+        classify(SOURCE, stored, ended, said, expect, true).0
     }
+
+    const OK: Ended = Ended::Exited(Some(0));
+    const FAILED: Ended = Ended::Exited(Some(1));
 
     #[test]
     fn success_needs_the_right_bytes_on_the_service() {
         let right = [("me/drive/root:/soak.bin", SOURCE)];
         let wrong = [("me/drive/root:/soak.bin", "0ther")];
         assert_eq!(
-            outcome(&right, Ended::Exited(true), "", Expect::Complete),
+            outcome(&right, OK, "", Expect::Complete),
             Outcome::Completed
         );
         // A false success: said completed, holds nothing, or holds other bytes.
-        assert_eq!(
-            outcome(&[], Ended::Exited(true), "", Expect::Lies),
-            Outcome::Corrupted
-        );
-        assert_eq!(
-            outcome(&wrong, Ended::Exited(true), "", Expect::Lies),
-            Outcome::Corrupted
-        );
+        assert_eq!(outcome(&[], OK, "", Expect::Lies), Outcome::Corrupted);
+        assert_eq!(outcome(&wrong, OK, "", Expect::Lies), Outcome::Corrupted);
         // Other bytes stored are corruption even when the command failed, or beside a good copy.
         assert_eq!(
-            outcome(&wrong, Ended::Exited(false), "resumable: x", Expect::Lies),
+            outcome(&wrong, FAILED, "resumable: x", Expect::Lies),
             Outcome::Corrupted
         );
         let both = [right[0], ("tus/2", "0ther")];
-        assert_eq!(
-            outcome(&both, Ended::Exited(true), "", Expect::Complete),
-            Outcome::Corrupted
-        );
+        assert_eq!(outcome(&both, OK, "", Expect::Complete), Outcome::Corrupted);
     }
 
     #[test]
     fn failures_are_clean_only_where_the_schedule_allowed_no_success() {
         let said = "resumable: gave up after 4 retries without progress";
         assert_eq!(
-            outcome(&[], Ended::Exited(false), said, Expect::Outage),
+            outcome(&[], FAILED, said, Expect::Outage),
             Outcome::FailedCleanly
         );
         assert_eq!(
-            outcome(&[], Ended::Exited(false), said, Expect::Lies),
+            outcome(&[], FAILED, said, Expect::Lies),
             Outcome::FailedCleanly
         );
         assert_eq!(
-            outcome(&[], Ended::Exited(false), said, Expect::Complete),
+            outcome(&[], FAILED, said, Expect::Complete),
             Outcome::FailedNeedlessly
         );
         assert_eq!(
-            outcome(&[], Ended::Exited(false), "  ", Expect::Outage),
+            outcome(&[], FAILED, "  ", Expect::Outage),
             Outcome::FailedNeedlessly
         );
+        // A panic (101), a signal: no clean failure, whatever the schedule.
+        let panicked = "note: run with `RUST_BACKTRACE=1` to display a backtrace";
+        assert_eq!(
+            outcome(&[], Ended::Exited(Some(101)), panicked, Expect::Lies),
+            Outcome::FailedNeedlessly
+        );
+        assert_eq!(
+            outcome(&[], Ended::Exited(None), said, Expect::Outage),
+            Outcome::FailedNeedlessly
+        );
+        // Unconfirmed only where nothing can be read back.
+        let doubt = format!("resumable: the upload {UNCONFIRMED} and the session is gone");
+        let (drive, _) = classify(SOURCE, &[], FAILED, &doubt, Expect::Complete, false);
+        assert_eq!(drive, Outcome::FailedNeedlessly);
         let doubt = format!("resumable: the upload {UNCONFIRMED} and the session is gone");
         assert_eq!(
-            outcome(&[], Ended::Exited(false), &doubt, Expect::Complete),
+            outcome(&[], FAILED, &doubt, Expect::Complete),
             Outcome::Unconfirmed
         );
         let hung = Ended::Hung(Duration::from_secs(120));

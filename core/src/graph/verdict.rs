@@ -145,7 +145,11 @@ impl Upload {
                 .hashes
                 .iter()
                 .any(|(kind, _)| matches!(kind, HashKind::QuickXor | HashKind::Crc32));
-            let wanted = if cheap {
+            let wanted = if self.checking_conflict {
+                // A file that held the name before this upload must match every hash it
+                // reports, cheap or not.
+                HashKinds::CHEAP.union(stored.reported_kinds())
+            } else if cheap {
                 HashKinds::CHEAP
             } else {
                 stored.reported_kinds()
@@ -163,6 +167,19 @@ impl Upload {
                 return;
             };
             match stored.check(&source, size_required) {
+                // QuickXorHash and CRC-32 are linear: a file crafted to match them is easily
+                // made. One that was there before this upload is taken for it only on a
+                // cryptographic hash (SHA-1, SHA-256), every reported hash compared.
+                Ok(verification)
+                    if self.checking_conflict
+                        && (!verification.unchecked.is_empty()
+                            || !verification
+                                .hashes
+                                .iter()
+                                .any(|k| matches!(k, HashKind::Sha1 | HashKind::Sha256))) =>
+                {
+                    return self.reject_candidate(now, true, Mismatch::NotProven);
+                }
                 Ok(verification) => verification,
                 Err(mismatch) => return self.reject_candidate(now, candidate.looked_up, mismatch),
             }

@@ -107,6 +107,8 @@ pub struct GraphServer {
     /// Drive sessions list every gap (`["327680-655359","983040-"]`) instead of only the open
     /// range from the first missing byte (`["327680-"]`), as some SharePoint sites do.
     pub list_every_gap: bool,
+    /// Items read by URL report `sha1Hash` too, as personal OneDrive does.
+    pub sha1_on_items: bool,
     /// Client mistakes, in order.
     pub violations: Vec<String>,
     /// Finished files by key (item URL, attachment location, document id).
@@ -132,6 +134,7 @@ impl GraphServer {
             service,
             lifetime: Duration::from_secs(15 * 60),
             existing: Vec::new(),
+            sha1_on_items: false,
             list_every_gap: false,
             violations: Vec::new(),
             files: BTreeMap::new(),
@@ -286,11 +289,21 @@ impl GraphServer {
             }
             Method::Put => self.explicit_commit(now, &url, request),
             Method::Get => match self.files.get(&url) {
-                Some(file) => self.answer(now, 200).with_body(format!(
-                    r#"{{"id":"item","name":"x","size":{},"file":{{"hashes":{{"quickXorHash":"{}"}}}}}}"#,
-                    file.len(),
-                    SourceHashes::of(file).quick_xor_base64()
-                )),
+                Some(file) => {
+                    let hashes = SourceHashes::of(file);
+                    let sha1 = match (self.sha1_on_items, hashes.sha1) {
+                        (true, Some(sha1)) => format!(
+                            r#","sha1Hash":"{}""#,
+                            resumable_core::digest::stored::hex(&sha1)
+                        ),
+                        _ => String::new(),
+                    };
+                    self.answer(now, 200).with_body(format!(
+                        r#"{{"id":"item","name":"x","size":{},"file":{{"hashes":{{"quickXorHash":"{}"{sha1}}}}}}}"#,
+                        file.len(),
+                        hashes.quick_xor_base64()
+                    ))
+                }
                 None => self.answer(now, 404),
             },
             _ => self.answer(now, 405),
