@@ -18,7 +18,7 @@ use crate::session::{Resumption, StartError};
 use crate::time::Instant;
 
 use super::config::{TusConfig, Variant};
-use super::event::{TusCompletion, TusError};
+use super::event::{TusCompletion, TusError, TusEvent};
 use super::upload::{Phase, Prefix, TusUpload};
 
 /// Where a tus upload stood: enough to resume it in another process.
@@ -261,7 +261,9 @@ where
             TusUpload::resume(config, &checkpoint, None, now).map_err(StartError::Invalid)?;
         upload.modified = modified;
         upload.completion = Some(done.clone());
-        upload.phase = Phase::Ended;
+        // The completion is the machine's first and last event, as after a live one: a
+        // transport that runs the machine learns the outcome from it.
+        upload.end_with(TusEvent::Completed(done.clone()));
         return Ok(TusStartPlan {
             upload,
             resumption: Resumption::AlreadyCompleted,

@@ -956,6 +956,11 @@ fn a_completed_checkpoint_with_unchecked_bytes_and_a_modified_source_uploads_aga
     )
     .unwrap();
     assert_eq!(plan.resumption, Resumption::AlreadyCompleted);
+    // The machine says so, as it would after a live completion: a transport learns the
+    // outcome from that event (without it, the upload task ended with none).
+    let mut done = plan.upload;
+    assert!(done.is_finished());
+    assert!(matches!(done.poll_event(), Some(TusEvent::Completed(_))));
     let plan = plan_start(
         config(250, 100),
         Some(&stored),

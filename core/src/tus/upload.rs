@@ -1103,7 +1103,7 @@ impl TusUpload {
         self.end_with(TusEvent::Failed(error));
     }
 
-    fn end_with(&mut self, event: TusEvent) {
+    pub(crate) fn end_with(&mut self, event: TusEvent) {
         self.phase = Phase::Ended;
         self.core.expiry.clear();
         self.core.end(event);
