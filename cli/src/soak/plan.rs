@@ -6,6 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use resumable_core::retry::JitterRng;
 use resumable_emulator::{Fault, FaultProfile, FaultScript, RequestKind, RetryAfterForm};
 
 /// The drive alignment unit: drive fragments are multiples of it.
@@ -15,21 +16,17 @@ const PRINT_UNIT: u64 = 200_000;
 /// The CLI's default upload cutoff: drive items up to it go as one simple upload.
 const SIMPLE_CUTOFF: u64 = 4_000_000;
 
-/// splitmix64: small, fast, and enough for drawing plans.
+/// The plans' random numbers: the core's splitmix64 ([`JitterRng`]), drawn the soak's way.
 #[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
+pub(crate) struct Rng(JitterRng);
 
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(JitterRng::new(seed))
     }
 
     pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `low..=high`.
