@@ -18,6 +18,7 @@
 //! | [`range`] | [`ByteRange`](range::ByteRange), `nextExpectedRanges` items, [`ContentRange`](range::ContentRange) |
 //! | [`range_set`] | [`RangeSet`](range_set::RangeSet): the ranges the server still lacks, fixed capacity |
 //! | [`chunk`] | [`FragmentRule`](chunk::FragmentRule)s per target, [`FragmentSizing`](chunk::FragmentSizing) and the [`ChunkPlanner`](chunk::ChunkPlanner) |
+//! | [`rate`] | [`TokenBucket`](rate::TokenBucket): the arithmetic of a bandwidth limit (a client's, an emulated link's) |
 //! | [`retry`] | status classification, backoff with jitter, retry budgets, `Retry-After` |
 //! | [`buffer`] | [`BufferTooSmall`](buffer::BufferTooSmall): encoders write into caller-owned buffers |
 //! | [`digest`] | QuickXorHash, the [`SourceDigest`](digest::SourceDigest) of a source taken from the reads that send it, and (alloc) the check of a stored file against it |
@@ -268,6 +269,7 @@ pub mod http_convert;
 mod json;
 pub mod range;
 pub mod range_set;
+pub mod rate;
 pub mod retry;
 #[cfg(feature = "alloc")]
 pub mod secret;

@@ -15,6 +15,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use resumable_core::rate::TokenBucket;
 use tokio::time::Instant;
 
 /// The share of a second of bytes the bucket can hold: the largest burst.
@@ -32,64 +33,43 @@ const BURST: Duration = Duration::from_millis(50);
 /// ```
 #[derive(Clone, Debug)]
 pub struct RateLimit {
-    bytes_per_second: u64,
-    bucket: Arc<Mutex<Bucket>>,
-}
-
-#[derive(Debug)]
-struct Bucket {
-    /// Bytes that may go now; negative when a piece went on credit.
-    tokens: f64,
-    /// When `tokens` was last brought up to date.
-    updated: Instant,
+    bucket: Arc<Mutex<TokenBucket>>,
+    /// The bucket's time origin.
+    origin: Instant,
 }
 
 impl RateLimit {
     /// A limit of `bytes_per_second` (at least 1).
     pub fn new(bytes_per_second: u64) -> Self {
-        let bytes_per_second = bytes_per_second.max(1);
         RateLimit {
-            bytes_per_second,
-            bucket: Arc::new(Mutex::new(Bucket {
-                tokens: 0.0,
-                updated: Instant::now(),
-            })),
+            bucket: Arc::new(Mutex::new(TokenBucket::new(bytes_per_second, BURST))),
+            origin: Instant::now(),
         }
+    }
+
+    fn bucket(&self) -> std::sync::MutexGuard<'_, TokenBucket> {
+        self.bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The limit, in bytes per second.
     pub fn bytes_per_second(&self) -> u64 {
-        self.bytes_per_second
+        self.bucket().bytes_per_second()
     }
 
     /// The size of the pieces bodies are handed over in under this limit: 50 ms worth of
     /// bytes, between 1 KiB and `largest`, so a slow limit sends small pieces often rather than
     /// large ones in bursts (and the idle watchdog sees them move).
     pub(crate) fn piece_size(&self, largest: usize) -> usize {
-        let per_burst = self.capacity() as usize;
+        let per_burst = usize::try_from(self.bucket().capacity()).unwrap_or(usize::MAX);
         per_burst.clamp(1024.min(largest), largest)
-    }
-
-    fn capacity(&self) -> f64 {
-        self.bytes_per_second as f64 * BURST.as_secs_f64()
     }
 
     /// Takes `bytes` from the bucket, waiting until the rate allows them.
     pub(crate) async fn acquire(&self, bytes: usize) {
-        let wait = {
-            let mut bucket = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let refill =
-                now.duration_since(bucket.updated).as_secs_f64() * self.bytes_per_second as f64;
-            bucket.tokens = (bucket.tokens + refill).min(self.capacity());
-            bucket.updated = now;
-            bucket.tokens -= bytes as f64;
-            if bucket.tokens >= 0.0 {
-                return;
-            }
-            Duration::from_secs_f64(-bucket.tokens / self.bytes_per_second as f64)
-        };
-        tokio::time::sleep(wait).await;
+        let wait = self.bucket().take(bytes as u64, self.origin.elapsed());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
