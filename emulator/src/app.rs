@@ -14,6 +14,7 @@ use crate::graph::drive::DriveNamespace;
 use crate::graph::session::{GraphSession, GraphSessions, lock};
 use crate::graph::{self, query_value};
 use crate::ids::IdSource;
+use crate::link::Link;
 use crate::slots::{SessionSlots, sessions_exhausted};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::storage::Storage;
@@ -36,6 +37,8 @@ pub(crate) struct AppState {
     pub(crate) tus: tus::TusHost,
     /// Live sessions of every kind, against [`Limits::max_live_sessions`](crate::Limits).
     pub(crate) slots: Arc<SessionSlots>,
+    /// The emulated network link.
+    pub(crate) link: Arc<Link>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
         let slots = Arc::new(SessionSlots::new(config.limits.max_live_sessions));
         AppState {
             faults: FaultPlan::new(&config.faults),
+            link: Arc::new(Link::new(&config.link)),
             config,
             base_url,
             storage,

@@ -52,6 +52,8 @@ pub struct EmulatorConfig {
     pub wopi: WopiConfig,
     /// tus 1.0 and IETF draft endpoint behaviour.
     pub tus: TusHostConfig,
+    /// The emulated network link: bandwidth and latency.
+    pub link: LinkConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -67,6 +69,7 @@ impl Default for EmulatorConfig {
             workbook: WorkbookConfig::default(),
             wopi: WopiConfig::default(),
             tus: TusHostConfig::default(),
+            link: LinkConfig::default(),
         }
     }
 }
@@ -114,6 +117,28 @@ impl EmulatorConfig {
         self.wopi.access_token = Some(Secret::new(token));
         self
     }
+}
+
+/// The network between client and emulator, as the emulator makes it look: request bodies
+/// arrive no faster than `bandwidth` (all connections together, as on one link), and every
+/// answer is held back by `latency` once its request is handled (a round trip per request).
+/// Loopback has neither, so by default both are off.
+///
+/// ```
+/// use resumable_emulator::EmulatorConfig;
+/// use std::time::Duration;
+/// let mut config = EmulatorConfig::default();
+/// config.set("bandwidth", "12500000").unwrap(); // 100 Mbit/s
+/// config.set("latency", "40ms").unwrap();
+/// assert_eq!(config.link.bandwidth, Some(12_500_000));
+/// assert_eq!(config.link.latency, Duration::from_millis(40));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// Body bytes per second received over all connections; `None`: as fast as they come.
+    pub bandwidth: Option<u64>,
+    /// How long each answer is held back (the link's round-trip time).
+    pub latency: Duration,
 }
 
 /// Where received bytes go.

@@ -94,6 +94,7 @@ mod faults;
 mod graph;
 mod ids;
 mod inspect;
+mod link;
 mod options;
 mod server;
 mod slots;
@@ -105,8 +106,8 @@ mod workbook;
 
 pub use clock::{ServiceDuration, TimeScale};
 pub use config::{
-    ConfigError, DriveHashes, EmulatorConfig, FaultConfig, GraphConfig, Limits, RangeForm,
-    StorageMode, TusHostConfig, WopiConfig, WorkbookConfig,
+    ConfigError, DriveHashes, EmulatorConfig, FaultConfig, GraphConfig, Limits, LinkConfig,
+    RangeForm, StorageMode, TusHostConfig, WopiConfig, WorkbookConfig,
 };
 pub use faults::{
     Fault, FaultProfile, FaultScript, MAX_RETRY_AFTER_SECS, MAX_SLOW_MS, RequestKind,

@@ -288,6 +288,20 @@ pub const OPTIONS: &[ConfigOption] = &[
         "how long a tus or IETF draft upload lives after its creation and each append",
         "10m",
     ),
+    option(
+        "bandwidth",
+        "BYTES (per second, an integer; 0: unlimited)",
+        "link.bandwidth",
+        "request bodies arrive no faster than this, all connections together",
+        "12500000",
+    ),
+    option(
+        "latency",
+        DURATION,
+        "link.latency",
+        "each answer is held back this long (a round-trip time per request)",
+        "40ms",
+    ),
 ];
 
 /// Parses a value of a standard type (numbers, addresses, booleans): a refusal names the syntax.
@@ -427,6 +441,11 @@ impl EmulatorConfig {
             }
             "tus-max-size" => self.tus.max_size = at_least_one(option, value)?,
             "tus-upload-lifetime" => self.tus.upload_lifetime = duration(option, value)?,
+            "bandwidth" => {
+                let rate: u64 = parse(option, value)?;
+                self.link.bandwidth = (rate > 0).then_some(rate);
+            }
+            "latency" => self.link.latency = duration(option, value)?,
             // Every name in OPTIONS has an arm above; the table test checks it.
             _ => {
                 return Err(ConfigError::new(

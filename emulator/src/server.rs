@@ -25,6 +25,7 @@ use tower::ServiceExt;
 use crate::app::{AppState, router};
 use crate::config::EmulatorConfig;
 use crate::connection::ConnectionControl;
+use crate::link::{Link, PacedStream};
 use crate::stats::StatsSnapshot;
 use crate::storage::{Storage, StoredFile};
 
@@ -385,7 +386,13 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let kill = shutdown.child_token();
-        tokio::spawn(serve_connection(stream, router.clone(), kill));
+        let link = state.link.clone();
+        if link.paces() {
+            let stream = PacedStream::new(stream, link.clone());
+            tokio::spawn(serve_connection(stream, router.clone(), link, kill));
+        } else {
+            tokio::spawn(serve_connection(stream, router.clone(), link, kill));
+        }
     }
 }
 
@@ -397,7 +404,10 @@ async fn accept_loop(
 /// the body end early and undoes the fragment, or it stores every byte it received, whatever
 /// becomes of the connection. Only a deliberate drop (the connection's `kill` token, cancelled
 /// by a fault after the handler's work is done, or by the emulator stopping) ends it early.
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router, kill: CancellationToken) {
+async fn serve_connection<S>(stream: S, router: Router, link: Arc<Link>, kill: CancellationToken)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let control = ConnectionControl::new(kill.clone());
     let request_kill = kill.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
@@ -407,9 +417,14 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router, kill: C
         let request = hyper::Request::from_parts(parts, axum::body::Body::new(body));
         let router = router.clone();
         let kill = request_kill.clone();
+        let link = link.clone();
         let handler = tokio::spawn(async move {
             tokio::select! {
-                answer = router.oneshot(request) => Some(answer),
+                answer = async {
+                    let answer = router.oneshot(request).await;
+                    link.round_trip().await;
+                    answer
+                } => Some(answer),
                 () = kill.cancelled() => None,
             }
         });
