@@ -36,6 +36,19 @@ pub trait Source: Send + Sync + 'static {
         None
     }
 
+    /// The bytes of `range` in a buffer of their own (or a slice of the source's, where
+    /// [`slice`](Source::slice) has them), failing as [`read_exact_at`](Source::read_exact_at)
+    /// does. The default zero-fills a new buffer and reads into it; [`FileSource`] reads
+    /// straight into fresh memory, so each byte is written once, by the read.
+    fn read_range(&self, range: ByteRange) -> io::Result<Bytes> {
+        if let Some(bytes) = self.slice(range) {
+            return Ok(bytes);
+        }
+        let mut buf = vec![0u8; buffer_len(range)?];
+        self.read_exact_at(range.start(), &mut buf)?;
+        Ok(Bytes::from(buf))
+    }
+
     /// A short description for messages (a file name), never a secret.
     fn describe(&self) -> String;
 
@@ -143,23 +156,35 @@ impl Source for FileSource {
         while filled < buf.len() {
             let at = offset + filled as u64;
             match read_at(&self.file, &mut buf[filled..], at) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "{} ended at byte {at} but the upload needs bytes up to {}: the file \
-                             changed since the upload started; start the upload again",
-                            self.path.display(),
-                            offset + buf.len() as u64
-                        ),
-                    ));
-                }
+                Ok(0) => return Err(self.ended(at, offset + buf.len() as u64)),
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(())
+    }
+
+    #[cfg(unix)]
+    fn read_range(&self, range: ByteRange) -> io::Result<Bytes> {
+        let len = buffer_len(range)?;
+        let mut buf = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = range.start() + buf.len() as u64;
+            // `pread` into the vector's spare capacity (exactly `len` bytes of it): rustix sets
+            // the length to what the kernel wrote, so no byte is zeroed first and none is ever
+            // read uninitialised.
+            match rustix::io::pread(&self.file, rustix::buffer::spare_capacity(&mut buf), at) {
+                Ok(0) => return Err(self.ended(at, range.end())),
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Should an allocator have given more capacity than asked, what it read past the
+        // range goes.
+        buf.truncate(len);
+        Ok(Bytes::from(buf))
     }
 
     fn describe(&self) -> String {
@@ -169,6 +194,30 @@ impl Source for FileSource {
     fn last_modified(&self) -> Option<u64> {
         self.modified
     }
+}
+
+impl FileSource {
+    /// The error for a file that ended at `at` while the upload needs bytes up to `needed`.
+    fn ended(&self, at: u64, needed: u64) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "{} ended at byte {at} but the upload needs bytes up to {needed}: the file \
+                 changed since the upload started; start the upload again",
+                self.path.display(),
+            ),
+        )
+    }
+}
+
+/// The length of `range` as a buffer length.
+fn buffer_len(range: ByteRange) -> io::Result<usize> {
+    usize::try_from(range.len()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a range larger than this platform's memory",
+        )
+    })
 }
 
 #[cfg(unix)]
@@ -304,6 +353,46 @@ mod tests {
         // Reads do not move a cursor: the same read twice gives the same bytes.
         source.read_exact_at(9_000, &mut buf).unwrap();
         assert_eq!(buf, &data[9_000..]);
+    }
+
+    #[test]
+    fn read_range_gives_the_files_bytes_and_refuses_past_its_end() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        file.write_all(&data).unwrap();
+        let source = FileSource::open(file.path()).unwrap();
+        for (start, end) in [
+            (0, 1),
+            (0, 3_000_000),
+            (1_048_575, 2_097_153),
+            (2_999_999, 3_000_000),
+        ] {
+            let range = ByteRange::new(start, end).unwrap();
+            let bytes = source.read_range(range).unwrap();
+            assert_eq!(&bytes[..], &data[start as usize..end as usize]);
+        }
+        file.as_file().set_len(100).unwrap();
+        let err = source
+            .read_range(ByteRange::new(50, 200).unwrap())
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(err.to_string().contains("ended at byte 100"), "{err}");
+        // A source with only `read_exact_at` reads the same through the default.
+        let memory = BytesSource::new(data.clone());
+        struct Plain(BytesSource);
+        impl Source for Plain {
+            fn len(&self) -> u64 {
+                self.0.len()
+            }
+            fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+                self.0.read_exact_at(offset, buf)
+            }
+            fn describe(&self) -> String {
+                "plain".into()
+            }
+        }
+        let range = ByteRange::new(10, 70_000).unwrap();
+        assert_eq!(Plain(memory).read_range(range).unwrap(), &data[10..70_000]);
     }
 
     #[test]

@@ -59,19 +59,26 @@ pub(crate) fn read_ahead(
             }
             let mut offset = range.start();
             while offset < range.end() {
-                let len = (range.end() - offset).min(BLOCK_SIZE as u64);
-                let block = ByteRange::with_len(offset, len).expect("len > 0 inside the range");
-                let read = match prefetcher.take(block).await {
+                let read = match prefetcher.take(offset, range.end()).await {
                     Some(read) => read,
-                    None => spawn_read(source.clone(), block)
-                        .await
-                        .map_err(io::Error::other),
+                    None => {
+                        let len = (range.end() - offset).min(BLOCK_SIZE as u64);
+                        let block =
+                            ByteRange::with_len(offset, len).expect("len > 0 inside the range");
+                        spawn_read(source.clone(), block)
+                            .await
+                            .map_err(io::Error::other)
+                    }
+                };
+                let next = match &read {
+                    Ok(bytes) => offset + bytes.len() as u64,
+                    Err(_) => range.end(),
                 };
                 let failed = read.is_err();
                 if tx.send(read.map(|b| (b, true))).await.is_err() || failed {
                     return;
                 }
-                offset += len;
+                offset = next;
             }
             source_end = Some(range.end());
         }

@@ -128,6 +128,12 @@ impl Source for DigestingSource {
         Some(bytes)
     }
 
+    fn read_range(&self, range: ByteRange) -> io::Result<Bytes> {
+        let bytes = self.inner.read_range(range)?;
+        self.take(range.start(), &bytes);
+        Ok(bytes)
+    }
+
     fn describe(&self) -> String {
         self.inner.describe()
     }
