@@ -20,6 +20,9 @@ use resumable_core::graph::Checkpoint;
 
 const FRAGMENT: u64 = 327_680;
 
+/// The most confirmed bytes a Graph checkpoint on disk may lag behind the service.
+const MAX_LAG: u64 = (16 << 20) + 2 * FRAGMENT;
+
 /// splitmix64: the kill times, reproducible from the seed the test prints.
 fn next(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -152,9 +155,12 @@ fn kills_inside_checkpoint_writes_leave_the_old_or_the_new_checkpoint() {
             confirmed <= held,
             "seed {seed}, kill {kills}: the checkpoint claims {confirmed} bytes, the service holds {held}"
         );
+        // A Graph checkpoint may lag: saves go every 4 MiB and a request waits once the
+        // confirmed bytes run 12 MiB ahead of the newest save (a resume asks the session what
+        // it holds), plus the fragments in flight when the kill came.
         assert!(
-            confirmed + 2 * FRAGMENT >= held,
-            "seed {seed}, kill {kills}: the checkpoint lags the service by more than two fragments ({confirmed} of {held})"
+            confirmed + MAX_LAG >= held,
+            "seed {seed}, kill {kills}: the checkpoint lags the service by more than {MAX_LAG} bytes ({confirmed} of {held})"
         );
         if previous.0 == url {
             assert!(

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::Stream;
 use resumable_core::digest::HashKinds;
@@ -235,6 +236,73 @@ pub(crate) struct TaskParts<M: TaskMachine> {
     pub(crate) abandoned: Option<SecretUrl>,
 }
 
+/// Where the protocol lets a checkpoint lag ([`Transfer::checkpoint_may_lag`]), how far the
+/// confirmed bytes may run ahead of the newest save before a request waits for it to land.
+const LAG_BYTES: u64 = 12 << 20;
+
+/// Where the protocol lets a checkpoint lag, a save for confirmed bytes alone waits until this
+/// many more are confirmed, or [`SAVE_INTERVAL`] has passed: one save per fragment of a few
+/// hundred KiB would cost an `fsync` each. With [`LAG_BYTES`], a crash costs at most 16 MiB of
+/// confirmed progress, sent again.
+const SAVE_STEP: u64 = 4 << 20;
+
+/// See [`SAVE_STEP`]: on a slow link, confirmed bytes are saved at least this often.
+const SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The saves a request may have to wait for: each save's number and the confirmed bytes it
+/// holds; and when the newest was made.
+struct SaveLag {
+    saves: std::collections::VecDeque<(u64, u64)>,
+    newest_at: tokio::time::Instant,
+    /// Whether confirmed bytes went unsaved since the newest save.
+    skipped: bool,
+}
+
+impl SaveLag {
+    fn new(first: u64, confirmed: u64) -> Self {
+        SaveLag {
+            saves: std::iter::once((first, confirmed)).collect(),
+            newest_at: tokio::time::Instant::now(),
+            skipped: false,
+        }
+    }
+
+    /// Whether `confirmed` bytes (and nothing else new) are worth a save now: always, unless
+    /// the protocol allows a lag and the newest save is recent and close behind.
+    fn due(&self, confirmed: u64, may_lag: bool) -> bool {
+        let newest = self.saves.back().map_or(0, |&(_, held)| held);
+        !may_lag
+            || confirmed.saturating_sub(newest) >= SAVE_STEP
+            || confirmed < newest
+            || self.newest_at.elapsed() >= SAVE_INTERVAL
+    }
+
+    /// Save `number` holds `confirmed` bytes: answers the save to let land before sending
+    /// more. Strictly, the one before it (a crash loses at most one request's progress);
+    /// where the protocol allows a lag, the oldest save within [`LAG_BYTES`] of `confirmed`.
+    fn saved(&mut self, number: u64, confirmed: u64, may_lag: bool) -> u64 {
+        let before = number.saturating_sub(1);
+        self.saves.push_back((number, confirmed));
+        self.newest_at = tokio::time::Instant::now();
+        self.skipped = false;
+        if !may_lag {
+            self.saves.drain(..self.saves.len() - 1);
+            return before;
+        }
+        // Saves too far behind are of no use to wait for: keep from the oldest within reach.
+        while self
+            .saves
+            .front()
+            .is_some_and(|&(_, held)| held.saturating_add(LAG_BYTES) < confirmed)
+        {
+            self.saves.pop_front();
+        }
+        self.saves
+            .front()
+            .map_or(before, |&(oldest, _)| oldest.min(before))
+    }
+}
+
 /// Spawns the task driving `machine`.
 pub(crate) fn spawn<M: TaskMachine>(mut machine: M, parts: TaskParts<M>) -> UploadTask<M> {
     let (event_tx, events) = mpsc::unbounded_channel();
@@ -276,8 +344,13 @@ async fn run<M: TaskMachine>(
     let mut ending: Option<FailureCause> = None;
     let mut completion = None;
     let writer = parts.writer.as_ref();
-    // The newest save's number: the next fragment waits until the one before it is on disk.
+    // The newest save's number (for the hold before a request that may finish the upload),
+    // and the saves whose landing a later request may wait for.
     let newest = AtomicU64::new(writer.map_or(0, |w| w.save(machine.checkpoint_bytes())));
+    let mut lag = SaveLag::new(
+        newest.load(Ordering::Relaxed),
+        machine.confirmed_source_bytes(),
+    );
     let clock = parts.clock;
     let end = drive_held(
         &mut machine,
@@ -286,6 +359,8 @@ async fn run<M: TaskMachine>(
         commands,
         |machine: &mut M, event: M::Event| {
             let milestone = M::milestone(&event);
+            // Confirmed bytes and nothing else: a save that may wait for more of them.
+            let routine = matches!(milestone, Milestone::Acknowledged { .. });
             let declined = matches!(milestone, Milestone::Retry)
                 && parts.should_retry.as_mut().is_some_and(|should_retry| {
                     machine
@@ -309,13 +384,20 @@ async fn run<M: TaskMachine>(
             if let Some(hook) = parts.hook.as_mut() {
                 hook(machine, &event, clock.now());
             }
-            let hold = writer
-                .filter(|_| M::saves_checkpoint(&event))
-                .map(|writer| -> Hold {
-                    let before =
-                        newest.swap(writer.save(machine.checkpoint_bytes()), Ordering::Relaxed);
-                    Box::pin(writer.landed(before))
-                });
+            let confirmed = machine.confirmed_source_bytes();
+            let may_lag = machine.checkpoint_may_lag();
+            let hold =
+                writer
+                    .filter(|_| M::saves_checkpoint(&event))
+                    .and_then(|writer| -> Option<Hold> {
+                        if routine && !lag.due(confirmed, may_lag) {
+                            lag.skipped = true;
+                            return None;
+                        }
+                        let save = writer.save(machine.checkpoint_bytes());
+                        newest.store(save, Ordering::Relaxed);
+                        Some(Box::pin(writer.landed(lag.saved(save, confirmed, may_lag))))
+                    });
             if let Some(callback) = parts.callback.as_mut() {
                 callback(&event);
             }
@@ -366,6 +448,10 @@ async fn run<M: TaskMachine>(
             || matches!(ending, Some(FailureCause::Cancelled));
         if finished_for_good {
             writer.remove();
+        } else if lag.skipped {
+            // Stopped, failed or interrupted with confirmed bytes not saved yet: save them
+            // now, so the next run resumes from here.
+            writer.save(machine.checkpoint_bytes());
         }
         checkpoint_warning = writer.flush().await;
     }
@@ -419,4 +505,62 @@ async fn delete_session(exchange: &Exchange, deletion: Request) {
     let _ = exchange
         .send(&deletion, std::time::Duration::from_secs(10))
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strictly_each_request_waits_for_the_save_before_the_newest() {
+        let mut lag = SaveLag::new(1, 0);
+        for (number, confirmed) in (2..50).zip((1..).map(|i| i * 327_680)) {
+            assert_eq!(lag.saved(number, confirmed, false), number - 1);
+        }
+        assert_eq!(lag.saves.len(), 1);
+    }
+
+    #[test]
+    fn a_lag_is_bounded_by_bytes_not_saves() {
+        let fragment = 327_680;
+        let mut lag = SaveLag::new(1, 0);
+        let mut number = 1;
+        let mut saved = 0;
+        for k in 1..2_000u64 {
+            let confirmed = k * fragment;
+            if !lag.due(confirmed, true) {
+                // Skipped: never more than a step behind the newest save.
+                assert!(confirmed - saved < SAVE_STEP);
+                continue;
+            }
+            number += 1;
+            let wait_for = lag.saved(number, confirmed, true);
+            let held = lag
+                .saves
+                .iter()
+                .find(|&&(n, _)| n == wait_for)
+                .map_or(0, |&(_, held)| held);
+            // What is waited for holds all but at most LAG_BYTES of what is confirmed.
+            assert!(confirmed - held <= LAG_BYTES, "{k}: waits for {wait_for}");
+            saved = confirmed;
+        }
+        // One save per SAVE_STEP of progress, not one per fragment.
+        assert_eq!(number - 1, 1_999 / SAVE_STEP.div_ceil(fragment));
+        // Fragments larger than the lag wait for the one before, as strictly.
+        let mut large = SaveLag::new(1, 0);
+        assert!(large.due(60 << 20, true));
+        assert_eq!(large.saved(2, 60 << 20, true), 1);
+        assert_eq!(large.saved(3, 120 << 20, true), 2);
+        // Going back (a new session) is saved at once.
+        assert!(large.due(0, true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_link_saves_every_second() {
+        let lag = SaveLag::new(1, 0);
+        assert!(!lag.due(1_000, true));
+        tokio::time::advance(SAVE_INTERVAL).await;
+        assert!(lag.due(1_000, true));
+        assert!(lag.due(1_000, false));
+    }
 }

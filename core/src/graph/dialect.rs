@@ -182,6 +182,12 @@ impl Transfer for Upload {
         self.upload_url().is_some() && self.next_requests_may_finish()
     }
 
+    /// A resume asks the session for `nextExpectedRanges`; what the upload ends with is checked
+    /// against the source's size and hashes, whatever the checkpoint said.
+    fn checkpoint_may_lag(&self) -> bool {
+        true
+    }
+
     fn saves_checkpoint(event: &Event) -> bool {
         matches!(
             event,

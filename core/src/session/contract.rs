@@ -163,6 +163,17 @@ pub trait Transfer: Driven<Event: fmt::Display> {
         false
     }
 
+    /// Whether a checkpoint may lag the confirmed bytes by more than one request without
+    /// harm: true where a resume asks the server what it holds and trusts nothing the
+    /// checkpoint says about bytes beyond its own session (Graph). A transport that saves in
+    /// the background then lets saves fall behind by a bounded amount of bytes instead of
+    /// holding every request back for the one before it (an `fsync` per small fragment). `false`
+    /// by default: protocols whose resume bounds what the server may claim by what the
+    /// checkpoint knows (tus) need it within one request.
+    fn checkpoint_may_lag(&self) -> bool {
+        false
+    }
+
     /// The session to delete when the upload failed and no checkpoint can resume it (nothing
     /// else will ever use it), if the protocol can delete one.
     fn session_left_behind(&self) -> Option<SecretUrl> {
