@@ -7,9 +7,10 @@
 //! progress display and the report are shared.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use resumable_core::chunk::FragmentSizing;
+use resumable_core::chunk::{FragmentRule, FragmentSizing};
 use resumable_core::graph::Destination;
 use resumable_core::graph::{
     ConflictBehavior, DriveItem, MailAttachment, PrintDocument, Target, UploadConfig,
@@ -141,6 +142,13 @@ pub(crate) struct UploadArgs {
     /// most 4 MB. Default: 10 MiB, 5 MB, 4 MB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     chunk_size: Option<u64>,
+    /// Let the fragment size follow the link (Graph and WOPI): start at --chunk-size (or the
+    /// default) and steer each fragment toward taking 2 seconds, from the smallest size the
+    /// service allows to the largest, at most doubling or halving per fragment. On slow links
+    /// it keeps requests short (fewer timeouts, less resent after a failure); on fast ones it
+    /// spends fewer round trips.
+    #[arg(long)]
+    adaptive: bool,
     /// What the service does if the name is taken (drive items).
     #[arg(long, value_enum)]
     conflict: Option<ConflictArg>,
@@ -306,6 +314,12 @@ fn check_combination(args: &UploadArgs) -> Result<(), CliError> {
                 "--chunk-size must be at least 1 byte".into(),
             ));
         }
+        if args.adaptive {
+            return Err(CliError::Invalid(format!(
+                "--adaptive applies to Graph and WOPI uploads; --protocol {} sends --chunk-size requests",
+                args.protocol.name()
+            )));
+        }
     } else if args.file.as_os_str() == "-" {
         return Err(CliError::Invalid(format!(
             "uploading standard input (-) needs --protocol tus or ietf (a {} upload needs the length first)",
@@ -436,6 +450,9 @@ async fn graph_upload(
     if let Some(size) = args.chunk_size {
         check_chunk_size(args.protocol, &target, size)?;
         config.fragment_size = FragmentSizing::Fixed(size);
+    }
+    if args.adaptive {
+        config.fragment_size = adaptive(config.fragment_size.largest(), target.rule());
     }
     config.retry.max_attempts = args.retries;
     // Options are checked as for a session whichever way the file goes: a command that works
@@ -711,6 +728,16 @@ fn target(args: &UploadArgs, file_name: &str) -> Result<Target, CliError> {
 }
 
 /// Checks `--chunk-size` against the target's rule, naming the rule and sizes that would do.
+/// `--adaptive`: from `initial`, toward 2 s per fragment, anywhere `rule` allows.
+pub(crate) fn adaptive(initial: u64, rule: FragmentRule) -> FragmentSizing {
+    FragmentSizing::Adaptive {
+        initial,
+        target: Duration::from_secs(2),
+        min: rule.alignment(),
+        max: rule.max_aligned_len(),
+    }
+}
+
 fn check_chunk_size(protocol: ProtocolArg, target: &Target, size: u64) -> Result<(), CliError> {
     target.rule().check(size).map_err(|error| {
         let (what, example) = match protocol {

@@ -220,3 +220,41 @@ fn conflict_replace_overwrites_the_file_of_the_same_name() {
         Some(&(second.len() as u64, sha256(&second)))
     );
 }
+
+#[test]
+fn adaptive_fragments_grow_on_a_fast_link_and_store_the_same_bytes() {
+    let server = service(EmulatorConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(40 * KIB320 + 11, 9);
+    let file = write(dir.path(), "grow.bin", &bytes);
+    let out = resumable()
+        .env("RESUMABLE_TOKEN", "t")
+        .args(["upload", "--json", "--adaptive", "--chunk-size", "320KiB"])
+        .args(["--upload-cutoff", "0", "--no-resume", "--endpoint"])
+        .arg(server.emulator.drive_upload_session_url("grow.bin"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(summary(&out.stdout)["status"], "completed");
+    assert_eq!(
+        server.stored_at("grow.bin"),
+        [(bytes.len() as u64, sha256(&bytes))]
+    );
+    // From 320 KiB, at most doubling each time: far fewer than the 41 fixed fragments.
+    let fragments = server.requests("fragment");
+    assert!((5..30).contains(&fragments), "{fragments} fragments");
+    // tus sends --chunk-size requests: --adaptive is refused, saying so.
+    let out = resumable()
+        .args(["upload", "--protocol", "tus", "--adaptive", "--endpoint"])
+        .arg(server.emulator.tus_endpoint())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--adaptive applies to Graph and WOPI uploads"),
+        "{}",
+        text(&out.stderr)
+    );
+}

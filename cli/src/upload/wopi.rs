@@ -65,6 +65,12 @@ pub(super) async fn upload(
         if let Some(size) = args.chunk_size {
             config.range_size = FragmentSizing::Fixed(size);
         }
+        if args.adaptive {
+            config.range_size = super::adaptive(
+                config.range_size.largest(),
+                FragmentRule::WOPI_UPLOAD_SESSION,
+            );
+        }
     });
     if let Some(number) = args.sequence_number {
         job = job.sequence_number(number);
