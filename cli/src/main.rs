@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod demo;
 mod duration;
 mod emulator;
@@ -58,6 +59,13 @@ enum Command {
     /// fault schedule, the upload process killed (SIGKILL) and run again until it ends; then
     /// what the service stored against the file. Counts corrupted and hung runs (must be 0).
     Soak(soak::SoakArgs),
+    /// Chunk throughput: sweep fragment sizes (and protocols) against the embedded emulator or
+    /// a real endpoint, each run paired with a raw reqwest loop in the same run; a table, a
+    /// plot (SVG) and --json.
+    Bench(bench::BenchArgs),
+    /// The raw loop `resumable bench` measures against (not for direct use).
+    #[command(hide = true)]
+    BenchRaw(bench::raw::RawArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +78,8 @@ fn main() -> ExitCode {
         Command::Wopi(command) => wopi::run(command),
         Command::Workbook(command) => workbook::run(command),
         Command::Soak(args) => soak::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::BenchRaw(args) => bench::raw::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
