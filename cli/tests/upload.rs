@@ -299,10 +299,12 @@ fn killed_mid_upload_it_resumes_from_the_checkpoint() {
 fn a_file_changed_between_runs_starts_over() {
     let server = background(&slow_fragments(30, 40), |_| {});
     let dir = tempfile::tempdir().unwrap();
-    let mut bytes = data(16 * KIB320 as usize, 5);
+    let mut bytes = data(24 * KIB320 as usize, 5);
     let file = write(dir.path(), "big.bin", &bytes);
     let checkpoint = dir.path().join("big.checkpoint");
-    kill_mid_upload(&server.emulator, &file, &checkpoint, 5);
+    // A drive upload saves its checkpoint every 4 MiB confirmed (13 fragments of 320 KiB):
+    // killed at the 17th, the checkpoint has the CRCs of the first 13.
+    kill_mid_upload(&server.emulator, &file, &checkpoint, 17);
     bytes[10] ^= 1;
     std::fs::write(&file, &bytes).unwrap();
 
