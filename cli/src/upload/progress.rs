@@ -74,9 +74,14 @@ impl Overall {
 
     /// Leaves the bar with its last message.
     pub(crate) fn finish(&self, message: String) {
-        self.bar
-            .set_position(self.confirmed.load(Ordering::Relaxed));
-        self.bar.finish_with_message(message);
+        let confirmed = self.confirmed.load(Ordering::Relaxed);
+        self.bar.set_position(confirmed);
+        if self.bar.length().is_some_and(|total| confirmed >= total) {
+            self.bar.finish_with_message(message);
+        } else {
+            // A file failed or the command was stopped: `finish` would draw the bar full.
+            self.bar.abandon_with_message(message);
+        }
     }
 }
 
