@@ -280,16 +280,17 @@ impl Outcome<'_> {
         let mut lines = Vec::new();
         match self.result {
             Ok(summary) => {
-                let rate = stats
-                    .bytes_per_second()
-                    .map(Rate)
-                    .map(|r| format!(" ({r})"));
+                // The rate of what this run sent: a resumed upload sent only the rest.
+                let secs = stats.elapsed.as_secs_f64();
+                let rate = (secs > 0.0).then(|| Rate(stats.bytes_sent as f64 / secs));
+                let sent = (stats.bytes_sent < stats.total)
+                    .then(|| format!(", {} sent by this run", HumanBytes(stats.bytes_sent)));
                 lines.push(format!(
-                    "uploaded {name}: {} bytes ({}) in {:.2} s{}; {counters}",
+                    "uploaded {name}: {} bytes ({}) in {secs:.2} s{}{}; {counters}",
                     stats.total,
                     HumanBytes(stats.total),
-                    stats.elapsed.as_secs_f64(),
-                    rate.unwrap_or_default()
+                    rate.map(|r| format!(" ({r})")).unwrap_or_default(),
+                    sent.unwrap_or_default(),
                 ));
                 if let Some(where_to) = where_it_went(summary, self.stored, self.emulator) {
                     lines.push(where_to);
