@@ -287,16 +287,19 @@ pub(crate) fn run(args: ResumeArgs) -> Result<(), CliError> {
                 serde_json::from_slice::<Value>(&bytes[newline + 1..]).ok()
             })
             .and_then(|c| c.get("confirmed").and_then(confirmed_bytes));
+        // The file on a line of its own, what is known of it on the next: long paths and
+        // URLs do not wrap into each other at 80 columns.
+        let bytes = description["bytes"].as_u64().unwrap_or(0);
         writeln!(
             out,
-            "  {}  {} bytes, {} to {}{}",
+            "  {}\n    {} to {}: {}",
             description["file"].as_str().unwrap_or("?"),
-            description["bytes"].as_u64().unwrap_or(0),
             description["protocol"].as_str().unwrap_or("?"),
             description["destination"].as_str().unwrap_or("?"),
-            confirmed
-                .map(|c| format!(", {c} confirmed"))
-                .unwrap_or_default()
+            match confirmed {
+                Some(c) => format!("{c} of {bytes} bytes confirmed"),
+                None => format!("{bytes} bytes"),
+            }
         )
         .map_err(CliError::output)?;
     }
