@@ -222,7 +222,9 @@ pub(crate) fn describe(kind: RequestKind) -> &'static str {
 /// What a caller can do about a refused request, by status.
 fn advice(status: u16) -> &'static str {
     match status {
-        400 => "the request was malformed: this is a bug, please report it",
+        400 => {
+            "the service found the request invalid (a file name it does not take, a size over its limits): check both; if they are fine, this is a bug, please report it"
+        }
         401 => "the access token is missing or expired: get a new token and resume",
         403 => "the account may not write there: check its permissions",
         404 => "the folder, printer job or message does not exist: check the URL",
