@@ -178,6 +178,12 @@ impl Exchange {
         &self.source
     }
 
+    /// The source without the digest: reads through it compute none of the source's hashes
+    /// (for a pass that needs other hashes first, such as a WOPI ChunkId).
+    pub(crate) fn unhashed_source(&self) -> Arc<dyn Source> {
+        self.digest.inner()
+    }
+
     /// The source's hashes, if the reads so far covered every byte (no read of its own).
     pub fn source_hashes_so_far(&self) -> Option<SourceHashes> {
         self.digest.hashes_so_far()

@@ -77,9 +77,10 @@ impl Uploader {
                 },
         } = job;
         let clock = Clock::new();
-        // Built first: the pass that reads the source for its ChunkId goes through the
-        // exchange's digesting source, so it yields the source's hashes too, with no read of
-        // their own.
+        // The pass that reads the source for its ChunkId (before the first byte can go: the
+        // `FullFile` ChunkId is in the first frame) reads the file alone and computes SpookyHash
+        // only, the shortest wait there can be; the SHA-256 `CheckFileInfo` is checked against
+        // comes from the sending reads, on their threads, while bytes are on the wire.
         let exchange = Arc::new(
             Exchange::new(
                 self.clients.clone(),
@@ -95,7 +96,7 @@ impl Uploader {
             config,
             &settings,
             checkpoint.as_ref(),
-            exchange.source(),
+            &exchange.unhashed_source(),
             hash_progress,
             clock.now(),
         )
