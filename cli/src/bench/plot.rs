@@ -1,6 +1,7 @@
 //! The sweep as a picture: throughput against fragment size (top) and the paired ratio to the
 //! raw loop (bottom), one line per protocol, the raw loop's line with the first; medians with
-//! whiskers from the smallest to the largest round.
+//! whiskers from the smallest to the largest round. The raw loops are black (PUT) and grey
+//! (PATCH).
 
 use std::path::Path;
 
@@ -47,7 +48,11 @@ fn lines(report: &Report) -> (Vec<Line>, Vec<Line>) {
         if !rates.iter().any(|l: &Line| l.label == raw_label) {
             rates.push(Line {
                 label: raw_label.into(),
-                colour: BLACK,
+                // Black for the PUT loop, grey for the PATCH loop: both can be on one plot.
+                colour: match protocol.raw() {
+                    super::raw::RawProtocol::Graph => BLACK,
+                    super::raw::RawProtocol::Tus => RGBColor(140, 140, 140),
+                },
                 points: fixed
                     .iter()
                     .filter_map(|r| Some((at(r), CellResult::rate(&r.raw, report.size)?)))
@@ -179,6 +184,17 @@ pub(crate) fn draw(report: &Report, path: &Path) -> Result<(), String> {
     root.present().map_err(|e| e.to_string())
 }
 
+/// The fragment sizes the lines have points at, in order.
+fn ticks(lines: &[Line]) -> Vec<f64> {
+    let mut sizes: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.points.iter().filter(|_| !l.dashed).map(|p| p.0))
+        .collect();
+    sizes.sort_by(f64::total_cmp);
+    sizes.dedup();
+    sizes
+}
+
 fn panel(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     lines: &[Line],
@@ -192,14 +208,14 @@ fn panel(
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(64)
-        .build_cartesian_2d(x.clone().log_scale(), y)
+        // Ticks at the sizes measured, not at powers of ten of bytes.
+        .build_cartesian_2d(x.clone().log_scale().with_key_points(ticks(lines)), y)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
         .x_desc("fragment size (log scale)")
         .y_desc(y_desc)
         .x_label_formatter(x_label)
-        .x_labels(8)
         .draw()
         .map_err(|e| e.to_string())?;
     if let Some(level) = reference {
