@@ -383,6 +383,7 @@ pub(crate) fn run(mut args: UploadArgs) -> Result<(), CliError> {
         printed = reported.is_ok();
         reported.unwrap_or_else(Err)
     });
+    console.remove_done_checkpoints();
     match result {
         Err(error) if json && !printed => {
             report::print_start_failure(&file, &error)?;
@@ -499,13 +500,9 @@ async fn graph_upload(
         console,
     );
     if let (Ok(_), Some(path)) = (&result, &args.checkpoint) {
-        use resumable_reqwest::CheckpointStore as _;
-        if let Err(e) = FileCheckpointStore::new(path).remove() {
-            eprintln_line(&format!(
-                "resumable: the upload completed, but its checkpoint {} could not be removed ({e}): remove it by hand",
-                path.display()
-            ));
-        }
+        // Removed once the runtime is down, just before the process exits (see
+        // `remove_when_done`).
+        console.remove_when_done(path.clone());
     }
     reported
 }

@@ -128,6 +128,7 @@ pub(super) async fn run(mut args: UploadArgs, style: Style) -> Result<(), CliErr
     }
     drop(outcomes);
     watch.abort();
+    console.remove_done_checkpoints();
     let rows = console.finish(format!(
         "{} of {count} uploaded{}",
         count - failed,

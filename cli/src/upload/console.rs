@@ -42,6 +42,8 @@ struct Shared {
     overall: Option<Overall>,
     /// One row per file that ended.
     rows: Mutex<Vec<Row>>,
+    /// Checkpoints of completed uploads, removed by [`Console::remove_done_checkpoints`].
+    done_checkpoints: Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl Console {
@@ -67,8 +69,39 @@ impl Console {
                 multi,
                 overall,
                 rows: Mutex::new(Vec::new()),
+                done_checkpoints: Mutex::new(Vec::new()),
             }),
             label: None,
+        }
+    }
+
+    /// Keeps the checkpoint at `path` of an upload that completed until
+    /// [`Console::remove_done_checkpoints`]: the command removes it as the last thing it
+    /// does, so a process killed after the report finds it on the next run and reports the
+    /// completion instead of meeting its own file under the name (a `409` it cannot prove is
+    /// its own on a drive that reports only QuickXorHash).
+    pub(crate) fn remove_when_done(&self, path: std::path::PathBuf) {
+        if let Ok(mut done) = self.shared.done_checkpoints.lock() {
+            done.push(path);
+        }
+    }
+
+    /// Removes the checkpoints of the uploads that completed, saying so if one cannot be.
+    pub(crate) fn remove_done_checkpoints(&self) {
+        use resumable_reqwest::CheckpointStore as _;
+        let done = self
+            .shared
+            .done_checkpoints
+            .lock()
+            .map(|mut done| std::mem::take(&mut *done))
+            .unwrap_or_default();
+        for path in done {
+            if let Err(e) = resumable_reqwest::FileCheckpointStore::new(&path).remove() {
+                super::eprintln_line(&format!(
+                    "resumable: the upload completed, but its checkpoint {} could not be removed ({e}): remove it by hand",
+                    path.display()
+                ));
+            }
         }
     }
 
