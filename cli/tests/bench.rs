@@ -151,3 +151,21 @@ fn the_emulated_link_holds_uploads_to_its_bandwidth() {
     }
     assert!(started.elapsed().as_secs_f64() >= 0.9);
 }
+
+#[test]
+fn the_raw_loop_never_prints_its_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.bin");
+    std::fs::write(&file, [1u8; 1000]).unwrap();
+    // Nothing listens on port 1: the creation fails at the connection.
+    let out = resumable()
+        .args(["bench-raw", "--protocol", "graph", "--chunk-size", "327680"])
+        .args(["--endpoint", "http://127.0.0.1:1/up?tempauth=SECRET-IN-URL"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("create:"), "{stderr}");
+    assert!(!stderr.contains("SECRET-IN-URL"), "{stderr}");
+}

@@ -53,6 +53,8 @@ pub(crate) fn run(args: RawArgs) -> Result<(), CliError> {
 }
 
 async fn send(args: RawArgs) -> Result<(), CliError> {
+    // reqwest's errors name the URL, and an upload URL carries its credential: errors are
+    // shown without it.
     let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Invalid(format!("{what}: {e}"));
     let source = FileSource::open(&args.file).map_err(|e| fail("cannot open the file", &e))?;
     let total = source.len();
@@ -68,9 +70,12 @@ async fn send(args: RawArgs) -> Result<(), CliError> {
                 ))
                 .send()
                 .await
-                .map_err(|e| fail("create", &e))?;
+                .map_err(|e| fail("create", &e.without_url()))?;
             let status = created.status();
-            let body = created.text().await.map_err(|e| fail("create", &e))?;
+            let body = created
+                .text()
+                .await
+                .map_err(|e| fail("create", &e.without_url()))?;
             let session: serde_json::Value = serde_json::from_str(&body)
                 .map_err(|_| fail("create", &format!("status {status}, not a session")))?;
             session["uploadUrl"]
@@ -85,7 +90,7 @@ async fn send(args: RawArgs) -> Result<(), CliError> {
                 .header("upload-length", total.to_string())
                 .send()
                 .await
-                .map_err(|e| fail("create", &e))?;
+                .map_err(|e| fail("create", &e.without_url()))?;
             let location = created
                 .headers()
                 .get("location")
@@ -119,9 +124,12 @@ async fn send(args: RawArgs) -> Result<(), CliError> {
             .body(buf)
             .send()
             .await
-            .map_err(|e| fail("send", &e))?;
+            .map_err(|e| fail("send", &e.without_url()))?;
         let status = answer.status();
-        answer.bytes().await.map_err(|e| fail("answer", &e))?;
+        answer
+            .bytes()
+            .await
+            .map_err(|e| fail("answer", &e.without_url()))?;
         if !status.is_success() {
             return Err(fail(
                 "send",
