@@ -64,12 +64,19 @@ impl Prefetcher {
         // Started now, not when first awaited: the point is to read while nobody waits.
         let source = source.clone();
         tokio::task::spawn_blocking(move || {
+            // Every block is read (or given the first error) even when nobody waits for an
+            // earlier one any more: another body's `start` drops the list, but a body may
+            // already hold a later block and wait for it.
+            let mut failed: Option<String> = None;
             for (block, done) in reads {
-                let read = source.read_range(block).map_err(|e| e.to_string());
-                let failed = read.is_err();
-                if done.send(read).is_err() || failed {
-                    return;
+                let read = match &failed {
+                    Some(error) => Err(error.clone()),
+                    None => source.read_range(block).map_err(|e| e.to_string()),
+                };
+                if let Err(error) = &read {
+                    failed = Some(error.clone());
                 }
+                let _ = done.send(read);
             }
         });
     }
@@ -119,6 +126,7 @@ mod tests {
         bytes: Vec<u8>,
         reads: AtomicUsize,
         order: std::sync::Mutex<Vec<u64>>,
+        delay: std::time::Duration,
     }
 
     impl Counted {
@@ -127,6 +135,7 @@ mod tests {
                 bytes,
                 reads: AtomicUsize::new(0),
                 order: std::sync::Mutex::new(Vec::new()),
+                delay: std::time::Duration::ZERO,
             }
         }
     }
@@ -137,6 +146,7 @@ mod tests {
         }
 
         fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+            std::thread::sleep(self.delay);
             self.reads.fetch_add(1, Ordering::SeqCst);
             self.order.lock().unwrap().push(offset);
             let start = offset as usize;
@@ -191,6 +201,32 @@ mod tests {
         assert!(prefetcher.take(0, 10).await.is_none());
         prefetcher.start(&source, 0);
         assert!(prefetcher.take(0, 10).await.is_some());
+    }
+
+    /// Print fragments go several at once: one body may wait for a read-ahead block while
+    /// another body starts a read-ahead of its own, dropping the list.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_block_a_body_waits_for_is_read_even_after_a_restart() {
+        let bytes: Vec<u8> = (0..5 * BLOCK_SIZE).map(|i| (i % 241) as u8).collect();
+        let mut slow = Counted::new(bytes.clone());
+        slow.delay = std::time::Duration::from_millis(100);
+        let source: Arc<dyn Source> = Arc::new(slow);
+        let prefetcher = Arc::new(Prefetcher::default());
+        prefetcher.start(&source, 0);
+        let second = BLOCK_SIZE as u64;
+        let waiting = {
+            let prefetcher = prefetcher.clone();
+            tokio::spawn(async move { prefetcher.take(second, second + 10).await })
+        };
+        // The body holds the second block's read; another starts elsewhere.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        prefetcher.start(&source, 3 * BLOCK_SIZE as u64);
+        let taken = waiting
+            .await
+            .unwrap()
+            .expect("held")
+            .expect("read, not abandoned");
+        assert_eq!(taken, bytes[BLOCK_SIZE..BLOCK_SIZE + 10]);
     }
 
     #[tokio::test]
