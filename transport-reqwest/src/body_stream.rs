@@ -16,11 +16,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::Stream;
 use resumable_core::http::Segment;
-use resumable_core::range::ByteRange;
 
-use crate::prefetch::{Prefetcher, spawn_read};
+use crate::prefetch::Prefetcher;
 use crate::rate_limit::RateLimit;
-use resumable_io::source::{BLOCK_SIZE, Source};
+use resumable_io::source::Source;
 
 /// Blocks read ahead of the socket per request.
 const READ_AHEAD_BLOCKS: usize = 2;
@@ -59,17 +58,7 @@ pub(crate) fn read_ahead(
             }
             let mut offset = range.start();
             while offset < range.end() {
-                let read = match prefetcher.take(offset, range.end()).await {
-                    Some(read) => read,
-                    None => {
-                        let len = (range.end() - offset).min(BLOCK_SIZE as u64);
-                        let block =
-                            ByteRange::with_len(offset, len).expect("len > 0 inside the range");
-                        spawn_read(source.clone(), block)
-                            .await
-                            .map_err(io::Error::other)
-                    }
-                };
+                let read = prefetcher.take_or_read(&source, offset, range.end()).await;
                 let next = match &read {
                     Ok(bytes) => offset + bytes.len() as u64,
                     Err(_) => range.end(),

@@ -35,6 +35,7 @@ use crate::source_digest::DigestingSource;
 use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
 use crate::trace;
+use resumable_core::range::ByteRange;
 use resumable_io::source::{Source, for_each_block};
 use tracing::Instrument;
 
@@ -131,6 +132,10 @@ pub struct Delivery {
     /// What went wrong, for a log line; never contains the URL.
     pub detail: Option<String>,
 }
+
+/// The longest body whose bytes are read once for both its checksum header and sending: a few
+/// tus requests of the default size; held in memory between the two.
+const HELD_BODY: u64 = 16 << 20;
 
 /// Sends requests for one upload.
 pub struct Exchange {
@@ -231,31 +236,40 @@ impl Exchange {
     }
 
     /// Sends `request` with the header `digest` names (tus `Upload-Checksum`), computed first
-    /// from the body's source bytes, read off the executor. A body that cannot be read is
-    /// reported as [`TransportError::SourceRead`] without sending anything.
+    /// from the body's source bytes. The header must precede the body, so the bytes are read
+    /// before the request goes out; up to [`HELD_BODY`] of them are read once, held, and sent
+    /// from memory (a longer body is read twice, once for the checksum, to keep memory flat).
+    /// A body that cannot be read is reported as [`TransportError::SourceRead`] without sending
+    /// anything.
     pub async fn send_digested(
         &self,
         mut request: Request,
         digest: BodyDigest,
         limit: Duration,
     ) -> Delivery {
-        let source = self.digest.inner();
-        let body = request.body.clone();
-        let header = tokio::task::spawn_blocking(move || {
-            let mut digester = digest.start();
-            for segment in body.segments() {
-                match segment {
-                    Segment::Inline(bytes) => digester.update(&bytes),
-                    Segment::Source(range) => {
-                        for_each_block(&*source, range, &mut |block| digester.update(block))?;
+        let segments = request.body.segments();
+        let header = if request.body.len() <= HELD_BODY {
+            self.digest_held(segments, digest).await
+        } else {
+            let source = self.digest.inner();
+            tokio::task::spawn_blocking(move || {
+                let mut digester = digest.start();
+                for segment in segments {
+                    match segment {
+                        Segment::Inline(bytes) => digester.update(&bytes),
+                        Segment::Source(range) => {
+                            for_each_block(&*source, range, &mut |block| {
+                                digester.update(block);
+                            })?;
+                        }
                     }
                 }
-            }
-            Ok::<_, std::io::Error>(digester.finish())
-        })
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|read| read);
+                Ok::<_, std::io::Error>(digester.finish())
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|read| read)
+        };
         match header {
             Ok(header) => {
                 request.headers.push(header);
@@ -418,6 +432,49 @@ impl Exchange {
         Ok(builder
             .header(reqwest::header::CONTENT_LENGTH, body_len)
             .body(body))
+    }
+
+    /// The checksum header of `segments`, their source bytes read in blocks (taking what the
+    /// prefetcher read ahead) and then held for the body that sends them.
+    async fn digest_held(
+        &self,
+        segments: Vec<Segment>,
+        digest: BodyDigest,
+    ) -> std::io::Result<resumable_core::http::Header> {
+        let mut parts: Vec<Bytes> = Vec::new();
+        let mut held = Vec::new();
+        for segment in segments {
+            let range = match segment {
+                Segment::Inline(bytes) => {
+                    parts.push(bytes);
+                    continue;
+                }
+                Segment::Source(range) => range,
+            };
+            let mut offset = range.start();
+            while offset < range.end() {
+                let bytes = self
+                    .prefetcher
+                    .take_or_read(&self.source, offset, range.end())
+                    .await?;
+                let block = ByteRange::with_len(offset, bytes.len() as u64)
+                    .expect("a read gives at least one byte");
+                offset = block.end();
+                parts.push(bytes.clone());
+                held.push((block, bytes));
+            }
+        }
+        let header = tokio::task::spawn_blocking(move || {
+            let mut digester = digest.start();
+            for part in &parts {
+                digester.update(part);
+            }
+            digester.finish()
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        self.prefetcher.hold(held);
+        Ok(header)
     }
 
     fn stream_body(&self, segments: &[Segment], progress: &Arc<BodyProgress>) -> reqwest::Body {

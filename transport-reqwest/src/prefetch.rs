@@ -6,7 +6,8 @@
 //! a body's last block has been read, the blocks that follow it in the source are read in the
 //! background; the next body takes them if it starts inside them (it usually does: drive and
 //! mail fragments follow each other), and reads for itself otherwise (after a resync, or when
-//! print fragments go out of order). At most [`PREFETCH_BLOCKS`] blocks are held.
+//! print fragments go out of order). At most [`PREFETCH_BLOCKS`] blocks are read ahead; a
+//! checksummed request (tus) holds its own blocks from its checksum to its body.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -81,6 +82,19 @@ impl Prefetcher {
         });
     }
 
+    /// Holds `blocks`, read already, for the next body to take, in place of any read ahead
+    /// (which a body that already holds a block of keeps reading).
+    pub(crate) fn hold(&self, blocks: Vec<(ByteRange, Bytes)>) {
+        let Ok(mut held) = self.blocks.lock() else {
+            return;
+        };
+        held.clear();
+        for (range, bytes) in blocks {
+            let ready = futures::future::ready(Ok(bytes));
+            held.push((range, ready.boxed().shared()));
+        }
+    }
+
     /// The bytes from `offset` up to `end` or the end of the block read ahead that holds
     /// `offset`, whichever comes first; `None` if no block holds it.
     pub(crate) async fn take(&self, offset: u64, end: u64) -> Option<io::Result<Bytes>> {
@@ -99,6 +113,27 @@ impl Prefetcher {
                 .map(|bytes| bytes.slice(from..to))
                 .map_err(io::Error::other),
         )
+    }
+}
+
+impl Prefetcher {
+    /// The bytes from `offset` up to `end` or the end of a block: what the read ahead holds, or
+    /// one block of `source` read now, off the executor.
+    pub(crate) async fn take_or_read(
+        &self,
+        source: &Arc<dyn Source>,
+        offset: u64,
+        end: u64,
+    ) -> io::Result<Bytes> {
+        if let Some(read) = self.take(offset, end).await {
+            return read;
+        }
+        let len = end.saturating_sub(offset).min(BLOCK_SIZE as u64);
+        let block = ByteRange::with_len(offset, len)
+            .ok_or_else(|| io::Error::other("an empty read past the range's end"))?;
+        spawn_read(source.clone(), block)
+            .await
+            .map_err(io::Error::other)
     }
 }
 

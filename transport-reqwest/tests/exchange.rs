@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use resumable_core::digest::{BodyDigest, DigestAlgorithm};
 use resumable_core::http::{
     Auth, Body, Header, Method, Request, RequestId, RequestKind, TransportError,
 };
@@ -524,6 +525,85 @@ async fn the_next_fragment_is_read_while_the_current_one_finishes() {
     );
     let seen = seen.lock().unwrap();
     assert!(seen[1].body == content[second.start() as usize..second.end() as usize]);
+}
+
+/// Sends `range` of `content` as a checksummed request (tus `Upload-Checksum: crc32`) and
+/// checks what arrived: the header of those bytes, the bytes, their CRC for the checkpoint.
+/// Returns the offsets the source was read at.
+async fn send_checksummed(content: &[u8], range: ByteRange) -> Vec<u64> {
+    let (base, seen) = server(vec![(204, "")]).await;
+    let recorded = Arc::new(Recorded {
+        bytes: content.to_vec(),
+        reads: Mutex::new(Vec::new()),
+    });
+    let source: Arc<dyn Source> = recorded.clone();
+    let timeouts = TimeoutPolicy::default();
+    let exchange = Exchange::new(HttpClients::new(&timeouts).unwrap(), None, source, timeouts);
+    let digest = BodyDigest {
+        algorithm: DigestAlgorithm::Crc32,
+        header: "Upload-Checksum",
+    };
+    let mut patch = request(1, &format!("{base}/up"), Auth::None, Body::Source(range));
+    patch.method = Method::Patch;
+    let delivery = exchange.send_digested(patch, digest, LIMIT).await;
+    assert_eq!(delivery.result.unwrap().status, 204);
+    let sent = &content[range.start() as usize..range.end() as usize];
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen[0].body == sent,
+        "the body differs from the source's bytes"
+    );
+    let crc = crc32fast::hash(sent).to_be_bytes();
+    let expected = format!("crc32 {}", base64_of(&crc));
+    assert_eq!(seen[0].header("upload-checksum"), Some(expected.as_str()));
+    assert_eq!(delivery.source_crc, Some(crc32fast::hash(sent)));
+    recorded.reads.lock().unwrap().clone()
+}
+
+/// Standard base64 with padding, written out here so the test does not share the code under
+/// test.
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for group in bytes.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_checksummed_body_is_read_once_for_its_header_and_its_sending() {
+    const MIB: u64 = 1 << 20;
+    let content = data(3 * MIB as usize + 500);
+    let range = ByteRange::new(100, 3 * MIB + 400).unwrap();
+    let mut reads = send_checksummed(&content, range).await;
+    // What follows the body is read ahead for the next request; the body's blocks once each.
+    reads.retain(|&at| range.contains(at));
+    reads.sort_unstable();
+    assert_eq!(reads, [100, 100 + MIB, 100 + 2 * MIB, 100 + 3 * MIB]);
+}
+
+#[tokio::test]
+async fn a_checksummed_body_too_long_to_hold_is_read_for_its_header_and_again_to_send() {
+    const MIB: u64 = 1 << 20;
+    let content = data(17 * MIB as usize);
+    let range = ByteRange::new(0, 17 * MIB).unwrap();
+    let reads = send_checksummed(&content, range).await;
+    assert_eq!(
+        reads.iter().filter(|&&at| at == 16 * MIB).count(),
+        2,
+        "{reads:?}"
+    );
 }
 
 #[tokio::test]
