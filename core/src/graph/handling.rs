@@ -142,7 +142,7 @@ impl Upload {
         match StatusClass::of(response.status) {
             StatusClass::Success => match parse_answer(response, total) {
                 Ok(Answer::Session(status)) if status.next_expected.is_some() => {
-                    let authoritative = self.fragments_in_flight() == 0;
+                    let authoritative = self.answered_alone(Some(fragment.order));
                     let before = self.missing.received();
                     if !self.apply_status(now, &status, authoritative) {
                         return;
@@ -219,12 +219,22 @@ impl Upload {
         }
     }
 
+    /// Whether the answer to a request that went out at `order` gives the session's state
+    /// after every answer taken so far (see [`IssueOrder`](super::upload::IssueOrder)).
+    fn answered_alone(&self, order: Option<super::upload::IssueOrder>) -> bool {
+        order.is_some_and(|order| {
+            order.alone
+                && order.fragments_before == self.fragments_issued
+                && self.fragments_in_flight() == 0
+        })
+    }
+
     pub(crate) fn on_status(&mut self, now: Instant, response: &Response) {
         let kind = RequestKind::Status;
         match StatusClass::of(response.status) {
             StatusClass::Success => match parse_answer(response, self.config.total) {
                 Ok(Answer::Session(status)) if status.next_expected.is_some() => {
-                    let authoritative = self.fragments_in_flight() == 0;
+                    let authoritative = self.answered_alone(self.status_order);
                     if !self.apply_status(now, &status, authoritative) {
                         return;
                     }

@@ -18,7 +18,7 @@ use crate::time::Instant;
 use super::config::ExplicitCommit;
 use super::config::Target;
 use super::error::UploadError;
-use super::upload::{CommitRoute, FragmentInFlight, Phase, Sent, Upload};
+use super::upload::{CommitRoute, FragmentInFlight, IssueOrder, Phase, Sent, Upload};
 
 impl Upload {
     /// The next request the current phase needs, if it may go now.
@@ -33,7 +33,11 @@ impl Upload {
                 Some(self.create_request())
             }
             Phase::Resync if !has(self, |s| matches!(s, Sent::Status)) => {
-                Some(self.session_request(Sent::Status, Method::Get, RequestKind::Status)?)
+                let order = self.issue_order(false);
+                let request =
+                    self.session_request(Sent::Status, Method::Get, RequestKind::Status)?;
+                self.status_order = Some(order);
+                Some(request)
             }
             Phase::Uploading
                 if self.fragments_in_flight() < self.config.max_in_flight()
@@ -123,6 +127,18 @@ impl Upload {
         }
     }
 
+    /// Where a request going now stands among the fragments; counts it if it is one.
+    fn issue_order(&mut self, fragment: bool) -> IssueOrder {
+        let alone = self.fragments_in_flight() == 0;
+        if fragment {
+            self.fragments_issued += 1;
+        }
+        IssueOrder {
+            fragments_before: self.fragments_issued,
+            alone,
+        }
+    }
+
     fn fragment_request(&mut self, range: ByteRange, now: Instant) -> Option<Request> {
         let url = self.upload_url.clone()?;
         let content_range = ContentRange::new(range, self.config.total).ok()?;
@@ -131,11 +147,13 @@ impl Upload {
             Header::new("Content-Type", "application/octet-stream"),
         ];
         self.account_sent(range);
+        let order = self.issue_order(true);
         let id = self.core.in_flight.issue(Sent::Fragment(FragmentInFlight {
             range,
             issued: now,
             started: None,
             crc32: None,
+            order,
         }));
         Some(Request {
             id,

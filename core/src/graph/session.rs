@@ -80,10 +80,12 @@ impl Upload {
         if authoritative && received < before && !self.regressed(before, received) {
             return false;
         }
-        if authoritative && !self.missing.is_complete() {
+        if (authoritative || self.fragments_in_flight() == 0) && !self.missing.is_complete() {
             // The session is alive and still lacks bytes: whatever request was in doubt did not
             // finish the upload, so a later 404 means "lost", not "maybe done"; and the bytes
-            // are not waiting for the caller but for the engine.
+            // are not waiting for the caller but for the engine. (This needs no answer that
+            // could replace the account: any answer made after the doubtful requests ended
+            // says it.)
             self.maybe_completed = false;
             self.awaiting_caller = false;
         }

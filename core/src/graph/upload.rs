@@ -86,6 +86,24 @@ pub struct FragmentInFlight {
     pub(crate) issued: Instant,
     pub(crate) started: Option<Instant>,
     pub(crate) crc32: Option<u32>,
+    pub(crate) order: IssueOrder,
+}
+
+/// Where a request that reads the session's state stands among the fragments: whether its
+/// answer can be stale against another fragment's.
+///
+/// A server never loses bytes it confirmed, but answers to concurrent requests are made at
+/// moments the client cannot order: the answer to A may say what the session held before B
+/// was stored and still arrive after B's answer. Only a request that no fragment overlapped
+/// (none in flight when it went, none sent before its answer) gives the session's state as of
+/// after every answer taken before it: only that answer may replace the account, and only a
+/// loss in that answer is a loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IssueOrder {
+    /// Fragments issued up to this request (itself included, if a fragment).
+    pub(crate) fragments_before: u64,
+    /// No fragment was in flight when it went.
+    pub(crate) alone: bool,
 }
 
 /// A resumable upload into a Microsoft Graph upload session (drive item, print document or mail
@@ -158,6 +176,10 @@ pub struct Upload {
     pub(crate) high_water: u64,
     /// Times a session lost bytes it had confirmed.
     pub(crate) regressions: u32,
+    /// Fragments issued so far, to tell which answers may be stale (see [`IssueOrder`]).
+    pub(crate) fragments_issued: u64,
+    /// Where the status request in flight, if any, went among the fragments.
+    pub(crate) status_order: Option<IssueOrder>,
     /// Answers that broke the protocol (items before the last byte, bytes never sent).
     pub(crate) violations: u32,
     /// Session-creation answers that could not be used.
@@ -212,6 +234,8 @@ impl Upload {
             retrying: RequestKind::Fragment,
             high_water: 0,
             regressions: 0,
+            fragments_issued: 0,
+            status_order: None,
             violations: 0,
             malformed: 0,
             session_created: None,

@@ -36,6 +36,9 @@ pub enum Fault {
     KillSession,
     /// The server answers this status and body without doing anything (a misbehaving server).
     Answer(u16, &'static str),
+    /// The server does everything, but the answer that arrives is this status and body: one
+    /// it made before other requests were stored (overtaken on the way by their answers).
+    Late(u16, &'static str),
 }
 
 /// A fault chooser: sees each request, its sequence number, the time it is sent and the seeded
@@ -307,6 +310,14 @@ impl Server<Upload> for GraphServer {
                     .with_header("Date", GraphServer::wall(now).http_date().to_string())
                     .with_body(body),
             ),
+            Fault::Late(status, late) => {
+                sim.server.serve(now, request, body, None);
+                Reply::Answer(
+                    Response::new(status)
+                        .with_header("Date", GraphServer::wall(now).http_date().to_string())
+                        .with_body(late),
+                )
+            }
             Fault::KillSession => {
                 sim.server.kill_session(request.url.expose());
                 Reply::Answer(sim.server.serve(now, request, body, None))
@@ -319,7 +330,7 @@ impl Server<Upload> for GraphServer {
         if request.kind == RequestKind::Fragment {
             sim.server.fragment_done(request.url.expose());
         }
-        if matches!(fault, Fault::None | Fault::LostAnswer) {
+        if matches!(fault, Fault::None | Fault::LostAnswer | Fault::Late(..)) {
             sim.server.serve(sim.now, request, body, None);
         }
     }

@@ -206,6 +206,45 @@ fn a_server_that_keeps_forgetting_is_given_up_on_within_the_send_budget() {
     assert!(fragment_answers(&sim) < 60);
 }
 
+/// Print fragments go four at once; the second meets a 502 (sent again later) and the fifth
+/// goes while the second to fourth are out. The fifth's answer, the last to arrive, was made
+/// when the service held only the first and the fifth: the third's and fourth's answers,
+/// which confirmed them, overtook it. That is no loss: what those answers confirmed stays
+/// confirmed, and only the second fragment goes again.
+#[test]
+fn an_answer_overtaken_by_concurrent_answers_is_not_a_loss() {
+    const FRAGMENT: u64 = 200_000; // a print document's fragment here
+    let total = 5 * FRAGMENT;
+    let mut sim = Sim::new(Service::Print, total, 78);
+    // Every request takes the same time to cross: the first four arrive, and are answered, in
+    // the order they went.
+    sim.link.latency = (20, 20);
+    sim.link.rate = None;
+    let stale = body(format!(
+        r#"{{"nextExpectedRanges":["{FRAGMENT}-{}"]}}"#,
+        4 * FRAGMENT - 1
+    ));
+    let (mut failed, mut late) = (false, false);
+    sim = sim.with_faults(Box::new(move |request, _, _, _| match &request.body {
+        resumable_core::http::Body::Source(range)
+            if range.start() == FRAGMENT && !std::mem::replace(&mut failed, true) =>
+        {
+            Fault::Status(502, None)
+        }
+        resumable_core::http::Body::Source(range)
+            if range.start() == 4 * FRAGMENT && !std::mem::replace(&mut late, true) =>
+        {
+            Fault::Late(202, stale)
+        }
+        _ => Fault::None,
+    }));
+    let mut up = upload(Service::Print, total, 78);
+    completes(&mut sim, &mut up);
+    assert_eq!(violations(&sim), [], "{:?}", sim.events);
+    let sent: u64 = sim.fragments().iter().map(|r| r.body.len()).sum();
+    assert_eq!(sent, total + FRAGMENT, "confirmed bytes went again");
+}
+
 fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Failed(error) => error.to_string(),
