@@ -225,11 +225,11 @@ pub(crate) fn run(args: BenchArgs) -> Result<(), CliError> {
     };
     if !args.quiet {
         eprintln_line(&format!(
-            "bench: {} of {} in {} cells, {} rounds, against {}",
+            "bench: {} of {} in {} cells, {}, against {}",
             HumanBytes(size),
             file.display(),
             cells.len(),
-            args.rounds,
+            report::rounds(args.rounds),
             match (&target.endpoint, args.bandwidth, args.latency) {
                 (Some(_), ..) => "the --endpoint".to_owned(),
                 (None, None, None) => "the embedded emulator (discard, loopback)".to_owned(),

@@ -149,9 +149,9 @@ pub(crate) fn draw(report: &Report, path: &Path) -> Result<(), String> {
         ),
     };
     let title = format!(
-        "resumable bench: {} file, {} rounds, {}",
+        "resumable bench: {} file, {}, {}",
         HumanBytes(report.size),
-        report.rounds,
+        super::report::rounds(report.rounds),
         if report.real_endpoint {
             "real endpoint".into()
         } else {
@@ -235,7 +235,13 @@ fn panel(
                 .draw_series(DashedLineSeries::new(points.clone(), 8, 5, style))
                 .map_err(|e| e.to_string())?
                 .label(&line.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+                // Dashed in the legend too, so the key tells the adaptive levels apart.
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (5, 0)], colour)
+                        + PathElement::new(vec![(8, 0), (13, 0)], colour)
+                        + PathElement::new(vec![(16, 0), (20, 0)], colour)
+                });
             continue;
         }
         chart

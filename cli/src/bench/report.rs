@@ -142,9 +142,9 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} file, {} rounds; medians; ratio = resumable throughput / raw loop's, paired by round",
+            "{} file, {}; medians; ratio = resumable throughput / raw loop's, paired by round",
             HumanBytes(self.size),
-            self.rounds
+            rounds(self.rounds)
         );
         let _ = writeln!(
             out,
@@ -239,6 +239,11 @@ impl Report {
             "cells": cells,
         })
     }
+}
+
+/// "1 round", "5 rounds".
+pub(crate) fn rounds(n: u32) -> String {
+    format!("{n} round{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
