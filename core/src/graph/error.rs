@@ -95,6 +95,9 @@ pub enum UploadError {
         status: u16,
         /// The service's error code (`error.code`), if it gave one.
         code: Option<String>,
+        /// The service's message (`error.message`), if it gave one: cut short, and with any
+        /// word that could be a credential (a URL, a token) left out.
+        message: Option<String>,
     },
     /// A request to the upload URL (a fragment, a status request, a commit by `POST`, a cancel)
     /// was refused with `401`. No bearer token goes there: the URL carries its own credential,
@@ -247,10 +250,14 @@ impl fmt::Display for UploadError {
                 during,
                 status,
                 code,
+                message,
             } => {
                 write!(f, "the server refused {} with HTTP {status}", describe(*during))?;
-                if let Some(code) = code {
-                    write!(f, " ({code})")?;
+                match (code, message) {
+                    (Some(code), Some(message)) => write!(f, " ({code}: \"{message}\")")?,
+                    (Some(code), None) => write!(f, " ({code})")?,
+                    (None, Some(message)) => write!(f, " (\"{message}\")")?,
+                    (None, None) => {}
                 }
                 write!(f, ": {}", advice(*status))
             }

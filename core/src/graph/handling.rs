@@ -15,7 +15,7 @@ use super::event::{Completion, Event};
 use super::upload::{Candidate, CommitRoute, FragmentInFlight, Phase, Sent, Upload};
 use crate::session::Failure;
 use crate::session::retry_after;
-use crate::wire::graph_answer::{Answer, parse_answer, service_error_code};
+use crate::wire::graph_answer::{Answer, parse_answer, service_error};
 
 /// Session-creation answers that cannot be used, tolerated before the upload stops.
 const MAX_MALFORMED: u32 = 3;
@@ -386,10 +386,12 @@ impl Upload {
                 status: response.status,
             });
         }
+        let (code, message) = service_error(&response.body);
         self.fail(UploadError::Rejected {
             during,
             status: response.status,
-            code: service_error_code(&response.body),
+            code,
+            message,
         });
     }
 

@@ -39,7 +39,7 @@ use crate::retry::{RetryPolicy, StatusClass};
 use crate::secret::SecretUrl;
 use crate::session::{Failure, SessionCore, retry_after};
 use crate::time::{Duration, Instant, WallClock};
-use crate::wire::graph_answer::service_error_code;
+use crate::wire::graph_answer::service_error;
 
 use super::config::ConflictBehavior;
 use super::error::{ConfigError, TargetKind, UploadError};
@@ -116,7 +116,10 @@ pub enum SimpleSent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum LookupCause {
     /// A `409` under `fail` after a request that may have been stored.
-    Conflict { code: Option<String> },
+    Conflict {
+        code: Option<String>,
+        message: Option<String>,
+    },
     /// A `2xx` whose item could not be read.
     Unreadable,
 }
@@ -377,8 +380,8 @@ impl SimpleUpload {
                 // Perhaps our own file: stored by a request whose answer was lost, in this
                 // process or in one that ended before the answer came (a crash, a Ctrl-C, a
                 // run that could not prove the item).
-                let code = service_error_code(&response.body);
-                self.look_up(LookupCause::Conflict { code });
+                let (code, message) = service_error(&response.body);
+                self.look_up(LookupCause::Conflict { code, message });
             }
             _ => match StatusClass::of(status) {
                 StatusClass::Throttled | StatusClass::Transient => {
@@ -507,10 +510,11 @@ impl SimpleUpload {
     /// The item read back is not this upload's: report what sent us looking.
     fn not_ours(&mut self, cause: LookupCause, mismatch: Mismatch) {
         let error = match cause {
-            LookupCause::Conflict { code } => UploadError::Rejected {
+            LookupCause::Conflict { code, message } => UploadError::Rejected {
                 during: RequestKind::SimpleUpload,
                 status: 409,
                 code,
+                message,
             },
             LookupCause::Unreadable => UploadError::StoredFileDiffers {
                 destination: TargetKind::DriveItem,
@@ -554,10 +558,12 @@ impl SimpleUpload {
     }
 
     fn reject(&mut self, during: RequestKind, response: &Response) {
+        let (code, message) = service_error(&response.body);
         self.fail(UploadError::Rejected {
             during,
             status: response.status,
-            code: service_error_code(&response.body),
+            code,
+            message,
         });
     }
 

@@ -119,6 +119,7 @@ fn refusals_fail_with_what_to_do() {
         during: RequestKind::CreateSession,
         status: 507,
         code: Some("quotaLimitReached".into()),
+        message: None,
     };
     assert_eq!(events(&mut up), [Event::Failed(error.clone())]);
     assert_eq!(
@@ -127,6 +128,23 @@ fn refusals_fail_with_what_to_do() {
     );
     assert!(up.is_finished());
     assert_eq!(up.state(), State::Failed);
+
+    // The service's own words come with it, for the cases the status cannot tell apart.
+    let mut up = drive(10);
+    let create = up.poll_request(Instant::ZERO).unwrap();
+    answer(
+        &mut up,
+        &create,
+        400,
+        r#"{"error":{"code":"invalidRequest","message":"Maximum file size exceeded. See https://aka.ms/x?sig=abc"}}"#,
+    );
+    let Some(Event::Failed(error)) = events(&mut up).pop() else {
+        panic!("no failure");
+    };
+    assert_eq!(
+        error.to_string(),
+        "the server refused creating the upload session with HTTP 400 (invalidRequest: \"Maximum file size exceeded. See […]\"): the service found the request invalid (a file name it does not take, a size over its limits): check both; if they are fine, this is a bug, please report it"
+    );
 
     let mut up = created(3 * CHUNK);
     let put = up.poll_request(Instant::ZERO).unwrap();

@@ -125,13 +125,77 @@ pub fn parse_answer(response: &Response, total: u64) -> Result<Answer, AnswerErr
 }
 
 /// The service error code of a refusal (`{"error": {"code": "nameAlreadyExists", ...}}`), if the
-/// body has one. Only the code is kept: messages can quote the request.
+/// body has one: a short identifier, or nothing.
 pub(crate) fn service_error_code(body: &[u8]) -> Option<String> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let error = property(value.as_object()?, "error")?;
-    let code = property(error.as_object()?, "code")?.as_str()?;
-    // A code is a short identifier; anything else is not worth repeating to a user.
-    (code.len() <= 80 && code.bytes().all(|b| b.is_ascii_graphic())).then(|| code.into())
+    service_error(body).0
+}
+
+/// The longest service message repeated to a user, in characters.
+const MESSAGE_CHARS: usize = 160;
+
+/// The code and the message of a refusal (`{"error": {"code": …, "message": …}}`), each if the
+/// body has one. A message can quote the request, so it is cut to [`MESSAGE_CHARS`], control
+/// characters become spaces, and any word that could be a credential (a URL, or a long run of
+/// letters and digits such as a token) becomes `[…]`.
+pub(crate) fn service_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(Value::Object(value)) = serde_json::from_slice::<Value>(body) else {
+        return (None, None);
+    };
+    let Some(Value::Object(error)) = property(&value, "error") else {
+        return (None, None);
+    };
+    let code = property(error, "code")
+        .and_then(Value::as_str)
+        // A code is a short identifier; anything else is not worth repeating to a user.
+        .filter(|code| code.len() <= 80 && code.bytes().all(|b| b.is_ascii_graphic()))
+        .map(String::from);
+    let message = property(error, "message")
+        .and_then(Value::as_str)
+        .map(safe_message)
+        .filter(|message| !message.is_empty());
+    (code, message)
+}
+
+/// `message` made fit to repeat (see [`service_error`]).
+fn safe_message(message: &str) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    for word in message.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        let word = if could_be_secret(word) { "[…]" } else { word };
+        let count = word.chars().count() + usize::from(!out.is_empty());
+        if chars + count > MESSAGE_CHARS {
+            out.push_str(" …");
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        chars += count;
+    }
+    out
+}
+
+/// A URL, or 24 or more letters, digits and token punctuation in a row.
+fn could_be_secret(word: &str) -> bool {
+    if word.contains("://") || word.starts_with("www.") {
+        return true;
+    }
+    let mut run = 0;
+    for c in word.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '=' | '+' | '/' | '%' | '.') {
+            run += 1;
+            if run >= 24 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
 }
 
 fn session_status(object: &Map<String, Value>, total: u64) -> Result<SessionStatus, AnswerError> {

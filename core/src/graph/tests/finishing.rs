@@ -47,6 +47,7 @@ fn a_409_on_the_last_print_or_mail_fragment_is_a_refusal_not_a_name_conflict() {
             during: RequestKind::Fragment,
             status: 409,
             code: Some("conflict".into()),
+            message: None,
         };
         assert_eq!(
             events(&mut up).pop(),

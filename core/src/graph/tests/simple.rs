@@ -303,7 +303,8 @@ fn under_fail_a_409_after_a_lost_answer_is_maybe_ours() {
         UploadError::Rejected {
             during: RequestKind::SimpleUpload,
             status: 409,
-            code: Some("nameAlreadyExists".into())
+            code: Some("nameAlreadyExists".into()),
+            message: Some("taken".into()),
         }
     );
 

@@ -139,6 +139,33 @@ fn service_error_codes_are_kept_short() {
     );
 }
 
+#[test]
+fn service_messages_are_repeated_short_and_without_anything_like_a_credential() {
+    let body = br#"{"error":{"code":"invalidRequest","message":"The file is larger\nthan the drive takes."}}"#;
+    assert_eq!(
+        service_error(body),
+        (
+            Some("invalidRequest".into()),
+            Some("The file is larger than the drive takes.".into())
+        )
+    );
+    let quoting = br#"{"error":{"message":"Bad URL https://up.example/s?tempauth=abc for token eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.e30 here"}}"#;
+    let (code, message) = service_error(quoting);
+    assert_eq!(code, None);
+    assert_eq!(message.as_deref(), Some("Bad URL […] for token […] here"));
+    let long = alloc::format!(r#"{{"error":{{"message":"{}"}}}}"#, "word ".repeat(100));
+    let message = service_error(long.as_bytes()).1.unwrap();
+    assert!(
+        message.ends_with(" …") && message.chars().count() <= 162,
+        "{message}"
+    );
+    assert_eq!(
+        service_error(br#"{"error":{"message":"  "}}"#),
+        (None, None)
+    );
+    assert_eq!(service_error(b"not json"), (None, None));
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
@@ -146,6 +173,11 @@ proptest::proptest! {
     fn parsing_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), total in 1u64..u64::MAX) {
         let _ = parse_answer(&Response::new(202).with_body(body.clone()), total);
         let _ = service_error_code(&body);
+        let (_, message) = service_error(&body);
+        if let Some(message) = message {
+            proptest::prop_assert!(message.chars().count() <= 162);
+            proptest::prop_assert!(!message.contains("://"));
+        }
     }
 
     #[test]
