@@ -237,7 +237,7 @@ impl Exchange {
 
     /// Sends `request` with the header `digest` names (tus `Upload-Checksum`), computed first
     /// from the body's source bytes. The header must precede the body, so the bytes are read
-    /// before the request goes out; up to [`HELD_BODY`] of them are read once, held, and sent
+    /// before the request goes out; up to 16 MiB of them are read once, held, and sent
     /// from memory (a longer body is read twice, once for the checksum, to keep memory flat).
     /// A body that cannot be read is reported as [`TransportError::SourceRead`] without sending
     /// anything.
