@@ -36,7 +36,7 @@ use crate::timeouts::TimeoutPolicy;
 use crate::token::TokenProvider;
 use crate::trace;
 use resumable_core::range::ByteRange;
-use resumable_io::source::{Source, for_each_block};
+use resumable_io::source::{BLOCK_SIZE, Source, for_each_block};
 use tracing::Instrument;
 
 /// Answers longer than this are cut: every answer the protocols define is a small JSON document,
@@ -434,45 +434,69 @@ impl Exchange {
             .body(body))
     }
 
-    /// The checksum header of `segments`, their source bytes read in blocks (taking what the
-    /// prefetcher read ahead) and then held for the body that sends them.
+    /// The checksum header of `segments`, their source bytes then held for the body that sends
+    /// them: the blocks the prefetcher read ahead where it has them, the rest read in blocks
+    /// on one blocking task, each hashed as soon as it is read (while still in the cache).
     async fn digest_held(
         &self,
         segments: Vec<Segment>,
         digest: BodyDigest,
     ) -> std::io::Result<resumable_core::http::Header> {
-        let mut parts: Vec<Bytes> = Vec::new();
-        let mut held = Vec::new();
+        /// Bytes in hand (with their source range, if from the source), or a range to read.
+        enum Part {
+            Ready(Bytes, Option<ByteRange>),
+            Read(ByteRange),
+        }
+        let mut parts = Vec::new();
         for segment in segments {
             let range = match segment {
                 Segment::Inline(bytes) => {
-                    parts.push(bytes);
+                    parts.push(Part::Ready(bytes, None));
                     continue;
                 }
                 Segment::Source(range) => range,
             };
             let mut offset = range.start();
-            while offset < range.end() {
-                let bytes = self
-                    .prefetcher
-                    .take_or_read(&self.source, offset, range.end())
-                    .await?;
+            while let Some(rest) = ByteRange::new(offset, range.end()) {
+                let Some(read) = self.prefetcher.take(offset, range.end()).await else {
+                    parts.push(Part::Read(rest));
+                    break;
+                };
+                let bytes = read?;
                 let block = ByteRange::with_len(offset, bytes.len() as u64)
-                    .expect("a read gives at least one byte");
+                    .ok_or_else(|| std::io::Error::other("an empty read ahead"))?;
                 offset = block.end();
-                parts.push(bytes.clone());
-                held.push((block, bytes));
+                parts.push(Part::Ready(bytes, Some(block)));
             }
         }
-        let header = tokio::task::spawn_blocking(move || {
+        let source = self.source.clone();
+        let (header, held) = tokio::task::spawn_blocking(move || {
             let mut digester = digest.start();
-            for part in &parts {
-                digester.update(part);
+            let mut held = Vec::new();
+            for part in parts {
+                match part {
+                    Part::Ready(bytes, range) => {
+                        digester.update(&bytes);
+                        held.extend(range.map(|range| (range, bytes)));
+                    }
+                    Part::Read(range) => {
+                        let mut offset = range.start();
+                        while offset < range.end() {
+                            let len = (range.end() - offset).min(BLOCK_SIZE as u64);
+                            let block =
+                                ByteRange::with_len(offset, len).expect("len > 0 inside the range");
+                            let bytes = source.read_range(block)?;
+                            digester.update(&bytes);
+                            held.push((block, bytes));
+                            offset = block.end();
+                        }
+                    }
+                }
             }
-            digester.finish()
+            Ok::<_, std::io::Error>((digester.finish(), held))
         })
         .await
-        .map_err(std::io::Error::other)?;
+        .map_err(std::io::Error::other)??;
         self.prefetcher.hold(held);
         Ok(header)
     }
