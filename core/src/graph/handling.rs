@@ -162,7 +162,7 @@ impl Upload {
                         total,
                     });
                     if self.missing.is_complete() && self.fragments_in_flight() == 0 {
-                        self.all_received();
+                        self.all_received(authoritative);
                     }
                 }
                 // 202 means "accepted, more needed", whatever the body looks like.
@@ -250,7 +250,7 @@ impl Upload {
                         return;
                     }
                     if self.missing.is_complete() && self.fragments_in_flight() == 0 {
-                        self.all_received();
+                        self.all_received(authoritative);
                     } else {
                         self.phase = Phase::Uploading;
                     }

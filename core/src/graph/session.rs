@@ -209,9 +209,11 @@ impl Upload {
             .count()
     }
 
-    /// The server has every byte. A deferred commit waits for the caller; otherwise the file is
+    /// The server has every byte, as far as the answers so far tell (`authoritative`: the last
+    /// of them gave the session's whole state; otherwise the account was built by adding up
+    /// answers that may be stale). A deferred commit waits for the caller; otherwise the file is
     /// being (or was) created without the answer saying so, which the engine checks where it can.
-    pub(crate) fn all_received(&mut self) {
+    pub(crate) fn all_received(&mut self, authoritative: bool) {
         self.awaiting_caller = true;
         if self.name_conflict {
             self.phase = Phase::NameConflict;
@@ -227,7 +229,10 @@ impl Upload {
             // (404), the file was made: find it and check it.
             self.awaiting_caller = false;
             self.maybe_completed = true;
-            self.phase = if core::mem::replace(&mut self.confirming_end, true) {
+            // Only an answer that gave the session's whole state confirms the end; one added up
+            // from answers that may be stale sends the engine to ask again, alone this time.
+            let confirmed = core::mem::replace(&mut self.confirming_end, true) && authoritative;
+            self.phase = if confirmed {
                 Phase::Committing(super::upload::CommitRoute::Post)
             } else {
                 Phase::Resync

@@ -130,7 +130,7 @@ pub(crate) fn service_error_code(body: &[u8]) -> Option<String> {
     service_error(body).0
 }
 
-/// The longest service message repeated to a user, in characters.
+/// The longest service message repeated to a user, in characters (its cut mark included).
 const MESSAGE_CHARS: usize = 160;
 
 /// The code and the message of a refusal (`{"error": {"code": …, "message": …}}`), each if the
@@ -156,37 +156,54 @@ pub(crate) fn service_error(body: &[u8]) -> (Option<String>, Option<String>) {
     (code, message)
 }
 
-/// `message` made fit to repeat (see [`service_error`]).
+/// `message` made fit to repeat (see [`service_error`]): at most [`MESSAGE_CHARS`] characters,
+/// the cut marked with `…`.
 fn safe_message(message: &str) -> String {
     let mut out = String::new();
     let mut chars = 0;
-    for word in message.split(|c: char| c.is_whitespace() || c.is_control()) {
-        if word.is_empty() {
-            continue;
-        }
+    // Control and format characters (a bidirectional override could reorder what the terminal
+    // shows) separate words like spaces.
+    let separates = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    for word in message.split(separates).filter(|w| !w.is_empty()) {
         let word = if could_be_secret(word) { "[…]" } else { word };
-        let count = word.chars().count() + usize::from(!out.is_empty());
-        if chars + count > MESSAGE_CHARS {
-            out.push_str(" …");
+        let space = usize::from(!out.is_empty());
+        let count = word.chars().count();
+        // Room is kept for " …" (two characters) should a later word not fit.
+        if chars + space + count > MESSAGE_CHARS - 2 {
+            let room = (MESSAGE_CHARS - 2).saturating_sub(chars + space);
+            if out.is_empty() && room > 0 {
+                // A first word longer than the whole: its start, not nothing.
+                out.extend(word.chars().take(room));
+            }
+            out.push_str(if out.is_empty() { "…" } else { " …" });
             break;
         }
-        if !out.is_empty() {
+        if space == 1 {
             out.push(' ');
         }
         out.push_str(word);
-        chars += count;
+        chars += space + count;
     }
     out
 }
 
-/// A URL, or 24 or more letters, digits and token punctuation in a row.
+/// A URL, or 24 or more letters, digits and the punctuation of tokens and escapes in a row.
 fn could_be_secret(word: &str) -> bool {
     if word.contains("://") || word.starts_with("www.") {
         return true;
     }
     let mut run = 0;
     for c in word.chars() {
-        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '=' | '+' | '/' | '%' | '.') {
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                '-' | '_' | '=' | '+' | '/' | '%' | '.' | '~' | ':' | '\\'
+            )
+        {
             run += 1;
             if run >= 24 {
                 return true;

@@ -245,6 +245,43 @@ fn an_answer_overtaken_by_concurrent_answers_is_not_a_loss() {
     assert_eq!(sent, total + FRAGMENT, "confirmed bytes went again");
 }
 
+/// The same with print documents, four fragments in flight: most answers overlap others and
+/// only add to the account, so a loss shows only in an answer no fragment overlapped. The
+/// upload still ends stored and checked, or given up on; never a commit of a session that
+/// lacks bytes (a print session is finished by its last fragment, never by `POST`).
+#[test]
+fn a_print_server_that_keeps_forgetting_is_repaired_or_given_up_on() {
+    for seed in 80..90 {
+        let total = 12 * 200_000;
+        let mut count = 0;
+        let mut sim =
+            Sim::new(Service::Print, total, seed).with_faults(Box::new(move |request, _, _, _| {
+                if request.kind != RequestKind::Fragment {
+                    return Fault::None;
+                }
+                count += 1;
+                if count % 4 == 0 {
+                    Fault::Answer(202, r#"{"nextExpectedRanges":["0-"]}"#)
+                } else {
+                    Fault::None
+                }
+            }));
+        let mut up = upload(Service::Print, total, seed);
+        let outcome = sim.run(&mut up);
+        match &outcome {
+            Outcome::Failed(UploadError::ServiceMisbehaved { violation, .. }) => {
+                assert!(
+                    matches!(violation, Violation::Regressed { .. }),
+                    "{violation:?}"
+                );
+            }
+            Outcome::Completed(_) => sim.assert_stored_source(),
+            other => panic!("seed {seed}: {other:?}\n{:?}", sim.events),
+        }
+        sim.assert_clean();
+    }
+}
+
 fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Failed(error) => error.to_string(),

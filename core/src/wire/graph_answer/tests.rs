@@ -175,7 +175,7 @@ proptest::proptest! {
         let _ = service_error_code(&body);
         let (_, message) = service_error(&body);
         if let Some(message) = message {
-            proptest::prop_assert!(message.chars().count() <= 162);
+            proptest::prop_assert!(message.chars().count() <= 160);
             proptest::prop_assert!(!message.contains("://"));
         }
     }
