@@ -114,9 +114,7 @@ impl Prefetcher {
                 .map_err(io::Error::other),
         )
     }
-}
 
-impl Prefetcher {
     /// The bytes from `offset` up to `end` or the end of a block: what the read ahead holds, or
     /// one block of `source` read now, off the executor.
     pub(crate) async fn take_or_read(

@@ -83,9 +83,10 @@ impl Upload {
         if (authoritative || self.fragments_in_flight() == 0) && !self.missing.is_complete() {
             // The session is alive and still lacks bytes: whatever request was in doubt did not
             // finish the upload, so a later 404 means "lost", not "maybe done"; and the bytes
-            // are not waiting for the caller but for the engine. (This needs no answer that
-            // could replace the account: any answer made after the doubtful requests ended
-            // says it.)
+            // are not waiting for the caller but for the engine. (The test is the one from
+            // before answers could be stale: nothing in flight when the answer came. A status
+            // request sent before the doubt arose can still pass it; telling those apart would
+            // need the order in which the doubt arose.)
             self.maybe_completed = false;
             self.awaiting_caller = false;
         }
